@@ -1,0 +1,126 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tripwire-go/tripwire/internal/fsm"
+)
+
+// Breaker is a circuit breaker for calls that return a T. Build one with
+// [New]; the zero value is not usable. All methods are safe for concurrent
+// use.
+//
+// A call in the closed state costs one atomic load of the breaker's state
+// word, the call itself, and the policy's Record; with the default policy
+// it reads no clock and writes no shared memory when it succeeds.
+type Breaker[T any] struct {
+	core
+	classify func(T, error) Outcome
+}
+
+// New returns a closed breaker configured by cfg. An invalid cfg gives an
+// error that wraps ErrInvalidConfig and names the field or policy argument
+// at fault.
+func New[T any](cfg Config[T]) (*Breaker[T], error) {
+	s, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	b := &Breaker[T]{classify: cfg.Classify}
+	b.core.init(&s)
+	return b, nil
+}
+
+// Name returns the name the breaker was configured with.
+func (b *Breaker[T]) Name() string { return b.name }
+
+// State returns the circuit's state. An open circuit whose timeout has
+// passed is reported (and becomes) half-open, without waiting for a call.
+func (b *Breaker[T]) State() State { return b.state() }
+
+// Trip opens the circuit now, as if the policy had tripped. On an open
+// circuit it does nothing.
+func (b *Breaker[T]) Trip() { b.trip() }
+
+// Reset closes the circuit now and resets the policy. Calls that started
+// before it change nothing when they finish. On a closed circuit it
+// reports no transition.
+func (b *Breaker[T]) Reset() { b.reset() }
+
+// Execute runs fn through the breaker and returns its result, or rejects it
+// with an error wrapping ErrOpen without running it.
+//
+// If ctx is already done, Execute returns ctx.Err() without running fn or
+// counting anything. If fn panics, the call counts as a failure and the
+// panic goes on up with its original value.
+func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	w := b.load()
+	if w.State() == fsm.Closed && b.needs == 0 {
+		return b.runClosed(ctx, fn, w)
+	}
+	if err := b.fastRejection(w); err != nil {
+		return zero, err
+	}
+	t, err := b.admit(w)
+	if err != nil {
+		return zero, err
+	}
+	return b.run(ctx, fn, t)
+}
+
+// runClosed runs fn for a call admitted closed under w, by a policy that
+// needs no time: the hot path. It is apart from run so that its defer
+// captures one word, and apart from Execute so that a rejected call pays for
+// no defer.
+func (b *Breaker[T]) runClosed(ctx context.Context, fn func(context.Context) (T, error), w fsm.Word) (res T, err error) {
+	finished := false
+	defer func() {
+		if !finished {
+			b.finish(ticket{w: w}, Failure)
+		}
+	}()
+	res, err = fn(ctx)
+	if err == nil && b.classify == nil {
+		finished = true
+		b.succeeded(w)
+		return res, nil
+	}
+	o := b.outcome(ctx, res, err)
+	finished = true
+	b.finish(ticket{w: w}, o)
+	return res, err
+}
+
+// run runs fn for a call admitted with t.
+func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error), t ticket) (res T, err error) {
+	finished := false
+	defer func() {
+		if !finished {
+			b.finish(t, Failure)
+		}
+	}()
+	res, err = fn(ctx)
+	o := b.outcome(ctx, res, err)
+	finished = true
+	b.finish(t, o)
+	return res, err
+}
+
+// outcome classifies a result of Execute.
+func (b *Breaker[T]) outcome(ctx context.Context, res T, err error) Outcome {
+	if b.classify != nil {
+		return b.classify(res, err)
+	}
+	if err == nil {
+		return Success
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return Ignored
+	}
+	return Failure
+}

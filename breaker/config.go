@@ -1,0 +1,162 @@
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
+)
+
+// Defaults used for the zero values of [Config].
+const (
+	// DefaultFailures is the threshold of the default policy,
+	// policy.Consecutive(DefaultFailures).
+	DefaultFailures = 5
+	// DefaultOpenTimeout is how long a circuit stays open when
+	// Config.OpenTimeout is zero.
+	DefaultOpenTimeout = 60 * time.Second
+	// DefaultHalfOpenProbes is the number of half-open probes when
+	// Config.HalfOpenProbes is zero.
+	DefaultHalfOpenProbes = 3
+	// MaxHalfOpenProbes is the largest Config.HalfOpenProbes accepted.
+	MaxHalfOpenProbes = fsm.MaxProbes
+)
+
+// Config configures a [Breaker]. The zero value is a valid configuration:
+// every zero field means its documented default.
+type Config[T any] struct {
+	// Name identifies the breaker in errors and in OnStateChange. Optional.
+	Name string
+
+	// Policy decides when the closed circuit opens. nil means
+	// policy.Consecutive(DefaultFailures). A policy holds the state of one
+	// circuit: give each breaker its own; New rejects a built-in policy that
+	// another breaker already uses.
+	Policy policy.Policy
+
+	// OpenTimeout is how long the circuit stays open before it lets probes
+	// through. 0 means DefaultOpenTimeout (60s); negative is invalid.
+	OpenTimeout time.Duration
+
+	// HalfOpenProbes is the most probe calls in flight while half-open;
+	// that many successful probes close the circuit. 0 means
+	// DefaultHalfOpenProbes (3); negative or above MaxHalfOpenProbes is
+	// invalid.
+	HalfOpenProbes int
+
+	// Classify decides how a finished call counts. nil means: a nil error
+	// is a Success; an error that is context.Canceled while the caller's
+	// context is done is Ignored (the caller gave up; the dependency did
+	// nothing wrong); any other error is a Failure. Use it to count results
+	// by value (an HTTP 503 with a nil error) or to ignore errors that say
+	// nothing about the dependency's health (a 404, a validation error).
+	// A value other than Success, Failure or Ignored counts as a Failure.
+	Classify func(result T, err error) Outcome
+
+	// OnStateChange, when set, is called once after each transition, in
+	// order and with no lock held, so it may call the breaker. With a single
+	// caller it has run before the call that caused the transition returns.
+	// If it panics the panic reaches that caller; the transition has
+	// happened all the same.
+	OnStateChange func(name string, from, to State)
+
+	// Clock is where the breaker reads the time. nil means the real clock.
+	// A *clock.Mock from github.com/benbjohnson/clock satisfies it, for
+	// tests. With a clock of your own the breaker reads it on every call
+	// made while the circuit is open; with the real clock it arms a timer
+	// for the end of each open period instead, so that rejected calls read
+	// no clock at all.
+	Clock Clock
+}
+
+// Clock tells the time. Library code reads time only through it, so that
+// tests can drive a breaker with a mock clock.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// ErrInvalidConfig is wrapped by every error New returns. The error's text
+// names the field or policy argument at fault.
+var ErrInvalidConfig = errors.New("breaker: invalid config")
+
+// configError names the field at fault and wraps ErrInvalidConfig, and the
+// cause when there is one (a policy's own validation error).
+type configError struct {
+	field string
+	why   string
+	cause error
+}
+
+func (e *configError) Error() string {
+	if e.cause != nil {
+		return "breaker: invalid config: " + e.field + ": " + e.cause.Error()
+	}
+	return "breaker: invalid config: " + e.field + " " + e.why
+}
+
+func (e *configError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{ErrInvalidConfig, e.cause}
+	}
+	return []error{ErrInvalidConfig}
+}
+
+// settings is a validated Config with its defaults filled in: what the
+// non-generic core of a Breaker needs.
+type settings struct {
+	name          string
+	policy        policy.Policy
+	openTimeout   time.Duration
+	probes        int
+	onStateChange func(name string, from, to State)
+	clock         Clock
+	exactClock    bool
+}
+
+func (c Config[T]) validate() (settings, error) {
+	s := settings{
+		name:          c.Name,
+		policy:        c.Policy,
+		openTimeout:   c.OpenTimeout,
+		probes:        c.HalfOpenProbes,
+		onStateChange: c.OnStateChange,
+		clock:         c.Clock,
+	}
+	if c.OpenTimeout < 0 {
+		return s, &configError{field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}
+	}
+	if c.OpenTimeout == 0 {
+		s.openTimeout = DefaultOpenTimeout
+	}
+	switch {
+	case c.HalfOpenProbes < 0:
+		return s, &configError{field: "HalfOpenProbes", why: "must not be negative, got " + strconv.Itoa(c.HalfOpenProbes)}
+	case c.HalfOpenProbes > MaxHalfOpenProbes:
+		return s, &configError{field: "HalfOpenProbes", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.HalfOpenProbes)}
+	case c.HalfOpenProbes == 0:
+		s.probes = DefaultHalfOpenProbes
+	}
+	if c.Clock == nil {
+		s.clock = realClock{}
+	} else {
+		s.exactClock = true
+	}
+	if c.Policy == nil {
+		s.policy = policy.Consecutive(DefaultFailures)
+	} else if err := policy.Validate(c.Policy); err != nil {
+		return s, &configError{field: "Policy", cause: err}
+	}
+	// Claim last: a Config rejected for another field must not use up its
+	// policy.
+	if err := policy.Claim(s.policy); err != nil {
+		return s, &configError{field: "Policy", cause: err}
+	}
+	return s, nil
+}

@@ -1,0 +1,224 @@
+package breaker
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
+)
+
+// core is everything of a Breaker that does not depend on T. Keeping it out
+// of the generic type lets the compiler inline its small methods into the
+// hot path: generic code is compiled once per shape, with a dictionary, and
+// the inliner gives up on calls it would otherwise inline there.
+type core struct {
+	word  *atomic.Uint64 // the machine's state word, read by every call
+	m     *fsm.Machine
+	name  string
+	clock Clock
+	// exact: read the clock on every call while open (a Clock of the
+	// user's); otherwise a timer flags the end of each open period.
+	exact  bool
+	needs  policy.Needs
+	policy policy.Policy
+	// consecutive is policy when it is a *policy.ConsecutivePolicy, to be
+	// called without going through the interface.
+	consecutive *policy.ConsecutivePolicy
+	probes      int
+	notify      func(name string, from, to State)
+
+	// rejection is the error for calls rejected under its generation,
+	// built once per open or half-open period.
+	rejection atomic.Pointer[OpenError]
+	// timer is the pending wake-up of the current open period (real clock
+	// only). Guarded by the machine's lock: only fsm.Config.Opened touches it.
+	timer *time.Timer
+}
+
+func (c *core) init(s *settings) {
+	c.name = s.name
+	c.clock = s.clock
+	c.exact = s.exactClock
+	c.needs = policy.NeedsOf(s.policy)
+	c.policy = s.policy
+	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
+	c.probes = s.probes
+	c.notify = s.onStateChange
+	openFor := s.openTimeout
+	mc := fsm.Config{
+		Policy:  s.policy,
+		OpenFor: func(int) time.Duration { return openFor },
+		Probes:  s.probes,
+		Notify:  s.onStateChange != nil,
+	}
+	if !c.exact {
+		mc.Opened = c.armTimer
+	}
+	c.m = fsm.New(mc, c.clock.Now())
+	c.word = c.m.Word()
+}
+
+// armTimer makes the end of an open period visible to callers without a
+// clock read on each rejected call: the timer only flags the word, and the
+// next caller reads the clock and moves the circuit to half-open. One timer
+// per open period, stopped when the next is armed; it runs no user code and
+// leaves no goroutine behind once it has fired.
+func (c *core) armTimer(w fsm.Word, d time.Duration) {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	m := c.m
+	c.timer = time.AfterFunc(d, func() { m.MarkDue(w) })
+}
+
+// load returns the state word. It is fsm.Machine.Load, reached through the
+// atomic directly because the compiler does not inline Load here.
+func (c *core) load() fsm.Word { return fsm.Word(c.word.Load()) }
+
+// fastRejection returns the error for a call under w when the circuit is
+// open and the call can be rejected without reading the clock, or nil.
+func (c *core) fastRejection(w fsm.Word) error {
+	if w.Rejecting() && !c.exact {
+		if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
+			return e
+		}
+	}
+	return nil
+}
+
+// succeeded counts a success of a call admitted closed under w: the hot
+// path. It writes nothing unless the policy does.
+func (c *core) succeeded(w fsm.Word) {
+	if c.load() != w {
+		return
+	}
+	var trip bool
+	if c.consecutive != nil {
+		trip = c.consecutive.Record(policy.Call{})
+	} else {
+		trip = c.policy.Record(policy.Call{})
+	}
+	if trip {
+		c.tripFrom(w)
+	}
+}
+
+func (c *core) state() State {
+	w := c.load()
+	if w.State() == fsm.Open {
+		c.m.Expire(c.clock.Now())
+		c.flush()
+		// Load again: the callbacks just delivered may have moved the
+		// circuit on.
+		w = c.load()
+	}
+	return State(w.State())
+}
+
+func (c *core) trip() {
+	c.m.Trip(c.clock.Now())
+	c.flush()
+}
+
+func (c *core) reset() {
+	c.m.Reset(c.clock.Now())
+	c.flush()
+}
+
+// ticket is what an admitted call remembers: the word it was admitted under
+// and, for policies that need it, when it started.
+type ticket struct {
+	w     fsm.Word
+	start time.Time
+}
+
+// admit decides whether a call may run now, starting from the word w.
+func (c *core) admit(w fsm.Word) (ticket, error) {
+	for {
+		switch w.State() {
+		case fsm.Closed:
+			t := ticket{w: w}
+			if c.needs&policy.NeedDuration != 0 {
+				t.start = c.clock.Now()
+			}
+			return t, nil
+		case fsm.Open:
+			if !c.exact && !w.Due() {
+				return ticket{}, c.rejectionFor(w)
+			}
+			next := c.m.Expire(c.clock.Now())
+			c.flush()
+			if next.State() == fsm.Open {
+				return ticket{}, c.rejectionFor(next)
+			}
+			w = next
+		case fsm.HalfOpen:
+			if c.m.Acquire(w) {
+				return ticket{w: w}, nil
+			}
+			next := c.load()
+			if next == w {
+				return ticket{}, c.rejectionFor(w)
+			}
+			w = next
+		}
+	}
+}
+
+// finish counts the outcome of a call admitted with t.
+func (c *core) finish(t ticket, o Outcome) {
+	if o > Ignored {
+		o = Failure // an out-of-range Classify result must not pass for a success
+	}
+	switch t.w.State() {
+	case fsm.Closed:
+		if o == Ignored {
+			return
+		}
+		call := policy.Call{Failed: o == Failure}
+		if c.needs != 0 {
+			call.At = c.clock.Now()
+			if c.needs&policy.NeedDuration != 0 {
+				call.Duration = call.At.Sub(t.start)
+			}
+		}
+		if c.m.Record(t.w, call) {
+			c.tripFrom(t.w)
+		}
+	case fsm.HalfOpen:
+		var now time.Time
+		if o != Ignored {
+			now = c.clock.Now()
+		}
+		c.m.Release(t.w, fsm.Outcome(o), now)
+		c.flush()
+	}
+}
+
+func (c *core) tripFrom(w fsm.Word) {
+	c.m.TripFrom(w, c.clock.Now())
+	c.flush()
+}
+
+// rejectionFor returns the error for a call rejected under w, building it
+// once per period.
+func (c *core) rejectionFor(w fsm.Word) error {
+	if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
+		return e
+	}
+	e := newOpenError(c.name, w, c.m.Until(), c.probes)
+	c.rejection.Store(e)
+	return e
+}
+
+// flush delivers queued transitions to OnStateChange.
+func (c *core) flush() {
+	if c.notify != nil {
+		c.m.Flush(c.deliver)
+	}
+}
+
+func (c *core) deliver(t fsm.Transition) {
+	c.notify(c.name, State(t.From), State(t.To))
+}

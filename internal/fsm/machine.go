@@ -1,0 +1,312 @@
+package fsm
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tripwire-go/tripwire/policy"
+)
+
+// Config is what a Machine needs to know. All fields are required except the
+// hooks; the breaker validates and fills in defaults before calling New.
+type Config struct {
+	// Policy decides when a closed circuit opens.
+	Policy policy.Policy
+	// OpenFor returns how long the circuit stays open after its trips-th
+	// consecutive trip (1 for the first trip after the circuit was closed).
+	// It lets the breaker back off; a constant function keeps a fixed
+	// timeout.
+	OpenFor func(trips int) time.Duration
+	// Probes is the most probe calls in flight while half-open, and the
+	// number of successful probes that closes the circuit. 1..MaxProbes.
+	Probes int
+	// Opened, when set, is called with the machine's lock held each time the
+	// circuit opens, with the word it opened under and how long it stays
+	// open. The breaker uses it to arm a timer that calls MarkDue; it must
+	// not call back into the machine.
+	Opened func(w Word, d time.Duration)
+	// Notify makes the machine queue every transition for Flush. Without
+	// it, transitions are not recorded at all.
+	Notify bool
+}
+
+// period is one open period: when it began and when it ends.
+type period struct {
+	gen          uint64
+	start, until time.Time
+}
+
+// Machine is the circuit's state machine. Its zero value is not usable; see
+// New. All methods are safe for concurrent use.
+//
+// The hot path is Load: one atomic read of a word holding state and
+// generation. Everything that changes the state takes mu and re-checks the
+// word it decided on, so a caller acting on a stale word changes nothing.
+// The machine never reads a clock; callers pass the time in.
+type Machine struct {
+	// word is read by every call and written only under mu. The padding
+	// keeps the probe counter, which half-open calls write, off its cache
+	// line.
+	word atomic.Uint64
+	_    [56]byte
+	// slots counts half-open probes; see slots.go.
+	slots atomic.Uint64
+	_     [56]byte
+	// open describes the current or last open period. It is stored before
+	// the word that announces the period, so a reader that sees an open word
+	// finds its period (or a newer one).
+	open atomic.Pointer[period]
+
+	mu       sync.Mutex
+	cfg      Config
+	since    time.Time // when the current state began
+	trips    int       // consecutive trips since the circuit last closed
+	total    uint64    // trips since the machine was made
+	queue    []Transition
+	head     int
+	flushing bool
+	queued   atomic.Int32 // len(queue)-head, readable without mu
+}
+
+// New returns a closed machine. now is the time it starts in its state.
+func New(cfg Config, now time.Time) *Machine {
+	m := &Machine{cfg: cfg, since: now}
+	m.open.Store(&period{start: now, until: now})
+	return m
+}
+
+// Word returns the atomic that holds the state word, for a caller that
+// keeps it at hand: the Go compiler does not inline Load into generic code,
+// and the breaker's hot path is generic.
+func (m *Machine) Word() *atomic.Uint64 { return &m.word }
+
+// Load returns the current word. A caller admitted under a word reports its
+// result with that word, so results from an earlier state are recognised.
+func (m *Machine) Load() Word { return Word(m.word.Load()) }
+
+// Record gives the policy a call that finished in the closed state it was
+// admitted under (w). It returns true when the policy asks to trip and the
+// circuit is still in w; the caller then calls TripFrom(w, now).
+//
+// A call admitted under an older word is dropped unseen: a late result must
+// not count towards a circuit that has moved on.
+func (m *Machine) Record(w Word, c policy.Call) bool {
+	if m.Load() != w {
+		return false
+	}
+	return m.cfg.Policy.Record(c)
+}
+
+// TripFrom opens the circuit if it is still in w, and reports whether it did.
+func (m *Machine) TripFrom(w Word, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Load() != w {
+		return false
+	}
+	m.openLocked(w, now)
+	return true
+}
+
+// Trip opens the circuit now, as if the policy had tripped. An open circuit
+// whose timeout has not passed stays as it is; one whose timeout has passed
+// goes through half-open first, so the transitions still form a chain.
+func (m *Machine) Trip(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.Load()
+	if w.State() == Open {
+		if now.Before(m.open.Load().until) {
+			return
+		}
+		w = m.halfOpenLocked(w, now)
+	}
+	m.openLocked(w, now)
+}
+
+// Reset closes the circuit now and resets the policy. On a closed circuit
+// it records no transition, but still starts a new generation, so calls
+// admitted before the Reset change nothing when they finish.
+func (m *Machine) Reset(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closeLocked(m.Load(), now)
+}
+
+// Expire moves an open circuit whose timeout has passed at now to half-open
+// and returns the current word.
+func (m *Machine) Expire(now time.Time) Word {
+	w := m.Load()
+	if w.State() != Open || now.Before(m.open.Load().until) {
+		return w
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w = m.Load()
+	if w.State() == Open && !now.Before(m.open.Load().until) {
+		w = m.halfOpenLocked(w, now)
+	}
+	return w
+}
+
+// MarkDue sets the due flag of w, if w is still the current open word: a
+// hint, from a timer, that the open period has ended. Callers that see the
+// flag read the clock and call Expire.
+func (m *Machine) MarkDue(w Word) {
+	m.word.CompareAndSwap(uint64(w), uint64(w|dueBit))
+}
+
+// Until returns when the open period announced by w ends (or, for a later
+// word, when the newest period ended).
+func (m *Machine) Until() time.Time { return m.open.Load().until }
+
+// Acquire takes a probe slot in the half-open state w. It returns false when
+// every slot is in use or the circuit is no longer in w.
+func (m *Machine) Acquire(w Word) bool {
+	for {
+		s := slots(m.slots.Load())
+		if !s.matches(w) || m.Load() != w || s.inflight() >= m.cfg.Probes {
+			return false
+		}
+		if m.slots.CompareAndSwap(uint64(s), uint64(s)+1<<inflightShift) {
+			return true
+		}
+	}
+}
+
+// Release frees a probe slot granted under w and counts its outcome. A
+// failure opens the circuit again; enough successes close it; an ignored
+// probe only frees its slot. A slot from an earlier half-open period is gone
+// with it, and releasing it changes nothing. now is the time of the outcome.
+func (m *Machine) Release(w Word, o Outcome, now time.Time) {
+	if o == Failure {
+		// The new open period retags the slots, so this probe's slot needs
+		// no release of its own.
+		m.TripFrom(w, now)
+		return
+	}
+	for {
+		s := slots(m.slots.Load())
+		if !s.matches(w) {
+			return
+		}
+		n := s - 1<<inflightShift
+		if o == Success {
+			n++
+		}
+		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
+			if o == Success && n.successes() == m.cfg.Probes {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				if m.Load() == w {
+					m.closeLocked(w, now)
+				}
+			}
+			return
+		}
+	}
+}
+
+// Flush delivers queued transitions, oldest first, one at a time and with no
+// lock held, so that deliver may call back into the machine. Only one caller
+// delivers at a time; a transition queued while another caller delivers is
+// delivered by that caller, which keeps the order. If deliver panics, the
+// panic goes on up and the transitions still queued wait for the next Flush.
+func (m *Machine) Flush(deliver func(Transition)) {
+	if m.queued.Load() == 0 {
+		return
+	}
+	m.mu.Lock()
+	if m.flushing {
+		m.mu.Unlock()
+		return
+	}
+	m.flushing = true
+	locked := true
+	defer func() {
+		// Runs on a normal return and when deliver panics; either way the
+		// next Flush must be able to deliver.
+		if !locked {
+			m.mu.Lock()
+		}
+		m.flushing = false
+		m.mu.Unlock()
+	}()
+	for m.head < len(m.queue) {
+		t := m.queue[m.head]
+		m.head++
+		if m.head == len(m.queue) {
+			m.queue, m.head = m.queue[:0], 0
+		}
+		m.queued.Add(-1)
+		m.mu.Unlock()
+		locked = false
+		deliver(t)
+		m.mu.Lock()
+		locked = true
+	}
+}
+
+// Status is a consistent picture of the machine, for metrics.
+type Status struct {
+	Word                Word
+	Since               time.Time // when the current state began
+	Until               time.Time // when the last open period ends (or ended)
+	Trips               uint64    // how many times the circuit opened
+	InFlight, Succeeded int       // half-open probes now in flight, and that succeeded
+}
+
+// Status returns the machine's status.
+func (m *Machine) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.Load()
+	st := Status{Word: w, Since: m.since, Until: m.open.Load().until, Trips: m.total}
+	if s := slots(m.slots.Load()); w.State() == HalfOpen && s.matches(w) {
+		st.InFlight, st.Succeeded = s.inflight(), s.successes()
+	}
+	return st
+}
+
+// The *Locked methods change the state. They are called with mu held, after
+// the caller checked that the word is still w.
+
+func (m *Machine) openLocked(w Word, now time.Time) {
+	m.trips++
+	m.total++
+	d := m.cfg.OpenFor(m.trips)
+	next := makeWord(Open, w.Gen()+1)
+	m.open.Store(&period{gen: next.Gen(), start: now, until: now.Add(d)})
+	m.publish(w, next, now)
+	if m.cfg.Opened != nil {
+		m.cfg.Opened(next, d)
+	}
+}
+
+func (m *Machine) halfOpenLocked(w Word, now time.Time) Word {
+	next := makeWord(HalfOpen, w.Gen()+1)
+	// Slots first: a caller that sees the half-open word must find slots
+	// tagged for it.
+	m.slots.Store(uint64(makeSlots(next.Gen())))
+	m.publish(w, next, now)
+	return next
+}
+
+func (m *Machine) closeLocked(w Word, now time.Time) {
+	m.cfg.Policy.Reset()
+	m.trips = 0
+	m.publish(w, makeWord(Closed, w.Gen()+1), now)
+}
+
+func (m *Machine) publish(from, to Word, now time.Time) {
+	m.word.Store(uint64(to))
+	if from.State() == to.State() {
+		return
+	}
+	m.since = now
+	if m.cfg.Notify {
+		m.queue = append(m.queue, Transition{From: from.State(), To: to.State()})
+		m.queued.Add(1)
+	}
+}

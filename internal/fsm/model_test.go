@@ -1,0 +1,137 @@
+package fsm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/internal/model"
+	"github.com/tripwire-go/tripwire/policy"
+	"pgregory.net/rapid"
+)
+
+// permit is a call admitted by both the machine and the model.
+type permit struct {
+	w Word
+	p model.Permit
+}
+
+// admit is the breaker's admission, written against the machine alone.
+func admit(m *Machine, now time.Time) (Word, bool) {
+	w := m.Expire(now)
+	switch w.State() {
+	case Closed:
+		return w, true
+	case HalfOpen:
+		return w, m.Acquire(w)
+	}
+	return w, false
+}
+
+func report(m *Machine, p permit, o Outcome, now time.Time) {
+	switch p.w.State() {
+	case Closed:
+		if o != Ignored && m.Record(p.w, policy.Call{Failed: o == Failure}) {
+			m.TripFrom(p.w, now)
+		}
+	case HalfOpen:
+		m.Release(p.w, o, now)
+	}
+}
+
+func TestMachineMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		md := &model.Breaker{
+			Threshold: rapid.IntRange(1, 4).Draw(t, "threshold"),
+			Timeout:   time.Duration(rapid.IntRange(1, 10).Draw(t, "timeout")) * time.Second,
+			Probes:    rapid.IntRange(1, 4).Draw(t, "probes"),
+		}
+		now := time.Unix(1_000_000, 0)
+		var opened []time.Duration
+		m := New(Config{
+			Policy:  policy.Consecutive(md.Threshold),
+			OpenFor: func(int) time.Duration { return md.Timeout },
+			Probes:  md.Probes,
+			Opened:  func(_ Word, d time.Duration) { opened = append(opened, d) },
+			Notify:  true,
+		}, now)
+		var log []Transition
+		var permits []permit
+		lastGen := m.Load().Gen()
+
+		t.Repeat(map[string]func(*rapid.T){
+			"admit": func(t *rapid.T) {
+				w, ok := admit(m, now)
+				mp, mok := md.Allow(now)
+				if ok != mok {
+					t.Fatalf("admit at state %v: machine %v, model %v", w.State(), ok, mok)
+				}
+				if ok {
+					permits = append(permits, permit{w: w, p: mp})
+				}
+			},
+			"report": func(t *rapid.T) {
+				if len(permits) == 0 {
+					t.Skip("no call in flight")
+				}
+				i := rapid.IntRange(0, len(permits)-1).Draw(t, "permit")
+				o := Outcome(rapid.IntRange(0, 2).Draw(t, "outcome"))
+				p := permits[i]
+				permits = append(permits[:i], permits[i+1:]...)
+				report(m, p, o, now)
+				md.Done(p.p, model.Outcome(o), now)
+			},
+			"advance": func(t *rapid.T) {
+				// Steps around the timeout matter most: draw them often.
+				steps := []time.Duration{md.Timeout, md.Timeout - time.Nanosecond, md.Timeout + time.Nanosecond}
+				d := rapid.OneOf(
+					rapid.SampledFrom(steps),
+					rapid.Map(rapid.Int64Range(0, int64(2*md.Timeout)), func(n int64) time.Duration { return time.Duration(n) }),
+				).Draw(t, "step")
+				now = now.Add(d)
+			},
+			"trip": func(t *rapid.T) {
+				m.Trip(now)
+				md.Trip(now)
+			},
+			"reset": func(t *rapid.T) {
+				m.Reset(now)
+				md.Reset(now)
+			},
+			"": func(t *rapid.T) {
+				m.Flush(func(tr Transition) { log = append(log, tr) })
+				w := m.Load()
+				if w.State() != State(md.State) {
+					t.Fatalf("state: machine %v, model %v", w.State(), State(md.State))
+				}
+				if w.Gen() < lastGen {
+					t.Fatalf("generation went down: %d after %d", w.Gen(), lastGen)
+				}
+				lastGen = w.Gen()
+				st := m.Status()
+				if st.InFlight > md.Probes {
+					t.Fatalf("%d probes in flight, limit %d", st.InFlight, md.Probes)
+				}
+				if w.State() == HalfOpen && (st.InFlight != md.InFlight || st.Succeeded != md.Succeeded) {
+					t.Fatalf("probes: machine %d in flight %d succeeded, model %d %d",
+						st.InFlight, st.Succeeded, md.InFlight, md.Succeeded)
+				}
+				if w.State() == Open && !m.Until().Equal(md.Until) {
+					t.Fatalf("open until %v, model %v", m.Until(), md.Until)
+				}
+				if len(log) != len(md.Log) {
+					t.Fatalf("transitions:\n machine %v\n model   %v", log, md.Log)
+				}
+				for i, tr := range log {
+					if tr != (Transition{From: State(md.Log[i].From), To: State(md.Log[i].To)}) {
+						t.Fatalf("transitions:\n machine %v\n model   %v", log, md.Log)
+					}
+				}
+				for i := 1; i < len(log); i++ {
+					if log[i].From != log[i-1].To {
+						t.Fatalf("transition %d starts at %v, previous ended at %v", i, log[i].From, log[i-1].To)
+					}
+				}
+			},
+		})
+	})
+}
