@@ -192,7 +192,12 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 			return
 		}
 		n := s - 1<<inflightShift
-		if o == Success {
+		// Successes stop counting at Probes. Past it they would never
+		// again equal Probes, and in the end overflow into the in-flight
+		// count. Normally the close below ends the period first; when it
+		// does not (the policy's Reset panicked), each later success
+		// tries the close again.
+		if o == Success && n.successes() < m.cfg.Probes {
 			n++
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
