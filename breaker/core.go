@@ -26,7 +26,10 @@ type core struct {
 	// called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	notify      func(name string, from, to State)
+	// probeTimeout is Config.ProbeTimeout: with it, half-open admissions
+	// read the clock.
+	probeTimeout time.Duration
+	notify       func(name string, from, to State)
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -44,13 +47,14 @@ func (c *core) init(s *settings) {
 	c.policy = s.policy
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
+	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
-	openFor := s.openTimeout
 	mc := fsm.Config{
-		Policy:  s.policy,
-		OpenFor: func(int) time.Duration { return openFor },
-		Probes:  s.probes,
-		Notify:  s.onStateChange != nil,
+		Policy:       s.policy,
+		OpenFor:      s.openFor(),
+		Probes:       s.probes,
+		Notify:       s.onStateChange != nil,
+		ProbeTimeout: s.probeTimeout,
 	}
 	if !c.exact {
 		mc.Opened = c.armTimer
@@ -154,14 +158,18 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			}
 			w = next
 		case fsm.HalfOpen:
-			if c.m.Acquire(w) {
+			var now time.Time
+			if c.probeTimeout > 0 {
+				now = c.clock.Now()
+			}
+			if c.m.Acquire(w, now) {
 				return ticket{w: w}, nil
 			}
 			next := c.load()
-			if next == w {
+			if next == w && !c.m.Reclaim(w, now) {
 				return ticket{}, c.rejectionFor(w)
 			}
-			w = next
+			w = c.load()
 		}
 	}
 }
@@ -188,7 +196,7 @@ func (c *core) finish(t ticket, o Outcome) {
 		}
 	case fsm.HalfOpen:
 		var now time.Time
-		if o != Ignored {
+		if o != Ignored || c.probeTimeout > 0 {
 			now = c.clock.Now()
 		}
 		c.m.Release(t.w, fsm.Outcome(o), now)
