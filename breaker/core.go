@@ -61,6 +61,9 @@ func (c *core) init(s *settings) {
 	}
 	c.m = fsm.New(mc, c.clock.Now())
 	c.word = c.m.Word()
+	// A placeholder, so that loads need no nil check: it belongs to no
+	// generation a rejection can happen in (the machine starts closed).
+	c.rejection.Store(&OpenError{gen: c.load().Gen(), fast: noWord})
 }
 
 // armTimer makes the end of an open period visible to callers without a
@@ -81,12 +84,12 @@ func (c *core) armTimer(w fsm.Word, d time.Duration) {
 func (c *core) load() fsm.Word { return fsm.Word(c.word.Load()) }
 
 // fastRejection returns the error for a call under w when the circuit is
-// open and the call can be rejected without reading the clock, or nil.
+// open and the call can be rejected without reading the clock, or nil. It
+// is one load and one comparison: rejectionFor sets OpenError.fast only on
+// errors built for such words.
 func (c *core) fastRejection(w fsm.Word) error {
-	if w.Rejecting() && !c.exact {
-		if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
-			return e
-		}
+	if e := c.rejection.Load(); e.fast == w {
+		return e
 	}
 	return nil
 }
@@ -212,10 +215,15 @@ func (c *core) tripFrom(w fsm.Word) {
 // rejectionFor returns the error for a call rejected under w, building it
 // once per period.
 func (c *core) rejectionFor(w fsm.Word) error {
-	if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
+	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
 	e := newOpenError(c.name, w, c.m.Until(), c.probes)
+	if w.Rejecting() && !c.exact {
+		// Open, no due flag, real clock: until the word changes, calls
+		// under it are rejected without reading the clock.
+		e.fast = w
+	}
 	c.rejection.Store(e)
 	return e
 }
