@@ -3,6 +3,7 @@ package breaker
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -172,11 +173,17 @@ func (c Config[T]) validate() (settings, error) {
 	}
 	if c.Clock == nil {
 		s.clock = realClock{}
+	} else if isNilPointer(c.Clock) {
+		return s, &configError{field: "Clock", why: fmt.Sprintf("is a nil %T", c.Clock)}
 	} else {
 		s.exactClock = true
 	}
 	if c.Policy == nil {
 		s.policy = policy.Consecutive(DefaultFailures)
+	} else if isNilPointer(c.Policy) {
+		// A typed nil (a *T that is nil) is not a nil interface: calling
+		// it would panic later, deep inside a call.
+		return s, &configError{field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
 	} else if err := policy.Validate(c.Policy); err != nil {
 		return s, &configError{field: "Policy", cause: err}
 	}
@@ -186,4 +193,14 @@ func (c Config[T]) validate() (settings, error) {
 		return s, &configError{field: "Policy", cause: err}
 	}
 	return s, nil
+}
+
+// isNilPointer reports whether v holds a nil pointer, map, slice, channel or
+// function: a value whose methods are likely to panic.
+func isNilPointer(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }
