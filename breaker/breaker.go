@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -78,6 +79,14 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	res, err = fn(ctx)
 	if err == nil && b.classify == nil {
 		finished = true
+		// The default policy, written out here to save a call: a success
+		// of a healthy circuit only reads its streak.
+		if c := b.consecutive; c != nil && b.load() == w {
+			if c.Record(policy.Call{}) {
+				b.tripFrom(w)
+			}
+			return res, nil
+		}
 		b.succeeded(w)
 		return res, nil
 	}
