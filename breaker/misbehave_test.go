@@ -219,3 +219,40 @@ func TestResetPanicWedgedHalfOpen(t *testing.T) {
 	r.wantState(breaker.Closed)
 	r.wantLog("closed>open", "open>half-open", "half-open>closed")
 }
+
+// TestBackoffRandPanicLeakedProbeSlot is the regression test for a probe
+// slot lost to a panic in Backoff.Rand: a failed probe frees its slot by
+// opening a new period, and when opening panicked there was no new period,
+// so the slot stayed taken and a one-probe circuit stayed half-open,
+// rejecting every call, for good. The panic also counted a trip that did
+// not happen, lengthening the next open period.
+func TestBackoffRandPanicLeakedProbeSlot(t *testing.T) {
+	panics := false
+	r := newRig(t, breaker.Config[int]{
+		OpenTimeout:    time.Second,
+		HalfOpenProbes: 1,
+		Backoff: &breaker.Backoff{Max: time.Hour, Jitter: 0.5, Rand: func() float64 {
+			if panics {
+				panic("rand")
+			}
+			return 0
+		}},
+	})
+	r.b.Trip()
+	r.clk.Add(time.Second)
+	panics = true
+	if v := catch(func() { r.exec(errDependency) }); v != "rand" {
+		t.Fatalf("recovered %v, want Rand's panic", v)
+	}
+	// The circuit did not open; the failed probe's slot is free.
+	r.wantState(breaker.HalfOpen)
+	r.wantLog("closed>open", "open>half-open")
+	panics = false
+	r.exec(errDependency) // the probe fails again, and this time opens it
+	r.wantState(breaker.Open)
+	// Second trip in a row: twice OpenTimeout, not four times.
+	r.clk.Add(2*time.Second - time.Nanosecond)
+	r.wantState(breaker.Open)
+	r.clk.Add(time.Nanosecond)
+	r.wantState(breaker.HalfOpen)
+}
