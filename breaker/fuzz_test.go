@@ -34,56 +34,83 @@ func FuzzModel(f *testing.F) {
 // wraps ErrInvalidConfig and names the field at fault, or return a breaker
 // that works: checkWorks takes it through a whole cycle. Nothing may panic.
 //
-// kind picks the policy from policyKinds; n, over and ratio are its
-// arguments, each policy taking those it needs. calls are the outcomes of
-// calls made while closed, one per byte.
+// backoff says whether Config.Backoff is set, from factor, backoffMax, jitter
+// and u (what its Rand returns); kind picks the policy from policyKinds, and n,
+// over and ratio are its arguments, each policy taking those it needs.
+// calls are the outcomes of calls made while closed, one per byte.
 func FuzzConfig(f *testing.F) {
-	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, kind uint8, n int, over int64, ratio float64, calls []byte) {
-		pk := policyKinds[int(kind)%len(policyKinds)]
-		clk := newManualClock()
-		var log []breaker.State // every state the circuit reported being in
-		b, err := breaker.New(breaker.Config[int]{
+	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, probeTimeout int64,
+		backoff bool, factor float64, backoffMax int64, jitter, u float64,
+		kind uint8, n int, over int64, ratio float64, calls []byte) {
+		cfg := breaker.Config[int]{
 			Name:           name,
 			OpenTimeout:    time.Duration(openTimeout),
 			HalfOpenProbes: probes,
-			Policy:         pk.build(policyArgs{N: n, Over: time.Duration(over), Ratio: ratio}),
-			Clock:          clk,
+			ProbeTimeout:   time.Duration(probeTimeout),
+			Policy:         policyKinds[int(kind)%len(policyKinds)].build(policyArgs{N: n, Over: time.Duration(over), Ratio: ratio}),
 			Classify:       func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) },
-			OnStateChange: func(_ string, from, to breaker.State) {
-				if last := len(log) - 1; last < 0 || from != log[last] || from == to {
-					t.Fatalf("transition %v>%v after states %v", from, to, log)
-				}
-				log = append(log, to)
-			},
-		})
-		log = append(log, breaker.Closed)
-		fieldOK := openTimeout >= 0 && probes >= 0 && probes <= breaker.MaxHalfOpenProbes
+		}
+		if backoff {
+			cfg.Backoff = &breaker.Backoff{Factor: factor, Max: time.Duration(backoffMax), Jitter: jitter, Rand: func() float64 { return u }}
+		}
+		clk := newManualClock()
+		cfg.Clock = clk
+		log := []breaker.State{breaker.Closed} // every state the circuit reported being in
+		cfg.OnStateChange = func(_ string, from, to breaker.State) {
+			if from != log[len(log)-1] || from == to {
+				t.Fatalf("transition %v>%v after states %v", from, to, log)
+			}
+			log = append(log, to)
+		}
+
+		b, err := breaker.New(cfg)
+		valid := fieldsValid(cfg)
 		if err != nil {
 			if b != nil || !errors.Is(err, breaker.ErrInvalidConfig) {
 				t.Fatalf("New = %v, %v; an error must wrap ErrInvalidConfig and come alone", b, err)
 			}
-			msg := err.Error()
-			field, _, _ := strings.Cut(strings.TrimPrefix(msg, "breaker: invalid config: "), " ")
+			msg, ok := strings.CutPrefix(err.Error(), "breaker: invalid config: ")
+			field, _, _ := strings.Cut(msg, " ")
 			field = strings.TrimSuffix(field, ":")
 			switch {
-			case !strings.HasPrefix(msg, "breaker: invalid config: "):
-				t.Fatalf("error %q does not start with the package and what is wrong", msg)
-			case !slices.Contains([]string{"OpenTimeout", "HalfOpenProbes", "Policy"}, field):
-				t.Fatalf("error %q names no field", msg)
-			case field != "Policy" && fieldOK:
-				t.Fatalf("New refused a valid %s: %q", field, msg)
+			case !ok:
+				t.Fatalf("error %q does not start with the package and what is wrong", err)
+			case !slices.Contains(configFields, field):
+				t.Fatalf("error %q names no field", err)
+			case field != "Policy" && valid:
+				t.Fatalf("New refused a valid %s: %q", field, err)
 			}
 			return
 		}
-		if !fieldOK {
-			t.Fatalf("New accepted OpenTimeout %v, HalfOpenProbes %d", time.Duration(openTimeout), probes)
+		if !valid {
+			t.Fatalf("New accepted an invalid configuration: %+v", cfg)
 		}
-		timeout := cmpOr(time.Duration(openTimeout), breaker.DefaultOpenTimeout)
-		checkWorks(t, b, clk, timeout, cmpOr(probes, breaker.DefaultHalfOpenProbes), calls)
+		checkWorks(t, b, clk, cycle{
+			timeout:      cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout),
+			jittered:     backoff && jitter > 0,
+			probes:       cmpOr(probes, breaker.DefaultHalfOpenProbes),
+			probeTimeout: cfg.ProbeTimeout,
+		}, calls)
 		if got := b.State(); got != log[len(log)-1] {
 			t.Fatalf("State() = %v, but the last transition reported was to %v", got, log[len(log)-1])
 		}
 	})
+}
+
+// configFields are the names an invalid-config error may start with.
+var configFields = []string{"OpenTimeout", "HalfOpenProbes", "ProbeTimeout", "Backoff.Factor", "Backoff.Max", "Backoff.Jitter", "Clock", "Policy"}
+
+// fieldsValid says whether the fields of cfg, apart from its policy, are
+// valid as Config's docs describe them.
+func fieldsValid(cfg breaker.Config[int]) bool {
+	ok := cfg.OpenTimeout >= 0 && cfg.HalfOpenProbes >= 0 && cfg.HalfOpenProbes <= breaker.MaxHalfOpenProbes &&
+		cfg.ProbeTimeout >= 0
+	if bo := cfg.Backoff; bo != nil {
+		ok = ok && (bo.Factor == 0 || bo.Factor >= 1 && !math.IsInf(bo.Factor, 0)) &&
+			bo.Max >= cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout) &&
+			bo.Jitter >= 0 && bo.Jitter < 1
+	}
+	return ok
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -94,14 +121,23 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
+// cycle is what checkWorks expects of a breaker, from its configuration.
+type cycle struct {
+	timeout      time.Duration // the first open period, before jitter
+	jittered     bool          // the open period may be shorter, down to nothing
+	probes       int
+	probeTimeout time.Duration
+}
+
 // maxProbesExercised bounds the probes checkWorks makes, so that a breaker
 // with tens of thousands of probe slots costs no more than one with three.
 const maxProbesExercised = 64
 
-// checkWorks makes calls with the given outcomes, then trips the circuit,
-// lets timeout pass and closes it with probes, checking at each step what
-// the contract promises whatever the policy.
-func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, timeout time.Duration, probes int, calls []byte) {
+// checkWorks makes calls with the given outcomes, then takes the breaker
+// through a whole cycle (trip, open period, half-open with every slot
+// taken, reclaimed slots with a ProbeTimeout, closing probes), checking at
+// each step what the contract promises whatever the policy.
+func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cycle, calls []byte) {
 	t.Helper()
 	ctx := context.Background()
 	exec := func(o breaker.Outcome) (ran bool, err error) {
@@ -125,9 +161,18 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, timeout
 		}
 		return oe
 	}
+	// openFor checks the open circuit's rejection and returns how long it
+	// stays open. The clock stands still while it opens.
+	openFor := func() time.Duration {
+		t.Helper()
+		d := wantRejected(exec(breaker.Success)).Until.Sub(clk.Now())
+		if d <= 0 || d > want.timeout || !want.jittered && d != want.timeout {
+			t.Fatalf("open for %v; OpenTimeout %v, jitter %v", d, want.timeout, want.jittered)
+		}
+		return d
+	}
 
 	wantState(breaker.Closed)
-	var opened time.Time // when the policy tripped, if it did
 	for _, c := range calls[:min(len(calls), 64)] {
 		// Only the policy moves the circuit here, and the clock stands
 		// still: closed admits everything, open nothing.
@@ -136,54 +181,75 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, timeout
 			if ran, err := exec(breaker.Outcome(c % 3)); !ran || err != nil {
 				t.Fatalf("closed circuit: fn ran %v, err %v", ran, err)
 			}
-			if b.State() == breaker.Open {
-				opened = clk.Now()
-			}
 		case breaker.Open:
-			oe := wantRejected(exec(breaker.Success))
-			if want := opened.Add(timeout); !oe.Until.Equal(want) {
-				t.Fatalf("open until %v, want %v", oe.Until, want)
-			}
+			openFor()
 		default:
-			t.Fatalf("State() = %v with the clock standing still", before)
+			if !want.jittered {
+				t.Fatalf("State() = %v with the clock standing still", before)
+			}
+			// Jitter shortened the open period to nothing.
 		}
 	}
 
+	b.Reset()
+	wantState(breaker.Closed)
 	b.Trip()
-	wantState(breaker.Open)
-	until := wantRejected(exec(breaker.Success)).Until
-	if opened.IsZero() {
-		opened = clk.Now()
+	if b.State() == breaker.Open {
+		d := openFor()
+		clk.Add(d - time.Nanosecond)
+		wantState(breaker.Open)
+		clk.Add(time.Nanosecond)
+	} else if !want.jittered {
+		t.Fatalf("State() = %v after Trip", b.State())
 	}
-	if want := opened.Add(timeout); !until.Equal(want) {
-		t.Fatalf("open until %v, want %v", until, want)
-	}
-	clk.Add(timeout - time.Nanosecond)
-	wantState(breaker.Open)
-	clk.Add(time.Nanosecond)
 	wantState(breaker.HalfOpen)
 
-	// Fill every slot (up to the bound), see one more call rejected, then
-	// let the probes succeed.
-	n := min(probes, maxProbesExercised)
+	// Take every slot (up to the bound) and see one more call rejected.
+	allow := func() breaker.Permit[int] {
+		t.Helper()
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatalf("probe rejected in half-open with %d slots: %v", want.probes, err)
+		}
+		return p
+	}
+	n := min(want.probes, maxProbesExercised)
 	permits := make([]breaker.Permit[int], n)
 	for i := range permits {
-		var err error
-		if permits[i], err = b.Allow(); err != nil {
-			t.Fatalf("probe %d of %d rejected: %v", i+1, probes, err)
-		}
+		permits[i] = allow()
 	}
-	if n == probes {
-		_, err := b.Allow()
-		if oe := wantRejected(false, err); oe.State != breaker.HalfOpen {
+	if n == want.probes {
+		if oe := wantRejected(exec(breaker.Success)); oe.State != breaker.HalfOpen {
 			t.Fatalf("rejection with every slot taken says %v", oe.State)
 		}
+		// With a ProbeTimeout, busy slots are reclaimed once it has passed
+		// with nothing admitted or finished, and the probes holding them
+		// are forgotten. (The breaker counts probe times in nanoseconds
+		// from when it was made, up to 292 years, which an open timeout
+		// near the largest Duration overruns.)
+		if want.probeTimeout > 0 && clk.Now().Sub(clockStart) < math.MaxInt64-want.probeTimeout {
+			clk.Add(want.probeTimeout - time.Nanosecond)
+			if want.probeTimeout > time.Nanosecond {
+				wantRejected(exec(breaker.Success))
+			}
+			clk.Add(time.Nanosecond)
+			fresh := allow()
+			for _, p := range permits {
+				p.Done(int(breaker.Failure), nil) // forgotten: reopens nothing
+			}
+			wantState(breaker.HalfOpen)
+			permits = append(permits[:0], fresh)
+			for len(permits) < n {
+				permits = append(permits, allow())
+			}
+		}
 	}
+	// Let the probes succeed.
 	for _, p := range permits {
 		wantState(breaker.HalfOpen)
 		p.Done(int(breaker.Success), nil)
 	}
-	if n == probes {
+	if n == want.probes {
 		wantState(breaker.Closed)
 	} else {
 		wantState(breaker.HalfOpen)
@@ -201,45 +267,66 @@ var writeSeeds = flag.Bool("writeseeds", false, "TestWriteFuzzSeeds: rewrite the
 // TestWriteFuzzSeeds writes the seed corpora of the fuzz targets, when run
 // with -writeseeds; run it again after adding a policy kind.
 //
-// FuzzConfig's seeds are the edge values of each field and, for each policy
-// kind, its typical and its zero arguments. FuzzModel's are picked from
-// random inputs: each one kept reaches something (a transition, a kind of
-// rejection, a late permit) that the ones before it did not, so that
-// plain go test replays the paths that matter.
+// FuzzConfig's seeds are the edge values of each field, Backoff and
+// ProbeTimeout included, and for each policy kind its typical, zero and
+// broken arguments. FuzzModel's are picked from random inputs: each one
+// kept reaches something (a transition, a kind of rejection, a late
+// permit) that the ones before it did not, so that plain go test replays
+// the paths that matter. Inputs the fuzzer saved (not named seed-*) stay.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeSeeds {
 		t.Skip("run with -writeseeds to rewrite testdata/fuzz")
 	}
 	type configSeed struct {
-		name        string
-		openTimeout int64
-		probes      int
-		kind        uint8
-		args        policyArgs
-		calls       []byte
+		name         string
+		openTimeout  int64
+		probes       int
+		probeTimeout int64
+		backoff      bool
+		factor       float64
+		max          int64
+		jitter, u    float64
+		kind         uint8
+		args         policyArgs
+		calls        []byte
 	}
 	trips := []byte{1, 1, 1, 1, 1, 1, 1, 1, 1, 1} // ten failures
 	mixed := []byte{0, 1, 2, 1, 1, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0}
+	sec := int64(time.Second)
 	seeds := map[string]configSeed{
-		"zero":                 {},
-		"negative-timeout":     {openTimeout: -1},
-		"min-timeout":          {openTimeout: 1, calls: trips},
-		"max-timeout":          {openTimeout: math.MaxInt64, calls: trips},
-		"negative-probes":      {probes: -1},
-		"max-probes":           {probes: breaker.MaxHalfOpenProbes},
-		"too-many-probes":      {probes: breaker.MaxHalfOpenProbes + 1},
-		"odd-name":             {name: "\x00\xff\"db\"\n", openTimeout: int64(time.Second), probes: 1, calls: trips},
-		"invalid-field-policy": {openTimeout: -1, kind: 1},
+		"zero":                      {},
+		"negative-timeout":          {openTimeout: -1},
+		"min-timeout":               {openTimeout: 1, calls: trips},
+		"max-timeout":               {openTimeout: math.MaxInt64, calls: trips},
+		"negative-probes":           {probes: -1},
+		"max-probes":                {probes: breaker.MaxHalfOpenProbes},
+		"too-many-probes":           {probes: breaker.MaxHalfOpenProbes + 1},
+		"probe-timeout":             {openTimeout: sec, probes: 2, probeTimeout: 10 * sec, calls: mixed},
+		"probe-timeout-min":         {probes: 1, probeTimeout: 1, calls: trips},
+		"probe-timeout-negative":    {probeTimeout: -1},
+		"backoff":                   {openTimeout: sec, backoff: true, factor: 2, max: 60 * sec, jitter: 0.5, u: 0.7, calls: mixed},
+		"backoff-default-factor":    {openTimeout: sec, backoff: true, max: sec, calls: trips},
+		"backoff-zero-period":       {openTimeout: 1, backoff: true, max: 1, jitter: 0.99, u: 0.99, calls: trips},
+		"backoff-broken-rand":       {openTimeout: sec, backoff: true, max: sec, jitter: 0.5, u: math.NaN(), calls: trips},
+		"backoff-small-factor":      {backoff: true, factor: 0.5, max: math.MaxInt64},
+		"backoff-infinite-factor":   {backoff: true, factor: math.Inf(1), max: math.MaxInt64},
+		"backoff-max-below-timeout": {openTimeout: sec, backoff: true, max: sec - 1},
+		"backoff-nan-jitter":        {backoff: true, max: math.MaxInt64, jitter: math.NaN()},
+		"backoff-jitter-one":        {backoff: true, max: math.MaxInt64, jitter: 1},
+		"odd-name":                  {name: "\x00\xff\"db\"\n", openTimeout: sec, probes: 1, calls: trips},
+		"invalid-field-and-policy":  {openTimeout: -1, kind: 1},
 	}
 	for i, pk := range policyKinds {
-		seeds[pk.name+"-typical"] = configSeed{openTimeout: int64(time.Second), probes: 2, kind: uint8(i), args: pk.typical, calls: mixed}
+		seeds[pk.name+"-typical"] = configSeed{openTimeout: sec, probes: 2, kind: uint8(i), args: pk.typical, calls: mixed}
 		seeds[pk.name+"-zero-args"] = configSeed{kind: uint8(i), calls: trips}
 		seeds[pk.name+"-negative-args"] = configSeed{kind: uint8(i), args: policyArgs{N: -1, Over: -1, Ratio: -1}}
 		seeds[pk.name+"-nan-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, Over: 1, Ratio: math.NaN()}}
 	}
 	dir := seedDir(t, "FuzzConfig")
 	for name, s := range seeds {
-		writeSeed(t, dir, name, s.name, s.openTimeout, s.probes, s.kind, s.args.N, int64(s.args.Over), s.args.Ratio, s.calls)
+		writeSeed(t, dir, name, s.name, s.openTimeout, s.probes, s.probeTimeout,
+			s.backoff, s.factor, s.max, s.jitter, s.u,
+			s.kind, s.args.N, int64(s.args.Over), s.args.Ratio, s.calls)
 	}
 
 	// FuzzModel: greedy pick from random inputs.

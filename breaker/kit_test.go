@@ -41,9 +41,12 @@ type manualClock struct {
 	now atomic.Pointer[time.Time]
 }
 
+// clockStart is where every manualClock starts.
+var clockStart = time.Unix(1_000_000, 0).UTC()
+
 func newManualClock() *manualClock {
 	c := &manualClock{}
-	start := time.Unix(1_000_000, 0).UTC()
+	start := clockStart
 	c.now.Store(&start)
 	return c
 }
