@@ -87,10 +87,14 @@ func TestSoak(t *testing.T) {
 //   - No more than HalfOpenProbes calls run at once in half-open. Within an
 //     epoch the circuit is half-open at most once, and only first: it
 //     leaves half-open for closed or open, and from those cannot come back
-//     until the clock moves. An epoch starts with no call in flight. So when
-//     a worker reads the number of calls in flight and then State() says
-//     half-open, each of those calls was admitted in this half-open period
-//     and still holds its probe slot: there can be no more than the limit.
+//     until the clock moves. (An epoch that starts with every slot held by
+//     abandoned permits starts by reclaiming them, which begins a new
+//     half-open period before any call is admitted; slots are reclaimed
+//     only after ProbeTimeout without a probe admitted, so not again.) An
+//     epoch starts with no call in flight. So when a worker reads the
+//     number of calls in flight and then State() says half-open, each of
+//     those calls was admitted in this half-open period and still holds its
+//     probe slot: there can be no more than the limit.
 //   - Every admitted call is recorded exactly once. In an epoch that starts
 //     and ends closed, with no transition and no Reset, the generation never
 //     changes, so every non-ignored report must reach the policy once: the
@@ -99,9 +103,13 @@ func TestSoak(t *testing.T) {
 // Under any clock it checks: each Execute runs fn at most once, and returns
 // fn's error or a rejection wrapping ErrOpen; OnStateChange calls form a
 // chain (each from is the previous to) that ends in the state State()
-// reports at rest; records never outnumber reports; and at rest a half-open
+// reports at rest; records never outnumber reports; at rest a half-open
 // circuit has every one of its probe slots free: exactly HalfOpenProbes
-// permits are granted, then closing probes close it.
+// permits are granted, then closing probes close it; and permits reported
+// long after their period ended (abandoned at rest so that ProbeTimeout
+// reclaims their slots) change nothing. The breaker backs off (Backoff,
+// with jitter from math/rand/v2) and, with the frozen clock, has a
+// ProbeTimeout.
 type contention struct {
 	cfg      contentionConfig
 	b        *breaker.Breaker[int]
@@ -112,11 +120,18 @@ type contention struct {
 	resets  atomic.Uint64 // Reset calls: started<<32 | under way
 
 	calls, rejected, reports atomic.Uint64 // reports: non-ignored, once per call
+	abandons                 uint64        // times every slot was abandoned
 	probesSeen               atomic.Int64  // the most calls seen running in half-open
 
 	mu          sync.Mutex // guards the OnStateChange chain
 	last        breaker.State
 	transitions uint64
+
+	// abandoned are permits that took every probe slot at rest and were
+	// left unreported while ProbeTimeout passed, so that the next epoch
+	// starts by reclaiming the slots; they are reported at the next rest,
+	// long after their half-open period ended.
+	abandoned []breaker.Permit[int]
 
 	bad violations
 }
@@ -132,17 +147,20 @@ type contentionConfig struct {
 
 const resetUnderWay = 1<<32 - 1
 
+// probeTimeout is the contentions' Config.ProbeTimeout, on the frozen clock.
+const probeTimeout = 2 * time.Second
+
 // contentionReport is what a contention saw.
 type contentionReport struct {
-	epochs, calls, rejected, transitions, records, reports uint64
-	probesSeen                                             int64
-	violations                                             uint64
-	heapWarm, heapEnd                                      uint64
+	epochs, calls, rejected, transitions, records, reports, abandons uint64
+	probesSeen                                                       int64
+	violations                                                       uint64
+	heapWarm, heapEnd                                                uint64
 }
 
 func (r *contentionReport) String() string {
-	return fmt.Sprintf("%d epochs, %d calls, %d rejected, %d transitions, %d records of %d reports, at most %d calls seen in half-open, %d violations",
-		r.epochs, r.calls, r.rejected, r.transitions, r.records, r.reports, r.probesSeen, r.violations)
+	return fmt.Sprintf("%d epochs, %d calls, %d rejected, %d transitions, %d records of %d reports, %d times all probes abandoned, at most %d calls seen in half-open, %d violations",
+		r.epochs, r.calls, r.rejected, r.transitions, r.records, r.reports, r.abandons, r.probesSeen, r.violations)
 }
 
 func (r *contentionReport) add(o contentionReport) {
@@ -152,6 +170,7 @@ func (r *contentionReport) add(o contentionReport) {
 	r.transitions += o.transitions
 	r.records += o.records
 	r.reports += o.reports
+	r.abandons += o.abandons
 	r.probesSeen = max(r.probesSeen, o.probesSeen)
 	r.violations += o.violations
 }
@@ -196,7 +215,11 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		Name:           "soak",
 		OpenTimeout:    time.Second,
 		HalfOpenProbes: cfg.probes,
-		OnStateChange:  h.changed,
+		ProbeTimeout:   probeTimeout,
+		// Rand is left to math/rand/v2: it is called under the breaker's
+		// lock by whichever goroutine trips it.
+		Backoff:       &breaker.Backoff{Max: 8 * time.Second, Jitter: 0.5},
+		OnStateChange: h.changed,
 	}
 	if p := cfg.kind.build(cfg.kind.typical); p != nil {
 		h.counting = &countingPolicy{Policy: p}
@@ -206,7 +229,10 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		h.clk = newManualClock()
 		bcfg.Clock = h.clk
 	} else {
-		bcfg.OpenTimeout = 100 * time.Microsecond // the timer path, many times over
+		// The timer path, many times over. No ProbeTimeout: with real time
+		// passing, slots could be reclaimed under the check at rest.
+		bcfg.OpenTimeout, bcfg.Backoff.Max = 100*time.Microsecond, 800*time.Microsecond
+		bcfg.ProbeTimeout = 0
 	}
 	if cfg.classify {
 		bcfg.Classify = func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) }
@@ -263,7 +289,7 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 	exited.Wait()
 
 	rep.calls, rep.rejected, rep.reports = h.calls.Load(), h.rejected.Load(), h.reports.Load()
-	rep.transitions, rep.probesSeen = h.transitions, h.probesSeen.Load()
+	rep.transitions, rep.probesSeen, rep.abandons = h.transitions, h.probesSeen.Load(), h.abandons
 	if h.counting != nil {
 		rep.records = h.counting.records.Load()
 	}
@@ -474,6 +500,19 @@ func (h *contention) snapshot() rest {
 // checkAtRest checks the breaker with no call in flight, after an epoch that
 // started at before.
 func (h *contention) checkAtRest(before rest) {
+	if len(h.abandoned) > 0 {
+		// Each epoch moves the circuit on from the abandoned permits'
+		// period: a call reclaims the slots, or a Trip or Reset ends it.
+		// Their failures, reported now, must change nothing.
+		was := h.snapshot()
+		for _, p := range h.abandoned {
+			p.Done(h.result(breaker.Failure))
+		}
+		h.abandoned = h.abandoned[:0]
+		if now := h.snapshot(); now != was {
+			h.bad.add("permits reported after their half-open period changed the breaker from %+v to %+v", was, now)
+		}
+	}
 	now := h.snapshot()
 	h.mu.Lock()
 	last := h.last
@@ -574,9 +613,11 @@ func (h *contention) steer(r *rand.Rand) {
 			if st := h.b.State(); st != breaker.HalfOpen {
 				h.bad.add("State() is %v at the open circuit's deadline", st)
 			}
+			h.abandon(r)
 		}
 	case x < 70:
 		h.clk.Add(until.Sub(h.clk.Now()) + time.Duration(r.Int64N(int64(time.Second))))
+		h.abandon(r)
 	}
 	// Otherwise the circuit stays open for the next epoch, whose calls
 	// must all be rejected.
@@ -590,6 +631,27 @@ func raise(v *atomic.Int64, n int64) {
 			return
 		}
 	}
+}
+
+// abandon, sometimes, takes every slot of a half-open circuit at rest and
+// leaves the permits unreported while ProbeTimeout passes.
+func (h *contention) abandon(r *rand.Rand) {
+	if r.IntN(4) != 0 || h.b.State() != breaker.HalfOpen {
+		return
+	}
+	for range h.cfg.probes {
+		p, err := h.b.Allow()
+		if err != nil {
+			h.bad.add("a fresh half-open circuit at rest rejected a probe: %v", err)
+			break
+		}
+		h.abandoned = append(h.abandoned, p)
+	}
+	if _, err := h.b.Allow(); !errors.Is(err, breaker.ErrOpen) {
+		h.bad.add("half-open with every slot taken let a call through: %v", err)
+	}
+	h.abandons++
+	h.clk.Add(probeTimeout + time.Duration(r.Int64N(int64(time.Second))))
 }
 
 // liveHeap returns the bytes of heap in use after a collection.
