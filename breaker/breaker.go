@@ -64,6 +64,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return b.runClosed(ctx, fn, w)
 	}
 	if err := b.fastRejection(w); err != nil {
+		b.rejected()
 		return zero, err
 	}
 	t, err := b.admit(w)

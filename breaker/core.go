@@ -27,6 +27,7 @@ type core struct {
 	consecutive *policy.ConsecutivePolicy
 	probes      int
 	notify      func(name string, from, to State)
+	counters    *counters // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -45,6 +46,9 @@ func (c *core) init(s *settings) {
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
 	c.notify = s.onStateChange
+	if s.countCalls {
+		c.counters = newCounters()
+	}
 	openFor := s.openTimeout
 	mc := fsm.Config{
 		Policy:  s.policy,
@@ -90,6 +94,7 @@ func (c *core) fastRejection(w fsm.Word) error {
 // succeeded counts a success of a call admitted closed under w: the hot
 // path. It writes nothing unless the policy does.
 func (c *core) succeeded(w fsm.Word) {
+	c.count(Success)
 	if c.load() != w {
 		return
 	}
@@ -171,6 +176,7 @@ func (c *core) finish(t ticket, o Outcome) {
 	if o > Ignored {
 		o = Failure // an out-of-range Classify result must not pass for a success
 	}
+	c.count(o)
 	switch t.w.State() {
 	case fsm.Closed:
 		if o == Ignored {
@@ -204,6 +210,7 @@ func (c *core) tripFrom(w fsm.Word) {
 // rejectionFor returns the error for a call rejected under w, building it
 // once per period.
 func (c *core) rejectionFor(w fsm.Word) error {
+	c.rejected()
 	if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
 		return e
 	}
