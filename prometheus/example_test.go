@@ -1,0 +1,43 @@
+package prometheus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tripwire-go/tripwire/breaker"
+	tripwireprom "github.com/tripwire-go/tripwire/prometheus"
+)
+
+// Export a breaker to Prometheus. In a service, register the collector with
+// prometheus.MustRegister and serve promhttp.Handler() on /metrics; here a
+// registry of its own is scraped once and part of it printed.
+func ExampleNewCollector() {
+	b, _ := breaker.New(breaker.Config[string]{Name: "payments", CountCalls: true})
+	reg := prom.NewRegistry()
+	reg.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{}, b))
+
+	b.Execute(context.Background(), func(context.Context) (string, error) { return "paid", nil })
+	b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
+
+	// What a scrape of /metrics would read.
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "tripwire_breaker_calls_total") || strings.HasPrefix(line, "tripwire_breaker_state{") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// tripwire_breaker_calls_total{breaker="payments",outcome="failure"} 1
+	// tripwire_breaker_calls_total{breaker="payments",outcome="ignored"} 0
+	// tripwire_breaker_calls_total{breaker="payments",outcome="rejected"} 0
+	// tripwire_breaker_calls_total{breaker="payments",outcome="success"} 1
+	// tripwire_breaker_state{breaker="payments",state="closed"} 1
+	// tripwire_breaker_state{breaker="payments",state="half-open"} 0
+	// tripwire_breaker_state{breaker="payments",state="open"} 0
+}
