@@ -26,8 +26,11 @@ type core struct {
 	// called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	notify      func(name string, from, to State)
-	counters    *counters // nil unless Config.CountCalls; see metrics.go
+	// probeTimeout is Config.ProbeTimeout: with it, half-open admissions
+	// read the clock.
+	probeTimeout time.Duration
+	notify       func(name string, from, to State)
+	counters     *counters // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -45,22 +48,26 @@ func (c *core) init(s *settings) {
 	c.policy = s.policy
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
+	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
 	if s.countCalls {
 		c.counters = newCounters()
 	}
-	openFor := s.openTimeout
 	mc := fsm.Config{
-		Policy:  s.policy,
-		OpenFor: func(int) time.Duration { return openFor },
-		Probes:  s.probes,
-		Notify:  s.onStateChange != nil,
+		Policy:       s.policy,
+		OpenFor:      s.openFor(),
+		Probes:       s.probes,
+		Notify:       s.onStateChange != nil,
+		ProbeTimeout: s.probeTimeout,
 	}
 	if !c.exact {
 		mc.Opened = c.armTimer
 	}
 	c.m = fsm.New(mc, c.clock.Now())
 	c.word = c.m.Word()
+	// A placeholder, so that loads need no nil check: it belongs to no
+	// generation a rejection can happen in (the machine starts closed).
+	c.rejection.Store(&OpenError{gen: c.load().Gen(), fast: noWord})
 }
 
 // armTimer makes the end of an open period visible to callers without a
@@ -81,12 +88,12 @@ func (c *core) armTimer(w fsm.Word, d time.Duration) {
 func (c *core) load() fsm.Word { return fsm.Word(c.word.Load()) }
 
 // fastRejection returns the error for a call under w when the circuit is
-// open and the call can be rejected without reading the clock, or nil.
+// open and the call can be rejected without reading the clock, or nil. It
+// is one load and one comparison: rejectionFor sets OpenError.fast only on
+// errors built for such words.
 func (c *core) fastRejection(w fsm.Word) error {
-	if w.Rejecting() && !c.exact {
-		if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
-			return e
-		}
+	if e := c.rejection.Load(); e.fast == w {
+		return e
 	}
 	return nil
 }
@@ -94,7 +101,6 @@ func (c *core) fastRejection(w fsm.Word) error {
 // succeeded counts a success of a call admitted closed under w: the hot
 // path. It writes nothing unless the policy does.
 func (c *core) succeeded(w fsm.Word) {
-	c.count(Success)
 	if c.load() != w {
 		return
 	}
@@ -159,14 +165,18 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			}
 			w = next
 		case fsm.HalfOpen:
-			if c.m.Acquire(w) {
+			var now time.Time
+			if c.probeTimeout > 0 {
+				now = c.clock.Now()
+			}
+			if c.m.Acquire(w, now) {
 				return ticket{w: w}, nil
 			}
 			next := c.load()
-			if next == w {
+			if next == w && !c.m.Reclaim(w, now) {
 				return ticket{}, c.rejectionFor(w)
 			}
-			w = next
+			w = c.load()
 		}
 	}
 }
@@ -194,7 +204,7 @@ func (c *core) finish(t ticket, o Outcome) {
 		}
 	case fsm.HalfOpen:
 		var now time.Time
-		if o != Ignored {
+		if o != Ignored || c.probeTimeout > 0 {
 			now = c.clock.Now()
 		}
 		c.m.Release(t.w, fsm.Outcome(o), now)
@@ -211,10 +221,16 @@ func (c *core) tripFrom(w fsm.Word) {
 // once per period.
 func (c *core) rejectionFor(w fsm.Word) error {
 	c.rejected()
-	if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
+	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
 	e := newOpenError(c.name, w, c.m.Until(), c.probes)
+	if w.Rejecting() && !c.exact && c.counters == nil {
+		// Open, no due flag, real clock: until the word changes, calls
+		// under it are rejected without reading the clock. (A counting
+		// breaker skips the fast path: its rejections are counted here.)
+		e.fast = w
+	}
 	c.rejection.Store(e)
 	return e
 }

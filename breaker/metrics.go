@@ -80,8 +80,11 @@ func (c *core) metrics() Metrics {
 	return m
 }
 
-// The call-counting hooks. Each is a nil check when CountCalls is off, so
-// that the hot path does not pay for counting nobody asked for.
+// The call-counting hooks, in finish and rejectionFor. A counting breaker
+// sends its closed successes to finish (Breaker.fastSuccess is false) and
+// its open rejections to rejectionFor (its OpenErrors are never fast), so
+// that the shortest paths, taken when CountCalls is off, carry no hook at
+// all.
 
 // count counts a finished call.
 func (c *core) count(o Outcome) {

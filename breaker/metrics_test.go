@@ -109,9 +109,9 @@ func TestMetricsCountCalls(t *testing.T) {
 	}
 }
 
-// With the real clock, a rejection usually takes the fast path, which does
-// not reach the state machine: it must be counted all the same.
-func TestMetricsCountsFastRejections(t *testing.T) {
+// With the real clock, a breaker that does not count rejects calls on a
+// fast path without a hook; a counting breaker must count every rejection.
+func TestMetricsCountsRejectionsOnTheRealClock(t *testing.T) {
 	b, err := breaker.New(breaker.Config[int]{CountCalls: true})
 	if err != nil {
 		t.Fatal(err)
