@@ -110,6 +110,10 @@ const kindRejected = int(Ignored) + 1
 // same shard while its stack stays put, and goroutines spread over the
 // shards. Any shard is correct (the adds are atomic); the choice only
 // spreads the writes.
+//
+// The shards are allocated together as one power-of-two block of at most
+// 1 KiB, which Go's allocator aligns to its size class, so each shard sits
+// on a cache line of its own.
 type counters struct {
 	shards []shard
 	mask   uintptr
