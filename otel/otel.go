@@ -5,9 +5,9 @@ import (
 	"errors"
 	"iter"
 	"math"
-	"sync"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/metricset"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -57,10 +57,7 @@ type Registration struct {
 	state        metric.Int64ObservableGauge
 	probes       metric.Int64ObservableUpDownCounter
 	reg          metric.Registration
-
-	mu       sync.Mutex
-	breakers []Breaker
-	groups   []Group
+	set          metricset.Set
 }
 
 // Register creates the instruments on meter and a callback that reports
@@ -68,7 +65,8 @@ type Registration struct {
 // stop with Unregister. It fails only when the meter refuses an
 // instrument or the callback.
 func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
-	r := &Registration{breakers: breakers}
+	r := &Registration{}
+	r.Add(breakers...)
 	var err, e error
 	r.calls, e = meter.Int64ObservableCounter(CallsName, metric.WithUnit("{call}"),
 		metric.WithDescription("Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open."))
@@ -94,46 +92,31 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 
 // Add reports breakers too.
 func (r *Registration) Add(breakers ...Breaker) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.breakers = append(r.breakers, breakers...)
+	for _, b := range breakers {
+		r.set.Add(b)
+	}
 }
 
 // AddGroup reports every breaker in g, as it is at each collection.
-func (r *Registration) AddGroup(g Group) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.groups = append(r.groups, g)
-}
+func (r *Registration) AddGroup(g Group) { r.set.AddGroup(g) }
 
 // Unregister stops reporting: the instruments stay on the meter but get no
 // more measurements from this registration.
 func (r *Registration) Unregister() error { return r.reg.Unregister() }
 
 func (r *Registration) observe(_ context.Context, o metric.Observer) error {
-	r.mu.Lock()
-	breakers, groups := r.breakers, r.groups
-	r.mu.Unlock()
-	// Add only appends, so the slices read here stay as they are.
-	for _, b := range breakers {
-		r.observeOne(o, b.Metrics())
-	}
-	for _, g := range groups {
-		for m := range g.Metrics() {
-			r.observeOne(o, m)
-		}
+	for m := range r.set.All() {
+		r.observeOne(o, m)
 	}
 	return nil
 }
-
-var states = [...]breaker.State{breaker.Closed, breaker.HalfOpen, breaker.Open}
 
 func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 	name := NameKey.String(m.Name)
 	with := func(kv ...attribute.KeyValue) metric.ObserveOption {
 		return metric.WithAttributeSet(attribute.NewSet(append(kv, name)...))
 	}
-	for _, s := range states {
+	for _, s := range metricset.States {
 		v := int64(0)
 		if m.State == s {
 			v = 1

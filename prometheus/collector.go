@@ -2,10 +2,10 @@ package prometheus
 
 import (
 	"iter"
-	"sync"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/metricset"
 )
 
 // DefaultNamespace prefixes the metric names when Opts.Namespace is empty.
@@ -46,10 +46,7 @@ type Opts struct {
 // built with Config.CountCalls.
 type Collector struct {
 	state, since, trips, probes, calls *prom.Desc
-
-	mu       sync.Mutex
-	breakers []Breaker
-	groups   []Group
+	set                                metricset.Set
 }
 
 // NewCollector returns a collector of the given breakers, configured by
@@ -81,18 +78,14 @@ func NewCollector(opts Opts, breakers ...Breaker) *Collector {
 
 // Add makes the collector export breakers too.
 func (c *Collector) Add(breakers ...Breaker) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.breakers = append(c.breakers, breakers...)
+	for _, b := range breakers {
+		c.set.Add(b)
+	}
 }
 
 // AddGroup makes the collector export every breaker in g, as it is at each
 // scrape.
-func (c *Collector) AddGroup(g Group) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.groups = append(c.groups, g)
-}
+func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
@@ -103,24 +96,13 @@ func (c *Collector) Describe(ch chan<- *prom.Desc) {
 
 // Collect sends the metrics of every breaker, read now.
 func (c *Collector) Collect(ch chan<- prom.Metric) {
-	c.mu.Lock()
-	breakers, groups := c.breakers, c.groups
-	c.mu.Unlock()
-	// Add only appends, so the slices read here stay as they are.
-	for _, b := range breakers {
-		c.collect(ch, b.Metrics())
-	}
-	for _, g := range groups {
-		for m := range g.Metrics() {
-			c.collect(ch, m)
-		}
+	for m := range c.set.All() {
+		c.collect(ch, m)
 	}
 }
 
-var states = [...]breaker.State{breaker.Closed, breaker.HalfOpen, breaker.Open}
-
 func (c *Collector) collect(ch chan<- prom.Metric, m breaker.Metrics) {
-	for _, s := range states {
+	for _, s := range metricset.States {
 		v := 0.0
 		if m.State == s {
 			v = 1

@@ -10,6 +10,7 @@ import (
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	tripwireprom "github.com/tripwire-go/tripwire/prometheus"
 )
 
@@ -40,4 +41,33 @@ func ExampleNewCollector() {
 	// tripwire_breaker_state{breaker="payments",state="closed"} 1
 	// tripwire_breaker_state{breaker="payments",state="half-open"} 0
 	// tripwire_breaker_state{breaker="payments",state="open"} 0
+}
+
+// Export every breaker of a group: each scrape covers the breakers the
+// group holds at that moment, however many it created since.
+func ExampleCollector_AddGroup() {
+	hosts, _ := group.New(group.Config[string, string]{
+		New: func(string) breaker.Config[string] { return breaker.Config[string]{} },
+	})
+	c := tripwireprom.NewCollector(tripwireprom.Opts{})
+	c.AddGroup(hosts)
+	reg := prom.NewRegistry()
+	reg.MustRegister(c)
+
+	hosts.Get("a.example")
+	b, _ := hosts.Get("b.example")
+	b.Trip()
+
+	families, _ := reg.Gather()
+	for _, f := range families {
+		if f.GetName() != "tripwire_breaker_trips_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			fmt.Println(m.GetLabel()[0].GetValue(), m.GetCounter().GetValue())
+		}
+	}
+	// Output:
+	// a.example 0
+	// b.example 1
 }
