@@ -114,6 +114,7 @@ type recorder struct {
 	status int
 }
 
+// WriteHeader remembers the first final status and passes it on.
 func (r *recorder) WriteHeader(code int) {
 	// 1xx responses but 101 are informational: the final status follows.
 	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
@@ -122,6 +123,7 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write passes p on; without a status written first, the status is 200.
 func (r *recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK

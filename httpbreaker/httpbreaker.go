@@ -21,6 +21,8 @@ type StatusError struct {
 	StatusCode int
 }
 
+// Error names the status, as in "httpbreaker: status 503 Service
+// Unavailable".
 func (e *StatusError) Error() string {
 	return "httpbreaker: status " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 }
