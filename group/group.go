@@ -62,8 +62,11 @@ type Config[K comparable, T any] struct {
 //
 // Getting the breaker of a key that exists costs an atomic load and a map
 // lookup, with no lock, no allocation and, most of the time, no shared
-// write. Creating one takes the group's lock; Config.New and the
-// breaker's construction run outside it.
+// write. That map is a snapshot, refreshed once the Gets that missed it
+// have paid for copying it (a quarter of its size), so a key created a
+// moment ago may take the locked path a few times first. Creating a
+// breaker takes the group's lock; Config.New and the breaker's
+// construction run outside it.
 //
 // # Bounds and eviction
 //

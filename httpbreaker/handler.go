@@ -25,6 +25,9 @@ import (
 // status is a success, and so is a response with no explicit status (200).
 // A panic in Next counts as a failure and goes on up to net/http.
 //
+// A request whose context is already done when it arrives is not served
+// either: it gets a 503 without Retry-After, and counts for nothing.
+//
 // Retry-After is in whole seconds, rounded up, and at least 1: a circuit
 // rejected because every half-open probe slot is taken has no open period
 // left to wait for, and 0 would invite an immediate retry.
