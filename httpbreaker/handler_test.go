@@ -187,3 +187,18 @@ func TestMiddleware(t *testing.T) {
 		t.Fatalf("got %d, Retry-After %q, served %d", rec.Code, rec.Header().Get("Retry-After"), next.served)
 	}
 }
+
+func TestHandlerRequestAlreadyDone(t *testing.T) {
+	b := newServerBreaker(t, breaker.Config[int]{})
+	next := &statusHandler{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	(&httpbreaker.Handler{Breaker: b, Next: next}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "" || next.served != 0 {
+		t.Fatalf("got %d, Retry-After %q, served %d; want 503, none, 0", rec.Code, rec.Header().Get("Retry-After"), next.served)
+	}
+	if m := b.Metrics(); m.Successes+m.Failures+m.Ignored+m.Rejected != 0 {
+		t.Fatalf("a request done before it began was counted: %+v", m)
+	}
+}
