@@ -1,22 +1,25 @@
 package peers
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 )
 
 // benchmark is one generated benchmark loop (see cmd/genbench).
 type benchmark struct {
+	order               int // place in the run: scenario, then lib, then mode
 	scenario, lib, mode string
 	run                 func(*testing.B)
 }
 
-// benchmarks is filled by the generated files, in the order they run.
+// benchmarks is filled by the generated files.
 var benchmarks []benchmark
 
 // BenchmarkPeers runs every library in every scenario and mode, as
 // BenchmarkPeers/scenario=S/lib=L/mode=M.
 func BenchmarkPeers(b *testing.B) {
+	slices.SortFunc(benchmarks, func(x, y benchmark) int { return x.order - y.order })
 	for _, bm := range benchmarks {
 		b.Run("scenario="+bm.scenario+"/lib="+bm.lib+"/mode="+bm.mode, bm.run)
 	}

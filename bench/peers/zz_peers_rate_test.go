@@ -11,8 +11,8 @@ import (
 
 func init() {
 	benchmarks = append(benchmarks,
-		benchmark{scenario: "rate-closed-success", lib: "tripwire", mode: "serial", run: benchRateClosedSuccessTripwireSerial},
-		benchmark{scenario: "rate-closed-success", lib: "tripwire", mode: "parallel", run: benchRateClosedSuccessTripwireParallel},
+		benchmark{order: 52, scenario: "rate-closed-success", lib: "tripwire", mode: "serial", run: benchRateClosedSuccessTripwireSerial},
+		benchmark{order: 53, scenario: "rate-closed-success", lib: "tripwire", mode: "parallel", run: benchRateClosedSuccessTripwireParallel},
 	)
 }
 

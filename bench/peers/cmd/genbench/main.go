@@ -82,6 +82,7 @@ var scenarios = []scenario{
 
 // bench is one generated benchmark.
 type bench struct {
+	Order    int
 	Func     string
 	Scenario scenario
 	Lib      lib
@@ -95,14 +96,19 @@ type bench struct {
 	Ctx bool
 }
 
+// benches lists the benchmarks of the tagged file or of the other one.
+// Order numbers them across both, so that BenchmarkPeers runs them in one
+// order whichever files are built.
 func benches(tagged bool) []bench {
 	var out []bench
+	order := 0
 	for _, s := range scenarios {
 		for _, l := range libs {
 			rate := s.Const == "RateClosedSuccess"
-			if rate && !l.Rate || rate && l.RateTag != tagged || !rate && tagged {
+			if rate && !l.Rate {
 				continue
 			}
+			inTagged := rate && l.RateTag
 			modes := []string{"serial", "parallel"}
 			if l.SerialOnly {
 				modes = modes[:1]
@@ -112,7 +118,12 @@ func benches(tagged bool) []bench {
 				loop = "success" // the floor of a rejection is the call itself
 			}
 			for _, m := range modes {
+				order++
+				if inTagged != tagged {
+					continue
+				}
 				out = append(out, bench{
+					Order:    order,
 					Func:     "bench" + camel(s.Name) + camel(l.Name) + camel(m),
 					Scenario: s,
 					Lib:      l,
@@ -162,7 +173,7 @@ import (
 func init() {
 	benchmarks = append(benchmarks,
 {{- range .Benches}}
-		benchmark{scenario: "{{.Scenario.Name}}", lib: "{{.Lib.Name}}", mode: "{{.Mode}}", run: {{.Func}}},
+		benchmark{order: {{.Order}}, scenario: "{{.Scenario.Name}}", lib: "{{.Lib.Name}}", mode: "{{.Mode}}", run: {{.Func}}},
 {{- end}}
 	)
 {{- if not .Tagged}}
