@@ -64,12 +64,17 @@ type Adapter interface {
 	Closed() bool
 }
 
+// tripLimit bounds tripByFailing. Rate-based breakers need as many failures
+// as they saw successes, and hystrix-go counts them late; a breaker that
+// trips stops the loop long before.
+const tripLimit = 100_000
+
 // tripByFailing fails calls through a until it reports itself no longer
 // closed, for libraries that cannot be tripped by hand. It gives up after
-// limit calls.
-func tripByFailing(a Adapter, limit int) error {
+// tripLimit calls.
+func tripByFailing(a Adapter) error {
 	ctx := context.Background()
-	for range limit {
+	for range tripLimit {
 		if !a.Closed() {
 			return nil
 		}
@@ -78,5 +83,5 @@ func tripByFailing(a Adapter, limit int) error {
 	if !a.Closed() {
 		return nil
 	}
-	return fmt.Errorf("peers: %T still closed after %d failures", a, limit)
+	return fmt.Errorf("peers: %T still closed after %d failures", a, tripLimit)
 }

@@ -42,7 +42,7 @@ func (a *Eapache) Run(_ context.Context, t *Target) (int, error) {
 }
 
 // Trip fails calls until the circuit opens.
-func (a *Eapache) Trip() error { return tripByFailing(a, 10*Failures) }
+func (a *Eapache) Trip() error { return tripByFailing(a) }
 
 // Closed reports whether the breaker is closed.
 func (a *Eapache) Closed() bool { return a.b.GetState() == breaker.Closed }

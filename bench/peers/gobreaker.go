@@ -48,7 +48,7 @@ func (a *Gobreaker) Run(_ context.Context, t *Target) (int, error) {
 }
 
 // Trip fails calls until the circuit opens.
-func (a *Gobreaker) Trip() error { return tripByFailing(a, 10*RateMinCalls) }
+func (a *Gobreaker) Trip() error { return tripByFailing(a) }
 
 // Closed reports whether the breaker is closed.
 func (a *Gobreaker) Closed() bool { return a.cb.State() == gobreaker.StateClosed }

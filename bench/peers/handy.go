@@ -52,7 +52,7 @@ func (a *Handy) Run(ctx context.Context, t *Target) (int, error) {
 }
 
 // Trip fails calls until the circuit opens.
-func (a *Handy) Trip() error { return tripByFailing(a, 100) }
+func (a *Handy) Trip() error { return tripByFailing(a) }
 
 // Closed reports whether Allow lets calls through. Closed, Allow changes
 // nothing; half-open it would use up the one probe, which no caller here
