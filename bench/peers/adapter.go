@@ -50,8 +50,9 @@ const (
 var ErrRejected = errors.New("peers: rejected")
 
 // Adapter is one library's breaker, configured as the package doc says.
-// The generated benchmarks call the concrete types directly; the interface
-// serves the adapter test.
+// The generated benchmarks build the concrete types and make the library
+// call that Run makes, written out; the interface serves the adapter test
+// and the benchmarks' end-of-run checks.
 type Adapter interface {
 	// Run calls t through the breaker and returns its result, or the
 	// library's rejection error without running t.

@@ -18,8 +18,9 @@
 // The benchmark loops are generated (see cmd/genbench) rather than shared
 // through an interface or a closure: an indirect call per iteration would be
 // charged to every library, floor included, and squeeze the ratios towards
-// one. Each generated loop calls a concrete adapter whose Run method is small
-// enough to be inlined, so what is measured is the library's own call.
+// one. Each generated loop makes the library's own call, written out as the
+// adapter's Run makes it, so that what is measured is that call and nothing
+// the compiler declines to inline around it.
 //
 // Names follow BenchmarkPeers/scenario=S/lib=L/mode=M. run.sh runs them in
 // interleaved rounds and writes RESULTS.md; ci.sh runs each once.

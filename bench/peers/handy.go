@@ -54,7 +54,7 @@ func (a *Handy) Run(ctx context.Context, t *Target) (int, error) {
 // Trip fails calls until the circuit opens.
 func (a *Handy) Trip() error { return tripByFailing(a) }
 
-// Closed reports whether Allow lets calls through. Closed, Allow changes
-// nothing; half-open it would use up the one probe, which no caller here
-// reaches (the circuit is never left open for its 1 s).
+// Closed reports whether Allow lets calls through. While the circuit is
+// closed or open, asking changes nothing; half-open, it would use up the
+// one probe, but nothing here keeps a circuit open for its full 1 s.
 func (a *Handy) Closed() bool { return a.b.Allow() }

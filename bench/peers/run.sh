@@ -63,14 +63,18 @@ if [[ -n $CPU ]]; then
 fi
 for round in $(seq 1 "$ROUNDS"); do
 	echo "run.sh: round $round of $ROUNDS" >&2
-	bin/peers.test -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BENCHTIME" \
-		-test.count 1 "${cpuflag[@]}" >>"$raw"
+	if ! bin/peers.test -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BENCHTIME" \
+		-test.count 1 "${cpuflag[@]}" >>"$raw"; then
+		grep -A3 -e '--- FAIL' -e '^panic' "$raw" >&2 || tail -n 20 "$raw" >&2
+		echo "run.sh: round $round failed; no report written" >&2
+		exit 1
+	fi
 done
 
 echo "run.sh: installing benchstat" >&2
 GOBIN="$PWD/bin" go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-bin/benchstat -format csv "$raw" >bin/stats.csv 2>/dev/null
-bin/benchstat "$raw" >bin/stats.txt 2>/dev/null
+bin/benchstat -format csv "peers=$raw" >bin/stats.csv 2>/dev/null
+bin/benchstat "peers=$raw" >bin/stats.txt 2>/dev/null
 
 go list -m -f '{{.Path}} {{.Version}}' \
 	github.com/sony/gobreaker/v2 \
