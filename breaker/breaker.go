@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -54,30 +55,21 @@ func (b *Breaker[T]) Reset() { b.reset() }
 // If ctx is already done, Execute returns ctx.Err() without running fn or
 // counting anything. If fn panics, the call counts as a failure and the
 // panic goes on up with its original value.
-func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
-	var zero T
+func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (res T, err error) {
 	if err := ctx.Err(); err != nil {
-		return zero, err
+		return res, err
 	}
 	w := b.load()
-	if w.State() == fsm.Closed && b.needs == 0 {
-		return b.runClosed(ctx, fn, w)
+	if w.State() != fsm.Closed || b.needs != 0 {
+		if err := b.fastRejection(w); err != nil {
+			return res, err
+		}
+		t, err := b.admit(w)
+		if err != nil {
+			return res, err
+		}
+		return b.run(ctx, fn, t)
 	}
-	if err := b.fastRejection(w); err != nil {
-		return zero, err
-	}
-	t, err := b.admit(w)
-	if err != nil {
-		return zero, err
-	}
-	return b.run(ctx, fn, t)
-}
-
-// runClosed runs fn for a call admitted closed under w, by a policy that
-// needs no time: the hot path. It is apart from run so that its defer
-// captures one word, and apart from Execute so that a rejected call pays for
-// no defer.
-func (b *Breaker[T]) runClosed(ctx context.Context, fn func(context.Context) (T, error), w fsm.Word) (res T, err error) {
 	finished := false
 	defer func() {
 		if !finished {
@@ -87,6 +79,14 @@ func (b *Breaker[T]) runClosed(ctx context.Context, fn func(context.Context) (T,
 	res, err = fn(ctx)
 	if err == nil && b.classify == nil {
 		finished = true
+		// The default policy, written out here to save a call: a success
+		// of a healthy circuit only reads its streak.
+		if c := b.consecutive; c != nil && b.load() == w {
+			if c.Record(policy.Call{}) {
+				b.tripFrom(w)
+			}
+			return res, nil
+		}
 		b.succeeded(w)
 		return res, nil
 	}

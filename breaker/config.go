@@ -3,6 +3,7 @@ package breaker
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -63,6 +64,20 @@ type Config[T any] struct {
 	// happened all the same.
 	OnStateChange func(name string, from, to State)
 
+	// Backoff, when set, lengthens the open period after repeated trips.
+	// nil means every open period lasts OpenTimeout.
+	Backoff *Backoff
+
+	// ProbeTimeout, when positive, bounds how long half-open probes may hold
+	// their slots: once every slot has been busy for ProbeTimeout with no
+	// probe admitted or finished, the slots are reclaimed, the probes still
+	// in flight are forgotten (their results change nothing), and new
+	// probes are let in. It keeps a circuit from staying half-open forever
+	// behind probes that hang or permits that are never reported. 0 means
+	// no limit; negative is invalid. With it, half-open calls read the
+	// clock.
+	ProbeTimeout time.Duration
+
 	// Clock is where the breaker reads the time. nil means the real clock.
 	// A *clock.Mock from github.com/benbjohnson/clock satisfies it, for
 	// tests. With a clock of your own the breaker reads it on every call
@@ -118,6 +133,8 @@ type settings struct {
 	onStateChange func(name string, from, to State)
 	clock         Clock
 	exactClock    bool
+	backoff       *Backoff
+	probeTimeout  time.Duration
 }
 
 func (c Config[T]) validate() (settings, error) {
@@ -128,6 +145,7 @@ func (c Config[T]) validate() (settings, error) {
 		probes:        c.HalfOpenProbes,
 		onStateChange: c.OnStateChange,
 		clock:         c.Clock,
+		probeTimeout:  c.ProbeTimeout,
 	}
 	if c.OpenTimeout < 0 {
 		return s, &configError{field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}
@@ -143,13 +161,29 @@ func (c Config[T]) validate() (settings, error) {
 	case c.HalfOpenProbes == 0:
 		s.probes = DefaultHalfOpenProbes
 	}
+	if c.ProbeTimeout < 0 {
+		return s, &configError{field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
+	}
+	if c.Backoff != nil {
+		if err := c.Backoff.validate(s.openTimeout); err != nil {
+			return s, err
+		}
+		bo := *c.Backoff // read once: later changes have no effect
+		s.backoff = &bo
+	}
 	if c.Clock == nil {
 		s.clock = realClock{}
+	} else if isNilPointer(c.Clock) {
+		return s, &configError{field: "Clock", why: fmt.Sprintf("is a nil %T", c.Clock)}
 	} else {
 		s.exactClock = true
 	}
 	if c.Policy == nil {
 		s.policy = policy.Consecutive(DefaultFailures)
+	} else if isNilPointer(c.Policy) {
+		// A typed nil (a *T that is nil) is not a nil interface: calling
+		// it would panic later, deep inside a call.
+		return s, &configError{field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
 	} else if err := policy.Validate(c.Policy); err != nil {
 		return s, &configError{field: "Policy", cause: err}
 	}
@@ -159,4 +193,14 @@ func (c Config[T]) validate() (settings, error) {
 		return s, &configError{field: "Policy", cause: err}
 	}
 	return s, nil
+}
+
+// isNilPointer reports whether v holds a nil pointer, map, slice, channel or
+// function: a value whose methods are likely to panic.
+func isNilPointer(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }

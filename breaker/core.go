@@ -26,7 +26,10 @@ type core struct {
 	// called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	notify      func(name string, from, to State)
+	// probeTimeout is Config.ProbeTimeout: with it, half-open admissions
+	// read the clock.
+	probeTimeout time.Duration
+	notify       func(name string, from, to State)
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -44,19 +47,23 @@ func (c *core) init(s *settings) {
 	c.policy = s.policy
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
+	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
-	openFor := s.openTimeout
 	mc := fsm.Config{
-		Policy:  s.policy,
-		OpenFor: func(int) time.Duration { return openFor },
-		Probes:  s.probes,
-		Notify:  s.onStateChange != nil,
+		Policy:       s.policy,
+		OpenFor:      s.openFor(),
+		Probes:       s.probes,
+		Notify:       s.onStateChange != nil,
+		ProbeTimeout: s.probeTimeout,
 	}
 	if !c.exact {
 		mc.Opened = c.armTimer
 	}
 	c.m = fsm.New(mc, c.clock.Now())
 	c.word = c.m.Word()
+	// A placeholder, so that loads need no nil check: it belongs to no
+	// generation a rejection can happen in (the machine starts closed).
+	c.rejection.Store(&OpenError{gen: c.load().Gen(), fast: noWord})
 }
 
 // armTimer makes the end of an open period visible to callers without a
@@ -77,12 +84,12 @@ func (c *core) armTimer(w fsm.Word, d time.Duration) {
 func (c *core) load() fsm.Word { return fsm.Word(c.word.Load()) }
 
 // fastRejection returns the error for a call under w when the circuit is
-// open and the call can be rejected without reading the clock, or nil.
+// open and the call can be rejected without reading the clock, or nil. It
+// is one load and one comparison: rejectionFor sets OpenError.fast only on
+// errors built for such words.
 func (c *core) fastRejection(w fsm.Word) error {
-	if w.Rejecting() && !c.exact {
-		if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
-			return e
-		}
+	if e := c.rejection.Load(); e.fast == w {
+		return e
 	}
 	return nil
 }
@@ -154,14 +161,18 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			}
 			w = next
 		case fsm.HalfOpen:
-			if c.m.Acquire(w) {
+			var now time.Time
+			if c.probeTimeout > 0 {
+				now = c.clock.Now()
+			}
+			if c.m.Acquire(w, now) {
 				return ticket{w: w}, nil
 			}
 			next := c.load()
-			if next == w {
+			if next == w && !c.m.Reclaim(w, now) {
 				return ticket{}, c.rejectionFor(w)
 			}
-			w = next
+			w = c.load()
 		}
 	}
 }
@@ -188,7 +199,7 @@ func (c *core) finish(t ticket, o Outcome) {
 		}
 	case fsm.HalfOpen:
 		var now time.Time
-		if o != Ignored {
+		if o != Ignored || c.probeTimeout > 0 {
 			now = c.clock.Now()
 		}
 		c.m.Release(t.w, fsm.Outcome(o), now)
@@ -204,10 +215,15 @@ func (c *core) tripFrom(w fsm.Word) {
 // rejectionFor returns the error for a call rejected under w, building it
 // once per period.
 func (c *core) rejectionFor(w fsm.Word) error {
-	if e := c.rejection.Load(); e != nil && e.gen == w.Gen() {
+	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
 	e := newOpenError(c.name, w, c.m.Until(), c.probes)
+	if w.Rejecting() && !c.exact {
+		// Open, no due flag, real clock: until the word changes, calls
+		// under it are rejected without reading the clock.
+		e.fast = w
+	}
 	c.rejection.Store(e)
 	return e
 }

@@ -78,10 +78,16 @@ type OpenError struct {
 
 	gen uint64
 	msg string
+	// fast is the one word under which a call may be rejected with this
+	// error without further checks (see core.fastRejection), or noWord.
+	fast fsm.Word
 }
 
+// noWord matches no state word: generations never get that high.
+const noWord = ^fsm.Word(0)
+
 func newOpenError(name string, w fsm.Word, until time.Time, probes int) *OpenError {
-	e := &OpenError{Name: name, State: State(w.State()), Until: until, gen: w.Gen()}
+	e := &OpenError{Name: name, State: State(w.State()), Until: until, gen: w.Gen(), fast: noWord}
 	circuit := "circuit"
 	if name != "" {
 		circuit += " " + strconv.Quote(name)

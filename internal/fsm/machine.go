@@ -29,6 +29,11 @@ type Config struct {
 	// Notify makes the machine queue every transition for Flush. Without
 	// it, transitions are not recorded at all.
 	Notify bool
+	// ProbeTimeout, when positive, lets a half-open circuit reclaim its
+	// probe slots once every slot has been busy for that long with no probe
+	// admitted or finished: the probes still in flight are forgotten (their
+	// results change nothing) and new probes are let in. See Reclaim.
+	ProbeTimeout time.Duration
 }
 
 // period is one open period: when it began and when it ends.
@@ -57,6 +62,11 @@ type Machine struct {
 	// the word that announces the period, so a reader that sees an open word
 	// finds its period (or a newer one).
 	open atomic.Pointer[period]
+	// probeAt is when a probe of the current half-open period was last
+	// admitted or finished (or the period began), in nanoseconds since
+	// epoch. Kept only with a ProbeTimeout.
+	probeAt atomic.Int64
+	epoch   time.Time
 
 	mu       sync.Mutex
 	cfg      Config
@@ -71,7 +81,7 @@ type Machine struct {
 
 // New returns a closed machine. now is the time it starts in its state.
 func New(cfg Config, now time.Time) *Machine {
-	m := &Machine{cfg: cfg, since: now}
+	m := &Machine{cfg: cfg, since: now, epoch: now}
 	m.open.Store(&period{start: now, until: now})
 	return m
 }
@@ -162,17 +172,54 @@ func (m *Machine) MarkDue(w Word) {
 func (m *Machine) Until() time.Time { return m.open.Load().until }
 
 // Acquire takes a probe slot in the half-open state w. It returns false when
-// every slot is in use or the circuit is no longer in w.
-func (m *Machine) Acquire(w Word) bool {
+// every slot is in use or the circuit is no longer in w. now matters only
+// with a ProbeTimeout.
+func (m *Machine) Acquire(w Word, now time.Time) bool {
 	for {
 		s := slots(m.slots.Load())
 		if !s.matches(w) || m.Load() != w || s.inflight() >= m.cfg.Probes {
 			return false
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(s)+1<<inflightShift) {
+			m.probed(now)
 			return true
 		}
 	}
+}
+
+// probed notes probe activity at now, for Reclaim.
+func (m *Machine) probed(now time.Time) {
+	if m.cfg.ProbeTimeout > 0 {
+		m.probeAt.Store(int64(now.Sub(m.epoch)))
+	}
+}
+
+// Reclaim frees every probe slot of the half-open state w when all of them
+// have been busy for ProbeTimeout with no probe admitted or finished, and
+// reports whether it did. The circuit stays half-open, in a new generation:
+// the probes still in flight are forgotten, like calls from an earlier
+// state, and the caller may try Acquire again. It protects against probes
+// that never return (a hung call, a Permit never reported), which would
+// otherwise keep the circuit half-open and rejecting forever.
+func (m *Machine) Reclaim(w Word, now time.Time) bool {
+	if m.cfg.ProbeTimeout <= 0 || w.State() != HalfOpen {
+		return false
+	}
+	idle := func() bool {
+		s := slots(m.slots.Load())
+		return s.matches(w) && s.inflight() >= m.cfg.Probes &&
+			time.Duration(int64(now.Sub(m.epoch))-m.probeAt.Load()) >= m.cfg.ProbeTimeout
+	}
+	if !idle() {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Load() != w || !idle() {
+		return false
+	}
+	m.halfOpenLocked(w, now)
+	return true
 }
 
 // Release frees a probe slot granted under w and counts its outcome. A
@@ -196,6 +243,7 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 			n++
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
+			m.probed(now)
 			if o == Success && n.successes() == m.cfg.Probes {
 				m.mu.Lock()
 				defer m.mu.Unlock()
@@ -289,6 +337,7 @@ func (m *Machine) halfOpenLocked(w Word, now time.Time) Word {
 	// Slots first: a caller that sees the half-open word must find slots
 	// tagged for it.
 	m.slots.Store(uint64(makeSlots(next.Gen())))
+	m.probed(now)
 	m.publish(w, next, now)
 	return next
 }

@@ -22,7 +22,7 @@ func admit(m *Machine, now time.Time) (Word, bool) {
 	case Closed:
 		return w, true
 	case HalfOpen:
-		return w, m.Acquire(w)
+		return w, m.Acquire(w, now)
 	}
 	return w, false
 }

@@ -1,0 +1,76 @@
+package breaker
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Backoff lengthens the open period when the circuit trips again and again:
+// a dependency that fails its probes gets more time to recover, and fewer
+// probes, at each new trip. The count starts over when the circuit closes.
+//
+// The n-th open period in a row lasts OpenTimeout × Factor^(n-1), capped at
+// Max, then shortened by a random fraction of up to Jitter, so that many
+// breakers that tripped together do not probe together.
+//
+// A Backoff is read once, by New; changing it afterwards has no effect.
+type Backoff struct {
+	// Factor multiplies the open period at each trip in a row. 0 means 2;
+	// otherwise it must be at least 1.
+	Factor float64
+	// Max caps the open period. Required: at least Config.OpenTimeout.
+	Max time.Duration
+	// Jitter is the largest fraction by which a period is shortened, in
+	// [0, 1). 0 means no jitter.
+	Jitter float64
+	// Rand returns a number in [0, 1) for the jitter. nil means
+	// math/rand/v2's Float64. Set it to make tests deterministic. It is
+	// called while the breaker changes state: it must be quick and must not
+	// call the breaker.
+	Rand func() float64
+}
+
+// DefaultBackoffFactor is the Factor of a Backoff whose Factor is zero.
+const DefaultBackoffFactor = 2
+
+func (bo *Backoff) validate(openTimeout time.Duration) error {
+	switch {
+	case bo.Factor != 0 && !(bo.Factor >= 1) || math.IsInf(bo.Factor, 0):
+		return &configError{field: "Backoff.Factor", why: "must be 0 (for 2) or a finite number of at least 1, got " + strconv.FormatFloat(bo.Factor, 'g', -1, 64)}
+	case bo.Max < openTimeout:
+		return &configError{field: "Backoff.Max", why: "must be at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
+	case !(bo.Jitter >= 0 && bo.Jitter < 1):
+		return &configError{field: "Backoff.Jitter", why: "must be in [0, 1), got " + strconv.FormatFloat(bo.Jitter, 'g', -1, 64)}
+	}
+	return nil
+}
+
+// openFor returns how long the circuit stays open after its trips-th trip
+// in a row.
+func (s *settings) openFor() func(trips int) time.Duration {
+	base := s.openTimeout
+	if s.backoff == nil {
+		return func(int) time.Duration { return base }
+	}
+	bo := *s.backoff
+	if bo.Factor == 0 {
+		bo.Factor = DefaultBackoffFactor
+	}
+	if bo.Rand == nil {
+		bo.Rand = rand.Float64
+	}
+	return func(trips int) time.Duration {
+		d := float64(base) * math.Pow(bo.Factor, float64(trips-1))
+		d = min(d, float64(bo.Max))
+		if bo.Jitter > 0 {
+			u := bo.Rand()
+			if !(u >= 0 && u < 1) {
+				u = 0 // a broken source must not stretch or negate the period
+			}
+			d -= d * bo.Jitter * u
+		}
+		return time.Duration(d)
+	}
+}

@@ -1,0 +1,54 @@
+// Package breaker is a generic, type-safe circuit breaker.
+//
+// A [Breaker] wraps calls to a dependency that can fail: a database, a
+// remote service, a queue. While the dependency is healthy every call runs
+// (the circuit is closed). When a [policy.Policy] decides the dependency is
+// failing, the circuit opens: calls are rejected at once with an error
+// wrapping [ErrOpen], which spares the dependency the load and the callers
+// the wait. After [Config.OpenTimeout] the circuit is half-open: a few probe
+// calls run, and their outcome closes the circuit again or reopens it.
+//
+//	closed ──policy trips──▶ open ──OpenTimeout passes──▶ half-open
+//	   ▲                       ▲                              │
+//	   │                       └──────── a probe fails ───────┤
+//	   └──────────── HalfOpenProbes probes succeed ───────────┘
+//
+// # Use
+//
+// Build a breaker with [New] and run calls through [Breaker.Execute]:
+//
+//	b, err := breaker.New(breaker.Config[*User]{Name: "users"})
+//	...
+//	u, err := b.Execute(ctx, func(ctx context.Context) (*User, error) {
+//		return client.GetUser(ctx, id)
+//	})
+//	if errors.Is(err, breaker.ErrOpen) {
+//		// rejected without calling: serve a fallback
+//	}
+//
+// When a call does not fit in a function, ask first with [Breaker.Allow]
+// and report the result with [Permit.Done].
+//
+// # Classification
+//
+// By default a nil error is a success, an error is a failure, and
+// context.Canceled while the caller's context is done is ignored: the caller
+// gave up, the dependency did nothing wrong. [Config.Classify] decides by
+// result value too, for APIs that report failure in the result (an HTTP
+// status).
+//
+// # Policies
+//
+// The default policy trips after 5 failures in a row. Package policy has
+// others (failures in a time window, failure rates), and any type with
+// Record and Reset methods can be one.
+//
+// # Concurrency and cost
+//
+// Every method is safe for concurrent use. A call in the closed state reads
+// one atomic word; with the default policy a success writes no shared memory
+// and reads no clock. A rejected call allocates nothing and, with the real
+// clock, reads no clock either: the breaker arms one timer per open period
+// instead. State changes take a lock, and [Config.OnStateChange] runs after
+// it is released, in order, so the callback may call the breaker.
+package breaker
