@@ -18,6 +18,9 @@ import (
 type Breaker[T any] struct {
 	core
 	classify func(T, error) Outcome
+	// fastSuccess: a nil error is a Success that needs no counting
+	// (Classify nil, CountCalls off), so Execute may take its shortest path.
+	fastSuccess bool
 }
 
 // New returns a closed breaker configured by cfg. An invalid cfg gives an
@@ -28,7 +31,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{classify: cfg.Classify}
+	b := &Breaker[T]{classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }
@@ -77,7 +80,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		}
 	}()
 	res, err = fn(ctx)
-	if err == nil && b.classify == nil {
+	if err == nil && b.fastSuccess {
 		finished = true
 		// The default policy, written out here to save a call: a success
 		// of a healthy circuit only reads its streak.
