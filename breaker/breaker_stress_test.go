@@ -18,13 +18,13 @@ func TestStress(t *testing.T) {
 	runs := len(policyKinds) + 1
 	budget := time.Second / time.Duration(runs)
 	for i := range runs {
-		cfg := contentionConfig{workers: 16, probes: 2, classify: i%2 == 1, frozen: true, seed: uint64(i)}
+		cfg := contentionConfig{workers: 16, probes: 2, classify: i%2 == 1, count: i != 1, frozen: true, seed: uint64(i)}
 		if i < len(policyKinds) {
 			cfg.kind = policyKinds[i]
 		} else {
 			cfg.kind, cfg.frozen = policyKinds[len(policyKinds)-1], false
 		}
-		t.Run(fmt.Sprintf("policy=%s/frozen=%v", cfg.kind.name, cfg.frozen), func(t *testing.T) {
+		t.Run(fmt.Sprintf("policy=%s/frozen=%v/count=%v", cfg.kind.name, cfg.frozen, cfg.count), func(t *testing.T) {
 			rep := runContention(t, cfg, time.Now().Add(budget))
 			t.Log(&rep)
 		})

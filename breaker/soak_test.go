@@ -19,7 +19,8 @@ var soakFor = flag.Duration("soak", 0, "run TestSoak for this long in all (0 ski
 
 // TestSoak runs a contention (see below) with 128 goroutines for the time
 // given by -soak, shared between every built-in policy (policyKinds), each
-// with one and with four probes, with and without Classify:
+// with one and with four probes, with and without Classify, and half of
+// the runs with CountCalls:
 //
 //	go test ./breaker -run Soak -soak=30s -v
 //
@@ -42,12 +43,14 @@ func TestSoak(t *testing.T) {
 			workers: 128,
 			kind:    pk,
 			probes:  []int{1, 4}[i%2],
-			// Without Classify the fast path of a closed success runs.
+			// Without Classify or CountCalls the fast path of a closed
+			// success runs; without CountCalls, that of a rejection.
 			classify: i%2 == 1,
+			count:    (i+i/2)%2 == 0,
 			frozen:   true,
 			seed:     seed + uint64(i),
 		}
-		name := fmt.Sprintf("policy=%s/probes=%d/classify=%v", pk.name, cfg.probes, cfg.classify)
+		name := fmt.Sprintf("policy=%s/probes=%d/classify=%v/count=%v", pk.name, cfg.probes, cfg.classify, cfg.count)
 		rep := runContention(t, cfg, time.Now().Add(*soakFor/time.Duration(runs)))
 		t.Logf("%s: %s; heap %s -> %s while running", name, &rep, mib(rep.heapWarm), mib(rep.heapEnd))
 		if grown := int64(rep.heapEnd) - int64(rep.heapWarm); grown > 1<<20 {
@@ -107,9 +110,12 @@ func TestSoak(t *testing.T) {
 // circuit has every one of its probe slots free: exactly HalfOpenProbes
 // permits are granted, then closing probes close it; and permits reported
 // long after their period ended (abandoned at rest so that ProbeTimeout
-// reclaims their slots) change nothing. The breaker backs off (Backoff,
-// with jitter from math/rand/v2) and, with the frozen clock, has a
-// ProbeTimeout.
+// reclaims their slots) change nothing; and Metrics agrees at rest: the
+// state, trips as many as the transitions to open, no probe in flight, and
+// with CountCalls each epoch's successes, failures, ignored calls and
+// rejections exactly as the workers saw them. The breaker backs off
+// (Backoff, with jitter from math/rand/v2) and, with the frozen clock, has
+// a ProbeTimeout.
 type contention struct {
 	cfg      contentionConfig
 	b        *breaker.Breaker[int]
@@ -119,13 +125,15 @@ type contention struct {
 	running atomic.Int64  // calls admitted and not yet reported
 	resets  atomic.Uint64 // Reset calls: started<<32 | under way
 
-	calls, rejected, reports atomic.Uint64 // reports: non-ignored, once per call
-	abandons                 uint64        // times every slot was abandoned
-	probesSeen               atomic.Int64  // the most calls seen running in half-open
+	calls, rejected, reports atomic.Uint64    // reports: non-ignored, once per call
+	outcomes                 [3]atomic.Uint64 // finished calls by the Outcome the breaker sees
+	abandons                 uint64           // times every slot was abandoned
+	probesSeen               atomic.Int64     // the most calls seen running in half-open
 
 	mu          sync.Mutex // guards the OnStateChange chain
 	last        breaker.State
 	transitions uint64
+	opens       uint64 // transitions to Open
 
 	// abandoned are permits that took every probe slot at rest and were
 	// left unreported while ProbeTimeout passed, so that the next epoch
@@ -141,6 +149,7 @@ type contentionConfig struct {
 	kind     policyKind
 	probes   int
 	classify bool
+	count    bool // Config.CountCalls
 	frozen   bool // a manual clock, moved by the controller only; else the real clock
 	seed     uint64
 }
@@ -220,6 +229,7 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		// lock by whichever goroutine trips it.
 		Backoff:       &breaker.Backoff{Max: 8 * time.Second, Jitter: 0.5},
 		OnStateChange: h.changed,
+		CountCalls:    cfg.count,
 	}
 	if p := cfg.kind.build(cfg.kind.typical); p != nil {
 		h.counting = &countingPolicy{Policy: p}
@@ -327,6 +337,9 @@ func (h *contention) changed(_ string, from, to breaker.State) {
 	}
 	h.last = to
 	h.transitions++
+	if to == breaker.Open {
+		h.opens++
+	}
 }
 
 func (h *contention) reset() {
@@ -419,9 +432,7 @@ func (h *contention) viaPermit(o breaker.Outcome, admitted func(), twice bool) {
 	}
 	res, resErr := h.result(o)
 	p.Done(res, resErr)
-	if o != breaker.Ignored {
-		h.reports.Add(1)
-	}
+	h.reported(o)
 	if twice {
 		// The opposite outcome: it would show if it counted.
 		other := breaker.Failure
@@ -467,6 +478,12 @@ func (h *contention) viaExecute(o breaker.Outcome, panics bool, admitted func())
 	case !panics && (v != nil || (cancel == nil && err != resErr)):
 		h.bad.add("Execute returned %v, panic %v; fn returned %v", err, v, resErr)
 	}
+	h.reported(o)
+}
+
+// reported counts a call the breaker saw finish with outcome o.
+func (h *contention) reported(o breaker.Outcome) {
+	h.outcomes[o].Add(1)
 	if o != breaker.Ignored {
 		h.reports.Add(1)
 	}
@@ -484,6 +501,9 @@ func (h *contention) wantRejection(err error) {
 type rest struct {
 	state                                  breaker.State
 	transitions, records, reports, resetsN uint64
+	// What the workers saw and what Metrics says: finished calls by
+	// outcome, then rejections.
+	seen, counted [4]uint64
 }
 
 func (h *contention) snapshot() rest {
@@ -494,32 +514,40 @@ func (h *contention) snapshot() rest {
 	if h.counting != nil {
 		s.records = h.counting.records.Load()
 	}
+	for i := range h.outcomes {
+		s.seen[i] = h.outcomes[i].Load()
+	}
+	s.seen[3] = h.rejected.Load()
+	m := h.b.Metrics()
+	s.counted = [4]uint64{m.Successes, m.Failures, m.Ignored, m.Rejected}
 	return s
 }
 
 // checkAtRest checks the breaker with no call in flight, after an epoch that
 // started at before.
 func (h *contention) checkAtRest(before rest) {
+	now := h.snapshot()
 	if len(h.abandoned) > 0 {
 		// Each epoch moves the circuit on from the abandoned permits'
 		// period: a call reclaims the slots, or a Trip or Reset ends it.
-		// Their failures, reported now, must change nothing.
-		was := h.snapshot()
+		// Their failures, reported now, must change nothing but the
+		// count of failures.
 		for _, p := range h.abandoned {
 			p.Done(h.result(breaker.Failure))
+			h.outcomes[breaker.Failure].Add(1)
 		}
 		h.abandoned = h.abandoned[:0]
-		if now := h.snapshot(); now != was {
-			h.bad.add("permits reported after their half-open period changed the breaker from %+v to %+v", was, now)
+		if after := h.snapshot(); after.state != now.state || after.transitions != now.transitions || after.records != now.records {
+			h.bad.add("permits reported after their half-open period changed the breaker from %+v to %+v", now, after)
 		}
 	}
-	now := h.snapshot()
 	h.mu.Lock()
 	last := h.last
 	h.mu.Unlock()
 	if now.state != last {
 		h.bad.add("State() is %v at rest, but the last transition reported was to %v", now.state, last)
 	}
+	h.checkMetrics(before, now)
 	if h.counting != nil {
 		records, reports := now.records-before.records, now.reports-before.reports
 		quiet := before.state == breaker.Closed && now.state == breaker.Closed &&
@@ -561,6 +589,37 @@ func (h *contention) checkAtRest(before rest) {
 		}
 		if until, ok := h.openUntil(); ok && !until.After(h.clk.Now()) {
 			h.bad.add("open at rest until %v, which has passed (now %v)", until, h.clk.Now())
+		}
+	}
+}
+
+// checkMetrics compares Metrics, at rest, with what the workers saw during
+// the epoch from before to now.
+func (h *contention) checkMetrics(before, now rest) {
+	m := h.b.Metrics()
+	h.mu.Lock()
+	opens := h.opens
+	h.mu.Unlock()
+	// With real time passing, an open circuit may expire between State
+	// and Metrics, which reports it half-open without moving it.
+	expired := h.clk == nil && now.state == breaker.Open && m.State == breaker.HalfOpen
+	switch {
+	case m.State != now.state && !expired:
+		h.bad.add("Metrics says %v at rest, State() %v", m.State, now.state)
+	case m.Trips != opens:
+		h.bad.add("Metrics counts %d trips, OnStateChange reported %d opens", m.Trips, opens)
+	case m.ProbesInFlight != 0:
+		h.bad.add("Metrics counts %d probes in flight at rest", m.ProbesInFlight)
+	case m.Counted != h.cfg.count:
+		h.bad.add("Metrics.Counted = %v with CountCalls %v", m.Counted, h.cfg.count)
+	}
+	if !h.cfg.count {
+		return
+	}
+	for i, what := range []string{"successes", "failures", "ignored", "rejections"} {
+		seen, counted := now.seen[i]-before.seen[i], now.counted[i]-before.counted[i]
+		if seen != counted {
+			h.bad.add("Metrics counts %d %s in an epoch in which the workers saw %d", counted, what, seen)
 		}
 	}
 }
