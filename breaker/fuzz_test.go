@@ -39,11 +39,12 @@ func FuzzModel(f *testing.F) {
 // over and ratio are its arguments, each policy taking those it needs.
 // calls are the outcomes of calls made while closed, one per byte.
 func FuzzConfig(f *testing.F) {
-	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, probeTimeout int64,
+	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, probeTimeout int64, countCalls bool,
 		backoff bool, factor float64, backoffMax int64, jitter, u float64,
 		kind uint8, n int, over int64, ratio float64, calls []byte) {
 		cfg := breaker.Config[int]{
 			Name:           name,
+			CountCalls:     countCalls,
 			OpenTimeout:    time.Duration(openTimeout),
 			HalfOpenProbes: probes,
 			ProbeTimeout:   time.Duration(probeTimeout),
@@ -90,6 +91,7 @@ func FuzzConfig(f *testing.F) {
 			jittered:     backoff && jitter > 0,
 			probes:       cmpOr(probes, breaker.DefaultHalfOpenProbes),
 			probeTimeout: cfg.ProbeTimeout,
+			counted:      countCalls,
 		}, calls)
 		if got := b.State(); got != log[len(log)-1] {
 			t.Fatalf("State() = %v, but the last transition reported was to %v", got, log[len(log)-1])
@@ -127,6 +129,7 @@ type cycle struct {
 	jittered     bool          // the open period may be shorter, down to nothing
 	probes       int
 	probeTimeout time.Duration
+	counted      bool // CountCalls
 }
 
 // maxProbesExercised bounds the probes checkWorks makes, so that a breaker
@@ -136,16 +139,27 @@ const maxProbesExercised = 64
 // checkWorks makes calls with the given outcomes, then takes the breaker
 // through a whole cycle (trip, open period, half-open with every slot
 // taken, reclaimed slots with a ProbeTimeout, closing probes), checking at
-// each step what the contract promises whatever the policy.
+// each step what the contract promises whatever the policy, and at the end
+// what Metrics counted.
 func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cycle, calls []byte) {
 	t.Helper()
 	ctx := context.Background()
+	var made [4]uint64 // calls finished by Outcome, then rejected
 	exec := func(o breaker.Outcome) (ran bool, err error) {
 		_, err = b.Execute(ctx, func(context.Context) (int, error) {
 			ran = true
 			return int(o), nil
 		})
+		if ran {
+			made[o]++
+		} else {
+			made[3]++
+		}
 		return ran, err
+	}
+	done := func(p breaker.Permit[int], o breaker.Outcome) {
+		p.Done(int(o), nil)
+		made[o]++
 	}
 	wantState := func(want breaker.State) {
 		t.Helper()
@@ -235,7 +249,7 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 			clk.Add(time.Nanosecond)
 			fresh := allow()
 			for _, p := range permits {
-				p.Done(int(breaker.Failure), nil) // forgotten: reopens nothing
+				done(p, breaker.Failure) // forgotten: reopens nothing
 			}
 			wantState(breaker.HalfOpen)
 			permits = append(permits[:0], fresh)
@@ -247,7 +261,7 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 	// Let the probes succeed.
 	for _, p := range permits {
 		wantState(breaker.HalfOpen)
-		p.Done(int(breaker.Success), nil)
+		done(p, breaker.Success)
 	}
 	if n == want.probes {
 		wantState(breaker.Closed)
@@ -260,6 +274,14 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 	}
 	b.Reset()
 	wantState(breaker.Closed)
+
+	m := b.Metrics()
+	if m.State != breaker.Closed || m.ProbesInFlight != 0 || m.Counted != want.counted {
+		t.Fatalf("Metrics = %+v after the cycle; want closed, no probe in flight, Counted %v", m, want.counted)
+	}
+	if counted := [4]uint64{m.Successes, m.Failures, m.Ignored, m.Rejected}; want.counted && counted != made {
+		t.Fatalf("Metrics counts %v (successes, failures, ignored, rejected); the calls were %v", counted, made)
+	}
 }
 
 var writeSeeds = flag.Bool("writeseeds", false, "TestWriteFuzzSeeds: rewrite the generated seeds in testdata/fuzz")
@@ -272,7 +294,9 @@ var writeSeeds = flag.Bool("writeseeds", false, "TestWriteFuzzSeeds: rewrite the
 // broken arguments. FuzzModel's are picked from random inputs: each one
 // kept reaches something (a transition, a kind of rejection, a late
 // permit) that the ones before it did not, so that plain go test replays
-// the paths that matter. Inputs the fuzzer saved (not named seed-*) stay.
+// the paths that matter. Inputs the fuzzer saved (not named seed-*) stay;
+// when a target's arguments change, they must be rewritten or turned into
+// named seeds here, as go test refuses a corpus file that does not match.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeSeeds {
 		t.Skip("run with -writeseeds to rewrite testdata/fuzz")
@@ -282,6 +306,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		openTimeout  int64
 		probes       int
 		probeTimeout int64
+		countCalls   bool
 		backoff      bool
 		factor       float64
 		max          int64
@@ -302,8 +327,10 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"max-probes":                {probes: breaker.MaxHalfOpenProbes},
 		"too-many-probes":           {probes: breaker.MaxHalfOpenProbes + 1},
 		"probe-timeout":             {openTimeout: sec, probes: 2, probeTimeout: 10 * sec, calls: mixed},
+		"count-calls":               {openTimeout: sec, probes: 2, probeTimeout: sec, countCalls: true, calls: mixed},
 		"probe-timeout-min":         {probes: 1, probeTimeout: 1, calls: trips},
 		"probe-timeout-negative":    {probeTimeout: -1},
+		"probe-timeout-292-years":   {openTimeout: math.MaxInt64, probeTimeout: 25, calls: []byte("0")},
 		"backoff":                   {openTimeout: sec, backoff: true, factor: 2, max: 60 * sec, jitter: 0.5, u: 0.7, calls: mixed},
 		"backoff-default-factor":    {openTimeout: sec, backoff: true, max: sec, calls: trips},
 		"backoff-zero-period":       {openTimeout: 1, backoff: true, max: 1, jitter: 0.99, u: 0.99, calls: trips},
@@ -317,14 +344,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"invalid-field-and-policy":  {openTimeout: -1, kind: 1},
 	}
 	for i, pk := range policyKinds {
-		seeds[pk.name+"-typical"] = configSeed{openTimeout: sec, probes: 2, kind: uint8(i), args: pk.typical, calls: mixed}
+		seeds[pk.name+"-typical"] = configSeed{openTimeout: sec, probes: 2, countCalls: true, kind: uint8(i), args: pk.typical, calls: mixed}
 		seeds[pk.name+"-zero-args"] = configSeed{kind: uint8(i), calls: trips}
 		seeds[pk.name+"-negative-args"] = configSeed{kind: uint8(i), args: policyArgs{N: -1, Over: -1, Ratio: -1}}
 		seeds[pk.name+"-nan-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, Over: 1, Ratio: math.NaN()}}
 	}
 	dir := seedDir(t, "FuzzConfig")
 	for name, s := range seeds {
-		writeSeed(t, dir, name, s.name, s.openTimeout, s.probes, s.probeTimeout,
+		writeSeed(t, dir, name, s.name, s.openTimeout, s.probes, s.probeTimeout, s.countCalls,
 			s.backoff, s.factor, s.max, s.jitter, s.u,
 			s.kind, s.args.N, int64(s.args.Over), s.args.Ratio, s.calls)
 	}
