@@ -41,8 +41,8 @@ type Call struct {
 // Record and Reset should not panic. If one does, the panic reaches the
 // caller of the breaker method that called it, the breaker holds no lock
 // afterwards and stays usable, and its state stays consistent:
-//   - a panic in Record loses that one call: it is not counted, and the
-//     circuit stays as it was;
+//   - a panic in Record loses that one call: the policy does not count it
+//     and the circuit stays as it was;
 //   - a panic in Reset stops the circuit from closing: Breaker.Reset leaves
 //     it in the state it was in, with no transition reported, and a probe
 //     whose success would have closed it leaves it half-open, where the
