@@ -51,10 +51,11 @@ const lapGapBits = 30
 // each width = over/Buckets long (rounded down to the nanosecond), with
 // bucket k holding the calls that finished in [k·width, (k+1)·width) since
 // the Unix epoch. Sum at now adds up the bucket of now and the Buckets-1
-// before it. So a call is counted from the moment it is recorded until
-// Buckets·width ≤ over after the start of its bucket: it is never counted
-// once it is over old, and always counted while it is younger than
-// over - width. The edge of the window is precise to width = over/16.
+// before it, a span of Buckets·width: over, less the at most 15ns that the
+// rounding lost. So a call is never counted once it is span old (and so
+// never once it is over old), and always counted while it is younger than
+// span - width. The edge of the window is precise to one bucket, 1/16 of
+// its length.
 //
 // Time never reads a clock: the caller passes now to every method. A time
 // older than the newest bucket recorded into (a clock that stepped back, or a
@@ -103,6 +104,12 @@ func NewTime(over time.Duration) *Time {
 // Width returns the length of one bucket: the precision of the window's
 // trailing edge.
 func (w *Time) Width() time.Duration { return time.Duration(w.width) }
+
+// Span returns the length of the window: its buckets' widths added up,
+// which is over rounded down to a whole number of buckets. With a clock
+// that only moves forward, a call recorded at t counts at now only while
+// now - t < Span.
+func (w *Time) Span() time.Duration { return time.Duration(w.width << w.shift) }
 
 // Record counts one call that finished at now. It does not allocate and
 // takes no lock: one load of the head, and one compare-and-swap per counter

@@ -206,3 +206,33 @@ func b2i(b bool) int64 {
 	}
 	return 0
 }
+
+// TestTimeLapTagsDoNotAlias steps a two-bucket window (laps of 2ns) through
+// 2^32 laps, so that the lap tags (32 bits) wrap and a bucket left over from
+// the first lap carries the same tag as one of the last. Counting it would
+// bring a call back from 8.6 seconds (2^32 window lengths) ago. Two ways
+// lead there: steps small enough that the tags are still compared (the
+// head re-tags every slot it passes), and one idle jump (the window clears).
+func TestTimeLapTagsDoNotAlias(t *testing.T) {
+	at := func(ns int64) time.Time { return time.Unix(0, ns) }
+	const lap = 2 // ns: two buckets of 1ns
+	t.Run("steps", func(t *testing.T) {
+		w := window.NewTime(lap)
+		w.Record(at(1), true, true) // bucket 1, the second slot, lap 0
+		for i := int64(1); i <= 8; i++ {
+			w.Record(at(i<<30), false, false) // first slot only, 2^29 laps apart
+		}
+		// Bucket 2^33+1 is in the second slot again, lap 2^32: tag 0.
+		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+			t.Fatalf("Sum = %+v, want %+v", got, want)
+		}
+	})
+	t.Run("jump", func(t *testing.T) {
+		w := window.NewTime(lap)
+		w.Record(at(1), true, true)
+		w.Record(at(1<<33+1), false, false) // same slot, same tag, 2^32 laps on
+		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+			t.Fatalf("Sum = %+v, want %+v", got, want)
+		}
+	})
+}
