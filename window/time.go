@@ -158,9 +158,14 @@ func (w *Time) Sum(now time.Time) Counts {
 	} else if uint64(k-h) >= uint64(n) {
 		return c // nothing recorded within the window
 	}
-	for i := range n { // counting i, not j: j <= k is always true at k = MaxInt64
-		j := k - i
-		s, tag := &w.slots[j&w.mask()], w.tag(j)
+	// Slot i holds bucket k's lap up to k's own slot, and the lap
+	// before it past that: walking the slots in order needs no division.
+	last, tag := k&w.mask(), w.tag(k)
+	for i := range w.slots[:n] {
+		if int64(i) == last+1 {
+			tag--
+		}
+		s := &w.slots[i]
 		// Calls first: a writer bumps calls before failures and slow,
 		// so a failure read later may belong to a call this read
 		// missed; the min below keeps the bucket consistent.
@@ -168,9 +173,9 @@ func (w *Time) Sum(now time.Time) Counts {
 		if !ok {
 			continue
 		}
-		c.Calls += calls
 		f, _ := count(s.failures.Load(), tag)
 		sl, _ := count(s.slow.Load(), tag)
+		c.Calls += calls
 		c.Failures += min(f, calls)
 		c.Slow += min(sl, calls)
 	}
