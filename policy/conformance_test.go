@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -9,6 +10,26 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/policy"
+)
+
+// Every built-in policy offers the optional interfaces, and those that read
+// Call.At or Call.Duration say so.
+type builtInPolicy interface {
+	policy.Policy
+	policy.Validator
+	policy.Claimer
+	fmt.Stringer
+}
+
+var (
+	_ = []builtInPolicy{
+		(*policy.ConsecutivePolicy)(nil), (*policy.WindowPolicy)(nil), (*policy.RatePolicy)(nil),
+		(*policy.LastNPolicy)(nil), (*policy.SlowPolicy)(nil), (*policy.AnyPolicy)(nil), (*policy.AllPolicy)(nil),
+	}
+	_ = []policy.Needer{
+		(*policy.WindowPolicy)(nil), (*policy.RatePolicy)(nil), (*policy.SlowPolicy)(nil),
+		(*policy.AnyPolicy)(nil), (*policy.AllPolicy)(nil),
+	}
 )
 
 // t0 is the time every test starts from: fixed, so runs repeat.

@@ -63,8 +63,8 @@ const lapGapBits = 30
 // counted into that newest bucket, and Sum at such a time sums the window
 // that ends at the newest bucket. Nothing panics, whatever the times.
 //
-// Record and Sum are safe for concurrent use, lock-free and do not allocate.
-// Under concurrency Sum may miss calls whose Record has not returned yet and
+// Every method is safe for concurrent use, and Record and Sum are lock-free
+// and do not allocate. Under concurrency Sum may miss calls whose Record has not returned yet and
 // may see the oldest bucket leave the window while it reads; it never counts
 // a call twice, never counts a call that left the window before Sum started,
 // and never reports more failures or slow calls than calls. A bucket counts
