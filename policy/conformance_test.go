@@ -145,6 +145,23 @@ func TestConformanceFastSuccessesNeverTrip(t *testing.T) {
 	})
 }
 
+// TestConformanceRecordDoesNotAllocate: a policy runs on every call of a
+// closed circuit, so neither outcome may cost an allocation.
+func TestConformanceRecordDoesNotAllocate(t *testing.T) {
+	forEach(t, func(t *testing.T, b builtIn) {
+		p := b.make()
+		c := policy.Call{At: t0, Duration: time.Millisecond}
+		allocs := testing.AllocsPerRun(1000, func() {
+			c.At = c.At.Add(time.Millisecond)
+			c.Failed = !c.Failed
+			p.Record(c)
+		})
+		if allocs != 0 {
+			t.Fatalf("Record allocates %v times per call", allocs)
+		}
+	})
+}
+
 func TestConformanceValidArgsValidate(t *testing.T) {
 	forEach(t, func(t *testing.T, b builtIn) {
 		if err := policy.Validate(b.make()); err != nil {
