@@ -69,7 +69,7 @@ func TestRateWaitsForMinCalls(t *testing.T) {
 		fail(0, false),
 		fail(s, false),
 		fail(2*s, false),
-		ok(3*s, true), // 3 of 4, and 3/10 = 0.3 exactly
+		ok(3*s, true), // 3 of 4: enough calls at last
 	})
 	run(t, policy.Rate(0.3, 10, time.Minute), []step{
 		fail(0, false), ok(0, false), ok(0, false), ok(0, false), ok(0, false),
