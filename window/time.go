@@ -12,7 +12,8 @@ import (
 // bucket's slot in the ring is a mask, not a division.
 const Buckets = 16
 
-// Counts are the sums of a window.
+// Counts are the sums of a window, as Sum returns them: a plain value,
+// whose zero value is the sums of an empty window.
 type Counts struct {
 	// Calls is how many calls the window holds.
 	Calls int64
