@@ -135,9 +135,16 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	for i, res := range sr.Results {
 		y := lanesTop + i*laneStep
 		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+laneHeight/2+4, esc(clip(res.Spec, 28)))
+		// Half-open periods often last milliseconds: they are drawn last,
+		// at least 2 units wide, so that every probe period shows.
+		var halfOpen []float64
 		state, from := breaker.Closed, time.Duration(0)
 		segment := func(to time.Duration) {
-			if to > from {
+			switch {
+			case to <= from:
+			case state == breaker.HalfOpen:
+				halfOpen = append(halfOpen, x(from), x(to))
+			default:
 				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x(from), y, x(to)-x(from), laneHeight, stateColour(state))
 			}
 		}
@@ -146,6 +153,9 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 			state, from = t.To, t.At
 		}
 		segment(s.Duration)
+		for k := 0; k < len(halfOpen); k += 2 {
+			p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", halfOpen[k], y, max(halfOpen[k+1]-halfOpen[k], 2), laneHeight, colHalfOpen)
+		}
 		p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s" stroke-width="0.5"/>`+"\n", svgLeft, y, plotWidth, laneHeight, colAxis)
 	}
 	p(`<text transform="translate(%d %d) rotate(-90)" text-anchor="middle" fill="%s">circuit</text>`+"\n",
@@ -196,8 +206,8 @@ func settingsLine(s *Scenario) string {
 	if probes == 0 {
 		probes = breaker.DefaultHalfOpenProbes
 	}
-	return fmt.Sprintf("%g calls/s for %v · breaker: open for %v, %d half-open probes · error rate of all calls, with no breaker, in %d bins",
-		s.Rate, s.Duration, open, probes, bins)
+	return fmt.Sprintf("%g calls/s for %s · breaker: open for %s, %d half-open probes · the curves count every call, as if there were no breaker",
+		s.Rate, shortDuration(s.Duration), shortDuration(open), probes)
 }
 
 func stateColour(s breaker.State) string {
@@ -232,7 +242,12 @@ func tickLabel(t time.Duration) string {
 	if t == 0 {
 		return "0"
 	}
-	s := t.String()
+	return shortDuration(t)
+}
+
+// shortDuration writes d without zero minutes and seconds: "5m", not "5m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
 	// "1m0s" reads better as "1m", "1h0m0s" as "1h".
 	for _, suffix := range []string{"m0s", "h0m"} {
 		s = strings.Replace(s, suffix, suffix[:1], 1)
