@@ -52,9 +52,7 @@ func traffic(s *Scenario, seed uint64) []call {
 	calls := make([]call, 0, int(s.Rate*s.Duration.Seconds())+1)
 	phase := 0
 	for t := time.Duration(0); t < s.Duration; {
-		next := rng.Float64()
-		fail := rng.Float64()
-		lat := rng.Float64()
+		uGap, uFail, uLatency := rng.Float64(), rng.Float64(), rng.Float64()
 		for phase < len(s.Phases) && t >= s.Phases[phase].End {
 			phase++
 		}
@@ -63,21 +61,28 @@ func traffic(s *Scenario, seed uint64) []call {
 			in = phase
 		}
 		errRate, mean := s.conditions(t, in)
+		// A call that would end after the scenario is never reported:
+		// capping its latency there keeps the arithmetic in range.
+		latency := min(mean*(0.5+uLatency), float64(s.Duration))
 		c := call{
 			at:      t,
-			latency: time.Duration(mean * (0.5 + lat)),
+			latency: time.Duration(latency),
 			phase:   int32(in),
-			failed:  fail < errRate,
+			failed:  uFail < errRate,
 		}
 		c.slow = s.SlowCall > 0 && c.latency >= s.SlowCall
 		calls = append(calls, c)
-		// Never a zero step from rounding: the loop must end.
-		t += max(time.Duration(gap*(1+s.Jitter*(2*next-1))), 1)
-		if s.Jitter == 0 {
-			// Exact arrivals at k/Rate, free of accumulated rounding, so
-			// that hand-computed figures match.
-			t = time.Duration(float64(len(calls)) * gap)
+		// Exact arrivals at k/Rate without jitter, free of accumulated
+		// rounding, so that hand-computed figures match.
+		next := float64(len(calls)) * gap
+		if s.Jitter > 0 {
+			next = float64(t) + gap*(1+s.Jitter*(2*uGap-1))
 		}
+		if next >= float64(s.Duration) {
+			break
+		}
+		// Never a zero step from rounding: the loop must end.
+		t = max(time.Duration(next), t+1)
 	}
 	return calls
 }

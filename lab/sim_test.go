@@ -343,3 +343,17 @@ func TestRunBadPolicies(t *testing.T) {
 // shared is one policy value returned for every breaker: the second
 // breaker must be refused.
 var shared = policy.Consecutive(5)
+
+// Extreme but valid inputs finish at once: a gap between calls longer than
+// the scenario, and latencies near the largest duration.
+func TestRunExtremes(t *testing.T) {
+	s := Scenario{Name: "extreme", Duration: time.Hour, Rate: 1e-12, Jitter: 1,
+		Latency: 2_000_000 * time.Hour}
+	rep, err := Run([]Scenario{s}, []Policy{consecutive(5)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Scenarios[0].Results[0]; r.Calls != 1 || r.Admitted != 1 {
+		t.Errorf("got %+v, want one call", r)
+	}
+}
