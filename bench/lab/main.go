@@ -10,9 +10,10 @@
 //
 // With no flags it runs the built-in scenarios against the default policies
 // and prints a table. -scenario runs the scenarios of a JSON file instead
-// (see docs/lab.md for the format, and testdata/incident.json). -out writes
-// the table, results.csv, results.json and one SVG timeline per scenario to
-// DIR. The same seed and inputs always print the same thing.
+// (the format is in the documentation of package lab; testdata/incident.json
+// is an example). -out writes the table, results.csv, results.json and one
+// SVG timeline per scenario to DIR. The same seed and inputs always print
+// the same thing.
 //
 // The engine is package github.com/tripwire-go/tripwire/lab; use it to
 // evaluate a policy of your own from Go.
@@ -167,5 +168,5 @@ func printList(w io.Writer) {
 	for _, p := range lab.DefaultPolicies() {
 		fmt.Fprintf(w, "  %-14s %s\n", p.Name, p.Spec())
 	}
-	fmt.Fprintln(w, "\nScenario files: see docs/lab.md; an example is bench/lab/testdata/incident.json.")
+	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")
 }
