@@ -48,10 +48,7 @@ func (p *ConsecutivePolicy) Reset() { p.streak.Store(0) }
 
 // Validate reports a failures argument below 1.
 func (p *ConsecutivePolicy) Validate() error {
-	if p.failures < 1 {
-		return &argError{"Consecutive", "failures", "must be at least 1, got " + strconv.FormatInt(p.failures, 10)}
-	}
-	return nil
+	return atLeast("Consecutive", "failures", p.failures, 1)
 }
 
 // String describes the policy, for logs and the lab.

@@ -1,0 +1,81 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The checks below build the errors of the constructors' Validate methods.
+// Each names the constructor and the argument, so that breaker.New can say
+// which one of several numbers was wrong.
+
+// atLeast reports a count argument below least.
+func atLeast(policy, arg string, v, least int64) error {
+	if v < least {
+		return &argError{policy, arg, "must be at least " + strconv.FormatInt(least, 10) + ", got " + strconv.FormatInt(v, 10)}
+	}
+	return nil
+}
+
+// atMost reports a count argument above most, which is the value of the
+// argument named bound.
+func atMost(policy, arg string, v int64, bound string, most int64) error {
+	if v > most {
+		return &argError{policy, arg, "must be at most " + bound + " (" + strconv.FormatInt(most, 10) + "), got " + strconv.FormatInt(v, 10)}
+	}
+	return nil
+}
+
+// fraction reports a ratio outside (0, 1], NaN included.
+func fraction(policy, arg string, r float64) error {
+	if !(r > 0 && r <= 1) { // written so that NaN fails it
+		return &argError{policy, arg, "must be in (0, 1], got " + formatRatio(r)}
+	}
+	return nil
+}
+
+// positive reports a duration argument that is zero or negative.
+func positive(policy, arg string, d time.Duration) error {
+	if d <= 0 {
+		return &argError{policy, arg, "must be positive, got " + d.String()}
+	}
+	return nil
+}
+
+// firstError returns the first non-nil error: the first bad argument, in
+// the order of the constructor's parameters.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childError reports an error of the policy at index i of a combinator's
+// children. It wraps the child's error, so that errors.Is(err, ErrShared)
+// still holds for a shared child.
+type childError struct {
+	policy string
+	i      int
+	err    error
+}
+
+func (e *childError) Error() string {
+	return "policy: " + e.policy + ": ps[" + strconv.Itoa(e.i) + "]: " + strings.TrimPrefix(e.err.Error(), "policy: ")
+}
+
+func (e *childError) Unwrap() error { return e.err }
+
+// reached reports whether part of calls reaches ratio, once there are at
+// least minCalls calls: the verdict of every ratio policy. Dividing rather
+// than multiplying keeps a ratio written in decimal exact: 3 of 10 reaches
+// 0.3 because 3.0/10.0 rounds to the same float64 as the literal 0.3.
+func reached(part, calls, minCalls int64, ratio float64) bool {
+	return calls >= max(minCalls, 1) && float64(part)/float64(calls) >= ratio
+}
+
+// formatRatio writes a ratio the shortest way that reads back the same.
+func formatRatio(r float64) string { return strconv.FormatFloat(r, 'g', -1, 64) }

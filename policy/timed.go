@@ -1,0 +1,193 @@
+package policy
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/tripwire-go/tripwire/window"
+)
+
+// timed is what the time-window policies share: a [window.Time] over the
+// trailing over, and the Claim of the policy that holds it. Their Record
+// methods take no lock, do not allocate and read no clock: the only time
+// they use is Call.At, which the breaker sets because they need NeedTime.
+//
+// The window's edge is precise to one of its [window.Buckets] buckets: a
+// call counts until it is over old, less at most over/16.
+type timed struct {
+	owner
+	over time.Duration
+	w    *window.Time
+}
+
+// newTimed returns the window of a policy over the trailing over. A
+// non-positive over, which Validate reports, gets the shortest window, so
+// that an unvalidated policy still never panics.
+func newTimed(over time.Duration) timed { return timed{over: over, w: window.NewTime(over)} }
+
+// Reset forgets every call recorded.
+func (p *timed) Reset() { p.w.Reset() }
+
+// Needs asks the breaker for the time each call finished.
+func (p *timed) Needs() Needs { return NeedTime }
+
+// share is what the ratio policies share: the ratio that trips them and the
+// fewest calls they judge.
+type share struct {
+	ratio    float64
+	minCalls int64
+}
+
+// reached reports whether part of calls trips the policy.
+func (s share) reached(part, calls int64) bool { return reached(part, calls, s.minCalls, s.ratio) }
+
+// validate reports a bad ratio or minCalls of the constructor named policy.
+func (s share) validate(policy string) error {
+	return firstError(fraction(policy, "ratio", s.ratio), atLeast(policy, "minCalls", s.minCalls, 1))
+}
+
+// String writes the ratio and minCalls as the constructors take them.
+func (s share) String() string {
+	return formatRatio(s.ratio) + ", " + strconv.FormatInt(s.minCalls, 10)
+}
+
+// WindowPolicy trips when enough calls have failed within a trailing span
+// of time. Build one with [Window]; the zero value is not usable.
+//
+// It is safe for concurrent use. Record takes no lock and does not
+// allocate.
+type WindowPolicy struct {
+	timed
+	failures int64
+}
+
+// Window returns a policy that trips when failures calls have failed within
+// the trailing over: Window(5, time.Minute) opens the circuit at the fifth
+// failure in a minute.
+//
+// Use it when failures are rare but a burst of them means trouble, whatever
+// the number of successes in between: unlike [Consecutive], a success does
+// not excuse the failures before it, and unlike [Rate], a busy minute does
+// not dilute them. The window's edge is precise to over/16 (see
+// [window.Time]). A failures below 1 or an over that is not positive is
+// reported by breaker.New as an invalid configuration.
+func Window(failures int, over time.Duration) *WindowPolicy {
+	return &WindowPolicy{timed: newTimed(over), failures: int64(failures)}
+}
+
+// Record counts c at c.At and reports whether the failures within the
+// window reach the threshold. It reports that on every call, successes
+// included, so that [All] can combine it.
+func (p *WindowPolicy) Record(c Call) bool {
+	p.w.Record(c.At, c.Failed, false)
+	return p.w.Sum(c.At).Failures >= max(p.failures, 1)
+}
+
+// Validate reports a failures below 1 or an over that is not positive.
+func (p *WindowPolicy) Validate() error {
+	return firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over))
+}
+
+// String describes the policy, for logs and the lab.
+func (p *WindowPolicy) String() string {
+	return "window(" + strconv.FormatInt(p.failures, 10) + ", " + p.over.String() + ")"
+}
+
+// RatePolicy trips when a large enough share of the calls within a
+// trailing span of time failed. Build one with [Rate]; the zero value is
+// not usable.
+//
+// It is safe for concurrent use. Record takes no lock and does not
+// allocate.
+type RatePolicy struct {
+	timed
+	share
+}
+
+// Rate returns a policy that trips when, within the trailing over, at least
+// minCalls calls finished and failed/total >= ratio: Rate(0.5, 20,
+// time.Minute) opens the circuit once half of the calls of the last minute
+// failed, provided there were 20 of them.
+//
+// Use it for a busy dependency whose errors come in proportion to its
+// traffic: a ratio does not need retuning when the traffic grows, and
+// minCalls keeps a quiet minute's two calls, one of them failed, from
+// opening the circuit. It is judged on every call: a success can trip it
+// too, once older successes have left the window. The window's edge is
+// precise to over/16 (see [window.Time]). A ratio outside (0, 1], a
+// minCalls below 1 or an over that is not positive is reported by
+// breaker.New as an invalid configuration.
+func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
+	return &RatePolicy{timed: newTimed(over), share: share{ratio, int64(minCalls)}}
+}
+
+// Record counts c at c.At and reports whether the share of failures within
+// the window reaches the ratio.
+func (p *RatePolicy) Record(c Call) bool {
+	p.w.Record(c.At, c.Failed, false)
+	s := p.w.Sum(c.At)
+	return p.reached(s.Failures, s.Calls)
+}
+
+// Validate reports a ratio outside (0, 1], a minCalls below 1 or an over
+// that is not positive.
+func (p *RatePolicy) Validate() error {
+	return firstError(p.share.validate("Rate"), positive("Rate", "over", p.over))
+}
+
+// String describes the policy, for logs and the lab.
+func (p *RatePolicy) String() string {
+	return "rate(" + p.share.String() + ", " + p.over.String() + ")"
+}
+
+// SlowPolicy trips when a large enough share of the calls within a
+// trailing span of time were slow. Build one with [Slow]; the zero value is
+// not usable.
+//
+// It is safe for concurrent use. Record takes no lock and does not
+// allocate.
+type SlowPolicy struct {
+	timed
+	share
+	threshold time.Duration
+}
+
+// Slow returns a policy that trips when, within the trailing over, at least
+// minCalls calls finished and the share of them that ran longer than
+// threshold reaches ratio: Slow(time.Second, 0.8, 20, time.Minute) opens
+// the circuit once 80% of the last minute's calls (20 at least) took more
+// than a second, whether they failed or not.
+//
+// Use it for a dependency that degrades by getting slow before it fails:
+// opening early sheds load from it and stops callers from queueing behind
+// it. Combine it with a failure policy with [Any]. The window's edge is
+// precise to over/16 (see [window.Time]). A threshold or over that is not
+// positive, a ratio outside (0, 1] or a minCalls below 1 is reported by
+// breaker.New as an invalid configuration.
+func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Duration) *SlowPolicy {
+	return &SlowPolicy{timed: newTimed(over), share: share{ratio, int64(minCalls)}, threshold: threshold}
+}
+
+// Record counts c at c.At, as slow if c.Duration is above the threshold,
+// and reports whether the share of slow calls within the window reaches
+// the ratio.
+func (p *SlowPolicy) Record(c Call) bool {
+	p.w.Record(c.At, c.Failed, c.Duration > p.threshold)
+	s := p.w.Sum(c.At)
+	return p.reached(s.Slow, s.Calls)
+}
+
+// Needs asks the breaker for the time each call finished and how long it
+// ran.
+func (p *SlowPolicy) Needs() Needs { return NeedTime | NeedDuration }
+
+// Validate reports a threshold that is not positive, a ratio outside
+// (0, 1], a minCalls below 1 or an over that is not positive.
+func (p *SlowPolicy) Validate() error {
+	return firstError(positive("Slow", "threshold", p.threshold), p.share.validate("Slow"), positive("Slow", "over", p.over))
+}
+
+// String describes the policy, for logs and the lab.
+func (p *SlowPolicy) String() string {
+	return "slow(" + p.threshold.String() + ", " + p.share.String() + ", " + p.over.String() + ")"
+}

@@ -1,0 +1,157 @@
+package window_test
+
+import (
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/tripwire-go/tripwire/window"
+	"github.com/tripwire-go/tripwire/window/windowtest"
+)
+
+// overs draws window lengths, from ones too short for all 16 buckets to ones
+// that are no multiple of 16 nanoseconds.
+func overs() *rapid.Generator[time.Duration] {
+	return rapid.OneOf(
+		rapid.SampledFrom([]time.Duration{1, 2, 3, 5, 16, 17, time.Second, time.Minute}),
+		rapid.Custom(func(t *rapid.T) time.Duration {
+			return time.Duration(rapid.Int64Range(1, int64(time.Hour)).Draw(t, "ns"))
+		}),
+	)
+}
+
+// Steps draws how far a clock moves between two calls: often not at all,
+// often about a bucket or about the window's length (where the edge is),
+// sometimes backwards, and now and then an idle jump long enough for the
+// window to stop comparing lap tags.
+func Steps(over, width time.Duration) *rapid.Generator[time.Duration] {
+	near := func(d time.Duration) *rapid.Generator[time.Duration] {
+		return rapid.Custom(func(t *rapid.T) time.Duration {
+			return d + time.Duration(rapid.Int64Range(-2, 2).Draw(t, "off"))
+		})
+	}
+	gens := []*rapid.Generator[time.Duration]{
+		rapid.Just(time.Duration(0)),
+		near(width), near(over - width), near(over), near(-width), near(-over),
+		rapid.Custom(func(t *rapid.T) time.Duration {
+			return time.Duration(rapid.Int64Range(-2*int64(over), 3*int64(over)).Draw(t, "any"))
+		}),
+	}
+	if over <= 1<<20 { // a few hundred such steps stay within what UnixNano represents
+		gens = append(gens, rapid.Custom(func(t *rapid.T) time.Duration {
+			return time.Duration(rapid.Int64Range(int64(over)<<29, int64(over)<<31).Draw(t, "idle"))
+		}))
+	}
+	return rapid.OneOf(gens...)
+}
+
+// starts draws the first time of a run, before and after the Unix epoch,
+// so that bucket indexes are negative too.
+func starts() *rapid.Generator[time.Time] {
+	return rapid.Custom(func(t *rapid.T) time.Time {
+		return time.Unix(0, rapid.Int64Range(-1e15, 1e15).Draw(t, "start"))
+	})
+}
+
+// TestTimeMatchesModel compares a Time window with the brute-force model,
+// sum for sum, over random streams of calls, clock steps and resets.
+func TestTimeMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		over := overs().Draw(t, "over")
+		w, m := window.NewTime(over), windowtest.NewTime(over)
+		if w.Width() != m.Width() {
+			t.Fatalf("Width = %v, model says %v", w.Width(), m.Width())
+		}
+		steps := Steps(over, m.Width())
+		now := starts().Draw(t, "now")
+		t.Repeat(map[string]func(*rapid.T){
+			"record": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				w.Record(now, failed, slow)
+				m.Record(now, failed, slow)
+			},
+			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
+			"reset": func(t *rapid.T) {
+				w.Reset()
+				m.Reset()
+			},
+			"": func(t *rapid.T) {
+				if got, want := w.Sum(now), m.Sum(now); got != want {
+					t.Fatalf("Sum(%v) = %+v, model says %+v", now, got, want)
+				}
+			},
+		})
+	})
+}
+
+// TestTimeEdgeIsPreciseToABucket checks the documented precision against
+// the times themselves, not against buckets: with a clock that only moves
+// forward, a call is always counted while younger than span - width and
+// never once it is span old, and the span is over less what the rounding
+// to whole buckets lost.
+func TestTimeEdgeIsPreciseToABucket(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		over := overs().Draw(t, "over")
+		w := window.NewTime(over)
+		width, span := w.Width(), w.Span()
+		if span > over || span <= over-time.Duration(window.Buckets) {
+			t.Fatalf("Span = %v for over = %v", span, over)
+		}
+		steps := rapid.Custom(func(t *rapid.T) time.Duration {
+			return max(Steps(over, width).Draw(t, "step"), 0)
+		})
+		now := starts().Draw(t, "now")
+		var at []time.Time
+		t.Repeat(map[string]func(*rapid.T){
+			"record": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				w.Record(now, false, false)
+				at = append(at, now)
+			},
+			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
+			"": func(t *rapid.T) {
+				var young, recent int64 // younger than span - width; younger than span
+				for _, a := range at {
+					age := now.Sub(a)
+					young += b2i(age < span-width)
+					recent += b2i(age < span)
+				}
+				if got := w.Sum(now).Calls; got < young || got > recent {
+					t.Fatalf("Sum(%v).Calls = %d, want between %d and %d", now, got, young, recent)
+				}
+			},
+		})
+	})
+}
+
+// TestLastMatchesModel compares a Last window with the brute-force model.
+func TestLastMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.OneOf(rapid.IntRange(-1, 3), rapid.IntRange(60, 70), rapid.IntRange(1, 300)).Draw(t, "n")
+		w, m := window.NewLast(n), windowtest.NewLast(n)
+		if w.Len() != max(n, 1) {
+			t.Fatalf("Len = %d for n = %d", w.Len(), n)
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			"record": func(t *rapid.T) {
+				// Runs of one outcome, so that the ring fills and laps.
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
+					w.Record(failed, slow)
+					m.Record(failed, slow)
+				}
+			},
+			"reset": func(t *rapid.T) {
+				w.Reset()
+				m.Reset()
+			},
+			"": func(t *rapid.T) {
+				if got, want := w.Sum(), m.Sum(); got != want {
+					t.Fatalf("Sum = %+v, model says %+v", got, want)
+				}
+			},
+		})
+	})
+}

@@ -1,0 +1,178 @@
+package window_test
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/window"
+	"github.com/tripwire-go/tripwire/window/windowtest"
+)
+
+// TestTimeRollKeepsConcurrentCounts is the regression test for the bug that
+// cep21/circuit's rolling buckets once had: a goroutine that rolls a bucket
+// over to a new period clears it while others are counting into it, and
+// their counts are lost (or half lost: a failure without its call).
+//
+// Each phase starts 8 writers at once on a new bucket, so the first of them
+// rolls it while the rest count into it; some phases skip buckets or whole
+// laps, so that rolls also re-tag the slots passed over. Readers sum
+// throughout. Between phases the window must match the model exactly, and
+// during a phase every sum must lie between the sums before and after it:
+// the buckets of earlier phases are never written during a phase, so a
+// lost or misplaced count shows.
+func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
+	const (
+		writers = 8
+		each    = 300
+		phases  = 60
+	)
+	width := time.Millisecond
+	over := window.Buckets * width
+	w, m := window.NewTime(over), windowtest.NewTime(over)
+	rng := rand.New(rand.NewPCG(1, 2))
+	bucket := int64(0)
+	for range phases {
+		bucket += []int64{1, 1, 1, 2, 5, window.Buckets + 3}[rng.IntN(6)]
+		start := t0.Add(time.Duration(bucket) * width)
+		end := start.Add(width - 1)
+		// The calls of this phase, drawn up front so the model gets
+		// the same ones.
+		calls := make([][]call, writers)
+		for g := range calls {
+			for range each {
+				c := call{start.Add(time.Duration(rng.Int64N(int64(width)))), rng.IntN(3) == 0, rng.IntN(4) == 0}
+				calls[g] = append(calls[g], c)
+				m.Record(c.at, c.failed, c.slow)
+			}
+		}
+		before := w.Sum(end)
+		after := m.Sum(end)
+
+		var wg, readers sync.WaitGroup
+		begin, done := make(chan struct{}), make(chan struct{})
+		for range 2 {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				<-begin
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					checkBetween(t, w.Sum(end), before, after)
+				}
+			}()
+		}
+		for g := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-begin
+				for _, c := range calls[g] {
+					w.Record(c.at, c.failed, c.slow)
+				}
+			}()
+		}
+		close(begin)
+		wg.Wait()
+		close(done)
+		readers.Wait()
+		if got := w.Sum(end); got != after {
+			t.Fatalf("bucket %d: Sum = %+v, model says %+v", bucket, got, after)
+		}
+	}
+}
+
+// TestTimeConcurrentResets records, sums and resets from many goroutines at
+// once, then checks that the window is sound afterwards: a Reset racing
+// Records may keep or forget them, but must not leave anything behind that
+// a later Reset does not clear.
+func TestTimeConcurrentResets(t *testing.T) {
+	w := window.NewTime(time.Second)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				at := t0.Add(time.Duration(i) * time.Millisecond)
+				switch (i + g) % 50 {
+				case 0:
+					w.Reset()
+				case 1:
+					checkConsistent(t, w.Sum(at))
+				default:
+					w.Record(at, i%2 == 0, i%3 == 0)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	w.Reset()
+	end := t0.Add(2 * time.Second)
+	if got := w.Sum(end); got != (window.Counts{}) {
+		t.Fatalf("after the last Reset Sum = %+v", got)
+	}
+	w.Record(end, true, false)
+	if got, want := w.Sum(end), (window.Counts{Calls: 1, Failures: 1}); got != want {
+		t.Fatalf("Sum = %+v, want %+v", got, want)
+	}
+}
+
+// TestLastConcurrentLaps has 8 writers lap a small ring many times, all
+// with failures, while others reset it: whichever writer wins a slot, the
+// bits and the counts agree.
+func TestLastConcurrentLaps(t *testing.T) {
+	w := window.NewLast(70)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2000 {
+				w.Record(true, true)
+				checkConsistent(t, w.Sum())
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := w.Sum(), (window.Counts{Calls: 70, Failures: 70, Slow: 70}); got != want {
+		t.Fatalf("Sum = %+v, want %+v", got, want)
+	}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				if i%100 == 0 {
+					w.Reset()
+				}
+				w.Record(false, false)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := w.Sum(), (window.Counts{Calls: 70}); got != want {
+		t.Fatalf("after successes Sum = %+v, want %+v", got, want)
+	}
+}
+
+type call struct {
+	at           time.Time
+	failed, slow bool
+}
+
+// checkBetween reports a sum outside [lo, hi], counter by counter.
+func checkBetween(t *testing.T, c, lo, hi window.Counts) {
+	t.Helper()
+	checkConsistent(t, c)
+	if c.Calls < lo.Calls || c.Calls > hi.Calls ||
+		c.Failures < lo.Failures || c.Failures > hi.Failures ||
+		c.Slow < lo.Slow || c.Slow > hi.Slow {
+		t.Errorf("Sum = %+v, outside [%+v, %+v]", c, lo, hi)
+	}
+}

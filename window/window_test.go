@@ -1,0 +1,238 @@
+package window_test
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/window"
+)
+
+// t0 is the time every test starts from: fixed, so runs repeat.
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// counter is what every window offers; [window.Last] ignores the times.
+type counter interface {
+	Record(now time.Time, failed, slow bool)
+	Sum(now time.Time) window.Counts
+	Reset()
+}
+
+type lastAt struct{ *window.Last }
+
+func (w lastAt) Record(_ time.Time, failed, slow bool) { w.Last.Record(failed, slow) }
+func (w lastAt) Sum(time.Time) window.Counts           { return w.Last.Sum() }
+
+// impl is one window under test. holds says whether it keeps every call
+// recorded within span of the first one, so that a test can demand exact
+// totals.
+type impl struct {
+	name  string
+	make  func() counter
+	holds func(calls int, span time.Duration) bool
+}
+
+func timeImpl(over time.Duration) impl {
+	return impl{
+		name: "time=" + over.String(),
+		make: func() counter { return window.NewTime(over) },
+		holds: func(_ int, span time.Duration) bool {
+			return span == 0 || span < over-window.NewTime(over).Width()
+		},
+	}
+}
+
+func lastImpl(n int) impl {
+	return impl{
+		name:  "last=" + strconv.Itoa(n),
+		make:  func() counter { return lastAt{window.NewLast(n)} },
+		holds: func(calls int, _ time.Duration) bool { return calls <= n },
+	}
+}
+
+// impls is every window, in shapes that reach the edge cases: windows so
+// short they have fewer buckets, and rings that end inside a word.
+var impls = []impl{
+	timeImpl(time.Minute),
+	timeImpl(time.Second + 7),
+	timeImpl(5), // 4 buckets of 1ns
+	timeImpl(1), // 1 bucket of 1ns
+	lastImpl(1),
+	lastImpl(100),
+	lastImpl(128),
+	lastImpl(1000),
+}
+
+func forEach(t *testing.T, test func(t *testing.T, im impl)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) { test(t, im) })
+	}
+}
+
+func TestWindowsStartEmpty(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		if got := im.make().Sum(t0); got != (window.Counts{}) {
+			t.Fatalf("new window sums to %+v", got)
+		}
+	})
+}
+
+func TestWindowsCountWhatTheyHold(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		w := im.make()
+		w.Record(t0, false, false)
+		w.Record(t0, true, false)
+		w.Record(t0, false, true)
+		w.Record(t0, true, true)
+		want := window.Counts{Calls: 4, Failures: 2, Slow: 2}
+		if !im.holds(4, 0) {
+			want = window.Counts{Calls: 1, Failures: 1, Slow: 1}
+		}
+		if got := w.Sum(t0); got != want {
+			t.Fatalf("Sum = %+v, want %+v", got, want)
+		}
+	})
+}
+
+func TestWindowsResetForgetsEverything(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		w := im.make()
+		for i := range 300 {
+			w.Record(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0, i%3 == 0)
+		}
+		w.Reset()
+		now := t0.Add(300 * time.Millisecond)
+		if got := w.Sum(now); got != (window.Counts{}) {
+			t.Fatalf("after Reset Sum = %+v", got)
+		}
+		w.Record(now, true, false)
+		if got, want := w.Sum(now), (window.Counts{Calls: 1, Failures: 1}); got != want {
+			t.Fatalf("after Reset and one failure Sum = %+v, want %+v", got, want)
+		}
+	})
+}
+
+// TestWindowsConcurrent records from 8 goroutines, each with its own
+// clock, while 2 more read: run it with -race. Each writer's clock crosses
+// bucket boundaries on its own, so rolls happen under concurrent increments.
+func TestWindowsConcurrent(t *testing.T) {
+	const writers, each = 8, 2000
+	const span = 40 * time.Second
+	forEach(t, func(t *testing.T, im impl) {
+		w := im.make()
+		var wg, readers sync.WaitGroup
+		done := make(chan struct{})
+		for range 2 {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					checkConsistent(t, w.Sum(t0.Add(span)))
+				}
+			}()
+		}
+		for g := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					at := t0.Add(span * time.Duration(i) / each)
+					w.Record(at, (i+g)%3 == 0, i%5 == 0)
+				}
+			}()
+		}
+		wg.Wait()
+		close(done)
+		readers.Wait()
+		got := w.Sum(t0.Add(span))
+		checkConsistent(t, got)
+		if im.holds(writers*each, span) {
+			want := window.Counts{Calls: writers * each}
+			for g := range writers {
+				for i := range each {
+					want.Failures += b2i((i+g)%3 == 0)
+					want.Slow += b2i(i%5 == 0)
+				}
+			}
+			if got != want {
+				t.Fatalf("Sum = %+v, want %+v", got, want)
+			}
+		}
+	})
+}
+
+// TestWindowsTakeAnyTime feeds times at and past the ends of what UnixNano
+// can represent, and clocks that jump both ways: no panic, sane sums.
+func TestWindowsTakeAnyTime(t *testing.T) {
+	odd := []time.Time{
+		{},
+		time.Unix(0, 0),
+		time.Unix(0, -1),
+		time.Unix(0, math.MinInt64),
+		time.Unix(0, math.MaxInt64),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+		t0,
+		t0.Add(-time.Hour),
+	}
+	forEach(t, func(t *testing.T, im impl) {
+		w := im.make()
+		for _, a := range odd {
+			for _, b := range odd {
+				w.Record(a, true, false)
+				checkConsistent(t, w.Sum(b))
+			}
+		}
+	})
+}
+
+func checkConsistent(t *testing.T, c window.Counts) {
+	t.Helper()
+	if c.Calls < 0 || c.Failures < 0 || c.Slow < 0 || c.Failures > c.Calls || c.Slow > c.Calls {
+		t.Errorf("inconsistent sum %+v", c)
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestTimeLapTagsDoNotAlias steps a two-bucket window (laps of 2ns) through
+// 2^32 laps, so that the lap tags (32 bits) wrap and a bucket left over from
+// the first lap carries the same tag as one of the last. Counting it would
+// bring a call back from 8.6 seconds (2^32 window lengths) ago. Two ways
+// lead there: steps small enough that the tags are still compared (the
+// head re-tags every slot it passes), and one idle jump (the window clears).
+func TestTimeLapTagsDoNotAlias(t *testing.T) {
+	at := func(ns int64) time.Time { return time.Unix(0, ns) }
+	const lap = 2 // ns: two buckets of 1ns
+	t.Run("steps", func(t *testing.T) {
+		w := window.NewTime(lap)
+		w.Record(at(1), true, true) // bucket 1, the second slot, lap 0
+		for i := int64(1); i <= 8; i++ {
+			w.Record(at(i<<30), false, false) // first slot only, 2^29 laps apart
+		}
+		// Bucket 2^33+1 is in the second slot again, lap 2^32: tag 0.
+		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+			t.Fatalf("Sum = %+v, want %+v", got, want)
+		}
+	})
+	t.Run("jump", func(t *testing.T) {
+		w := window.NewTime(lap)
+		w.Record(at(1), true, true)
+		w.Record(at(1<<33+1), false, false) // same slot, same tag, 2^32 laps on
+		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+			t.Fatalf("Sum = %+v, want %+v", got, want)
+		}
+	})
+}
