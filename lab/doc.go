@@ -50,7 +50,7 @@
 //     over the whole scenario: the errors callers saw.
 //   - HealthyRejected ("lost"): rejected calls that arrived outside the
 //     fault, or that the dependency would have served well: without an
-//     error and, when the scenario sets SlowCall, faster than it. The cost
+//     error and, when the scenario sets SlowCall, no slower than it. The cost
 //     of a breaker that is open when it need not be.
 //   - TimeToClose ("close"): from the end of the fault to the first moment
 //     after it at which the circuit is closed. 0 if it was closed when the

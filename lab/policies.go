@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tripwire-go/tripwire/policy"
 )
@@ -31,11 +32,19 @@ func (p Policy) Spec() string {
 }
 
 // DefaultPolicies returns the policies the lab compares when none are
-// chosen, one of each kind, with thresholds that suit the built-in
-// scenarios' traffic (50 calls a second).
+// chosen: one of each kind, with thresholds that suit the built-in
+// scenarios' traffic of 50 calls a second. The failure-rate policies share
+// one ratio, so that their rows differ by the kind of window alone.
 func DefaultPolicies() []Policy {
 	return []Policy{
 		{"consecutive", func() policy.Policy { return policy.Consecutive(5) }},
+		{"window", func() policy.Policy { return policy.Window(20, 10*time.Second) }},
+		{"rate", func() policy.Policy { return policy.Rate(0.25, 20, 10*time.Second) }},
+		{"lastn", func() policy.Policy { return policy.LastN(0.25, 20, 100) }},
+		{"slow", func() policy.Policy { return policy.Slow(time.Second, 0.5, 20, 10*time.Second) }},
+		{"any", func() policy.Policy {
+			return policy.Any(policy.Consecutive(5), policy.Slow(time.Second, 0.5, 20, 10*time.Second))
+		}},
 	}
 }
 

@@ -56,7 +56,7 @@ type Result struct {
 	FaultCalls int
 	// HealthyRejected is the number of rejected calls that arrived outside
 	// the fault, or that the dependency would have served well (no error,
-	// and faster than Scenario.SlowCall).
+	// and no slower than Scenario.SlowCall).
 	HealthyRejected int
 	// Probes is the number of calls admitted while the circuit was
 	// half-open.
@@ -81,16 +81,19 @@ type Transition struct {
 }
 
 // tableKey explains the columns of the table, below it.
-const tableKey = `trip: time from the start of the fault to the first moment the circuit was open ("-": not during the fault)
-sent: calls let through to the dependency that arrived during the fault
-failed: calls let through that failed, over the whole scenario
-lost: healthy calls rejected (arrived outside the fault, or would have succeeded quickly)
-close: time from the end of the fault until the circuit was closed again ("-": not before the scenario ended)
-probes: calls let through while half-open; trips: times the policy opened the closed circuit
+const tableKey = `columns:
+  trip    time from the start of the fault to the first moment the circuit was open ("-": not during the fault)
+  sent    calls let through to the dependency that arrived during the fault
+  failed  calls let through that failed, over the whole scenario
+  lost    healthy calls rejected: arrived outside the fault, or would have succeeded (and not been slow)
+  close   time from the end of the fault until the circuit was closed again ("-": not before the scenario ended)
+  probes  calls let through while half-open
+  trips   times the policy opened the closed circuit
 `
 
 // WriteTable writes the report as an aligned text table, one row per
-// scenario and policy, followed by a key to the columns.
+// scenario and policy, followed by the policies' thresholds and a key to
+// the columns.
 func (r *Report) WriteTable(w io.Writer) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
@@ -106,9 +109,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if j == 0 {
 				name = sr.Scenario.Name
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", name, res.Spec,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", name, res.Policy,
 				tableDuration(res.TimeToTrip), res.FaultCalls, res.Failed, res.HealthyRejected,
 				tableDuration(res.TimeToClose), res.Probes, res.Trips)
+		}
+	}
+	if len(r.Scenarios) > 0 {
+		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
+		fmt.Fprintln(tw, "policies:")
+		for _, res := range r.Scenarios[0].Results {
+			fmt.Fprintf(tw, "  %s\t%s\n", res.Policy, res.Spec)
 		}
 	}
 	if err := tw.Flush(); err != nil {

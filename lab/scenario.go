@@ -46,7 +46,7 @@ type Scenario struct {
 	Errors float64
 	// Latency is the baseline mean latency of a call.
 	Latency time.Duration
-	// SlowCall, when positive, makes calls that take at least this long
+	// SlowCall, when positive, makes calls that take longer than this
 	// count as bad in the figures, as failures do: a rejected slow call is
 	// not a healthy call lost. It changes nothing in the breaker, which sees
 	// a slow success as a success; only a slow-call policy acts on it.

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -33,7 +32,7 @@ type call struct {
 	latency time.Duration
 	phase   int32 // index in Scenario.Phases, or -1 for the baseline
 	failed  bool  // the dependency fails it
-	slow    bool  // it takes at least Scenario.SlowCall
+	slow    bool  // it takes longer than Scenario.SlowCall, as policy.Slow counts
 }
 
 // good reports whether the caller would have been served well: a success,
@@ -70,7 +69,7 @@ func traffic(s *Scenario, seed uint64) []call {
 			phase:   int32(in),
 			failed:  uFail < errRate,
 		}
-		c.slow = s.SlowCall > 0 && c.latency >= s.SlowCall
+		c.slow = s.SlowCall > 0 && c.latency > s.SlowCall
 		calls = append(calls, c)
 		// Exact arrivals at k/Rate without jitter, free of accumulated
 		// rounding, so that hand-computed figures match.
@@ -94,22 +93,53 @@ type event struct {
 	call int    // index of the completing call, or -1 for a look
 }
 
+// eventQueue is a binary min-heap of events ordered by (at, seq). It is
+// written out rather than built on container/heap so that pushing an event
+// does not box it: the simulation pushes one per admitted call.
 type eventQueue []event
 
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
+func (q eventQueue) less(i, j int) bool {
 	if q[i].at != q[j].at {
 		return q[i].at < q[j].at
 	}
 	return q[i].seq < q[j].seq
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
+
+func (q *eventQueue) push(e event) {
+	*q = append(*q, e)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (q *eventQueue) pop() event {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && h.less(l, least) {
+			least = l
+		}
+		if r < len(h) && h.less(r, least) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		h[i], h[least] = h[least], h[i]
+		i = least
+	}
+	*q = h
+	return top
 }
 
 // errDependency is the error of a call the dependency fails.
@@ -133,7 +163,7 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 	var seq uint64
 	schedule := func(at time.Duration, c int) {
 		seq++
-		heap.Push(&q, event{at: at, seq: seq, call: c})
+		q.push(event{at: at, seq: seq, call: c})
 	}
 	openTimeout := s.OpenTimeout
 	if openTimeout == 0 {
@@ -181,7 +211,7 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 	for i := range calls {
 		c := &calls[i]
 		for len(q) > 0 && q[0].at <= c.at {
-			process(heap.Pop(&q).(event))
+			process(q.pop())
 		}
 		clk.now = c.at
 		r.Calls++
@@ -209,7 +239,7 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 	// Completions up to the end of the scenario still count; calls in
 	// flight after it are never reported.
 	for len(q) > 0 && q[0].at <= s.Duration {
-		process(heap.Pop(&q).(event))
+		process(q.pop())
 	}
 	r.measure(s)
 	return r, nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,7 +210,7 @@ func TestTrafficFollowsScenario(t *testing.T) {
 func TestRunSameTrafficForEveryPolicy(t *testing.T) {
 	a, b := consecutive(5), consecutive(5)
 	b.Name = "again"
-	rep, err := Run(Builtin()[2:3], []Policy{a, b}, 9)
+	rep, err := Run(quick()[2:3], []Policy{a, b}, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,41 +244,46 @@ func writeAll(t *testing.T, rep *Report) map[string][]byte {
 	return out
 }
 
-// Two runs with the same seed write the same bytes; another seed changes
-// them.
-func TestRunDeterministic(t *testing.T) {
-	run := func(seed uint64) map[string][]byte {
-		rep, err := Run(Builtin(), DefaultPolicies(), seed)
+// quick is the built-in scenarios at a fifth of their traffic: every
+// scenario and policy, at a cost that suits tests run with -race.
+func quick() []Scenario {
+	ss := Builtin()
+	for i := range ss {
+		ss[i].Rate /= 5
+	}
+	return ss
+}
+
+// Two runs with the same seed write the same bytes, and every timeline is
+// well-formed XML with an svg root, a title, axis labels and a legend.
+// Another seed changes the output.
+func TestRunDeterministicAndSVGParses(t *testing.T) {
+	run := func(ss []Scenario, seed uint64) map[string][]byte {
+		rep, err := Run(ss, DefaultPolicies(), seed)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return writeAll(t, rep)
 	}
-	first, second := run(1), run(1)
+	first, second := run(quick(), 1), run(quick(), 1)
+	if len(first) != 3+len(Builtin()) {
+		t.Errorf("%d outputs, want %d", len(first), 3+len(Builtin()))
+	}
 	for name := range first {
 		if !bytes.Equal(first[name], second[name]) {
 			t.Errorf("%s differs between two runs with the same seed", name)
 		}
 	}
-	if bytes.Equal(first["csv"], run(2)["csv"]) {
+	if bytes.Equal(run(quick()[1:2], 1)["csv"], run(quick()[1:2], 2)["csv"]) {
 		t.Error("seeds 1 and 2 gave the same CSV")
 	}
-}
-
-// Every timeline is well-formed XML with an svg root, a title, axis labels
-// and a legend.
-func TestSVGParses(t *testing.T) {
-	rep, err := Run(Builtin(), DefaultPolicies(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range writeAll(t, rep) {
-		if !bytes.HasSuffix([]byte(name), []byte(".svg")) {
+	for name, data := range first {
+		if !strings.HasSuffix(name, ".svg") {
 			continue
 		}
 		dec := xml.NewDecoder(bytes.NewReader(data))
 		var root string
-		var texts []string
+		var text strings.Builder
 		for {
 			tok, err := dec.Token()
 			if errors.Is(err, io.EOF) {
@@ -292,27 +298,36 @@ func TestSVGParses(t *testing.T) {
 					root = tok.Name.Local
 				}
 			case xml.CharData:
-				texts = append(texts, string(tok))
+				text.Write(tok)
 			}
 		}
 		if root != "svg" {
 			t.Errorf("%s: root element %q, want svg", name, root)
 		}
-		all := string(bytes.Join(toBytes(texts), nil))
-		for _, want := range []string{"Scenario ", "time since the scenario began", "share of calls", "closed", "half-open", "open", "error rate"} {
-			if !bytes.Contains([]byte(all), []byte(want)) {
+		for _, want := range []string{"Scenario ", "time since the scenario began", "share of calls",
+			"circuit state", "closed", "half-open", "open", "error rate", "consecutive(5)"} {
+			if !strings.Contains(text.String(), want) {
 				t.Errorf("%s: no %q in the text", name, want)
 			}
 		}
 	}
 }
 
-func toBytes(ss []string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
+// The event queue pops events in time order, ties in the order they were
+// pushed.
+func TestEventQueueOrder(t *testing.T) {
+	var q eventQueue
+	for i := range 1000 {
+		q.push(event{at: time.Duration(i*7919%101) * ms, seq: uint64(i), call: i})
 	}
-	return out
+	prev := q.pop()
+	for len(q) > 0 {
+		e := q.pop()
+		if e.at < prev.at || e.at == prev.at && e.seq < prev.seq {
+			t.Fatalf("%+v popped after %+v", e, prev)
+		}
+		prev = e
+	}
 }
 
 // Bad policies are reported by name, never a panic.

@@ -40,7 +40,7 @@ func loadOf(s *Scenario, calls []call) []bin {
 // Layout of a timeline, in SVG user units.
 const (
 	svgWidth    = 960
-	svgLeft     = 190 // room for the lane labels
+	svgLeft     = 250 // room for the lane labels
 	svgRight    = 24
 	svgTop      = 78
 	chartHeight = 130
@@ -134,7 +134,9 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	// One lane per policy: the circuit's state over time.
 	for i, res := range sr.Results {
 		y := lanesTop + i*laneStep
-		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+laneHeight/2+4, esc(clip(res.Spec, 28)))
+		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(res.Policy))
+		p(`<text x="%d" y="%d" text-anchor="end" font-size="9" fill="%s"><title>%s</title>%s</text>`+"\n",
+			svgLeft-8, y+21, colAxis, esc(res.Spec), esc(clip(res.Spec, 48)))
 		// Half-open periods often last milliseconds: they are drawn last,
 		// at least 2 units wide, so that every probe period shows.
 		var halfOpen []float64
@@ -158,8 +160,7 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 		}
 		p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s" stroke-width="0.5"/>`+"\n", svgLeft, y, plotWidth, laneHeight, colAxis)
 	}
-	p(`<text transform="translate(%d %d) rotate(-90)" text-anchor="middle" fill="%s">circuit</text>`+"\n",
-		14, lanesTop+len(sr.Results)*laneStep/2, colAxis)
+	p(`<text x="%d" y="%d" fill="%s">circuit state, one lane per policy</text>`+"\n", svgLeft, lanesTop-8, colAxis)
 
 	// The time axis.
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", svgLeft, axisY, svgLeft+plotWidth, axisY, colAxis)
@@ -191,7 +192,7 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	}
 	line(colErrors, "", "error rate")
 	if showSlow {
-		line(colSlow, ` stroke-dasharray="4 3"`, "slow calls (≥ "+s.SlowCall.String()+")")
+		line(colSlow, ` stroke-dasharray="4 3"`, "slow calls (over "+shortDuration(s.SlowCall)+")")
 	}
 	p("</svg>\n")
 	return bw.Flush()
