@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -17,6 +18,9 @@ import (
 type Breaker[T any] struct {
 	core
 	classify func(T, error) Outcome
+	// fastSuccess: a nil error is a Success that needs no counting
+	// (Classify nil, CountCalls off), so Execute may take its shortest path.
+	fastSuccess bool
 }
 
 // New returns a closed breaker configured by cfg. An invalid cfg gives an
@@ -27,7 +31,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{classify: cfg.Classify}
+	b := &Breaker[T]{classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }
@@ -76,8 +80,16 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		}
 	}()
 	res, err = fn(ctx)
-	if err == nil && b.classify == nil {
+	if err == nil && b.fastSuccess {
 		finished = true
+		// The default policy, written out here to save a call: a success
+		// of a healthy circuit only reads its streak.
+		if c := b.consecutive; c != nil && b.load() == w {
+			if c.Record(policy.Call{}) {
+				b.tripFrom(w)
+			}
+			return res, nil
+		}
 		b.succeeded(w)
 		return res, nil
 	}

@@ -417,6 +417,9 @@ func TestInvalidConfig(t *testing.T) {
 		{"zero failures", breaker.Config[int]{Policy: policy.Consecutive(0)}, "failures"},
 		{"negative failures", breaker.Config[int]{Policy: policy.Consecutive(-3)}, "failures"},
 		{"shared policy", breaker.Config[int]{Policy: shared}, "Policy"},
+		{"nil clock pointer", breaker.Config[int]{Clock: (*clock.Mock)(nil)}, "Clock"},
+		{"nil policy pointer", breaker.Config[int]{Policy: (*policy.ConsecutivePolicy)(nil)}, "Policy"},
+		{"zero policy value", breaker.Config[int]{Policy: &policy.ConsecutivePolicy{}}, "failures"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ type core struct {
 	// read the clock.
 	probeTimeout time.Duration
 	notify       func(name string, from, to State)
+	counters     *counters // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -49,6 +50,9 @@ func (c *core) init(s *settings) {
 	c.probes = s.probes
 	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
+	if s.countCalls {
+		c.counters = newCounters()
+	}
 	mc := fsm.Config{
 		Policy:       s.policy,
 		OpenFor:      s.openFor(),
@@ -182,6 +186,7 @@ func (c *core) finish(t ticket, o Outcome) {
 	if o > Ignored {
 		o = Failure // an out-of-range Classify result must not pass for a success
 	}
+	c.count(o)
 	switch t.w.State() {
 	case fsm.Closed:
 		if o == Ignored {
@@ -215,13 +220,15 @@ func (c *core) tripFrom(w fsm.Word) {
 // rejectionFor returns the error for a call rejected under w, building it
 // once per period.
 func (c *core) rejectionFor(w fsm.Word) error {
+	c.rejected()
 	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
 	e := newOpenError(c.name, w, c.m.Until(), c.probes)
-	if w.Rejecting() && !c.exact {
+	if w.Rejecting() && !c.exact && c.counters == nil {
 		// Open, no due flag, real clock: until the word changes, calls
-		// under it are rejected without reading the clock.
+		// under it are rejected without reading the clock. (A counting
+		// breaker skips the fast path: its rejections are counted here.)
 		e.fast = w
 	}
 	c.rejection.Store(e)

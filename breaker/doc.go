@@ -43,6 +43,14 @@
 // others (failures in a time window, failure rates), and any type with
 // Record and Reset methods can be one.
 //
+// # Metrics
+//
+// [Breaker.Metrics] returns a snapshot for dashboards: the state and since
+// when, trips, half-open probes and, with [Config.CountCalls], calls by
+// outcome. It never changes the circuit. Exporters for Prometheus and
+// OpenTelemetry, a log/slog OnStateChange, net/http guards and per-key
+// groups are in packages of their own (see docs/integrations.md).
+//
 // # Concurrency and cost
 //
 // Every method is safe for concurrent use. A call in the closed state reads

@@ -1,0 +1,163 @@
+package breaker
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Metrics is a snapshot of a breaker, for dashboards and exporters: see
+// [Breaker.Metrics]. The zero value describes a closed breaker that has seen
+// nothing.
+type Metrics struct {
+	// Name is the breaker's name.
+	Name string
+	// State is the circuit's state. An open circuit whose timeout has
+	// passed is reported half-open, as State reports it.
+	State State
+	// Since is when the circuit entered State (for a breaker that never
+	// changed state, when it was built).
+	Since time.Time
+	// Until is when an open circuit lets probes through; the zero time in
+	// the other states.
+	Until time.Time
+	// Trips counts the times the circuit opened, by its policy, by a failed
+	// probe or by Trip, since the breaker was built.
+	Trips uint64
+	// ProbesInFlight is the number of half-open probes running now, and
+	// ProbesSucceeded the number of this half-open period's probes that
+	// succeeded. Both are zero unless the circuit is half-open.
+	ProbesInFlight, ProbesSucceeded int
+
+	// Counted reports whether the breaker counts calls (Config.CountCalls).
+	// When it is false the four counts below stay zero.
+	Counted bool
+	// Successes, Failures and Ignored count the calls that finished, by
+	// Outcome, whatever the state they finished in (a late result that the
+	// circuit no longer heeds is counted all the same). Rejected counts the
+	// calls refused with an error wrapping ErrOpen. A call that Execute did
+	// not start because its context was already done counts nowhere. Each
+	// count only grows.
+	Successes, Failures, Ignored, Rejected uint64
+}
+
+// Metrics returns a snapshot of the breaker. State, Since, Until, Trips and
+// the probe counts are read together, under the state machine's lock, and
+// are consistent with one another; the call counts are read one after the
+// other while calls go on, so they may be a few calls apart.
+//
+// Metrics has no effect on the circuit: unlike State, it does not move an
+// expired open circuit to half-open (it only reports it so), and it never
+// calls OnStateChange. That makes it safe to call from anywhere, including
+// with a lock held, as exporters do. It is meant for scrapes, not for the
+// path of every call: it takes a lock and, with CountCalls, sums a few
+// cache lines.
+func (b *Breaker[T]) Metrics() Metrics { return b.metrics() }
+
+func (c *core) metrics() Metrics {
+	st := c.m.Status()
+	m := Metrics{
+		Name:            c.name,
+		State:           State(st.Word.State()),
+		Since:           st.Since,
+		Trips:           st.Trips,
+		ProbesInFlight:  st.InFlight,
+		ProbesSucceeded: st.Succeeded,
+	}
+	if m.State == Open {
+		if c.clock.Now().Before(st.Until) {
+			m.Until = st.Until
+		} else {
+			// What State would report, without making it so.
+			m.State, m.Since = HalfOpen, st.Until
+		}
+	}
+	if c.counters != nil {
+		m.Counted = true
+		m.Successes, m.Failures, m.Ignored, m.Rejected = c.counters.sum()
+	}
+	return m
+}
+
+// The call-counting hooks, in finish and rejectionFor. A counting breaker
+// sends its closed successes to finish (Breaker.fastSuccess is false) and
+// its open rejections to rejectionFor (its OpenErrors are never fast), so
+// that the shortest paths, taken when CountCalls is off, carry no hook at
+// all.
+
+// count counts a finished call.
+func (c *core) count(o Outcome) {
+	if c.counters != nil {
+		c.counters.add(int(o))
+	}
+}
+
+// rejected counts a rejected call.
+func (c *core) rejected() {
+	if c.counters != nil {
+		c.counters.add(kindRejected)
+	}
+}
+
+// kindRejected indexes the rejection count in a shard, after the three
+// Outcomes.
+const kindRejected = int(Ignored) + 1
+
+// counters counts calls by kind in shards, one cache line each, so that
+// calls on different cores do not write to the same line. A call picks its
+// shard from the address of its goroutine's stack: a goroutine keeps the
+// same shard while its stack stays put, and goroutines spread over the
+// shards. Any shard is correct (the adds are atomic); the choice only
+// spreads the writes.
+//
+// The shards are allocated together as one power-of-two block of at most
+// 1 KiB, which Go's allocator aligns to its size class, so each shard sits
+// on a cache line of its own.
+type counters struct {
+	shards []shard
+	mask   uintptr
+}
+
+type shard struct {
+	n [kindRejected + 1]atomic.Uint64
+	_ [64 - (kindRejected+1)*8]byte
+}
+
+// maxShards bounds the memory of a counting breaker (64 bytes a shard): with
+// many breakers in a group, a shard per core of a large machine would cost
+// more than contention on a few lines does.
+const maxShards = 16
+
+func newCounters() *counters {
+	n := 1
+	for n < runtime.GOMAXPROCS(0) && n < maxShards {
+		n <<= 1
+	}
+	return &counters{shards: make([]shard, n), mask: uintptr(n - 1)}
+}
+
+// add counts one call of kind k. It is kept out of line so that the hooks
+// that call it stay small enough to be inlined as a nil check.
+//
+//go:noinline
+func (c *counters) add(k int) {
+	var onStack byte
+	// Stacks are at least 2 KiB apart; mix the bits above that so that
+	// neighbouring stacks land on different shards.
+	p := uintptr(unsafe.Pointer(&onStack)) >> 11
+	i := uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) & c.mask
+	c.shards[i].n[k].Add(1)
+}
+
+// sum returns the counts of every kind, over all shards.
+func (c *counters) sum() (successes, failures, ignored, rejected uint64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		successes += s.n[Success].Load()
+		failures += s.n[Failure].Load()
+		ignored += s.n[Ignored].Load()
+		rejected += s.n[kindRejected].Load()
+	}
+	return
+}

@@ -1,0 +1,28 @@
+// Package group keeps one circuit breaker per key: per host, per tenant,
+// per endpoint, so that one failing dependency does not open the circuit
+// for the healthy ones.
+//
+// # Use
+//
+// A [Group] creates each key's breaker on first use, from a function that
+// returns the key's configuration. That function must build a fresh
+// Policy on every call: a policy holds the state of one circuit.
+//
+//	hosts, err := group.New(group.Config[string, *http.Response]{
+//		New: func(host string) breaker.Config[*http.Response] {
+//			return breaker.Config[*http.Response]{Policy: policy.Consecutive(5)}
+//		},
+//	})
+//	...
+//	b, err := hosts.Get(req.URL.Host)
+//
+// Getting the breaker of a known key takes no lock and does not allocate.
+//
+// # Bounds
+//
+// Keys may come from outside (host names, tenant IDs), so a group is
+// bounded: it evicts breakers that went IdleAfter without use, and never
+// holds more than MaxBreakers. It never evicts an open circuit. See
+// [Group] for the exact rules, and [Group.Metrics] to export every
+// breaker of a group.
+package group

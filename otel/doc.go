@@ -1,0 +1,37 @@
+// Package otel reports the metrics of tripwire circuit breakers through
+// OpenTelemetry's metric API (go.opentelemetry.io/otel/metric), with
+// observable instruments read at each collection.
+//
+// It is a module of its own, so that the breaker library does not depend
+// on OpenTelemetry. Its name is OpenTelemetry's: import it under another,
+// as in the examples.
+//
+// # Use
+//
+// Build breakers with Config.CountCalls to report call counts too, and
+// register them with a meter:
+//
+//	import tripwireotel "github.com/tripwire-go/tripwire/otel"
+//
+//	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
+//	reg, err := tripwireotel.Register(otel.Meter("example.com/shop"), b)
+//	...
+//	defer reg.Unregister()
+//
+// A group of breakers ([github.com/tripwire-go/tripwire/group]) is added with
+// [Registration.AddGroup]: each collection then covers the breakers the
+// group holds at that moment.
+//
+// # Instruments
+//
+// Every measurement has the attribute breaker.name ([NameKey]).
+//
+//	tripwire.breaker.state          gauge, 1 for the current breaker.state, 0 for the others
+//	tripwire.breaker.trips          counter {trip}, times the circuit opened
+//	tripwire.breaker.active_probes  up-down counter {probe}, half-open probes in flight
+//	tripwire.breaker.calls          counter {call} by breaker.outcome (success,
+//	                                failure, ignored, rejected), only with Config.CountCalls
+//
+// A collection reads each breaker's Metrics, which takes a lock briefly
+// and never changes the circuit or calls OnStateChange.
+package otel

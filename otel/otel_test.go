@@ -1,0 +1,192 @@
+package otel_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
+	tripwireotel "github.com/tripwire-go/tripwire/otel"
+	"github.com/tripwire-go/tripwire/policy"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+)
+
+var errDown = errors.New("down")
+
+func newBreaker(t *testing.T, cfg breaker.Config[int]) *breaker.Breaker[int] {
+	t.Helper()
+	b, err := breaker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func call(b *breaker.Breaker[int], err error) {
+	b.Execute(context.Background(), func(context.Context) (int, error) { return 0, err })
+}
+
+// collect reads every metric of the reader, by name.
+func collect(t *testing.T, reader sdkmetric.Reader) map[string]metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			got[m.Name] = m
+		}
+	}
+	return got
+}
+
+func attrs(kv ...attribute.KeyValue) attribute.Set { return attribute.NewSet(kv...) }
+
+func point(v int64, kv ...attribute.KeyValue) metricdata.DataPoint[int64] {
+	return metricdata.DataPoint[int64]{Attributes: attrs(kv...), Value: v}
+}
+
+func sum(monotonic bool, points ...metricdata.DataPoint[int64]) metricdata.Sum[int64] {
+	return metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: monotonic, DataPoints: points}
+}
+
+func setup(t *testing.T) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
+	reader := sdkmetric.NewManualReader()
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { provider.Shutdown(context.Background()) })
+	return reader, provider
+}
+
+func TestRegisterReportsBreakers(t *testing.T) {
+	reader, provider := setup(t)
+	clk := clock.NewMock()
+	counted := newBreaker(t, breaker.Config[int]{
+		Name: "payments", CountCalls: true, Clock: clk,
+		Policy: policy.Consecutive(2), OpenTimeout: time.Minute,
+	})
+	plain := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
+	reg, err := tripwireotel.Register(provider.Meter("test"), counted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Add(plain)
+
+	call(counted, nil)
+	call(counted, errDown)
+	call(counted, errDown) // opens
+	call(counted, nil)     // rejected
+	ctx, cancel := context.WithCancel(context.Background())
+	counted.Reset()
+	counted.Execute(ctx, func(context.Context) (int, error) { cancel(); return 0, ctx.Err() })
+
+	pay, search := tripwireotel.NameKey.String("payments"), tripwireotel.NameKey.String("search")
+	outcome := tripwireotel.OutcomeKey.String
+	state := tripwireotel.StateKey.String
+	want := []metricdata.Metrics{
+		{
+			Name: tripwireotel.CallsName, Unit: "{call}",
+			Description: "Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open.",
+			Data: sum(true,
+				point(1, pay, outcome("success")),
+				point(2, pay, outcome("failure")),
+				point(1, pay, outcome("ignored")),
+				point(1, pay, outcome("rejected")),
+			),
+		},
+		{
+			Name: tripwireotel.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+			Data: sum(true, point(1, pay), point(0, search)),
+		},
+		{
+			Name: tripwireotel.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
+			Data: sum(false, point(0, pay), point(0, search)),
+		},
+		{
+			Name: tripwireotel.StateName, Unit: "1",
+			Description: "Whether a circuit is in the state of the attribute (1) or not (0).",
+			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{
+				point(1, pay, state("closed")),
+				point(0, pay, state("half-open")),
+				point(0, pay, state("open")),
+				point(1, search, state("closed")),
+				point(0, search, state("half-open")),
+				point(0, search, state("open")),
+			}},
+		},
+	}
+	got := collect(t, reader)
+	if len(got) != len(want) {
+		t.Errorf("got %d instruments, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		metricdatatest.AssertEqual(t, w, got[w.Name], metricdatatest.IgnoreTimestamp())
+	}
+
+	// Half-open, a probe in flight.
+	counted.Trip()
+	clk.Add(time.Minute)
+	p, err := counted.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Done(0, nil)
+	got = collect(t, reader)
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: tripwireotel.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
+		Data: sum(false, point(1, pay), point(0, search)),
+	}, got[tripwireotel.ActiveProbesName], metricdatatest.IgnoreTimestamp())
+
+	// After Unregister, nothing is reported.
+	if err := reg.Unregister(); err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range collect(t, reader) {
+		if n := dataPoints(m); n != 0 {
+			t.Errorf("%s: %d points after Unregister", name, n)
+		}
+	}
+}
+
+func dataPoints(m metricdata.Metrics) int {
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		return len(d.DataPoints)
+	case metricdata.Gauge[int64]:
+		return len(d.DataPoints)
+	}
+	return -1
+}
+
+// A group is read at each collection: breakers it creates later appear.
+func TestRegisterGroup(t *testing.T) {
+	reader, provider := setup(t)
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] { return breaker.Config[int]{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tripwireotel.Register(provider.Meter("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.AddGroup(g)
+	if n := dataPoints(collect(t, reader)[tripwireotel.TripsName]); n > 0 {
+		t.Fatalf("an empty group reported %d trips points", n)
+	}
+	a, _ := g.Get("a")
+	a.Trip()
+	g.Get("b")
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: tripwireotel.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Data: sum(true, point(1, tripwireotel.NameKey.String("a")), point(0, tripwireotel.NameKey.String("b"))),
+	}, collect(t, reader)[tripwireotel.TripsName], metricdatatest.IgnoreTimestamp())
+}

@@ -1,0 +1,129 @@
+package prometheus
+
+import (
+	"iter"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/metricset"
+)
+
+// DefaultNamespace prefixes the metric names when Opts.Namespace is empty.
+const DefaultNamespace = "tripwire"
+
+// Breaker is a breaker whose metrics the collector exports.
+// *breaker.Breaker[T] implements it for every T.
+type Breaker interface {
+	Metrics() breaker.Metrics
+}
+
+// Group is a changing set of breakers whose metrics the collector exports:
+// every breaker the set holds at the time of each scrape.
+// *group.Group[K, T] implements it for every K and T.
+type Group interface {
+	Metrics() iter.Seq[breaker.Metrics]
+}
+
+// Opts configures a [Collector]. The zero value is valid.
+type Opts struct {
+	// Namespace is the first part of every metric name. Empty means
+	// DefaultNamespace, "tripwire".
+	Namespace string
+	// ConstLabels are added to every metric, for instance to tell apart
+	// several collectors registered with one registry.
+	ConstLabels prom.Labels
+}
+
+// Collector is a prometheus.Collector of breaker metrics: register it with
+// a registry, add breakers and groups, and every scrape reads their
+// [breaker.Metrics]. It holds no copy of them between scrapes. Build one with
+// [NewCollector]; the zero value is not usable. It is safe for concurrent
+// use.
+//
+// Each breaker's series carry its name in the label "breaker": give
+// breakers distinct names, since two breakers with one name make the
+// registry fail the scrape. The call counts are exported only for breakers
+// built with Config.CountCalls.
+type Collector struct {
+	state, since, trips, probes, calls *prom.Desc
+	set                                metricset.Set
+}
+
+// NewCollector returns a collector of the given breakers, configured by
+// opts. Add more with Add and AddGroup.
+func NewCollector(opts Opts, breakers ...Breaker) *Collector {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	desc := func(name, help string, labels ...string) *prom.Desc {
+		return prom.NewDesc(prom.BuildFQName(ns, "breaker", name), help,
+			append([]string{"breaker"}, labels...), opts.ConstLabels)
+	}
+	c := &Collector{
+		state: desc("state",
+			"Whether the circuit is in the state of the label (1) or not (0).", "state"),
+		since: desc("state_since_timestamp_seconds",
+			"When the circuit entered its current state, in seconds since the Unix epoch."),
+		trips: desc("trips_total",
+			"Times the circuit opened."),
+		probes: desc("probes_in_flight",
+			"Half-open probe calls running now."),
+		calls: desc("calls_total",
+			"Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.", "outcome"),
+	}
+	c.Add(breakers...)
+	return c
+}
+
+// Add makes the collector export breakers too.
+func (c *Collector) Add(breakers ...Breaker) {
+	for _, b := range breakers {
+		c.set.Add(b)
+	}
+}
+
+// AddGroup makes the collector export every breaker in g, as it is at each
+// scrape.
+func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
+
+// Describe sends the descriptions of every metric the collector exports.
+func (c *Collector) Describe(ch chan<- *prom.Desc) {
+	for _, d := range []*prom.Desc{c.state, c.since, c.trips, c.probes, c.calls} {
+		ch <- d
+	}
+}
+
+// Collect sends the metrics of every breaker, read now.
+func (c *Collector) Collect(ch chan<- prom.Metric) {
+	for m := range c.set.All() {
+		c.collect(ch, m)
+	}
+}
+
+func (c *Collector) collect(ch chan<- prom.Metric, m breaker.Metrics) {
+	for _, s := range metricset.States {
+		v := 0.0
+		if m.State == s {
+			v = 1
+		}
+		ch <- prom.MustNewConstMetric(c.state, prom.GaugeValue, v, m.Name, s.String())
+	}
+	ch <- prom.MustNewConstMetric(c.since, prom.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
+	ch <- prom.MustNewConstMetric(c.trips, prom.CounterValue, float64(m.Trips), m.Name)
+	ch <- prom.MustNewConstMetric(c.probes, prom.GaugeValue, float64(m.ProbesInFlight), m.Name)
+	if !m.Counted {
+		return
+	}
+	for _, o := range []struct {
+		outcome string
+		n       uint64
+	}{
+		{"success", m.Successes},
+		{"failure", m.Failures},
+		{"ignored", m.Ignored},
+		{"rejected", m.Rejected},
+	} {
+		ch <- prom.MustNewConstMetric(c.calls, prom.CounterValue, float64(o.n), m.Name, o.outcome)
+	}
+}
