@@ -88,9 +88,10 @@ func traffic(s *Scenario, seed uint64) []call {
 
 // event is a call's completion or a look at the breaker's state, at a time.
 type event struct {
-	at   time.Duration
-	seq  uint64 // order of scheduling: breaks ties deterministically
-	call int    // index of the completing call, or -1 for a look
+	at     time.Duration
+	seq    uint64 // order of scheduling: breaks ties deterministically
+	call   int    // index of the completing call, or -1 for a look
+	permit breaker.Permit[struct{}]
 }
 
 // eventQueue is a binary min-heap of events ordered by (at, seq). It is
@@ -161,9 +162,10 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 	clk := &virtualClock{}
 	var q eventQueue
 	var seq uint64
-	schedule := func(at time.Duration, c int) {
+	schedule := func(e event) {
 		seq++
-		q.push(event{at: at, seq: seq, call: c})
+		e.seq = seq
+		q.push(e)
 	}
 	openTimeout := s.OpenTimeout
 	if openTimeout == 0 {
@@ -186,27 +188,24 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 				// The breaker turns half-open lazily, when next asked: look
 				// at the end of the open period so the timeline shows the
 				// change when it happens, not at the next call.
-				schedule(clk.now+openTimeout, -1)
+				schedule(event{at: clk.now + openTimeout, call: -1})
 			}
 		},
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("lab: policy %q: %w", p.Name, err)
 	}
-	permits := make([]breaker.Permit[struct{}], len(calls))
 	process := func(e event) {
 		clk.now = e.at
 		if e.call < 0 {
 			b.State()
 			return
 		}
-		c := &calls[e.call]
 		var err error
-		if c.failed {
+		if calls[e.call].failed {
 			err = errDependency
 		}
-		permits[e.call].Done(struct{}{}, err)
-		permits[e.call] = breaker.Permit[struct{}]{}
+		e.permit.Done(struct{}{}, err)
 	}
 	for i := range calls {
 		c := &calls[i]
@@ -233,8 +232,7 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 		if c.failed {
 			r.Failed++
 		}
-		permits[i] = permit
-		schedule(c.at+c.latency, i)
+		schedule(event{at: c.at + c.latency, call: i, permit: permit})
 	}
 	// Completions up to the end of the scenario still count; calls in
 	// flight after it are never reported.
