@@ -231,20 +231,6 @@ func checkName(name string) error {
 	return nil
 }
 
-// phaseAt returns the index of the phase that holds time t, or -1.
-func (s *Scenario) phaseAt(t time.Duration, from int) int {
-	for i := from; i < len(s.Phases); i++ {
-		p := &s.Phases[i]
-		if t < p.Start {
-			return -1
-		}
-		if t < p.End {
-			return i
-		}
-	}
-	return -1
-}
-
 // conditions returns the error rate and mean latency at time t, in phase i
 // (or the baseline for -1).
 func (s *Scenario) conditions(t time.Duration, i int) (errRate float64, latency float64) {
