@@ -46,12 +46,3 @@ func Builtin() []Scenario {
 			phase("recovery", 2*time.Minute, 4*time.Minute, Linear(1.0, 0.01), healthy)),
 	}
 }
-
-// BuiltinNames returns the names of the built-in scenarios, in order.
-func BuiltinNames() []string {
-	var names []string
-	for _, s := range Builtin() {
-		names = append(names, s.Name)
-	}
-	return names
-}

@@ -21,7 +21,9 @@ import (
 const Never time.Duration = -1
 
 // Report is the outcome of [Run]: one [ScenarioReport] per scenario, in the
-// order given.
+// order given. It is plain data: its writers only read it, so they may run
+// concurrently, but not alongside a change to it. The zero Report writes
+// empty outputs.
 type Report struct {
 	// Seed is the seed the traffic was drawn with.
 	Seed uint64
@@ -73,10 +75,11 @@ type Result struct {
 	Transitions []Transition
 }
 
-// Transition is one change of the circuit's state, at a time since the
-// scenario began.
+// Transition is one change of the circuit's state.
 type Transition struct {
-	At       time.Duration
+	// At is when it happened, since the scenario began.
+	At time.Duration
+	// From and To are the states before and after.
 	From, To breaker.State
 }
 

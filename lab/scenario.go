@@ -79,7 +79,7 @@ type Phase struct {
 
 // Ramp is a value that changes linearly over a [Phase]: From at its start,
 // To at its end. Build a constant one with [Steady] and a changing one with
-// [Linear].
+// [Linear]. The zero Ramp is zero throughout.
 type Ramp[T float64 | time.Duration] struct {
 	From, To T
 }

@@ -297,6 +297,9 @@ func specOf(p policy.Policy, name string) string {
 // virtual time, and measures what happened. The same seed and inputs give
 // the same report, bit for bit. An invalid scenario or policy is an error
 // that names it.
+//
+// Run keeps no state between calls, so calls may run concurrently, as long
+// as the policies' New functions may be called concurrently too.
 func Run(scenarios []Scenario, policies []Policy, seed uint64) (*Report, error) {
 	if len(scenarios) == 0 {
 		return nil, errors.New("lab: no scenario to run")

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -370,5 +371,36 @@ func TestRunExtremes(t *testing.T) {
 	}
 	if r := rep.Scenarios[0].Results[0]; r.Calls != 1 || r.Admitted != 1 {
 		t.Errorf("got %+v, want one call", r)
+	}
+}
+
+// A report's JSON holds each scenario in the input format: parsed back, it
+// is the scenario that was run.
+func TestReportJSONScenariosRoundTrip(t *testing.T) {
+	ss := append(quick(), Scenario{Name: "ramps", Duration: time.Minute, Rate: 1, Latency: ms,
+		Phases: []Phase{{Name: "p", Start: time.Second, End: 2 * time.Second,
+			Errors: Linear(0.5, 0.25), Latency: Linear(time.Second, 3*ms)}}})
+	rep, err := Run(ss, []Policy{consecutive(5)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Scenarios []struct{ Scenario json.RawMessage }
+	}
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, sr := range out.Scenarios {
+		got, err := ParseScenarios(bytes.NewReader(sr.Scenario))
+		if err != nil {
+			t.Fatalf("scenario %d: %v\n%s", i, err, sr.Scenario)
+		}
+		if !reflect.DeepEqual(got[0], ss[i]) {
+			t.Errorf("scenario %d: parsed back\n%+v\nwant\n%+v", i, got[0], ss[i])
+		}
 	}
 }
