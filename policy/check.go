@@ -69,12 +69,29 @@ func (e *childError) Error() string {
 
 func (e *childError) Unwrap() error { return e.err }
 
-// reached reports whether part of calls reaches ratio, once there are at
-// least minCalls calls: the verdict of every ratio policy. Dividing rather
-// than multiplying keeps a ratio written in decimal exact: 3 of 10 reaches
-// 0.3 because 3.0/10.0 rounds to the same float64 as the literal 0.3.
-func reached(part, calls, minCalls int64, ratio float64) bool {
-	return calls >= max(minCalls, 1) && float64(part)/float64(calls) >= ratio
+// share is what the ratio policies share: the ratio that trips them and the
+// fewest calls they judge.
+type share struct {
+	ratio    float64
+	minCalls int64
+}
+
+// reached reports whether part of calls trips the policy: at least
+// minCalls calls, and part/calls >= ratio. Dividing rather than multiplying
+// keeps a ratio written in decimal exact: 3 of 10 reaches 0.3 because
+// 3.0/10.0 rounds to the same float64 as the literal 0.3.
+func (s share) reached(part, calls int64) bool {
+	return calls >= max(s.minCalls, 1) && float64(part)/float64(calls) >= s.ratio
+}
+
+// validate reports a bad ratio or minCalls of the constructor named policy.
+func (s share) validate(policy string) error {
+	return firstError(fraction(policy, "ratio", s.ratio), atLeast(policy, "minCalls", s.minCalls, 1))
+}
+
+// String writes the ratio and minCalls as the constructors take them.
+func (s share) String() string {
+	return formatRatio(s.ratio) + ", " + strconv.FormatInt(s.minCalls, 10)
 }
 
 // formatRatio writes a ratio the shortest way that reads back the same.

@@ -28,9 +28,7 @@ func (g *group) Reset() {
 func (g *group) Needs() Needs {
 	var n Needs
 	for _, p := range g.ps {
-		if p != nil {
-			n |= NeedsOf(p)
-		}
+		n |= NeedsOf(p)
 	}
 	return n
 }

@@ -31,26 +31,6 @@ func (p *timed) Reset() { p.w.Reset() }
 // Needs asks the breaker for the time each call finished.
 func (p *timed) Needs() Needs { return NeedTime }
 
-// share is what the ratio policies share: the ratio that trips them and the
-// fewest calls they judge.
-type share struct {
-	ratio    float64
-	minCalls int64
-}
-
-// reached reports whether part of calls trips the policy.
-func (s share) reached(part, calls int64) bool { return reached(part, calls, s.minCalls, s.ratio) }
-
-// validate reports a bad ratio or minCalls of the constructor named policy.
-func (s share) validate(policy string) error {
-	return firstError(fraction(policy, "ratio", s.ratio), atLeast(policy, "minCalls", s.minCalls, 1))
-}
-
-// String writes the ratio and minCalls as the constructors take them.
-func (s share) String() string {
-	return formatRatio(s.ratio) + ", " + strconv.FormatInt(s.minCalls, 10)
-}
-
 // WindowPolicy trips when enough calls have failed within a trailing span
 // of time. Build one with [Window]; the zero value is not usable.
 //

@@ -18,8 +18,8 @@
 //     rate.
 //
 // Both report their sums as [Counts]. Recording costs O(1) atomic operations
-// and never allocates; summing costs one load per bucket ([Time]) or per 64
-// calls ([Last]).
+// and never allocates; summing costs three loads per bucket ([Time]) or two
+// per 64 calls ([Last]).
 //
 // # Concurrency
 //

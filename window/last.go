@@ -17,9 +17,9 @@ import (
 // slow call. Record claims the next slot with one atomic add and writes its
 // two bits only where they change, so a stream of fast successes over a
 // healthy ring only reads the bitsets. Sum counts the set bits, a word of 64
-// slots at a time, so it costs n/64 loads and nothing else: there are no
-// running totals that a concurrent Reset could leave out of step with the
-// bits.
+// slots at a time, so it costs two loads per 64 slots and nothing else:
+// there are no running totals that a concurrent Reset could leave out of
+// step with the bits.
 //
 // Record, Sum and Reset are safe for concurrent use, lock-free and do not
 // allocate. Under concurrency a slot claimed by a Record that has not

@@ -12,7 +12,8 @@ import (
 // bucket's slot in the ring is a mask, not a division.
 const Buckets = 16
 
-// Counts are the sums of a window.
+// Counts are the sums of a window, as Sum returns them: a plain value,
+// whose zero value is the sums of an empty window.
 type Counts struct {
 	// Calls is how many calls the window holds.
 	Calls int64
@@ -63,8 +64,8 @@ const lapGapBits = 30
 // counted into that newest bucket, and Sum at such a time sums the window
 // that ends at the newest bucket. Nothing panics, whatever the times.
 //
-// Record and Sum are safe for concurrent use, lock-free and do not allocate.
-// Under concurrency Sum may miss calls whose Record has not returned yet and
+// Every method is safe for concurrent use, and Record and Sum are lock-free
+// and do not allocate. Under concurrency Sum may miss calls whose Record has not returned yet and
 // may see the oldest bucket leave the window while it reads; it never counts
 // a call twice, never counts a call that left the window before Sum started,
 // and never reports more failures or slow calls than calls. A bucket counts
@@ -158,9 +159,14 @@ func (w *Time) Sum(now time.Time) Counts {
 	} else if uint64(k-h) >= uint64(n) {
 		return c // nothing recorded within the window
 	}
-	for i := range n { // counting i, not j: j <= k is always true at k = MaxInt64
-		j := k - i
-		s, tag := &w.slots[j&w.mask()], w.tag(j)
+	// Slot i holds bucket k's lap up to k's own slot, and the lap
+	// before it past that: walking the slots in order needs no division.
+	last, tag := k&w.mask(), w.tag(k)
+	for i := range w.slots[:n] {
+		if int64(i) == last+1 {
+			tag--
+		}
+		s := &w.slots[i]
 		// Calls first: a writer bumps calls before failures and slow,
 		// so a failure read later may belong to a call this read
 		// missed; the min below keeps the bucket consistent.
@@ -168,9 +174,9 @@ func (w *Time) Sum(now time.Time) Counts {
 		if !ok {
 			continue
 		}
-		c.Calls += calls
 		f, _ := count(s.failures.Load(), tag)
 		sl, _ := count(s.slow.Load(), tag)
+		c.Calls += calls
 		c.Failures += min(f, calls)
 		c.Slow += min(sl, calls)
 	}

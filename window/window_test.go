@@ -102,16 +102,51 @@ func TestWindowsResetForgetsEverything(t *testing.T) {
 		for i := range 300 {
 			w.Record(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0, i%3 == 0)
 		}
-		w.Reset()
-		now := t0.Add(300 * time.Millisecond)
-		if got := w.Sum(now); got != (window.Counts{}) {
-			t.Fatalf("after Reset Sum = %+v", got)
-		}
-		w.Record(now, true, false)
-		if got, want := w.Sum(now), (window.Counts{Calls: 1, Failures: 1}); got != want {
-			t.Fatalf("after Reset and one failure Sum = %+v, want %+v", got, want)
-		}
+		checkReset(t, w, t0.Add(300*time.Millisecond))
 	})
+}
+
+// TestWindowsConcurrentResets records, sums and resets from 8 goroutines
+// at once: a Reset racing Records may keep or forget them, but must not
+// leave anything behind that a later Reset does not clear.
+func TestWindowsConcurrentResets(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		w := im.make()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 2000 {
+					at := t0.Add(time.Duration(i) * time.Millisecond)
+					switch (i + g) % 50 {
+					case 0:
+						w.Reset()
+					case 1:
+						checkConsistent(t, w.Sum(at))
+					default:
+						w.Record(at, i%2 == 0, i%3 == 0)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		checkReset(t, w, t0.Add(2*time.Second))
+	})
+}
+
+// checkReset resets w and checks that it then holds nothing, and exactly
+// the one failure recorded next.
+func checkReset(t *testing.T, w counter, now time.Time) {
+	t.Helper()
+	w.Reset()
+	if got := w.Sum(now); got != (window.Counts{}) {
+		t.Fatalf("after Reset Sum = %+v", got)
+	}
+	w.Record(now, true, false)
+	if got, want := w.Sum(now), (window.Counts{Calls: 1, Failures: 1}); got != want {
+		t.Fatalf("after Reset and one failure Sum = %+v, want %+v", got, want)
+	}
 }
 
 // TestWindowsConcurrent records from 8 goroutines, each with its own

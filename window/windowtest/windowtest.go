@@ -31,7 +31,8 @@ func (x call) addTo(c *window.Counts) {
 	}
 }
 
-// Time models [window.Time].
+// Time models [window.Time]. Build one with [NewTime]; it is not safe for
+// concurrent use.
 type Time struct {
 	buckets, width int64
 	head           int64 // newest bucket recorded into, valid once started
@@ -94,7 +95,8 @@ func (m *Time) bucket(now time.Time) int64 {
 	return k
 }
 
-// Last models [window.Last].
+// Last models [window.Last]. Build one with [NewLast]; it is not safe for
+// concurrent use.
 type Last struct {
 	n     int
 	calls []call

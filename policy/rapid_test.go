@@ -1,0 +1,193 @@
+package policy_test
+
+import (
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/window"
+	"github.com/tripwire-go/tripwire/window/windowtest"
+)
+
+// reference is a brute-force model of a policy: the windows are the
+// windowtest models, plain slices of calls that know the bucket boundaries,
+// so the verdicts must agree exactly.
+type reference struct {
+	record func(policy.Call) bool
+	reset  func()
+}
+
+// pair is a policy and its reference, built from the same drawn arguments.
+type pair struct {
+	real policy.Policy
+	ref  reference
+}
+
+// params are drawn once per test case, so that the clock steps can aim at
+// the edges of the windows the policies use.
+type params struct {
+	over, threshold time.Duration
+}
+
+func ratios() *rapid.Generator[float64] {
+	return rapid.OneOf(
+		rapid.SampledFrom([]float64{0.1, 0.25, 0.3, 1.0 / 3, 0.5, 2.0 / 3, 0.75, 1}),
+		rapid.Float64Range(0.01, 1),
+	)
+}
+
+// timed pairs a time-window policy with a reference over the model of its
+// window: slow says which calls count as slow, verdict judges the sums.
+func timed(real policy.Policy, over time.Duration, slow func(policy.Call) bool, verdict func(window.Counts) bool) pair {
+	m := windowtest.NewTime(over)
+	return pair{real, reference{
+		record: func(c policy.Call) bool {
+			m.Record(c.At, c.Failed, slow(c))
+			return verdict(m.Sum(c.At))
+		},
+		reset: m.Reset,
+	}}
+}
+
+// share is the definition every ratio policy states: at least minCalls
+// calls, and part/calls >= ratio.
+func share(part, calls int64, minCalls int, ratio float64) bool {
+	return calls >= int64(minCalls) && float64(part)/float64(calls) >= ratio
+}
+
+func never(policy.Call) bool { return false }
+
+// policies draws any built-in policy, combinators up to depth levels deep.
+func policies(p params, depth int) *rapid.Generator[pair] {
+	return rapid.Custom(func(t *rapid.T) pair {
+		kinds := []string{"consecutive", "window", "rate", "lastn", "slow"}
+		if depth > 0 {
+			kinds = append(kinds, "any", "all")
+		}
+		over := rapid.SampledFrom([]time.Duration{p.over, p.over / 3, 2 * p.over}).Draw(t, "over")
+		switch kind := rapid.SampledFrom(kinds).Draw(t, "kind"); kind {
+		case "consecutive":
+			n, streak := rapid.IntRange(1, 6).Draw(t, "failures"), 0
+			return pair{policy.Consecutive(n), reference{
+				record: func(c policy.Call) bool {
+					if !c.Failed {
+						streak = 0
+						return false
+					}
+					streak++
+					return streak >= n
+				},
+				reset: func() { streak = 0 },
+			}}
+		case "window":
+			n := rapid.IntRange(1, 8).Draw(t, "failures")
+			return timed(policy.Window(n, over), over, never, func(s window.Counts) bool { return s.Failures >= int64(n) })
+		case "rate":
+			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
+			return timed(policy.Rate(ratio, minCalls, over), over, never, func(s window.Counts) bool {
+				return share(s.Failures, s.Calls, minCalls, ratio)
+			})
+		case "slow":
+			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
+			slow := func(c policy.Call) bool { return c.Duration > p.threshold }
+			return timed(policy.Slow(p.threshold, ratio, minCalls, over), over, slow, func(s window.Counts) bool {
+				return share(s.Slow, s.Calls, minCalls, ratio)
+			})
+		case "lastn":
+			n := rapid.IntRange(1, 70).Draw(t, "n")
+			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, n).Draw(t, "minCalls")
+			m := windowtest.NewLast(n)
+			return pair{policy.LastN(ratio, minCalls, n), reference{
+				record: func(c policy.Call) bool {
+					m.Record(c.Failed, false)
+					s := m.Sum()
+					return share(s.Failures, s.Calls, minCalls, ratio)
+				},
+				reset: m.Reset,
+			}}
+		default: // any, all
+			children := rapid.SliceOfN(policies(p, depth-1), 1, 3).Draw(t, "children")
+			reals := make([]policy.Policy, len(children))
+			for i, c := range children {
+				reals[i] = c.real
+			}
+			real := policy.Policy(policy.Any(reals...))
+			if kind == "all" {
+				real = policy.All(reals...)
+			}
+			return pair{real, reference{
+				record: func(c policy.Call) bool {
+					trips := 0
+					for _, child := range children {
+						if child.ref.record(c) {
+							trips++
+						}
+					}
+					if kind == "any" {
+						return trips > 0
+					}
+					return trips == len(children)
+				},
+				reset: func() {
+					for _, child := range children {
+						child.ref.reset()
+					}
+				},
+			}}
+		}
+	})
+}
+
+// TestPoliciesMatchReference feeds each drawn policy and its reference the
+// same random calls, with clock steps that aim at bucket and window edges
+// and sometimes go back, and compares every verdict.
+func TestPoliciesMatchReference(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := params{
+			over:      rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 17 * time.Millisecond}).Draw(t, "over"),
+			threshold: rapid.SampledFrom([]time.Duration{time.Millisecond, 100 * time.Millisecond}).Draw(t, "threshold"),
+		}
+		pr := policies(p, 2).Draw(t, "policy")
+		if err := policy.Validate(pr.real); err != nil {
+			t.Fatalf("drawn arguments are invalid: %v", err)
+		}
+		near := func(d time.Duration) *rapid.Generator[time.Duration] {
+			return rapid.Custom(func(t *rapid.T) time.Duration {
+				return d + time.Duration(rapid.Int64Range(-2, 2).Draw(t, "off"))
+			})
+		}
+		steps := rapid.OneOf(
+			rapid.Just(time.Duration(0)),
+			near(p.over/window.Buckets), near(p.over), near(p.over/3), near(2*p.over),
+			near(p.over-p.over/window.Buckets), near(-p.over/window.Buckets),
+			rapid.Custom(func(t *rapid.T) time.Duration {
+				return time.Duration(rapid.Int64Range(-int64(p.over)/4, 3*int64(p.over)).Draw(t, "any"))
+			}),
+		)
+		durations := rapid.OneOf(
+			rapid.SampledFrom([]time.Duration{0, p.threshold - 1, p.threshold, p.threshold + 1}),
+			rapid.Custom(func(t *rapid.T) time.Duration {
+				return time.Duration(rapid.Int64Range(0, 2*int64(p.threshold)).Draw(t, "took"))
+			}),
+		)
+		now := t0
+		t.Repeat(map[string]func(*rapid.T){
+			"record": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				c := policy.Call{Failed: rapid.Bool().Draw(t, "failed"), At: now, Duration: durations.Draw(t, "took")}
+				// Runs of the same call, so that thresholds are reached.
+				for range rapid.IntRange(1, 4).Draw(t, "times") {
+					if got, want := pr.real.Record(c), pr.ref.record(c); got != want {
+						t.Fatalf("%v: Record(%+v) = %v, reference says %v", pr.real, c, got, want)
+					}
+				}
+			},
+			"reset": func(t *rapid.T) {
+				pr.real.Reset()
+				pr.ref.reset()
+			},
+		})
+	})
+}
