@@ -28,7 +28,9 @@ type Backoff struct {
 	// Rand returns a number in [0, 1) for the jitter. nil means
 	// math/rand/v2's Float64. Set it to make tests deterministic. It is
 	// called while the breaker changes state: it must be quick and must not
-	// call the breaker.
+	// call the breaker. If it panics, the panic reaches the caller whose
+	// call was opening the circuit, and the circuit does not open: it stays
+	// closed, or half-open with the failed probe's slot freed.
 	Rand func() float64
 }
 

@@ -486,8 +486,7 @@ func TestTransitions(t *testing.T) {
 	})
 	t.Run("delivered before the call returns", func(t *testing.T) {
 		var seen []breaker.State
-		var r *rig
-		r = newRig(t, breaker.Config[int]{
+		r := newRig(t, breaker.Config[int]{
 			Policy: policy.Consecutive(1),
 			OnStateChange: func(_ string, _, to breaker.State) {
 				seen = append(seen, to)

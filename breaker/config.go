@@ -35,7 +35,9 @@ type Config[T any] struct {
 	// Policy decides when the closed circuit opens. nil means
 	// policy.Consecutive(DefaultFailures). A policy holds the state of one
 	// circuit: give each breaker its own; New rejects a built-in policy that
-	// another breaker already uses.
+	// another breaker already uses. A custom policy that panics leaves the
+	// breaker usable and consistent; policy.Policy says what each panic
+	// costs.
 	Policy policy.Policy
 
 	// OpenTimeout is how long the circuit stays open before it lets probes
@@ -54,14 +56,17 @@ type Config[T any] struct {
 	// nothing wrong); any other error is a Failure. Use it to count results
 	// by value (an HTTP 503 with a nil error) or to ignore errors that say
 	// nothing about the dependency's health (a 404, a validation error).
-	// A value other than Success, Failure or Ignored counts as a Failure.
+	// A value other than Success, Failure or Ignored counts as a Failure,
+	// and so does the call when Classify panics; the panic then goes on up
+	// to the caller of Execute or Done.
 	Classify func(result T, err error) Outcome
 
 	// OnStateChange, when set, is called once after each transition, in
 	// order and with no lock held, so it may call the breaker. With a single
 	// caller it has run before the call that caused the transition returns.
 	// If it panics the panic reaches that caller; the transition has
-	// happened all the same.
+	// happened all the same, and transitions queued behind it are delivered,
+	// in order, by the next call that delivers transitions.
 	OnStateChange func(name string, from, to State)
 
 	// Backoff, when set, lengthens the open period after repeated trips.

@@ -37,6 +37,16 @@ type Call struct {
 // Beyond these two methods a policy may implement the optional interfaces
 // [Needer], [Validator] and [Claimer], which the breaker discovers by type
 // assertion when it is built.
+//
+// Record and Reset should not panic. If one does, the panic reaches the
+// caller of the breaker method that called it, the breaker holds no lock
+// afterwards and stays usable, and its state stays consistent:
+//   - a panic in Record loses that one call: the policy does not count it
+//     and the circuit stays as it was;
+//   - a panic in Reset stops the circuit from closing: Breaker.Reset leaves
+//     it in the state it was in, with no transition reported, and a probe
+//     whose success would have closed it leaves it half-open, where the
+//     next successful probe tries to close it again.
 type Policy interface {
 	// Record counts one finished call and reports whether the circuit
 	// should open now.

@@ -229,8 +229,17 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 	if o == Failure {
 		// The new open period retags the slots, so this probe's slot needs
-		// no release of its own.
+		// no release of its own. If opening panics (OpenFor runs user
+		// code) there is no new period: free the slot as an ignored probe
+		// would, or it stays taken for good.
+		opened := false
+		defer func() {
+			if !opened {
+				m.Release(w, Ignored, now)
+			}
+		}()
 		m.TripFrom(w, now)
+		opened = true
 		return
 	}
 	for {
@@ -239,7 +248,12 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 			return
 		}
 		n := s - 1<<inflightShift
-		if o == Success {
+		// Successes stop counting at Probes. Past it they would never
+		// again equal Probes, and in the end overflow into the in-flight
+		// count. Normally the close below ends the period first; when it
+		// does not (the policy's Reset panicked), each later success
+		// tries the close again.
+		if o == Success && n.successes() < m.cfg.Probes {
 			n++
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
@@ -321,9 +335,12 @@ func (m *Machine) Status() Status {
 // the caller checked that the word is still w.
 
 func (m *Machine) openLocked(w Word, now time.Time) {
+	// OpenFor may run user code (a backoff's random source): call it
+	// before changing anything, so that a panic leaves the machine as it
+	// was.
+	d := m.cfg.OpenFor(m.trips + 1)
 	m.trips++
 	m.total++
-	d := m.cfg.OpenFor(m.trips)
 	next := makeWord(Open, w.Gen()+1)
 	m.open.Store(&period{gen: next.Gen(), start: now, until: now.Add(d)})
 	m.publish(w, next, now)
