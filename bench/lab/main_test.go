@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// runLab runs the command and returns its exit status and outputs.
+func runLab(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// The default run prints a table with every built-in scenario and policy.
+// Two runs write the same bytes, to stdout and to every file; every file
+// that should be there is, and every SVG is well-formed XML. (With -race,
+// one scenario only: see race_test.go.)
+func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
+	args := []string{}
+	scenarios := []string{"brownout", "flapping", "healthy", "latency-spike", "outage", "slow-recovery"}
+	if raceEnabled {
+		args = []string{"-scenarios", "latency-spike"}
+		scenarios = []string{"latency-spike"}
+	}
+	dirs := []string{t.TempDir(), t.TempDir()}
+	var outs []string
+	for _, dir := range dirs {
+		code, out, errOut := runLab(t, append(args, "-out", dir)...)
+		if code != 0 || errOut != "" {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+		outs = append(outs, strings.ReplaceAll(out, dir, "DIR"))
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("stdout differs:\n%s\n---\n%s", outs[0], outs[1])
+	}
+	for _, want := range append(scenarios, "scenario", "consecutive", "window", "rate", "lastn", "slow",
+		"any(consecutive(5), slow(1s, 0.5, 20, 10s))", "columns:") {
+		if !strings.Contains(outs[0], want) {
+			t.Errorf("no %q in the output:\n%s", want, outs[0])
+		}
+	}
+	files, err := os.ReadDir(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, s := range scenarios {
+		want = append(want, s+".svg")
+	}
+	want = append(want, "results.csv", "results.json", "table.txt")
+	slices.Sort(want)
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("files %v, want %v", got, want)
+	}
+	for _, name := range got {
+		a, errA := os.ReadFile(filepath.Join(dirs[0], name))
+		b, errB := os.ReadFile(filepath.Join(dirs[1], name))
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs", name)
+		}
+		if strings.HasSuffix(name, ".svg") {
+			checkXML(t, name, a)
+		}
+	}
+}
+
+// The -seed flag reaches the traffic: another seed, another table.
+func TestSeedFlag(t *testing.T) {
+	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")
+	_, two, _ := runLab(t, "-seed", "2", "-scenarios", "brownout", "-policies", "consecutive")
+	if one == two || !strings.Contains(one, "brownout") {
+		t.Errorf("-seed 1 and -seed 2 printed\n%s\n%s", one, two)
+	}
+}
+
+func checkXML(t *testing.T, name string, data []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		_, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Errorf("%s is not well-formed XML: %v", name, err)
+			return
+		}
+	}
+}
+
+// The example scenario file runs, and flags select scenarios and policies.
+func TestScenarioFileAndSelection(t *testing.T) {
+	code, out, errOut := runLab(t, "-scenario", "testdata/incident.json", "-scenarios", "dns-blips", "-policies", "consecutive")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "dns-blips") || strings.Contains(out, "checkout-db-failover") {
+		t.Errorf("want only dns-blips:\n%s", out)
+	}
+	code, out, _ = runLab(t, "-list")
+	if code != 0 || !strings.Contains(out, "flapping") || !strings.Contains(out, "consecutive") {
+		t.Errorf("-list: exit %d:\n%s", code, out)
+	}
+}
+
+// Bad input: a clear message naming the problem, and exit status 2.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	file := func(content string) string {
+		t.Helper()
+		f, err := os.CreateTemp(dir, "*.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content)
+		f.Close()
+		return f.Name()
+	}
+	const ok = `"name": "x", "duration": "1m", "rate": 10`
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
+		{"argument", []string{"outage"}, `unexpected argument "outage"`},
+		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
+		{"unknown policy", []string{"-policies", "consecutive,magic"}, `unknown policy "magic"; known policies: consecutive`},
+		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
+		{"policy twice", []string{"-policies", "consecutive,consecutive"}, `policy "consecutive" named twice`},
+		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
+		{"empty file", []string{"-scenario", file("  ")}, "the input is empty"},
+		{"malformed", []string{"-scenario", file("{\n" + ok + ",\n")}, "malformed JSON"},
+		{"syntax", []string{"-scenario", file("{\n" + ok + ",\n \"rate\" 3}")}, "malformed JSON at line 3"},
+		{"trailing", []string{"-scenario", file("{" + ok + "} {}")}, "unexpected data after the end"},
+		{"unknown field", []string{"-scenario", file(`{` + ok + `, "erors": 0.5}`)}, `unknown field "erors"`},
+		{"unknown phase field", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s", "fault": true}]}`)}, `unknown field "fault"`},
+		{"wrong type", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": "fast"}`)}, "rate: expected a number, got a JSON string"},
+		{"no name", []string{"-scenario", file(`{"duration": "1m", "rate": 10}`)}, "name: missing"},
+		{"no rate", []string{"-scenario", file(`{"name": "x", "duration": "1m"}`)}, `scenario "x": rate: missing`},
+		{"bad name", []string{"-scenario", file(`{"name": "a/b", "duration": "1m", "rate": 10}`)}, `'/' is not allowed`},
+		{"negative rate", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": -5}`)}, "rate: must be a positive number of calls per second, got -5"},
+		{"too many calls", []string{"-scenario", file(`{"name": "x", "duration": "1000h", "rate": 1000}`)}, "more than the 10000000"},
+		{"bad duration", []string{"-scenario", file(`{"name": "x", "duration": "five minutes", "rate": 1}`)}, `duration: "five minutes" is not a duration`},
+		{"error rate above 1", []string{"-scenario", file(`{` + ok + `, "errors": 1.5}`)}, "errors: must be a fraction in [0, 1], got 1.5"},
+		{"phase error rate", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s", "errors": [0.5, -0.1]}]}`)}, "phases[0].errors: must be a fraction in [0, 1], got -0.1"},
+		{"bad ramp", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s", "errors": [1, 2, 3]}]}`)}, "phases[0].errors: must be a number, or a pair"},
+		{"backwards", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "20s", "end": "10s"}]}`)}, "phases[0].end: must be after start (20s), got 10s"},
+		{"overlap", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "10s", "end": "30s"}, {"start": "20s", "end": "40s"}]}`)}, "phases[1].start: 20s is before the end of phases[0] (30s)"},
+		{"past the end", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "10s", "end": "2m"}]}`)}, "phases[0].end: 2m0s is after the end of the scenario"},
+		{"no phase start", []string{"-scenario", file(`{` + ok + `, "phases": [{"end": "2s"}]}`)}, "phases[0].start: missing"},
+		{"negative latency", []string{"-scenario", file(`{` + ok + `, "latency": "-1s"}`)}, "latency: must not be negative"},
+		{"jitter", []string{"-scenario", file(`{` + ok + `, "jitter": 2}`)}, "jitter: must be in [0, 1], got 2"},
+		{"probes", []string{"-scenario", file(`{` + ok + `, "half_open_probes": -1}`)}, "half_open_probes: HalfOpenProbes must not be negative"},
+		{"open timeout", []string{"-scenario", file(`{` + ok + `, "open_timeout": "-1s"}`)}, "open_timeout: OpenTimeout must not be negative"},
+		{"duplicate", []string{"-scenario", file(`[{` + ok + `}, {` + strings.Replace(ok, `"x"`, `"X"`, 1) + `}]`)}, `scenario "X": name: already used by scenario #1`},
+		{"second of two", []string{"-scenario", file(`[{` + ok + `}, {"name": "y", "duration": "1m", "rate": 10, "errors": 7}]`)}, `scenario "y": errors`},
+		{"empty array", []string{"-scenario", file(`[]`)}, "holds no scenario"},
+		{"not an object", []string{"-scenario", file(`[3]`)}, "scenario #1: line 1: expected a scenario object, got a JSON number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runLab(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q\nwant it to contain %q", errOut, tc.want)
+			}
+		})
+	}
+}
+
+// An output directory that cannot be made is a run failure: exit 1.
+func TestUnwritableOut(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runLab(t, "-scenario", "testdata/incident.json", "-scenarios", "dns-blips",
+		"-policies", "consecutive", "-out", filepath.Join(blocker, "dir"))
+	if code != 1 || !strings.Contains(errOut, "not a directory") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

@@ -1,0 +1,270 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tripwire-go/tripwire/breaker"
+)
+
+// bins is how many time bins the timeline's error-rate curve has.
+const bins = 150
+
+// bin counts the calls that arrived in one slice of a scenario, as the
+// dependency would have seen them with no breaker in front.
+type bin struct {
+	calls, failed, slow int
+}
+
+func loadOf(s *Scenario, calls []call) []bin {
+	load := make([]bin, bins)
+	for i := range calls {
+		c := &calls[i]
+		k := min(int(float64(c.at)/float64(s.Duration)*bins), bins-1)
+		load[k].calls++
+		if c.failed {
+			load[k].failed++
+		}
+		if c.slow {
+			load[k].slow++
+		}
+	}
+	return load
+}
+
+// Layout of a timeline, in SVG user units.
+const (
+	svgWidth    = 960
+	svgLeft     = 250 // room for the lane labels
+	svgRight    = 24
+	svgTop      = 78
+	chartHeight = 130
+	laneGap     = 34 // between the chart and the first lane
+	laneHeight  = 22
+	laneStep    = 30
+	plotWidth   = svgWidth - svgLeft - svgRight
+)
+
+// Colours of the states, of the fault band and of the curves.
+const (
+	colClosed   = "#cde8c8"
+	colHalfOpen = "#f2b84b"
+	colOpen     = "#d64541"
+	colFault    = "#f4e1e1"
+	colErrors   = "#b0281f"
+	colSlow     = "#6a4c93"
+	colAxis     = "#444"
+	colGrid     = "#ddd"
+)
+
+// WriteSVG draws the scenario's timeline as a standalone SVG image: the
+// dependency's error rate over time (and its share of slow calls, when the
+// scenario defines SlowCall), with the fault shaded, above one lane per
+// policy showing the circuit's state over time. It opens in any browser.
+func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
+	s := &sr.Scenario
+	lanesTop := svgTop + chartHeight + laneGap
+	axisY := lanesTop + len(sr.Results)*laneStep + 4
+	legendY := axisY + 52
+	height := legendY + 34
+
+	bw := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
+	x := func(t time.Duration) float64 {
+		return svgLeft + float64(t)/float64(s.Duration)*plotWidth
+	}
+	yRate := func(r float64) float64 { return svgTop + chartHeight*(1-r) }
+
+	p(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
+		svgWidth, height, svgWidth, height)
+	p(`<title>%s</title>`+"\n", esc("tripwire lab: "+s.Name))
+	p(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
+
+	// Title and the settings that shaped the run.
+	p(`<text x="%d" y="26" font-size="18" font-weight="bold">%s</text>`+"\n", 16, esc("Scenario "+s.Name))
+	if s.Description != "" {
+		p(`<text x="%d" y="46" fill="%s">%s</text>`+"\n", 16, colAxis, esc(s.Description))
+	}
+	p(`<text x="%d" y="64" fill="%s" font-size="11">%s</text>`+"\n", 16, colAxis, esc(settingsLine(s)))
+
+	// The fault, shaded over the chart and the lanes.
+	for _, ph := range s.Phases {
+		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n",
+			x(ph.Start), svgTop, x(ph.End)-x(ph.Start), axisY-svgTop, colFault)
+	}
+
+	// The error-rate chart: frame, grid, axis labels, curves.
+	for _, r := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", svgLeft, yRate(r), svgLeft+plotWidth, yRate(r), colGrid)
+		p(`<text x="%d" y="%.1f" text-anchor="end" fill="%s">%d%%</text>`+"\n", svgLeft-6, yRate(r)+4, colAxis, int(r*100))
+	}
+	p(`<text transform="translate(%d %d) rotate(-90)" text-anchor="middle" fill="%s">share of calls</text>`+"\n",
+		svgLeft-46, svgTop+chartHeight/2, colAxis)
+	p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s"/>`+"\n", svgLeft, svgTop, plotWidth, chartHeight, colAxis)
+	binX := func(k int) float64 { return svgLeft + (float64(k)+0.5)/bins*plotWidth }
+	curve := func(colour, dash string, part func(bin) int) {
+		var d strings.Builder
+		pen := false
+		for k, b := range sr.load {
+			if b.calls == 0 {
+				pen = false
+				continue
+			}
+			cmd := "L"
+			if !pen {
+				cmd = "M"
+			}
+			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, binX(k), yRate(float64(part(b))/float64(b.calls)))
+			pen = true
+		}
+		p(`<path d="%s" fill="none" stroke="%s" stroke-width="1.5"%s/>`+"\n", strings.TrimSpace(d.String()), colour, dash)
+	}
+	curve(colErrors, "", func(b bin) int { return b.failed })
+	showSlow := s.SlowCall > 0
+	if showSlow {
+		curve(colSlow, ` stroke-dasharray="4 3"`, func(b bin) int { return b.slow })
+	}
+
+	// One lane per policy: the circuit's state over time.
+	for i, res := range sr.Results {
+		y := lanesTop + i*laneStep
+		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(res.Policy))
+		p(`<text x="%d" y="%d" text-anchor="end" font-size="9" fill="%s"><title>%s</title>%s</text>`+"\n",
+			svgLeft-8, y+21, colAxis, esc(res.Spec), esc(clip(res.Spec, 48)))
+		// Half-open periods often last milliseconds: they are drawn last,
+		// at least 2 units wide, so that every probe period shows.
+		var halfOpen []float64
+		state, from := breaker.Closed, time.Duration(0)
+		segment := func(to time.Duration) {
+			switch {
+			case to <= from:
+			case state == breaker.HalfOpen:
+				halfOpen = append(halfOpen, x(from), x(to))
+			default:
+				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x(from), y, x(to)-x(from), laneHeight, stateColour(state))
+			}
+		}
+		for _, t := range res.Transitions {
+			segment(t.At)
+			state, from = t.To, t.At
+		}
+		segment(s.Duration)
+		for k := 0; k < len(halfOpen); k += 2 {
+			p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", halfOpen[k], y, max(halfOpen[k+1]-halfOpen[k], 2), laneHeight, colHalfOpen)
+		}
+		p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s" stroke-width="0.5"/>`+"\n", svgLeft, y, plotWidth, laneHeight, colAxis)
+	}
+	p(`<text x="%d" y="%d" fill="%s">circuit state, one lane per policy</text>`+"\n", svgLeft, lanesTop-8, colAxis)
+
+	// The time axis.
+	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", svgLeft, axisY, svgLeft+plotWidth, axisY, colAxis)
+	step := tickStep(s.Duration)
+	for t := time.Duration(0); t <= s.Duration; t += step {
+		p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>`+"\n", x(t), axisY, x(t), axisY+5, colAxis)
+		p(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", x(t), axisY+18, colAxis, esc(tickLabel(t)))
+	}
+	p(`<text x="%d" y="%d" text-anchor="middle" fill="%s">time since the scenario began</text>`+"\n",
+		svgLeft+plotWidth/2, axisY+36, colAxis)
+
+	// The legend.
+	lx := 16
+	swatch := func(colour, label string) {
+		p(`<rect x="%d" y="%d" width="14" height="14" fill="%s" stroke="%s" stroke-width="0.5"/>`+"\n", lx, legendY, colour, colAxis)
+		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+20, legendY+11, esc(label))
+		lx += 28 + 7*len(label)
+	}
+	line := func(colour, dash, label string) {
+		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx, legendY+7, lx+18, legendY+7, colour, dash)
+		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+24, legendY+11, esc(label))
+		lx += 32 + 7*len(label)
+	}
+	swatch(colClosed, "closed")
+	swatch(colHalfOpen, "half-open")
+	swatch(colOpen, "open")
+	if len(s.Phases) > 0 {
+		swatch(colFault, "fault")
+	}
+	line(colErrors, "", "error rate")
+	if showSlow {
+		line(colSlow, ` stroke-dasharray="4 3"`, "slow calls (over "+shortDuration(s.SlowCall)+")")
+	}
+	p("</svg>\n")
+	return bw.Flush()
+}
+
+func settingsLine(s *Scenario) string {
+	open := s.OpenTimeout
+	if open == 0 {
+		open = breaker.DefaultOpenTimeout
+	}
+	probes := s.HalfOpenProbes
+	if probes == 0 {
+		probes = breaker.DefaultHalfOpenProbes
+	}
+	return fmt.Sprintf("%g calls/s for %s · breaker: open for %s, %d half-open probes · the curves count every call, as if there were no breaker",
+		s.Rate, shortDuration(s.Duration), shortDuration(open), probes)
+}
+
+func stateColour(s breaker.State) string {
+	switch s {
+	case breaker.Open:
+		return colOpen
+	case breaker.HalfOpen:
+		return colHalfOpen
+	}
+	return colClosed
+}
+
+// tickStep picks a round step that gives five to twelve ticks.
+func tickStep(d time.Duration) time.Duration {
+	for _, step := range []time.Duration{
+		time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+		10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+		100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+		time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+	} {
+		if d/step <= 12 {
+			return step
+		}
+	}
+	// Longer than 12 days: whole days.
+	return time.Duration(math.Ceil(float64(d)/12/float64(24*time.Hour))) * 24 * time.Hour
+}
+
+func tickLabel(t time.Duration) string {
+	if t == 0 {
+		return "0"
+	}
+	return shortDuration(t)
+}
+
+// shortDuration writes d without zero minutes and seconds: "5m", not "5m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	// "1m0s" reads better as "1m", "1h0m0s" as "1h".
+	for _, suffix := range []string{"m0s", "h0m"} {
+		s = strings.Replace(s, suffix, suffix[:1], 1)
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func esc(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
