@@ -18,18 +18,24 @@
 //     rate.
 //
 // Both report their sums as [Counts]. Recording costs O(1) atomic operations
-// and never allocates; summing costs three loads per bucket ([Time]) or two
-// per 64 calls ([Last]).
+// and never allocates; summing costs a few loads ([Time], which caches the
+// sum of the buckets behind the newest one; three loads per bucket when the
+// newest bucket has just changed) or two per 64 calls ([Last]).
+// [Time.RecordSum] records a call and sums the window in one pass, for code
+// that judges the window on every call.
 //
 // # Concurrency
 //
 // Every method is safe for concurrent use and lock-free. A [Time] window
 // keeps each bucket's lap in the same word as its count, so rolling a bucket
 // over to a new lap and counting into it are one compare-and-swap: a roll
-// can never clear a bucket under a concurrent increment. Sums taken while
-// other goroutines record may miss calls still being recorded; they never
-// count a call twice and never report more failures or slow calls than
-// calls.
+// can never clear a bucket under a concurrent increment. Its cached sum of
+// the older buckets is keyed by the newest bucket, and a call counted into
+// an older bucket by a goroutine that lost a race with the roll spoils it,
+// so once a Record has returned no cached sum misses its call. Sums taken
+// while other goroutines record may miss calls still being recorded; they
+// never count a call twice and never report more failures or slow calls
+// than calls.
 //
 // # Testing
 //

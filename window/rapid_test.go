@@ -55,7 +55,10 @@ func starts() *rapid.Generator[time.Time] {
 }
 
 // TestTimeMatchesModel compares a Time window with the brute-force model,
-// sum for sum, over random streams of calls, clock steps and resets.
+// sum for sum, over random streams of calls, clock steps and resets. The
+// model sums every call on every Sum, so this is also the check that the
+// window's cached sums of its older buckets agree with a full evaluation:
+// runs of calls within one bucket are judged from the cache.
 func TestTimeMatchesModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		over := overs().Draw(t, "over")
@@ -71,6 +74,18 @@ func TestTimeMatchesModel(t *testing.T) {
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
 				w.Record(now, failed, slow)
 				m.Record(now, failed, slow)
+			},
+			// RecordSum is Record then Sum, in runs so that most
+			// of a run's sums come from the cache.
+			"recordSum": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				for range rapid.IntRange(1, 5).Draw(t, "times") {
+					m.Record(now, failed, slow)
+					if got, want := w.RecordSum(now, failed, slow), m.Sum(now); got != want {
+						t.Fatalf("RecordSum(%v) = %+v, model says %+v", now, got, want)
+					}
+				}
 			},
 			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
 			"reset": func(t *rapid.T) {

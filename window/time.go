@@ -64,23 +64,64 @@ const lapGapBits = 30
 // counted into that newest bucket, and Sum at such a time sums the window
 // that ends at the newest bucket. Nothing panics, whatever the times.
 //
-// Every method is safe for concurrent use, and Record and Sum are lock-free
-// and do not allocate. Under concurrency Sum may miss calls whose Record has not returned yet and
-// may see the oldest bucket leave the window while it reads; it never counts
-// a call twice, never counts a call that left the window before Sum started,
-// and never reports more failures or slow calls than calls. A bucket counts
-// at most 2^32-1 calls and saturates there.
+// Every method is safe for concurrent use, and Record, Sum and RecordSum
+// are lock-free and do not allocate. Under concurrency Sum may miss calls
+// whose Record has not returned yet and may see the oldest bucket leave the
+// window while it reads; it never counts a call twice, never counts a call
+// that left the window before Sum started, and never reports more failures
+// or slow calls than calls. A bucket counts at most 2^32-1 calls and
+// saturates there.
+//
+// Sum reads every bucket only on its first call after the head bucket (the
+// newest one recorded into) moves on; until the head moves again it adds
+// the head bucket to a cached sum of the others, which no longer change. So
+// a policy that judges the window on every call costs about the same with
+// 16 buckets as with one.
 //
 // Build one with [NewTime]; the zero value is not usable. A Time must not be
 // copied after first use.
 type Time struct {
 	width int64 // nanoseconds per bucket, at least 1
 	shift uint  // log2 of the number of buckets in use
+	mask  int64 // the number of buckets in use, less one: maps a bucket to its slot
+	// Buckets low to low+high hold times whose start, in nanoseconds, an
+	// int64 holds (every bucket but the lowest few, depending on width):
+	// for them, whether a time is in the head bucket takes a
+	// multiplication instead of the division that finds its bucket.
+	low, high int64
 	// head is the newest bucket recorded into, or noHead. Writers only
 	// ever count into the head bucket, so a slot other than the head's is
-	// only written when the head passes it (see advance).
-	head  atomic.Int64
+	// only written when the head passes it (see advance), by a Record
+	// that read the head just before it moved on, or by Reset.
+	head atomic.Int64
+	// changed counts the writes of the second and third kind: it tells
+	// the cache of older buckets that what it summed may have changed.
+	changed atomic.Uint64
+	older   olderSums
+	// The pad keeps the counters, written on every call, off the cache
+	// line of the words above, which every call reads: otherwise each
+	// increment on one core would evict them from the others.
+	_     [64]byte
 	slots [Buckets]slot
+}
+
+// olderSums caches the sums of the buckets of a window other than its
+// head bucket, for the head bucket it was taken at. Those buckets change
+// only when the head moves, which changes the key, or by the writes that
+// Time.changed counts: so while the head stays in one bucket, which is
+// most calls (a bucket of a one-minute window is 3.75s long), Sum reads
+// the cache and the head bucket instead of every bucket.
+//
+// It is a sequence lock: a writer makes seq odd, writes, and makes it even
+// again; a reader that sees the same even seq before and after its reads
+// read one writer's values. Every field is atomic, so that readers racing
+// a writer are well defined; a writer that finds seq odd skips caching
+// rather than wait.
+type olderSums struct {
+	seq                   atomic.Uint64
+	head                  atomic.Int64  // the head bucket the sums were taken at
+	changed               atomic.Uint64 // Time.changed, read before the sums were taken
+	calls, failures, slow atomic.Int64
 }
 
 // slot holds one bucket's three counter words.
@@ -97,7 +138,11 @@ func NewTime(over time.Duration) *Time {
 	for ns < 1<<shift {
 		shift--
 	}
-	w := &Time{width: ns >> shift, shift: shift}
+	w := &Time{width: ns >> shift, shift: shift, mask: 1<<shift - 1}
+	// Go's division truncates towards zero, so low·width >= MinInt64,
+	// and (low+high)·width <= MaxInt64.
+	w.low = max(math.MinInt64/w.width, noHead+1)
+	w.high = math.MaxInt64/w.width - w.low
 	w.head.Store(noHead)
 	return w
 }
@@ -113,24 +158,68 @@ func (w *Time) Width() time.Duration { return time.Duration(w.width) }
 func (w *Time) Span() time.Duration { return time.Duration(w.width << w.shift) }
 
 // Record counts one call that finished at now. It does not allocate and
-// takes no lock: one load of the head, and one compare-and-swap per counter
-// it bumps (the call, and its failure and slowness when set).
+// takes no lock: two loads of the head, and one compare-and-swap per
+// counter it bumps (the call, and its failure and slowness when set).
 func (w *Time) Record(now time.Time, failed, slow bool) {
-	k := w.bucket(now)
+	w.count(now.UnixNano(), failed, slow)
+}
+
+// RecordSum counts one call that finished at now, as Record does, and
+// returns the counts of the window that ends at now, as Sum then would,
+// the call included. It is for code that judges the window on every call,
+// as the ratio policies do: it reads the clock value and the head once,
+// not twice, and takes the count of the call's own bucket from the
+// compare-and-swap that counted it, so a success costs one atomic write
+// and a few loads. It does not allocate and takes no lock.
+func (w *Time) RecordSum(now time.Time, failed, slow bool) Counts {
+	k, calls, ok := w.count(now.UnixNano(), failed, slow)
+	if !ok {
+		return w.Sum(now) // the head moved on meanwhile: rare
+	}
+	c, ok := w.cached(k)
+	if !ok {
+		c = w.cacheOlder(k)
+	}
+	c.add(w.slots[k&w.mask].countsWith(w.tag(k), calls))
+	return c
+}
+
+// count counts one call at ns, in nanoseconds since the Unix epoch. It
+// returns the bucket it counted into, that bucket's call count just after
+// it, and whether that bucket was still the head afterwards.
+func (w *Time) count(ns int64, failed, slow bool) (k, calls int64, head bool) {
+	h := w.head.Load()
+	if !failed && !slow && w.holds(h, ns) {
+		// The common case, a success in the head bucket: one
+		// compare-and-swap, unless another goroutine wrote the word
+		// between its load and the swap.
+		if calls, ok := inc(&w.slots[h&w.mask].calls, w.tag(h)); ok {
+			return h, calls, w.settled(h)
+		}
+	}
+	return w.record(ns, h, failed, slow)
+}
+
+// record is count for every case; h is the head as count read it.
+func (w *Time) record(ns, h int64, failed, slow bool) (k, calls int64, head bool) {
+	k = w.bucketNear(ns, h)
 	for {
-		h := w.head.Load()
 		if k < h {
 			k = h // count into the newest bucket
 		} else if k > h {
 			if !w.head.CompareAndSwap(h, k) {
+				h = w.head.Load()
 				continue // another goroutine moved the head: look again
 			}
 			w.advance(h, k)
 		}
-		s, tag := &w.slots[k&w.mask()], w.tag(k)
-		if !w.bump(&s.calls, tag, k, 1) {
+		s, tag := &w.slots[k&w.mask], w.tag(k)
+		n, ok := w.bump(&s.calls, tag, k, 1)
+		if !ok {
+			h = w.head.Load()
 			continue // the head lapped this slot meanwhile: count into the new head
 		}
+		calls = n
 		// If the slot is lapped between these bumps, the call just
 		// counted has left the window already, and so have its failure
 		// and slowness: bump reports that and there is nothing to redo.
@@ -140,47 +229,141 @@ func (w *Time) Record(now time.Time, failed, slow bool) {
 		if slow {
 			w.bump(&s.slow, tag, k, 1)
 		}
-		return
+		return k, calls, w.settled(k)
 	}
 }
 
+// settled reports whether k, the bucket a call was just counted into, is
+// still the head. If not, the head moved on while the call was counted,
+// and a cached sum of the buckets before the new head may have missed it:
+// settled tells the cache so.
+func (w *Time) settled(k int64) bool {
+	if w.head.Load() != k {
+		w.changed.Add(1)
+		return false
+	}
+	return true
+}
+
+// inc is bump(word, tag, k, 1) for the common case, small enough to be
+// inlined: the word holds tag already, is not saturated, and no other
+// goroutine writes it between the load and the compare-and-swap. It
+// reports false, having changed nothing, in every other case.
+func inc(word *atomic.Uint64, tag uint32) (int64, bool) {
+	old := word.Load()
+	if uint32(old>>countBits) != tag || old&countMask == countMask || !word.CompareAndSwap(old, old+1) {
+		return 0, false
+	}
+	return int64(old&countMask) + 1, true
+}
+
 // Sum returns the counts of the window that ends at now (or at the newest
-// bucket recorded into, if now is older). It reads every bucket once and
-// does not allocate.
+// bucket recorded into, if now is older). It does not allocate. While the
+// head stays in one bucket it reads the head bucket and a cached sum of
+// the others; the first Sum after the head moves reads every bucket once.
 func (w *Time) Sum(now time.Time) Counts {
-	var c Counts
-	k, h := w.bucket(now), w.head.Load()
-	n := int64(1) << w.shift
+	h := w.head.Load()
 	if h == noHead {
+		return Counts{}
+	}
+	k := w.bucketNear(now.UnixNano(), h)
+	if k <= h {
+		// The window ends at the head: its older buckets no longer
+		// change, so their sum can come from the cache.
+		c := w.cachedOlder(h)
+		c.add(w.slots[h&w.mask].counts(w.tag(h)))
 		return c
 	}
-	if k < h {
-		k = h
-	} else if uint64(k-h) >= uint64(n) {
-		return c // nothing recorded within the window
+	if uint64(k-h) >= uint64(1)<<w.shift {
+		return Counts{} // nothing recorded within the window
 	}
-	// Slot i holds bucket k's lap up to k's own slot, and the lap
-	// before it past that: walking the slots in order needs no division.
-	last, tag := k&w.mask(), w.tag(k)
-	for i := range w.slots[:n] {
-		if int64(i) == last+1 {
-			tag--
-		}
-		s := &w.slots[i]
-		// Calls first: a writer bumps calls before failures and slow,
-		// so a failure read later may belong to a call this read
-		// missed; the min below keeps the bucket consistent.
-		calls, ok := count(s.calls.Load(), tag)
-		if !ok {
-			continue
-		}
-		f, _ := count(s.failures.Load(), tag)
-		sl, _ := count(s.slow.Load(), tag)
-		c.Calls += calls
-		c.Failures += min(f, calls)
-		c.Slow += min(sl, calls)
+	// The window ends past the head, whose bucket still fills: no cache.
+	c := w.sumOlder(k)
+	c.add(w.slots[k&w.mask].counts(w.tag(k)))
+	return c
+}
+
+// cachedOlder returns the sums of the buckets before the head bucket h,
+// from the cache if it holds them, else summed and cached.
+func (w *Time) cachedOlder(h int64) Counts {
+	if c, ok := w.cached(h); ok {
+		return c
+	}
+	return w.cacheOlder(h)
+}
+
+// cached returns the cached sums of the buckets before the head bucket h,
+// and whether the cache holds them.
+func (w *Time) cached(h int64) (Counts, bool) {
+	o := &w.older
+	seq := o.seq.Load()
+	if seq&1 != 0 || o.head.Load() != h || o.changed.Load() != w.changed.Load() {
+		return Counts{}, false
+	}
+	c := Counts{Calls: o.calls.Load(), Failures: o.failures.Load(), Slow: o.slow.Load()}
+	return c, o.seq.Load() == seq
+}
+
+// cacheOlder sums the buckets before the head bucket h, caches the sums
+// and returns them.
+func (w *Time) cacheOlder(h int64) Counts {
+	// changed is read before the buckets: a write the sum below misses
+	// bumps it afterwards, and so spoils the cache entry made from it.
+	o, changed := &w.older, w.changed.Load()
+	c := w.sumOlder(h)
+	if seq := o.seq.Load(); seq&1 == 0 && o.seq.CompareAndSwap(seq, seq+1) {
+		o.head.Store(h)
+		o.changed.Store(changed)
+		o.calls.Store(c.Calls)
+		o.failures.Store(c.Failures)
+		o.slow.Store(c.Slow)
+		o.seq.Store(seq + 2)
 	}
 	return c
+}
+
+// sumOlder returns the sums of the buckets of the window that ends at
+// bucket k, bucket k left out. It reads each of their slots once.
+func (w *Time) sumOlder(k int64) Counts {
+	var c Counts
+	// Slot i holds bucket k's lap up to k's own slot, and the lap
+	// before it past that: walking the slots in order needs no division.
+	last, tag := k&w.mask, w.tag(k)
+	for i := range w.slots[:1<<w.shift] {
+		if int64(i) == last {
+			tag--
+			continue
+		}
+		c.add(w.slots[i].counts(tag))
+	}
+	return c
+}
+
+// counts returns what the slot holds for the lap tag.
+func (s *slot) counts(tag uint32) Counts {
+	// Calls first: a writer bumps calls before failures and slow, so a
+	// failure read later may belong to a call this read missed; the min
+	// in countsWith keeps the bucket consistent.
+	calls, ok := count(s.calls.Load(), tag)
+	if !ok {
+		return Counts{}
+	}
+	return s.countsWith(tag, calls)
+}
+
+// countsWith returns what the slot holds for the lap tag, given that its
+// calls counter held calls for tag just before.
+func (s *slot) countsWith(tag uint32, calls int64) Counts {
+	f, _ := count(s.failures.Load(), tag)
+	sl, _ := count(s.slow.Load(), tag)
+	return Counts{Calls: calls, Failures: min(f, calls), Slow: min(sl, calls)}
+}
+
+// add adds d to c, counter by counter.
+func (c *Counts) add(d Counts) {
+	c.Calls += d.Calls
+	c.Failures += d.Failures
+	c.Slow += d.Slow
 }
 
 // Reset forgets every call recorded. The newest time seen is kept, so a
@@ -194,6 +377,7 @@ func (w *Time) Reset() {
 		s.failures.Store(0)
 		s.slow.Store(0)
 	}
+	w.changed.Add(1) // after the stores: see cachedOlder
 }
 
 // advance re-tags the slots that the head passed on its way from old to k,
@@ -218,7 +402,7 @@ func (w *Time) advance(old, k int64) {
 	}
 	for i := range n {
 		j := k - i
-		s, tag := &w.slots[j&w.mask()], w.tag(j)
+		s, tag := &w.slots[j&w.mask], w.tag(j)
 		w.bump(&s.calls, tag, j, 0)
 		w.bump(&s.failures, tag, j, 0)
 		w.bump(&s.slow, tag, j, 0)
@@ -231,28 +415,29 @@ func (w *Time) advance(old, k int64) {
 // compare-and-swap that counts. A word that holds a newer lap means the head
 // lapped this slot since k was read; bump then returns false and leaves it.
 // (A word that only looks newer, while the head has not moved past k, is
-// left over from a Reset racing a Record and is replaced.)
-func (w *Time) bump(word *atomic.Uint64, tag uint32, k int64, d uint64) bool {
+// left over from a Reset racing a Record and is replaced.) It returns the
+// count the word holds for tag afterwards.
+func (w *Time) bump(word *atomic.Uint64, tag uint32, k int64, d uint64) (int64, bool) {
 	for {
 		old := word.Load()
 		next := uint64(tag)<<countBits | d
 		if t := uint32(old >> countBits); t == tag {
 			if d == 0 || old&countMask == countMask {
-				return true // nothing to add, or saturated
+				return int64(old & countMask), true // nothing to add, or saturated
 			}
 			next = old + d
 		} else if int32(t-tag) > 0 && w.head.Load() > k {
-			return false
+			return 0, false
 		}
 		if word.CompareAndSwap(old, next) {
-			return true
+			return int64(next & countMask), true
 		}
 	}
 }
 
-// bucket returns the index of the bucket that holds now.
-func (w *Time) bucket(now time.Time) int64 {
-	ns := now.UnixNano()
+// bucket returns the index of the bucket that holds ns, a time in
+// nanoseconds since the Unix epoch.
+func (w *Time) bucket(ns int64) int64 {
 	k := ns / w.width
 	if ns < 0 && k*w.width != ns {
 		k-- // round towards minus infinity before 1970 too
@@ -260,11 +445,30 @@ func (w *Time) bucket(now time.Time) int64 {
 	return max(k, noHead+1) // noHead stays a marker
 }
 
-// mask maps a bucket index to its slot.
-func (w *Time) mask() int64 { return 1<<w.shift - 1 }
+// bucketNear is bucket(ns) for a caller that has read the head h: most
+// times fall into the head bucket, and checking that takes a
+// multiplication where bucket takes a division.
+func (w *Time) bucketNear(ns, h int64) int64 {
+	if w.holds(h, ns) {
+		return h
+	}
+	return w.bucket(ns)
+}
 
-// tag is the lap of bucket k, truncated to the tag's 32 bits.
-func (w *Time) tag(k int64) uint32 { return uint32(k >> w.shift) }
+// holds reports whether bucket h holds ns. It is false for noHead, and
+// for the few lowest buckets, which bucket finds instead.
+func (w *Time) holds(h, ns int64) bool {
+	if uint64(h-w.low) > uint64(w.high) {
+		return false // h·width would overflow, or h is noHead
+	}
+	// ns - start is exact as a uint64 when ns >= start.
+	start := h * w.width
+	return ns >= start && uint64(ns-start) < uint64(w.width)
+}
+
+// tag is the lap of bucket k, truncated to the tag's 32 bits. (The shift
+// is below 5; saying that it is below 64 spares a check of the shift.)
+func (w *Time) tag(k int64) uint32 { return uint32(k >> (w.shift & 63)) }
 
 // count returns the count a word holds for tag, and whether it holds tag.
 func count(word uint64, tag uint32) (int64, bool) {

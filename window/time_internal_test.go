@@ -1,6 +1,7 @@
 package window
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -13,8 +14,8 @@ func TestTimeSaturates(t *testing.T) {
 	now := time.Unix(1e9, 0)
 	w := NewTime(time.Minute)
 	w.Record(now, true, true)
-	k := w.bucket(now)
-	s, full := &w.slots[k&w.mask()], uint64(w.tag(k))<<countBits|countMask
+	k := w.bucket(now.UnixNano())
+	s, full := &w.slots[k&w.mask], uint64(w.tag(k))<<countBits|countMask
 	s.calls.Store(full)
 	s.failures.Store(full)
 	s.slow.Store(full)
@@ -22,5 +23,109 @@ func TestTimeSaturates(t *testing.T) {
 	want := Counts{Calls: countMask, Failures: countMask, Slow: countMask}
 	if got := w.Sum(now); got != want {
 		t.Fatalf("Sum = %+v, want %+v", got, want)
+	}
+}
+
+// full sums the window that ends at the head bucket without the cache:
+// what Sum returned before it had one.
+func full(w *Time) Counts {
+	h := w.head.Load()
+	c := w.sumOlder(h)
+	c.add(w.slots[h&w.mask].counts(w.tag(h)))
+	return c
+}
+
+// TestTimeCachesOlderBuckets checks that the calls after the first one in
+// a bucket are judged from the cache, and that the cache holds what a full
+// sum of the older buckets finds.
+func TestTimeCachesOlderBuckets(t *testing.T) {
+	w := NewTime(16 * time.Second) // buckets of 1s
+	now := time.Unix(1e9, 0)
+	for i := range 40 {
+		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), i%3 == 0, i%4 == 0)
+	}
+	now = now.Add(12 * time.Second)
+	w.RecordSum(now, true, false)
+	h := w.head.Load()
+	if h != w.bucket(now.UnixNano()) {
+		t.Fatalf("head = %d, want the bucket of %v", h, now)
+	}
+	cached, ok := w.cached(h)
+	if !ok {
+		t.Fatal("RecordSum left nothing in the cache")
+	}
+	if want := w.sumOlder(h); cached != want {
+		t.Fatalf("cache holds %+v, a full sum of the older buckets gives %+v", cached, want)
+	}
+	got := w.RecordSum(now.Add(time.Millisecond), false, true)
+	if want := full(w); got != want {
+		t.Fatalf("RecordSum = %+v, a full sum gives %+v", got, want)
+	}
+	if got := w.Sum(now); got != full(w) {
+		t.Fatalf("Sum = %+v, a full sum gives %+v", got, full(w))
+	}
+}
+
+// TestTimeLateCallSpoilsCache is the race that the changed counter is
+// there for: a goroutine reads the head, another moves the head on and
+// caches the sum of the buckets behind it, and only then does the first
+// count its call, into what is now an older bucket. The cache must not
+// hide that call from later sums. record with a stale head is exactly the
+// first goroutine's view.
+func TestTimeLateCallSpoilsCache(t *testing.T) {
+	w := NewTime(16 * time.Second)
+	now := time.Unix(1e9, 0)
+	w.RecordSum(now, false, false)
+	stale := w.head.Load()
+	next := now.Add(time.Second)
+	if got, want := w.RecordSum(next, false, false), (Counts{Calls: 2}); got != want {
+		t.Fatalf("RecordSum = %+v, want %+v", got, want)
+	}
+	if _, _, head := w.record(now.UnixNano(), stale, true, false); head {
+		t.Fatal("record into a bucket the head has left reports it as the head")
+	}
+	want := Counts{Calls: 3, Failures: 1}
+	if got := w.Sum(next); got != want {
+		t.Fatalf("Sum = %+v after a late call, want %+v", got, want)
+	}
+	if got := w.RecordSum(next, false, false); got != (Counts{Calls: 4, Failures: 1}) {
+		t.Fatalf("RecordSum = %+v after a late call, want 4 calls, 1 failure", got)
+	}
+}
+
+// TestTimeResetSpoilsCache checks that a Reset empties cached sums too.
+func TestTimeResetSpoilsCache(t *testing.T) {
+	w := NewTime(16 * time.Second)
+	now := time.Unix(1e9, 0)
+	w.RecordSum(now, true, true)
+	w.RecordSum(now.Add(time.Second), true, true) // caches the first call
+	w.Reset()
+	if got, want := w.RecordSum(now.Add(time.Second), false, false), (Counts{Calls: 1}); got != want {
+		t.Fatalf("RecordSum after Reset = %+v, want %+v", got, want)
+	}
+}
+
+// TestTimeHoldsNearTheEnds checks the multiplication that spares a
+// division against the division itself, at the ends of int64 where the
+// multiplication could overflow: holds may leave a bucket to the division
+// (only the lowest few, below low), but must never claim a time for the
+// wrong one.
+func TestTimeHoldsNearTheEnds(t *testing.T) {
+	for _, over := range []time.Duration{1, 2, 3, 16, 17, 48, time.Minute, 1<<62 + 12345, math.MaxInt64} {
+		w := NewTime(over)
+		for _, ns := range []int64{math.MinInt64, math.MinInt64 + 1, math.MinInt64 + 2, -1, 0, 1, 1e18, math.MaxInt64 - 1, math.MaxInt64} {
+			k := w.bucket(ns)
+			for _, h := range []int64{k - 1, k, k + 1, noHead, noHead + 1, w.low - 1, w.low, w.low + w.high, math.MaxInt64} {
+				got := w.holds(h, ns)
+				if got && h != k || h == noHead && got {
+					t.Errorf("over %d: holds(%d, %d) = true, bucket says %d", over, h, ns, k)
+				}
+				// (bucket clamps MinInt64 into bucket noHead+1, which
+				// does not hold it.)
+				if !got && h == k && k >= w.low && ns != math.MinInt64 {
+					t.Errorf("over %d: holds(%d, %d) = false for the bucket of ns", over, h, ns)
+				}
+			}
+		}
 	}
 }

@@ -87,6 +87,54 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 	}
 }
 
+// TestTimeCacheKeepsLateCalls has 8 writers step through ten buckets
+// together with RecordSum, so that at each roll some of them count into
+// the bucket the head just left while others already judge the window
+// from a fresh cache. Each phase's calls all stay within the window, and
+// the next phase starts a window length later, so once a phase's writers
+// have returned the window must hold exactly that phase's calls: a cache
+// that missed a late call would hide it until the head moved again. Each
+// writer also checks that RecordSum counts its own call.
+func TestTimeCacheKeepsLateCalls(t *testing.T) {
+	const (
+		writers = 8
+		each    = 1000 // 100 calls a bucket: ten buckets of a window of 16
+		phases  = 10
+	)
+	width := time.Millisecond
+	w := window.NewTime(window.Buckets * width)
+	for p := range phases {
+		start := t0.Add(time.Duration(p) * 2 * window.Buckets * width)
+		at := func(i int) time.Time { return start.Add(width * time.Duration(i) / 100) }
+		var wg sync.WaitGroup
+		for g := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					c := w.RecordSum(at(i), (i+g)%3 == 0, i%5 == 0)
+					checkConsistent(t, c)
+					if c.Calls < 1 {
+						t.Errorf("RecordSum = %+v: its own call is missing", c)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		want := window.Counts{Calls: writers * each}
+		for g := range writers {
+			for i := range each {
+				want.Failures += b2i((i+g)%3 == 0)
+				want.Slow += b2i(i%5 == 0)
+			}
+		}
+		if got := w.Sum(at(each - 1)); got != want {
+			t.Fatalf("phase %d: Sum = %+v, want %+v", p, got, want)
+		}
+	}
+}
+
 // TestLastConcurrentLaps has 8 writers lap a small ring many times, all
 // with failures, then with successes while they also reset it: whichever
 // writer wins a slot, the bits and the counts agree.
