@@ -191,3 +191,54 @@ func TestPoliciesMatchReference(t *testing.T) {
 		})
 	})
 }
+
+// TestRateCachedVerdictsMatchFullEvaluation aims at the cache behind the
+// time-window policies: a window sums its older buckets once per bucket and
+// judges the calls after that from the cache. Long runs of calls within a
+// bucket, with failures now and then, cross minCalls on a success (which
+// can trip a Rate without any roll), and steps onto bucket and window edges
+// let old calls leave (after which a success can trip it too). Every
+// verdict must be the one a full evaluation of the reference gives.
+func TestRateCachedVerdictsMatchFullEvaluation(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		over := rapid.SampledFrom([]time.Duration{16, 50, 17 * time.Millisecond, time.Minute}).Draw(t, "over")
+		ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 40).Draw(t, "minCalls")
+		pr := timed(policy.Rate(ratio, minCalls, over), over, never, func(s window.Counts) bool {
+			return share(s.Failures, s.Calls, minCalls, ratio)
+		})
+		width := over / window.Buckets
+		near := func(d time.Duration) *rapid.Generator[time.Duration] {
+			return rapid.Custom(func(t *rapid.T) time.Duration {
+				return d + time.Duration(rapid.Int64Range(-1, 1).Draw(t, "off"))
+			})
+		}
+		// Between the calls of a run: mostly none, else within a bucket.
+		within := rapid.OneOf(rapid.Just(time.Duration(0)), rapid.Just(time.Duration(0)),
+			rapid.Custom(func(t *rapid.T) time.Duration {
+				return time.Duration(rapid.Int64Range(0, int64(width)/4).Draw(t, "tick"))
+			}))
+		// Between runs: onto the edges.
+		steps := rapid.OneOf(near(width), near(2*width), near(over-width), near(over), near(-width),
+			rapid.Custom(func(t *rapid.T) time.Duration {
+				return time.Duration(rapid.Int64Range(0, 2*int64(over)).Draw(t, "any"))
+			}))
+		now := t0
+		t.Repeat(map[string]func(*rapid.T){
+			"run": func(t *rapid.T) {
+				failures := rapid.IntRange(0, 4).Draw(t, "failures") // out of 8
+				for range rapid.IntRange(1, 60).Draw(t, "calls") {
+					now = now.Add(within.Draw(t, "tick"))
+					c := policy.Call{Failed: rapid.IntRange(0, 7).Draw(t, "draw") < failures, At: now}
+					if got, want := pr.real.Record(c), pr.ref.record(c); got != want {
+						t.Fatalf("%v: Record(%+v) = %v, full evaluation says %v", pr.real, c, got, want)
+					}
+				}
+			},
+			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
+			"reset": func(t *rapid.T) {
+				pr.real.Reset()
+				pr.ref.reset()
+			},
+		})
+	})
+}
