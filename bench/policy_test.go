@@ -3,9 +3,11 @@
 package bench
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/window"
 )
@@ -77,6 +79,114 @@ func BenchmarkPolicyRecordParallel(b *testing.B) {
 	}
 }
 
+// clockOnly is a policy that asks for the time of each call and does
+// nothing with it: through a breaker it costs what the clock read and the
+// breaker's path for time-needing policies cost, the floor under every
+// time-window policy.
+type clockOnly struct{}
+
+func (clockOnly) Record(policy.Call) bool { return false }
+func (clockOnly) Reset()                  {}
+func (clockOnly) Needs() policy.Needs     { return policy.NeedTime }
+
+// executed are the policies measured through breaker.Execute: the floors
+// (no clock read; one clock read and nothing else) and the time windows.
+var executed = []struct {
+	name string
+	make func() policy.Policy
+}{
+	{"consecutive", func() policy.Policy { return policy.Consecutive(5) }},
+	{"clock-only", func() policy.Policy { return clockOnly{} }},
+	{"window", func() policy.Policy { return policy.Window(5, time.Minute) }},
+	{"rate", func() policy.Policy { return policy.Rate(0.5, 20, time.Minute) }},
+	{"slow", func() policy.Policy { return policy.Slow(time.Second, 0.5, 20, time.Minute) }},
+}
+
+func newBreakerWith(b *testing.B, p policy.Policy) *breaker.Breaker[int] {
+	br, err := breaker.New(breaker.Config[int]{Policy: p})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return br
+}
+
+// BenchmarkPolicyExecute is a successful call through Execute on a closed
+// circuit with the real clock: what a policy costs a caller, clock read
+// included. clock-only is the floor of the time-window policies.
+func BenchmarkPolicyExecute(b *testing.B) {
+	ctx := context.Background()
+	for _, p := range executed {
+		b.Run("policy="+p.name, func(b *testing.B) {
+			br := newBreakerWith(b, p.make())
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Execute(ctx, ok)
+			}
+		})
+	}
+}
+
+// BenchmarkPolicyExecuteParallel is its twin on every core.
+func BenchmarkPolicyExecuteParallel(b *testing.B) {
+	ctx := context.Background()
+	for _, p := range executed {
+		b.Run("policy="+p.name, func(b *testing.B) {
+			br := newBreakerWith(b, p.make())
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					br.Execute(ctx, ok)
+				}
+			})
+		})
+	}
+}
+
+// countingClock counts its reads; each one is a microsecond later.
+type countingClock struct {
+	reads int
+}
+
+func (c *countingClock) Now() time.Time {
+	c.reads++
+	return start.Add(time.Duration(c.reads) * time.Microsecond)
+}
+
+// TestClosedSuccessReadsTheClock pins what the benchmarks above rely on: a
+// closed success reads the clock once for a policy that needs the time of
+// the call, twice for one that also needs its duration, and never for one
+// that needs neither.
+func TestClosedSuccessReadsTheClock(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		p     policy.Policy
+		reads int
+	}{
+		{"consecutive", policy.Consecutive(5), 0},
+		{"lastn", policy.LastN(0.5, 20, 100), 0},
+		{"window", policy.Window(5, time.Minute), 1},
+		{"rate", policy.Rate(0.5, 20, time.Minute), 1},
+		{"any", policy.Any(policy.Consecutive(5), policy.Rate(0.5, 20, time.Minute)), 1},
+		{"slow", policy.Slow(time.Second, 0.5, 20, time.Minute), 2},
+	} {
+		clock := &countingClock{}
+		br, err := breaker.New(breaker.Config[int]{Policy: tc.p, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const calls = 10
+		before := clock.reads
+		for range calls {
+			if _, err := br.Execute(context.Background(), ok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := clock.reads - before; got != calls*tc.reads {
+			t.Errorf("policy=%s: %d clock reads for %d calls, want %d each", tc.name, got, calls, tc.reads)
+		}
+	}
+}
+
 // windows are the two windows, recording a mix of outcomes.
 var windows = []struct {
 	name   string
@@ -87,6 +197,12 @@ var windows = []struct {
 		return func(now time.Time, failed bool) window.Counts {
 			w.Record(now, failed, false)
 			return w.Sum(now)
+		}
+	}()},
+	{"time-recordsum", func() func(time.Time, bool) window.Counts {
+		w := window.NewTime(time.Minute)
+		return func(now time.Time, failed bool) window.Counts {
+			return w.RecordSum(now, failed, false)
 		}
 	}()},
 	{"last", func() func(time.Time, bool) window.Counts {
