@@ -109,3 +109,7 @@ func (p *countingPolicy) Record(c policy.Call) bool {
 func (p *countingPolicy) Needs() policy.Needs { return policy.NeedsOf(p.Policy) }
 func (p *countingPolicy) Validate() error     { return policy.Validate(p.Policy) }
 func (p *countingPolicy) Claim() error        { return policy.Claim(p.Policy) }
+
+// ProbeFailed makes every counted policy a judge of probes; one that is no
+// judge of its own judges by the outcome, as the breaker would without it.
+func (p *countingPolicy) ProbeFailed(c policy.Call) bool { return policy.ProbeFailed(p.Policy, c) }
