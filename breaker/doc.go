@@ -70,7 +70,7 @@
 // when, trips, half-open probes and, with [Config.CountCalls], calls by
 // outcome. It never changes the circuit. Exporters for Prometheus and
 // OpenTelemetry, a log/slog OnStateChange, net/http guards and per-key
-// groups are in packages of their own (see docs/integrations.md).
+// groups are in packages of their own (see the README's Integrations).
 //
 // # Concurrency and cost
 //
