@@ -1,7 +1,6 @@
 package policy_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -83,33 +82,6 @@ func TestConformanceProbeFailed(t *testing.T) {
 		if !p.Record(bad) {
 			t.Fatalf("bad call %d after judging probes did not trip", b.trips)
 		}
-	})
-}
-
-// TestConformanceConcurrentProbeFailed judges probes from 8 goroutines
-// while others record and reset: run it with -race.
-func TestConformanceConcurrentProbeFailed(t *testing.T) {
-	forEach(t, func(t *testing.T, b builtIn) {
-		p := b.make()
-		var wg sync.WaitGroup
-		for g := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 500 {
-					c := policy.Call{At: t0.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(i%3) * time.Second}
-					switch {
-					case g%2 == 0:
-						policy.ProbeFailed(p, c)
-					case i%100 == 0:
-						p.Reset()
-					default:
-						p.Record(c)
-					}
-				}
-			}()
-		}
-		wg.Wait()
 	})
 }
 
