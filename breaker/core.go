@@ -26,6 +26,11 @@ type core struct {
 	// called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
+	// judge is policy when it is a policy.ProbeJudge: it has the last word
+	// on probes that succeeded. timeProbes: it needs their durations, so
+	// half-open admissions read the clock.
+	judge      policy.ProbeJudge
+	timeProbes bool
 	// probeTimeout is Config.ProbeTimeout: with it, half-open admissions
 	// read the clock.
 	probeTimeout time.Duration
@@ -48,6 +53,8 @@ func (c *core) init(s *settings) {
 	c.policy = s.policy
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
+	c.judge, _ = s.policy.(policy.ProbeJudge)
+	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
 	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
 	if s.countCalls {
@@ -166,11 +173,11 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			w = next
 		case fsm.HalfOpen:
 			var now time.Time
-			if c.probeTimeout > 0 {
+			if c.probeTimeout > 0 || c.timeProbes {
 				now = c.clock.Now()
 			}
 			if c.m.Acquire(w, now) {
-				return ticket{w: w}, nil
+				return ticket{w: w, start: now}, nil
 			}
 			next := c.load()
 			if next == w && !c.m.Reclaim(w, now) {
@@ -207,9 +214,39 @@ func (c *core) finish(t ticket, o Outcome) {
 		if o != Ignored || c.probeTimeout > 0 {
 			now = c.clock.Now()
 		}
+		if o == Success && c.judge != nil {
+			o = c.judgeProbe(t, now)
+		}
 		c.m.Release(t.w, fsm.Outcome(o), now)
 		c.flush()
 	}
+}
+
+// judgeProbe asks the policy's judge whether a probe admitted with t that
+// succeeded at now counts as a failure. If the judge panics, the probe
+// counts as failed, as it would if Classify panicked: its slot is freed and
+// the circuit opens again, and the panic goes on up.
+func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
+	judged := false
+	defer func() {
+		if !judged {
+			c.m.Release(t.w, fsm.Failure, now)
+			c.flush()
+		}
+	}()
+	call := policy.Call{}
+	if c.needs&policy.NeedTime != 0 {
+		call.At = now
+	}
+	if c.timeProbes {
+		call.Duration = now.Sub(t.start)
+	}
+	failed := c.judge.ProbeFailed(call)
+	judged = true
+	if failed {
+		return Failure
+	}
+	return Success
 }
 
 func (c *core) tripFrom(w fsm.Word) {

@@ -40,8 +40,29 @@
 // # Policies
 //
 // The default policy trips after 5 failures in a row. Package policy has
-// others (failures in a time window, failure rates), and any type with
-// Record and Reset methods can be one.
+// others (failures in a time window, failure rates, slow calls), and any
+// type with Record and Reset methods can be one.
+//
+// # Half-open
+//
+// Once [Config.OpenTimeout] has passed, the circuit is half-open: up to
+// [Config.HalfOpenProbes] probe calls run at a time, and the rest are
+// rejected. Once that many probes have succeeded the circuit closes and
+// its policy is reset; a probe that fails opens it again at once. An
+// ignored probe frees its slot and counts for nothing, and so does a probe
+// that finishes after the circuit moved on. [Config.ProbeTimeout] keeps
+// probes that never finish from holding their slots for ever.
+//
+// A probe that succeeded is judged by the policy too when the policy is a
+// [policy.ProbeJudge]: the policy may still count it as failed, and the
+// circuit then opens again as for any failed probe. policy.Slow does so
+// for a probe slower than its threshold (and policy.Any with it among its
+// children), so that a circuit opened by slow calls stays open while the
+// dependency is slow, instead of closing on three slow successes only to
+// trip again. The breaker times a probe, from admission to report, only
+// for a judge that asks for durations. A failed probe stays failed and an
+// ignored one ignored, whatever the policy; and [Breaker.Metrics] counts
+// a probe by its Classify outcome, as it counts every call.
 //
 // # Metrics
 //
@@ -49,7 +70,7 @@
 // when, trips, half-open probes and, with [Config.CountCalls], calls by
 // outcome. It never changes the circuit. Exporters for Prometheus and
 // OpenTelemetry, a log/slog OnStateChange, net/http guards and per-key
-// groups are in packages of their own (see docs/integrations.md).
+// groups are in packages of their own (see the README's Integrations).
 //
 // # Concurrency and cost
 //

@@ -36,19 +36,21 @@ func FuzzModel(f *testing.F) {
 //
 // backoff says whether Config.Backoff is set, from factor, backoffMax, jitter
 // and u (what its Rand returns); kind picks the policy from policyKinds, and n,
-// over and ratio are its arguments, each policy taking those it needs.
+// m, over, slow and ratio are its arguments (see policyArgs), each policy
+// taking those it needs.
 // calls are the outcomes of calls made while closed, one per byte.
 func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, probeTimeout int64, countCalls bool,
 		backoff bool, factor float64, backoffMax int64, jitter, u float64,
-		kind uint8, n int, over int64, ratio float64, calls []byte) {
+		kind uint8, n, m int, over, slow int64, ratio float64, calls []byte) {
+		args := policyArgs{N: n, M: m, Over: time.Duration(over), Slow: time.Duration(slow), Ratio: ratio}
 		cfg := breaker.Config[int]{
 			Name:           name,
 			CountCalls:     countCalls,
 			OpenTimeout:    time.Duration(openTimeout),
 			HalfOpenProbes: probes,
 			ProbeTimeout:   time.Duration(probeTimeout),
-			Policy:         policyKinds[int(kind)%len(policyKinds)].build(policyArgs{N: n, Over: time.Duration(over), Ratio: ratio}),
+			Policy:         policyKinds[int(kind)%len(policyKinds)].build(args),
 			Classify:       func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) },
 		}
 		if backoff {
@@ -346,14 +348,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	for i, pk := range policyKinds {
 		seeds[pk.name+"-typical"] = configSeed{openTimeout: sec, probes: 2, countCalls: true, kind: uint8(i), args: pk.typical, calls: mixed}
 		seeds[pk.name+"-zero-args"] = configSeed{kind: uint8(i), calls: trips}
-		seeds[pk.name+"-negative-args"] = configSeed{kind: uint8(i), args: policyArgs{N: -1, Over: -1, Ratio: -1}}
-		seeds[pk.name+"-nan-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, Over: 1, Ratio: math.NaN()}}
+		seeds[pk.name+"-negative-args"] = configSeed{kind: uint8(i), args: policyArgs{N: -1, M: -1, Over: -1, Slow: -1, Ratio: -1}}
+		seeds[pk.name+"-nan-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, M: 1, Over: 1, Slow: 1, Ratio: math.NaN()}}
 	}
 	dir := seedDir(t, "FuzzConfig")
 	for name, s := range seeds {
 		writeSeed(t, dir, name, s.name, s.openTimeout, s.probes, s.probeTimeout, s.countCalls,
 			s.backoff, s.factor, s.max, s.jitter, s.u,
-			s.kind, s.args.N, int64(s.args.Over), s.args.Ratio, s.calls)
+			s.kind, s.args.N, s.args.M, int64(s.args.Over), int64(s.args.Slow), s.args.Ratio, s.calls)
 	}
 
 	// FuzzModel: greedy pick from random inputs.

@@ -10,11 +10,14 @@ import (
 // What the fuzz targets, the soak and the stress test share.
 
 // policyArgs are the arguments of every policy constructor, as one value, so
-// that one fuzz input can build any policy.
+// that one fuzz input can build any policy. Each constructor takes those it
+// needs; the combinators give the same ones to each child.
 type policyArgs struct {
-	N     int           // Consecutive's failures; Window's failures; Rate's minCalls
-	Over  time.Duration // Window's and Rate's trailing span
-	Ratio float64       // Rate's ratio
+	N     int           // Consecutive's and Window's failures; Rate's, LastN's and Slow's minCalls
+	M     int           // LastN's n
+	Over  time.Duration // the trailing span of Window, Rate and Slow
+	Slow  time.Duration // Slow's threshold
+	Ratio float64       // the ratio of Rate, LastN and Slow
 }
 
 // policyKind is one way to give a breaker its policy: leave it nil (the
@@ -24,13 +27,40 @@ type policyKind struct {
 	name  string
 	build func(policyArgs) policy.Policy
 	// typical builds a valid policy that trips under a burst of failures
-	// and recovers under successes, for the soak and the fuzz seeds.
+	// and recovers under successes, for the soak and the fuzz seeds. Slow
+	// is the exception: it counts slow calls, not failures, and on the
+	// frozen clocks of the soak and the fuzz targets no call takes any
+	// time, so it trips only with the help of a failure policy (any,
+	// nested) or by Trip.
 	typical policyArgs
 }
 
+// The builders of the policies that take part in the combinations.
+func consecutiveOf(a policyArgs) policy.Policy { return policy.Consecutive(a.N) }
+func windowOf(a policyArgs) policy.Policy      { return policy.Window(a.N, a.Over) }
+func rateOf(a policyArgs) policy.Policy        { return policy.Rate(a.Ratio, a.N, a.Over) }
+func lastNOf(a policyArgs) policy.Policy       { return policy.LastN(a.Ratio, a.N, a.M) }
+func slowOf(a policyArgs) policy.Policy        { return policy.Slow(a.Slow, a.Ratio, a.N, a.Over) }
+
+// typicalArgs trip every policy that counts failures within ten calls, and
+// count a call as slow after a second.
+var typicalArgs = policyArgs{N: 5, M: 10, Over: 10 * time.Second, Slow: time.Second, Ratio: 0.5}
+
 var policyKinds = []policyKind{
 	{"default", func(policyArgs) policy.Policy { return nil }, policyArgs{}},
-	{"consecutive", func(a policyArgs) policy.Policy { return policy.Consecutive(a.N) }, policyArgs{N: 5}},
+	{"consecutive", consecutiveOf, policyArgs{N: 5}},
+	{"window", windowOf, policyArgs{N: 5, Over: 10 * time.Second}},
+	{"rate", rateOf, policyArgs{N: 10, Over: 10 * time.Second, Ratio: 0.5}},
+	{"lastn", lastNOf, policyArgs{N: 10, M: 20, Ratio: 0.5}},
+	{"slow", slowOf, policyArgs{N: 10, Over: 10 * time.Second, Slow: time.Second, Ratio: 0.5}},
+	// The lab's combination: hard outages and slowness.
+	{"any", func(a policyArgs) policy.Policy { return policy.Any(consecutiveOf(a), slowOf(a)) }, typicalArgs},
+	// A high rate that is also a large number of failures.
+	{"all", func(a policyArgs) policy.Policy { return policy.All(rateOf(a), windowOf(a)) }, typicalArgs},
+	// The combinators within each other.
+	{"nested", func(a policyArgs) policy.Policy {
+		return policy.All(policy.Any(consecutiveOf(a), slowOf(a)), lastNOf(a))
+	}, typicalArgs},
 }
 
 // manualClock is a breaker.Clock that moves only when told to. Unlike
@@ -79,3 +109,7 @@ func (p *countingPolicy) Record(c policy.Call) bool {
 func (p *countingPolicy) Needs() policy.Needs { return policy.NeedsOf(p.Policy) }
 func (p *countingPolicy) Validate() error     { return policy.Validate(p.Policy) }
 func (p *countingPolicy) Claim() error        { return policy.Claim(p.Policy) }
+
+// ProbeFailed makes every counted policy a judge of probes; one that is no
+// judge of its own judges by the outcome, as the breaker would without it.
+func (p *countingPolicy) ProbeFailed(c policy.Call) bool { return policy.ProbeFailed(p.Policy, c) }

@@ -27,13 +27,15 @@ var errProbePanic = errors.New("fn panicked")
 // Execute, Trip, Reset, State) and the reference model with the same random
 // steps, and compares after every step what a user can see: the state,
 // which calls are let through, the transitions reported, and how long a
-// rejection says to wait.
+// rejection says to wait. The policy is Consecutive, or, in some runs,
+// Consecutive with a judge that fails half-open probes slower than a
+// threshold (slowProbes), which the model mirrors with SlowProbe.
 //
 // seen, when set, is told what the run reached: each transition
 // ("closed>open"), each kind of rejection ("rejected open"), a permit
-// reported after the circuit moved on ("late"), "panic" and "canceled"
-// calls, and first the parameters ("probes=2"). TestWriteFuzzSeeds picks
-// seeds by it.
+// reported after the circuit moved on ("late"), a probe judged failed
+// for being slow ("slow probe"), "panic" and "canceled" calls, and first
+// the parameters ("probes=2"). TestWriteFuzzSeeds picks seeds by it.
 func checkModel(t *rapid.T, seen func(feature string)) {
 	if seen == nil {
 		seen = func(string) {}
@@ -42,13 +44,22 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		Threshold: rapid.IntRange(1, 4).Draw(t, "threshold"),
 		Timeout:   time.Duration(rapid.IntRange(1, 10).Draw(t, "timeout")) * time.Second,
 		Probes:    rapid.IntRange(1, 4).Draw(t, "probes"),
+		// The clock moves by a second, or by about the open timeout: a
+		// probe over one step of a second is judged exactly at the
+		// threshold of a second, and passes.
+		SlowProbe: rapid.SampledFrom([]time.Duration{0, time.Second, 1500 * time.Millisecond}).Draw(t, "slow probe"),
 	}
 	seen("threshold=" + strconv.Itoa(md.Threshold))
 	seen("probes=" + strconv.Itoa(md.Probes))
+	var pol policy.Policy = policy.Consecutive(md.Threshold)
+	if md.SlowProbe > 0 {
+		seen("slowprobe=" + md.SlowProbe.String())
+		pol = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
+	}
 	clk := newManualClock()
 	var log []model.Transition
 	b, err := breaker.New(breaker.Config[int]{
-		Policy:         policy.Consecutive(md.Threshold),
+		Policy:         pol,
 		OpenTimeout:    md.Timeout,
 		HalfOpenProbes: md.Probes,
 		Clock:          clk,
@@ -107,8 +118,11 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			o := outcomes.Draw(t, "outcome")
 			c := calls[i]
 			calls = append(calls[:i], calls[i+1:]...)
-			if c.ref.Gen != md.Gen {
+			switch {
+			case c.ref.Gen != md.Gen:
 				seen("late")
+			case c.ref.State == model.HalfOpen && o == breaker.Success && md.SlowProbe > 0 && clk.Now().Sub(c.ref.At) > md.SlowProbe:
+				seen("slow probe")
 			}
 			c.real.Done(int(o), nil)
 			md.Done(c.ref, model.Outcome(o), clk.Now())
@@ -187,3 +201,15 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		},
 	})
 }
+
+// slowProbes is Consecutive with a judge of half-open probes that fails
+// those slower than threshold, as policy.Slow judges them; the model's
+// SlowProbe.
+type slowProbes struct {
+	*policy.ConsecutivePolicy
+	threshold time.Duration
+}
+
+func (p slowProbes) Needs() policy.Needs { return policy.NeedDuration }
+
+func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration > p.threshold }

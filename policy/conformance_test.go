@@ -220,6 +220,11 @@ func TestConformanceInvalidArgs(t *testing.T) {
 		{policy.LastN(0.5, 11, 10), "LastN: minCalls"},
 		{policy.LastN(0.5, 1, 0), "LastN: n"},
 		{policy.LastN(0.5, 1, -4), "LastN: n"},
+		// Regression: a huge n used to size the ring before validation,
+		// panicking or exhausting memory inside the constructor.
+		{policy.LastN(0.5, 1, policy.MaxLastN+1), "LastN: n must be at most MaxLastN"},
+		{policy.LastN(0.5, 1, 1<<40), "LastN: n must be at most MaxLastN"},
+		{policy.LastN(0.5, 1, math.MaxInt), "LastN: n must be at most MaxLastN"},
 		{policy.Slow(0, 0.5, 1, m), "Slow: threshold"},
 		{policy.Slow(-time.Second, 0.5, 1, m), "Slow: threshold"},
 		{policy.Slow(time.Second, 2, 1, m), "Slow: ratio"},

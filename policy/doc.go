@@ -50,4 +50,44 @@
 // breaker.New fail with [ErrShared]. [Any] and [All] claim their children
 // too, so a child cannot hide a policy shared with another breaker. Custom
 // policies should do the same, or document why sharing them is harmless.
+//
+// # Half-open probes
+//
+// A policy watches the closed circuit. When the circuit is half-open, the
+// breaker lets a few probe calls through and, by default, judges them by
+// their outcome: enough successes close the circuit, one failure opens it
+// again. That is wrong for [Slow]: during a latency spike probes succeed,
+// slowly, and closing on them only lets the next slow calls trip the
+// circuit again. So Slow is also a [ProbeJudge], and fails a probe that ran
+// longer than its threshold. [Any] fails a probe that any child fails, and
+// [All] one that every child fails (a child that is no judge goes by the
+// outcome), in keeping with how each trips.
+//
+// # Writing a policy
+//
+// Any type with Record and Reset methods is a [Policy]. Record is called
+// for every call that finished while the circuit was closed, from every
+// goroutine that makes calls: it must be safe for concurrent use, and it
+// is on the path of every call, so it should not take a lock or allocate
+// if it can help it. Reset is called when the circuit closes. A policy
+// that counts over time reads the time from [Call], never from a clock, so
+// that it is exact under a breaker's test clock and costs no clock read
+// when it needs none.
+//
+// The breaker discovers what else a policy offers by type assertion, when
+// it is built:
+//
+//   - [Needer]: the policy reads Call.At or Call.Duration. Without it the
+//     breaker sets neither and reads no clock for the policy.
+//   - [Validator]: the policy's arguments can be wrong. breaker.New calls
+//     Validate and refuses the policy with an error that names the
+//     argument, instead of building a breaker that silently misbehaves.
+//   - [Claimer]: the policy belongs to one breaker. breaker.New claims it,
+//     and a second breaker given the same policy is not built.
+//   - [ProbeJudge]: the policy judges half-open probes by more than their
+//     outcome, as Slow does by their duration. It gets Call.At and
+//     Call.Duration as Record does, by what its Needs asks for.
+//
+// Embedding a built-in policy gives a custom one its Record, Reset,
+// Validate, Claim and, for Slow, Any and All, ProbeFailed, to build on.
 package policy

@@ -19,6 +19,11 @@ type LastNPolicy struct {
 	w *window.Last
 }
 
+// MaxLastN is the largest n that LastN accepts. Each verdict counts the set
+// bits of two n-bit rings, so its cost grows with n/64: past this size a
+// time window ([Rate]) is the better tool.
+const MaxLastN = 1 << 16
+
 // LastN returns a policy that trips when, of the last n calls (or of all
 // calls since the last Reset while there were fewer), at least minCalls
 // finished and failed/total >= ratio: LastN(0.5, 10, 100) opens the circuit
@@ -29,9 +34,12 @@ type LastNPolicy struct {
 // verdict always rests on the same number of calls, so a quiet hour is
 // judged as surely as a busy minute, and old calls only leave the window
 // when new ones come. A ratio outside (0, 1], a minCalls below 1 or above n,
-// or an n below 1 is reported by breaker.New as an invalid configuration.
+// or an n below 1 or above MaxLastN is reported by breaker.New as an
+// invalid configuration.
 func LastN(ratio float64, minCalls, n int) *LastNPolicy {
-	return &LastNPolicy{share: share{ratio, int64(minCalls)}, n: int64(n), w: window.NewLast(n)}
+	// The ring is sized within bounds even for an invalid n, so that the
+	// constructor never panics or exhausts memory; Validate reports it.
+	return &LastNPolicy{share: share{ratio, int64(minCalls)}, n: int64(n), w: window.NewLast(min(n, MaxLastN))}
 }
 
 // Record counts c and reports whether the share of failures among the
@@ -46,11 +54,12 @@ func (p *LastNPolicy) Record(c Call) bool {
 func (p *LastNPolicy) Reset() { p.w.Reset() }
 
 // Validate reports a ratio outside (0, 1], a minCalls below 1 or above n,
-// or an n below 1.
+// or an n below 1 or above MaxLastN.
 func (p *LastNPolicy) Validate() error {
 	return firstError(
 		p.share.validate("LastN"),
 		atLeast("LastN", "n", p.n, 1),
+		atMost("LastN", "n", p.n, "MaxLastN", MaxLastN),
 		atMost("LastN", "minCalls", p.minCalls, "n", p.n),
 	)
 }

@@ -35,8 +35,8 @@ type Call struct {
 // same or document why sharing is harmless.
 //
 // Beyond these two methods a policy may implement the optional interfaces
-// [Needer], [Validator] and [Claimer], which the breaker discovers by type
-// assertion when it is built.
+// [Needer], [Validator], [Claimer] and [ProbeJudge], which the breaker
+// discovers by type assertion when it is built.
 //
 // Record and Reset should not panic. If one does, the panic reaches the
 // caller of the breaker method that called it, the breaker holds no lock
@@ -86,6 +86,30 @@ type Validator interface {
 // second breaker is not built.
 type Claimer interface {
 	Claim() error
+}
+
+// ProbeJudge is implemented by policies that judge a half-open probe by
+// more than its outcome. A Policy only watches the closed circuit; without
+// a judge, the breaker counts a probe that Classify calls a success as a
+// success. A slow-call policy must say otherwise: a probe that succeeded
+// slowly shows the dependency is still degraded, and closing on it opens
+// the circuit again as soon as the policy has seen enough slow calls.
+//
+// ProbeFailed reports whether a half-open probe that finished as c counts
+// as a failure. c.Failed is Classify's verdict, and c.At and c.Duration are
+// set as for Record, by what the policy [Needer] asks for. The breaker asks
+// only about probes that Classify called a success: a failed probe stays
+// failed, and an ignored one counts for nothing. A probe judged failed
+// opens the circuit again, as any failed probe does. ProbeFailed is called
+// from as many goroutines as there are probes in flight, with no lock held;
+// it must be safe for concurrent use and should not change the policy's
+// state. If it panics, the probe counts as failed and the panic reaches
+// the caller that reported the probe.
+//
+// [Slow], [Any] and [All] implement it; use [ProbeFailed] to ask any
+// policy.
+type ProbeJudge interface {
+	ProbeFailed(c Call) bool
 }
 
 // ErrShared is returned by Claim when a policy already belongs to a breaker.

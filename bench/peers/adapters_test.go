@@ -34,7 +34,7 @@ func counting(fail bool) (*Target, *atomic.Int64) {
 // scenariosOf lists the scenarios c is benchmarked in.
 func scenariosOf(c adapterCase) []Scenario {
 	s := []Scenario{ClosedSuccess, ClosedFailure, Open}
-	if c.rate && (c.lib != "tripwire" || HasRate()) {
+	if c.rate {
 		s = append(s, RateClosedSuccess)
 	}
 	return s

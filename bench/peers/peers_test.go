@@ -13,7 +13,7 @@ type benchmark struct {
 	run                 func(*testing.B)
 }
 
-// benchmarks is filled by the generated files.
+// benchmarks is filled by the generated file.
 var benchmarks []benchmark
 
 // BenchmarkPeers runs every library in every scenario and mode, as

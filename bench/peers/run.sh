@@ -18,8 +18,7 @@
 #   NOTE=             a remark printed at the top of RESULTS.md
 #   OUT=RESULTS.md    where the report goes
 #
-# Scratch files go to bin/ (ignored by git). The Rate scenario runs with
-# -tags ratepolicy as soon as the main module has policy.Rate.
+# Scratch files go to bin/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,17 +41,12 @@ if [[ $BENCHTIME == *ms && ${BENCHTIME%ms} -ge 1000 ]]; then
 	exit 2
 fi
 
-tags=()
-if grep -qs '^func Rate(' ../../policy/*.go; then
-	tags=(-tags ratepolicy)
-fi
-
 mkdir -p bin
 raw=bin/raw.txt
 : >"$raw"
 
-echo "run.sh: building the benchmark binary ${tags[*]}" >&2
-go test -c -o bin/peers.test "${tags[@]}" .
+echo "run.sh: building the benchmark binary" >&2
+go test -c -o bin/peers.test .
 
 echo "run.sh: checking the adapters" >&2
 bin/peers.test -test.run '^TestAdapters' -test.count 1

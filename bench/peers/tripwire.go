@@ -15,24 +15,12 @@ type Tripwire struct {
 	b *breaker.Breaker[int]
 }
 
-// ratePolicy builds the policy of RateClosedSuccess. It is nil unless the
-// package is built with the ratepolicy tag (see tripwire_rate.go), which
-// needs a tripwire that has policy.Rate.
-var ratePolicy func() policy.Policy
-
-// HasRate reports whether this build measures tripwire's Rate policy.
-func HasRate() bool { return ratePolicy != nil }
-
 // NewTripwire returns a closed Tripwire for sc. It panics if New refuses
-// the configuration, which would be a bug in tripwire, or if sc is
-// RateClosedSuccess in a build without the ratepolicy tag.
+// the configuration, which would be a bug in tripwire.
 func NewTripwire(sc Scenario) *Tripwire {
 	var cfg breaker.Config[int]
 	if sc == RateClosedSuccess {
-		if ratePolicy == nil {
-			panic("peers: tripwire's Rate scenario needs the ratepolicy build tag")
-		}
-		cfg.Policy = ratePolicy()
+		cfg.Policy = policy.Rate(RateRatio, RateMinCalls, RateWindow)
 	}
 	b, err := breaker.New(cfg)
 	if err != nil {

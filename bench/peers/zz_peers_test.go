@@ -60,6 +60,8 @@ func init() {
 		benchmark{order: 49, scenario: "open", lib: "rubyist", mode: "parallel", run: benchOpenRubyistParallel},
 		benchmark{order: 50, scenario: "open", lib: "handy", mode: "serial", run: benchOpenHandySerial},
 		benchmark{order: 51, scenario: "open", lib: "handy", mode: "parallel", run: benchOpenHandyParallel},
+		benchmark{order: 52, scenario: "rate-closed-success", lib: "tripwire", mode: "serial", run: benchRateClosedSuccessTripwireSerial},
+		benchmark{order: 53, scenario: "rate-closed-success", lib: "tripwire", mode: "parallel", run: benchRateClosedSuccessTripwireParallel},
 		benchmark{order: 54, scenario: "rate-closed-success", lib: "gobreaker", mode: "serial", run: benchRateClosedSuccessGobreakerSerial},
 		benchmark{order: 55, scenario: "rate-closed-success", lib: "gobreaker", mode: "parallel", run: benchRateClosedSuccessGobreakerParallel},
 	)
@@ -762,6 +764,28 @@ func benchOpenHandyParallel(b *testing.B) {
 		}
 	})
 	mustBeOpen(b, a)
+}
+
+func benchRateClosedSuccessTripwireSerial(b *testing.B) {
+	a := NewTripwire(RateClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		a.b.Execute(ctx, OK.Ctx)
+	}
+	mustBeClosed(b, a)
+}
+
+func benchRateClosedSuccessTripwireParallel(b *testing.B) {
+	a := NewTripwire(RateClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			a.b.Execute(ctx, OK.Ctx)
+		}
+	})
+	mustBeClosed(b, a)
 }
 
 func benchRateClosedSuccessGobreakerSerial(b *testing.B) {

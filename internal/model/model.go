@@ -1,7 +1,9 @@
 // Package model is the reference that the state machine and the breaker are
 // tested against: the contract's behaviour written as plainly as possible,
-// for one caller at a time, with the default Consecutive policy. Tests drive
-// it and the real thing with the same steps and compare what they see.
+// for one caller at a time, with the default Consecutive policy, optionally
+// with half-open probes judged by their duration as a policy.ProbeJudge
+// judges them. Tests drive it and the real thing with the same steps and
+// compare what they see.
 package model
 
 import "time"
@@ -29,16 +31,22 @@ type Transition struct{ From, To State }
 
 // Permit is a call the model let through.
 type Permit struct {
-	Gen   int   // the generation it was admitted in
-	State State // the state it was admitted in
+	Gen   int       // the generation it was admitted in
+	State State     // the state it was admitted in
+	At    time.Time // when it was admitted
 }
 
 // Breaker is the reference circuit breaker. Its zero value is not usable;
-// set the three parameters.
+// set the first three parameters.
 type Breaker struct {
 	Threshold int           // Consecutive(Threshold)
 	Timeout   time.Duration // OpenTimeout
 	Probes    int           // HalfOpenProbes
+	// SlowProbe, when positive, makes a half-open probe that succeeded
+	// after running longer than SlowProbe count as failed, as a
+	// policy.ProbeJudge such as policy.Slow judges it. 0: probes are judged
+	// by their outcome alone, as with Consecutive.
+	SlowProbe time.Duration
 
 	State     State
 	Gen       int // goes up at every transition and at Reset
@@ -78,11 +86,11 @@ func (m *Breaker) Observe(now time.Time) State {
 func (m *Breaker) Allow(now time.Time) (Permit, bool) {
 	switch m.Observe(now) {
 	case Closed:
-		return Permit{Gen: m.Gen, State: Closed}, true
+		return Permit{Gen: m.Gen, State: Closed, At: now}, true
 	case HalfOpen:
 		if m.InFlight < m.Probes {
 			m.InFlight++
-			return Permit{Gen: m.Gen, State: HalfOpen}, true
+			return Permit{Gen: m.Gen, State: HalfOpen, At: now}, true
 		}
 	}
 	return Permit{}, false
@@ -104,6 +112,9 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 			m.Streak = 0
 		}
 	case HalfOpen:
+		if o == Success && m.SlowProbe > 0 && now.Sub(p.At) > m.SlowProbe {
+			o = Failure
+		}
 		switch o {
 		case Failure:
 			m.move(Open, now)

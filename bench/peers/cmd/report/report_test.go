@@ -90,11 +90,40 @@ func TestWrite(t *testing.T) {
 		"| 0 allocs/op, closed-success, parallel | 1 allocs/op | **no** |",
 		"| hystrix | 1200 | ± ∞ | – |  | 1024 | 12 |",
 		"| gobreaker | 0.033× | – |",
-		"The Rate targets are not measured",
+		"A target marked not measured has no benchmark data in this run",
 		"## Configuration, and where each peer differs",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q\n%s", want, out)
 		}
+	}
+}
+
+// TestWriteAllMeasured checks that a run with data for every target says
+// nothing about targets left unmeasured.
+func TestWriteAllMeasured(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("goos: linux\ngoarch: amd64\npkg: github.com/tripwire-go/tripwire/bench/peers\n")
+	for _, unit := range []string{"sec/op", "B/op", "allocs/op"} {
+		csv.WriteString(",peers.txt,\n," + unit + ",CI\n")
+		for _, sc := range []string{"closed-success", "open", "rate-closed-success"} {
+			for _, lib := range []string{"floor", "tripwire", "gobreaker"} {
+				for _, mode := range []string{"serial", "parallel"} {
+					csv.WriteString("Peers/scenario=" + sc + "/lib=" + lib + "/mode=" + mode + "-2,1e-08,1%\n")
+				}
+			}
+		}
+		csv.WriteString("geomean,,\n\n")
+	}
+	r, err := Parse(strings.NewReader(csv.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, r, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "not measured") {
+		t.Errorf("a fully measured run reports something not measured\n%s", out)
 	}
 }
