@@ -84,3 +84,27 @@ func TestTimerFromEarlierPeriodIsHarmless(t *testing.T) {
 		t.Fatal("a timer of an earlier open period flagged the current one")
 	}
 }
+
+func TestRealClockFollowsTimeNow(t *testing.T) {
+	c := newRealClock()
+	for range 1000 {
+		before := time.Now()
+		got := c.Now()
+		after := time.Now()
+		// Monotonic order: what the breaker compares.
+		if got.Before(before) || got.After(after) {
+			t.Fatalf("realClock.Now() = %v, outside [%v, %v]", got, before, after)
+		}
+		// Wall time: what the breaker reports. Within a millisecond.
+		if w := got.Round(0); w.Before(before.Round(0).Add(-time.Millisecond)) || w.After(after.Round(0).Add(time.Millisecond)) {
+			t.Fatalf("wall time %v strays from [%v, %v]", w, before.Round(0), after.Round(0))
+		}
+	}
+	// A base older than rebaseEvery is replaced.
+	old := time.Now().Add(-2 * rebaseEvery)
+	c.base.Store(&old)
+	c.Now()
+	if base := c.base.Load(); time.Since(*base) >= rebaseEvery {
+		t.Fatal("base not retaken after rebaseEvery")
+	}
+}
