@@ -12,8 +12,8 @@ import (
 // [New]; the zero value is not usable. All methods are safe for concurrent
 // use.
 //
-// A call in the closed state costs one atomic load of the breaker's state
-// word, the call itself, and the policy's Record; with the default policy
+// A call in the closed state costs an atomic load of the breaker's state
+// word before and after the call, the call itself, and the policy's Record; with the default policy
 // it reads no clock and writes no shared memory when it succeeds.
 type Breaker[T any] struct {
 	core

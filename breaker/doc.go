@@ -75,7 +75,8 @@
 // # Concurrency and cost
 //
 // Every method is safe for concurrent use. A call in the closed state reads
-// one atomic word; with the default policy a success writes no shared memory
+// one atomic word before it runs and again when it reports (a result from
+// an earlier state is dropped); with the default policy a success writes no shared memory
 // and reads no clock. A rejected call allocates nothing and, with the real
 // clock, reads no clock either: the breaker arms one timer per open period
 // instead. State changes take a lock, and [Config.OnStateChange] runs after
