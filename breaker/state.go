@@ -100,6 +100,7 @@ func newOpenError(name string, w fsm.Word, until time.Time, probes int) *OpenErr
 	return e
 }
 
+// Error says which circuit rejected the call and until when it is open.
 func (e *OpenError) Error() string { return e.msg }
 
 // Unwrap returns ErrOpen.

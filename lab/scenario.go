@@ -126,6 +126,7 @@ type ScenarioError struct {
 	Problem string
 }
 
+// Error names the scenario, the field and what is wrong with it.
 func (e *ScenarioError) Error() string {
 	if e.Field == "" {
 		return "lab: scenario " + e.Scenario + ": " + e.Problem

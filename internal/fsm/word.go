@@ -12,6 +12,7 @@ const (
 	Open
 )
 
+// String returns "closed", "half-open" or "open".
 func (s State) String() string {
 	switch s {
 	case Closed:

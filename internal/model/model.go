@@ -8,18 +8,22 @@ package model
 
 import "time"
 
-// State mirrors breaker.State.
+// State mirrors breaker.State; its values are those of breaker.Closed,
+// breaker.HalfOpen and breaker.Open.
 type State uint8
 
+// The states, valued as breaker's.
 const (
 	Closed State = iota
 	HalfOpen
 	Open
 )
 
-// Outcome mirrors breaker.Outcome.
+// Outcome mirrors breaker.Outcome; its values are those of
+// breaker.Success, breaker.Failure and breaker.Ignored.
 type Outcome uint8
 
+// The outcomes, valued as breaker's.
 const (
 	Success Outcome = iota
 	Failure
