@@ -13,8 +13,9 @@ import (
 // use.
 //
 // A call in the closed state costs an atomic load of the breaker's state
-// word before and after the call, the call itself, and the policy's Record; with the default policy
-// it reads no clock and writes no shared memory when it succeeds.
+// word before and after the call, the call itself, and the policy's
+// Record; with the default policy it reads no clock and writes no shared
+// memory when it succeeds.
 type Breaker[T any] struct {
 	core
 	classify func(T, error) Outcome

@@ -19,14 +19,13 @@ type core struct {
 	clock Clock
 	// exact: read the clock on every call while open (a Clock of the
 	// user's); otherwise a timer flags the end of each open period.
-	exact  bool
-	needs  policy.Needs
-	policy policy.Policy
-	// consecutive is policy when it is a *policy.ConsecutivePolicy, to be
-	// called without going through the interface.
+	exact bool
+	needs policy.Needs
+	// consecutive is the policy when it is a *policy.ConsecutivePolicy, to
+	// be called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	// judge is policy when it is a policy.ProbeJudge: it has the last word
+	// judge is the policy when it is a policy.ProbeJudge: it has the last word
 	// on probes that succeeded. timeProbes: it needs their durations, so
 	// half-open admissions read the clock.
 	judge      policy.ProbeJudge
@@ -50,7 +49,6 @@ func (c *core) init(s *settings) {
 	c.clock = s.clock
 	c.exact = s.exactClock
 	c.needs = policy.NeedsOf(s.policy)
-	c.policy = s.policy
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
 	c.judge, _ = s.policy.(policy.ProbeJudge)
@@ -105,19 +103,11 @@ func (c *core) fastRejection(w fsm.Word) error {
 	return nil
 }
 
-// succeeded counts a success of a call admitted closed under w: the hot
-// path. It writes nothing unless the policy does.
+// succeeded counts a success of a call admitted closed under w, for a
+// policy that needs no time. Execute calls the default policy itself, and
+// this for every other. It writes nothing unless the policy does.
 func (c *core) succeeded(w fsm.Word) {
-	if c.load() != w {
-		return
-	}
-	var trip bool
-	if c.consecutive != nil {
-		trip = c.consecutive.Record(policy.Call{})
-	} else {
-		trip = c.policy.Record(policy.Call{})
-	}
-	if trip {
+	if c.m.Record(w, policy.Call{}) {
 		c.tripFrom(w)
 	}
 }

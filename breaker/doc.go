@@ -76,8 +76,8 @@
 //
 // Every method is safe for concurrent use. A call in the closed state reads
 // one atomic word before it runs and again when it reports (a result from
-// an earlier state is dropped); with the default policy a success writes no shared memory
-// and reads no clock. A rejected call allocates nothing and, with the real
+// an earlier state is dropped); with the default policy a success writes
+// no shared memory and reads no clock. A rejected call allocates nothing and, with the real
 // clock, reads no clock either: the breaker arms one timer per open period
 // instead. State changes take a lock, and [Config.OnStateChange] runs after
 // it is released, in order, so the callback may call the breaker.

@@ -36,10 +36,10 @@ type Config struct {
 	ProbeTimeout time.Duration
 }
 
-// period is one open period: when it began and when it ends.
+// period is one open period: when it ends. It is published through a
+// pointer so that readers without the lock see a whole time.Time.
 type period struct {
-	gen          uint64
-	start, until time.Time
+	until time.Time
 }
 
 // Machine is the circuit's state machine. Its zero value is not usable; see
@@ -82,7 +82,7 @@ type Machine struct {
 // New returns a closed machine. now is the time it starts in its state.
 func New(cfg Config, now time.Time) *Machine {
 	m := &Machine{cfg: cfg, since: now, epoch: now}
-	m.open.Store(&period{start: now, until: now})
+	m.open.Store(&period{until: now})
 	return m
 }
 
@@ -167,8 +167,8 @@ func (m *Machine) MarkDue(w Word) {
 	m.word.CompareAndSwap(uint64(w), uint64(w|dueBit))
 }
 
-// Until returns when the open period announced by w ends (or, for a later
-// word, when the newest period ended).
+// Until returns when the newest open period ends (or ended): for a caller
+// that has just seen an open word, the end of that period or of a newer one.
 func (m *Machine) Until() time.Time { return m.open.Load().until }
 
 // Acquire takes a probe slot in the half-open state w. It returns false when
@@ -342,7 +342,7 @@ func (m *Machine) openLocked(w Word, now time.Time) {
 	m.trips++
 	m.total++
 	next := makeWord(Open, w.Gen()+1)
-	m.open.Store(&period{gen: next.Gen(), start: now, until: now.Add(d)})
+	m.open.Store(&period{until: now.Add(d)})
 	m.publish(w, next, now)
 	if m.cfg.Opened != nil {
 		m.cfg.Opened(next, d)
