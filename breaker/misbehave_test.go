@@ -50,10 +50,21 @@ func halfOpen(t *testing.T, cfg breaker.Config[int], probes int) *rig {
 }
 
 func TestClassifyPanicHalfOpen(t *testing.T) {
-	classify := func(int, error) breaker.Outcome { panic("classify") }
+	wantPanickingProbeFails(t, func() breaker.Config[int] {
+		return breaker.Config[int]{Classify: func(int, error) breaker.Outcome { panic("classify") }}
+	}, "classify")
+}
+
+// wantPanickingProbeFails checks, through Execute and through Done, that a
+// half-open probe whose reporting panics with want under cfg() counts as a
+// failed probe: the panic goes on up, the circuit opens again, and the
+// slot is not left taken for the next period. cfg is called once per
+// breaker, since each needs a policy of its own.
+func wantPanickingProbeFails(t *testing.T, cfg func() breaker.Config[int], want any) {
+	t.Helper()
 	for _, via := range []string{"Execute", "Done"} {
 		t.Run(via, func(t *testing.T) {
-			r := halfOpen(t, breaker.Config[int]{Classify: classify}, 1)
+			r := halfOpen(t, cfg(), 1)
 			v := catch(func() {
 				if via == "Execute" {
 					r.exec(nil)
@@ -61,11 +72,9 @@ func TestClassifyPanicHalfOpen(t *testing.T) {
 					allow(t, r).Done(0, nil)
 				}
 			})
-			if v != "classify" {
-				t.Fatalf("recovered %v, want Classify's panic", v)
+			if v != want {
+				t.Fatalf("recovered %v, want %v", v, want)
 			}
-			// Counted as a failed probe: open again, and the slot is not
-			// left taken for the next period.
 			r.wantState(breaker.Open)
 			r.clk.Add(time.Second)
 			allow(t, r)

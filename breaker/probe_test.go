@@ -280,26 +280,10 @@ func TestProbeJudgeGetsWhatItNeeds(t *testing.T) {
 // as when Classify panics: the circuit opens again, the probe's slot is not
 // left taken, and the panic goes on up.
 func TestProbeJudgePanic(t *testing.T) {
-	for _, via := range []string{"Execute", "Done"} {
-		t.Run(via, func(t *testing.T) {
-			spy := &judgeSpy{Policy: policy.Consecutive(5), judge: func(policy.Call) bool { panic("judge") }}
-			r := halfOpen(t, breaker.Config[int]{Policy: spy}, 1)
-			v := catch(func() {
-				if via == "Execute" {
-					r.exec(nil)
-				} else {
-					allow(t, r).Done(0, nil)
-				}
-			})
-			if v != "judge" {
-				t.Fatalf("recovered %v, want the judge's panic", v)
-			}
-			r.wantState(breaker.Open)
-			r.clk.Add(time.Second)
-			allow(t, r)
-			r.wantLog("closed>open", "open>half-open", "half-open>open", "open>half-open")
-		})
-	}
+	wantPanickingProbeFails(t, func() breaker.Config[int] {
+		spy := &judgeSpy{Policy: policy.Consecutive(5), judge: func(policy.Call) bool { panic("judge") }}
+		return breaker.Config[int]{Policy: spy}
+	}, "judge")
 }
 
 // TestProbeJudgeMetrics: Metrics counts a probe by Classify's outcome, as
