@@ -227,9 +227,7 @@ func TestLateResultsChangeNothing(t *testing.T) {
 			during: func(r *rig) {
 				r.b.Trip()
 				r.clk.Add(time.Second)
-				for range 1 {
-					r.exec(nil) // the one probe closes the circuit
-				}
+				r.exec(nil) // the one probe closes the circuit
 			},
 			err:  errDependency,
 			want: breaker.Closed,
