@@ -218,14 +218,8 @@ func parseScenario(raw json.RawMessage, i int, inArray bool) (Scenario, error) {
 		}
 		s.Phases = append(s.Phases, p)
 	}
-	if err := s.Validate(); err != nil {
-		var se *ScenarioError
-		if errors.As(err, &se) && w.Name == "" {
-			se.Scenario = label
-		}
-		return s, err
-	}
-	return s, nil
+	// The name is set by now, so Validate's errors carry the same label.
+	return s, s.Validate()
 }
 
 // present tells whether an optional field was given a value: absent and

@@ -23,7 +23,7 @@ const Never time.Duration = -1
 // Report is the outcome of [Run]: one [ScenarioReport] per scenario, in the
 // order given. It is plain data: its writers only read it, so they may run
 // concurrently, but not alongside a change to it. The zero Report writes
-// empty outputs.
+// outputs with headers and no rows.
 type Report struct {
 	// Seed is the seed the traffic was drawn with.
 	Seed uint64

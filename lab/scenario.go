@@ -232,6 +232,15 @@ func checkName(name string) error {
 	return nil
 }
 
+// openTimeout returns how long the scenario's breaker stays open:
+// OpenTimeout, or the breaker's default for 0.
+func (s *Scenario) openTimeout() time.Duration {
+	if s.OpenTimeout == 0 {
+		return breaker.DefaultOpenTimeout
+	}
+	return s.OpenTimeout
+}
+
 // conditions returns the error rate and mean latency at time t, in phase i
 // (or the baseline for -1).
 func (s *Scenario) conditions(t time.Duration, i int) (errRate float64, latency float64) {

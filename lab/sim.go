@@ -167,10 +167,7 @@ func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
 		e.seq = seq
 		q.push(e)
 	}
-	openTimeout := s.OpenTimeout
-	if openTimeout == 0 {
-		openTimeout = breaker.DefaultOpenTimeout
-	}
+	openTimeout := s.openTimeout()
 	state := breaker.Closed
 	b, err := breaker.New(breaker.Config[struct{}]{
 		Name:           p.Name,

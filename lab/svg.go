@@ -199,16 +199,12 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 }
 
 func settingsLine(s *Scenario) string {
-	open := s.OpenTimeout
-	if open == 0 {
-		open = breaker.DefaultOpenTimeout
-	}
 	probes := s.HalfOpenProbes
 	if probes == 0 {
 		probes = breaker.DefaultHalfOpenProbes
 	}
 	return fmt.Sprintf("%g calls/s for %s · breaker: open for %s, %d half-open probes · the curves count every call, as if there were no breaker",
-		s.Rate, shortDuration(s.Duration), shortDuration(open), probes)
+		s.Rate, shortDuration(s.Duration), shortDuration(s.openTimeout()), probes)
 }
 
 func stateColour(s breaker.State) string {

@@ -202,3 +202,43 @@ func TestUnwritableOut(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// The table excerpt in README.md ("The policy lab", seed 1) is what the
+// command prints: each row it shows is a row of the output, figure for
+// figure, so that the numbers quoted there cannot drift from the code.
+func TestReadmeExcerpt(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### What it prints")
+	_, excerpt, ok2 := strings.Cut(section, "```text\n")
+	excerpt, _, ok3 := strings.Cut(excerpt, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md: no table excerpt under \"### What it prints\"")
+	}
+	// The scenarios it shows are the rows that start with a name.
+	var scenarios []string
+	for i, line := range slices.Collect(strings.Lines(excerpt)) {
+		if i > 0 && line != "" && line[0] != ' ' && line[0] != '\n' {
+			scenarios = append(scenarios, strings.Fields(line)[0])
+		}
+	}
+	code, out, errOut := runLab(t, "-seed", "1", "-scenarios", strings.Join(scenarios, ","))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(out) {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	for line := range strings.Lines(excerpt) {
+		row := strings.Join(strings.Fields(line), " ")
+		if row == "" || row == "..." {
+			continue
+		}
+		if !rows[row] {
+			t.Errorf("README.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
+		}
+	}
+}
