@@ -32,7 +32,8 @@
 // The time-window policies count into a [window.Time], whose trailing edge
 // is precise to 1/16 of the window's length; [LastN] counts into a
 // [window.Last]. Each records a call with a few atomic operations, without
-// a lock and without allocating.
+// a lock and without allocating; LastN then judges by counting the bits
+// of its ring, two loads per 64 calls it holds (see [MaxLastN]).
 //
 // # Arguments
 //

@@ -8,9 +8,7 @@ import (
 )
 
 // The judges of half-open probes: policy.ProbeJudge and its built-in
-// implementations.
-
-var _ = []policy.ProbeJudge{(*policy.SlowPolicy)(nil), (*policy.AnyPolicy)(nil), (*policy.AllPolicy)(nil)}
+// implementations, which probe.go pins at compile time.
 
 // Probes as the breaker reports them, judged against a threshold of a
 // second.

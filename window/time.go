@@ -75,8 +75,8 @@ const lapGapBits = 30
 // Sum reads every bucket only on its first call after the head bucket (the
 // newest one recorded into) moves on; until the head moves again it adds
 // the head bucket to a cached sum of the others, which no longer change. So
-// a policy that judges the window on every call costs about the same with
-// 16 buckets as with one.
+// a policy that judges the window on every call reads all the buckets once
+// each time the head moves on, not on every call.
 //
 // Build one with [NewTime]; the zero value is not usable. A Time must not be
 // copied after first use.

@@ -35,11 +35,12 @@ type impl struct {
 }
 
 func timeImpl(over time.Duration) impl {
+	width := window.NewTime(over).Width()
 	return impl{
 		name: "time=" + over.String(),
 		make: func() counter { return window.NewTime(over) },
 		holds: func(_ int, span time.Duration) bool {
-			return span == 0 || span < over-window.NewTime(over).Width()
+			return span == 0 || span < over-width
 		},
 	}
 }
