@@ -176,6 +176,8 @@ func (w *Time) RecordSum(now time.Time, failed, slow bool) Counts {
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
 	}
+	// cachedOlder(k), written out: it is not inlined, and this is every
+	// call of a time-window policy.
 	c, ok := w.cached(k)
 	if !ok {
 		c = w.cacheOlder(k)
