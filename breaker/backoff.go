@@ -40,11 +40,11 @@ const DefaultBackoffFactor = 2
 func (bo *Backoff) validate(openTimeout time.Duration) error {
 	switch {
 	case bo.Factor != 0 && !(bo.Factor >= 1) || math.IsInf(bo.Factor, 0):
-		return &configError{field: "Backoff.Factor", why: "must be 0 (for 2) or a finite number of at least 1, got " + strconv.FormatFloat(bo.Factor, 'g', -1, 64)}
+		return &ConfigError{Field: "Backoff.Factor", why: "must be 0 (for 2) or a finite number of at least 1, got " + strconv.FormatFloat(bo.Factor, 'g', -1, 64)}
 	case bo.Max < openTimeout:
-		return &configError{field: "Backoff.Max", why: "must be at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
+		return &ConfigError{Field: "Backoff.Max", why: "must be at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
 	case !(bo.Jitter >= 0 && bo.Jitter < 1):
-		return &configError{field: "Backoff.Jitter", why: "must be in [0, 1), got " + strconv.FormatFloat(bo.Jitter, 'g', -1, 64)}
+		return &ConfigError{Field: "Backoff.Jitter", why: "must be in [0, 1), got " + strconv.FormatFloat(bo.Jitter, 'g', -1, 64)}
 	}
 	return nil
 }

@@ -428,6 +428,10 @@ func TestInvalidConfig(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.names) || !strings.HasPrefix(err.Error(), "breaker: ") {
 				t.Fatalf("error %q does not name %s", err, tt.names)
 			}
+			var ce *breaker.ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(ce.Field+": "+ce.Problem(), tt.names) {
+				t.Fatalf("error %q: ConfigError %+v does not name %s", err, ce, tt.names)
+			}
 		})
 	}
 	t.Run("a rejected config does not use up its policy", func(t *testing.T) {

@@ -145,22 +145,39 @@ func (c *realClock) Now() time.Time {
 // names the field or policy argument at fault.
 var ErrInvalidConfig = errors.New("breaker: invalid config")
 
-// configError names the field at fault and wraps ErrInvalidConfig, and the
-// cause when there is one (a policy's own validation error).
-type configError struct {
-	field string
+// ConfigError is the error New returns for an invalid Config. It wraps
+// ErrInvalidConfig and, when a policy rejected its own arguments, the
+// policy's error. Use errors.As with it to learn which field is at fault
+// without reading the message, as a tool that maps fields to its own
+// settings does.
+type ConfigError struct {
+	// Field is the Config field at fault, as written in Go: "OpenTimeout",
+	// "HalfOpenProbes", "ProbeTimeout", "Backoff.Max", "Clock", "Policy"...
+	Field string
+
 	why   string
 	cause error
 }
 
-func (e *configError) Error() string {
+// Problem says what is wrong with the field, without naming it.
+func (e *ConfigError) Problem() string {
 	if e.cause != nil {
-		return "breaker: invalid config: " + e.field + ": " + e.cause.Error()
+		return e.cause.Error()
 	}
-	return "breaker: invalid config: " + e.field + " " + e.why
+	return e.why
 }
 
-func (e *configError) Unwrap() []error {
+// Error names the field and says what is wrong with it.
+func (e *ConfigError) Error() string {
+	if e.cause != nil {
+		return "breaker: invalid config: " + e.Field + ": " + e.cause.Error()
+	}
+	return "breaker: invalid config: " + e.Field + " " + e.why
+}
+
+// Unwrap returns ErrInvalidConfig and, if a policy rejected its
+// arguments, the policy's error.
+func (e *ConfigError) Unwrap() []error {
 	if e.cause != nil {
 		return []error{ErrInvalidConfig, e.cause}
 	}
@@ -194,21 +211,21 @@ func (c Config[T]) validate() (settings, error) {
 		countCalls:    c.CountCalls,
 	}
 	if c.OpenTimeout < 0 {
-		return s, &configError{field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}
+		return s, &ConfigError{Field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}
 	}
 	if c.OpenTimeout == 0 {
 		s.openTimeout = DefaultOpenTimeout
 	}
 	switch {
 	case c.HalfOpenProbes < 0:
-		return s, &configError{field: "HalfOpenProbes", why: "must not be negative, got " + strconv.Itoa(c.HalfOpenProbes)}
+		return s, &ConfigError{Field: "HalfOpenProbes", why: "must not be negative, got " + strconv.Itoa(c.HalfOpenProbes)}
 	case c.HalfOpenProbes > MaxHalfOpenProbes:
-		return s, &configError{field: "HalfOpenProbes", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.HalfOpenProbes)}
+		return s, &ConfigError{Field: "HalfOpenProbes", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.HalfOpenProbes)}
 	case c.HalfOpenProbes == 0:
 		s.probes = DefaultHalfOpenProbes
 	}
 	if c.ProbeTimeout < 0 {
-		return s, &configError{field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
+		return s, &ConfigError{Field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
 	}
 	if c.Backoff != nil {
 		if err := c.Backoff.validate(s.openTimeout); err != nil {
@@ -220,7 +237,7 @@ func (c Config[T]) validate() (settings, error) {
 	if c.Clock == nil {
 		s.clock = newRealClock()
 	} else if isNilPointer(c.Clock) {
-		return s, &configError{field: "Clock", why: fmt.Sprintf("is a nil %T", c.Clock)}
+		return s, &ConfigError{Field: "Clock", why: fmt.Sprintf("is a nil %T", c.Clock)}
 	} else {
 		s.exactClock = true
 	}
@@ -229,14 +246,14 @@ func (c Config[T]) validate() (settings, error) {
 	} else if isNilPointer(c.Policy) {
 		// A typed nil (a *T that is nil) is not a nil interface: calling
 		// it would panic later, deep inside a call.
-		return s, &configError{field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
+		return s, &ConfigError{Field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
 	} else if err := policy.Validate(c.Policy); err != nil {
-		return s, &configError{field: "Policy", cause: err}
+		return s, &ConfigError{Field: "Policy", cause: err}
 	}
 	// Claim last: a Config rejected for another field must not use up its
 	// policy.
 	if err := policy.Claim(s.policy); err != nil {
-		return s, &configError{field: "Policy", cause: err}
+		return s, &ConfigError{Field: "Policy", cause: err}
 	}
 	return s, nil
 }

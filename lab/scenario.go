@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -175,11 +174,15 @@ func (s *Scenario) Validate() error {
 		return bad("slow_call", "must not be negative, got %v", s.SlowCall)
 	}
 	if _, err := breaker.New(breaker.Config[struct{}]{OpenTimeout: s.OpenTimeout, HalfOpenProbes: s.HalfOpenProbes}); err != nil {
+		var ce *breaker.ConfigError
+		if !errors.As(err, &ce) {
+			return err
+		}
 		field := "open_timeout"
-		if strings.Contains(err.Error(), "HalfOpenProbes") {
+		if ce.Field == "HalfOpenProbes" {
 			field = "half_open_probes"
 		}
-		return bad(field, "%s", strings.TrimPrefix(err.Error(), "breaker: invalid config: "))
+		return bad(field, "%s %s", ce.Field, ce.Problem())
 	}
 	var prevEnd time.Duration
 	for i, p := range s.Phases {
