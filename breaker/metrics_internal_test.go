@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"unsafe"
@@ -64,5 +65,22 @@ func TestShardIsOneCacheLine(t *testing.T) {
 	var s shard
 	if size := int(unsafe.Sizeof(s)); size != 64 {
 		t.Fatalf("a shard is %d bytes, want 64", size)
+	}
+}
+
+// The shards of every count up to maxShards start on a cache line, as the
+// counters doc says the allocator places them: a misaligned block would
+// put each shard across two lines, shared with its neighbours.
+func TestShardsAreCacheLineAligned(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for procs := 1; procs <= maxShards; procs <<= 1 {
+		runtime.GOMAXPROCS(procs)
+		c := newCounters()
+		if len(c.shards) != procs {
+			t.Fatalf("GOMAXPROCS %d: %d shards, want %d", procs, len(c.shards), procs)
+		}
+		if p := uintptr(unsafe.Pointer(&c.shards[0])); p%64 != 0 {
+			t.Fatalf("GOMAXPROCS %d: shards at %#x, not on a 64-byte boundary", procs, p)
+		}
 	}
 }

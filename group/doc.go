@@ -16,7 +16,9 @@
 //	...
 //	b, err := hosts.Get(req.URL.Host)
 //
-// Getting the breaker of a known key takes no lock and does not allocate.
+// Getting the breaker of a key in steady use takes no lock and does not
+// allocate (a key created a moment ago may take the locked path a few
+// times first: see [Group]).
 //
 // # Bounds
 //

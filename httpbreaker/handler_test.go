@@ -202,3 +202,51 @@ func TestHandlerRequestAlreadyDone(t *testing.T) {
 		t.Fatalf("a request done before it began was counted: %+v", m)
 	}
 }
+
+// A panic in Next counts as a failure and goes on up with its value.
+func TestHandlerPanicCountsAsFailure(t *testing.T) {
+	b := newServerBreaker(t, breaker.Config[int]{})
+	h := &httpbreaker.Handler{Breaker: b, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	})}
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Fatalf("recovered %v, want the handler's panic", v)
+			}
+		}()
+		serve(h)
+	}()
+	if m := b.Metrics(); m.Failures != 1 || m.Successes+m.Ignored+m.Rejected != 0 {
+		t.Fatalf("metrics %+v, want one failure", m)
+	}
+}
+
+// A handler that asserts for http.Hijacker can take over the connection.
+func TestHandlerPassesHijack(t *testing.T) {
+	b := newServerBreaker(t, breaker.Config[int]{})
+	hijackErr := make(chan error, 1)
+	srv := httptest.NewServer(&httpbreaker.Handler{Breaker: b, Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := w.(http.Hijacker).Hijack()
+		hijackErr <- err
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		rw.Flush()
+	})})
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err := <-hijackErr; err != nil {
+		t.Fatalf("Hijack through the handler: %v", err)
+	}
+	if err != nil || string(body) != "hijacked" {
+		t.Fatalf("body %q (%v), want the hijacker's", body, err)
+	}
+}

@@ -128,10 +128,9 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 	if !m.Counted {
 		return
 	}
-	o.ObserveInt64(r.calls, toInt64(m.Successes), with(OutcomeKey.String("success")))
-	o.ObserveInt64(r.calls, toInt64(m.Failures), with(OutcomeKey.String("failure")))
-	o.ObserveInt64(r.calls, toInt64(m.Ignored), with(OutcomeKey.String("ignored")))
-	o.ObserveInt64(r.calls, toInt64(m.Rejected), with(OutcomeKey.String("rejected")))
+	for _, n := range metricset.Counts(m) {
+		o.ObserveInt64(r.calls, toInt64(n.N), with(OutcomeKey.String(n.Outcome)))
+	}
 }
 
 // toInt64 converts a count, saturating where int64 ends.

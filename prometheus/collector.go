@@ -115,15 +115,7 @@ func (c *Collector) collect(ch chan<- prom.Metric, m breaker.Metrics) {
 	if !m.Counted {
 		return
 	}
-	for _, o := range []struct {
-		outcome string
-		n       uint64
-	}{
-		{"success", m.Successes},
-		{"failure", m.Failures},
-		{"ignored", m.Ignored},
-		{"rejected", m.Rejected},
-	} {
-		ch <- prom.MustNewConstMetric(c.calls, prom.CounterValue, float64(o.n), m.Name, o.outcome)
+	for _, n := range metricset.Counts(m) {
+		ch <- prom.MustNewConstMetric(c.calls, prom.CounterValue, float64(n.N), m.Name, n.Outcome)
 	}
 }

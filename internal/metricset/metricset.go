@@ -24,6 +24,24 @@ type Group interface {
 // States are the states of a circuit, in the order exporters report them.
 var States = [...]breaker.State{breaker.Closed, breaker.HalfOpen, breaker.Open}
 
+// Count is one of a breaker's call counts and the outcome exporters label
+// it with.
+type Count struct {
+	Outcome string
+	N       uint64
+}
+
+// Counts returns the call counts of m by outcome, in the order exporters
+// report them. They mean something only when m.Counted is true.
+func Counts(m breaker.Metrics) [4]Count {
+	return [...]Count{
+		{"success", m.Successes},
+		{"failure", m.Failures},
+		{"ignored", m.Ignored},
+		{"rejected", m.Rejected},
+	}
+}
+
 // Set holds what an exporter reports. The zero value is empty and ready to
 // use. It is safe for concurrent use.
 type Set struct {

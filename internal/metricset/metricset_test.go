@@ -35,6 +35,12 @@ func TestSet(t *testing.T) {
 	for range s.All() {
 		break // stopping early must not panic
 	}
+	var groupsOnly metricset.Set
+	groupsOnly.AddGroup(g)
+	groupsOnly.AddGroup(g)
+	for range groupsOnly.All() {
+		break // nor in a group, with more groups to go
+	}
 
 	var wg sync.WaitGroup
 	for range 4 {
