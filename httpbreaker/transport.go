@@ -66,7 +66,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	if _, ok := err.(*StatusError); ok && res != nil {
+	if _, ok := err.(*StatusError); ok { // made only with a response
 		return res, nil
 	}
 	return res, err
