@@ -62,34 +62,35 @@ func newBreaker(b *testing.B) *breaker.Breaker[int] {
 	return br
 }
 
-// The loops below are written out rather than shared through a closure:
-// an extra indirect call per iteration would be charged to the breaker,
-// while the floor above pays for none.
+// The loops below call Execute directly in the loop body, never through a
+// closure: an extra indirect call per iteration would be charged to the
+// breaker, while the floor above pays for none.
 
-func BenchmarkExecute(b *testing.B) {
+// executeOK measures br.Execute(ctx, ok), serially or under RunParallel.
+func executeOK(b *testing.B, br *breaker.Breaker[int], parallel bool) {
 	ctx := context.Background()
-	b.Run("state=closed/outcome=success/mode=serial", func(b *testing.B) {
-		br := newBreaker(b)
-		b.ReportAllocs()
+	b.ReportAllocs()
+	if !parallel {
 		for b.Loop() {
 			br.Execute(ctx, ok)
 		}
+		return
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			br.Execute(ctx, ok)
+		}
 	})
-	b.Run("state=closed/outcome=success/mode=parallel", func(b *testing.B) {
-		br := newBreaker(b)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				br.Execute(ctx, ok)
-			}
-		})
-	})
-	// One call in ten fails: even two goroutines cannot string five
-	// failures together, so the default Consecutive(5) never trips, and the
-	// failures pay for the policy's shared writes.
-	b.Run("state=closed/outcome=failure/mode=serial", func(b *testing.B) {
-		br := newBreaker(b)
-		b.ReportAllocs()
+}
+
+// executeOneInTen is executeOK with every tenth call failing. Even two
+// goroutines cannot string five failures together, so the default
+// Consecutive(5) never trips, and the failures pay for the policy's shared
+// writes.
+func executeOneInTen(b *testing.B, br *breaker.Breaker[int], parallel bool) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	if !parallel {
 		i := 0
 		for b.Loop() {
 			if i++; i%10 == 0 {
@@ -98,41 +99,57 @@ func BenchmarkExecute(b *testing.B) {
 				br.Execute(ctx, ok)
 			}
 		}
-	})
-	b.Run("state=closed/outcome=failure/mode=parallel", func(b *testing.B) {
-		br := newBreaker(b)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			i := 0
-			for pb.Next() {
-				if i++; i%10 == 0 {
-					br.Execute(ctx, fail)
-				} else {
-					br.Execute(ctx, ok)
-				}
+		return
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if i++; i%10 == 0 {
+				br.Execute(ctx, fail)
+			} else {
+				br.Execute(ctx, ok)
 			}
-		})
+		}
 	})
-	b.Run("state=open/mode=serial", func(b *testing.B) {
-		br := newBreaker(b)
-		br.Trip()
-		b.ReportAllocs()
+}
+
+// executeRejected trips br and measures rejected calls, serially or under
+// RunParallel; a call that runs fails the benchmark.
+func executeRejected(b *testing.B, br *breaker.Breaker[int], parallel bool) {
+	ctx := context.Background()
+	br.Trip()
+	b.ReportAllocs()
+	if !parallel {
 		for b.Loop() {
 			if _, err := br.Execute(ctx, ok); err == nil {
 				b.Fatal("an open breaker ran a call")
 			}
 		}
-	})
-	b.Run("state=open/mode=parallel", func(b *testing.B) {
-		br := newBreaker(b)
-		br.Trip()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := br.Execute(ctx, ok); err == nil {
-					panic("an open breaker ran a call")
-				}
+		return
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := br.Execute(ctx, ok); err == nil {
+				panic("an open breaker ran a call")
 			}
-		})
+		}
+	})
+}
+
+// modes runs body once per mode, with the mode's name appended to name.
+func modes(b *testing.B, name string, body func(b *testing.B, parallel bool)) {
+	b.Run(name+"/mode=serial", func(b *testing.B) { body(b, false) })
+	b.Run(name+"/mode=parallel", func(b *testing.B) { body(b, true) })
+}
+
+func BenchmarkExecute(b *testing.B) {
+	modes(b, "state=closed/outcome=success", func(b *testing.B, parallel bool) {
+		executeOK(b, newBreaker(b), parallel)
+	})
+	modes(b, "state=closed/outcome=failure", func(b *testing.B, parallel bool) {
+		executeOneInTen(b, newBreaker(b), parallel)
+	})
+	modes(b, "state=open", func(b *testing.B, parallel bool) {
+		executeRejected(b, newBreaker(b), parallel)
 	})
 }

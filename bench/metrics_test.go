@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"testing"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -9,9 +8,8 @@ import (
 
 // BenchmarkMetrics measures what Config.CountCalls costs on the hot paths,
 // with metrics=off as the baseline beside each metrics=on, and what a
-// snapshot costs. As in BenchmarkExecute, the loops are written out.
+// snapshot costs. Its execute loops are BenchmarkExecute's.
 func BenchmarkMetrics(b *testing.B) {
-	ctx := context.Background()
 	for _, on := range []bool{false, true} {
 		name := "metrics=off"
 		if on {
@@ -24,43 +22,11 @@ func BenchmarkMetrics(b *testing.B) {
 			}
 			return br
 		}
-		b.Run("op=execute/state=closed/outcome=success/"+name+"/mode=serial", func(b *testing.B) {
-			br := newB(b)
-			b.ReportAllocs()
-			for b.Loop() {
-				br.Execute(ctx, ok)
-			}
+		modes(b, "op=execute/state=closed/outcome=success/"+name, func(b *testing.B, parallel bool) {
+			executeOK(b, newB(b), parallel)
 		})
-		b.Run("op=execute/state=closed/outcome=success/"+name+"/mode=parallel", func(b *testing.B) {
-			br := newB(b)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					br.Execute(ctx, ok)
-				}
-			})
-		})
-		b.Run("op=execute/state=open/"+name+"/mode=serial", func(b *testing.B) {
-			br := newB(b)
-			br.Trip()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := br.Execute(ctx, ok); err == nil {
-					b.Fatal("an open breaker ran a call")
-				}
-			}
-		})
-		b.Run("op=execute/state=open/"+name+"/mode=parallel", func(b *testing.B) {
-			br := newB(b)
-			br.Trip()
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := br.Execute(ctx, ok); err == nil {
-						panic("an open breaker ran a call")
-					}
-				}
-			})
+		modes(b, "op=execute/state=open/"+name, func(b *testing.B, parallel bool) {
+			executeRejected(b, newB(b), parallel)
 		})
 		b.Run("op=snapshot/"+name+"/mode=serial", func(b *testing.B) {
 			br := newB(b)
