@@ -72,8 +72,8 @@ func TestRunOutageByHand(t *testing.T) {
 		Probes:      3,
 		Trips:       1,
 		Reopens:     2,
-		TimeToTrip:      200 * ms,
-		TimeToClose:     200 * ms,
+		TimeToTrip:  200 * ms,
+		TimeToClose: 200 * ms,
 		Transitions: []Transition{
 			tr(2200*ms, breaker.Closed, breaker.Open),
 			tr(3200*ms, breaker.Open, breaker.HalfOpen),
