@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/fleet/fleettest"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 func TestMemoryConformance(t *testing.T) {
@@ -17,6 +19,7 @@ func TestMemoryConformance(t *testing.T) {
 			clk.Set(start)
 			return fleet.NewMemory(clk), clk.Add
 		},
-		Drop: func(t *testing.T, s fleet.Store, name string) { s.(*fleet.Memory).Drop(name) },
+		Drop:   func(t *testing.T, s fleet.Store, name string) { s.(*fleet.Memory).Drop(name) },
+		Epochs: append(slices.Clone(fleettest.Epochs), epochs.FarEnd),
 	})
 }

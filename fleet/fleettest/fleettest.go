@@ -13,6 +13,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/fleet"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 // Harness builds stores for the suite.
@@ -31,15 +32,15 @@ type Harness struct {
 	// time between the step and the check: zero for a store on a test
 	// clock, a little for a real server.
 	Slack time.Duration
+	// Epochs, when set, replaces [Epochs].
+	Epochs []time.Time
 }
 
-// Epochs are the start times every case runs at: a date of this decade,
-// one past the 32-bit Unix time's end in 2038, and one far in the future.
-var Epochs = []time.Time{
-	time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC),
-	time.Date(2038, 1, 19, 3, 14, 0, 0, time.UTC),
-	time.Date(2200, 6, 1, 0, 0, 0, 0, time.UTC),
-}
+// Epochs are the start times every case runs at unless the harness names
+// its own: today, past the end of 32-bit signed and unsigned Unix seconds,
+// and 2250, near the end of what a double holds of microseconds since 1970
+// (2255: the Redis store counts in those).
+var Epochs = []time.Time{epochs.Today, epochs.Y2038, epochs.Y2106, time.Date(2250, 1, 1, 0, 0, 0, 0, time.UTC)}
 
 // Params returns the rules the suite uses: quorum 2 within 10s, open for
 // 30s doubling up to 2m, 3 probes with a 5s lease.
@@ -54,7 +55,11 @@ func Params() fleet.Params {
 
 // Run runs every case of the suite at every epoch.
 func Run(t *testing.T, h Harness) {
-	for _, start := range Epochs {
+	starts := h.Epochs
+	if starts == nil {
+		starts = Epochs
+	}
+	for _, start := range starts {
 		t.Run("epoch="+start.Format("2006"), func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
