@@ -1,5 +1,5 @@
 // Package metricset is the set of breakers and groups that an exporter
-// reports (the prometheus and otel modules share it): breakers added one by
+// reports (the prombreaker and otelbreaker modules share it): breakers added one by
 // one, and groups read afresh at each collection.
 package metricset
 

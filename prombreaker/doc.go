@@ -1,9 +1,8 @@
-// Package prometheus exports the metrics of tripwire circuit breakers to
+// Package prombreaker exports the metrics of tripwire circuit breakers to
 // Prometheus, through github.com/prometheus/client_golang.
 //
 // It is a module of its own, so that the breaker library does not depend
-// on the Prometheus client. Its name is the client's: import it under
-// another, as in the examples.
+// on the Prometheus client.
 //
 // # Use
 //
@@ -12,11 +11,11 @@
 //
 //	import (
 //		"github.com/prometheus/client_golang/prometheus"
-//		tripwireprom "github.com/tripwire-go/tripwire/prometheus"
+//		"github.com/tripwire-go/tripwire/prombreaker"
 //	)
 //
 //	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
-//	prometheus.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{}, b))
+//	prometheus.MustRegister(prombreaker.NewCollector(prombreaker.Opts{}, b))
 //
 // A group of breakers ([github.com/tripwire-go/tripwire/group]) is added with
 // [Collector.AddGroup]: each scrape then covers the breakers the group
@@ -36,4 +35,4 @@
 //
 // A scrape reads each breaker's Metrics, which takes a lock briefly and
 // never changes the circuit or calls OnStateChange.
-package prometheus
+package prombreaker

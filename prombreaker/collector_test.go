@@ -1,4 +1,4 @@
-package prometheus_test
+package prombreaker_test
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
-	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/policy"
-	tripwireprom "github.com/tripwire-go/tripwire/prometheus"
+	"github.com/tripwire-go/tripwire/prombreaker"
 )
 
 var errDown = errors.New("down")
@@ -53,8 +53,8 @@ func TestCollectorExposition(t *testing.T) {
 		Policy: policy.Consecutive(2), OpenTimeout: time.Minute, HalfOpenProbes: 2,
 	})
 	plain := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
-	reg := prom.NewPedanticRegistry()
-	reg.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{}, counted, plain))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(prombreaker.NewCollector(prombreaker.Opts{}, counted, plain))
 
 	call(counted, nil)
 	call(counted, errDown)
@@ -114,7 +114,7 @@ tripwire_breaker_state{breaker="search",state="open"} 0
 
 func TestCollectorLint(t *testing.T) {
 	b := newBreaker(t, breaker.Config[int]{Name: "a", CountCalls: true})
-	problems, err := testutil.CollectAndLint(tripwireprom.NewCollector(tripwireprom.Opts{}, b))
+	problems, err := testutil.CollectAndLint(prombreaker.NewCollector(prombreaker.Opts{}, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +133,9 @@ func TestCollectorGroupOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := tripwireprom.NewCollector(tripwireprom.Opts{Namespace: "shop", ConstLabels: prom.Labels{"zone": "eu"}})
+	c := prombreaker.NewCollector(prombreaker.Opts{Namespace: "shop", ConstLabels: prometheus.Labels{"zone": "eu"}})
 	c.AddGroup(g)
-	reg := prom.NewRegistry()
+	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
@@ -162,8 +162,8 @@ shop_breaker_trips_total{breaker="b",zone="eu"} 0
 // Two breakers with one name make the scrape fail: the registry refuses
 // duplicate series rather than export a mix.
 func TestCollectorDuplicateNames(t *testing.T) {
-	reg := prom.NewRegistry()
-	reg.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{},
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prombreaker.NewCollector(prombreaker.Opts{},
 		newBreaker(t, breaker.Config[int]{Name: "twin"}),
 		newBreaker(t, breaker.Config[int]{Name: "twin"})))
 	if _, err := reg.Gather(); err == nil {

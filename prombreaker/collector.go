@@ -1,9 +1,9 @@
-package prometheus
+package prombreaker
 
 import (
 	"iter"
 
-	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/internal/metricset"
 )
@@ -31,7 +31,7 @@ type Opts struct {
 	Namespace string
 	// ConstLabels are added to every metric, for instance to tell apart
 	// several collectors registered with one registry.
-	ConstLabels prom.Labels
+	ConstLabels prometheus.Labels
 }
 
 // Collector is a prometheus.Collector of breaker metrics: register it with
@@ -45,7 +45,7 @@ type Opts struct {
 // registry fail the scrape. The call counts are exported only for breakers
 // built with Config.CountCalls.
 type Collector struct {
-	state, since, trips, probes, calls *prom.Desc
+	state, since, trips, probes, calls *prometheus.Desc
 	set                                metricset.Set
 }
 
@@ -56,8 +56,8 @@ func NewCollector(opts Opts, breakers ...Breaker) *Collector {
 	if ns == "" {
 		ns = DefaultNamespace
 	}
-	desc := func(name, help string, labels ...string) *prom.Desc {
-		return prom.NewDesc(prom.BuildFQName(ns, "breaker", name), help,
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "breaker", name), help,
 			append([]string{"breaker"}, labels...), opts.ConstLabels)
 	}
 	c := &Collector{
@@ -88,34 +88,34 @@ func (c *Collector) Add(breakers ...Breaker) {
 func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
-func (c *Collector) Describe(ch chan<- *prom.Desc) {
-	for _, d := range []*prom.Desc{c.state, c.since, c.trips, c.probes, c.calls} {
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.state, c.since, c.trips, c.probes, c.calls} {
 		ch <- d
 	}
 }
 
 // Collect sends the metrics of every breaker, read now.
-func (c *Collector) Collect(ch chan<- prom.Metric) {
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for m := range c.set.All() {
 		c.collect(ch, m)
 	}
 }
 
-func (c *Collector) collect(ch chan<- prom.Metric, m breaker.Metrics) {
+func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 	for _, s := range metricset.States {
 		v := 0.0
 		if m.State == s {
 			v = 1
 		}
-		ch <- prom.MustNewConstMetric(c.state, prom.GaugeValue, v, m.Name, s.String())
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, m.Name, s.String())
 	}
-	ch <- prom.MustNewConstMetric(c.since, prom.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
-	ch <- prom.MustNewConstMetric(c.trips, prom.CounterValue, float64(m.Trips), m.Name)
-	ch <- prom.MustNewConstMetric(c.probes, prom.GaugeValue, float64(m.ProbesInFlight), m.Name)
+	ch <- prometheus.MustNewConstMetric(c.since, prometheus.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
+	ch <- prometheus.MustNewConstMetric(c.trips, prometheus.CounterValue, float64(m.Trips), m.Name)
+	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
 	if !m.Counted {
 		return
 	}
 	for _, n := range metricset.Counts(m) {
-		ch <- prom.MustNewConstMetric(c.calls, prom.CounterValue, float64(n.N), m.Name, n.Outcome)
+		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.N), m.Name, n.Outcome)
 	}
 }
