@@ -40,7 +40,7 @@ func rejection(t *testing.T, err error) *breaker.OpenError {
 	return oe
 }
 
-func fail(context.Context) (int, error) { return 0, errDependency }
+func fail(context.Context) (int, error)    { return 0, errDependency }
 func succeed(context.Context) (int, error) { return 1, nil }
 
 // TestOpenErrorSharedButReadOnly is the regression test for issue 15's
