@@ -73,10 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	ps := lab.DefaultPolicies()
+	ps := lab.DefaultCandidates()
 	if *policies != "" {
 		var err error
-		if ps, err = lab.SelectPolicies(ps, *policies); err != nil {
+		if ps, err = lab.SelectCandidates(ps, *policies); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitUsage
 		}
@@ -165,7 +165,7 @@ func printList(w io.Writer) {
 		fmt.Fprintf(w, "  %-14s %s\n", s.Name, s.Description)
 	}
 	fmt.Fprintln(w, "\nPolicies (-policies):")
-	for _, p := range lab.DefaultPolicies() {
+	for _, p := range lab.DefaultCandidates() {
 		fmt.Fprintf(w, "  %-14s %s\n", p.Name, p.Spec())
 	}
 	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")
