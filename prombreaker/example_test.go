@@ -1,4 +1,4 @@
-package prometheus_test
+package prombreaker_test
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
-	tripwireprom "github.com/tripwire-go/tripwire/prometheus"
+	"github.com/tripwire-go/tripwire/prombreaker"
 )
 
 // Export a breaker to Prometheus. In a service, register the collector with
@@ -19,8 +19,12 @@ import (
 // registry of its own is scraped once and part of it printed.
 func ExampleNewCollector() {
 	b, _ := breaker.New(breaker.Config[string]{Name: "payments", CountCalls: true})
-	reg := prom.NewRegistry()
-	reg.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{}, b))
+	reg := prometheus.NewRegistry()
+	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+	if err != nil {
+		panic(err)
+	}
+	reg.MustRegister(c)
 
 	b.Execute(context.Background(), func(context.Context) (string, error) { return "paid", nil })
 	b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
@@ -49,9 +53,9 @@ func ExampleCollector_AddGroup() {
 	hosts, _ := group.New(group.Config[string, string]{
 		New: func(string) breaker.Config[string] { return breaker.Config[string]{} },
 	})
-	c := tripwireprom.NewCollector(tripwireprom.Opts{})
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
 	c.AddGroup(hosts)
-	reg := prom.NewRegistry()
+	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 
 	hosts.Get("a.example")

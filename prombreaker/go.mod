@@ -1,4 +1,4 @@
-module github.com/tripwire-go/tripwire/prometheus
+module github.com/tripwire-go/tripwire/prombreaker
 
 go 1.26.0
 

@@ -1,4 +1,4 @@
-package otel_test
+package otelbreaker_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/tripwire-go/tripwire/breaker"
-	tripwireotel "github.com/tripwire-go/tripwire/otel"
+	"github.com/tripwire-go/tripwire/otelbreaker"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -22,7 +22,7 @@ func ExampleRegister() {
 	defer provider.Shutdown(context.Background())
 
 	b, _ := breaker.New(breaker.Config[string]{Name: "payments", CountCalls: true})
-	reg, err := tripwireotel.Register(provider.Meter("example"), b)
+	reg, err := otelbreaker.Register(provider.Meter("example"), b)
 	if err != nil {
 		panic(err)
 	}
@@ -35,12 +35,12 @@ func ExampleRegister() {
 	reader.Collect(context.Background(), &rm)
 	var lines []string
 	for _, m := range rm.ScopeMetrics[0].Metrics {
-		if m.Name != tripwireotel.CallsName {
+		if m.Name != otelbreaker.CallsName {
 			continue
 		}
 		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
-			name, _ := p.Attributes.Value(tripwireotel.NameKey)
-			outcome, _ := p.Attributes.Value(tripwireotel.OutcomeKey)
+			name, _ := p.Attributes.Value(otelbreaker.NameKey)
+			outcome, _ := p.Attributes.Value(otelbreaker.OutcomeKey)
 			lines = append(lines, fmt.Sprintf("%s %s %s=%d", m.Name, name.AsString(), outcome.AsString(), p.Value))
 		}
 	}

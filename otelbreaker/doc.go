@@ -1,20 +1,19 @@
-// Package otel reports the metrics of tripwire circuit breakers through
+// Package otelbreaker reports the metrics of tripwire circuit breakers through
 // OpenTelemetry's metric API (go.opentelemetry.io/otel/metric), with
 // observable instruments read at each collection.
 //
 // It is a module of its own, so that the breaker library does not depend
-// on OpenTelemetry. Its name is OpenTelemetry's: import it under another,
-// as in the examples.
+// on OpenTelemetry.
 //
 // # Use
 //
 // Build breakers with Config.CountCalls to report call counts too, and
 // register them with a meter:
 //
-//	import tripwireotel "github.com/tripwire-go/tripwire/otel"
+//	import "github.com/tripwire-go/tripwire/otelbreaker"
 //
 //	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
-//	reg, err := tripwireotel.Register(otel.Meter("example.com/shop"), b)
+//	reg, err := otelbreaker.Register(otel.Meter("example.com/shop"), b)
 //	...
 //	defer reg.Unregister()
 //
@@ -31,7 +30,17 @@
 //	tripwire.breaker.active_probes  up-down counter {probe}, half-open probes in flight
 //	tripwire.breaker.calls          counter {call} by breaker.outcome (success,
 //	                                failure, ignored, rejected), only with Config.CountCalls
+//	tripwire.breaker.name_collisions gauge {breaker}, breakers of groups left out
+//	                                because their name was reported first
+//
+// # Names
+//
+// Each name is reported once, since the points of two breakers with one
+// name would mix. Register and [Registration.Add] refuse a breaker whose
+// name is taken ([ErrDuplicateName]); a group's breakers are checked at
+// each collection, the first of a name reported and the others counted in
+// tripwire.breaker.name_collisions.
 //
 // A collection reads each breaker's Metrics, which takes a lock briefly
 // and never changes the circuit or calls OnStateChange.
-package otel
+package otelbreaker

@@ -1,15 +1,16 @@
-package otel_test
+package otelbreaker_test
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
-	tripwireotel "github.com/tripwire-go/tripwire/otel"
+	"github.com/tripwire-go/tripwire/otelbreaker"
 	"github.com/tripwire-go/tripwire/policy"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -73,7 +74,7 @@ func TestRegisterReportsBreakers(t *testing.T) {
 		Policy: policy.Consecutive(2), OpenTimeout: time.Minute,
 	})
 	plain := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
-	reg, err := tripwireotel.Register(provider.Meter("test"), counted)
+	reg, err := otelbreaker.Register(provider.Meter("test"), counted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +88,12 @@ func TestRegisterReportsBreakers(t *testing.T) {
 	counted.Reset()
 	counted.Execute(ctx, func(context.Context) (int, error) { cancel(); return 0, ctx.Err() })
 
-	pay, search := tripwireotel.NameKey.String("payments"), tripwireotel.NameKey.String("search")
-	outcome := tripwireotel.OutcomeKey.String
-	state := tripwireotel.StateKey.String
+	pay, search := otelbreaker.NameKey.String("payments"), otelbreaker.NameKey.String("search")
+	outcome := otelbreaker.OutcomeKey.String
+	state := otelbreaker.StateKey.String
 	want := []metricdata.Metrics{
 		{
-			Name: tripwireotel.CallsName, Unit: "{call}",
+			Name: otelbreaker.CallsName, Unit: "{call}",
 			Description: "Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open.",
 			Data: sum(true,
 				point(1, pay, outcome("success")),
@@ -102,15 +103,15 @@ func TestRegisterReportsBreakers(t *testing.T) {
 			),
 		},
 		{
-			Name: tripwireotel.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+			Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
 			Data: sum(true, point(1, pay), point(0, search)),
 		},
 		{
-			Name: tripwireotel.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
+			Name: otelbreaker.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
 			Data: sum(false, point(0, pay), point(0, search)),
 		},
 		{
-			Name: tripwireotel.StateName, Unit: "1",
+			Name: otelbreaker.StateName, Unit: "1",
 			Description: "Whether a circuit is in the state of the attribute (1) or not (0).",
 			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{
 				point(1, pay, state("closed")),
@@ -140,9 +141,9 @@ func TestRegisterReportsBreakers(t *testing.T) {
 	defer p.Done(0, nil)
 	got = collect(t, reader)
 	metricdatatest.AssertEqual(t, metricdata.Metrics{
-		Name: tripwireotel.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
+		Name: otelbreaker.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
 		Data: sum(false, point(1, pay), point(0, search)),
-	}, got[tripwireotel.ActiveProbesName], metricdatatest.IgnoreTimestamp())
+	}, got[otelbreaker.ActiveProbesName], metricdatatest.IgnoreTimestamp())
 
 	// After Unregister, nothing is reported.
 	if err := reg.Unregister(); err != nil {
@@ -174,19 +175,66 @@ func TestRegisterGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := tripwireotel.Register(provider.Meter("test"))
+	reg, err := otelbreaker.Register(provider.Meter("test"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg.AddGroup(g)
-	if n := dataPoints(collect(t, reader)[tripwireotel.TripsName]); n > 0 {
+	if n := dataPoints(collect(t, reader)[otelbreaker.TripsName]); n > 0 {
 		t.Fatalf("an empty group reported %d trips points", n)
 	}
 	a, _ := g.Get("a")
 	a.Trip()
 	g.Get("b")
 	metricdatatest.AssertEqual(t, metricdata.Metrics{
-		Name: tripwireotel.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
-		Data: sum(true, point(1, tripwireotel.NameKey.String("a")), point(0, tripwireotel.NameKey.String("b"))),
-	}, collect(t, reader)[tripwireotel.TripsName], metricdatatest.IgnoreTimestamp())
+		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Data: sum(true, point(1, otelbreaker.NameKey.String("a")), point(0, otelbreaker.NameKey.String("b"))),
+	}, collect(t, reader)[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+}
+
+// Two breakers given to Register with one name are refused there.
+func TestRegisterRefusesDuplicateNames(t *testing.T) {
+	_, provider := setup(t)
+	reg, err := otelbreaker.Register(provider.Meter("test"),
+		newBreaker(t, breaker.Config[int]{Name: "twin"}),
+		newBreaker(t, breaker.Config[int]{Name: "twin"}))
+	if !errors.Is(err, otelbreaker.ErrDuplicateName) || !strings.Contains(err.Error(), `"twin"`) || reg != nil {
+		t.Fatalf("Register = %v, %v; want nil and an error naming twin", reg, err)
+	}
+}
+
+// Every kind of name collision: refused when added or, for groups, left out
+// and counted; each name has one point per instrument.
+func TestCollisionsAreReportedNotMixed(t *testing.T) {
+	reader, provider := setup(t)
+	api := newBreaker(t, breaker.Config[int]{Name: "api"})
+	api.Trip()
+	reg, err := otelbreaker.Register(provider.Meter("test"), api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = reg.Add(newBreaker(t, breaker.Config[int]{Name: "api"}), api, newBreaker(t, breaker.Config[int]{Name: "solo"}))
+	if !errors.Is(err, otelbreaker.ErrDuplicateName) || strings.Count(err.Error(), "\n") != 1 {
+		t.Fatalf("Add: %v; want two duplicates reported", err)
+	}
+	hosts, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts.Get("api") // closed: the added breaker, open, is the one reported
+	hosts.Get("db")
+	reg.AddGroup(hosts)
+	reg.AddGroup(hosts)
+
+	got := collect(t, reader)
+	key := otelbreaker.NameKey.String
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Data: sum(true, point(1, key("api")), point(0, key("solo")), point(0, key("db"))),
+	}, got[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: otelbreaker.NameCollisionsName, Unit: "{breaker}",
+		Description: "Breakers of a group left out of this collection because a breaker with the same name was reported first.",
+		Data:        metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{point(2, key("api")), point(1, key("db"))}},
+	}, got[otelbreaker.NameCollisionsName], metricdatatest.IgnoreTimestamp())
 }

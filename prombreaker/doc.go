@@ -1,9 +1,8 @@
-// Package prometheus exports the metrics of tripwire circuit breakers to
+// Package prombreaker exports the metrics of tripwire circuit breakers to
 // Prometheus, through github.com/prometheus/client_golang.
 //
 // It is a module of its own, so that the breaker library does not depend
-// on the Prometheus client. Its name is the client's: import it under
-// another, as in the examples.
+// on the Prometheus client.
 //
 // # Use
 //
@@ -12,11 +11,15 @@
 //
 //	import (
 //		"github.com/prometheus/client_golang/prometheus"
-//		tripwireprom "github.com/tripwire-go/tripwire/prometheus"
+//		"github.com/tripwire-go/tripwire/prombreaker"
 //	)
 //
 //	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
-//	prometheus.MustRegister(tripwireprom.NewCollector(tripwireprom.Opts{}, b))
+//	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+//	if err != nil {
+//		return err // two breakers with one name
+//	}
+//	prometheus.MustRegister(c)
 //
 // A group of breakers ([github.com/tripwire-go/tripwire/group]) is added with
 // [Collector.AddGroup]: each scrape then covers the breakers the group
@@ -33,7 +36,19 @@
 //	tripwire_breaker_probes_in_flight                            gauge, half-open probes running
 //	tripwire_breaker_calls_total{outcome="success"|"failure"|"ignored"|"rejected"}
 //	                                                             counter, only with Config.CountCalls
+//	tripwire_breaker_name_collisions                             gauge, breakers of groups left out of the scrape
+//	                                                             because their name was exported first
+//
+// # Names
+//
+// Each name is exported once, because two series with the same labels make
+// the registry fail the whole scrape, and with it every metric of the
+// application. NewCollector and [Collector.Add] refuse a breaker whose
+// name is taken ([ErrDuplicateName]). A group's breakers come and go, so
+// they are checked at each scrape: the first breaker of a name is exported,
+// the others are left out and counted in tripwire_breaker_name_collisions,
+// labelled with the name. Alert on it being present.
 //
 // A scrape reads each breaker's Metrics, which takes a lock briefly and
 // never changes the circuit or calls OnStateChange.
-package prometheus
+package prombreaker

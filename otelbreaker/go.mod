@@ -1,4 +1,4 @@
-module github.com/tripwire-go/tripwire/otel
+module github.com/tripwire-go/tripwire/otelbreaker
 
 go 1.26.0
 
