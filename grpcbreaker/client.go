@@ -40,7 +40,7 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		})
 		if !ran {
-			return rejection(err, o.now())
+			return rejection(err, b)
 		}
 		return err
 	}
@@ -67,7 +67,7 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 		}
 		p, err := b.Allow()
 		if err != nil {
-			return nil, rejection(err, o.now())
+			return nil, rejection(err, b)
 		}
 		s := &clientStream{permit: p, ctx: ctx, classify: o.classify, serverStreams: desc.ServerStreams}
 		opened := false
@@ -153,14 +153,7 @@ func report(p breaker.Permit[codes.Code], o breaker.Outcome, code codes.Code, er
 	case breaker.Success:
 		p.Done(code, nil)
 	case breaker.Ignored:
-		if r, ok := any(p).(interface{ Release() }); ok {
-			r.Release()
-			return
-		}
-		// A permit that cannot be given back is reported as a success,
-		// the nearest to counting nothing: it frees a half-open probe slot
-		// and does not count against the server.
-		p.Done(code, nil)
+		p.Release()
 	default:
 		if err == nil {
 			err = errFailed

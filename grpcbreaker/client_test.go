@@ -56,7 +56,7 @@ func TestUnaryTripsAndRejects(t *testing.T) {
 	addr, srv := serve(t)
 	clk := newClock()
 	b := newBreaker(t, 2, clk)
-	c := client(t, addr, grpcbreaker.WithBreaker(b), grpcbreaker.WithClock(clk))
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
 	ctx := context.Background()
 
 	for range 2 {

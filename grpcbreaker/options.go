@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -42,7 +41,6 @@ type options struct {
 	key      Key
 	classify Classifier
 	skip     func(method string) bool
-	clock    breaker.Clock
 }
 
 func newOptions(classify Classifier, opts []Option) *options {
@@ -89,20 +87,6 @@ func WithSkip(skip func(method string) bool) Option {
 		}
 		o.skip = skip
 	}
-}
-
-// WithClock sets the clock that a rejection's retry delay is computed
-// with. Set it to the breakers' Config.Clock when that is not the real
-// clock. nil means the real clock.
-func WithClock(c breaker.Clock) Option {
-	return func(o *options) { o.clock = c }
-}
-
-func (o *options) now() time.Time {
-	if o.clock == nil {
-		return time.Now()
-	}
-	return o.clock.Now()
 }
 
 // DefaultSkip is the default of [WithSkip]: it skips the health-checking

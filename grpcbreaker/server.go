@@ -34,7 +34,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 			return err
 		})
 		if !ran {
-			return nil, rejection(err, o.now())
+			return nil, rejection(err, b)
 		}
 		return resp, err
 	}
@@ -56,7 +56,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		}
 		err, ran := execute(ctx, b, o.classify, func() error { return handler(srv, ss) })
 		if !ran {
-			return rejection(err, o.now())
+			return rejection(err, b)
 		}
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/tripwire-go/tripwire/grpcbreaker"
 )
 
-// guardedServer starts a server whose interceptors use b and clk.
+// guardedServer starts a server whose interceptors use b and opts.
 func guardedServer(t *testing.T, b *breaker.Breaker[codes.Code], opts ...grpcbreaker.Option) (testpb.TestServiceClient, *testServer, *grpc.ClientConn) {
 	t.Helper()
 	opts = append([]grpcbreaker.Option{grpcbreaker.WithBreaker(b)}, opts...)
@@ -33,7 +33,7 @@ func guardedServer(t *testing.T, b *breaker.Breaker[codes.Code], opts ...grpcbre
 func TestServerShedsLoad(t *testing.T) {
 	clk := newClock()
 	b := newBreaker(t, 2, clk)
-	c, srv, cc := guardedServer(t, b, grpcbreaker.WithClock(clk))
+	c, srv, cc := guardedServer(t, b)
 	ctx := context.Background()
 
 	for range 2 {

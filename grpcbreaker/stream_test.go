@@ -2,7 +2,6 @@ package grpcbreaker_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -45,7 +44,7 @@ func TestServerStreamCountsAtItsEnd(t *testing.T) {
 	addr, _ := serve(t)
 	clk := newClock()
 	b := newBreaker(t, 1, clk)
-	c := client(t, addr, grpcbreaker.WithBreaker(b), grpcbreaker.WithClock(clk))
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
 	ctx := context.Background()
 
 	s, err := c.StreamingOutputCall(ctx, outputs(3, codes.OK))
@@ -172,8 +171,8 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 	<-srv.blocked
 	cancel()
 	waitCounted(t, b, 1)
-	if got := countsOf(b); got.failed != 0 || b.State() != breaker.Closed {
-		t.Fatalf("a canceled stream counted %+v, state %v", got, b.State())
+	if got := countsOf(b); got != (counts{ignored: 1}) || b.State() != breaker.Closed {
+		t.Fatalf("a canceled stream counted %+v, state %v; want one ignored call", got, b.State())
 	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -184,18 +183,18 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 	<-srv.blocked
 	<-ctx.Done()
 	waitCounted(t, b, 2)
-	if got := countsOf(b); got.failed != 1 || b.State() != breaker.Open {
+	if got := countsOf(b); got != (counts{ignored: 1, failed: 1}) || b.State() != breaker.Open {
 		t.Fatalf("a stream past its deadline counted %+v, state %v", got, b.State())
 	}
 }
 
-// A canceled half-open probe stream frees its slot, so the next probe can
-// close the circuit.
+// A canceled half-open probe stream gives its permit back: its slot is
+// free, so the next probe can close the circuit.
 func TestStreamCanceledProbeFreesSlot(t *testing.T) {
 	addr, srv := serve(t)
 	clk := newClock()
 	b := newBreaker(t, 1, clk)
-	c := client(t, addr, grpcbreaker.WithBreaker(b), grpcbreaker.WithClock(clk))
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
 	b.Trip()
 	clk.Add(30 * time.Second)
 
@@ -204,13 +203,12 @@ func TestStreamCanceledProbeFreesSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-srv.blocked
-	if _, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK)); !errors.Is(err, breaker.ErrOpen) {
-		t.Fatalf("second probe while the one slot is taken: %v", err)
-	}
+	_, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+	wantRejection(t, err, breaker.HalfOpenRetryAfter) // the one slot is taken
 	cancel()
 	waitCounted(t, b, 1)
-	if b.State() == breaker.Open {
-		t.Fatalf("a canceled probe reopened the circuit")
+	if got := countsOf(b); got != (counts{ignored: 1, rejected: 1}) || b.State() != breaker.HalfOpen {
+		t.Fatalf("after a canceled probe: %+v, %v; want it ignored, and still half-open", got, b.State())
 	}
 	s, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
 	if err != nil {
