@@ -74,18 +74,26 @@ func newer(t, tag uint32) bool {
 // without keeping one entry per call. It is a ring of [Buckets] buckets,
 // each width = over/Buckets long (rounded down to the nanosecond), with
 // bucket k holding the calls that finished in [k·width, (k+1)·width) since
-// the Unix epoch. Sum at now adds up the bucket of now and the Buckets-1
-// before it, a span of Buckets·width: over, less the at most 15ns that the
+// the Unix epoch (see below for times with a monotonic reading). Sum at now
+// adds up the bucket of now and the Buckets-1 before it, a span of
+// Buckets·width: over, less the at most 15ns that the
 // rounding lost. So a call is never counted once it is span old (and so
 // never once it is over old), and always counted while it is younger than
 // span - width. The edge of the window is precise to one bucket, 1/16 of
 // its length.
 //
-// Time never reads a clock: the caller passes now to every method. A time
-// older than the newest bucket recorded into (a clock that stepped back, or a
-// goroutine that read the clock before another one that recorded first) is
-// counted into that newest bucket, and Sum at such a time sums the window
-// that ends at the newest bucket. Nothing panics, whatever the times.
+// Time never reads a clock: the caller passes now to every method. Times
+// with a monotonic reading, as time.Now and the breaker's real clock give
+// them, are placed by that reading (by their distance from the first such
+// time the window saw), so a step of the wall clock moves nothing; times
+// without one, plain values and mock clocks, by their wall time. A time
+// older than the newest bucket recorded into (a goroutine that read the
+// clock before another one that recorded first, or a plain clock that
+// stepped back) is counted into that newest bucket, and Sum at such a time
+// sums the window that ends at the newest bucket. Times past either end of
+// int64 nanoseconds since 1970 count as that end. The one time refused is
+// the zero time: a time-based policy gets it only when the breaker was not
+// told it needs the time, so every method panics on it, saying so.
 //
 // Every method is safe for concurrent use, and Record, Sum and RecordSum
 // are lock-free and do not allocate. Under concurrency Sum may miss calls
@@ -474,7 +482,7 @@ var unixEpoch = time.Unix(0, 0)
 // zeroTime is the panic of a window given the zero time.
 const zeroTime = "window: a time window was given the zero time.Time: " +
 	"a policy passes Call.At, which the breaker sets only for policies that ask for the time " +
-	"(see policy.Binding.Need and policy.NeedTime); a wrapper that hides its policy's Bind method hides that request too"
+	"(policy.NeedTime); a wrapper that hides what its policy needs from the breaker hides that request too"
 
 // nanos returns where now lies on the window's line of time, in
 // nanoseconds since the Unix epoch, saturated at the ends of an int64.
