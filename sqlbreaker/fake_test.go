@@ -71,9 +71,11 @@ func (d fakeDriver) Open(string) (driver.Conn, error) { return d.f.Connect(conte
 // plainConn is a connection with only the methods every driver has.
 type plainConn struct{ f *fakeDB }
 
-func (c *plainConn) Prepare(query string) (driver.Stmt, error) { return &fakeStmt{f: c.f, query: query}, nil }
-func (c *plainConn) Close() error                              { return nil }
-func (c *plainConn) Begin() (driver.Tx, error)                 { return fakeTx{}, nil }
+func (c *plainConn) Prepare(query string) (driver.Stmt, error) {
+	return &fakeStmt{f: c.f, query: query}, nil
+}
+func (c *plainConn) Close() error              { return nil }
+func (c *plainConn) Begin() (driver.Tx, error) { return fakeTx{}, nil }
 
 // fakeConn is a connection with the context methods.
 type fakeConn struct{ plainConn }
@@ -145,4 +147,3 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	dest[0] = int64(1)
 	return nil
 }
-
