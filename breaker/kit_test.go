@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,16 +95,56 @@ func (c *manualClock) Add(d time.Duration) {
 	}
 }
 
-// countingPolicy counts the calls its breaker records, and passes
+// countingPolicy counts the calls its breaker records, in all and, when
+// perPeriod is set, for each closed period: the records made since the
+// policy's last Reset (period 0 is the one before the first). It passes
 // everything on to the policy it wraps, including the optional interfaces.
 type countingPolicy struct {
 	policy.Policy
-	records atomic.Uint64
+	records   atomic.Uint64
+	resets    atomic.Uint64 // Reset calls: the number of the current period
+	perPeriod *periodCounts // nil: records are not counted by period
 }
 
 func (p *countingPolicy) Record(c policy.Call) bool {
 	p.records.Add(1)
+	if p.perPeriod != nil {
+		p.perPeriod.add(p.resets.Load(), 1)
+	}
 	return p.Policy.Record(c)
+}
+
+// Reset starts a new period first, so that a record made after the
+// wrapped policy forgot its calls is counted in the period that follows.
+func (p *countingPolicy) Reset() {
+	p.resets.Add(1)
+	p.Policy.Reset()
+}
+
+// periodCounts counts by period, from any goroutine.
+type periodCounts struct {
+	m sync.Map // uint64 -> *atomic.Uint64
+}
+
+func (c *periodCounts) add(period, n uint64) {
+	v, ok := c.m.Load(period)
+	if !ok {
+		v, _ = c.m.LoadOrStore(period, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(n)
+}
+
+// take returns the counts of the periods before until and forgets them.
+func (c *periodCounts) take(until uint64) map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	c.m.Range(func(k, v any) bool {
+		if k.(uint64) < until {
+			out[k.(uint64)] = v.(*atomic.Uint64).Load()
+			c.m.Delete(k)
+		}
+		return true
+	})
+	return out
 }
 
 func (p *countingPolicy) Needs() policy.Needs { return policy.NeedsOf(p.Policy) }
