@@ -277,7 +277,8 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		bcfg.Policy = h.counting
 	}
 	if cfg.frozen {
-		h.clk = newManualClock()
+		starts := clockStarts()
+		h.clk = newManualClock(starts[cfg.seed%uint64(len(starts))])
 		bcfg.Clock = h.clk
 	} else {
 		// The timer path, many times over. No ProbeTimeout: with real time
