@@ -81,6 +81,20 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 	}
 }
 
+// Candidates from specs, with settings per candidate and per run, reach
+// the breakers: a longer open timeout lets fewer probes through.
+func TestPoliciesFlag(t *testing.T) {
+	code, out, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5),consecutive(5)@open=30s,rate(0.3,20,10s)", "-probes", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3, 20, 10s)@probes=1", "consecutive(5)@probes=1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}
+
 // The -seed flag reaches the traffic: another seed, another table.
 func TestSeedFlag(t *testing.T) {
 	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")
@@ -142,9 +156,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"argument", []string{"outage"}, `unexpected argument "outage"`},
 		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
-		{"unknown policy", []string{"-policies", "consecutive,magic"}, `unknown candidate "magic"; known candidates: consecutive`},
+		{"unknown policy", []string{"-policies", "consecutive,magic"}, "column 13: unknown policy \"magic\": write consecutive(N)"},
+		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
+		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
+		{"run-wide probes", []string{"-probes", "0"}, "lab: -probes: must be between 1 and 65535, got 0"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
-		{"policy twice", []string{"-policies", "consecutive,consecutive"}, `candidate "consecutive" named twice`},
+		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
 		{"empty file", []string{"-scenario", file("  ")}, "the input is empty"},
 		{"malformed", []string{"-scenario", file("{\n" + ok + ",\n")}, "malformed JSON"},
