@@ -700,7 +700,8 @@ func (h *contention) snapshot() rest {
 	}
 	s.seen[3] = h.rejected.Load()
 	m := h.b.Metrics()
-	s.counted = [4]uint64{m.Successes, m.Failures, m.Ignored, m.Rejected}
+	// Indexed as seen is: by Outcome, then rejections.
+	s.counted[breaker.Success], s.counted[breaker.Failure], s.counted[breaker.Ignored], s.counted[3] = m.Successes, m.Failures, m.Ignored, m.Rejected
 	return s
 }
 
@@ -797,7 +798,11 @@ func (h *contention) checkMetrics(before, now rest) {
 	if !h.cfg.count {
 		return
 	}
-	for i, what := range []string{"successes", "failures", "ignored", "rejections"} {
+	for i := range now.seen {
+		what := "rejections"
+		if i < 3 {
+			what = breaker.Outcome(i).String() + " outcomes"
+		}
 		seen, counted := now.seen[i]-before.seen[i], now.counted[i]-before.counted[i]
 		if seen != counted {
 			h.bad.add("Metrics counts %d %s in an epoch in which the workers saw %d", counted, what, seen)
