@@ -142,8 +142,8 @@ type traceSource struct {
 	end      time.Duration // latest end of a call released
 	calls    int
 
-	faultFrom, faultTo int64 // absolute fault bounds, Unix ns; from == to: none
-	marked             bool  // the fault column is present
+	faultFrom, faultTo int64         // absolute fault bounds, Unix ns; from == to: none
+	marked             bool          // the fault column is present
 	firstMarked        time.Duration // start of the first marked call
 	lastMarked         time.Duration // latest end of a marked call
 	anyMarked          bool
