@@ -56,7 +56,7 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		seen("slowprobe=" + md.SlowProbe.String())
 		pol = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
 	}
-	clk := newManualClock()
+	clk := newManualClock(rapid.SampledFrom(clockStarts()).Draw(t, "clock"))
 	var log []model.Transition
 	b, err := breaker.New(breaker.Config[int]{
 		Policy:         pol,

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/internal/model"
 	"github.com/tripwire-go/tripwire/policy"
 	"pgregory.net/rapid"
@@ -45,7 +46,9 @@ func TestMachineMatchesModel(t *testing.T) {
 			Timeout:   time.Duration(rapid.IntRange(1, 10).Draw(t, "timeout")) * time.Second,
 			Probes:    rapid.IntRange(1, 4).Draw(t, "probes"),
 		}
-		now := time.Unix(1_000_000, 0)
+		// From an epoch: today, past 2038, the ends of int64 nanoseconds;
+		// those with a monotonic reading also see the wall clock step.
+		now := epochs.Gen(epochs.All()).Draw(t, "epoch").At
 		var opened []time.Duration
 		m := New(Config{
 			Policy:  policy.Consecutive(md.Threshold),
@@ -88,6 +91,15 @@ func TestMachineMatchesModel(t *testing.T) {
 					rapid.Map(rapid.Int64Range(0, int64(2*md.Timeout)), func(n int64) time.Duration { return time.Duration(n) }),
 				).Draw(t, "step")
 				now = now.Add(d)
+			},
+			"step wall": func(t *rapid.T) {
+				// NTP or a resumed VM moves the wall clock alone: the
+				// machine compares monotonic readings and must not see it.
+				d := rapid.SampledFrom([]time.Duration{-time.Hour, time.Hour}).Draw(t, "wall step")
+				if w := now.Round(0).Add(d); !epochs.HasMono(now) || w.Year() < 1900 || w.Year() > 2150 {
+					t.Skip("no monotonic reading to keep")
+				}
+				now = epochs.StepWall(now, d)
 			},
 			"trip": func(t *rapid.T) {
 				m.Trip(now)
