@@ -33,7 +33,7 @@ func events(s sdktrace.ReadOnlySpan) []string {
 	for _, e := range s.Events() {
 		line := e.Name
 		for _, kv := range e.Attributes {
-			line += fmt.Sprintf(" %s=%s", kv.Key, kv.Value.Emit())
+			line += fmt.Sprintf(" %s=%s", kv.Key, kv.Value.String())
 		}
 		out = append(out, line)
 	}
