@@ -28,6 +28,9 @@ type rig struct {
 func newRig(t *testing.T, cfg breaker.Config[int]) *rig {
 	t.Helper()
 	r := &rig{t: t, clk: clock.NewMock()}
+	if m, ok := cfg.Clock.(*clock.Mock); ok {
+		r.clk = m // newRigAt's, set to a date
+	}
 	cfg.Clock = r.clk
 	user := cfg.OnStateChange
 	cfg.OnStateChange = func(name string, from, to breaker.State) {
