@@ -21,7 +21,7 @@ func openPeriod(t *testing.T, r *rig) time.Duration {
 	if !errors.As(r.exec(nil), &oe) {
 		t.Fatal("circuit not open")
 	}
-	return oe.Until.Sub(r.clk.Now())
+	return oe.Until().Sub(r.clk.Now())
 }
 
 func TestBackoff(t *testing.T) {

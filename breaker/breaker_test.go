@@ -96,7 +96,7 @@ func TestDefaults(t *testing.T) {
 	if r.calls != breaker.DefaultFailures {
 		t.Fatalf("fn ran %d times; an open breaker must not run it", r.calls)
 	}
-	if want := r.clk.Now().Add(breaker.DefaultOpenTimeout); !oe.Until.Equal(want) || oe.Name != "db" || oe.State != breaker.Open {
+	if want := r.clk.Now().Add(breaker.DefaultOpenTimeout); !oe.Until().Equal(want) || oe.Name() != "db" || oe.State() != breaker.Open {
 		t.Fatalf("OpenError = %+v, want db open until %v", oe, want)
 	}
 	if got := oe.RetryAfter(r.clk.Now()); got != breaker.DefaultOpenTimeout {
@@ -122,8 +122,8 @@ func TestDefaults(t *testing.T) {
 		permits = append(permits, p)
 	}
 	oe = wantRejected(t, func() error { _, err := r.b.Allow(); return err }())
-	if oe.State != breaker.HalfOpen {
-		t.Fatalf("rejection in half-open says %v", oe.State)
+	if oe.State() != breaker.HalfOpen {
+		t.Fatalf("rejection in half-open says %v", oe.State())
 	}
 	for _, p := range permits {
 		r.wantState(breaker.HalfOpen)
@@ -148,8 +148,8 @@ func TestHalfOpen(t *testing.T) {
 		}
 		r.wantState(breaker.Open)
 		oe := wantRejected(t, r.exec(nil))
-		if want := r.clk.Now().Add(time.Second); !oe.Until.Equal(want) {
-			t.Fatalf("reopened until %v, want %v", oe.Until, want)
+		if want := r.clk.Now().Add(time.Second); !oe.Until().Equal(want) {
+			t.Fatalf("reopened until %v, want %v", oe.Until(), want)
 		}
 		r.wantLog("closed>open", "open>half-open", "half-open>open")
 	})

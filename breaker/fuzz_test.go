@@ -181,7 +181,7 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 	// stays open. The clock stands still while it opens.
 	openFor := func() time.Duration {
 		t.Helper()
-		d := wantRejected(exec(breaker.Success)).Until.Sub(clk.Now())
+		d := wantRejected(exec(breaker.Success)).Until().Sub(clk.Now())
 		if d <= 0 || d > want.timeout || !want.jittered && d != want.timeout {
 			t.Fatalf("open for %v; OpenTimeout %v, jitter %v", d, want.timeout, want.jittered)
 		}
@@ -235,8 +235,8 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 		permits[i] = allow()
 	}
 	if n == want.probes {
-		if oe := wantRejected(exec(breaker.Success)); oe.State != breaker.HalfOpen {
-			t.Fatalf("rejection with every slot taken says %v", oe.State)
+		if oe := wantRejected(exec(breaker.Success)); oe.State() != breaker.HalfOpen {
+			t.Fatalf("rejection with every slot taken says %v", oe.State())
 		}
 		// With a ProbeTimeout, busy slots are reclaimed once it has passed
 		// with nothing admitted or finished, and the probes holding them

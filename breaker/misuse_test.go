@@ -99,10 +99,10 @@ func TestPermitDoneLongAfter(t *testing.T) {
 		r := newRig(t, cfg())
 		old := allow(t, r)
 		r.b.Trip()
-		until := wantAllowRejected(t, r).Until
+		until := wantAllowRejected(t, r).Until()
 		r.clk.Add(time.Second / 2)
 		old.Done(0, errDependency)
-		if got := wantAllowRejected(t, r).Until; !got.Equal(until) {
+		if got := wantAllowRejected(t, r).Until(); !got.Equal(until) {
 			t.Fatalf("open until %v after a late failure, want %v unchanged", got, until)
 		}
 		r.wantLog("closed>open")
@@ -160,10 +160,10 @@ func TestPermitDoneLongAfter(t *testing.T) {
 		r.clk.Add(time.Second)
 		p := allow(t, r)
 		p.Done(0, errDependency)
-		until := wantAllowRejected(t, r).Until
+		until := wantAllowRejected(t, r).Until()
 		r.clk.Add(time.Second / 2)
 		p.Done(0, errDependency)
-		if got := wantAllowRejected(t, r).Until; !got.Equal(until) {
+		if got := wantAllowRejected(t, r).Until(); !got.Equal(until) {
 			t.Fatalf("second Done reopened the circuit: until %v, want %v", got, until)
 		}
 		r.wantLog("closed>open", "open>half-open", "half-open>open")

@@ -111,13 +111,13 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) {
 			t.Fatalf("rejection %v does not wrap ErrOpen in an *OpenError", err)
 		}
-		if oe.State != breaker.State(md.State) {
-			t.Fatalf("rejection says %v, model %v", oe.State, breaker.State(md.State))
+		if oe.State() != breaker.State(md.State) {
+			t.Fatalf("rejection says %v, model %v", oe.State(), breaker.State(md.State))
 		}
-		if md.State == model.Open && !oe.Until.Equal(md.Until) {
-			t.Fatalf("rejection says open until %v, model %v", oe.Until, md.Until)
+		if md.State == model.Open && !oe.Until().Equal(md.Until) {
+			t.Fatalf("rejection says open until %v, model %v", oe.Until(), md.Until)
 		}
-		seen("rejected " + oe.State.String())
+		seen("rejected " + oe.State().String())
 	}
 
 	t.Repeat(map[string]func(*rapid.T){

@@ -492,7 +492,7 @@ func (h *contention) reported(o breaker.Outcome) {
 func (h *contention) wantRejection(err error) {
 	h.rejected.Add(1)
 	var oe *breaker.OpenError
-	if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) || oe.State == breaker.Closed {
+	if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) || oe.State() == breaker.Closed {
 		h.bad.add("a call was not let through, with error %v", err)
 	}
 }
@@ -567,7 +567,7 @@ func (h *contention) checkAtRest(before rest) {
 			p, err := h.b.Allow()
 			if err != nil {
 				var oe *breaker.OpenError
-				if !errors.As(err, &oe) || oe.State != breaker.HalfOpen {
+				if !errors.As(err, &oe) || oe.State() != breaker.HalfOpen {
 					h.bad.add("half-open at rest rejected with %v", err)
 				}
 				break
@@ -630,11 +630,11 @@ func (h *contention) checkMetrics(before, now rest) {
 func (h *contention) openUntil() (time.Time, bool) {
 	_, err := h.b.Allow()
 	var oe *breaker.OpenError
-	if !errors.As(err, &oe) || oe.State != breaker.Open {
+	if !errors.As(err, &oe) || oe.State() != breaker.Open {
 		h.bad.add("open circuit at rest answered Allow with %v", err)
 		return time.Time{}, false
 	}
-	return oe.Until, true
+	return oe.Until(), true
 }
 
 // steer moves the frozen clock and sometimes the circuit, at rest, for the

@@ -51,7 +51,7 @@ func TestHandlerShedsLoadWhileOpen(t *testing.T) {
 		Policy: policy.Consecutive(2), OpenTimeout: 1500 * time.Millisecond, HalfOpenProbes: 1, Clock: clk,
 	})
 	next := &statusHandler{status: http.StatusInternalServerError}
-	h := &httpbreaker.Handler{Breaker: b, Next: next, Clock: clk}
+	h := &httpbreaker.Handler{Breaker: b, Next: next}
 
 	for range 2 {
 		if rec := serve(h); rec.Code != 500 || rec.Body.String() != "served" {

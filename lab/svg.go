@@ -12,29 +12,81 @@ import (
 	"github.com/tripwire-go/tripwire/breaker"
 )
 
-// bins is how many time bins the timeline's error-rate curve has.
-const bins = 150
+// bins is how many time bins the timeline's error-rate curve of a
+// scenario has; a trace's has between maxBins/2 and maxBins.
+const (
+	bins    = 150
+	maxBins = 300
+)
 
-// bin counts the calls that arrived in one slice of a scenario, as the
+// bin counts the calls that arrived in one slice of a run, as the
 // dependency would have seen them with no breaker in front.
 type bin struct {
 	calls, failed, slow int
 }
 
-func loadOf(s *Scenario, calls []call) []bin {
-	load := make([]bin, bins)
-	for i := range calls {
-		c := &calls[i]
-		k := min(int(float64(c.at)/float64(s.Duration)*bins), bins-1)
-		load[k].calls++
-		if c.failed {
-			load[k].failed++
+// loadBins counts calls in time bins of equal width. For a scenario the
+// span is known and the bins are fixed; for a trace it is not, so the bins
+// start narrow and merge pairwise whenever there are too many, which keeps
+// memory bounded by the number of bins, whatever the number of calls.
+type loadBins struct {
+	width float64 // of a bin, in nanoseconds
+	fixed bool
+	bins  []bin
+}
+
+func fixedBins(span time.Duration) *loadBins {
+	return &loadBins{width: float64(span) / bins, fixed: true, bins: make([]bin, bins)}
+}
+
+func growingBins() *loadBins {
+	return &loadBins{width: float64(10 * time.Millisecond)}
+}
+
+func (l *loadBins) add(c *call) {
+	k := int(float64(c.at) / l.width)
+	if l.fixed {
+		k = min(k, len(l.bins)-1)
+	} else {
+		for k >= 16*maxBins {
+			l.merge()
+			k = int(float64(c.at) / l.width)
 		}
-		if c.slow {
-			load[k].slow++
+		for k >= len(l.bins) {
+			l.bins = append(l.bins, bin{})
 		}
 	}
-	return load
+	b := &l.bins[k]
+	b.calls++
+	if c.failed {
+		b.failed++
+	}
+	if c.slow {
+		b.slow++
+	}
+}
+
+// merge halves the number of bins.
+func (l *loadBins) merge() {
+	n := (len(l.bins) + 1) / 2
+	for i := range n {
+		b := l.bins[2*i]
+		if 2*i+1 < len(l.bins) {
+			o := l.bins[2*i+1]
+			b.calls, b.failed, b.slow = b.calls+o.calls, b.failed+o.failed, b.slow+o.slow
+		}
+		l.bins[i] = b
+	}
+	l.bins = l.bins[:n]
+	l.width *= 2
+}
+
+// done returns the bins to draw: for a trace, at most maxBins of them.
+func (l *loadBins) done() loadBins {
+	for !l.fixed && len(l.bins) > maxBins {
+		l.merge()
+	}
+	return *l
 }
 
 // Layout of a timeline, in SVG user units.
@@ -107,11 +159,13 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	p(`<text transform="translate(%d %d) rotate(-90)" text-anchor="middle" fill="%s">share of calls</text>`+"\n",
 		svgLeft-46, svgTop+chartHeight/2, colAxis)
 	p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s"/>`+"\n", svgLeft, svgTop, plotWidth, chartHeight, colAxis)
-	binX := func(k int) float64 { return svgLeft + (float64(k)+0.5)/bins*plotWidth }
+	binX := func(k int) float64 {
+		return svgLeft + (float64(k)+0.5)*sr.load.width/float64(s.Duration)*plotWidth
+	}
 	curve := func(colour, dash string, part func(bin) int) {
 		var d strings.Builder
 		pen := false
-		for k, b := range sr.load {
+		for k, b := range sr.load.bins {
 			if b.calls == 0 {
 				pen = false
 				continue
@@ -134,7 +188,7 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	// One lane per policy: the circuit's state over time.
 	for i, res := range sr.Results {
 		y := lanesTop + i*laneStep
-		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(res.Policy))
+		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(res.Candidate))
 		p(`<text x="%d" y="%d" text-anchor="end" font-size="9" fill="%s"><title>%s</title>%s</text>`+"\n",
 			svgLeft-8, y+21, colAxis, esc(res.Spec), esc(clip(res.Spec, 48)))
 		// Half-open periods often last milliseconds: they are drawn last,

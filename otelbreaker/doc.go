@@ -30,6 +30,16 @@
 //	tripwire.breaker.active_probes  up-down counter {probe}, half-open probes in flight
 //	tripwire.breaker.calls          counter {call} by breaker.outcome (success,
 //	                                failure, ignored, rejected), only with Config.CountCalls
+//	tripwire.breaker.name_collisions gauge {breaker}, breakers of groups left out
+//	                                because their name was reported first
+//
+// # Names
+//
+// Each name is reported once, since the points of two breakers with one
+// name would mix. Register and [Registration.Add] refuse a breaker whose
+// name is taken ([ErrDuplicateName]); a group's breakers are checked at
+// each collection, the first of a name reported and the others counted in
+// tripwire.breaker.name_collisions.
 //
 // A collection reads each breaker's Metrics, which takes a lock briefly
 // and never changes the circuit or calls OnStateChange.

@@ -3,6 +3,7 @@ package otelbreaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"math"
 
@@ -24,7 +25,15 @@ const (
 	StateName = "tripwire.breaker.state"
 	// ActiveProbesName is the number of half-open probes in flight.
 	ActiveProbesName = "tripwire.breaker.active_probes"
+	// NameCollisionsName is the number of a group's breakers left out of a
+	// collection because a breaker with the same name was reported first.
+	// It has points only while names collide.
+	NameCollisionsName = "tripwire.breaker.name_collisions"
 )
+
+// ErrDuplicateName is wrapped by the error of [Register] and
+// [Registration.Add] when a breaker has the name of one already reported.
+var ErrDuplicateName = errors.New("otelbreaker: a breaker with this name is already reported")
 
 // The attributes of the measurements.
 const (
@@ -52,21 +61,34 @@ type Group interface {
 // Registration reports the metrics of breakers through the observable
 // instruments of one meter, read at each collection. Build one with
 // [Register]; the zero value is not usable. It is safe for concurrent use.
+//
+// Each breaker's measurements carry its name ([NameKey]), so each name is
+// reported once: two breakers of one name would give a mix of the two.
+// Register and Add refuse a breaker whose name is taken. A group's breakers
+// are named at each collection, so there a name already reported (by a
+// breaker added, an earlier group, or the same group added twice) is left
+// out and counted in [NameCollisionsName]. Names that are not valid UTF-8
+// are reported with U+FFFD in place of the invalid bytes. Two Registrations
+// on one meter report into the same instruments: use one per meter, with
+// Add and AddGroup.
 type Registration struct {
-	calls, trips metric.Int64ObservableCounter
-	state        metric.Int64ObservableGauge
-	probes       metric.Int64ObservableUpDownCounter
-	reg          metric.Registration
-	set          metricset.Set
+	calls, trips      metric.Int64ObservableCounter
+	state, collisions metric.Int64ObservableGauge
+	probes            metric.Int64ObservableUpDownCounter
+	reg               metric.Registration
+	set               metricset.Set
 }
 
 // Register creates the instruments on meter and a callback that reports
 // the given breakers at each collection. Add more with Add and AddGroup;
-// stop with Unregister. It fails only when the meter refuses an
+// stop with Unregister. It fails when two of the breakers have one name
+// (the error wraps ErrDuplicateName), or when the meter refuses an
 // instrument or the callback.
 func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	r := &Registration{}
-	r.Add(breakers...)
+	if err := r.Add(breakers...); err != nil {
+		return nil, err
+	}
 	var err, e error
 	r.calls, e = meter.Int64ObservableCounter(CallsName, metric.WithUnit("{call}"),
 		metric.WithDescription("Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open."))
@@ -80,24 +102,35 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	r.probes, e = meter.Int64ObservableUpDownCounter(ActiveProbesName, metric.WithUnit("{probe}"),
 		metric.WithDescription("Half-open probe calls in flight."))
 	err = errors.Join(err, e)
+	r.collisions, e = meter.Int64ObservableGauge(NameCollisionsName, metric.WithUnit("{breaker}"),
+		metric.WithDescription("Breakers of a group left out of this collection because a breaker with the same name was reported first."))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
 	}
-	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.trips, r.state, r.probes)
+	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.trips, r.state, r.probes, r.collisions)
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Add reports breakers too.
-func (r *Registration) Add(breakers ...Breaker) {
+// Add reports breakers too. A breaker whose name is already reported by the
+// registration is left out, and the error, wrapping ErrDuplicateName,
+// names it; the others are added all the same.
+func (r *Registration) Add(breakers ...Breaker) error {
+	var errs []error
 	for _, b := range breakers {
-		r.set.Add(b)
+		if !r.set.Add(b) {
+			errs = append(errs, fmt.Errorf("%w: %q", ErrDuplicateName, metricset.Name(b.Metrics())))
+		}
 	}
+	return errors.Join(errs...)
 }
 
-// AddGroup reports every breaker in g, as it is at each collection.
+// AddGroup reports every breaker in g, as it is at each collection. A
+// breaker of g whose name is already reported is left out and counted in
+// [NameCollisionsName].
 func (r *Registration) AddGroup(g Group) { r.set.AddGroup(g) }
 
 // Unregister stops reporting: the instruments stay on the meter but get no
@@ -105,8 +138,8 @@ func (r *Registration) AddGroup(g Group) { r.set.AddGroup(g) }
 func (r *Registration) Unregister() error { return r.reg.Unregister() }
 
 func (r *Registration) observe(_ context.Context, o metric.Observer) error {
-	for m := range r.set.All() {
-		r.observeOne(o, m)
+	for _, x := range r.set.Collect(func(m breaker.Metrics) { r.observeOne(o, m) }) {
+		o.ObserveInt64(r.collisions, int64(x.Extra), metric.WithAttributes(NameKey.String(x.Name)))
 	}
 	return nil
 }

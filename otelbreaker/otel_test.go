@@ -3,6 +3,7 @@ package otelbreaker_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,51 @@ func TestRegisterGroup(t *testing.T) {
 		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
 		Data: sum(true, point(1, otelbreaker.NameKey.String("a")), point(0, otelbreaker.NameKey.String("b"))),
 	}, collect(t, reader)[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+}
+
+// Two breakers given to Register with one name are refused there.
+func TestRegisterRefusesDuplicateNames(t *testing.T) {
+	_, provider := setup(t)
+	reg, err := otelbreaker.Register(provider.Meter("test"),
+		newBreaker(t, breaker.Config[int]{Name: "twin"}),
+		newBreaker(t, breaker.Config[int]{Name: "twin"}))
+	if !errors.Is(err, otelbreaker.ErrDuplicateName) || !strings.Contains(err.Error(), `"twin"`) || reg != nil {
+		t.Fatalf("Register = %v, %v; want nil and an error naming twin", reg, err)
+	}
+}
+
+// Every kind of name collision: refused when added or, for groups, left out
+// and counted; each name has one point per instrument.
+func TestCollisionsAreReportedNotMixed(t *testing.T) {
+	reader, provider := setup(t)
+	api := newBreaker(t, breaker.Config[int]{Name: "api"})
+	api.Trip()
+	reg, err := otelbreaker.Register(provider.Meter("test"), api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = reg.Add(newBreaker(t, breaker.Config[int]{Name: "api"}), api, newBreaker(t, breaker.Config[int]{Name: "solo"}))
+	if !errors.Is(err, otelbreaker.ErrDuplicateName) || strings.Count(err.Error(), "\n") != 1 {
+		t.Fatalf("Add: %v; want two duplicates reported", err)
+	}
+	hosts, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts.Get("api") // closed: the added breaker, open, is the one reported
+	hosts.Get("db")
+	reg.AddGroup(hosts)
+	reg.AddGroup(hosts)
+
+	got := collect(t, reader)
+	key := otelbreaker.NameKey.String
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Data: sum(true, point(1, key("api")), point(0, key("solo")), point(0, key("db"))),
+	}, got[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: otelbreaker.NameCollisionsName, Unit: "{breaker}",
+		Description: "Breakers of a group left out of this collection because a breaker with the same name was reported first.",
+		Data:        metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{point(2, key("api")), point(1, key("db"))}},
+	}, got[otelbreaker.NameCollisionsName], metricdatatest.IgnoreTimestamp())
 }

@@ -250,7 +250,7 @@ func TestConformanceInvalidArgs(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "policy: "+c.want+" ") {
 			t.Errorf("%v: Validate = %v, want an error naming %q", c.p, err, c.want)
 		}
-		for _, call := range []policy.Call{{}, bad, {Failed: true}, {At: t0.Add(time.Hour)}} {
+		for _, call := range []policy.Call{{At: t0}, bad, {Failed: true, At: t0}, {At: t0.Add(time.Hour)}} {
 			c.p.Record(call)
 		}
 		c.p.Reset()

@@ -1,6 +1,8 @@
 package prombreaker
 
 import (
+	"errors"
+	"fmt"
 	"iter"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,24 +36,34 @@ type Opts struct {
 	ConstLabels prometheus.Labels
 }
 
+// ErrDuplicateName is wrapped by the error of [NewCollector] and
+// [Collector.Add] when a breaker has the name of one already exported.
+var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is already exported")
+
 // Collector is a prometheus.Collector of breaker metrics: register it with
 // a registry, add breakers and groups, and every scrape reads their
 // [breaker.Metrics]. It holds no copy of them between scrapes. Build one with
 // [NewCollector]; the zero value is not usable. It is safe for concurrent
 // use.
 //
-// Each breaker's series carry its name in the label "breaker": give
-// breakers distinct names, since two breakers with one name make the
-// registry fail the scrape. The call counts are exported only for breakers
-// built with Config.CountCalls.
+// Each breaker's series carry its name in the label "breaker", so each name
+// is exported once. Add refuses a breaker whose name is taken. A group's
+// breakers are named at each scrape, so there a name already exported (by
+// a breaker added, an earlier group, or the same group added twice) is left
+// out of the scrape and counted in tripwire_breaker_name_collisions: the
+// scrape goes on, with every other metric of the registry. Names that are
+// not valid UTF-8 are exported with U+FFFD in place of the invalid bytes.
+// The call counts are exported only for breakers built with
+// Config.CountCalls.
 type Collector struct {
-	state, since, trips, probes, calls *prometheus.Desc
-	set                                metricset.Set
+	state, since, trips, probes, calls, collisions *prometheus.Desc
+	set                                            metricset.Set
 }
 
-// NewCollector returns a collector of the given breakers, configured by
-// opts. Add more with Add and AddGroup.
-func NewCollector(opts Opts, breakers ...Breaker) *Collector {
+// NewCollector returns a collector configured by opts, exporting the given
+// breakers; add more with Add and AddGroup. It fails, with an error wrapping
+// ErrDuplicateName, when two of the breakers have one name.
+func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 	ns := opts.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -71,33 +83,46 @@ func NewCollector(opts Opts, breakers ...Breaker) *Collector {
 			"Half-open probe calls running now."),
 		calls: desc("calls_total",
 			"Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.", "outcome"),
+		collisions: desc("name_collisions",
+			"Breakers of a group left out of this scrape because a breaker with the same name was exported first."),
 	}
-	c.Add(breakers...)
-	return c
+	if err := c.Add(breakers...); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// Add makes the collector export breakers too.
-func (c *Collector) Add(breakers ...Breaker) {
+// Add makes the collector export breakers too. A breaker whose name is
+// already exported by the collector (given to NewCollector or Add) is left
+// out, and the error, wrapping ErrDuplicateName, names it; the others are
+// added all the same.
+func (c *Collector) Add(breakers ...Breaker) error {
+	var errs []error
 	for _, b := range breakers {
-		c.set.Add(b)
+		if !c.set.Add(b) {
+			errs = append(errs, fmt.Errorf("%w: %q", ErrDuplicateName, metricset.Name(b.Metrics())))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // AddGroup makes the collector export every breaker in g, as it is at each
-// scrape.
+// scrape. A breaker of g whose name is already exported is left out and
+// counted in tripwire_breaker_name_collisions{breaker="<name>"}.
 func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.since, c.trips, c.probes, c.calls} {
+	for _, d := range []*prometheus.Desc{c.state, c.since, c.trips, c.probes, c.calls, c.collisions} {
 		ch <- d
 	}
 }
 
-// Collect sends the metrics of every breaker, read now.
+// Collect sends the metrics of every breaker, read now, and the count of
+// breakers left out because their name was taken.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for m := range c.set.All() {
-		c.collect(ch, m)
+	for _, x := range c.set.Collect(func(m breaker.Metrics) { c.collect(ch, m) }) {
+		ch <- prometheus.MustNewConstMetric(c.collisions, prometheus.GaugeValue, float64(x.Extra), x.Name)
 	}
 }
 

@@ -3,6 +3,8 @@ package prombreaker_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -27,6 +29,15 @@ func newBreaker(t *testing.T, cfg breaker.Config[int]) *breaker.Breaker[int] {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func mustCollector(t *testing.T, opts prombreaker.Opts, bs ...prombreaker.Breaker) *prombreaker.Collector {
+	t.Helper()
+	c, err := prombreaker.NewCollector(opts, bs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func call(b *breaker.Breaker[int], err error) {
@@ -54,7 +65,7 @@ func TestCollectorExposition(t *testing.T) {
 	})
 	plain := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(prombreaker.NewCollector(prombreaker.Opts{}, counted, plain))
+	reg.MustRegister(mustCollector(t, prombreaker.Opts{}, counted, plain))
 
 	call(counted, nil)
 	call(counted, errDown)
@@ -114,7 +125,7 @@ tripwire_breaker_state{breaker="search",state="open"} 0
 
 func TestCollectorLint(t *testing.T) {
 	b := newBreaker(t, breaker.Config[int]{Name: "a", CountCalls: true})
-	problems, err := testutil.CollectAndLint(prombreaker.NewCollector(prombreaker.Opts{}, b))
+	problems, err := testutil.CollectAndLint(mustCollector(t, prombreaker.Opts{}, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +144,7 @@ func TestCollectorGroupOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := prombreaker.NewCollector(prombreaker.Opts{Namespace: "shop", ConstLabels: prometheus.Labels{"zone": "eu"}})
+	c := mustCollector(t, prombreaker.Opts{Namespace: "shop", ConstLabels: prometheus.Labels{"zone": "eu"}})
 	c.AddGroup(g)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
@@ -159,14 +170,105 @@ shop_breaker_trips_total{breaker="b",zone="eu"} 0
 	}
 }
 
-// Two breakers with one name make the scrape fail: the registry refuses
-// duplicate series rather than export a mix.
-func TestCollectorDuplicateNames(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prombreaker.NewCollector(prombreaker.Opts{},
+// Two breakers given to NewCollector with one name are refused there, and
+// nothing is built.
+func TestNewCollectorRefusesDuplicateNames(t *testing.T) {
+	c, err := prombreaker.NewCollector(prombreaker.Opts{},
 		newBreaker(t, breaker.Config[int]{Name: "twin"}),
-		newBreaker(t, breaker.Config[int]{Name: "twin"})))
-	if _, err := reg.Gather(); err == nil {
-		t.Fatal("Gather accepted two breakers with one name")
+		newBreaker(t, breaker.Config[int]{Name: "twin"}))
+	if !errors.Is(err, prombreaker.ErrDuplicateName) || !strings.Contains(err.Error(), `"twin"`) || c != nil {
+		t.Fatalf("NewCollector = %v, %v; want nil and an error naming twin", c, err)
+	}
+}
+
+// Every kind of name collision at once: each is refused when it is added
+// or, for groups, left out of the scrape and counted, and the scrape still
+// answers 200 with every other metric of the registry, the application's
+// own included. Before, any of them failed the whole scrape with a 500.
+func TestScrapeSurvivesEveryCollision(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	app := prometheus.NewCounter(prometheus.CounterOpts{Name: "app_requests_total", Help: "The application's own metric."})
+	app.Add(7)
+	reg.MustRegister(app)
+
+	api := newBreaker(t, breaker.Config[int]{Name: "api"})
+	c := mustCollector(t, prombreaker.Opts{}, api, newBreaker(t, breaker.Config[int]{Name: "bad\xff"}))
+	// Refused when added: a second breaker of a name, the same breaker
+	// again, and a name that exports as one already taken.
+	err := c.Add(newBreaker(t, breaker.Config[int]{Name: "api"}), api,
+		newBreaker(t, breaker.Config[int]{Name: "bad\xfe"}),
+		newBreaker(t, breaker.Config[int]{Name: "solo"}))
+	if !errors.Is(err, prombreaker.ErrDuplicateName) || strings.Count(err.Error(), "\n") != 2 {
+		t.Fatalf("Add: %v; want three duplicates reported", err)
+	}
+	// Groups: keys that hit an added breaker, two groups keyed alike, a
+	// group whose New names every breaker the same, one group added twice.
+	newGroup := func() *group.Group[string, int] {
+		g, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	hostsA, hostsB := newGroup(), newGroup()
+	for _, k := range []string{"api", "db", "cache"} {
+		hostsA.Get(k)
+		hostsB.Get(k)
+	}
+	fixed, err := group.New(group.Config[int, int]{New: func(int) breaker.Config[int] { return breaker.Config[int]{Name: "same"} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 3 {
+		fixed.Get(k)
+	}
+	c.AddGroup(hostsA)
+	c.AddGroup(hostsB)
+	c.AddGroup(fixed)
+	c.AddGroup(hostsA)
+	reg.MustRegister(c)
+	// A second collector exporting the same series is refused by the
+	// registry when it is registered, not at scrape time.
+	if err := reg.Register(mustCollector(t, prombreaker.Opts{}, newBreaker(t, breaker.Config[int]{Name: "api"}))); err == nil {
+		t.Fatal("the registry took a second collector with the same metrics")
+	}
+
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %s\n%s", resp.Status, body)
+	}
+	want := `
+# HELP app_requests_total The application's own metric.
+# TYPE app_requests_total counter
+app_requests_total 7
+# HELP tripwire_breaker_name_collisions Breakers of a group left out of this scrape because a breaker with the same name was exported first.
+# TYPE tripwire_breaker_name_collisions gauge
+tripwire_breaker_name_collisions{breaker="api"} 3
+tripwire_breaker_name_collisions{breaker="cache"} 2
+tripwire_breaker_name_collisions{breaker="db"} 2
+tripwire_breaker_name_collisions{breaker="same"} 2
+# HELP tripwire_breaker_trips_total Times the circuit opened.
+# TYPE tripwire_breaker_trips_total counter
+tripwire_breaker_trips_total{breaker="api"} 0
+tripwire_breaker_trips_total{breaker="bad\uFFFD"} 0
+tripwire_breaker_trips_total{breaker="cache"} 0
+tripwire_breaker_trips_total{breaker="db"} 0
+tripwire_breaker_trips_total{breaker="same"} 0
+tripwire_breaker_trips_total{breaker="solo"} 0
+`
+	want = strings.ReplaceAll(want, `\uFFFD`, "\uFFFD") // the raw string cannot hold the escape
+	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(want),
+		"app_requests_total", "tripwire_breaker_name_collisions", "tripwire_breaker_trips_total"); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(body), "tripwire_breaker_state{"); n != 6*3 {
+		t.Fatalf("%d state series, want 3 for each of 6 names:\n%s", n, body)
 	}
 }

@@ -15,7 +15,11 @@
 //	)
 //
 //	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
-//	prometheus.MustRegister(prombreaker.NewCollector(prombreaker.Opts{}, b))
+//	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+//	if err != nil {
+//		return err // two breakers with one name
+//	}
+//	prometheus.MustRegister(c)
 //
 // A group of breakers ([github.com/tripwire-go/tripwire/group]) is added with
 // [Collector.AddGroup]: each scrape then covers the breakers the group
@@ -32,6 +36,18 @@
 //	tripwire_breaker_probes_in_flight                            gauge, half-open probes running
 //	tripwire_breaker_calls_total{outcome="success"|"failure"|"ignored"|"rejected"}
 //	                                                             counter, only with Config.CountCalls
+//	tripwire_breaker_name_collisions                             gauge, breakers of groups left out of the scrape
+//	                                                             because their name was exported first
+//
+// # Names
+//
+// Each name is exported once, because two series with the same labels make
+// the registry fail the whole scrape, and with it every metric of the
+// application. NewCollector and [Collector.Add] refuse a breaker whose
+// name is taken ([ErrDuplicateName]). A group's breakers come and go, so
+// they are checked at each scrape: the first breaker of a name is exported,
+// the others are left out and counted in tripwire_breaker_name_collisions,
+// labelled with the name. Alert on it being present.
 //
 // A scrape reads each breaker's Metrics, which takes a lock briefly and
 // never changes the circuit or calls OnStateChange.

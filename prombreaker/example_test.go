@@ -20,7 +20,11 @@ import (
 func ExampleNewCollector() {
 	b, _ := breaker.New(breaker.Config[string]{Name: "payments", CountCalls: true})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prombreaker.NewCollector(prombreaker.Opts{}, b))
+	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+	if err != nil {
+		panic(err)
+	}
+	reg.MustRegister(c)
 
 	b.Execute(context.Background(), func(context.Context) (string, error) { return "paid", nil })
 	b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
@@ -49,7 +53,7 @@ func ExampleCollector_AddGroup() {
 	hosts, _ := group.New(group.Config[string, string]{
 		New: func(string) breaker.Config[string] { return breaker.Config[string]{} },
 	})
-	c := prombreaker.NewCollector(prombreaker.Opts{})
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
 	c.AddGroup(hosts)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)

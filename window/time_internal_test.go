@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 // TestTimeSaturates fills a bucket's words to the brim (2^32-1 calls are
@@ -127,5 +129,43 @@ func TestTimeHoldsNearTheEnds(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTimeEmptySlotIsNeverNewer is issue 10's window.Time fault, step by
+// step. Slots start empty, and Reset empties them. With lap tags that were
+// the lap's low 32 bits, an empty word read as lap tag 0, which compares as
+// newer than the head's tag once that tag's top bit is set: today for
+// windows of 250ms, 500ms and 800ms, from 2038 for 1s windows. A Record
+// bumps its call, then its failure; if the head moves on between the two,
+// the failure's bump met an empty word that looked newer and was refused:
+// the call counted, its failure lost for good. Here the head moves on
+// exactly there, at each epoch, in a fresh window and after a Reset.
+func TestTimeEmptySlotIsNeverNewer(t *testing.T) {
+	for _, over := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Minute} {
+		width := over / Buckets
+		epochs.Run(t, epochs.For(width), func(t *testing.T, start time.Time) {
+			for _, reset := range []bool{false, true} {
+				w := NewTime(over)
+				if reset {
+					w.Record(start, true, true)
+					w.Reset()
+				}
+				k := w.bucket(w.nanos(start))
+				end := start.Add(time.Duration((k+1)*w.width - 1 - w.nanos(start))) // the last nanosecond of start's bucket
+				// The failure's Record has counted its call in bucket k...
+				w.Record(end, false, false)
+				// ...another goroutine's success moves the head on...
+				w.Record(end.Add(1), false, false)
+				// ...and the failure's own bump comes last.
+				s := &w.slots[k&w.mask]
+				if _, ok := w.bump(&s.failures, w.tag(k), k, 1); !ok {
+					t.Fatalf("over %v, reset %v: the failure's bump into an empty word was refused", over, reset)
+				}
+				if got := w.Sum(end.Add(1)); got.Failures != 1 {
+					t.Fatalf("over %v, reset %v: Sum = %+v, want the failure counted", over, reset, got)
+				}
+			}
+		})
 	}
 }

@@ -3,10 +3,12 @@ package window_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/window"
 )
 
@@ -205,15 +207,20 @@ func TestWindowsConcurrent(t *testing.T) {
 }
 
 // TestWindowsTakeAnyTime feeds times at and past the ends of what UnixNano
-// can represent, and clocks that jump both ways: no panic, sane sums.
+// can represent, times with and without monotonic readings, and clocks
+// that jump both ways: no panic, sane sums. The one time a Time window
+// refuses, the zero time, has a test of its own.
 func TestWindowsTakeAnyTime(t *testing.T) {
+	mono, _ := epochs.Mono(epochs.Today)
 	odd := []time.Time{
-		{},
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), // a nanosecond after the zero time
+		mono,
+		mono.Add(-time.Hour),
+		epochs.StepWall(mono, -time.Hour),
 		time.Unix(0, 0),
 		time.Unix(0, -1),
 		time.Unix(0, math.MinInt64),
 		time.Unix(0, math.MaxInt64),
-		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
 		t0,
 		t0.Add(-time.Hour),
@@ -244,9 +251,9 @@ func b2i(b bool) int64 {
 }
 
 // TestTimeLapTagsDoNotAlias steps a two-bucket window (laps of 2ns) through
-// 2^32 laps, so that the lap tags (32 bits) wrap and a bucket left over from
+// 2^31 laps, so that the lap tags (31 bits) wrap and a bucket left over from
 // the first lap carries the same tag as one of the last. Counting it would
-// bring a call back from 8.6 seconds (2^32 window lengths) ago. Two ways
+// bring a call back from 4.3 seconds (2^31 window lengths) ago. Two ways
 // lead there: steps small enough that the tags are still compared (the
 // head re-tags every slot it passes), and one idle jump (the window clears).
 func TestTimeLapTagsDoNotAlias(t *testing.T) {
@@ -256,19 +263,49 @@ func TestTimeLapTagsDoNotAlias(t *testing.T) {
 		w := window.NewTime(lap)
 		w.Record(at(1), true, true) // bucket 1, the second slot, lap 0
 		for i := int64(1); i <= 8; i++ {
-			w.Record(at(i<<30), false, false) // first slot only, 2^29 laps apart
+			w.Record(at(i<<29), false, false) // first slot only, 2^28 laps apart
 		}
-		// Bucket 2^33+1 is in the second slot again, lap 2^32: tag 0.
-		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+		// Bucket 2^32+1 is in the second slot again, lap 2^31: lap 0's tag.
+		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
 			t.Fatalf("Sum = %+v, want %+v", got, want)
 		}
 	})
 	t.Run("jump", func(t *testing.T) {
 		w := window.NewTime(lap)
 		w.Record(at(1), true, true)
-		w.Record(at(1<<33+1), false, false) // same slot, same tag, 2^32 laps on
-		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+		w.Record(at(1<<32+1), false, false) // same slot, same tag, 2^31 laps on
+		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
 			t.Fatalf("Sum = %+v, want %+v", got, want)
 		}
 	})
+}
+
+// TestTimeRefusesTheZeroTime: the zero time is what a time-based policy
+// gets as Call.At when the breaker was never told that it needs the time
+// (issue 12). Counted, its calls would all fall into one bucket of the
+// year 1 and stay there, so failures an hour apart would trip a one-minute
+// window. The window panics instead, saying why.
+func TestTimeRefusesTheZeroTime(t *testing.T) {
+	for name, use := range map[string]func(w *window.Time){
+		"Record":    func(w *window.Time) { w.Record(time.Time{}, true, false) },
+		"RecordSum": func(w *window.Time) { w.RecordSum(time.Time{}, true, false) },
+		"Sum":       func(w *window.Time) { w.Sum(time.Time{}) },
+	} {
+		for _, anchored := range []bool{false, true} {
+			w := window.NewTime(time.Minute)
+			if anchored {
+				mono, _ := epochs.Mono(epochs.Today)
+				w.Record(mono, false, false)
+			}
+			func() {
+				defer func() {
+					msg, _ := recover().(string)
+					if !strings.Contains(msg, "zero time") || !strings.Contains(msg, "NeedTime") {
+						t.Errorf("%s(zero time), anchored %v: recovered %q, want a panic that says why", name, anchored, msg)
+					}
+				}()
+				use(w)
+			}()
+		}
+	}
 }

@@ -1,8 +1,8 @@
-// Command lab replays outages against circuit-breaker policies in virtual
-// time and prints what each policy would have done: how soon it tripped,
-// how many calls it let through to the failing dependency, how many healthy
-// calls it turned away, how soon it closed again, and how many probes that
-// took.
+// Command lab replays outages against circuit-breaker candidates (a
+// policy and breaker settings) in virtual time and prints what each would
+// have done: how soon it tripped, how many calls it let through to the
+// failing dependency, how many healthy calls it turned away, how soon it
+// closed again, and how many probes that took. docs/lab.md is the guide.
 //
 // Usage:
 //
@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tripwire-go/tripwire/lab"
 )
@@ -48,7 +49,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", 1, "seed of the random traffic; the same seed gives the same output")
-	policies := fs.String("policies", "", "comma-separated policies to compare (default: all of them; see -list)")
+	policies := fs.String("policies", "", "comma-separated candidates to compare: policies spelt as their Go constructors, lowercased,\n"+
+		"such as `consecutive(10),rate(0.3,20,10s),any(consecutive(5),slow(1s,0.5,20,10s))`, each optionally with\n"+
+		"breaker settings after '@' (consecutive(5)@open=30s,probes=1), or default candidates by name (see -list)")
+	var settings []setting
+	for _, st := range []struct{ key, usage string }{
+		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},
+		{"probes", "breaker HalfOpenProbes for every candidate that does not set its own (default: the scenario's)"},
+		{"backoff", "breaker Backoff.Max (the longest open period) for every candidate that does not set its own"},
+		{"backoff-factor", "breaker Backoff.Factor, with -backoff"},
+		{"backoff-jitter", "breaker Backoff.Jitter, with -backoff; drawn from the seed"},
+		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own"},
+	} {
+		settings = append(settings, setting{key: st.key, value: fs.String(st.key, "", st.usage)})
+	}
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run, by name (default: all of them)")
 	file := fs.String("scenario", "", "run the scenarios of this JSON `FILE` instead of the built-in ones")
 	out := fs.String("out", "", "also write table.txt, results.csv, results.json and one SVG timeline per scenario to `DIR`")
@@ -73,13 +87,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	ps := lab.DefaultPolicies()
+	ps := lab.DefaultCandidates()
 	if *policies != "" {
 		var err error
-		if ps, err = lab.SelectPolicies(ps, *policies); err != nil {
+		if ps, err = lab.ParseCandidates(*policies, ps); err != nil {
 			fmt.Fprintln(stderr, err)
+			var se *lab.SpecError
+			if errors.As(err, &se) {
+				fmt.Fprintf(stderr, "  -policies %s\n", strings.ReplaceAll(se.Caret(), "\n", "\n            "))
+			}
 			return exitUsage
 		}
+	}
+	if err := applySettings(ps, settings); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
 	}
 	ss := lab.Builtin()
 	if *file != "" {
@@ -118,6 +140,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json and %d timelines to %s\n", len(rep.Scenarios), *out)
 	}
 	return exitOK
+}
+
+// setting is a run-wide breaker setting: a flag named like the spec's
+// setting.
+type setting struct {
+	key   string
+	value *string
+}
+
+// applySettings gives every candidate the run-wide settings it does not
+// set itself.
+func applySettings(cs []lab.Candidate, settings []setting) error {
+	var base lab.Candidate
+	for _, st := range settings {
+		if *st.value == "" {
+			continue
+		}
+		if err := lab.ApplySetting(&base, st.key, *st.value); err != nil {
+			return fmt.Errorf("lab: -%s: %w", st.key, err)
+		}
+	}
+	if base.Backoff != nil && base.Backoff.Max == 0 {
+		return errors.New("lab: -backoff-factor and -backoff-jitter need -backoff, the longest open period")
+	}
+	for i := range cs {
+		c := &cs[i]
+		if c.OpenTimeout == 0 {
+			c.OpenTimeout = base.OpenTimeout
+		}
+		if c.HalfOpenProbes == 0 {
+			c.HalfOpenProbes = base.HalfOpenProbes
+		}
+		if c.ProbeTimeout == 0 {
+			c.ProbeTimeout = base.ProbeTimeout
+		}
+		if c.Backoff == nil && base.Backoff != nil {
+			bo := *base.Backoff
+			c.Backoff = &bo
+		}
+	}
+	return nil
 }
 
 func readScenarios(path string) ([]lab.Scenario, error) {
@@ -164,8 +227,8 @@ func printList(w io.Writer) {
 	for _, s := range lab.Builtin() {
 		fmt.Fprintf(w, "  %-14s %s\n", s.Name, s.Description)
 	}
-	fmt.Fprintln(w, "\nPolicies (-policies):")
-	for _, p := range lab.DefaultPolicies() {
+	fmt.Fprintln(w, "\nDefault candidates (-policies takes their names, or specs such as rate(0.3,20,10s)@open=30s):")
+	for _, p := range lab.DefaultCandidates() {
 		fmt.Fprintf(w, "  %-14s %s\n", p.Name, p.Spec())
 	}
 	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")

@@ -81,6 +81,20 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 	}
 }
 
+// Candidates from specs, with settings per candidate and per run, reach
+// the breakers: a longer open timeout lets fewer probes through.
+func TestPoliciesFlag(t *testing.T) {
+	code, out, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5),consecutive(5)@open=30s,rate(0.3,20,10s)", "-probes", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3, 20, 10s)@probes=1", "consecutive(5)@probes=1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}
+
 // The -seed flag reaches the traffic: another seed, another table.
 func TestSeedFlag(t *testing.T) {
 	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")
@@ -142,18 +156,25 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"argument", []string{"outage"}, `unexpected argument "outage"`},
 		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
-		{"unknown policy", []string{"-policies", "consecutive,magic"}, `unknown policy "magic"; known policies: consecutive`},
+		{"unknown policy", []string{"-policies", "consecutive,magic"}, "column 13: unknown policy \"magic\": write consecutive(N)"},
+		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
+		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
+		{"run-wide probes", []string{"-probes", "0"}, "lab: -probes: must be between 1 and 65535, got 0"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
-		{"policy twice", []string{"-policies", "consecutive,consecutive"}, `policy "consecutive" named twice`},
+		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
 		{"empty file", []string{"-scenario", file("  ")}, "the input is empty"},
 		{"malformed", []string{"-scenario", file("{\n" + ok + ",\n")}, "malformed JSON"},
 		{"syntax", []string{"-scenario", file("{\n" + ok + ",\n \"rate\" 3}")}, "malformed JSON at line 3"},
 		{"trailing", []string{"-scenario", file("{" + ok + "} {}")}, "unexpected data after the end"},
 		{"unknown field", []string{"-scenario", file(`{` + ok + `, "erors": 0.5}`)}, `unknown field "erors"`},
-		{"unknown phase field", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s", "fault": true}]}`)}, `unknown field "fault"`},
+		{"unknown phase field", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s"}, {"start": "3s", "end": "4s", "fault": true}]}`)}, `scenario "x": phases[1].fault: unknown field`},
+		{"phase wrong type", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": 1, "end": "2s"}]}`)}, `scenario "x": phases[0].start: expected a string, got a JSON number`},
+		{"named, wrong type", []string{"-scenario", file(`[{` + ok + `}, {"name": "y", "duration": "1m", "rate": "fast"}]`)}, `scenario "y": rate: expected a number`},
 		{"wrong type", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": "fast"}`)}, "rate: expected a number, got a JSON string"},
-		{"no name", []string{"-scenario", file(`{"duration": "1m", "rate": 10}`)}, "name: missing"},
+		{"no name", []string{"-scenario", file(`{"duration": "1m", "rate": 10}`)}, "scenario (unnamed): name: missing"},
+		{"no name in array", []string{"-scenario", file(`[{` + ok + `}, {"duration": "1m", "rate": 10}]`)}, "scenario #2: name: missing"},
 		{"no rate", []string{"-scenario", file(`{"name": "x", "duration": "1m"}`)}, `scenario "x": rate: missing`},
 		{"bad name", []string{"-scenario", file(`{"name": "a/b", "duration": "1m", "rate": 10}`)}, `'/' is not allowed`},
 		{"negative rate", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": -5}`)}, "rate: must be a positive number of calls per second, got -5"},
@@ -203,19 +224,19 @@ func TestUnwritableOut(t *testing.T) {
 	}
 }
 
-// The table excerpt in README.md ("The policy lab", seed 1) is what the
+// The table excerpt in docs/lab.md ("What it prints", seed 1) is what the
 // command prints: each row it shows is a row of the output, figure for
 // figure, so that the numbers quoted there cannot drift from the code.
-func TestReadmeExcerpt(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+func TestDocsExcerpt(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "### What it prints")
+	_, section, ok := strings.Cut(string(readme), "## What it prints")
 	_, excerpt, ok2 := strings.Cut(section, "```text\n")
 	excerpt, _, ok3 := strings.Cut(excerpt, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md: no table excerpt under \"### What it prints\"")
+		t.Fatal("docs/lab.md: no table excerpt under \"## What it prints\"")
 	}
 	// The scenarios it shows are the rows that start with a name.
 	var scenarios []string
@@ -238,7 +259,7 @@ func TestReadmeExcerpt(t *testing.T) {
 			continue
 		}
 		if !rows[row] {
-			t.Errorf("README.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
 		}
 	}
 }
