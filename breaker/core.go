@@ -292,7 +292,8 @@ func (c *core) rejectionFor(w fsm.Word) error {
 	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
-	e := newOpenError(c.name, w, c.m.Until(), c.probes, c.probeTimeout, false)
+	until, forced := c.m.Period()
+	e := newOpenError(c.name, w, until, c.probes, c.probeTimeout, forced)
 	if w.Rejecting() && !c.exact && c.counters == nil {
 		// Open, no due flag, real clock: until the word changes, calls
 		// under it are rejected without reading the clock. (A counting

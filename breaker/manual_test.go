@@ -183,8 +183,8 @@ func TestTripFor(t *testing.T) {
 		})
 		r.b.TripFor(10 * time.Minute)
 		oe := wantRejected(t, r.exec(nil))
-		if !oe.Until.Equal(start.Add(10 * time.Minute)) {
-			t.Fatalf("rejection until %v, want %v", oe.Until, start.Add(10*time.Minute))
+		if !oe.Until().Equal(start.Add(10 * time.Minute)) {
+			t.Fatalf("rejection until %v, want %v", oe.Until(), start.Add(10*time.Minute))
 		}
 		if ev := r.events[0]; !ev.Until.Equal(start.Add(10*time.Minute)) || !ev.At.Equal(start) {
 			t.Fatalf("transition %+v: want At %v and Until 10 minutes later", ev, start)
