@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -24,7 +23,7 @@ const (
 	// Config.HalfOpenProbes is zero.
 	DefaultHalfOpenProbes = 3
 	// MaxHalfOpenProbes is the largest Config.HalfOpenProbes accepted.
-	MaxHalfOpenProbes = fsm.MaxProbes
+	MaxHalfOpenProbes = 65535
 )
 
 // Config configures a [Breaker]. The zero value is a valid configuration:

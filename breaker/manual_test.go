@@ -7,14 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
-// today is where the clocks of the single-date tests below start.
-var today = epochs.Today
+// todayStart is where the clocks of the single-date tests below start.
+var todayStart = clockStart{name: "today", at: epochs.Today}
 
 // manualRig is a rig whose clock starts at start and that also logs every
 // OnTransition, as "from>to/cause/mode".
@@ -23,7 +22,7 @@ type manualRig struct {
 	events []breaker.Transition
 }
 
-func newManualRig(t *testing.T, start time.Time, cfg breaker.Config[int]) *manualRig {
+func newManualRig(t *testing.T, cs clockStart, cfg breaker.Config[int]) *manualRig {
 	t.Helper()
 	m := &manualRig{}
 	user := cfg.OnTransition
@@ -33,18 +32,8 @@ func newManualRig(t *testing.T, start time.Time, cfg breaker.Config[int]) *manua
 			user(tr)
 		}
 	}
-	m.rig = newRigAt(t, start, cfg)
+	m.rig = newRig(t, cs, cfg)
 	return m
-}
-
-// newRigAt is newRig with the mock clock at start when the breaker is
-// built.
-func newRigAt(t *testing.T, start time.Time, cfg breaker.Config[int]) *rig {
-	t.Helper()
-	clk := clock.NewMock()
-	clk.Set(start)
-	cfg.Clock = clk
-	return newRig(t, cfg)
 }
 
 func (m *manualRig) wantEvents(want ...string) {
@@ -66,8 +55,8 @@ func (m *manualRig) wantMode(want breaker.Mode) {
 }
 
 func TestForceOpen(t *testing.T) {
-	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
-		r := newManualRig(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1})
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newManualRig(t, cs, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1})
 		r.b.ForceOpen()
 		r.wantState(breaker.Open)
 		r.wantMode(breaker.ModeForcedOpen)
@@ -106,7 +95,7 @@ func TestForceOpen(t *testing.T) {
 }
 
 func TestForceOpenOfOpenCircuit(t *testing.T) {
-	r := newManualRig(t, today, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second})
+	r := newManualRig(t, todayStart, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second})
 	r.exec(errDependency)
 	r.b.ForceOpen()
 	r.clk.Add(time.Minute)
@@ -117,8 +106,8 @@ func TestForceOpenOfOpenCircuit(t *testing.T) {
 }
 
 func TestDisable(t *testing.T) {
-	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
-		r := newManualRig(t, start, breaker.Config[int]{Policy: policy.Consecutive(2), OpenTimeout: time.Second, CountCalls: true})
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newManualRig(t, cs, breaker.Config[int]{Policy: policy.Consecutive(2), OpenTimeout: time.Second, CountCalls: true})
 		r.exec(errDependency) // one failure towards the streak: forgotten by the time the mode ends
 		r.b.Disable()
 		r.wantMode(breaker.ModeDisabled)
@@ -157,7 +146,7 @@ func TestDisableRecordsNothing(t *testing.T) {
 		if cp.Policy == nil {
 			cp.Policy = policy.Consecutive(breaker.DefaultFailures)
 		}
-		r := newManualRig(t, today, breaker.Config[int]{Policy: cp})
+		r := newManualRig(t, todayStart, breaker.Config[int]{Policy: cp})
 		r.b.Disable()
 		r.exec(nil)
 		r.exec(errDependency)
@@ -174,8 +163,9 @@ func TestDisableRecordsNothing(t *testing.T) {
 }
 
 func TestTripFor(t *testing.T) {
-	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
-		r := newManualRig(t, start, breaker.Config[int]{
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		start := cs.at
+		r := newManualRig(t, cs, breaker.Config[int]{
 			Policy:         policy.Consecutive(1),
 			OpenTimeout:    time.Second,
 			HalfOpenProbes: 1,
@@ -205,7 +195,7 @@ func TestTripFor(t *testing.T) {
 
 func TestTripForZeroOrLess(t *testing.T) {
 	for _, d := range []time.Duration{0, -time.Second, -1 << 63} {
-		r := newManualRig(t, today, breaker.Config[int]{})
+		r := newManualRig(t, todayStart, breaker.Config[int]{})
 		r.b.TripFor(d)
 		r.wantState(breaker.HalfOpen)
 		r.wantLog("closed>open", "open>half-open")
@@ -236,7 +226,7 @@ func TestLastManualActionWins(t *testing.T) {
 			name = append(name, s.do)
 		}
 		t.Run(strings.Join(name, ","), func(t *testing.T) {
-			r := newManualRig(t, today, breaker.Config[int]{OpenTimeout: time.Second})
+			r := newManualRig(t, todayStart, breaker.Config[int]{OpenTimeout: time.Second})
 			for i, s := range steps {
 				switch s.do {
 				case "force":
@@ -269,7 +259,7 @@ func TestLastManualActionWins(t *testing.T) {
 
 // A call admitted before a manual action changes nothing when it finishes.
 func TestManualActionFencesEarlierCalls(t *testing.T) {
-	r := newManualRig(t, today, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second})
+	r := newManualRig(t, todayStart, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second})
 	p, err := r.b.Allow()
 	if err != nil {
 		t.Fatal(err)
@@ -281,10 +271,10 @@ func TestManualActionFencesEarlierCalls(t *testing.T) {
 }
 
 func TestCloseAfter(t *testing.T) {
-	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
 		// One probe at a time, three successes to close: three probes in a
 		// row.
-		r := newManualRig(t, start, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, HalfOpenProbes: 1, CloseAfter: 3})
+		r := newManualRig(t, cs, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, HalfOpenProbes: 1, CloseAfter: 3})
 		r.exec(errDependency)
 		r.clk.Add(time.Second)
 		for i := range 3 {
@@ -306,7 +296,7 @@ func TestCloseAfter(t *testing.T) {
 
 		// More probes at once than it takes to close: the first CloseAfter
 		// successes close it; a late one changes nothing.
-		r = newManualRig(t, start, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, HalfOpenProbes: 4, CloseAfter: 2})
+		r = newManualRig(t, cs, breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, HalfOpenProbes: 4, CloseAfter: 2})
 		r.exec(errDependency)
 		r.clk.Add(time.Second)
 		var ps []breaker.Permit[int]
@@ -344,7 +334,7 @@ func TestCloseAfterInvalid(t *testing.T) {
 func TestManualActionsFromOnStateChange(t *testing.T) {
 	var r *manualRig
 	done := false
-	r = newManualRig(t, today, breaker.Config[int]{
+	r = newManualRig(t, todayStart, breaker.Config[int]{
 		OnStateChange: func(_ string, from, to breaker.State) {
 			if to == breaker.Open && !done {
 				done = true

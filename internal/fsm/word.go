@@ -69,8 +69,8 @@ type Outcome uint8
 
 // The values match breaker.Outcome, which converts by value.
 const (
-	Success Outcome = iota
-	Failure
+	Failure Outcome = iota
+	Success
 	Ignored
 )
 

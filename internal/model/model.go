@@ -25,8 +25,8 @@ type Outcome uint8
 
 // The outcomes, valued as breaker's.
 const (
-	Success Outcome = iota
-	Failure
+	Failure Outcome = iota
+	Success
 	Ignored
 )
 
