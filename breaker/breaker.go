@@ -144,16 +144,18 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	return res, err
 }
 
-// outcome classifies a result of Execute.
+// outcome classifies a result of Execute. The caller-cancellation rule
+// comes first, Classify or not: Classify never sees the context, and
+// cannot tell a caller that gave up from a dependency that canceled.
 func (b *Breaker[T]) outcome(ctx context.Context, res T, err error) Outcome {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return Ignored
+	}
 	if b.classify != nil {
 		return b.classify(res, err)
 	}
 	if err == nil {
 		return Success
-	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return Ignored
 	}
 	return Failure
 }

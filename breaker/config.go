@@ -59,14 +59,21 @@ type Config[T any] struct {
 	CloseAfter int
 
 	// Classify decides how a finished call counts. nil means: a nil error
-	// is a Success; an error that is context.Canceled while the caller's
-	// context is done is Ignored (the caller gave up; the dependency did
-	// nothing wrong); any other error is a Failure. Use it to count results
-	// by value (an HTTP 503 with a nil error) or to ignore errors that say
+	// is a Success, any other error a Failure. Use it to count results by
+	// value (an HTTP 503 with a nil error) or to ignore errors that say
 	// nothing about the dependency's health (a 404, a validation error).
-	// A value other than Success, Failure or Ignored counts as a Failure,
-	// and so does the call when Classify panics; the panic then goes on up
-	// to the caller of Execute or Done.
+	//
+	// Before Classify, and whether it is set or not, Execute applies the
+	// caller-cancellation rule: an error that is context.Canceled while the
+	// caller's context is done is Ignored (the caller gave up; the
+	// dependency did nothing wrong), and Classify is not called for it.
+	// Permit.Done has no context and applies no such rule: a caller that
+	// gave up calls Permit.Release instead.
+	//
+	// The zero Outcome is Failure, and a value other than Success, Failure
+	// or Ignored counts as a Failure too; so does the call when Classify
+	// panics, and the panic then goes on up to the caller of Execute or
+	// Done.
 	Classify func(result T, err error) Outcome
 
 	// OnStateChange, when set, is called once after each transition, in
