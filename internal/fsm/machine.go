@@ -168,7 +168,7 @@ func (m *Machine) TripFor(d time.Duration, now time.Time, cause Cause) {
 	defer m.mu.Unlock()
 	w := m.Load()
 	m.mode = ModeNone
-	m.openLocked(w, now, max(d, 0), cause)
+	m.openLocked(w, now, d, cause)
 }
 
 // ForceOpen opens the circuit until Reset, Disable, Trip or TripFor: every
@@ -181,7 +181,7 @@ func (m *Machine) ForceOpen(now time.Time, cause Cause) {
 	}
 	w := m.Load()
 	m.mode = ModeForcedOpen
-	m.openLocked(w, now, -1, cause)
+	m.openLocked(w, now, 0, cause)
 }
 
 // Disable closes the circuit until Reset, ForceOpen, Trip or TripFor: every
@@ -468,11 +468,15 @@ func (m *Machine) stepLocked() time.Duration {
 	return d
 }
 
-// openLocked opens the circuit for d, or with no end when d is negative.
+// openLocked opens the circuit for d (none if negative: a period that has
+// ended), or with no end when the mode is forced open.
 func (m *Machine) openLocked(w Word, now time.Time, d time.Duration, cause Cause) {
 	next := makeWord(Open, w.Gen()+1)
-	p := &period{forced: d < 0}
-	if !p.forced {
+	p := &period{forced: m.mode == ModeForcedOpen}
+	if p.forced {
+		d = -1 // for Opened: no end
+	} else {
+		d = max(d, 0)
 		p.until = now.Add(d)
 	}
 	switch {
