@@ -77,9 +77,6 @@ img { display: block; max-width: 100%%; height: auto; margin: 1em 0 2em; border:
 	for i := range r.Scenarios {
 		sr := &r.Scenarios[i]
 		p(`<h2 id="%s">%s</h2>`+"\n", e(sr.Scenario.Name), e(sr.Scenario.Name))
-		if sr.Scenario.Description != "" {
-			p("<p>%s</p>\n", e(sr.Scenario.Description))
-		}
 		p(`<img src="%s" alt="%s" width="%d">`+"\n", e(sr.SVGName()), e("timeline of "+sr.Scenario.Name), svgWidth)
 	}
 	p("</body>\n</html>\n")

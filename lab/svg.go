@@ -130,7 +130,7 @@ const (
 func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	s := &sr.Scenario
 	description := wrap(s.Description, wrapAt)
-	svgTop := 80 + 16*len(description)
+	svgTop := chartTop(description)
 	lanesTop := svgTop + chartHeight + laneGap
 	axisY := lanesTop + len(sr.Results)*laneStep + 4
 	legendY := axisY + 52
@@ -315,6 +315,10 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	p("</svg>\n")
 	return bw.Flush()
 }
+
+// chartTop is where the chart begins, below the title, the description's
+// lines and the settings line.
+func chartTop(description []string) int { return 80 + 16*len(description) }
 
 // marker draws a trip (a dark red triangle pointing down into the lane)
 // or a close (a dark green one pointing up), above a lane at y.
