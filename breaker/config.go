@@ -45,10 +45,18 @@ type Config[T any] struct {
 	OpenTimeout time.Duration
 
 	// HalfOpenProbes is the most probe calls in flight while half-open;
-	// that many successful probes close the circuit. 0 means
-	// DefaultHalfOpenProbes (3); negative or above MaxHalfOpenProbes is
-	// invalid.
+	// unless CloseAfter says otherwise, that many successful probes close
+	// the circuit. 0 means DefaultHalfOpenProbes (3); negative or above
+	// MaxHalfOpenProbes is invalid.
 	HalfOpenProbes int
+
+	// CloseAfter is the number of successful probes that close a half-open
+	// circuit, counted over the half-open period whatever their overlap:
+	// with HalfOpenProbes 1 and CloseAfter 3, three probes run one after
+	// the other and the third success closes the circuit. A failed probe
+	// opens it again at once, whatever the count. 0 means HalfOpenProbes;
+	// negative or above MaxHalfOpenProbes is invalid.
+	CloseAfter int
 
 	// Classify decides how a finished call counts. nil means: a nil error
 	// is a Success, any other error a Failure. Use it to count results by
@@ -75,6 +83,15 @@ type Config[T any] struct {
 	// happened all the same, and transitions queued behind it are delivered,
 	// in order, by the next call that delivers transitions.
 	OnStateChange func(name string, from, to State)
+
+	// OnTransition, when set, is called for each transition with its
+	// details: why it happened (Cause), the manual mode in force, the
+	// generation, when, and until when an open circuit stays open. It is
+	// called like OnStateChange, from the same ordered queue, right after
+	// it. It also sees the changes that OnStateChange does not, because the
+	// state stays the same: ForceOpen or TripFor of an open circuit,
+	// Disable or Reset of a disabled one. See [Transition].
+	OnTransition func(Transition)
 
 	// Backoff, when set, lengthens the open period after repeated trips.
 	// nil means every open period lasts OpenTimeout.
@@ -197,7 +214,9 @@ type settings struct {
 	policy        policy.Policy
 	openTimeout   time.Duration
 	probes        int
+	closeAfter    int
 	onStateChange func(name string, from, to State)
+	onTransition  func(Transition)
 	clock         Clock
 	exactClock    bool
 	backoff       *Backoff
@@ -211,7 +230,9 @@ func (c Config[T]) validate() (settings, error) {
 		policy:        c.Policy,
 		openTimeout:   c.OpenTimeout,
 		probes:        c.HalfOpenProbes,
+		closeAfter:    c.CloseAfter,
 		onStateChange: c.OnStateChange,
+		onTransition:  c.OnTransition,
 		clock:         c.Clock,
 		probeTimeout:  c.ProbeTimeout,
 		countCalls:    c.CountCalls,
@@ -229,6 +250,14 @@ func (c Config[T]) validate() (settings, error) {
 		return s, &ConfigError{Field: "HalfOpenProbes", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.HalfOpenProbes)}
 	case c.HalfOpenProbes == 0:
 		s.probes = DefaultHalfOpenProbes
+	}
+	switch {
+	case c.CloseAfter < 0:
+		return s, &ConfigError{Field: "CloseAfter", why: "must not be negative, got " + strconv.Itoa(c.CloseAfter)}
+	case c.CloseAfter > MaxHalfOpenProbes:
+		return s, &ConfigError{Field: "CloseAfter", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.CloseAfter)}
+	case c.CloseAfter == 0:
+		s.closeAfter = s.probes
 	}
 	if c.ProbeTimeout < 0 {
 		return s, &ConfigError{Field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
