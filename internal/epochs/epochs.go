@@ -152,9 +152,12 @@ func HasMono(t time.Time) bool { return t != t.Round(0) }
 // now, it reports false. The result is in time.Local: In, UTC and Local
 // strip a monotonic reading.
 func Mono(t time.Time) (time.Time, bool) {
+	if HasMono(t) {
+		return t, true
+	}
 	now := time.Now()
 	m := now.Add(t.Sub(now.Round(0)))
-	if !HasMono(m) || !m.Equal(t) {
+	if !HasMono(m) || !m.Round(0).Equal(t) {
 		return time.Time{}, false
 	}
 	return m, true
