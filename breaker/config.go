@@ -45,20 +45,35 @@ type Config[T any] struct {
 	OpenTimeout time.Duration
 
 	// HalfOpenProbes is the most probe calls in flight while half-open;
-	// that many successful probes close the circuit. 0 means
-	// DefaultHalfOpenProbes (3); negative or above MaxHalfOpenProbes is
-	// invalid.
+	// unless CloseAfter says otherwise, that many successful probes close
+	// the circuit. 0 means DefaultHalfOpenProbes (3); negative or above
+	// MaxHalfOpenProbes is invalid.
 	HalfOpenProbes int
 
+	// CloseAfter is the number of successful probes that close a half-open
+	// circuit, counted over the half-open period whatever their overlap:
+	// with HalfOpenProbes 1 and CloseAfter 3, three probes run one after
+	// the other and the third success closes the circuit. A failed probe
+	// opens it again at once, whatever the count. 0 means HalfOpenProbes;
+	// negative or above MaxHalfOpenProbes is invalid.
+	CloseAfter int
+
 	// Classify decides how a finished call counts. nil means: a nil error
-	// is a Success; an error that is context.Canceled while the caller's
-	// context is done is Ignored (the caller gave up; the dependency did
-	// nothing wrong); any other error is a Failure. Use it to count results
-	// by value (an HTTP 503 with a nil error) or to ignore errors that say
+	// is a Success, any other error a Failure. Use it to count results by
+	// value (an HTTP 503 with a nil error) or to ignore errors that say
 	// nothing about the dependency's health (a 404, a validation error).
-	// A value other than Success, Failure or Ignored counts as a Failure,
-	// and so does the call when Classify panics; the panic then goes on up
-	// to the caller of Execute or Done.
+	//
+	// Before Classify, and whether it is set or not, Execute applies the
+	// caller-cancellation rule: an error that is context.Canceled while the
+	// caller's context is done is Ignored (the caller gave up; the
+	// dependency did nothing wrong), and Classify is not called for it.
+	// Permit.Done has no context and applies no such rule: a caller that
+	// gave up calls Permit.Release instead.
+	//
+	// The zero Outcome is Failure, and a value other than Success, Failure
+	// or Ignored counts as a Failure too; so does the call when Classify
+	// panics, and the panic then goes on up to the caller of Execute or
+	// Done.
 	Classify func(result T, err error) Outcome
 
 	// OnStateChange, when set, is called once after each transition, in
@@ -68,6 +83,15 @@ type Config[T any] struct {
 	// happened all the same, and transitions queued behind it are delivered,
 	// in order, by the next call that delivers transitions.
 	OnStateChange func(name string, from, to State)
+
+	// OnTransition, when set, is called for each transition with its
+	// details: why it happened (Cause), the manual mode in force, the
+	// generation, when, and until when an open circuit stays open. It is
+	// called like OnStateChange, from the same ordered queue, right after
+	// it. It also sees the changes that OnStateChange does not, because the
+	// state stays the same: ForceOpen or TripFor of an open circuit,
+	// Disable or Reset of a disabled one. See [Transition].
+	OnTransition func(Transition)
 
 	// Backoff, when set, lengthens the open period after repeated trips.
 	// nil means every open period lasts OpenTimeout.
@@ -191,7 +215,9 @@ type settings struct {
 	terms         policy.Terms // what policy.Bind found the policy needs
 	openTimeout   time.Duration
 	probes        int
+	closeAfter    int
 	onStateChange func(name string, from, to State)
+	onTransition  func(Transition)
 	clock         Clock
 	exactClock    bool
 	backoff       *Backoff
@@ -205,7 +231,9 @@ func (c Config[T]) validate() (settings, error) {
 		policy:        c.Policy,
 		openTimeout:   c.OpenTimeout,
 		probes:        c.HalfOpenProbes,
+		closeAfter:    c.CloseAfter,
 		onStateChange: c.OnStateChange,
+		onTransition:  c.OnTransition,
 		clock:         c.Clock,
 		probeTimeout:  c.ProbeTimeout,
 		countCalls:    c.CountCalls,
@@ -223,6 +251,14 @@ func (c Config[T]) validate() (settings, error) {
 		return s, &ConfigError{Field: "HalfOpenProbes", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.HalfOpenProbes)}
 	case c.HalfOpenProbes == 0:
 		s.probes = DefaultHalfOpenProbes
+	}
+	switch {
+	case c.CloseAfter < 0:
+		return s, &ConfigError{Field: "CloseAfter", why: "must not be negative, got " + strconv.Itoa(c.CloseAfter)}
+	case c.CloseAfter > MaxHalfOpenProbes:
+		return s, &ConfigError{Field: "CloseAfter", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.CloseAfter)}
+	case c.CloseAfter == 0:
+		s.closeAfter = s.probes
 	}
 	if c.ProbeTimeout < 0 {
 		return s, &ConfigError{Field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}

@@ -27,15 +27,36 @@
 //	}
 //
 // When a call does not fit in a function, ask first with [Breaker.Allow]
-// and report the result with [Permit.Done].
+// and report the result with [Permit.Done], or give the permit back with
+// [Permit.Release].
+//
+// A dependency called with results of many types keeps one circuit: make
+// one breaker, and a [View] of it for each other result type. Views share
+// the state, policy, metrics and callbacks; each classifies its own type.
+//
+// A rejection is an [*OpenError]; [RetryAfter] tells a retry loop how long
+// to wait, or that waiting makes no sense.
 //
 // # Classification
 //
-// By default a nil error is a success, an error is a failure, and
-// context.Canceled while the caller's context is done is ignored: the caller
-// gave up, the dependency did nothing wrong. [Config.Classify] decides by
-// result value too, for APIs that report failure in the result (an HTTP
-// status).
+// By default a nil error is a success and an error is a failure.
+// [Config.Classify] decides otherwise, by error and by result value, for
+// APIs that report failure in the result (an HTTP status) or errors that
+// say nothing about the dependency (a 404).
+//
+// One rule comes before Classify and holds whether it is set or not: in
+// [Breaker.Execute], an error that is context.Canceled while the caller's
+// context is done is ignored, and Classify is not asked. The caller gave
+// up; the dependency did nothing wrong. Classify never sees the context,
+// so it could not tell that call from one the dependency canceled itself
+// (an error that is context.Canceled while the caller's context is still
+// live), which goes to Classify like any other error. [Permit.Done] has no
+// context either: a two-step caller that gave up calls [Permit.Release],
+// which counts the call as ignored.
+//
+// Classify returns an [Outcome] whose zero value is [Failure]: a Classify
+// that falls through without deciding counts the call against the
+// dependency, never for its health.
 //
 // # Policies
 //

@@ -30,7 +30,7 @@ func TestMetricsWithoutCountCalls(t *testing.T) {
 		r.clk.Add(time.Second)
 		r.b.Trip()
 		m = r.b.Metrics()
-		if m.State != breaker.Open || !m.Since.Equal(r.clk.Now()) || !m.Until.Equal(r.clk.Now().Add(time.Second)) || m.Trips != 1 {
+		if m.State != breaker.Open || !m.Since.Equal(r.clk.Now()) || !m.Until.Equal(r.clk.Now().Add(time.Second)) || m.ManualOpens != 1 || m.Trips != 0 {
 			t.Fatalf("after Trip: %+v", m)
 		}
 		if m.Counted || countsOf(m) != (counts{}) {

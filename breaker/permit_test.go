@@ -78,8 +78,8 @@ func TestPermitSecondReportIsNoOp(t *testing.T) {
 				if first == "done-failure" {
 					report1(p1)
 					report2(p1)
-					if m := b.Metrics(); m.State != breaker.Open || m.Trips != 2 {
-						t.Fatalf("after a failed probe reported twice: %v, %d trips", m.State, m.Trips)
+					if m := b.Metrics(); m.State != breaker.Open || m.Trips != 1 || m.Reopens != 1 {
+						t.Fatalf("after a failed probe reported twice: %v, %d trips, %d reopens", m.State, m.Trips, m.Reopens)
 					}
 					return
 				}

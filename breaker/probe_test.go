@@ -310,8 +310,8 @@ func TestProbeJudgeMetrics(t *testing.T) {
 		r.clk.Add(2 * slowOver)
 		p.Done(0, nil)
 		r.wantState(breaker.Open)
-		if m := r.b.Metrics(); m.Successes != 1 || m.Failures != 0 || m.Trips != 2 {
-			t.Fatalf("Metrics = %+v; want 1 success, 0 failures, 2 trips", m)
+		if m := r.b.Metrics(); m.Successes != 1 || m.Failures != 0 || m.Trips+m.ManualOpens != 1 || m.Reopens != 1 {
+			t.Fatalf("Metrics = %+v; want 1 success, 0 failures, 1 open and 1 reopen", m)
 		}
 	})
 }

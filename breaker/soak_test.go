@@ -788,8 +788,9 @@ func (h *contention) checkMetrics(before, now rest) {
 	switch {
 	case m.State != now.state && !expired:
 		h.bad.add("Metrics says %v at rest, State() %v", m.State, now.state)
-	case m.Trips != opens:
-		h.bad.add("Metrics counts %d trips, OnStateChange reported %d opens", m.Trips, opens)
+	case m.Trips+m.Reopens+m.ManualOpens+m.ExternalOpens != opens:
+		h.bad.add("Metrics counts %d opens (%d trips, %d reopens, %d manual, %d external), OnStateChange reported %d",
+			m.Trips+m.Reopens+m.ManualOpens+m.ExternalOpens, m.Trips, m.Reopens, m.ManualOpens, m.ExternalOpens, opens)
 	case m.ProbesInFlight != 0:
 		h.bad.add("Metrics counts %d probes in flight at rest", m.ProbesInFlight)
 	case m.Counted != h.cfg.count:

@@ -51,6 +51,8 @@ type ScenarioReport struct {
 	// load is the traffic the dependency would have seen with no breaker,
 	// in time bins, for the timeline.
 	load loadBins
+	// traced tells a replayed trace from a scenario.
+	traced bool
 }
 
 // Result is what one candidate did in one scenario. Each figure has one
@@ -226,6 +228,7 @@ type (
 		Scenarios []scenarioReportJSON `json:"scenarios"`
 	}
 	scenarioReportJSON struct {
+		Source   string       `json:"source"`
 		Scenario scenarioOut  `json:"scenario"`
 		Results  []resultJSON `json:"results"`
 	}
@@ -282,7 +285,12 @@ type (
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := reportJSON{Seed: r.Seed, Fleet: max(r.Fleet, 1), Route: r.Route.String(), Scenarios: []scenarioReportJSON{}}
 	for _, sr := range r.Scenarios {
-		sj := scenarioReportJSON{Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
+		sj := scenarioReportJSON{Source: "scenario", Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
+		if sr.traced {
+			// A trace's calls are in its file: the scenario only records
+			// its span, its settings and the fault.
+			sj.Source = "trace"
+		}
 		for _, res := range sr.Results {
 			rj := resultJSON{
 				Candidate: res.Candidate, Spec: res.Spec, Calls: res.Calls, Sent: res.Sent,

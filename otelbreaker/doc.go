@@ -41,6 +41,21 @@
 // each collection, the first of a name reported and the others counted in
 // tripwire.breaker.name_collisions.
 //
+// # Span events
+//
+// [Execute] runs a call through a breaker and adds to the span of its
+// context a tripwire.breaker.rejected event when the breaker rejected it,
+// and a tripwire.breaker.state_change event for each state change made
+// while it ran, once [SpanEvents] hears of them through OnStateChange:
+//
+//	se := otelbreaker.NewSpanEvents()
+//	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", OnStateChange: se.OnStateChange})
+//	resp, err := otelbreaker.Execute(ctx, se, b, call)
+//
+// A breaker's callbacks have no context, so a state change cannot be handed
+// to the span that caused it directly: [SpanEvents] says which span gets
+// it. [AddRejectionEvent] and [SpanEvents.Watch] serve the two-step form.
+//
 // A collection reads each breaker's Metrics, which takes a lock briefly
 // and never changes the circuit or calls OnStateChange.
 package otelbreaker

@@ -9,8 +9,11 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/otelbreaker"
+	"github.com/tripwire-go/tripwire/policy"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // Report a breaker's metrics through OpenTelemetry. In a service the meter
@@ -51,4 +54,30 @@ func ExampleRegister() {
 	// tripwire.breaker.calls payments ignored=0
 	// tripwire.breaker.calls payments rejected=0
 	// tripwire.breaker.calls payments success=1
+}
+
+// Add the breaker's rejections and state changes to the spans of the calls
+// that met them. In a service the tracer comes from the global provider
+// (otel.Tracer); here a span recorder shows the events.
+func ExampleExecute() {
+	rec := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("example")
+
+	se := otelbreaker.NewSpanEvents()
+	b, _ := breaker.New(breaker.Config[string]{
+		Name: "payments", Policy: policy.Consecutive(1), OnStateChange: se.OnStateChange,
+	})
+	for _, name := range []string{"first", "second"} {
+		ctx, span := tracer.Start(context.Background(), name)
+		otelbreaker.Execute(ctx, se, b, func(context.Context) (string, error) { return "", errors.New("declined") })
+		span.End()
+	}
+	for _, s := range rec.Ended() {
+		for _, e := range s.Events() {
+			fmt.Println(s.Name(), e.Name)
+		}
+	}
+	// Output:
+	// first tripwire.breaker.state_change
+	// second tripwire.breaker.rejected
 }

@@ -156,7 +156,7 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 		}
 		o.ObserveInt64(r.state, v, with(StateKey.String(s.String())))
 	}
-	o.ObserveInt64(r.trips, toInt64(m.Trips), with())
+	o.ObserveInt64(r.trips, toInt64(opens(m)), with())
 	o.ObserveInt64(r.probes, int64(m.ProbesInFlight), with())
 	if !m.Counted {
 		return
@@ -168,3 +168,10 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 
 // toInt64 converts a count, saturating where int64 ends.
 func toInt64(n uint64) int64 { return int64(min(n, math.MaxInt64)) }
+
+// opens is every open of m's circuit, whatever opened it: what the trips
+// metric counted before Metrics counted trips, reopens, manual and external
+// opens apart.
+func opens(m breaker.Metrics) uint64 {
+	return m.Trips + m.Reopens + m.ManualOpens + m.ExternalOpens
+}

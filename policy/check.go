@@ -14,7 +14,7 @@ import (
 // atLeast reports a count argument below least.
 func atLeast(policy, arg string, v, least int64) error {
 	if v < least {
-		return argError(policy, arg, "must be at least " + strconv.FormatInt(least, 10) + ", got " + strconv.FormatInt(v, 10))
+		return argError(policy, arg, "must be at least "+strconv.FormatInt(least, 10)+", got "+strconv.FormatInt(v, 10))
 	}
 	return nil
 }
@@ -23,7 +23,7 @@ func atLeast(policy, arg string, v, least int64) error {
 // argument named bound.
 func atMost(policy, arg string, v int64, bound string, most int64) error {
 	if v > most {
-		return argError(policy, arg, "must be at most " + bound + " (" + strconv.FormatInt(most, 10) + "), got " + strconv.FormatInt(v, 10))
+		return argError(policy, arg, "must be at most "+bound+" ("+strconv.FormatInt(most, 10)+"), got "+strconv.FormatInt(v, 10))
 	}
 	return nil
 }
@@ -31,7 +31,7 @@ func atMost(policy, arg string, v int64, bound string, most int64) error {
 // fraction reports a ratio outside (0, 1], NaN included.
 func fraction(policy, arg string, r float64) error {
 	if !(r > 0 && r <= 1) { // written so that NaN fails it
-		return argError(policy, arg, "must be in (0, 1], got " + formatRatio(r))
+		return argError(policy, arg, "must be in (0, 1], got "+formatRatio(r))
 	}
 	return nil
 }
@@ -39,7 +39,7 @@ func fraction(policy, arg string, r float64) error {
 // positive reports a duration argument that is zero or negative.
 func positive(policy, arg string, d time.Duration) error {
 	if d <= 0 {
-		return argError(policy, arg, "must be positive, got " + d.String())
+		return argError(policy, arg, "must be positive, got "+d.String())
 	}
 	return nil
 }

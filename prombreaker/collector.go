@@ -135,7 +135,7 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, m.Name, s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(c.since, prometheus.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
-	ch <- prometheus.MustNewConstMetric(c.trips, prometheus.CounterValue, float64(m.Trips), m.Name)
+	ch <- prometheus.MustNewConstMetric(c.trips, prometheus.CounterValue, float64(opens(m)), m.Name)
 	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
 	if !m.Counted {
 		return
@@ -143,4 +143,11 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 	for _, n := range metricset.Counts(m) {
 		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.N), m.Name, n.Outcome)
 	}
+}
+
+// opens is every open of m's circuit, whatever opened it: what the trips
+// metric counted before Metrics counted trips, reopens, manual and external
+// opens apart.
+func opens(m breaker.Metrics) uint64 {
+	return m.Trips + m.Reopens + m.ManualOpens + m.ExternalOpens
 }

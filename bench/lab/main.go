@@ -20,6 +20,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -27,7 +28,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tripwire-go/tripwire/lab"
 )
@@ -65,11 +68,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run, by name (default: all of them)")
 	file := fs.String("scenario", "", "run the scenarios of this JSON `FILE` instead of the built-in ones")
-	out := fs.String("out", "", "also write table.txt, results.csv, results.json and one SVG timeline per scenario to `DIR`")
-	list := fs.Bool("list", false, "list the built-in scenarios and the policies, and exit")
+	tracePath := fs.String("trace", "", "replay the recorded calls of this CSV `FILE` (\"-\": standard input) instead of scenarios")
+	faultStart := fs.String("fault-start", "", "with -trace: when the fault began, as an offset from the first call (\"5m\") or a time (RFC 3339 or Unix)")
+	faultEnd := fs.String("fault-end", "", "with -trace: when the fault ended, in the same forms as -fault-start")
+	slowCall := fs.Duration("slow-call", 0, "with -trace: calls slower than this count as bad in the figures")
+	failCodes := fs.String("fail-codes", "5xx,429", "with -trace: the HTTP status codes that are failures: codes and classes such as 5xx")
+	reorder := fs.Duration("reorder", time.Minute, "with -trace: how far out of order of start the calls may be")
+	fleet := fs.Int("fleet", 1, "simulate `N` instances of the service, each with its own breaker, sharing the traffic")
+	route := fs.String("route", "round-robin", "with -fleet: how the instances share the traffic, round-robin or random (by the seed)")
+	out := fs.String("out", "", "also write table.txt, results.csv, results.json, one SVG timeline per scenario and index.html to `DIR`")
+	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench/lab [flags]\n\n"+
-			"Replays outages against circuit-breaker policies in virtual time.\n\nFlags:\n")
+			"Replays outages or recorded calls against circuit-breaker candidates in virtual time.\nThe guide is docs/lab.md.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,13 +89,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lab: unexpected argument %q: every input is a flag (see -help)\n", fs.Arg(0))
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "lab: "+format+"\n", args...)
 		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q: every input is a flag (see -help)", fs.Arg(0))
 	}
 	if *list {
 		printList(stdout)
 		return exitOK
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *tracePath != "" && (*file != "" || *scenarios != "") {
+		return usage("-trace replays a trace instead of scenarios: drop -scenario and -scenarios")
+	}
+	if *tracePath == "" {
+		for _, name := range []string{"fault-start", "fault-end", "slow-call", "fail-codes", "reorder"} {
+			if set[name] {
+				return usage("-%s goes with -trace", name)
+			}
+		}
+	}
+	opt := lab.Options{Seed: *seed, Fleet: *fleet}
+	if *fleet < 1 || *fleet > lab.MaxFleet {
+		return usage("-fleet: must be between 1 and %d instances, got %d", lab.MaxFleet, *fleet)
+	}
+	switch *route {
+	case "round-robin":
+	case "random":
+		opt.Route = lab.RandomRoute
+	default:
+		return usage("-route: %q is neither round-robin nor random", *route)
+	}
+	if set["route"] && *fleet == 1 {
+		return usage("-route goes with -fleet N, for N of 2 or more")
 	}
 
 	ps := lab.DefaultCandidates()
@@ -103,26 +143,69 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	ss := lab.Builtin()
-	if *file != "" {
-		var err error
-		if ss, err = readScenarios(*file); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
-		}
-	}
-	if *scenarios != "" {
-		var err error
-		if ss, err = lab.SelectScenarios(ss, *scenarios); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
+
+	// An output directory that cannot be written fails the run before any
+	// work is done.
+	if *out != "" {
+		if err := checkWritable(*out); err != nil {
+			fmt.Fprintln(stderr, "lab: -out:", err)
+			return exitError
 		}
 	}
 
-	rep, err := lab.Run(ss, ps, *seed)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+	var rep *lab.Report
+	if *tracePath != "" {
+		tr := lab.Trace{SlowCall: *slowCall, Reorder: *reorder}
+		if *reorder <= 0 {
+			return usage("-reorder: must be positive, got %v", *reorder)
+		}
+		if *slowCall < 0 {
+			return usage("-slow-call: must not be negative, got %v", *slowCall)
+		}
+		fails, err := parseFailCodes(*failCodes)
+		if err != nil {
+			return usage("-fail-codes: %v", err)
+		}
+		tr.Fails = fails
+		if err := setFault(&tr, *faultStart, *faultEnd); err != nil {
+			return usage("%v", err)
+		}
+		var r io.Reader = os.Stdin
+		tr.Name = "trace"
+		if *tracePath != "-" {
+			f, err := os.Open(*tracePath)
+			if err != nil {
+				return usage("-trace: %v", err)
+			}
+			defer f.Close()
+			r = f
+			tr.Name = traceName(*tracePath)
+		}
+		tr.Description = "Recorded calls replayed from " + filepath.Base(*tracePath) + "."
+		if rep, err = lab.ReplayTrace(bufio.NewReaderSize(r, 1<<16), tr, ps, opt); err != nil {
+			return usage("%v", err)
+		}
+	} else {
+		ss := lab.Builtin()
+		if *file != "" {
+			var err error
+			if ss, err = readScenarios(*file); err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			}
+		}
+		if *scenarios != "" {
+			var err error
+			if ss, err = lab.SelectScenarios(ss, *scenarios); err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			}
+		}
+		var err error
+		if rep, err = lab.RunWith(ss, ps, opt); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
 	}
 	var table bytes.Buffer
 	if err := rep.WriteTable(&table); err != nil {
@@ -137,9 +220,95 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "lab:", err)
 			return exitError
 		}
-		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json and %d timelines to %s\n", len(rep.Scenarios), *out)
+		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json, index.html and %d timelines to %s\n", len(rep.Scenarios), *out)
 	}
 	return exitOK
+}
+
+// checkWritable makes dir if needed and checks that a file can be
+// written in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".lab-write-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// traceName names a trace by its file, without extension, in the
+// characters a scenario's name may hold.
+func traceName(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name := []rune{}
+	for i, r := range base {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && strings.ContainsRune("-_.", r)
+		if !ok {
+			r = '-'
+			if i == 0 {
+				r = 't'
+			}
+		}
+		name = append(name, r)
+	}
+	if len(name) == 0 || len(name) > 64 {
+		return "trace"
+	}
+	return string(name)
+}
+
+// setFault reads -fault-start and -fault-end: both offsets from the first
+// call, or both times.
+func setFault(tr *lab.Trace, start, end string) error {
+	if start == "" && end == "" {
+		return nil
+	}
+	if start == "" || end == "" {
+		return errors.New("-fault-start and -fault-end go together")
+	}
+	ds, errS := time.ParseDuration(start)
+	de, errE := time.ParseDuration(end)
+	if errS == nil && errE == nil {
+		if ds < 0 || de <= ds {
+			return fmt.Errorf("-fault-end (%v) must be after -fault-start (%v), and neither before the trace", de, ds)
+		}
+		tr.FaultStart, tr.FaultEnd = ds, de
+		return nil
+	}
+	ts, errS := lab.ParseTraceTime(start)
+	te, errE := lab.ParseTraceTime(end)
+	switch {
+	case errS != nil:
+		return fmt.Errorf("-fault-start: %q is neither an offset (\"5m\") nor a time: %v", start, errS)
+	case errE != nil:
+		return fmt.Errorf("-fault-end: %q is neither an offset (\"5m\") nor a time: %v", end, errE)
+	case !te.After(ts):
+		return fmt.Errorf("-fault-end (%v) must be after -fault-start (%v)", te.UTC(), ts.UTC())
+	}
+	tr.FaultStartTime, tr.FaultEndTime = ts, te
+	return nil
+}
+
+// parseFailCodes reads "5xx,429,503": codes and classes of codes.
+func parseFailCodes(v string) (func(int) bool, error) {
+	var classes [10]bool
+	codes := map[int]bool{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		if len(part) == 3 && part[1:] == "xx" && part[0] >= '1' && part[0] <= '9' {
+			classes[part[0]-'0'] = true
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 100 || n > 999 {
+			return nil, fmt.Errorf("%q is neither a status code (503) nor a class (5xx)", part)
+		}
+		codes[n] = true
+	}
+	return func(code int) bool { return codes[code] || code >= 100 && code <= 999 && classes[code/100] }, nil
 }
 
 // setting is a run-wide breaker setting: a flag named like the spec's

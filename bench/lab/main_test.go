@@ -95,6 +95,23 @@ func TestPoliciesFlag(t *testing.T) {
 	}
 }
 
+// The example trace replays, with the fault marked by offsets: the table
+// names the trace, and its timing figures apply. The same fault given as
+// times gives the same table.
+func TestTraceFlag(t *testing.T) {
+	code, byOffset, errOut := runLab(t, "-trace", "testdata/calls.csv", "-fault-start", "1m30s", "-fault-end", "2m30s", "-policies", "consecutive(5),rate(0.3,20,10s)")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(strings.SplitN(byOffset, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
+		t.Errorf("want a row for the trace \"calls\" with timing figures:\n%s", byOffset)
+	}
+	_, byTime, _ := runLab(t, "-trace", "testdata/calls.csv", "-fault-start", "2026-11-30T14:01:30Z", "-fault-end", "1796047350000", "-policies", "consecutive(5),rate(0.3,20,10s)")
+	if byTime != byOffset {
+		t.Errorf("by offsets:\n%s\nby times:\n%s", byOffset, byTime)
+	}
+}
+
 // The -seed flag reaches the traffic: another seed, another table.
 func TestSeedFlag(t *testing.T) {
 	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")
@@ -160,6 +177,18 @@ func TestBadInput(t *testing.T) {
 		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
 		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
 		{"run-wide probes", []string{"-probes", "0"}, "lab: -probes: must be between 1 and 65535, got 0"},
+		{"trace and scenarios", []string{"-trace", "testdata/calls.csv", "-scenarios", "outage"}, "drop -scenario and -scenarios"},
+		{"fault without trace", []string{"-fault-start", "1m"}, "-fault-start goes with -trace"},
+		{"fault half", []string{"-trace", "testdata/calls.csv", "-fault-start", "1m"}, "-fault-start and -fault-end go together"},
+		{"fault backwards", []string{"-trace", "testdata/calls.csv", "-fault-start", "2m", "-fault-end", "1m"}, "-fault-end (1m0s) must be after -fault-start (2m0s)"},
+		{"fault not a time", []string{"-trace", "testdata/calls.csv", "-fault-start", "noon", "-fault-end", "1m"}, `-fault-start: "noon" is neither an offset`},
+		{"fail codes", []string{"-trace", "testdata/calls.csv", "-fail-codes", "5xx,abc"}, `-fail-codes: "abc" is neither a status code`},
+		{"missing trace", []string{"-trace", filepath.Join(dir, "nope.csv")}, "no such file"},
+		{"bad trace", []string{"-trace", file("start,duration,status\n1764511331,5,200\n1764511332,5,teapot\n")}, `lab: trace line 3: outcome: "teapot" is neither`},
+		{"fleet zero", []string{"-fleet", "0"}, "lab: -fleet: must be between 1 and 10000 instances, got 0"},
+		{"fleet huge", []string{"-fleet", "1000000"}, "lab: -fleet: must be between 1 and 10000 instances, got 1000000"},
+		{"route", []string{"-fleet", "3", "-route", "hash"}, `-route: "hash" is neither round-robin nor random`},
+		{"route alone", []string{"-route", "random"}, "-route goes with -fleet N"},
 		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
@@ -211,16 +240,22 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// An output directory that cannot be made is a run failure: exit 1.
+// An output directory that cannot be made is a run failure, exit 1,
+// found before any work is done: nothing is printed but the error.
 func TestUnwritableOut(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := runLab(t, "-scenario", "testdata/incident.json", "-scenarios", "dns-blips",
-		"-policies", "consecutive", "-out", filepath.Join(blocker, "dir"))
-	if code != 1 || !strings.Contains(errOut, "not a directory") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	for _, args := range [][]string{
+		{"-out", filepath.Join(blocker, "dir")},
+		{"-out", blocker},
+		{"-trace", "testdata/calls.csv", "-out", filepath.Join(blocker, "dir")},
+	} {
+		code, out, errOut := runLab(t, args...)
+		if code != 1 || out != "" || !strings.HasPrefix(errOut, "lab: -out: ") || !strings.Contains(errOut, "not a directory") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
 	}
 }
 
