@@ -217,6 +217,7 @@ func (e *ConfigError) Unwrap() []error {
 type settings struct {
 	name          string
 	policy        policy.Policy
+	terms         policy.Terms // what policy.Bind found the policy needs
 	openTimeout   time.Duration
 	probes        int
 	closeAfter    int
@@ -290,15 +291,27 @@ func (c Config[T]) validate() (settings, error) {
 		// A typed nil (a *T that is nil) is not a nil interface: calling
 		// it would panic later, deep inside a call.
 		return s, &ConfigError{Field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
-	} else if err := policy.Validate(c.Policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
 	}
-	// Claim last: a Config rejected for another field must not use up its
-	// policy.
-	if err := policy.Claim(s.policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
+	// Bind last: it claims the policy, and a Config rejected for another
+	// field must not use it up. It checks the policy's arguments first.
+	terms, err := policy.Bind(s.policy)
+	if err != nil {
+		return s, policyError(err)
 	}
+	s.terms = terms
 	return s, nil
+}
+
+// policyError is the ConfigError for err, an error of policy.Bind: its
+// Field names the policy's argument at fault, "Policy.ratio" or
+// "Policy.ps[1].failures", when there is one.
+func policyError(err error) *ConfigError {
+	field := "Policy"
+	var ae *policy.ArgError
+	if errors.As(err, &ae) && ae.Arg() != "" {
+		field += "." + ae.Arg()
+	}
+	return &ConfigError{Field: field, cause: err}
 }
 
 // isNilPointer reports whether v holds a nil pointer, map, slice, channel or

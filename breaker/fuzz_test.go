@@ -91,6 +91,9 @@ func checkConfig(t *testing.T, cs clockStart, name string, openTimeout int64, pr
 			msg, ok := strings.CutPrefix(err.Error(), "breaker: invalid config: ")
 			field, _, _ := strings.Cut(msg, " ")
 			field = strings.TrimSuffix(field, ":")
+			if strings.HasPrefix(field, "Policy.") {
+				field = "Policy" // Policy.ratio: an argument of the policy
+			}
 			switch {
 			case !ok:
 				t.Fatalf("error %q does not start with the package and what is wrong", err)

@@ -268,6 +268,10 @@ type slowProbes struct {
 	threshold time.Duration
 }
 
-func (p slowProbes) Needs() policy.Needs { return policy.NeedDuration }
+func (p slowProbes) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedDuration)
+	b.JudgeProbes(p)
+	return nil
+}
 
 func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration > p.threshold }

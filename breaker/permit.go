@@ -4,7 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -92,7 +91,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if err == nil && b.fastSuccess && t.w.State() == fsm.Closed && b.needs == 0 {
+	if err == nil && b.fastSuccess && t.w.Plain() && b.needs == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions.
 		if c := b.consecutive; c != nil && b.load() == t.w {

@@ -88,5 +88,5 @@ func (c *counting) Record(call policy.Call) bool {
 	return c.Policy.Record(call)
 }
 
-func (c *counting) Needs() policy.Needs { return policy.NeedsOf(c.Policy) }
-func (c *counting) Claim() error        { return policy.Claim(c.Policy) }
+// Unwrap keeps the terms of the counted policy: policy.Bind binds it.
+func (c *counting) Unwrap() policy.Policy { return c.Policy }
