@@ -154,6 +154,28 @@ func BenchmarkExecute(b *testing.B) {
 	})
 }
 
+// BenchmarkView measures Execute through a view (breaker.View) of another
+// result type's circuit, in BenchmarkExecute's scenarios: a view is a
+// Breaker of its own type on a shared circuit, and costs what Execute does.
+func BenchmarkView(b *testing.B) {
+	view := func(b *testing.B) *breaker.Breaker[int] {
+		base, err := breaker.New(breaker.Config[string]{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return breaker.View[int](base, nil)
+	}
+	modes(b, "state=closed/outcome=success", func(b *testing.B, parallel bool) {
+		executeOK(b, view(b), parallel)
+	})
+	modes(b, "state=closed/outcome=failure", func(b *testing.B, parallel bool) {
+		executeOneInTen(b, view(b), parallel)
+	})
+	modes(b, "state=open", func(b *testing.B, parallel bool) {
+		executeRejected(b, view(b), parallel)
+	})
+}
+
 // BenchmarkAllow measures the two-step form, beside BenchmarkExecute. It
 // costs what Execute does plus a compare-and-swap, which makes a permit's
 // second report a no-op even from another goroutine, and a sync.Pool Get
@@ -174,6 +196,23 @@ func BenchmarkAllow(b *testing.B) {
 			for pb.Next() {
 				p, _ := br.Allow()
 				p.Done(1, nil)
+			}
+		})
+	})
+	modes(b, "state=closed/outcome=released", func(b *testing.B, parallel bool) {
+		br := newBreaker(b)
+		b.ReportAllocs()
+		if !parallel {
+			for b.Loop() {
+				p, _ := br.Allow()
+				p.Release()
+			}
+			return
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p, _ := br.Allow()
+				p.Release()
 			}
 		})
 	})

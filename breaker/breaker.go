@@ -17,7 +17,9 @@ import (
 // Record; with the default policy it reads no clock and writes no shared
 // memory when it succeeds.
 type Breaker[T any] struct {
-	core
+	// core is the circuit: a pointer, so that a View shares it. The
+	// indirection costs the hot path one load from a line it reads anyway.
+	*core
 	classify func(T, error) Outcome
 	// fastSuccess: a nil error is a Success that needs no counting
 	// (Classify nil, CountCalls off), so Execute may take its shortest path.
@@ -32,7 +34,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
+	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }

@@ -27,7 +27,15 @@
 //	}
 //
 // When a call does not fit in a function, ask first with [Breaker.Allow]
-// and report the result with [Permit.Done].
+// and report the result with [Permit.Done], or give the permit back with
+// [Permit.Release].
+//
+// A dependency called with results of many types keeps one circuit: make
+// one breaker, and a [View] of it for each other result type. Views share
+// the state, policy, metrics and callbacks; each classifies its own type.
+//
+// A rejection is an [*OpenError]; [RetryAfter] tells a retry loop how long
+// to wait, or that waiting makes no sense.
 //
 // # Classification
 //

@@ -21,7 +21,7 @@ func newTimerBreaker(t *testing.T, clk *clock.Mock, timeout time.Duration) *Brea
 		t.Fatal(err)
 	}
 	s.exactClock = false
-	b := &Breaker[int]{}
+	b := &Breaker[int]{core: new(core)}
 	b.core.init(&s)
 	return b
 }

@@ -41,7 +41,7 @@ type Handler struct {
 	// it every request gets a 500.
 	Next http.Handler
 	// Failed reports whether a status counts as a failure. nil means
-	// DefaultFailed: 5xx and 429.
+	// DefaultHandlerFailed: 5xx, and not 429.
 	Failed func(status int) bool
 }
 
@@ -63,7 +63,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "httpbreaker: Handler.Next is nil", http.StatusInternalServerError)
 		return
 	}
-	failed := failedOrDefault(h.Failed)
+	failed := failedOr(h.Failed, DefaultHandlerFailed)
 	rec := &recorder{ResponseWriter: w}
 	started := false
 	_, err := h.Breaker.Execute(r.Context(), func(ctx context.Context) (int, error) {

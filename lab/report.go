@@ -53,6 +53,8 @@ type ScenarioReport struct {
 	load loadBins
 	// traced tells a replayed trace from a scenario.
 	traced bool
+	// fleet is the number of instances that shared the traffic.
+	fleet int
 }
 
 // Result is what one candidate did in one scenario. Each figure has one

@@ -533,7 +533,7 @@ func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt
 	if ts, ok := src.(interface{ finalize(*Scenario) }); ok {
 		ts.finalize(s)
 	}
-	sr := ScenarioReport{Scenario: *s, load: load.done()}
+	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n}
 	for _, m := range sims {
 		m.finish(s.Duration)
 		m.r.measure(s, n)

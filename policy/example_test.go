@@ -102,7 +102,8 @@ func ExampleLastN() {
 // in a minute trips it.
 func ExampleSlow() {
 	p := policy.Slow(100*time.Millisecond, 0.5, 4, time.Minute)
-	fmt.Println(p, "needs time and duration:", policy.NeedsOf(p) == policy.NeedTime|policy.NeedDuration)
+	terms, _ := policy.Check(p)
+	fmt.Println(p, "needs time and duration:", terms.Needs == policy.NeedTime|policy.NeedDuration)
 	took := func(d time.Duration, failed bool) policy.Call {
 		return policy.Call{At: noon, Duration: d, Failed: failed}
 	}

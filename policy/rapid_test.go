@@ -99,6 +99,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 		case "slow":
 			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
 			slow := func(c policy.Call) bool { return c.Duration > p.threshold }
+			over := max(over, p.threshold) // a threshold longer than the window is refused
 			return timed(policy.Slow(p.threshold, ratio, minCalls, over), over, slow, func(s window.Counts) bool {
 				return share(s.Slow, s.Calls, minCalls, ratio)
 			})
@@ -157,7 +158,7 @@ func TestPoliciesMatchReference(t *testing.T) {
 			threshold: rapid.SampledFrom([]time.Duration{time.Millisecond, 100 * time.Millisecond}).Draw(t, "threshold"),
 		}
 		pr := policies(p, 2).Draw(t, "policy")
-		if err := policy.Validate(pr.real); err != nil {
+		if err := check(pr.real); err != nil {
 			t.Fatalf("drawn arguments are invalid: %v", err)
 		}
 		steps := rapid.OneOf(

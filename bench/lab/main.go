@@ -365,7 +365,9 @@ func readScenarios(path string) ([]lab.Scenario, error) {
 	return ss, nil
 }
 
-// writeDir writes every output file of rep to dir, creating it if needed.
+// writeDir writes every output file of rep to dir, creating it if needed:
+// the table, CSV, JSON, one SVG timeline per scenario, and index.html,
+// which shows the table and every timeline on one page.
 func writeDir(dir string, rep *lab.Report, table []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -374,10 +376,11 @@ func writeDir(dir string, rep *lab.Report, table []byte) error {
 		"table.txt":    func(w io.Writer) error { _, err := w.Write(table); return err },
 		"results.csv":  rep.WriteCSV,
 		"results.json": rep.WriteJSON,
+		"index.html":   rep.WriteHTML,
 	}
 	for i := range rep.Scenarios {
 		sr := &rep.Scenarios[i]
-		files[sr.Scenario.Name+".svg"] = sr.WriteSVG
+		files[sr.SVGName()] = sr.WriteSVG
 	}
 	for name, write := range files {
 		var buf bytes.Buffer

@@ -57,7 +57,7 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 	for _, s := range scenarios {
 		want = append(want, s+".svg")
 	}
-	want = append(want, "results.csv", "results.json", "table.txt")
+	want = append(want, "index.html", "results.csv", "results.json", "table.txt")
 	slices.Sort(want)
 	var got []string
 	for _, f := range files {

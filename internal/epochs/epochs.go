@@ -151,10 +151,17 @@ func HasMono(t time.Time) bool { return t != t.Round(0) }
 // from 1885 to 2157; for others, and for times further than 292 years from
 // now, it reports false. The result is in time.Local: In, UTC and Local
 // strip a monotonic reading.
+//
+// The check compares wall times: two monotonic readings taken a moment
+// apart differ from their wall times by what the system clock was slewed
+// in between, so a t that carries one of its own would not be Equal.
 func Mono(t time.Time) (time.Time, bool) {
+	if HasMono(t) {
+		return t, true
+	}
 	now := time.Now()
 	m := now.Add(t.Sub(now.Round(0)))
-	if !HasMono(m) || !m.Equal(t) {
+	if !HasMono(m) || !m.Round(0).Equal(t.Round(0)) {
 		return time.Time{}, false
 	}
 	return m, true

@@ -1,0 +1,221 @@
+package grpcbreaker_test
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/grpcbreaker"
+)
+
+// outputs asks a server stream for n responses, then the status c.
+func outputs(n int, c codes.Code) *testpb.StreamingOutputCallRequest {
+	req := &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, n)}
+	for i := range req.ResponseParameters {
+		req.ResponseParameters[i] = &testpb.ResponseParameters{}
+	}
+	if c != codes.OK {
+		req.ResponseStatus = &testpb.EchoStatus{Code: int32(c)}
+	}
+	return req
+}
+
+// drain reads s to its end and returns the number of responses and the
+// final error (io.EOF for a clean end).
+func drain[T any](s interface{ Recv() (*T, error) }) (int, error) {
+	n := 0
+	for {
+		if _, err := s.Recv(); err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// A stream counts once, when it ends, and not before.
+func TestServerStreamCountsAtItsEnd(t *testing.T) {
+	addr, _ := serve(t)
+	clk := newClock()
+	b := newBreaker(t, 1, clk)
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	ctx := context.Background()
+
+	s, err := c.StreamingOutputCall(ctx, outputs(3, codes.OK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, b, counts{}) // still open
+	if n, err := drain(s); n != 2 || err != io.EOF {
+		t.Fatalf("drained %d, %v", n, err)
+	}
+	wantCounts(t, b, counts{ok: 1})
+	s.Recv() // after the end: nothing more counts
+	wantCounts(t, b, counts{ok: 1})
+
+	// A stream that ends with a failing status is a failure, and trips.
+	s, err = c.StreamingOutputCall(ctx, outputs(2, codes.Unavailable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := drain(s); n != 2 || status.Code(err) != codes.Unavailable {
+		t.Fatalf("drained %d, %v", n, err)
+	}
+	wantCounts(t, b, counts{ok: 1, failed: 1})
+	if b.State() != breaker.Open {
+		t.Fatalf("state %v", b.State())
+	}
+	_, err = c.StreamingOutputCall(ctx, outputs(1, codes.OK))
+	wantRejection(t, err, 30*time.Second)
+	wantCounts(t, b, counts{ok: 1, failed: 1, rejected: 1})
+}
+
+func TestClientStream(t *testing.T) {
+	addr, _ := serve(t)
+	b := newBreaker(t, 1, newClock())
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	s, err := c.StreamingInputCall(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := s.Send(&testpb.StreamingInputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCounts(t, b, counts{})
+	res, err := s.CloseAndRecv()
+	if err != nil || res.GetAggregatedPayloadSize() != 3 {
+		t.Fatalf("CloseAndRecv: %v, %v", res, err)
+	}
+	wantCounts(t, b, counts{ok: 1})
+}
+
+func TestBidiStream(t *testing.T) {
+	addr, _ := serve(t)
+	b := newBreaker(t, 1, newClock())
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	ctx := context.Background()
+
+	s, err := c.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CloseSend()
+	if _, err := s.Recv(); err != io.EOF {
+		t.Fatalf("Recv after CloseSend: %v", err)
+	}
+	wantCounts(t, b, counts{ok: 1})
+
+	// The server fails the stream midway: Send learns of it with io.EOF,
+	// Recv with the status; the stream counts once, as a failure.
+	s, err = c.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Send(&testpb.StreamingOutputCallRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DataLoss)}})
+	if _, err := s.Recv(); status.Code(err) != codes.DataLoss {
+		t.Fatalf("Recv: %v, want DataLoss", err)
+	}
+	for s.Send(&testpb.StreamingOutputCallRequest{}) == nil {
+	}
+	wantCounts(t, b, counts{ok: 1, failed: 1})
+}
+
+// waitCounted returns once b has counted want finished streams, which a
+// stream's context ending reports from a goroutine of its own.
+func waitCounted(t *testing.T, b *breaker.Breaker[codes.Code], want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := countsOf(b)
+		if c.ok+c.failed+c.ignored >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counts %+v: the stream's end was never counted", c)
+		}
+		runtime.Gosched()
+	}
+}
+
+// A stream whose caller cancels counts for nothing, and one whose deadline
+// passes is a failure, even when the caller never reads again.
+func TestStreamCancelAndDeadline(t *testing.T) {
+	addr, srv := serve(t)
+	b := newBreaker(t, 1, newClock())
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+
+	block := &testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(block)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := c.StreamingOutputCall(ctx, block); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.blocked
+	cancel()
+	waitCounted(t, b, 1)
+	if got := countsOf(b); got != (counts{ignored: 1}) || b.State() != breaker.Closed {
+		t.Fatalf("a canceled stream counted %+v, state %v; want one ignored call", got, b.State())
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.StreamingOutputCall(ctx, block); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.blocked
+	<-ctx.Done()
+	waitCounted(t, b, 2)
+	if got := countsOf(b); got != (counts{ignored: 1, failed: 1}) || b.State() != breaker.Open {
+		t.Fatalf("a stream past its deadline counted %+v, state %v", got, b.State())
+	}
+}
+
+// A canceled half-open probe stream gives its permit back: its slot is
+// free, so the next probe can close the circuit.
+func TestStreamCanceledProbeFreesSlot(t *testing.T) {
+	addr, srv := serve(t)
+	clk := newClock()
+	b := newBreaker(t, 1, clk)
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	b.Trip()
+	clk.Add(30 * time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(block)}}); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.blocked
+	_, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+	wantRejection(t, err, breaker.HalfOpenRetryAfter) // the one slot is taken
+	cancel()
+	waitCounted(t, b, 1)
+	if got := countsOf(b); got != (counts{ignored: 1, rejected: 1}) || b.State() != breaker.HalfOpen {
+		t.Fatalf("after a canceled probe: %+v, %v; want it ignored, and still half-open", got, b.State())
+	}
+	s, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+	if err != nil {
+		t.Fatalf("probe after the canceled one: %v", err)
+	}
+	drain(s)
+	if b.State() != breaker.Closed {
+		t.Fatalf("state %v after a successful probe", b.State())
+	}
+}
