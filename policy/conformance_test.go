@@ -23,6 +23,7 @@ type builtInPolicy interface {
 var _ = []builtInPolicy{
 	(*policy.ConsecutivePolicy)(nil), (*policy.WindowPolicy)(nil), (*policy.RatePolicy)(nil),
 	(*policy.LastNPolicy)(nil), (*policy.SlowPolicy)(nil), (*policy.AnyPolicy)(nil), (*policy.AllPolicy)(nil),
+	(*policy.WhenPolicy)(nil),
 }
 
 // check returns the error Bind would return for p's arguments, without
@@ -72,6 +73,12 @@ var builtIns = []builtIn{
 	{"rate", func() policy.Policy { return policy.Rate(0.5, 5, time.Minute) }, 5},
 	{"lastn", func() policy.Policy { return policy.LastN(0.5, 6, 20) }, 6},
 	{"slow", func() policy.Policy { return policy.Slow(time.Second, 0.5, 5, time.Minute) }, 5},
+	{"when", func() policy.Policy {
+		return policy.When(time.Minute, func(c policy.Counts) bool { return c.Failures >= 4 && c.ConsecutiveFailures >= 2 })
+	}, 4},
+	{"when-slow", func() policy.Policy {
+		return policy.When(time.Minute, func(c policy.Counts) bool { return c.Slow >= 3 }, policy.SlowerThan(time.Second))
+	}, 3},
 	{"any", func() policy.Policy {
 		return policy.Any(policy.Window(10, time.Minute), policy.Consecutive(3))
 	}, 3},
@@ -259,6 +266,10 @@ func TestConformanceInvalidArgs(t *testing.T) {
 		// Issue 15: threshold and over swapped.
 		{policy.Slow(m, 0.8, 20, time.Second), "Slow.threshold: must be at most over (1s), got 1m0s"},
 		{policy.Slow(m+1, 0.8, 20, m), "Slow.threshold: must be at most over"},
+		{policy.When(0, func(policy.Counts) bool { return true }), "When.over"},
+		{policy.When(m, nil), "When.trip: is nil"},
+		{policy.When(m, func(policy.Counts) bool { return true }, policy.SlowerThan(0)), "When.SlowerThan"},
+		{policy.When(time.Second, func(policy.Counts) bool { return true }, policy.SlowerThan(m)), "When.SlowerThan: must be at most over"},
 		{policy.Any(), "Any.ps"},
 		{policy.Any(nil), "Any.ps[0]"},
 		{policy.Any(policy.Consecutive(1), policy.Window(0, m)), "Any.ps[1].Window.failures"},
@@ -330,6 +341,8 @@ func TestNeeds(t *testing.T) {
 		{policy.Window(1, m), policy.NeedTime},
 		{policy.Rate(1, 1, m), policy.NeedTime},
 		{policy.Slow(m, 1, 1, m), both},
+		{policy.When(m, func(policy.Counts) bool { return false }), policy.NeedTime},
+		{policy.When(m, func(policy.Counts) bool { return false }, policy.SlowerThan(time.Second)), both},
 		{policy.Any(policy.Consecutive(1), policy.LastN(1, 1, 1)), 0},
 		{policy.Any(policy.Consecutive(1), policy.Rate(1, 1, m)), policy.NeedTime},
 		{policy.All(policy.Rate(1, 1, m), policy.Any(policy.Slow(m, 1, 1, m))), both},
