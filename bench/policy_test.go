@@ -87,7 +87,10 @@ type clockOnly struct{}
 
 func (clockOnly) Record(policy.Call) bool { return false }
 func (clockOnly) Reset()                  {}
-func (clockOnly) Needs() policy.Needs     { return policy.NeedTime }
+func (clockOnly) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedTime)
+	return nil
+}
 
 // executed are the policies measured through breaker.Execute: the floors
 // (no clock read; one clock read and nothing else) and the time windows.

@@ -22,6 +22,9 @@ const (
 	// DefaultHalfOpenProbes is the number of half-open probes when
 	// Config.HalfOpenProbes is zero.
 	DefaultHalfOpenProbes = 3
+	// NoProbeTimeout, as Config.ProbeTimeout, lets half-open probes hold
+	// their slots for as long as they run. The default (0) is OpenTimeout.
+	NoProbeTimeout time.Duration = -1
 	// MaxHalfOpenProbes is the largest Config.HalfOpenProbes accepted.
 	MaxHalfOpenProbes = 65535
 )
@@ -97,14 +100,16 @@ type Config[T any] struct {
 	// nil means every open period lasts OpenTimeout.
 	Backoff *Backoff
 
-	// ProbeTimeout, when positive, bounds how long half-open probes may hold
-	// their slots: once every slot has been busy for ProbeTimeout with no
-	// probe admitted or finished, the slots are reclaimed, the probes still
-	// in flight are forgotten (their results change nothing), and new
-	// probes are let in. It keeps a circuit from staying half-open forever
-	// behind probes that hang or permits that are never reported. 0 means
-	// no limit; negative is invalid. With it, half-open calls read the
-	// clock.
+	// ProbeTimeout bounds how long half-open probes may hold their slots:
+	// once every slot has been busy for ProbeTimeout with no probe admitted
+	// or finished, the slots are reclaimed, the probes still in flight are
+	// forgotten (their results change nothing), and new probes are let in.
+	// It keeps a circuit from staying half-open, rejecting every call,
+	// forever behind probes that hang or permits that are never reported.
+	// 0 means OpenTimeout: a probe may take as long as the dependency was
+	// given to recover. NoProbeTimeout (any negative value) turns it off:
+	// probes then hold their slots for as long as they run. With a
+	// ProbeTimeout, half-open calls read the clock.
 	ProbeTimeout time.Duration
 
 	// Clock is where the breaker reads the time. nil means the real clock.
@@ -212,6 +217,7 @@ func (e *ConfigError) Unwrap() []error {
 type settings struct {
 	name          string
 	policy        policy.Policy
+	terms         policy.Terms // what policy.Bind found the policy needs
 	openTimeout   time.Duration
 	probes        int
 	closeAfter    int
@@ -259,8 +265,11 @@ func (c Config[T]) validate() (settings, error) {
 	case c.CloseAfter == 0:
 		s.closeAfter = s.probes
 	}
-	if c.ProbeTimeout < 0 {
-		return s, &ConfigError{Field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
+	switch {
+	case c.ProbeTimeout < 0:
+		s.probeTimeout = 0 // NoProbeTimeout: the machine reclaims nothing
+	case c.ProbeTimeout == 0:
+		s.probeTimeout = s.openTimeout
 	}
 	if c.Backoff != nil {
 		if err := c.Backoff.validate(s.openTimeout); err != nil {
@@ -282,15 +291,27 @@ func (c Config[T]) validate() (settings, error) {
 		// A typed nil (a *T that is nil) is not a nil interface: calling
 		// it would panic later, deep inside a call.
 		return s, &ConfigError{Field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
-	} else if err := policy.Validate(c.Policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
 	}
-	// Claim last: a Config rejected for another field must not use up its
-	// policy.
-	if err := policy.Claim(s.policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
+	// Bind last: it claims the policy, and a Config rejected for another
+	// field must not use it up. It checks the policy's arguments first.
+	terms, err := policy.Bind(s.policy)
+	if err != nil {
+		return s, policyError(err)
 	}
+	s.terms = terms
 	return s, nil
+}
+
+// policyError is the ConfigError for err, an error of policy.Bind: its
+// Field names the policy's argument at fault, "Policy.ratio" or
+// "Policy.ps[1].failures", when there is one.
+func policyError(err error) *ConfigError {
+	field := "Policy"
+	var ae *policy.ArgError
+	if errors.As(err, &ae) && ae.Arg() != "" {
+		field += "." + ae.Arg()
+	}
+	return &ConfigError{Field: field, cause: err}
 }
 
 // isNilPointer reports whether v holds a nil pointer, map, slice, channel or

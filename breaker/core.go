@@ -25,7 +25,7 @@ type core struct {
 	// be called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	// judge is the policy when it is a policy.ProbeJudge: it has the last word
+	// judge is the judge the policy's terms name, if any: it has the last word
 	// on probes that succeeded. timeProbes: it needs their durations, so
 	// half-open admissions read the clock.
 	judge      policy.ProbeJudge
@@ -51,10 +51,10 @@ func (c *core) init(s *settings) {
 	c.name = s.name
 	c.clock = s.clock
 	c.exact = s.exactClock
-	c.needs = policy.NeedsOf(s.policy)
+	c.needs = s.terms.Needs
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
-	c.judge, _ = s.policy.(policy.ProbeJudge)
+	c.judge = s.terms.Judge
 	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
 	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange

@@ -151,3 +151,66 @@ func TestClockIsTheConfiguredOne(t *testing.T) {
 		t.Fatalf("the default Clock is %v away from the real time", d)
 	}
 }
+
+// A forced-open rejection says so and makes up no retry time; RetryAfter
+// tells a retry loop to stop.
+func TestForcedOpenRejection(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		b, clk := newAt(t, start, breaker.Config[int]{Name: "db", OpenTimeout: time.Second})
+		for _, before := range []string{"closed", "open"} {
+			t.Run("from="+before, func(t *testing.T) {
+				b.Reset()
+				if before == "open" {
+					b.Execute(context.Background(), fail) // an ordinary open period first
+				}
+				b.ForceOpen()
+				clk.Add(time.Hour)
+				_, err := b.Execute(context.Background(), succeed)
+				oe := rejection(t, err)
+				if !oe.Forced() || oe.State() != breaker.Open || !oe.Until().IsZero() || oe.RetryAfter(clk.Now()) != 0 {
+					t.Fatalf("forced rejection: forced %v, %v, until %v, RetryAfter %v", oe.Forced(), oe.State(), oe.Until(), oe.RetryAfter(clk.Now()))
+				}
+				if oe.Error() != `breaker: circuit "db" forced open` {
+					t.Fatalf("Error() = %q", oe.Error())
+				}
+				if wait, ok := breaker.RetryAfter(err, clk.Now()); ok || wait != 0 {
+					t.Fatalf("RetryAfter(forced) = %v, %v; want 0, false", wait, ok)
+				}
+				// Trip ends the forced mode: an ordinary period again.
+				b.Trip()
+				_, err = b.Execute(context.Background(), succeed)
+				if oe := rejection(t, err); oe.Forced() || oe.RetryAfter(clk.Now()) != time.Second {
+					t.Fatalf("after Trip: forced %v, RetryAfter %v", oe.Forced(), oe.RetryAfter(clk.Now()))
+				}
+			})
+		}
+	})
+}
+
+// The ProbeTimeout hint is honest: a caller that waits it out is let
+// through, even when the probe that held the slot never reports.
+func TestHalfOpenHintLetsTheRetryThrough(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		b, clk := newAt(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1, ProbeTimeout: 200 * time.Millisecond})
+		b.Execute(context.Background(), fail)
+		clk.Add(time.Second)
+		if _, err := b.Allow(); err != nil { // never reported
+			t.Fatal(err)
+		}
+		clk.Add(50 * time.Millisecond)
+		_, err := b.Allow()
+		wait, ok := breaker.RetryAfter(err, clk.Now())
+		if !ok || wait != 200*time.Millisecond {
+			t.Fatalf("RetryAfter = %v, %v", wait, ok)
+		}
+		clk.Add(wait)
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatalf("rejected again after waiting the hint: %v", err)
+		}
+		p.Done(1, nil)
+		if s := b.State(); s != breaker.Closed {
+			t.Fatalf("after the retried probe: %v", s)
+		}
+	})
+}

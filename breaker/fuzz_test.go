@@ -91,6 +91,9 @@ func checkConfig(t *testing.T, cs clockStart, name string, openTimeout int64, pr
 			msg, ok := strings.CutPrefix(err.Error(), "breaker: invalid config: ")
 			field, _, _ := strings.Cut(msg, " ")
 			field = strings.TrimSuffix(field, ":")
+			if strings.HasPrefix(field, "Policy.") {
+				field = "Policy" // Policy.ratio: an argument of the policy
+			}
 			switch {
 			case !ok:
 				t.Fatalf("error %q does not start with the package and what is wrong", err)
@@ -108,7 +111,7 @@ func checkConfig(t *testing.T, cs clockStart, name string, openTimeout int64, pr
 			timeout:      cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout),
 			jittered:     backoff && jitter > 0,
 			probes:       cmpOr(probes, breaker.DefaultHalfOpenProbes),
-			probeTimeout: cfg.ProbeTimeout,
+			probeTimeout: effectiveProbeTimeout(cfg),
 			counted:      countCalls,
 		}, calls)
 		if got := b.State(); got != log[len(log)-1] {
@@ -119,13 +122,25 @@ func checkConfig(t *testing.T, cs clockStart, name string, openTimeout int64, pr
 }
 
 // configFields are the names an invalid-config error may start with.
-var configFields = []string{"OpenTimeout", "HalfOpenProbes", "ProbeTimeout", "Backoff.Factor", "Backoff.Max", "Backoff.Jitter", "Clock", "Policy"}
+var configFields = []string{"OpenTimeout", "HalfOpenProbes", "CloseAfter", "ProbeTimeout", "Backoff.Factor", "Backoff.Max", "Backoff.Jitter", "Clock", "Policy"}
+
+// effectiveProbeTimeout is the ProbeTimeout cfg gives, as Config's docs
+// describe it: 0 for OpenTimeout, negative (NoProbeTimeout) for none, which
+// the cycle takes as 0.
+func effectiveProbeTimeout(cfg breaker.Config[int]) time.Duration {
+	switch {
+	case cfg.ProbeTimeout < 0:
+		return 0
+	case cfg.ProbeTimeout == 0:
+		return cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout)
+	}
+	return cfg.ProbeTimeout
+}
 
 // fieldsValid says whether the fields of cfg, apart from its policy, are
 // valid as Config's docs describe them.
 func fieldsValid(cfg breaker.Config[int]) bool {
-	ok := cfg.OpenTimeout >= 0 && cfg.HalfOpenProbes >= 0 && cfg.HalfOpenProbes <= breaker.MaxHalfOpenProbes &&
-		cfg.ProbeTimeout >= 0
+	ok := cfg.OpenTimeout >= 0 && cfg.HalfOpenProbes >= 0 && cfg.HalfOpenProbes <= breaker.MaxHalfOpenProbes
 	if bo := cfg.Backoff; bo != nil {
 		ok = ok && (bo.Factor == 0 || bo.Factor >= 1 && !math.IsInf(bo.Factor, 0)) &&
 			bo.Max >= cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout) &&

@@ -213,10 +213,5 @@ func (c *periodCounts) take(until uint64) map[uint64]uint64 {
 	return out
 }
 
-func (p *countingPolicy) Needs() policy.Needs { return policy.NeedsOf(p.Policy) }
-func (p *countingPolicy) Validate() error     { return policy.Validate(p.Policy) }
-func (p *countingPolicy) Claim() error        { return policy.Claim(p.Policy) }
-
-// ProbeFailed makes every counted policy a judge of probes; one that is no
-// judge of its own judges by the outcome, as the breaker would without it.
-func (p *countingPolicy) ProbeFailed(c policy.Call) bool { return policy.ProbeFailed(p.Policy, c) }
+// Unwrap keeps the terms of the counted policy: policy.Bind binds it.
+func (p *countingPolicy) Unwrap() policy.Policy { return p.Policy }

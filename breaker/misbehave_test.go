@@ -21,6 +21,9 @@ type panicky struct {
 	recordPanics, resetPanics int
 }
 
+// Unwrap keeps the terms of the policy inside.
+func (p *panicky) Unwrap() policy.Policy { return p.Policy }
+
 func (p *panicky) Record(c policy.Call) bool {
 	if p.recordPanics > 0 {
 		p.recordPanics--

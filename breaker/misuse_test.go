@@ -180,13 +180,13 @@ func TestPermitDoneLongAfter(t *testing.T) {
 // its slot until the circuit leaves half-open, and no longer.
 func TestPermitNeverReported(t *testing.T) {
 	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
-		r := newRig(t, cs, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1})
+		r := newRig(t, cs, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1, ProbeTimeout: breaker.NoProbeTimeout})
 		r.b.Trip()
 		r.clk.Add(time.Second)
 		_ = allow(t, r) // lost
 		wantAllowRejected(t, r)
 		r.clk.Add(time.Hour)
-		wantAllowRejected(t, r) // half-open has no timeout: the slot stays taken
+		wantAllowRejected(t, r) // NoProbeTimeout: the slot stays taken
 		r.b.Trip()
 		r.clk.Add(time.Second)
 		allow(t, r).Done(0, nil)

@@ -52,6 +52,15 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	// CloseAfter apart from HalfOpenProbes in some runs: below, equal,
 	// above (probes one after another).
 	md.CloseAfter = rapid.IntRange(0, 5).Draw(t, "close after")
+	// ProbeTimeout: off, the default (OpenTimeout), or its own.
+	probeTimeout := rapid.SampledFrom([]time.Duration{breaker.NoProbeTimeout, 0, 2 * time.Second}).Draw(t, "probe timeout")
+	switch probeTimeout {
+	case 0:
+		md.ProbeTimeout = md.Timeout
+	case breaker.NoProbeTimeout:
+	default:
+		md.ProbeTimeout = probeTimeout
+	}
 	seen("threshold=" + strconv.Itoa(md.Threshold))
 	seen("probes=" + strconv.Itoa(md.Probes))
 	var pol policy.Policy = policy.Consecutive(md.Threshold)
@@ -70,6 +79,7 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		OpenTimeout:    md.Timeout,
 		HalfOpenProbes: md.Probes,
 		CloseAfter:     md.CloseAfter,
+		ProbeTimeout:   probeTimeout,
 		Clock:          clk,
 		OnTransition: func(tr breaker.Transition) {
 			if len(events) > 0 && (tr.From != last.To || tr.Generation <= last.Generation) {
@@ -258,6 +268,10 @@ type slowProbes struct {
 	threshold time.Duration
 }
 
-func (p slowProbes) Needs() policy.Needs { return policy.NeedDuration }
+func (p slowProbes) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedDuration)
+	b.JudgeProbes(p)
+	return nil
+}
 
 func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration > p.threshold }

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -60,9 +59,18 @@ var tokens = sync.Pool{New: func() any { return new(token) }}
 // let through now?" without making one, call Release on the permit at
 // once.
 func (b *Breaker[T]) Allow() (Permit[T], error) {
-	t, err := b.admit(b.load())
-	if err != nil {
-		return Permit[T]{}, err
+	// Execute's shortcuts: a plain closed word needs no admission, and an
+	// open one may have its rejection at hand.
+	w := b.load()
+	t := ticket{w: w}
+	if !w.Plain() || b.needs != 0 {
+		if err := b.fastRejection(w); err != nil {
+			return Permit[T]{}, err
+		}
+		var err error
+		if t, err = b.admit(w); err != nil {
+			return Permit[T]{}, err
+		}
 	}
 	tok := tokens.Get().(*token)
 	tok.t = t
@@ -92,7 +100,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if err == nil && b.fastSuccess && t.w.State() == fsm.Closed && b.needs == 0 {
+	if err == nil && b.fastSuccess && t.w.Plain() && b.needs == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions.
 		if c := b.consecutive; c != nil && b.load() == t.w {

@@ -245,7 +245,11 @@ type judgeSpy struct {
 	judge func(policy.Call) bool
 }
 
-func (p *judgeSpy) Needs() policy.Needs            { return p.needs }
+func (p *judgeSpy) Bind(b *policy.Binding) error {
+	b.Need(p.needs)
+	b.JudgeProbes(p)
+	return nil
+}
 func (p *judgeSpy) ProbeFailed(c policy.Call) bool { return p.judge(c) }
 
 // TestProbeJudgeGetsWhatItNeeds: a judge gets Call.At and Call.Duration as

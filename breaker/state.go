@@ -110,8 +110,50 @@ func (o *Outcome) UnmarshalText(text []byte) error {
 	return errors.New("breaker: unknown Outcome " + strconv.Quote(string(text)) + `: want "success", "failure" or "ignored"`)
 }
 
-// The breaker hands States, Outcomes and the probe limit to internal/fsm by
-// value. Each line below stops compiling if a value here and the fsm's
+// MarshalText returns the mode's String: "none", "forced-open" or
+// "disabled", so that json.Marshal(b.Metrics()) writes the mode as a word.
+// A value other than the three modes is an error.
+func (m Mode) MarshalText() ([]byte, error) {
+	if m > ModeDisabled {
+		return nil, errors.New("breaker: cannot marshal " + m.String())
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText sets m from the text MarshalText writes, in any case.
+func (m *Mode) UnmarshalText(text []byte) error {
+	for v := ModeNone; v <= ModeDisabled; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*m = v
+			return nil
+		}
+	}
+	return errors.New("breaker: unknown Mode " + strconv.Quote(string(text)) + `: want "none", "forced-open" or "disabled"`)
+}
+
+// MarshalText returns the cause's String: "policy", "probe", "timeout",
+// "manual" or "external". The zero Cause, which no transition has, and
+// values past CauseExternal are an error.
+func (c Cause) MarshalText() ([]byte, error) {
+	if c < CausePolicy || c > CauseExternal {
+		return nil, errors.New("breaker: cannot marshal " + c.String())
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText sets c from the text MarshalText writes, in any case.
+func (c *Cause) UnmarshalText(text []byte) error {
+	for v := CausePolicy; v <= CauseExternal; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*c = v
+			return nil
+		}
+	}
+	return errors.New("breaker: unknown Cause " + strconv.Quote(string(text)) + `: want "policy", "probe", "timeout", "manual" or "external"`)
+}
+
+// The breaker and internal/fsm exchange States, Outcomes, Modes, Causes
+// and the probe limit by value. Each line below stops compiling if a value here and the fsm's
 // differ (a negative index or one past the array's end).
 func _() {
 	var x [1]struct{}
@@ -127,6 +169,16 @@ func _() {
 	_ = x[Outcome(fsm.Failure)-Failure]
 	_ = x[Ignored-Outcome(fsm.Ignored)]
 	_ = x[Outcome(fsm.Ignored)-Ignored]
+	_ = x[ModeNone-Mode(fsm.ModeNone)]
+	_ = x[Mode(fsm.ModeNone)-ModeNone]
+	_ = x[ModeForcedOpen-Mode(fsm.ModeForcedOpen)]
+	_ = x[Mode(fsm.ModeForcedOpen)-ModeForcedOpen]
+	_ = x[ModeDisabled-Mode(fsm.ModeDisabled)]
+	_ = x[Mode(fsm.ModeDisabled)-ModeDisabled]
+	_ = x[CausePolicy-Cause(fsm.CausePolicy)]
+	_ = x[Cause(fsm.CausePolicy)-CausePolicy]
+	_ = x[CauseExternal-Cause(fsm.CauseExternal)]
+	_ = x[Cause(fsm.CauseExternal)-CauseExternal]
 	_ = x[MaxHalfOpenProbes-fsm.MaxProbes]
 	_ = x[fsm.MaxProbes-MaxHalfOpenProbes]
 }

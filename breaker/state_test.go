@@ -117,3 +117,63 @@ func ExampleState_MarshalText() {
 	// {"Circuit":"payments","State":"half-open","Outcome":"ignored"}
 	// true true
 }
+
+func TestModeAndCauseText(t *testing.T) {
+	for m, text := range map[breaker.Mode]string{breaker.ModeNone: "none", breaker.ModeForcedOpen: "forced-open", breaker.ModeDisabled: "disabled"} {
+		got, err := m.MarshalText()
+		var back breaker.Mode = 9
+		if err != nil || string(got) != text || back.UnmarshalText([]byte(strings.ToUpper(text))) != nil || back != m {
+			t.Errorf("Mode %d: MarshalText %q, %v; back %v", m, got, err, back)
+		}
+	}
+	causes := map[breaker.Cause]string{breaker.CausePolicy: "policy", breaker.CauseProbe: "probe", breaker.CauseTimeout: "timeout", breaker.CauseManual: "manual", breaker.CauseExternal: "external"}
+	for c, text := range causes {
+		got, err := c.MarshalText()
+		var back breaker.Cause
+		if err != nil || string(got) != text || back.UnmarshalText([]byte(text)) != nil || back != c {
+			t.Errorf("Cause %d: MarshalText %q, %v; back %v", c, got, err, back)
+		}
+	}
+	for _, bad := range []interface{ MarshalText() ([]byte, error) }{breaker.Mode(3), breaker.Cause(0), breaker.Cause(6)} {
+		if _, err := bad.MarshalText(); err == nil {
+			t.Errorf("%v marshals", bad)
+		}
+	}
+	var m breaker.Mode
+	if err := m.UnmarshalText([]byte("forced")); err == nil {
+		t.Error(`Mode.UnmarshalText("forced") succeeded`)
+	}
+	var c breaker.Cause
+	if err := c.UnmarshalText([]byte("")); err == nil {
+		t.Error(`Cause.UnmarshalText("") succeeded`)
+	}
+}
+
+// json.Marshal of Metrics and of a Transition writes every enum as a word.
+func TestMetricsAndTransitionJSON(t *testing.T) {
+	var last breaker.Transition
+	b, _ := newAt(t, epochs.Today, breaker.Config[int]{OnTransition: func(tr breaker.Transition) { last = tr }})
+	b.ForceOpen()
+	out, err := json.Marshal(b.Metrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"State":"open"`, `"Mode":"forced-open"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("json.Marshal(Metrics) = %s, want %s", out, want)
+		}
+	}
+	out, err = json.Marshal(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"From":"closed"`, `"To":"open"`, `"Cause":"manual"`, `"Mode":"forced-open"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("json.Marshal(Transition) = %s, want %s", out, want)
+		}
+	}
+	var back breaker.Transition
+	if err := json.Unmarshal(out, &back); err != nil || back.Cause != breaker.CauseManual || back.Mode != breaker.ModeForcedOpen {
+		t.Fatalf("Transition back from JSON: %+v, %v", back, err)
+	}
+}

@@ -256,6 +256,25 @@ func TestHandlerPassesHijack(t *testing.T) {
 	}
 }
 
+// A circuit forced open has no time to come back at: the 503 carries no
+// Retry-After. The Retry-After of an ordinary open period is read on the
+// breaker's own clock, which the Handler is not configured with.
+func TestHandlerForcedOpenHasNoRetryAfter(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	b := newServerBreaker(t, breaker.Config[int]{OpenTimeout: 90 * time.Second, Clock: clk})
+	h := &httpbreaker.Handler{Breaker: b, Next: &statusHandler{status: 200}}
+	b.Trip()
+	clk.Add(30 * time.Second)
+	if got := serve(h).Header().Get("Retry-After"); got != "60" {
+		t.Fatalf("Retry-After %q with 60s left on the breaker's clock", got)
+	}
+	b.ForceOpen()
+	rec := serve(h)
+	if _, ok := rec.Header()["Retry-After"]; rec.Code != 503 || ok {
+		t.Fatalf("forced open: %d with Retry-After %q; want 503 without one", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
 // The regression behind DefaultHandlerFailed: a server that answers 429 to
 // one client over its quota must not open its circuit and shed every other
 // client's requests.

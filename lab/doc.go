@@ -23,7 +23,7 @@
 // asks the breaker with Allow when it arrives; if let through, it reports
 // its outcome with Permit.Done when it completes, latency later. Calls
 // overlap as in a real service, and a policy that asks for durations (see
-// policy.Needer) gets them, measured by the breaker on its clock.
+// policy.Binding.Need) gets them, measured by the breaker on its clock.
 //
 // The clock is virtual: it jumps from one event to the next, so a scenario
 // of minutes runs in milliseconds, and the same seed and inputs give the

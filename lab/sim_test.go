@@ -140,8 +140,11 @@ func (p *slowPolicy) Record(c policy.Call) bool {
 	p.seen.Add(1)
 	return c.Duration >= p.limit
 }
-func (p *slowPolicy) Reset()              {}
-func (p *slowPolicy) Needs() policy.Needs { return policy.NeedDuration }
+func (p *slowPolicy) Reset() {}
+func (p *slowPolicy) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedDuration)
+	return nil
+}
 
 // The breaker measures durations on the virtual clock: a call of 1.2 s
 // that arrives at 1 s trips a 1 s slow-call policy when it completes, at
@@ -360,7 +363,7 @@ func TestRunBadPolicies(t *testing.T) {
 		{"bad name", []Candidate{{Name: "a\tb", New: consecutive(1).New}}, `name "a\tb"`},
 		{"twice", []Candidate{consecutive(1), consecutive(2)}, "two candidates"},
 		{"nil policy", []Candidate{{Name: "nil", New: func() policy.Policy { return nil }}}, "returned nil"},
-		{"invalid", []Candidate{consecutive(0)}, "failures must be at least 1"},
+		{"invalid", []Candidate{consecutive(0)}, "failures: must be at least 1"},
 		{"shared", []Candidate{{Name: "shared", New: func() policy.Policy { return shared }}}, "already used"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

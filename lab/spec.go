@@ -212,7 +212,7 @@ func (p *specParser) candidate() (Candidate, error) {
 		}
 	}
 	// The policy's own checks, such as LastN's minCalls <= n.
-	if err := policy.Validate(c.New()); err != nil {
+	if _, err := policy.Check(c.New()); err != nil {
 		return c, p.fail(start, "", "%v", err)
 	}
 	return c, nil

@@ -53,15 +53,18 @@ func (p *LastNPolicy) Record(c Call) bool {
 // Reset forgets every call recorded.
 func (p *LastNPolicy) Reset() { p.w.Reset() }
 
-// Validate reports a ratio outside (0, 1], a minCalls below 1 or above n,
-// or an n below 1 or above MaxLastN.
-func (p *LastNPolicy) Validate() error {
-	return firstError(
+// Bind reports a ratio outside (0, 1], a minCalls below 1 or above n, or
+// an n outside [1, MaxLastN], and claims the policy for one breaker.
+func (p *LastNPolicy) Bind(b *Binding) error {
+	if err := firstError(
 		p.share.validate("LastN"),
 		atLeast("LastN", "n", p.n, 1),
 		atMost("LastN", "n", p.n, "MaxLastN", MaxLastN),
 		atMost("LastN", "minCalls", p.minCalls, "n", p.n),
-	)
+	); err != nil {
+		return err
+	}
+	return p.claim(b)
 }
 
 // String describes the policy, for logs and the lab.

@@ -69,7 +69,7 @@ func near(d time.Duration, off int64) *rapid.Generator[time.Duration] {
 // policies draws any built-in policy, combinators up to depth levels deep.
 func policies(p params, depth int) *rapid.Generator[pair] {
 	return rapid.Custom(func(t *rapid.T) pair {
-		kinds := []string{"consecutive", "window", "rate", "lastn", "slow"}
+		kinds := []string{"consecutive", "window", "rate", "lastn", "slow", "when"}
 		if depth > 0 {
 			kinds = append(kinds, "any", "all")
 		}
@@ -88,6 +88,37 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 				},
 				reset: func() { streak = 0 },
 			}}
+		case "when":
+			n, streak := int64(rapid.IntRange(1, 6).Draw(t, "failures")), int64(rapid.IntRange(0, 4).Draw(t, "streak"))
+			countSlow := rapid.Bool().Draw(t, "countSlow")
+			over := max(over, p.threshold)
+			trip := func(c policy.Counts) bool {
+				return c.Failures >= n && c.ConsecutiveFailures >= streak || countSlow && c.Slow >= n && c.ConsecutiveSuccesses >= streak
+			}
+			var opts []policy.WhenOption
+			if countSlow {
+				opts = append(opts, policy.SlowerThan(p.threshold))
+			}
+			m, run := windowtest.NewTime(over), int64(0)
+			return pair{policy.When(over, trip, opts...), reference{
+				record: func(c policy.Call) bool {
+					m.Record(c.At, c.Failed, countSlow && c.Duration > p.threshold)
+					s := m.Sum(c.At)
+					switch {
+					case c.Failed && run > 0:
+						run++
+					case c.Failed:
+						run = 1
+					case run < 0:
+						run--
+					default:
+						run = -1
+					}
+					return trip(policy.Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow,
+						ConsecutiveFailures: max(run, 0), ConsecutiveSuccesses: max(-run, 0)})
+				},
+				reset: func() { m.Reset(); run = 0 },
+			}}
 		case "window":
 			n := rapid.IntRange(1, 8).Draw(t, "failures")
 			return timed(policy.Window(n, over), over, never, func(s window.Counts) bool { return s.Failures >= int64(n) })
@@ -99,6 +130,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 		case "slow":
 			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
 			slow := func(c policy.Call) bool { return c.Duration > p.threshold }
+			over := max(over, p.threshold) // a threshold longer than the window is refused
 			return timed(policy.Slow(p.threshold, ratio, minCalls, over), over, slow, func(s window.Counts) bool {
 				return share(s.Slow, s.Calls, minCalls, ratio)
 			})
@@ -157,7 +189,7 @@ func TestPoliciesMatchReference(t *testing.T) {
 			threshold: rapid.SampledFrom([]time.Duration{time.Millisecond, 100 * time.Millisecond}).Draw(t, "threshold"),
 		}
 		pr := policies(p, 2).Draw(t, "policy")
-		if err := policy.Validate(pr.real); err != nil {
+		if err := check(pr.real); err != nil {
 			t.Fatalf("drawn arguments are invalid: %v", err)
 		}
 		steps := rapid.OneOf(

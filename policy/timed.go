@@ -28,8 +28,15 @@ func newTimed(over time.Duration) timed { return timed{over: over, w: window.New
 // Reset forgets every call recorded.
 func (p *timed) Reset() { p.w.Reset() }
 
-// Needs asks the breaker for the time each call finished.
-func (p *timed) Needs() Needs { return NeedTime }
+// bind checks the arguments by validate, asks for the time each call
+// finished, and claims the policy.
+func (p *timed) bind(b *Binding, validate error) error {
+	if validate != nil {
+		return validate
+	}
+	b.Need(NeedTime)
+	return p.claim(b)
+}
 
 // WindowPolicy trips when enough calls have failed within a trailing span
 // of time. Build one with [Window]; the zero value is not usable.
@@ -62,9 +69,10 @@ func (p *WindowPolicy) Record(c Call) bool {
 	return p.w.RecordSum(c.At, c.Failed, false).Failures >= max(p.failures, 1)
 }
 
-// Validate reports a failures below 1 or an over that is not positive.
-func (p *WindowPolicy) Validate() error {
-	return firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over))
+// Bind reports a failures below 1 or an over that is not positive, asks
+// for the time of each call, and claims the policy for one breaker.
+func (p *WindowPolicy) Bind(b *Binding) error {
+	return p.bind(b, firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over)))
 }
 
 // String describes the policy, for logs and the lab.
@@ -107,10 +115,11 @@ func (p *RatePolicy) Record(c Call) bool {
 	return p.reached(s.Failures, s.Calls)
 }
 
-// Validate reports a ratio outside (0, 1], a minCalls below 1 or an over
-// that is not positive.
-func (p *RatePolicy) Validate() error {
-	return firstError(p.share.validate("Rate"), positive("Rate", "over", p.over))
+// Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
+// is not positive, asks for the time of each call, and claims the policy
+// for one breaker.
+func (p *RatePolicy) Bind(b *Binding) error {
+	return p.bind(b, firstError(p.share.validate("Rate"), positive("Rate", "over", p.over)))
 }
 
 // String describes the policy, for logs and the lab.
@@ -154,14 +163,24 @@ func (p *SlowPolicy) Record(c Call) bool {
 	return p.reached(s.Slow, s.Calls)
 }
 
-// Needs asks the breaker for the time each call finished and how long it
-// ran.
-func (p *SlowPolicy) Needs() Needs { return NeedTime | NeedDuration }
-
-// Validate reports a threshold that is not positive, a ratio outside
-// (0, 1], a minCalls below 1 or an over that is not positive.
-func (p *SlowPolicy) Validate() error {
-	return firstError(positive("Slow", "threshold", p.threshold), p.share.validate("Slow"), positive("Slow", "over", p.over))
+// Bind reports a threshold that is not positive, a ratio outside (0, 1], a
+// minCalls below 1, an over that is not positive, or a threshold that is
+// longer than over (the arguments swapped: Slow(time.Minute, 0.8, 20,
+// time.Second) would count calls slower than the window is long); asks for
+// the time each call finished and how long it ran; judges half-open probes
+// by the threshold (see [ProbeJudge]); and claims the policy for one
+// breaker.
+func (p *SlowPolicy) Bind(b *Binding) error {
+	err := firstError(positive("Slow", "threshold", p.threshold), p.share.validate("Slow"), positive("Slow", "over", p.over))
+	if err == nil && p.threshold > p.over {
+		err = argError("Slow", "threshold", "must be at most over ("+p.over.String()+"), got "+p.threshold.String()+": are threshold and over swapped?")
+	}
+	if err := p.bind(b, err); err != nil {
+		return err
+	}
+	b.Need(NeedDuration)
+	b.JudgeProbes(slowJudge(p.threshold))
+	return nil
 }
 
 // String describes the policy, for logs and the lab.

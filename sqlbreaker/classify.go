@@ -17,37 +17,40 @@ import (
 type Classifier func(ctx context.Context, err error) breaker.Outcome
 
 // DefaultClassifier is how a call counts unless [WithClassifier] says
-// otherwise. It tells the errors that say the database cannot be reached
-// from the errors the database returns for a statement:
+// otherwise. It tells the errors that say the database cannot be reached,
+// or did not answer in time, from the errors the database returns for a
+// statement:
 //
 //   - nil is a success;
-//   - context.Canceled while the caller's context is done is ignored (the
-//     caller gave up; the database did nothing wrong);
-//   - a connection or network error is a failure: driver.ErrBadConn, any
-//     net.Error (a refused dial, a timeout), io.EOF and
-//     io.ErrUnexpectedEOF (the connection closed under the driver),
-//     ECONNREFUSED, ECONNRESET, EPIPE and ETIMEDOUT, and
-//     context.DeadlineExceeded (the database did not answer in time);
+//   - an error while the caller's context is canceled is ignored: the
+//     caller gave up, the database did nothing wrong (drivers report that
+//     differently: context.Canceled, or the database's own "canceling
+//     statement" error);
+//   - an error while the caller's context is past its deadline is a
+//     failure: the database did not answer in time;
+//   - a connection or network error ([IsConnError]) is a failure;
 //   - any other error is a success: it is an answer from a working
 //     database, such as a constraint violation, a syntax error or a
 //     serialization failure, and counting it would let one bad query open
 //     the circuit for every caller.
 func DefaultClassifier(ctx context.Context, err error) breaker.Outcome {
-	if err == nil {
+	switch {
+	case err == nil:
 		return breaker.Success
-	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	case errors.Is(ctx.Err(), context.Canceled):
 		return breaker.Ignored
-	}
-	if IsConnError(err) {
+	case ctx.Err() != nil, IsConnError(err):
 		return breaker.Failure
 	}
 	return breaker.Success
 }
 
 // IsConnError reports whether err says that the database could not be
-// reached or the connection to it broke, as [DefaultClassifier] tells
-// them; use it in a Classifier of your own.
+// reached or the connection to it broke: driver.ErrBadConn, any net.Error
+// (a refused dial, a socket timeout), io.EOF and io.ErrUnexpectedEOF (the
+// connection closed under the driver), ECONNREFUSED, ECONNRESET, EPIPE,
+// ETIMEDOUT and context.DeadlineExceeded. Use it in a Classifier of your
+// own.
 func IsConnError(err error) bool {
 	var ne net.Error
 	switch {

@@ -91,10 +91,16 @@ func (c *fakeConn) ExecContext(ctx context.Context, query string, args []driver.
 }
 
 func (c *fakeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if query == "block" {
+	switch query {
+	case "block":
 		c.f.started <- struct{}{}
 		<-ctx.Done()
 		return nil, ctx.Err()
+	case "block, then answer canceled":
+		// As lib/pq does: the database's own "canceling statement" error.
+		c.f.started <- struct{}{}
+		<-ctx.Done()
+		return nil, &serverError{"57014"}
 	}
 	if err := c.f.exec(); err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func connectClassify(ctx context.Context, err error) breaker.Outcome {
 	switch {
 	case err == nil:
 		return breaker.Success
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled):
 		return breaker.Ignored
 	}
 	return breaker.Failure

@@ -317,3 +317,31 @@ func TestNilBreaker(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A driver may report the end of the caller's context with an error of
+// the database's (lib/pq: "canceling statement due to user request"): it
+// is the context that decides.
+func TestContextDecidesWhateverTheDriverSays(t *testing.T) {
+	f := newFakeDB()
+	b := newBreaker(t, 1, nil)
+	db := openDB(t, f, b)
+	db.PingContext(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-f.started
+		cancel()
+	}()
+	var se *serverError
+	if _, err := db.QueryContext(ctx, "block, then answer canceled"); !errors.As(err, &se) {
+		t.Fatalf("err = %v", err)
+	}
+	wantCounts(t, b, counts{ok: 2, ignored: 1})
+
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := db.QueryContext(ctx, "block, then answer canceled"); !errors.As(err, &se) {
+		t.Fatalf("err = %v", err)
+	}
+	wantCounts(t, b, counts{ok: 2, ignored: 1, failed: 1})
+}

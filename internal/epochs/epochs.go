@@ -156,6 +156,9 @@ func HasMono(t time.Time) bool { return t != t.Round(0) }
 // apart differ from their wall times by what the system clock was slewed
 // in between, so a t that carries one of its own would not be Equal.
 func Mono(t time.Time) (time.Time, bool) {
+	if HasMono(t) {
+		return t, true
+	}
 	now := time.Now()
 	m := now.Add(t.Sub(now.Round(0)))
 	if !HasMono(m) || !m.Round(0).Equal(t.Round(0)) {

@@ -84,14 +84,20 @@ type Breaker struct {
 	// policy.ProbeJudge such as policy.Slow judges it. 0: probes are judged
 	// by their outcome alone, as with Consecutive.
 	SlowProbe time.Duration
+	// ProbeTimeout, when positive, reclaims the probe slots of a half-open
+	// circuit once all are taken and no probe was admitted or finished for
+	// that long: the probes in flight are forgotten (a new generation) and
+	// new ones are let in. 0: slots are held as long as probes run.
+	ProbeTimeout time.Duration
 
 	State     State
 	Mode      Mode
 	Gen       int // goes up at every transition and at Reset
 	Streak    int // consecutive failures while closed
 	Until     time.Time
-	InFlight  int // half-open probes in flight
-	Succeeded int // half-open probes that succeeded
+	InFlight  int       // half-open probes in flight
+	Succeeded int       // half-open probes that succeeded
+	ProbeAt   time.Time // when a probe was last admitted or finished, or half-open began
 	Log       []Transition
 	Events    []Event
 }
@@ -114,6 +120,7 @@ func (m *Breaker) move(to State, now time.Time, cause Cause, report bool) {
 		m.Until = now.Add(m.Timeout)
 	case HalfOpen:
 		m.InFlight, m.Succeeded = 0, 0
+		m.ProbeAt = now
 	case Closed:
 		m.Streak = 0
 	}
@@ -135,8 +142,14 @@ func (m *Breaker) Allow(now time.Time) (Permit, bool) {
 	case Closed:
 		return Permit{Gen: m.Gen, State: Closed, At: now}, true
 	case HalfOpen:
+		if m.InFlight >= m.Probes && m.ProbeTimeout > 0 && now.Sub(m.ProbeAt) >= m.ProbeTimeout {
+			// Reclaim: still half-open, the probes in flight forgotten.
+			m.Gen++
+			m.InFlight, m.Succeeded = 0, 0
+		}
 		if m.InFlight < m.Probes {
 			m.InFlight++
+			m.ProbeAt = now
 			return Permit{Gen: m.Gen, State: HalfOpen, At: now}, true
 		}
 	}
@@ -171,6 +184,9 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 	case HalfOpen:
 		if o == Success && m.SlowProbe > 0 && now.Sub(p.At) > m.SlowProbe {
 			o = Failure
+		}
+		if o != Failure {
+			m.ProbeAt = now
 		}
 		switch o {
 		case Failure:
