@@ -150,7 +150,9 @@ func TestFleetFlag(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(four, "fleet: 4 instances, each with its own breaker, traffic shared random\n") {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, four)
 	}
-	sent := func(table string) string { return strings.Fields(strings.Split(table[strings.Index(table, "outage"):], "\n")[0])[3] }
+	sent := func(table string) string {
+		return strings.Fields(strings.Split(table[strings.Index(table, "outage"):], "\n")[0])[3]
+	}
 	if a, b := sent(one), sent(four); len(b) < len(a) || len(b) == len(a) && b <= a {
 		t.Errorf("fault_sent: one breaker %s, a fleet of 4 %s", a, b)
 	}
