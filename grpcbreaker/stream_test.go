@@ -2,6 +2,7 @@ package grpcbreaker_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -221,4 +222,28 @@ func TestStreamCanceledProbeFreesSlot(t *testing.T) {
 			t.Fatalf("state %v after a successful probe", b.State())
 		}
 	})
+}
+
+// A circuit forced open has no time to come back at: the rejection says
+// none, on the client and across the wire from a server.
+func TestForcedOpenRejection(t *testing.T) {
+	addr, _ := serve(t)
+	b := newBreaker(t, 1, newClock())
+	b.ForceOpen()
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	_, uerr := c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	_, serr := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+	shed, _, _ := guardedServer(t, b)
+	_, werr := shed.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	for _, err := range []error{uerr, serr, werr} {
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("err = %v, want Unavailable", err)
+		}
+		if d, ok := grpcbreaker.RetryAfter(err); ok {
+			t.Fatalf("a forced-open rejection carries a retry delay %v", d)
+		}
+	}
+	if !errors.Is(uerr, breaker.ErrOpen) || !errors.Is(serr, breaker.ErrOpen) {
+		t.Fatalf("client rejections %v, %v are not ErrOpen", uerr, serr)
+	}
 }
