@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/window"
 )
 
 // Every built-in policy states its terms in a Bind method, and describes
@@ -51,8 +53,11 @@ func probeFailed(p policy.Policy, c policy.Call) bool {
 	return t.ProbeFailed(c)
 }
 
-// t0 is the time every test starts from: fixed, so runs repeat.
-var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is the time a test starts from. forEach sets it, and bad, to each
+// epoch of internal/epochs in turn, for every policy (the tests of this
+// package do not run in parallel); tests outside forEach start from
+// epochs.Today.
+var t0 = epochs.Today
 
 // bad is a call that pushes every built-in policy towards tripping: it
 // failed, and it was slow.
@@ -93,10 +98,40 @@ var builtIns = []builtIn{
 	}, 7},
 }
 
+// forEach runs test for every built-in policy, from every epoch of the
+// buckets of a one-minute window (epochs.For): today, past 2038, the ends
+// of int64 nanoseconds, with monotonic readings, and just before each
+// power of two of the bucket index.
 func forEach(t *testing.T, test func(t *testing.T, b builtIn)) {
+	defer func(start time.Time) { setStart(start) }(t0)
 	for _, b := range builtIns {
-		t.Run("policy="+b.name, func(t *testing.T) { test(t, b) })
+		t.Run("policy="+b.name, func(t *testing.T) {
+			epochs.Run(t, epochs.For(time.Minute/window.Buckets), func(t *testing.T, start time.Time) {
+				setStart(start)
+				test(t, b)
+			})
+		})
 	}
+}
+
+// forEachFew is forEach from the dates of epochs.All only, for the tests
+// that run many calls on many goroutines.
+func forEachFew(t *testing.T, test func(t *testing.T, b builtIn)) {
+	defer func(start time.Time) { setStart(start) }(t0)
+	for _, b := range builtIns {
+		t.Run("policy="+b.name, func(t *testing.T) {
+			epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+				setStart(start)
+				test(t, b)
+			})
+		})
+	}
+}
+
+// setStart makes start the time of t0 and of bad.
+func setStart(start time.Time) {
+	t0 = start
+	bad.At = start
 }
 
 // recordBad records n bad calls and fails the test if any trips the policy.
@@ -136,7 +171,7 @@ func TestConformanceResetForgetsEverything(t *testing.T) {
 // Reset racing Records may keep or forget them, but must not leave
 // anything behind that a later Reset does not clear.
 func TestConformanceConcurrentRecord(t *testing.T) {
-	forEach(t, func(t *testing.T, b builtIn) {
+	forEachFew(t, func(t *testing.T, b builtIn) {
 		p := b.make()
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -166,7 +201,7 @@ func TestConformanceConcurrentRecord(t *testing.T) {
 }
 
 func TestConformanceFastSuccessesNeverTrip(t *testing.T) {
-	forEach(t, func(t *testing.T, b builtIn) {
+	forEachFew(t, func(t *testing.T, b builtIn) {
 		p := b.make()
 		for i := range 10000 {
 			c := policy.Call{At: t0.Add(time.Duration(i) * 7 * time.Millisecond), Duration: time.Millisecond}
