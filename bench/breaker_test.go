@@ -199,4 +199,21 @@ func BenchmarkAllow(b *testing.B) {
 			}
 		})
 	})
+	modes(b, "state=closed/outcome=released", func(b *testing.B, parallel bool) {
+		br := newBreaker(b)
+		b.ReportAllocs()
+		if !parallel {
+			for b.Loop() {
+				p, _ := br.Allow()
+				p.Release()
+			}
+			return
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p, _ := br.Allow()
+				p.Release()
+			}
+		})
+	})
 }

@@ -59,9 +59,18 @@ var tokens = sync.Pool{New: func() any { return new(token) }}
 // let through now?" without making one, call Release on the permit at
 // once.
 func (b *Breaker[T]) Allow() (Permit[T], error) {
-	t, err := b.admit(b.load())
-	if err != nil {
-		return Permit[T]{}, err
+	// Execute's shortcuts: a plain closed word needs no admission, and an
+	// open one may have its rejection at hand.
+	w := b.load()
+	t := ticket{w: w}
+	if !w.Plain() || b.needs != 0 {
+		if err := b.fastRejection(w); err != nil {
+			return Permit[T]{}, err
+		}
+		var err error
+		if t, err = b.admit(w); err != nil {
+			return Permit[T]{}, err
+		}
 	}
 	tok := tokens.Get().(*token)
 	tok.t = t

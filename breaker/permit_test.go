@@ -211,6 +211,9 @@ func TestAllowDoneDoesNotAllocate(t *testing.T) {
 		}
 	}
 	b.Trip()
+	if n := testing.AllocsPerRun(1000, func() { b.Allow() }); n != 0 {
+		t.Errorf("state=open: %v allocations per rejected Allow", n)
+	}
 	clk.Add(time.Second)
 	if n := testing.AllocsPerRun(1000, func() { p, _ := b.Allow(); p.Release() }); n != 0 {
 		t.Errorf("state=half-open/outcome=released: %v allocations per Allow and Release", n)
