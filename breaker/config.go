@@ -41,6 +41,14 @@ type Config[T any] struct {
 	// another breaker already uses. A custom policy that panics leaves the
 	// breaker usable and consistent; policy.Policy says what each panic
 	// costs.
+	//
+	// The breaker calls the policy with no lock held. A call admitted before
+	// a Reset never reaches the policy after it: the Reset waits for the
+	// results already inside Record, and calls that run while it resets the
+	// policy are not recorded. So Record must not call the breaker's Reset,
+	// Adopt or Done of a probe (they may wait for that Record), and Reset may
+	// call Metrics, State, Trip and the like, but not Reset or Adopt, or
+	// report a probe.
 	Policy policy.Policy
 
 	// OpenTimeout is how long the circuit stays open before it lets probes
