@@ -106,8 +106,8 @@ func (e *OpenError) Until() time.Time { return e.until }
 // For a rejection of the open state it is the time left until the open
 // period ends, and zero once it has ended. For a half-open rejection it is
 // a hint, the same at any now: [HalfOpenRetryAfter], or Config.ProbeTimeout
-// if that is shorter (by then the probes have finished or their slots have
-// been reclaimed). A forced open circuit has no retry time: RetryAfter
+// if that is shorter (by then a probe has finished and freed its slot, or
+// the slots can be reclaimed). A forced open circuit has no retry time: RetryAfter
 // returns zero and Forced true; the package-level [RetryAfter] checks both.
 func (e *OpenError) RetryAfter(now time.Time) time.Duration {
 	if e.state == HalfOpen {

@@ -186,3 +186,31 @@ func TestForcedOpenRejection(t *testing.T) {
 		}
 	})
 }
+
+// The ProbeTimeout hint is honest: a caller that waits it out is let
+// through, even when the probe that held the slot never reports.
+func TestHalfOpenHintLetsTheRetryThrough(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		b, clk := newAt(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1, ProbeTimeout: 200 * time.Millisecond})
+		b.Execute(context.Background(), fail)
+		clk.Add(time.Second)
+		if _, err := b.Allow(); err != nil { // never reported
+			t.Fatal(err)
+		}
+		clk.Add(50 * time.Millisecond)
+		_, err := b.Allow()
+		wait, ok := breaker.RetryAfter(err, clk.Now())
+		if !ok || wait != 200*time.Millisecond {
+			t.Fatalf("RetryAfter = %v, %v", wait, ok)
+		}
+		clk.Add(wait)
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatalf("rejected again after waiting the hint: %v", err)
+		}
+		p.Done(1, nil)
+		if s := b.State(); s != breaker.Closed {
+			t.Fatalf("after the retried probe: %v", s)
+		}
+	})
+}

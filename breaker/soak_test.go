@@ -146,10 +146,13 @@ type contention struct {
 	abandons                 uint64           // times every slot was abandoned
 	probesSeen               atomic.Int64     // the most calls seen running in half-open
 
-	mu          sync.Mutex // guards the OnStateChange chain
+	mu          sync.Mutex // guards the OnStateChange and OnTransition chains
 	last        breaker.State
 	transitions uint64
-	opens       uint64 // transitions to Open
+	opens       uint64             // transitions to Open, by OnStateChange
+	lastTr      breaker.Transition // the last OnTransition
+	opensTr     uint64             // transitions to Open, by OnTransition (also open to open)
+	openTimeout time.Duration
 
 	// abandoned are permits that took every probe slot at rest and were
 	// left unreported while ProbeTimeout passed, so that the next epoch
@@ -245,6 +248,7 @@ type epochParams struct {
 	ops                  int // most calls per worker
 	fail, ignore, panics int // outcomes
 	trip, reset          int // ops that are a Trip or a Reset instead of a call
+	manual               int // ops that are a TripFor, ForceOpen or Disable
 	permit, twice        int // calls made with Allow and Done; those reported twice
 	latency              int // most runtime.Gosched a call yields for
 	track                int // calls that read Metrics before and after, for the records check
@@ -269,6 +273,7 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		// lock by whichever goroutine trips it.
 		Backoff:       &breaker.Backoff{Max: 8 * time.Second, Jitter: 0.5},
 		OnStateChange: h.changed,
+		OnTransition:  h.transitioned,
 		CountCalls:    cfg.count,
 	}
 	if p := cfg.kind.build(cfg.kind.typical); p != nil {
@@ -289,11 +294,13 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 	if cfg.classify {
 		bcfg.Classify = func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) }
 	}
+	h.openTimeout = bcfg.OpenTimeout
 	b, err := breaker.New(bcfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	h.b = b
+	h.lastTr = breaker.Transition{To: breaker.Closed}
 
 	// Workers live for the whole run and take one epoch at a time.
 	work := make([]chan *epochParams, cfg.workers)
@@ -372,6 +379,7 @@ func drawEpoch(r *rand.Rand) *epochParams {
 		panics:  pick(0, 5),
 		trip:    pick(0, 0, 1, 5),
 		reset:   pick(0, 0, 1, 5),
+		manual:  pick(0, 0, 1, 5),
 		permit:  pick(0, 300, 1000),
 		twice:   pick(0, 100),
 		latency: pick(0, 2, 8),
@@ -393,10 +401,45 @@ func (h *contention) changed(_ string, from, to breaker.State) {
 	}
 }
 
-func (h *contention) reset() {
+// reset calls Reset, counted for the open check and the quiet check.
+func (h *contention) reset() { h.counted(h.b.Reset) }
+
+// counted calls a manual action that can let calls through an open
+// circuit (Reset, Disable), or mute the policy of a closed one (Disable),
+// and counts it as a Reset.
+func (h *contention) counted(action func()) {
 	h.resets.Add(1<<32 + 1)
 	defer h.resets.Add(^uint64(0)) // one less under way
-	h.b.Reset()
+	action()
+}
+
+// manual is one of the manual modes and periods: TripFor (for half, one or
+// four open timeouts: never an already ended period, which would make the
+// circuit half-open a second time in an epoch), ForceOpen or Disable.
+func (h *contention) manual(r *rand.Rand) {
+	switch r.IntN(3) {
+	case 0:
+		h.b.TripFor(h.openTimeout / 2 * time.Duration([]int{1, 2, 8}[r.IntN(3)]))
+	case 1:
+		h.b.ForceOpen()
+	default:
+		h.counted(h.b.Disable)
+	}
+}
+
+// transitioned is OnTransition: it checks its chain (state changes and
+// changes of mode or period alike) and the rising generation, and counts
+// the transitions to open, which Metrics counts by cause.
+func (h *contention) transitioned(tr breaker.Transition) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if tr.From != h.lastTr.To || tr.Generation <= h.lastTr.Generation {
+		h.bad.add("transition %+v follows %+v", tr, h.lastTr)
+	}
+	if tr.To == breaker.Open {
+		h.opensTr++
+	}
+	h.lastTr = tr
 }
 
 // op is one worker step: a Trip, a Reset, or a call, which it counts in tl.
@@ -407,6 +450,9 @@ func (h *contention) op(r *rand.Rand, e *epochParams, tl *tally) {
 		return
 	case x < e.trip+e.reset:
 		h.reset()
+		return
+	case x < e.trip+e.reset+e.manual:
+		h.manual(r)
 		return
 	}
 	o := breaker.Success
@@ -448,7 +494,8 @@ func (h *contention) op(r *rand.Rand, e *epochParams, tl *tally) {
 		h.running.Add(1)
 		if tracked {
 			now := h.b.Metrics()
-			known = m.State == breaker.Closed && now.State == breaker.Closed && h.counting.resets.Load() == period
+			known = m.State == breaker.Closed && now.State == breaker.Closed && h.counting.resets.Load() == period &&
+				m.Mode == breaker.ModeNone && now.Mode == breaker.ModeNone
 		}
 		if h.clk != nil {
 			if before == breaker.Open && resets&resetUnderWay == 0 && h.resets.Load()>>32 == resets>>32 {
@@ -494,7 +541,8 @@ func (h *contention) count(tl *tally, period uint64, tracked, known bool, before
 		after := h.b.Metrics()
 		noReset := resets&resetUnderWay == 0 && h.resets.Load() == resets
 		switch {
-		case noReset && h.counting.resets.Load() == period && before.State == breaker.Closed && after.State == breaker.Closed:
+		case noReset && h.counting.resets.Load() == period && before.State == breaker.Closed && after.State == breaker.Closed &&
+			before.Mode == breaker.ModeNone && after.Mode == breaker.ModeNone:
 			tl.certain[period]++
 			return
 		case known:
@@ -683,6 +731,7 @@ func (h *contention) wantRejection(err error) {
 // rest is what checkAtRest compares an epoch's end with.
 type rest struct {
 	state                                  breaker.State
+	mode                                   breaker.Mode
 	transitions, records, reports, resetsN uint64
 	// What the workers saw and what Metrics says: finished calls by
 	// outcome, then rejections.
@@ -702,6 +751,7 @@ func (h *contention) snapshot() rest {
 	}
 	s.seen[3] = h.rejected.Load()
 	m := h.b.Metrics()
+	s.mode = m.Mode
 	// Indexed as seen is: by Outcome, then rejections.
 	s.counted[breaker.Success], s.counted[breaker.Failure], s.counted[breaker.Ignored], s.counted[3] = m.Successes, m.Failures, m.Ignored, m.Rejected
 	return s
@@ -735,7 +785,8 @@ func (h *contention) checkAtRest(before rest) {
 	if h.counting != nil {
 		records, reports := now.records-before.records, now.reports-before.reports
 		quiet := before.state == breaker.Closed && now.state == breaker.Closed &&
-			now.transitions == before.transitions && now.resetsN == before.resetsN
+			now.transitions == before.transitions && now.resetsN == before.resetsN &&
+			before.mode == breaker.ModeNone && now.mode == breaker.ModeNone
 		switch {
 		case records > reports:
 			h.bad.add("%d records of %d reports in one epoch", records, reports)
@@ -782,7 +833,7 @@ func (h *contention) checkAtRest(before rest) {
 func (h *contention) checkMetrics(before, now rest) {
 	m := h.b.Metrics()
 	h.mu.Lock()
-	opens := h.opens
+	opens := h.opensTr
 	h.mu.Unlock()
 	// With real time passing, an open circuit may expire between State
 	// and Metrics, which reports it half-open without moving it.
@@ -791,7 +842,7 @@ func (h *contention) checkMetrics(before, now rest) {
 	case m.State != now.state && !expired:
 		h.bad.add("Metrics says %v at rest, State() %v", m.State, now.state)
 	case m.Trips+m.Reopens+m.ManualOpens+m.ExternalOpens != opens:
-		h.bad.add("Metrics counts %d opens (%d trips, %d reopens, %d manual, %d external), OnStateChange reported %d",
+		h.bad.add("Metrics counts %d opens (%d trips, %d reopens, %d manual, %d external), OnTransition reported %d",
 			m.Trips+m.Reopens+m.ManualOpens+m.ExternalOpens, m.Trips, m.Reopens, m.ManualOpens, m.ExternalOpens, opens)
 	case m.ProbesInFlight != 0:
 		h.bad.add("Metrics counts %d probes in flight at rest", m.ProbesInFlight)
@@ -814,12 +865,21 @@ func (h *contention) checkMetrics(before, now rest) {
 }
 
 // openUntil returns when the open circuit lets probes through, from a
-// rejection.
-func (h *contention) openUntil() (time.Time, bool) {
+// rejection; ok is false for a circuit forced open, which has no such time.
+func (h *contention) openUntil() (until time.Time, ok bool) {
 	_, err := h.b.Allow()
 	var oe *breaker.OpenError
-	if !errors.As(err, &oe) || oe.State() != breaker.Open {
+	switch {
+	case !errors.As(err, &oe) || oe.State() != breaker.Open:
 		h.bad.add("open circuit at rest answered Allow with %v", err)
+		return time.Time{}, false
+	case oe.Forced() != (h.b.Metrics().Mode == breaker.ModeForcedOpen):
+		h.bad.add("rejection says forced %v, Metrics says mode %v", oe.Forced(), h.b.Metrics().Mode)
+		return time.Time{}, false
+	case oe.Forced():
+		if !oe.Until().IsZero() {
+			h.bad.add("a forced-open circuit's rejection says open until %v", oe.Until())
+		}
 		return time.Time{}, false
 	}
 	return oe.Until(), true
@@ -845,6 +905,9 @@ func (h *contention) steer(r *rand.Rand) {
 	}
 	until, ok := h.openUntil()
 	if !ok {
+		if r.IntN(2) == 0 {
+			h.reset() // forced open: end it, or the next epoch rejects all again
+		}
 		return
 	}
 	switch x := r.IntN(100); {

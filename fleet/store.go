@@ -15,34 +15,22 @@ import (
 // locally rather than guess at its meaning.
 const ProtocolVersion = 1
 
-// Mode is a fleet-wide manual mode, set with [Coordinator.ForceOpen],
-// [Coordinator.Disable] and [Coordinator.Clear]. The zero value is ModeNone.
-type Mode uint8
+// Mode is a manual mode, the breaker's own type: a fleet-wide one is set
+// with [Coordinator.ForceOpen], [Coordinator.Disable] and
+// [Coordinator.Clear], and every instance adopts it.
+type Mode = breaker.Mode
 
-// The fleet-wide manual modes.
+// The manual modes, as a [Record] carries them.
 const (
 	// ModeNone: no manual mode; the fleet's circuit follows its failures.
-	ModeNone Mode = iota
+	ModeNone = breaker.ModeNone
 	// ModeForcedOpen: every instance rejects every call, with no probes,
 	// until the mode is cleared.
-	ModeForcedOpen
+	ModeForcedOpen = breaker.ModeForcedOpen
 	// ModeDisabled: every instance runs every call and nothing trips it,
 	// until the mode is cleared.
-	ModeDisabled
+	ModeDisabled = breaker.ModeDisabled
 )
-
-// String returns "none", "forced-open" or "disabled".
-func (m Mode) String() string {
-	switch m {
-	case ModeNone:
-		return "none"
-	case ModeForcedOpen:
-		return "forced-open"
-	case ModeDisabled:
-		return "disabled"
-	}
-	return "Mode(" + strconv.Itoa(int(m)) + ")"
-}
 
 // Record is the fleet's view of one circuit, as a [Store] returns it after
 // each step. It holds no absolute time: Remaining is measured on the store's

@@ -73,7 +73,7 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 		opened := false
 		defer func() {
 			if !opened { // the streamer panicked
-				s.end(errPanicked)
+				s.end(errFailed)
 			}
 		}()
 		cs, err := streamer(ctx, desc, cc, method, callOpts...)
@@ -145,21 +145,6 @@ func (s *clientStream) end(err error) {
 		defer func() { report(s.permit, o, status.Code(err), err) }()
 		o = s.classify(s.ctx, err)
 	})
-}
-
-// report tells permit how its call went.
-func report(p breaker.Permit[codes.Code], o breaker.Outcome, code codes.Code, err error) {
-	switch o {
-	case breaker.Success:
-		p.Done(code, nil)
-	case breaker.Ignored:
-		p.Release()
-	default:
-		if err == nil {
-			err = errFailed
-		}
-		p.Done(code, err)
-	}
 }
 
 func target(cc *grpc.ClientConn) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/grpcbreaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -53,36 +54,38 @@ func wantRejection(t *testing.T, err error, want time.Duration) {
 }
 
 func TestUnaryTripsAndRejects(t *testing.T) {
-	addr, srv := serve(t)
-	clk := newClock()
-	b := newBreaker(t, 2, clk)
-	c := client(t, addr, grpcbreaker.WithBreaker(b))
-	ctx := context.Background()
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		addr, srv := serve(t)
+		clk := epochs.Mock(start)
+		b := newBreaker(t, 2, clk)
+		c := client(t, addr, grpcbreaker.WithBreaker(b))
+		ctx := context.Background()
 
-	for range 2 {
-		if _, err := c.UnaryCall(ctx, fail(codes.Unavailable)); status.Code(err) != codes.Unavailable || errors.Is(err, breaker.ErrOpen) {
-			t.Fatalf("err = %v, want the server's Unavailable", err)
+		for range 2 {
+			if _, err := c.UnaryCall(ctx, fail(codes.Unavailable)); status.Code(err) != codes.Unavailable || errors.Is(err, breaker.ErrOpen) {
+				t.Fatalf("err = %v, want the server's Unavailable", err)
+			}
 		}
-	}
-	if b.State() != breaker.Open {
-		t.Fatalf("state %v after two failures", b.State())
-	}
-	clk.Add(10 * time.Second)
-	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-	wantRejection(t, err, 20*time.Second)
-	if srv.hits.Load() != 2 {
-		t.Fatalf("server got %d calls; an open circuit sends none", srv.hits.Load())
-	}
-	wantCounts(t, b, counts{failed: 2, rejected: 1})
+		if b.State() != breaker.Open {
+			t.Fatalf("state %v after two failures", b.State())
+		}
+		clk.Add(10 * time.Second)
+		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+		wantRejection(t, err, 20*time.Second)
+		if srv.hits.Load() != 2 {
+			t.Fatalf("server got %d calls; an open circuit sends none", srv.hits.Load())
+		}
+		wantCounts(t, b, counts{failed: 2, rejected: 1})
 
-	// Half-open: the probe succeeds and closes the circuit.
-	clk.Add(20 * time.Second)
-	if res, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil || res.GetUsername() != "ok" {
-		t.Fatalf("probe: %v, %v", res, err)
-	}
-	if b.State() != breaker.Closed {
-		t.Fatalf("state %v after a successful probe", b.State())
-	}
+		// Half-open: the probe succeeds and closes the circuit.
+		clk.Add(20 * time.Second)
+		if res, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil || res.GetUsername() != "ok" {
+			t.Fatalf("probe: %v, %v", res, err)
+		}
+		if b.State() != breaker.Closed {
+			t.Fatalf("state %v after a successful probe", b.State())
+		}
+	})
 }
 
 func TestUnaryClassifiesCodes(t *testing.T) {
@@ -312,4 +315,24 @@ func TestMisconfigured(t *testing.T) {
 	if srv.hits.Load() != 0 {
 		t.Fatalf("a misconfigured interceptor sent %d calls", srv.hits.Load())
 	}
+}
+
+// A call that panics counts as a failure; the panic goes on up with its
+// value.
+func TestUnaryPanicCountsAsFailure(t *testing.T) {
+	addr, _ := serve(t)
+	b := newBreaker(t, 5, newClock())
+	panicky := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		panic("boom")
+	}
+	cc := dial(t, addr, grpc.WithChainUnaryInterceptor(grpcbreaker.UnaryClientInterceptor(grpcbreaker.WithBreaker(b)), panicky))
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Fatalf("recovered %v, want the call's panic", v)
+			}
+		}()
+		testpb.NewTestServiceClient(cc).UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	}()
+	wantCounts(t, b, counts{failed: 1})
 }

@@ -39,9 +39,11 @@
 // not shed everyone's calls. [WithClassifier] replaces either.
 //
 // The breakers have the result type codes.Code. The interceptors classify
-// each call themselves and tell the breaker: a success with a nil error, a
-// failure with the call's error; a breaker's own Config.Classify, if set,
-// has the last word, and sees the code and that error.
+// each call themselves and report it through the breaker's two-step form:
+// a success as Done with a nil error, a failure as Done with the call's
+// error, an ignored call as Release. A breaker's own Config.Classify, if
+// set, has the last word on what is reported with Done, and sees the code
+// and that error.
 //
 // Health checks (grpc.health.v1.Health) and server reflection pass
 // unguarded unless [WithSkip] says otherwise: see [DefaultSkip].

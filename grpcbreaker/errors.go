@@ -1,7 +1,6 @@
 package grpcbreaker
 
 import (
-	"errors"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -31,19 +30,14 @@ func (e *statusError) GRPCStatus() *status.Status { return e.st }
 // Unwrap returns the cause.
 func (e *statusError) Unwrap() error { return e.cause }
 
-// rejection returns the error of a call that the breaker did not run, err
-// being what its Execute or Allow returned. For a rejection it is a status
-// with code Unavailable that wraps err, so that errors.Is(e,
+// rejection returns the error of a call that b rejected, err being what
+// b.Allow returned: a status with code Unavailable that wraps err, so that errors.Is(e,
 // breaker.ErrOpen) holds and errors.As finds the *breaker.OpenError. Its
 // message says which circuit is open and, read on the breaker's clock,
 // when to retry; the delay is also in a RetryInfo detail (what
 // [RetryAfter] reads, on this side of the connection or the other). A
 // circuit forced open has no retry time, and the error says none.
 func rejection(err error, b *breaker.Breaker[codes.Code]) error {
-	if !errors.Is(err, breaker.ErrOpen) {
-		// Not rejected: the context ended before the call could start.
-		return status.FromContextError(err).Err()
-	}
 	d, ok := breaker.RetryAfter(err, b.Clock().Now())
 	if !ok {
 		return &statusError{st: status.New(codes.Unavailable, err.Error()), cause: err}

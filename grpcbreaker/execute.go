@@ -10,76 +10,44 @@ import (
 	"github.com/tripwire-go/tripwire/breaker"
 )
 
-var (
-	// errPanicked is what a breaker is told of a stream whose opening
-	// panicked.
-	errPanicked = errors.New("grpcbreaker: the call panicked")
-	// errFailed is what a breaker is told of a call that the classifier
-	// counted as failed although it returned no error.
-	errFailed = errors.New("grpcbreaker: the classifier counted the call as failed")
-)
+// errFailed is what a breaker is told of a failed call that returned no
+// error: one whose classifier failed it, or that panicked.
+var errFailed = errors.New("grpcbreaker: counted as a failure")
 
 // execute runs call through b, counting it as classify says. It returns
-// the call's error and ran true, or, when b did not run the call, b's
-// error (a rejection) and ran false.
+// the call's error and ran true or, when b did not admit the call, b's
+// rejection and ran false. A ctx that is done already is the caller's
+// business: the interceptors pass such calls on uncounted before they get
+// here.
 //
-// The breaker's own rules see to a call that panics (a failure, and the
-// panic goes on up) and to the outcome: the breaker is told of a success
-// with a nil error and of a failure with the call's error. It counts an
-// error as ignored only when it is context.Canceled and the context
-// Execute was given is done; the caller's context need not be (a
-// classifier may ignore codes of its choosing), so Execute is given a
-// verdict, a context that says it is done once the call is to be ignored.
+// It uses the breaker's two-step form, which tells each of the three
+// outcomes apart (Done with a nil error, Done with the call's error,
+// Release), where Execute would count an ignored call only if ctx were
+// done. A call or a classifier that panics counts as a failure, and the
+// panic goes on up.
 func execute(ctx context.Context, b *breaker.Breaker[codes.Code], classify Classifier, call func() error) (err error, ran bool) {
-	v := &verdict{Context: ctx}
-	var callErr error
-	_, err = b.Execute(v, func(context.Context) (codes.Code, error) {
-		ran = true
-		callErr = call()
-		code := status.Code(callErr)
-		switch classify(ctx, callErr) {
-		case breaker.Success:
-			return code, nil
-		case breaker.Ignored:
-			v.ignored = true
-			return code, ignoredError{callErr}
-		}
-		if callErr == nil {
-			return code, errFailed
-		}
-		return code, callErr
-	})
-	if !ran {
+	p, err := b.Allow()
+	if err != nil {
 		return err, false
 	}
-	return callErr, true
+	o := breaker.Failure
+	defer func() { report(p, o, status.Code(err), err) }()
+	err = call()
+	o = classify(ctx, err)
+	return err, true
 }
 
-// verdict is the context of a call that says it is done once ignored is
-// set. Only the goroutine running the call sets and reads it.
-type verdict struct {
-	context.Context
-	ignored bool
-}
-
-// Err returns context.Canceled once the call is to be ignored.
-func (v *verdict) Err() error {
-	if v.ignored {
-		return context.Canceled
+// report tells p how its call went.
+func report(p breaker.Permit[codes.Code], o breaker.Outcome, code codes.Code, err error) {
+	switch o {
+	case breaker.Success:
+		p.Done(code, nil)
+	case breaker.Ignored:
+		p.Release()
+	default:
+		if err == nil {
+			err = errFailed
+		}
+		p.Done(code, err)
 	}
-	return v.Context.Err()
 }
-
-// ignoredError is what the breaker is told of a call to ignore: it is
-// context.Canceled, and wraps the call's error for a Config.Classify that
-// wants to see it.
-type ignoredError struct{ err error }
-
-func (e ignoredError) Error() string {
-	if e.err == nil {
-		return "grpcbreaker: ignored"
-	}
-	return "grpcbreaker: ignored: " + e.err.Error()
-}
-
-func (e ignoredError) Unwrap() []error { return []error{context.Canceled, e.err} }

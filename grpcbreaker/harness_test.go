@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -162,12 +163,9 @@ func dial(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
 	return cc
 }
 
-// newClock returns a mock clock set to a real date.
-func newClock() *clock.Mock {
-	clk := clock.NewMock()
-	clk.Set(time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC))
-	return clk
-}
+// newClock returns a mock clock set to today's epoch, for tests whose
+// outcome does not depend on the date; the others run from every epoch.
+func newClock() *clock.Mock { return epochs.Mock(epochs.Today) }
 
 // newBreaker returns a counting breaker that trips after failures
 // failures in a row and stays open 30s, on clk.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/grpcbreaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 // guardedServer starts a server whose interceptors use b and opts.
@@ -31,41 +32,43 @@ func guardedServer(t *testing.T, b *breaker.Breaker[codes.Code], opts ...grpcbre
 // The server sheds calls while open; the client, with no breaker of its
 // own, reads the retry delay from the status it receives.
 func TestServerShedsLoad(t *testing.T) {
-	clk := newClock()
-	b := newBreaker(t, 2, clk)
-	c, srv, cc := guardedServer(t, b)
-	ctx := context.Background()
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		clk := epochs.Mock(start)
+		b := newBreaker(t, 2, clk)
+		c, srv, cc := guardedServer(t, b)
+		ctx := context.Background()
 
-	for range 2 {
-		if _, err := c.UnaryCall(ctx, fail(codes.Internal)); status.Code(err) != codes.Internal {
-			t.Fatalf("err = %v, want the handler's Internal", err)
+		for range 2 {
+			if _, err := c.UnaryCall(ctx, fail(codes.Internal)); status.Code(err) != codes.Internal {
+				t.Fatalf("err = %v, want the handler's Internal", err)
+			}
 		}
-	}
-	clk.Add(12 * time.Second)
-	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-	if status.Code(err) != codes.Unavailable {
-		t.Fatalf("open: %v, want Unavailable", err)
-	}
-	if d, ok := grpcbreaker.RetryAfter(err); !ok || d != 18*time.Second {
-		t.Fatalf("RetryAfter over the wire = %v, %v; want 18s", d, ok)
-	}
-	s, err := c.StreamingOutputCall(ctx, outputs(1, codes.OK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Recv(); status.Code(err) != codes.Unavailable {
-		t.Fatalf("stream while open: %v, want Unavailable", err)
-	}
-	if srv.hits.Load() != 2 {
-		t.Fatalf("handlers ran %d times; an open circuit runs none", srv.hits.Load())
-	}
-	wantCounts(t, b, counts{failed: 2, rejected: 2})
+		clk.Add(12 * time.Second)
+		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("open: %v, want Unavailable", err)
+		}
+		if d, ok := grpcbreaker.RetryAfter(err); !ok || d != 18*time.Second {
+			t.Fatalf("RetryAfter over the wire = %v, %v; want 18s", d, ok)
+		}
+		s, err := c.StreamingOutputCall(ctx, outputs(1, codes.OK))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); status.Code(err) != codes.Unavailable {
+			t.Fatalf("stream while open: %v, want Unavailable", err)
+		}
+		if srv.hits.Load() != 2 {
+			t.Fatalf("handlers ran %d times; an open circuit runs none", srv.hits.Load())
+		}
+		wantCounts(t, b, counts{failed: 2, rejected: 2})
 
-	// Health checks are answered all the same.
-	if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
-		t.Fatalf("health check while open: %v", err)
-	}
-	wantCounts(t, b, counts{failed: 2, rejected: 2})
+		// Health checks are answered all the same.
+		if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatalf("health check while open: %v", err)
+		}
+		wantCounts(t, b, counts{failed: 2, rejected: 2})
+	})
 }
 
 // The server counts ResourceExhausted, one client over its quota, as a

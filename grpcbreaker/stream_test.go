@@ -2,6 +2,7 @@ package grpcbreaker_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/grpcbreaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 // outputs asks a server stream for n responses, then the status c.
@@ -191,31 +193,57 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 // A canceled half-open probe stream gives its permit back: its slot is
 // free, so the next probe can close the circuit.
 func TestStreamCanceledProbeFreesSlot(t *testing.T) {
-	addr, srv := serve(t)
-	clk := newClock()
-	b := newBreaker(t, 1, clk)
-	c := client(t, addr, grpcbreaker.WithBreaker(b))
-	b.Trip()
-	clk.Add(30 * time.Second)
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		addr, srv := serve(t)
+		clk := epochs.Mock(start)
+		b := newBreaker(t, 1, clk)
+		c := client(t, addr, grpcbreaker.WithBreaker(b))
+		b.Trip()
+		clk.Add(30 * time.Second)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(block)}}); err != nil {
-		t.Fatal(err)
+		ctx, cancel := context.WithCancel(context.Background())
+		if _, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(block)}}); err != nil {
+			t.Fatal(err)
+		}
+		<-srv.blocked
+		_, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+		wantRejection(t, err, breaker.HalfOpenRetryAfter) // the one slot is taken
+		cancel()
+		waitCounted(t, b, 1)
+		if got := countsOf(b); got != (counts{ignored: 1, rejected: 1}) || b.State() != breaker.HalfOpen {
+			t.Fatalf("after a canceled probe: %+v, %v; want it ignored, and still half-open", got, b.State())
+		}
+		s, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+		if err != nil {
+			t.Fatalf("probe after the canceled one: %v", err)
+		}
+		drain(s)
+		if b.State() != breaker.Closed {
+			t.Fatalf("state %v after a successful probe", b.State())
+		}
+	})
+}
+
+// A circuit forced open has no time to come back at: the rejection says
+// none, on the client and across the wire from a server.
+func TestForcedOpenRejection(t *testing.T) {
+	addr, _ := serve(t)
+	b := newBreaker(t, 1, newClock())
+	b.ForceOpen()
+	c := client(t, addr, grpcbreaker.WithBreaker(b))
+	_, uerr := c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	_, serr := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
+	shed, _, _ := guardedServer(t, b)
+	_, werr := shed.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	for _, err := range []error{uerr, serr, werr} {
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("err = %v, want Unavailable", err)
+		}
+		if d, ok := grpcbreaker.RetryAfter(err); ok {
+			t.Fatalf("a forced-open rejection carries a retry delay %v", d)
+		}
 	}
-	<-srv.blocked
-	_, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
-	wantRejection(t, err, breaker.HalfOpenRetryAfter) // the one slot is taken
-	cancel()
-	waitCounted(t, b, 1)
-	if got := countsOf(b); got != (counts{ignored: 1, rejected: 1}) || b.State() != breaker.HalfOpen {
-		t.Fatalf("after a canceled probe: %+v, %v; want it ignored, and still half-open", got, b.State())
-	}
-	s, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
-	if err != nil {
-		t.Fatalf("probe after the canceled one: %v", err)
-	}
-	drain(s)
-	if b.State() != breaker.Closed {
-		t.Fatalf("state %v after a successful probe", b.State())
+	if !errors.Is(uerr, breaker.ErrOpen) || !errors.Is(serr, breaker.ErrOpen) {
+		t.Fatalf("client rejections %v, %v are not ErrOpen", uerr, serr)
 	}
 }

@@ -177,6 +177,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	return nil
 }
 
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
 func tableDuration(d time.Duration) string {
 	switch d {
 	case Never:

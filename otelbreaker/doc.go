@@ -26,7 +26,12 @@
 // Every measurement has the attribute breaker.name ([NameKey]).
 //
 //	tripwire.breaker.state          gauge, 1 for the current breaker.state, 0 for the others
-//	tripwire.breaker.trips          counter {trip}, times the circuit opened
+//	tripwire.breaker.mode           gauge, 1 for the manual breaker.mode in force (none,
+//	                                forced-open, disabled), 0 for the others
+//	tripwire.breaker.trips          counter {trip}, times the policy opened the closed circuit
+//	tripwire.breaker.reopens        counter {reopen}, times a failed half-open probe opened it again
+//	tripwire.breaker.manual_opens   counter {open}, times Trip, TripFor or ForceOpen opened it
+//	tripwire.breaker.external_opens counter {open}, times a coordinator's decision opened it (Adopt)
 //	tripwire.breaker.active_probes  up-down counter {probe}, half-open probes in flight
 //	tripwire.breaker.calls          counter {call} by breaker.outcome (success,
 //	                                failure, ignored, rejected), only with Config.CountCalls
@@ -46,10 +51,10 @@
 // [Execute] runs a call through a breaker and adds to the span of its
 // context a tripwire.breaker.rejected event when the breaker rejected it,
 // and a tripwire.breaker.state_change event for each state change made
-// while it ran, once [SpanEvents] hears of them through OnStateChange:
+// while it ran, once [SpanEvents] hears of them through OnTransition:
 //
 //	se := otelbreaker.NewSpanEvents()
-//	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", OnStateChange: se.OnStateChange})
+//	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", OnTransition: se.OnTransition})
 //	resp, err := otelbreaker.Execute(ctx, se, b, call)
 //
 // A breaker's callbacks have no context, so a state change cannot be handed

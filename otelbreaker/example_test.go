@@ -65,7 +65,7 @@ func ExampleExecute() {
 
 	se := otelbreaker.NewSpanEvents()
 	b, _ := breaker.New(breaker.Config[string]{
-		Name: "payments", Policy: policy.Consecutive(1), OnStateChange: se.OnStateChange,
+		Name: "payments", Policy: policy.Consecutive(1), OnTransition: se.OnTransition,
 	})
 	for _, name := range []string{"first", "second"} {
 		ctx, span := tracer.Start(context.Background(), name)

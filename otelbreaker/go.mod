@@ -3,7 +3,6 @@ module github.com/tripwire-go/tripwire/otelbreaker
 go 1.26.0
 
 require (
-	github.com/benbjohnson/clock v1.3.5
 	github.com/tripwire-go/tripwire v0.0.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
@@ -13,6 +12,7 @@ require (
 )
 
 require (
+	github.com/benbjohnson/clock v1.3.5 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect

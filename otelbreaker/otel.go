@@ -18,11 +18,24 @@ const (
 	// CallsName counts calls, by outcome ("success", "failure", "ignored",
 	// "rejected"). Only breakers built with Config.CountCalls report it.
 	CallsName = "tripwire.breaker.calls"
-	// TripsName counts the times a circuit opened.
+	// TripsName counts the times the policy opened a closed circuit: a
+	// trip is the policy's verdict and nothing else.
 	TripsName = "tripwire.breaker.trips"
+	// ReopensName counts the times a failed half-open probe opened a
+	// circuit again.
+	ReopensName = "tripwire.breaker.reopens"
+	// ManualOpensName counts the times Trip, TripFor or ForceOpen opened a
+	// circuit.
+	ManualOpensName = "tripwire.breaker.manual_opens"
+	// ExternalOpensName counts the times a decision adopted from a
+	// coordinator (Adopt) opened a circuit.
+	ExternalOpensName = "tripwire.breaker.external_opens"
 	// StateName is 1 for the state a circuit is in and 0 for the other two
 	// ("closed", "half-open", "open").
 	StateName = "tripwire.breaker.state"
+	// ModeName is 1 for the manual mode in force and 0 for the other two
+	// ("none", "forced-open", "disabled").
+	ModeName = "tripwire.breaker.mode"
 	// ActiveProbesName is the number of half-open probes in flight.
 	ActiveProbesName = "tripwire.breaker.active_probes"
 	// NameCollisionsName is the number of a group's breakers left out of a
@@ -41,6 +54,8 @@ const (
 	NameKey = attribute.Key("breaker.name")
 	// StateKey is the state a StateName measurement is about.
 	StateKey = attribute.Key("breaker.state")
+	// ModeKey is the manual mode a ModeName measurement is about.
+	ModeKey = attribute.Key("breaker.mode")
 	// OutcomeKey is the outcome a CallsName measurement counts.
 	OutcomeKey = attribute.Key("breaker.outcome")
 )
@@ -72,11 +87,12 @@ type Group interface {
 // on one meter report into the same instruments: use one per meter, with
 // Add and AddGroup.
 type Registration struct {
-	calls, trips      metric.Int64ObservableCounter
-	state, collisions metric.Int64ObservableGauge
-	probes            metric.Int64ObservableUpDownCounter
-	reg               metric.Registration
-	set               metricset.Set
+	calls                   metric.Int64ObservableCounter
+	opens                   [4]metric.Int64ObservableCounter // by metricset.OpenCounts
+	state, mode, collisions metric.Int64ObservableGauge
+	probes                  metric.Int64ObservableUpDownCounter
+	reg                     metric.Registration
+	set                     metricset.Set
 }
 
 // Register creates the instruments on meter and a callback that reports
@@ -93,11 +109,16 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	r.calls, e = meter.Int64ObservableCounter(CallsName, metric.WithUnit("{call}"),
 		metric.WithDescription("Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open."))
 	err = errors.Join(err, e)
-	r.trips, e = meter.Int64ObservableCounter(TripsName, metric.WithUnit("{trip}"),
-		metric.WithDescription("Times a circuit opened."))
-	err = errors.Join(err, e)
+	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
+		r.opens[i], e = meter.Int64ObservableCounter("tripwire.breaker."+o.Name, metric.WithUnit(o.Unit),
+			metric.WithDescription(o.Help))
+		err = errors.Join(err, e)
+	}
 	r.state, e = meter.Int64ObservableGauge(StateName, metric.WithUnit("1"),
 		metric.WithDescription("Whether a circuit is in the state of the attribute (1) or not (0)."))
+	err = errors.Join(err, e)
+	r.mode, e = meter.Int64ObservableGauge(ModeName, metric.WithUnit("1"),
+		metric.WithDescription("Whether the manual mode of the attribute is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable)."))
 	err = errors.Join(err, e)
 	r.probes, e = meter.Int64ObservableUpDownCounter(ActiveProbesName, metric.WithUnit("{probe}"),
 		metric.WithDescription("Half-open probe calls in flight."))
@@ -108,7 +129,8 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.trips, r.state, r.probes, r.collisions)
+	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
+		r.state, r.mode, r.probes, r.collisions)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +178,16 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 		}
 		o.ObserveInt64(r.state, v, with(StateKey.String(s.String())))
 	}
-	o.ObserveInt64(r.trips, toInt64(opens(m)), with())
+	for _, md := range metricset.Modes {
+		v := int64(0)
+		if m.Mode == md {
+			v = 1
+		}
+		o.ObserveInt64(r.mode, v, with(ModeKey.String(md.String())))
+	}
+	for i, n := range metricset.OpenCounts(m) {
+		o.ObserveInt64(r.opens[i], toInt64(n.N), with())
+	}
 	o.ObserveInt64(r.probes, int64(m.ProbesInFlight), with())
 	if !m.Counted {
 		return
@@ -168,10 +199,3 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 
 // toInt64 converts a count, saturating where int64 ends.
 func toInt64(n uint64) int64 { return int64(min(n, math.MaxInt64)) }
-
-// opens is every open of m's circuit, whatever opened it: what the trips
-// metric counted before Metrics counted trips, reopens, manual and external
-// opens apart.
-func opens(m breaker.Metrics) uint64 {
-	return m.Trips + m.Reopens + m.ManualOpens + m.ExternalOpens
-}

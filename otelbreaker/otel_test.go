@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/otelbreaker"
 	"github.com/tripwire-go/tripwire/policy"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,6 +19,8 @@ import (
 )
 
 var errDown = errors.New("down")
+
+const manualHelp = "Times Trip, TripFor or ForceOpen opened the circuit, or gave an open one a new period or mode."
 
 func newBreaker(t *testing.T, cfg breaker.Config[int]) *breaker.Breaker[int] {
 	t.Helper()
@@ -68,7 +70,7 @@ func setup(t *testing.T) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
 
 func TestRegisterReportsBreakers(t *testing.T) {
 	reader, provider := setup(t)
-	clk := clock.NewMock()
+	clk := epochs.Mock(epochs.Today)
 	counted := newBreaker(t, breaker.Config[int]{
 		Name: "payments", CountCalls: true, Clock: clk,
 		Policy: policy.Consecutive(2), OpenTimeout: time.Minute,
@@ -87,10 +89,12 @@ func TestRegisterReportsBreakers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	counted.Reset()
 	counted.Execute(ctx, func(context.Context) (int, error) { cancel(); return 0, ctx.Err() })
+	plain.ForceOpen()
 
 	pay, search := otelbreaker.NameKey.String("payments"), otelbreaker.NameKey.String("search")
 	outcome := otelbreaker.OutcomeKey.String
 	state := otelbreaker.StateKey.String
+	mode := otelbreaker.ModeKey.String
 	want := []metricdata.Metrics{
 		{
 			Name: otelbreaker.CallsName, Unit: "{call}",
@@ -103,8 +107,33 @@ func TestRegisterReportsBreakers(t *testing.T) {
 			),
 		},
 		{
-			Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+			Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times the policy opened the closed circuit.",
 			Data: sum(true, point(1, pay), point(0, search)),
+		},
+		{
+			Name: otelbreaker.ReopensName, Unit: "{reopen}", Description: "Times a failed half-open probe opened the circuit again.",
+			Data: sum(true, point(0, pay), point(0, search)),
+		},
+		{
+			Name: otelbreaker.ManualOpensName, Unit: "{open}", Description: manualHelp,
+			Data: sum(true, point(0, pay), point(1, search)),
+		},
+		{
+			Name: otelbreaker.ExternalOpensName, Unit: "{open}",
+			Description: "Times the circuit was opened by a decision adopted from a coordinator (Adopt).",
+			Data:        sum(true, point(0, pay), point(0, search)),
+		},
+		{
+			Name: otelbreaker.ModeName, Unit: "1",
+			Description: "Whether the manual mode of the attribute is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).",
+			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{
+				point(1, pay, mode("none")),
+				point(0, pay, mode("forced-open")),
+				point(0, pay, mode("disabled")),
+				point(0, search, mode("none")),
+				point(1, search, mode("forced-open")),
+				point(0, search, mode("disabled")),
+			}},
 		},
 		{
 			Name: otelbreaker.ActiveProbesName, Unit: "{probe}", Description: "Half-open probe calls in flight.",
@@ -117,9 +146,9 @@ func TestRegisterReportsBreakers(t *testing.T) {
 				point(1, pay, state("closed")),
 				point(0, pay, state("half-open")),
 				point(0, pay, state("open")),
-				point(1, search, state("closed")),
+				point(0, search, state("closed")),
 				point(0, search, state("half-open")),
-				point(0, search, state("open")),
+				point(1, search, state("open")),
 			}},
 		},
 	}
@@ -180,16 +209,16 @@ func TestRegisterGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.AddGroup(g)
-	if n := dataPoints(collect(t, reader)[otelbreaker.TripsName]); n > 0 {
+	if n := dataPoints(collect(t, reader)[otelbreaker.ManualOpensName]); n > 0 {
 		t.Fatalf("an empty group reported %d trips points", n)
 	}
 	a, _ := g.Get("a")
 	a.Trip()
 	g.Get("b")
 	metricdatatest.AssertEqual(t, metricdata.Metrics{
-		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Name: otelbreaker.ManualOpensName, Unit: "{open}", Description: manualHelp,
 		Data: sum(true, point(1, otelbreaker.NameKey.String("a")), point(0, otelbreaker.NameKey.String("b"))),
-	}, collect(t, reader)[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+	}, collect(t, reader)[otelbreaker.ManualOpensName], metricdatatest.IgnoreTimestamp())
 }
 
 // Two breakers given to Register with one name are refused there.
@@ -229,9 +258,9 @@ func TestCollisionsAreReportedNotMixed(t *testing.T) {
 	got := collect(t, reader)
 	key := otelbreaker.NameKey.String
 	metricdatatest.AssertEqual(t, metricdata.Metrics{
-		Name: otelbreaker.TripsName, Unit: "{trip}", Description: "Times a circuit opened.",
+		Name: otelbreaker.ManualOpensName, Unit: "{open}", Description: manualHelp,
 		Data: sum(true, point(1, key("api")), point(0, key("solo")), point(0, key("db"))),
-	}, got[otelbreaker.TripsName], metricdatatest.IgnoreTimestamp())
+	}, got[otelbreaker.ManualOpensName], metricdatatest.IgnoreTimestamp())
 	metricdatatest.AssertEqual(t, metricdata.Metrics{
 		Name: otelbreaker.NameCollisionsName, Unit: "{breaker}",
 		Description: "Breakers of a group left out of this collection because a breaker with the same name was reported first.",

@@ -20,7 +20,8 @@ const (
 	RejectedEvent = "tripwire.breaker.rejected"
 	// StateChangeEvent is added to the span of a call during which the
 	// breaker changed state (see [SpanEvents] for which call gets it). Its
-	// attributes: NameKey, FromKey, ToKey.
+	// attributes: NameKey, FromKey, ToKey, CauseKey and ModeKey (the manual
+	// mode in force after it).
 	StateChangeEvent = "tripwire.breaker.state_change"
 )
 
@@ -29,6 +30,9 @@ const (
 	// FromKey and ToKey are the states of a StateChangeEvent.
 	FromKey = attribute.Key("breaker.from")
 	ToKey   = attribute.Key("breaker.to")
+	// CauseKey is why a StateChangeEvent happened: "policy", "probe",
+	// "timeout", "manual" or "external" (breaker.Cause).
+	CauseKey = attribute.Key("breaker.cause")
 	// ForcedKey tells whether a rejected call met a circuit forced open,
 	// which has no retry time.
 	ForcedKey = attribute.Key("breaker.forced")
@@ -63,9 +67,9 @@ func AddRejectionEvent(ctx context.Context, err error) bool {
 }
 
 // SpanEvents adds the state changes of breakers to the spans of the calls
-// during which they happened. Make one, give its OnStateChange to the
-// breakers (Config.OnStateChange, or inside group.Config.New for every
-// breaker of a group), and run calls through [Execute], or between [Watch]
+// during which they happened. Make one, give its OnTransition to the
+// breakers (Config.OnTransition, or inside group.Config.New for every
+// breaker of a group, or Breaker.Subscribe), and run calls through [Execute], or between [Watch]
 // and End. Build one with [NewSpanEvents]; the zero value is not usable. It
 // is safe for concurrent use.
 //
@@ -101,8 +105,8 @@ type changeLog struct {
 }
 
 type change struct {
-	from, to breaker.State
-	at       time.Time
+	t  breaker.Transition
+	at time.Time // wall time, as spans have it; t.At is on the breaker's clock
 }
 
 // NewSpanEvents returns a SpanEvents that follows no breaker yet.
@@ -116,14 +120,18 @@ func (s *SpanEvents) log(name string) *changeLog {
 	return l.(*changeLog)
 }
 
-// OnStateChange notes a state change of the breaker named name. It has the
-// shape of breaker.Config.OnStateChange; to keep a callback of your own,
-// call both from one function.
-func (s *SpanEvents) OnStateChange(name string, from, to breaker.State) {
-	l := s.log(name)
+// OnTransition notes a transition of a breaker, if it changed the state
+// (a change of manual mode or open period alone is no state change). It
+// has the shape of breaker.Config.OnTransition and of a Subscribe
+// listener; to keep a callback of your own, call both from one function.
+func (s *SpanEvents) OnTransition(t breaker.Transition) {
+	if t.From == t.To {
+		return
+	}
+	l := s.log(t.Name)
 	l.mu.Lock()
 	n := l.seq.Load() + 1
-	l.ring[n%uint64(len(l.ring))] = change{from, to, time.Now()}
+	l.ring[n%uint64(len(l.ring))] = change{t, time.Now()}
 	l.seq.Store(n)
 	l.mu.Unlock()
 }
@@ -187,7 +195,8 @@ func (c Call) add(from, to uint64) {
 	c.log.mu.Unlock()
 	for _, ch := range changes {
 		c.span.AddEvent(StateChangeEvent, trace.WithTimestamp(ch.at), trace.WithAttributes(
-			NameKey.String(c.name), FromKey.String(ch.from.String()), ToKey.String(ch.to.String())))
+			NameKey.String(c.name), FromKey.String(ch.t.From.String()), ToKey.String(ch.t.To.String()),
+			CauseKey.String(ch.t.Cause.String()), ModeKey.String(ch.t.Mode.String())))
 	}
 }
 

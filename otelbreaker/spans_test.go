@@ -49,7 +49,7 @@ func TestSpanEventsOneCallerAtATime(t *testing.T) {
 		se := otelbreaker.NewSpanEvents()
 		b, err := breaker.New(breaker.Config[int]{
 			Name: "payments", Clock: clk, Policy: policy.Consecutive(2),
-			OpenTimeout: time.Minute, HalfOpenProbes: 1, OnStateChange: se.OnStateChange,
+			OpenTimeout: time.Minute, HalfOpenProbes: 1, OnTransition: se.OnTransition,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -69,12 +69,12 @@ func TestSpanEventsOneCallerAtATime(t *testing.T) {
 
 		want := map[string][]string{
 			"fail-1": nil,
-			"fail-2": {"tripwire.breaker.state_change breaker.name=payments breaker.from=closed breaker.to=open"},
+			"fail-2": {"tripwire.breaker.state_change breaker.name=payments breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none"},
 			"rejected": {"tripwire.breaker.rejected breaker.name=payments breaker.state=open breaker.forced=false breaker.until=" +
 				start.Add(time.Minute).Format(time.RFC3339Nano)},
 			"probe": {
-				"tripwire.breaker.state_change breaker.name=payments breaker.from=open breaker.to=half-open",
-				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed",
+				"tripwire.breaker.state_change breaker.name=payments breaker.from=open breaker.to=half-open breaker.cause=timeout breaker.mode=none",
+				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed breaker.cause=probe breaker.mode=none",
 			},
 		}
 		spans := rec.Ended()
@@ -92,7 +92,7 @@ func TestSpanEventsOneCallerAtATime(t *testing.T) {
 // A span that does not record gets nothing, and the call runs as usual.
 func TestSpanEventsNotRecording(t *testing.T) {
 	se := otelbreaker.NewSpanEvents()
-	b, err := breaker.New(breaker.Config[int]{Name: "a", OnStateChange: se.OnStateChange, Policy: policy.Consecutive(1)})
+	b, err := breaker.New(breaker.Config[int]{Name: "a", OnTransition: se.OnTransition, Policy: policy.Consecutive(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestSpanEventsNotRecording(t *testing.T) {
 func TestSpanEventsTwoStep(t *testing.T) {
 	tr, rec := tracer(t)
 	se := otelbreaker.NewSpanEvents()
-	b, err := breaker.New(breaker.Config[int]{Name: "a", OnStateChange: se.OnStateChange, Policy: policy.Consecutive(1)})
+	b, err := breaker.New(breaker.Config[int]{Name: "a", OnTransition: se.OnTransition, Policy: policy.Consecutive(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +150,11 @@ func TestSpanEventsConcurrentCalls(t *testing.T) {
 	var changes atomic.Int64
 	b, err := breaker.New(breaker.Config[int]{
 		Name: "a", Policy: policy.Consecutive(1), OpenTimeout: time.Nanosecond, HalfOpenProbes: 1,
-		OnStateChange: func(name string, from, to breaker.State) {
-			changes.Add(1)
-			se.OnStateChange(name, from, to)
+		OnTransition: func(tr breaker.Transition) {
+			if tr.From != tr.To {
+				changes.Add(1)
+			}
+			se.OnTransition(tr)
 		},
 	})
 	if err != nil {

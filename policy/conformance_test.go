@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/window"
 )
 
 // Every built-in policy states its terms in a Bind method, and describes
@@ -23,6 +25,7 @@ type builtInPolicy interface {
 var _ = []builtInPolicy{
 	(*policy.ConsecutivePolicy)(nil), (*policy.WindowPolicy)(nil), (*policy.RatePolicy)(nil),
 	(*policy.LastNPolicy)(nil), (*policy.SlowPolicy)(nil), (*policy.AnyPolicy)(nil), (*policy.AllPolicy)(nil),
+	(*policy.WhenPolicy)(nil),
 }
 
 // check returns the error Bind would return for p's arguments, without
@@ -50,8 +53,11 @@ func probeFailed(p policy.Policy, c policy.Call) bool {
 	return t.ProbeFailed(c)
 }
 
-// t0 is the time every test starts from: fixed, so runs repeat.
-var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is the time a test starts from. forEach sets it, and bad, to each
+// epoch of internal/epochs in turn, for every policy (the tests of this
+// package do not run in parallel); tests outside forEach start from
+// epochs.Today.
+var t0 = epochs.Today
 
 // bad is a call that pushes every built-in policy towards tripping: it
 // failed, and it was slow.
@@ -72,6 +78,12 @@ var builtIns = []builtIn{
 	{"rate", func() policy.Policy { return policy.Rate(0.5, 5, time.Minute) }, 5},
 	{"lastn", func() policy.Policy { return policy.LastN(0.5, 6, 20) }, 6},
 	{"slow", func() policy.Policy { return policy.Slow(time.Second, 0.5, 5, time.Minute) }, 5},
+	{"when", func() policy.Policy {
+		return policy.When(time.Minute, func(c policy.Counts) bool { return c.Failures >= 4 && c.ConsecutiveFailures >= 2 })
+	}, 4},
+	{"when-slow", func() policy.Policy {
+		return policy.When(time.Minute, func(c policy.Counts) bool { return c.Slow >= 3 }, policy.SlowerThan(time.Second))
+	}, 3},
 	{"any", func() policy.Policy {
 		return policy.Any(policy.Window(10, time.Minute), policy.Consecutive(3))
 	}, 3},
@@ -86,10 +98,40 @@ var builtIns = []builtIn{
 	}, 7},
 }
 
+// forEach runs test for every built-in policy, from every epoch of the
+// buckets of a one-minute window (epochs.For): today, past 2038, the ends
+// of int64 nanoseconds, with monotonic readings, and just before each
+// power of two of the bucket index.
 func forEach(t *testing.T, test func(t *testing.T, b builtIn)) {
+	defer func(start time.Time) { setStart(start) }(t0)
 	for _, b := range builtIns {
-		t.Run("policy="+b.name, func(t *testing.T) { test(t, b) })
+		t.Run("policy="+b.name, func(t *testing.T) {
+			epochs.Run(t, epochs.For(time.Minute/window.Buckets), func(t *testing.T, start time.Time) {
+				setStart(start)
+				test(t, b)
+			})
+		})
 	}
+}
+
+// forEachFew is forEach from the dates of epochs.All only, for the tests
+// that run many calls on many goroutines.
+func forEachFew(t *testing.T, test func(t *testing.T, b builtIn)) {
+	defer func(start time.Time) { setStart(start) }(t0)
+	for _, b := range builtIns {
+		t.Run("policy="+b.name, func(t *testing.T) {
+			epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+				setStart(start)
+				test(t, b)
+			})
+		})
+	}
+}
+
+// setStart makes start the time of t0 and of bad.
+func setStart(start time.Time) {
+	t0 = start
+	bad.At = start
 }
 
 // recordBad records n bad calls and fails the test if any trips the policy.
@@ -129,7 +171,7 @@ func TestConformanceResetForgetsEverything(t *testing.T) {
 // Reset racing Records may keep or forget them, but must not leave
 // anything behind that a later Reset does not clear.
 func TestConformanceConcurrentRecord(t *testing.T) {
-	forEach(t, func(t *testing.T, b builtIn) {
+	forEachFew(t, func(t *testing.T, b builtIn) {
 		p := b.make()
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -159,7 +201,7 @@ func TestConformanceConcurrentRecord(t *testing.T) {
 }
 
 func TestConformanceFastSuccessesNeverTrip(t *testing.T) {
-	forEach(t, func(t *testing.T, b builtIn) {
+	forEachFew(t, func(t *testing.T, b builtIn) {
 		p := b.make()
 		for i := range 10000 {
 			c := policy.Call{At: t0.Add(time.Duration(i) * 7 * time.Millisecond), Duration: time.Millisecond}
@@ -259,6 +301,10 @@ func TestConformanceInvalidArgs(t *testing.T) {
 		// Issue 15: threshold and over swapped.
 		{policy.Slow(m, 0.8, 20, time.Second), "Slow.threshold: must be at most over (1s), got 1m0s"},
 		{policy.Slow(m+1, 0.8, 20, m), "Slow.threshold: must be at most over"},
+		{policy.When(0, func(policy.Counts) bool { return true }), "When.over"},
+		{policy.When(m, nil), "When.trip: is nil"},
+		{policy.When(m, func(policy.Counts) bool { return true }, policy.SlowerThan(0)), "When.SlowerThan"},
+		{policy.When(time.Second, func(policy.Counts) bool { return true }, policy.SlowerThan(m)), "When.SlowerThan: must be at most over"},
 		{policy.Any(), "Any.ps"},
 		{policy.Any(nil), "Any.ps[0]"},
 		{policy.Any(policy.Consecutive(1), policy.Window(0, m)), "Any.ps[1].Window.failures"},
@@ -330,6 +376,8 @@ func TestNeeds(t *testing.T) {
 		{policy.Window(1, m), policy.NeedTime},
 		{policy.Rate(1, 1, m), policy.NeedTime},
 		{policy.Slow(m, 1, 1, m), both},
+		{policy.When(m, func(policy.Counts) bool { return false }), policy.NeedTime},
+		{policy.When(m, func(policy.Counts) bool { return false }, policy.SlowerThan(time.Second)), both},
 		{policy.Any(policy.Consecutive(1), policy.LastN(1, 1, 1)), 0},
 		{policy.Any(policy.Consecutive(1), policy.Rate(1, 1, m)), policy.NeedTime},
 		{policy.All(policy.Rate(1, 1, m), policy.Any(policy.Slow(m, 1, 1, m))), both},

@@ -23,7 +23,7 @@ func TestWindowLosesNoFailureAtRealDates(t *testing.T) {
 	const over = 500 * time.Millisecond
 	width := over / 16
 	rounds := 2000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		rounds = 200
 	}
 	epochs.Run(t, epochs.For(width), func(t *testing.T, start time.Time) {

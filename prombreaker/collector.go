@@ -56,8 +56,9 @@ var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is alre
 // The call counts are exported only for breakers built with
 // Config.CountCalls.
 type Collector struct {
-	state, since, trips, probes, calls, collisions *prometheus.Desc
-	set                                            metricset.Set
+	state, mode, since, probes, calls, collisions *prometheus.Desc
+	opens                                         [4]*prometheus.Desc // by metricset.OpenCounts
+	set                                           metricset.Set
 }
 
 // NewCollector returns a collector configured by opts, exporting the given
@@ -77,14 +78,17 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 			"Whether the circuit is in the state of the label (1) or not (0).", "state"),
 		since: desc("state_since_timestamp_seconds",
 			"When the circuit entered its current state, in seconds since the Unix epoch."),
-		trips: desc("trips_total",
-			"Times the circuit opened."),
+		mode: desc("mode",
+			"Whether the manual mode of the label is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).", "mode"),
 		probes: desc("probes_in_flight",
 			"Half-open probe calls running now."),
 		calls: desc("calls_total",
 			"Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.", "outcome"),
 		collisions: desc("name_collisions",
 			"Breakers of a group left out of this scrape because a breaker with the same name was exported first."),
+	}
+	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
+		c.opens[i] = desc(o.Name+"_total", o.Help)
 	}
 	if err := c.Add(breakers...); err != nil {
 		return nil, err
@@ -113,7 +117,10 @@ func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.since, c.trips, c.probes, c.calls, c.collisions} {
+	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions} {
+		ch <- d
+	}
+	for _, d := range c.opens {
 		ch <- d
 	}
 }
@@ -134,8 +141,17 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, m.Name, s.String())
 	}
+	for _, md := range metricset.Modes {
+		v := 0.0
+		if m.Mode == md {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, v, m.Name, md.String())
+	}
 	ch <- prometheus.MustNewConstMetric(c.since, prometheus.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
-	ch <- prometheus.MustNewConstMetric(c.trips, prometheus.CounterValue, float64(opens(m)), m.Name)
+	for i, o := range metricset.OpenCounts(m) {
+		ch <- prometheus.MustNewConstMetric(c.opens[i], prometheus.CounterValue, float64(o.N), m.Name)
+	}
 	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
 	if !m.Counted {
 		return
@@ -143,11 +159,4 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 	for _, n := range metricset.Counts(m) {
 		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.N), m.Name, n.Outcome)
 	}
-}
-
-// opens is every open of m's circuit, whatever opened it: what the trips
-// metric counted before Metrics counted trips, reopens, manual and external
-// opens apart.
-func opens(m breaker.Metrics) uint64 {
-	return m.Trips + m.Reopens + m.ManualOpens + m.ExternalOpens
 }

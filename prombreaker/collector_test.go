@@ -6,16 +6,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/prombreaker"
 )
@@ -44,53 +45,95 @@ func call(b *breaker.Breaker[int], err error) {
 	b.Execute(context.Background(), func(context.Context) (int, error) { return 0, err })
 }
 
-const help = `
-# HELP tripwire_breaker_calls_total Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.
-# TYPE tripwire_breaker_calls_total counter
-# HELP tripwire_breaker_probes_in_flight Half-open probe calls running now.
-# TYPE tripwire_breaker_probes_in_flight gauge
-# HELP tripwire_breaker_state Whether the circuit is in the state of the label (1) or not (0).
-# TYPE tripwire_breaker_state gauge
-# HELP tripwire_breaker_state_since_timestamp_seconds When the circuit entered its current state, in seconds since the Unix epoch.
-# TYPE tripwire_breaker_state_since_timestamp_seconds gauge
-# HELP tripwire_breaker_trips_total Times the circuit opened.
-# TYPE tripwire_breaker_trips_total counter
-`
-
+// Every series, after each way of opening a circuit: the policy's trip, a
+// failed probe, an operator's Trip and ForceOpen, a coordinator's Adopt.
+// Each is counted under its own name.
 func TestCollectorExposition(t *testing.T) {
-	clk := clock.NewMock() // starts at the Unix epoch
+	start := epochs.Today
+	clk := epochs.Mock(start)
 	counted := newBreaker(t, breaker.Config[int]{
 		Name: "payments", CountCalls: true, Clock: clk,
-		Policy: policy.Consecutive(2), OpenTimeout: time.Minute, HalfOpenProbes: 2,
+		Policy: policy.Consecutive(2), OpenTimeout: time.Minute, HalfOpenProbes: 1,
 	})
-	plain := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
+	forced := newBreaker(t, breaker.Config[int]{Name: "search", Clock: clk})
+	adopted := newBreaker(t, breaker.Config[int]{Name: "shared", Clock: clk})
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(mustCollector(t, prombreaker.Opts{}, counted, plain))
+	reg.MustRegister(mustCollector(t, prombreaker.Opts{}, counted, forced, adopted))
 
 	call(counted, nil)
 	call(counted, errDown)
 	clk.Add(90 * time.Second)
-	call(counted, errDown) // opens
+	call(counted, errDown) // the policy trips it
 	call(counted, nil)     // rejected
-	call(plain, nil)
+	clk.Add(time.Minute)
+	call(counted, errDown) // a failed probe reopens it
+	clk.Add(time.Minute)
+	counted.Trip() // half-open: an operator opens it
+	forced.ForceOpen()
+	adopted.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: time.Minute})
 
-	want := help + `
-tripwire_breaker_calls_total{breaker="payments",outcome="failure"} 2
+	since := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(start.Add(d).UnixNano())/1e9, 'g', -1, 64)
+	}
+	want := `
+# HELP tripwire_breaker_calls_total Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.
+# TYPE tripwire_breaker_calls_total counter
+tripwire_breaker_calls_total{breaker="payments",outcome="failure"} 3
 tripwire_breaker_calls_total{breaker="payments",outcome="ignored"} 0
 tripwire_breaker_calls_total{breaker="payments",outcome="rejected"} 1
 tripwire_breaker_calls_total{breaker="payments",outcome="success"} 1
+# HELP tripwire_breaker_external_opens_total Times the circuit was opened by a decision adopted from a coordinator (Adopt).
+# TYPE tripwire_breaker_external_opens_total counter
+tripwire_breaker_external_opens_total{breaker="payments"} 0
+tripwire_breaker_external_opens_total{breaker="search"} 0
+tripwire_breaker_external_opens_total{breaker="shared"} 1
+# HELP tripwire_breaker_manual_opens_total Times Trip, TripFor or ForceOpen opened the circuit, or gave an open one a new period or mode.
+# TYPE tripwire_breaker_manual_opens_total counter
+tripwire_breaker_manual_opens_total{breaker="payments"} 1
+tripwire_breaker_manual_opens_total{breaker="search"} 1
+tripwire_breaker_manual_opens_total{breaker="shared"} 0
+# HELP tripwire_breaker_mode Whether the manual mode of the label is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).
+# TYPE tripwire_breaker_mode gauge
+tripwire_breaker_mode{breaker="payments",mode="disabled"} 0
+tripwire_breaker_mode{breaker="payments",mode="forced-open"} 0
+tripwire_breaker_mode{breaker="payments",mode="none"} 1
+tripwire_breaker_mode{breaker="search",mode="disabled"} 0
+tripwire_breaker_mode{breaker="search",mode="forced-open"} 1
+tripwire_breaker_mode{breaker="search",mode="none"} 0
+tripwire_breaker_mode{breaker="shared",mode="disabled"} 0
+tripwire_breaker_mode{breaker="shared",mode="forced-open"} 0
+tripwire_breaker_mode{breaker="shared",mode="none"} 1
+# HELP tripwire_breaker_probes_in_flight Half-open probe calls running now.
+# TYPE tripwire_breaker_probes_in_flight gauge
 tripwire_breaker_probes_in_flight{breaker="payments"} 0
 tripwire_breaker_probes_in_flight{breaker="search"} 0
+tripwire_breaker_probes_in_flight{breaker="shared"} 0
+# HELP tripwire_breaker_reopens_total Times a failed half-open probe opened the circuit again.
+# TYPE tripwire_breaker_reopens_total counter
+tripwire_breaker_reopens_total{breaker="payments"} 1
+tripwire_breaker_reopens_total{breaker="search"} 0
+tripwire_breaker_reopens_total{breaker="shared"} 0
+# HELP tripwire_breaker_state Whether the circuit is in the state of the label (1) or not (0).
+# TYPE tripwire_breaker_state gauge
 tripwire_breaker_state{breaker="payments",state="closed"} 0
 tripwire_breaker_state{breaker="payments",state="half-open"} 0
 tripwire_breaker_state{breaker="payments",state="open"} 1
-tripwire_breaker_state{breaker="search",state="closed"} 1
+tripwire_breaker_state{breaker="search",state="closed"} 0
 tripwire_breaker_state{breaker="search",state="half-open"} 0
-tripwire_breaker_state{breaker="search",state="open"} 0
-tripwire_breaker_state_since_timestamp_seconds{breaker="payments"} 90
-tripwire_breaker_state_since_timestamp_seconds{breaker="search"} 0
+tripwire_breaker_state{breaker="search",state="open"} 1
+tripwire_breaker_state{breaker="shared",state="closed"} 0
+tripwire_breaker_state{breaker="shared",state="half-open"} 0
+tripwire_breaker_state{breaker="shared",state="open"} 1
+# HELP tripwire_breaker_state_since_timestamp_seconds When the circuit entered its current state, in seconds since the Unix epoch.
+# TYPE tripwire_breaker_state_since_timestamp_seconds gauge
+tripwire_breaker_state_since_timestamp_seconds{breaker="payments"} ` + since(210*time.Second) + `
+tripwire_breaker_state_since_timestamp_seconds{breaker="search"} ` + since(210*time.Second) + `
+tripwire_breaker_state_since_timestamp_seconds{breaker="shared"} ` + since(210*time.Second) + `
+# HELP tripwire_breaker_trips_total Times the policy opened the closed circuit.
+# TYPE tripwire_breaker_trips_total counter
 tripwire_breaker_trips_total{breaker="payments"} 1
 tripwire_breaker_trips_total{breaker="search"} 0
+tripwire_breaker_trips_total{breaker="shared"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
@@ -108,14 +151,18 @@ tripwire_breaker_trips_total{breaker="search"} 0
 # TYPE tripwire_breaker_probes_in_flight gauge
 tripwire_breaker_probes_in_flight{breaker="payments"} 1
 tripwire_breaker_probes_in_flight{breaker="search"} 0
+tripwire_breaker_probes_in_flight{breaker="shared"} 0
 # HELP tripwire_breaker_state Whether the circuit is in the state of the label (1) or not (0).
 # TYPE tripwire_breaker_state gauge
 tripwire_breaker_state{breaker="payments",state="closed"} 0
 tripwire_breaker_state{breaker="payments",state="half-open"} 1
 tripwire_breaker_state{breaker="payments",state="open"} 0
-tripwire_breaker_state{breaker="search",state="closed"} 1
+tripwire_breaker_state{breaker="search",state="closed"} 0
 tripwire_breaker_state{breaker="search",state="half-open"} 0
-tripwire_breaker_state{breaker="search",state="open"} 0
+tripwire_breaker_state{breaker="search",state="open"} 1
+tripwire_breaker_state{breaker="shared",state="closed"} 0
+tripwire_breaker_state{breaker="shared",state="half-open"} 1
+tripwire_breaker_state{breaker="shared",state="open"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"tripwire_breaker_probes_in_flight", "tripwire_breaker_state"); err != nil {
@@ -136,7 +183,7 @@ func TestCollectorLint(t *testing.T) {
 
 // A group is read at each scrape: breakers it creates later appear.
 func TestCollectorGroupOverHTTP(t *testing.T) {
-	clk := clock.NewMock()
+	clk := epochs.Mock(epochs.Today)
 	g, err := group.New(group.Config[string, int]{
 		New:   func(string) breaker.Config[int] { return breaker.Config[int]{} },
 		Clock: clk,
@@ -152,20 +199,20 @@ func TestCollectorGroupOverHTTP(t *testing.T) {
 	defer srv.Close()
 
 	const trips = `
-# HELP shop_breaker_trips_total Times the circuit opened.
-# TYPE shop_breaker_trips_total counter
+# HELP shop_breaker_manual_opens_total Times Trip, TripFor or ForceOpen opened the circuit, or gave an open one a new period or mode.
+# TYPE shop_breaker_manual_opens_total counter
 `
-	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(trips), "shop_breaker_trips_total"); err != nil {
+	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(trips), "shop_breaker_manual_opens_total"); err != nil {
 		t.Fatalf("empty group: %v", err)
 	}
 	a, _ := g.Get("a")
 	a.Trip()
 	g.Get("b")
 	want := trips + `
-shop_breaker_trips_total{breaker="a",zone="eu"} 1
-shop_breaker_trips_total{breaker="b",zone="eu"} 0
+shop_breaker_manual_opens_total{breaker="a",zone="eu"} 1
+shop_breaker_manual_opens_total{breaker="b",zone="eu"} 0
 `
-	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(want), "shop_breaker_trips_total"); err != nil {
+	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(want), "shop_breaker_manual_opens_total"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -254,7 +301,7 @@ tripwire_breaker_name_collisions{breaker="api"} 3
 tripwire_breaker_name_collisions{breaker="cache"} 2
 tripwire_breaker_name_collisions{breaker="db"} 2
 tripwire_breaker_name_collisions{breaker="same"} 2
-# HELP tripwire_breaker_trips_total Times the circuit opened.
+# HELP tripwire_breaker_trips_total Times the policy opened the closed circuit.
 # TYPE tripwire_breaker_trips_total counter
 tripwire_breaker_trips_total{breaker="api"} 0
 tripwire_breaker_trips_total{breaker="bad\uFFFD"} 0

@@ -31,8 +31,12 @@
 // default namespace:
 //
 //	tripwire_breaker_state{state="closed"|"half-open"|"open"}   gauge, 1 for the current state, 0 for the others
+//	tripwire_breaker_mode{mode="none"|"forced-open"|"disabled"} gauge, 1 for the manual mode in force, 0 for the others
 //	tripwire_breaker_state_since_timestamp_seconds               gauge, when the current state began
-//	tripwire_breaker_trips_total                                 counter, times the circuit opened
+//	tripwire_breaker_trips_total                                 counter, times the policy opened the closed circuit
+//	tripwire_breaker_reopens_total                               counter, times a failed half-open probe opened it again
+//	tripwire_breaker_manual_opens_total                          counter, times Trip, TripFor or ForceOpen opened it
+//	tripwire_breaker_external_opens_total                        counter, times a coordinator's decision opened it (Adopt)
 //	tripwire_breaker_probes_in_flight                            gauge, half-open probes running
 //	tripwire_breaker_calls_total{outcome="success"|"failure"|"ignored"|"rejected"}
 //	                                                             counter, only with Config.CountCalls
@@ -48,6 +52,11 @@
 // they are checked at each scrape: the first breaker of a name is exported,
 // the others are left out and counted in tripwire_breaker_name_collisions,
 // labelled with the name. Alert on it being present.
+//
+// A trip is the policy's verdict and nothing else, so an alert on
+// increase(tripwire_breaker_trips_total[5m]) > 0 fires when a dependency
+// fails, not when an operator opens a circuit or a probe fails again; every
+// opening is the sum of the four opens counters.
 //
 // A scrape reads each breaker's Metrics, which takes a lock briefly and
 // never changes the circuit or calls OnStateChange.

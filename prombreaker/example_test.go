@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/prombreaker"
 )
 
@@ -51,7 +52,9 @@ func ExampleNewCollector() {
 // group holds at that moment, however many it created since.
 func ExampleCollector_AddGroup() {
 	hosts, _ := group.New(group.Config[string, string]{
-		New: func(string) breaker.Config[string] { return breaker.Config[string]{} },
+		New: func(string) breaker.Config[string] {
+			return breaker.Config[string]{Policy: policy.Consecutive(1)}
+		},
 	})
 	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
 	c.AddGroup(hosts)
@@ -59,8 +62,9 @@ func ExampleCollector_AddGroup() {
 	reg.MustRegister(c)
 
 	hosts.Get("a.example")
-	b, _ := hosts.Get("b.example")
-	b.Trip()
+	hosts.Execute(context.Background(), "b.example", func(context.Context) (string, error) {
+		return "", errors.New("timeout") // the policy trips b.example's circuit
+	})
 
 	families, _ := reg.Gather()
 	for _, f := range families {

@@ -152,7 +152,12 @@ func (c *guardedConn) PrepareContext(ctx context.Context, query string) (driver.
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{Stmt: s, g: c.g}, nil
+	st := &stmt{Stmt: s, conn: c.Conn, g: c.g}
+	//lint:ignore SA1019 a driver may still have one, which database/sql uses
+	if cc, ok := s.(driver.ColumnConverter); ok {
+		return &converterStmt{stmt: st, cc: cc}, nil
+	}
+	return st, nil
 }
 
 func (c *guardedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -199,7 +204,8 @@ func (c *guardedConn) CheckNamedValue(nv *driver.NamedValue) error {
 // stmt guards a prepared statement's calls.
 type stmt struct {
 	driver.Stmt
-	g *guard
+	conn driver.Conn // the connection underneath, which prepared it
+	g    *guard
 }
 
 var (
@@ -236,11 +242,30 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	})
 }
 
+// CheckNamedValue checks an argument as database/sql would without the
+// wrapper: with the statement's checker if it has one, else the
+// connection's. database/sql asks a statement that has one instead of its
+// connection, so it must not hide the connection's.
 func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 	if n, ok := s.Stmt.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(nv)
 	}
+	if n, ok := s.conn.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
 	return driver.ErrSkip
+}
+
+// converterStmt is a stmt whose statement underneath has a
+// driver.ColumnConverter, which database/sql asks after the checkers.
+type converterStmt struct {
+	*stmt
+	//lint:ignore SA1019 a driver may still have one, which database/sql uses
+	cc driver.ColumnConverter
+}
+
+func (s *converterStmt) ColumnConverter(idx int) driver.ValueConverter {
+	return s.cc.ColumnConverter(idx)
 }
 
 // values converts arguments for a driver without context methods, as

@@ -3,7 +3,9 @@ package sqlbreaker_test
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"io"
+	"strconv"
 	"sync"
 )
 
@@ -26,6 +28,11 @@ type fakeDB struct {
 	// plain makes connections offer no optional interface, as an old
 	// driver's do.
 	plain bool
+	// checker gives connections a NamedValueChecker that takes money,
+	// and converter gives statements a ColumnConverter that makes every
+	// argument a string.
+	checker, converter bool
+	lastArgs           []driver.Value // what the last statement got
 }
 
 func newFakeDB() *fakeDB { return &fakeDB{started: make(chan struct{}, 16)} }
@@ -49,8 +56,11 @@ func (f *fakeDB) Connect(ctx context.Context) (driver.Conn, error) {
 	if f.connectErr != nil {
 		return nil, f.connectErr
 	}
-	if f.plain {
+	switch {
+	case f.plain:
 		return &plainConn{f: f}, nil
+	case f.checker:
+		return &checkerConn{fakeConn{plainConn{f: f}}}, nil
 	}
 	return &fakeConn{plainConn{f: f}}, nil
 }
@@ -72,7 +82,11 @@ func (d fakeDriver) Open(string) (driver.Conn, error) { return d.f.Connect(conte
 type plainConn struct{ f *fakeDB }
 
 func (c *plainConn) Prepare(query string) (driver.Stmt, error) {
-	return &fakeStmt{f: c.f, query: query}, nil
+	s := &fakeStmt{f: c.f, query: query}
+	if c.f.converter {
+		return &converterFakeStmt{s}, nil
+	}
+	return s, nil
 }
 func (c *plainConn) Close() error              { return nil }
 func (c *plainConn) Begin() (driver.Tx, error) { return fakeTx{}, nil }
@@ -128,6 +142,7 @@ type fakeStmt struct {
 func (s *fakeStmt) Close() error  { return nil }
 func (s *fakeStmt) NumInput() int { return -1 }
 func (s *fakeStmt) Exec(args []driver.Value) (driver.Result, error) {
+	s.f.set(func(f *fakeDB) { f.lastArgs = args })
 	if err := s.f.exec(); err != nil {
 		return nil, err
 	}
@@ -153,3 +168,30 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	dest[0] = int64(1)
 	return nil
 }
+
+// money is an argument type that only checkerConn takes.
+type money int
+
+// checkerConn takes money arguments, as "$N".
+type checkerConn struct{ fakeConn }
+
+func (c *checkerConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if m, ok := nv.Value.(money); ok {
+		nv.Value = "$" + strconv.Itoa(int(m))
+		return nil
+	}
+	return driver.ErrSkip
+}
+
+// converterFakeStmt makes every argument a string.
+type converterFakeStmt struct{ *fakeStmt }
+
+func (s *converterFakeStmt) ColumnConverter(int) driver.ValueConverter { return stringer{} }
+
+// NumInput is 1: database/sql converts only the arguments a statement
+// says it takes.
+func (s *converterFakeStmt) NumInput() int { return 1 }
+
+type stringer struct{}
+
+func (stringer) ConvertValue(v any) (driver.Value, error) { return fmt.Sprint(v), nil }

@@ -345,3 +345,44 @@ func TestContextDecidesWhateverTheDriverSays(t *testing.T) {
 	}
 	wantCounts(t, b, counts{ok: 2, ignored: 1, failed: 1})
 }
+
+// Arguments are checked as they would be without the wrapper: by the
+// connection's NamedValueChecker for a prepared statement too, and by a
+// statement's ColumnConverter.
+func TestArgumentCheckers(t *testing.T) {
+	f := newFakeDB()
+	f.checker = true
+	db := openDB(t, f, newBreaker(t, 1, nil))
+	st, err := db.PrepareContext(context.Background(), "INSERT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Exec(money(5), 7); err != nil {
+		t.Fatalf("Exec with the connection's argument type: %v", err)
+	}
+	f.mu.Lock()
+	got := fmt.Sprint(f.lastArgs)
+	f.mu.Unlock()
+	if got != "[$5 7]" {
+		t.Fatalf("the statement got %s, want [$5 7]: the connection's checker was skipped", got)
+	}
+
+	f2 := newFakeDB()
+	f2.converter = true
+	db2 := openDB(t, f2, newBreaker(t, 1, nil))
+	st2, err := db2.PrepareContext(context.Background(), "INSERT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if _, err := st2.Exec(7); err != nil {
+		t.Fatal(err)
+	}
+	f2.mu.Lock()
+	arg := f2.lastArgs[0]
+	f2.mu.Unlock()
+	if arg != "7" {
+		t.Fatalf("the statement got %#v, want the converter's \"7\"", arg)
+	}
+}

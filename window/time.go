@@ -91,7 +91,8 @@ func newer(t, tag uint32) bool {
 // clock before another one that recorded first, or a plain clock that
 // stepped back) is counted into that newest bucket, and Sum at such a time
 // sums the window that ends at the newest bucket. Times past either end of
-// int64 nanoseconds since 1970 count as that end. The one time refused is
+// int64 nanoseconds since 1970 count as that end (and the first nanosecond
+// of that range as the second, in windows of 1ns buckets). The one time refused is
 // the zero time: a time-based policy gets it only when the breaker was not
 // told it needs the time, so every method panics on it, saying so.
 //

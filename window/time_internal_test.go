@@ -13,10 +13,13 @@ import (
 // counting instead of carrying into the lap tag, which would move the
 // bucket to another lap and lose it from the window.
 func TestTimeSaturates(t *testing.T) {
-	now := time.Unix(1e9, 0)
+	epochs.Run(t, epochs.For(time.Minute/Buckets), testTimeSaturates)
+}
+
+func testTimeSaturates(t *testing.T, now time.Time) {
 	w := NewTime(time.Minute)
 	w.Record(now, true, true)
-	k := w.bucket(now.UnixNano())
+	k := w.bucket(w.nanos(now))
 	s, full := &w.slots[k&w.mask], uint64(w.tag(k))<<countBits|countMask
 	s.calls.Store(full)
 	s.failures.Store(full)
@@ -41,15 +44,18 @@ func full(w *Time) Counts {
 // a bucket are judged from the cache, and that the cache holds what a full
 // sum of the older buckets finds.
 func TestTimeCachesOlderBuckets(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeCachesOlderBuckets)
+}
+
+func testTimeCachesOlderBuckets(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second) // buckets of 1s
-	now := time.Unix(1e9, 0)
 	for i := range 40 {
 		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), i%3 == 0, i%4 == 0)
 	}
 	now = now.Add(12 * time.Second)
 	w.RecordSum(now, true, false)
 	h := w.head.Load()
-	if h != w.bucket(now.UnixNano()) {
+	if h != w.bucket(w.nanos(now)) {
 		t.Fatalf("head = %d, want the bucket of %v", h, now)
 	}
 	cached, ok := w.cached(h)
@@ -75,15 +81,18 @@ func TestTimeCachesOlderBuckets(t *testing.T) {
 // hide that call from later sums. record with a stale head is exactly the
 // first goroutine's view.
 func TestTimeLateCallSpoilsCache(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeLateCallSpoilsCache)
+}
+
+func testTimeLateCallSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	now := time.Unix(1e9, 0)
 	w.RecordSum(now, false, false)
 	stale := w.head.Load()
 	next := now.Add(time.Second)
 	if got, want := w.RecordSum(next, false, false), (Counts{Calls: 2}); got != want {
 		t.Fatalf("RecordSum = %+v, want %+v", got, want)
 	}
-	if _, _, head := w.record(now.UnixNano(), stale, true, false); head {
+	if _, _, head := w.record(w.nanos(now), stale, true, false); head {
 		t.Fatal("record into a bucket the head has left reports it as the head")
 	}
 	want := Counts{Calls: 3, Failures: 1}
@@ -97,8 +106,11 @@ func TestTimeLateCallSpoilsCache(t *testing.T) {
 
 // TestTimeResetSpoilsCache checks that a Reset empties cached sums too.
 func TestTimeResetSpoilsCache(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeResetSpoilsCache)
+}
+
+func testTimeResetSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	now := time.Unix(1e9, 0)
 	w.RecordSum(now, true, true)
 	w.RecordSum(now.Add(time.Second), true, true) // caches the first call
 	w.Reset()

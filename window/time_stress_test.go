@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/window"
 	"github.com/tripwire-go/tripwire/window/windowtest"
 )
@@ -23,6 +24,10 @@ import (
 // the buckets of earlier phases are never written during a phase, so a
 // lost or misplaced count shows.
 func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
+	epochs.Run(t, epochs.All(), testTimeRollKeepsConcurrentCounts)
+}
+
+func testTimeRollKeepsConcurrentCounts(t *testing.T, t0 time.Time) {
 	const (
 		writers = 8
 		each    = 300
@@ -31,6 +36,7 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 	width := time.Millisecond
 	over := window.Buckets * width
 	w, m := window.NewTime(over), windowtest.NewTime(over)
+	t0 = alignUp(t0, width) // each phase's calls fill one bucket
 	rng := rand.New(rand.NewPCG(1, 2))
 	bucket := int64(0)
 	for range phases {
@@ -96,6 +102,10 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 // that missed a late call would hide it until the head moved again. Each
 // writer also checks that RecordSum counts its own call.
 func TestTimeCacheKeepsLateCalls(t *testing.T) {
+	epochs.Run(t, epochs.All(), testTimeCacheKeepsLateCalls)
+}
+
+func testTimeCacheKeepsLateCalls(t *testing.T, t0 time.Time) {
 	const (
 		writers = 8
 		each    = 1000 // 100 calls a bucket: ten buckets of a window of 16
@@ -103,6 +113,7 @@ func TestTimeCacheKeepsLateCalls(t *testing.T) {
 	)
 	width := time.Millisecond
 	w := window.NewTime(window.Buckets * width)
+	t0 = alignUp(t0, width)
 	for p := range phases {
 		start := t0.Add(time.Duration(p) * 2 * window.Buckets * width)
 		at := func(i int) time.Time { return start.Add(width * time.Duration(i) / 100) }
@@ -187,4 +198,17 @@ func checkBetween(t *testing.T, c, lo, hi window.Counts) {
 		c.Slow < lo.Slow || c.Slow > hi.Slow {
 		t.Errorf("Sum = %+v, outside [%+v, %+v]", c, lo, hi)
 	}
+}
+
+// alignUp returns the first start of a bucket of width at or after t,
+// keeping t's monotonic reading (Truncate would strip it).
+func alignUp(t time.Time, width time.Duration) time.Time {
+	r := t.Round(0).Sub(epochs.Unix0) % width
+	if r < 0 {
+		r += width
+	}
+	if r == 0 {
+		return t
+	}
+	return t.Add(width - r)
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/tripwire-go/tripwire/window"
 )
 
-// t0 is the time every test starts from: fixed, so runs repeat.
-var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is where the stress tests start: fixed, so runs repeat. Every other
+// test starts from each epoch of internal/epochs.
+var t0 = epochs.Today
 
 // counter is what every window offers; [window.Last] ignores the times.
 type counter interface {
@@ -29,11 +30,12 @@ func (w lastAt) Sum(time.Time) window.Counts           { return w.Last.Sum() }
 
 // impl is one window under test. holds says whether it keeps every call
 // recorded within span of the first one, so that a test can demand exact
-// totals.
+// totals. width is its bucket width, 0 for a window without buckets.
 type impl struct {
 	name  string
 	make  func() counter
 	holds func(calls int, span time.Duration) bool
+	width time.Duration
 }
 
 func timeImpl(over time.Duration) impl {
@@ -44,6 +46,7 @@ func timeImpl(over time.Duration) impl {
 		holds: func(_ int, span time.Duration) bool {
 			return span == 0 || span < over-width
 		},
+		width: width,
 	}
 }
 
@@ -68,14 +71,29 @@ var impls = []impl{
 	lastImpl(1000),
 }
 
-func forEach(t *testing.T, test func(t *testing.T, im impl)) {
+// forEach runs test for every window, from every epoch of its bucket
+// width (epochs.For): today, past 2038, the ends of int64 nanoseconds, and
+// just before each power of two of the bucket index, where lap tags wrap.
+func forEach(t *testing.T, test func(t *testing.T, im impl, t0 time.Time)) {
 	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) { test(t, im) })
+		t.Run(im.name, func(t *testing.T) {
+			epochs.Run(t, epochs.For(im.width), func(t *testing.T, t0 time.Time) { test(t, im, t0) })
+		})
+	}
+}
+
+// forEachFew is forEach from the dates of epochs.All only, for the tests
+// that run thousands of calls on many goroutines.
+func forEachFew(t *testing.T, test func(t *testing.T, im impl, t0 time.Time)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			epochs.Run(t, epochs.All(), func(t *testing.T, t0 time.Time) { test(t, im, t0) })
+		})
 	}
 }
 
 func TestWindowsStartEmpty(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		if got := im.make().Sum(t0); got != (window.Counts{}) {
 			t.Fatalf("new window sums to %+v", got)
 		}
@@ -83,7 +101,7 @@ func TestWindowsStartEmpty(t *testing.T) {
 }
 
 func TestWindowsCountWhatTheyHold(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		w.Record(t0, false, false)
 		w.Record(t0, true, false)
@@ -100,7 +118,7 @@ func TestWindowsCountWhatTheyHold(t *testing.T) {
 }
 
 func TestWindowsResetForgetsEverything(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		for i := range 300 {
 			w.Record(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0, i%3 == 0)
@@ -113,7 +131,7 @@ func TestWindowsResetForgetsEverything(t *testing.T) {
 // at once: a Reset racing Records may keep or forget them, but must not
 // leave anything behind that a later Reset does not clear.
 func TestWindowsConcurrentResets(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEachFew(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -158,7 +176,7 @@ func checkReset(t *testing.T, w counter, now time.Time) {
 func TestWindowsConcurrent(t *testing.T) {
 	const writers, each = 8, 2000
 	const span = 40 * time.Second
-	forEach(t, func(t *testing.T, im impl) {
+	forEachFew(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		var wg, readers sync.WaitGroup
 		done := make(chan struct{})
@@ -225,7 +243,7 @@ func TestWindowsTakeAnyTime(t *testing.T) {
 		t0,
 		t0.Add(-time.Hour),
 	}
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		for _, a := range odd {
 			for _, b := range odd {

@@ -59,10 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, st := range []struct{ key, usage string }{
 		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},
 		{"probes", "breaker HalfOpenProbes for every candidate that does not set its own (default: the scenario's)"},
+		{"close-after", "breaker CloseAfter (successful probes that close the circuit) for every candidate that does not set its own"},
 		{"backoff", "breaker Backoff.Max (the longest open period) for every candidate that does not set its own"},
 		{"backoff-factor", "breaker Backoff.Factor, with -backoff"},
 		{"backoff-jitter", "breaker Backoff.Jitter, with -backoff; drawn from the seed"},
-		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own"},
+		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own; off for none"},
 	} {
 		settings = append(settings, setting{key: st.key, value: fs.String(st.key, "", st.usage)})
 	}
@@ -76,6 +77,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reorder := fs.Duration("reorder", time.Minute, "with -trace: how far out of order of start the calls may be")
 	fleet := fs.Int("fleet", 1, "simulate `N` instances of the service, each with its own breaker, sharing the traffic")
 	route := fs.String("route", "round-robin", "with -fleet: how the instances share the traffic, round-robin or random (by the seed)")
+	tune := fs.Bool("tune", false, "search each policy family's thresholds over the scenarios or the trace, and print the best for the objective")
+	families := fs.String("families", strings.Join(lab.Families, ","), "with -tune: the policy families to search")
+	weights := fs.String("weights", lab.DefaultObjective.String(), "with -tune: the objective's weights, minimised: sent (calls into the fault), lost (healthy calls),\nfalse-trip (trips before a fault) and close (seconds open after it)")
 	out := fs.String("out", "", "also write table.txt, results.csv, results.json, one SVG timeline per scenario and index.html to `DIR`")
 	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
 	fs.Usage = func() {
@@ -144,6 +148,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if !*tune {
+		for _, name := range []string{"families", "weights"} {
+			if set[name] {
+				return usage("-%s goes with -tune", name)
+			}
+		}
+	}
+	var objective lab.Objective
+	if *tune {
+		if set["out"] {
+			return usage("-tune prints its results; -out goes with a run")
+		}
+		var err error
+		if objective, err = lab.ParseObjective(*weights); err != nil {
+			var re *lab.RangeError
+			if errors.As(err, &re) {
+				return usage("-%s: %s", re.Field, re.Problem())
+			}
+			return usage("-weights: %v", err)
+		}
+	}
+
 	// An output directory that cannot be written fails the run before any
 	// work is done.
 	if *out != "" {
@@ -180,8 +206,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			defer f.Close()
 			r = f
 			tr.Name = traceName(*tracePath)
+		} else if *tune {
+			return usage("-tune reads the trace once per worker: give a file, not standard input")
 		}
 		tr.Description = "Recorded calls replayed from " + filepath.Base(*tracePath) + "."
+		if *tune {
+			open := func() (io.ReadCloser, error) { return os.Open(*tracePath) }
+			return runTune(lab.Input{Trace: &tr, OpenTrace: open}, ps, settings, *families, objective, opt, stdout, stderr)
+		}
 		if rep, err = lab.ReplayTrace(bufio.NewReaderSize(r, 1<<16), tr, ps, opt); err != nil {
 			return usage("%v", err)
 		}
@@ -200,6 +232,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, err)
 				return exitUsage
 			}
+		}
+		if *tune {
+			return runTune(lab.Input{Scenarios: ss}, ps, settings, *families, objective, opt, stdout, stderr)
 		}
 		var err error
 		if rep, err = lab.RunWith(ss, ps, opt); err != nil {
@@ -223,6 +258,54 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json, index.html and %d timelines to %s\n", len(rep.Scenarios), *out)
 	}
 	return exitOK
+}
+
+// runTune runs -tune: a search over the families, with the run-wide
+// settings, scored beside the candidates of -policies (the defaults).
+func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, families string, objective lab.Objective,
+	opt lab.Options, stdout, stderr io.Writer) int {
+	var base lab.Candidate
+	for _, st := range settings {
+		if *st.value != "" {
+			if err := lab.ApplySetting(&base, st.key, *st.value); err != nil {
+				fmt.Fprintf(stderr, "lab: -%s: %v\n", st.key, err)
+				return exitUsage
+			}
+		}
+	}
+	t := lab.Tuning{Families: strings.Split(families, ","), Objective: objective, Base: base, Baseline: baseline, Options: opt}
+	if f, ok := stderr.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			t.Progress = progressLine(f)
+		}
+	}
+	rep, err := lab.Tune(in, t)
+	if t.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if err := rep.Write(stdout); err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+// progressLine reports a search's progress on one terminal line, at most
+// five times a second, once it has run for a second.
+func progressLine(w io.Writer) func(done, total int) {
+	start := time.Now()
+	var last time.Time
+	return func(done, total int) {
+		now := time.Now()
+		if now.Sub(start) < time.Second || now.Sub(last) < 200*time.Millisecond && done < total {
+			return
+		}
+		last = now
+		fmt.Fprintf(w, "\rtuning: %d of %d runs (%d%%), %s", done, total, 100*done/total, now.Sub(start).Round(time.Second))
+	}
 }
 
 // checkWritable makes dir if needed and checks that a file can be
@@ -340,6 +423,9 @@ func applySettings(cs []lab.Candidate, settings []setting) error {
 		}
 		if c.HalfOpenProbes == 0 {
 			c.HalfOpenProbes = base.HalfOpenProbes
+		}
+		if c.CloseAfter == 0 {
+			c.CloseAfter = base.CloseAfter
 		}
 		if c.ProbeTimeout == 0 {
 			c.ProbeTimeout = base.ProbeTimeout

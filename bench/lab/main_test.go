@@ -112,6 +112,52 @@ func TestTraceFlag(t *testing.T) {
 	}
 }
 
+// -tune prints, per family, the best setting and the front, the defaults
+// for comparison, and the winner as Go code; the same search twice prints
+// the same thing. Over a trace it searches too.
+func TestTuneFlag(t *testing.T) {
+	args := []string{"-tune", "-scenarios", "outage,healthy", "-families", "consecutive,window", "-policies", "consecutive,rate"}
+	if raceEnabled {
+		args = []string{"-tune", "-scenarios", "outage", "-families", "consecutive,window", "-policies", "consecutive,rate"}
+	}
+	code, out, errOut := runLab(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"tuned over outage", "consecutive: 14 settings searched; best ", "window: 42 settings searched; best ",
+		"for comparison, scored alike:", "winner: ", "var cfg = breaker.Config[T]{\n\tPolicy:", "HalfOpenProbes: 3,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if raceEnabled {
+		return // the rest repeats the search, slowly under the race detector
+	}
+	if _, again, _ := runLab(t, args...); again != out {
+		t.Errorf("two searches differ:\n%s\n---\n%s", out, again)
+	}
+	code, out, errOut = runLab(t, "-tune", "-trace", "testdata/calls.csv", "-fault-start", "1m30s", "-fault-end", "2m30s", "-families", "consecutive", "-open", "5s")
+	if code != 0 || !strings.Contains(out, "tuned over calls\n") || !strings.Contains(out, "OpenTimeout: 5 * time.Second,") {
+		t.Errorf("trace: exit %d: %s\n%s", code, errOut, out)
+	}
+}
+
+// -fleet splits the traffic among instances with a breaker each: the
+// table says so, and more calls reach the outage than with one breaker.
+func TestFleetFlag(t *testing.T) {
+	_, one, _ := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)")
+	code, four, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)", "-fleet", "4", "-route", "random")
+	if code != 0 || !strings.HasPrefix(four, "fleet: 4 instances, each with its own breaker, traffic shared random\n") {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, four)
+	}
+	sent := func(table string) string {
+		return strings.Fields(strings.Split(table[strings.Index(table, "outage"):], "\n")[0])[3]
+	}
+	if a, b := sent(one), sent(four); len(b) < len(a) || len(b) == len(a) && b <= a {
+		t.Errorf("fault_sent: one breaker %s, a fleet of 4 %s", a, b)
+	}
+}
+
 // The -seed flag reaches the traffic: another seed, another table.
 func TestSeedFlag(t *testing.T) {
 	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")
@@ -189,6 +235,10 @@ func TestBadInput(t *testing.T) {
 		{"fleet huge", []string{"-fleet", "1000000"}, "lab: -fleet: must be between 1 and 10000 instances, got 1000000"},
 		{"route", []string{"-fleet", "3", "-route", "hash"}, `-route: "hash" is neither round-robin nor random`},
 		{"route alone", []string{"-route", "random"}, "-route goes with -fleet N"},
+		{"weights without tune", []string{"-weights", "sent=2"}, "-weights goes with -tune"},
+		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
+		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
+		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
 		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},

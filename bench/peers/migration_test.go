@@ -10,6 +10,7 @@ package peers
 import (
 	"context"
 	"errors"
+	"log"
 	"testing"
 	"time"
 
@@ -209,15 +210,22 @@ func TestFailsafeHalfOpenUsesFailureThreshold(t *testing.T) {
 	}
 }
 
-// failsafe-go's WithSuccessThresholdRatio(3, 5) closes after 3 successes
-// among 5 probes, whatever failures came between.
+// failsafe-go's WithSuccessThresholdRatio(3, 5) lets 5 probes run at once
+// (a finished probe makes room for another) and closes after 3 successes
+// among them, whatever failures came between.
 func TestFailsafeSuccessRatioToleratesFailedProbes(t *testing.T) {
 	cb := circuitbreaker.NewBuilder[int]().WithSuccessThresholdRatio(3, 5).WithDelay(0).Build()
 	failsafe.With[int](cb).Get(failing)
 	for range 5 {
 		cb.TryAcquirePermit()
 	}
+	if cb.TryAcquirePermit() {
+		t.Fatal("a sixth probe let through with five in flight")
+	}
 	cb.RecordFailure()
+	if !cb.TryAcquirePermit() { // probes are counted in flight: one finished
+		t.Fatal("no probe let through after one of five finished")
+	}
 	cb.RecordFailure()
 	cb.RecordSuccess()
 	cb.RecordSuccess()
@@ -289,6 +297,22 @@ func TestFailsafeCountsCancellationAsFailure(t *testing.T) {
 	}
 }
 
+// failsafe-go's WithJitterFactor lengthens the open period as often as it
+// shortens it: WithJitterFactor(0.5) draws a delay between half and one
+// and a half times WithDelay's.
+func TestFailsafeJitterLengthens(t *testing.T) {
+	cb := circuitbreaker.NewBuilder[int]().WithDelay(time.Minute).WithJitterFactor(0.5).Build()
+	longest := time.Duration(0)
+	for range 200 { // each draw is longer than the delay with odds of one half
+		cb.Open()
+		longest = max(longest, cb.RemainingDelay())
+		cb.Close()
+	}
+	if longest <= time.Minute || longest > 90*time.Second {
+		t.Fatalf("longest open period %v of 200, want more than the 1m delay and at most 1m30s", longest)
+	}
+}
+
 // hystrix-go's defaults: a 1 s timeout per call, at most 10 at once, and a
 // circuit that opens when, among at least 20 requests of the last 10 s, 50%
 // or more failed; it then waits 5 s before one request may test it.
@@ -304,5 +328,104 @@ func TestHystrixDefaults(t *testing.T) {
 	}
 	if *s != want {
 		t.Fatalf("settings %+v, want %+v", *s, want)
+	}
+}
+
+// The guides' "before" code, compiled (not run: it would wait on the
+// peers' real clocks). User, errNotFound and userClient stand for the
+// guides' own.
+
+type User struct{ ID string }
+
+var errNotFound = errors.New("not found")
+
+type userClient struct{}
+
+func (userClient) GetUser(context.Context, string) (*User, error) { return &User{ID: "42"}, nil }
+
+var client userClient
+
+func cachedUser(id string) *User { return &User{ID: id} }
+
+func Example_gobreakerBefore() {
+	var cb = gobreaker.NewCircuitBreaker[*User](gobreaker.Settings{
+		Name:        "users",
+		MaxRequests: 3,
+		Timeout:     30 * time.Second,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 },
+		IsExcluded:  func(err error) bool { return errors.Is(err, errNotFound) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			log.Printf("%s: %s -> %s", name, from, to)
+		},
+	})
+
+	GetUser := func(ctx context.Context, id string) (*User, error) {
+		u, err := cb.Execute(func() (*User, error) { return client.GetUser(ctx, id) })
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			return cachedUser(id), nil
+		}
+		return u, err
+	}
+	GetUser(context.Background(), "42")
+}
+
+func Example_failsafeBefore() {
+	ctx := context.Background()
+	cb := circuitbreaker.NewBuilder[*User]().
+		WithFailureThresholdRatio(5, 10).
+		WithDelay(30 * time.Second).
+		WithSuccessThreshold(2).
+		HandleIf(func(_ *User, err error) bool { return err != nil && !errors.Is(err, errNotFound) }).
+		OnStateChanged(func(e circuitbreaker.StateChangedEvent) {
+			log.Println(e.OldState, "->", e.NewState)
+		}).
+		Build()
+
+	u, err := failsafe.With[*User](cb).WithContext(ctx).Get(func() (*User, error) {
+		return client.GetUser(ctx, "42")
+	})
+	if errors.Is(err, circuitbreaker.ErrOpen) {
+		// rejected
+	}
+	_ = u
+}
+
+func Example_hystrixBefore() {
+	ctx := context.Background()
+	hystrix.ConfigureCommand("get_user", hystrix.CommandConfig{
+		Timeout:                1000, // ms
+		MaxConcurrentRequests:  10,
+		RequestVolumeThreshold: 5,
+		SleepWindow:            5000, // ms
+		ErrorPercentThreshold:  50,
+	})
+
+	var u *User
+	err := hystrix.DoC(ctx, "get_user", func(ctx context.Context) error {
+		var err error
+		u, err = client.GetUser(ctx, "42")
+		return err
+	}, func(ctx context.Context, err error) error {
+		log.Println("fallback:", err) // a failure, a timeout, a rejection, an open circuit
+		return nil
+	})
+	_, _ = u, err
+}
+
+// gobreaker asks ReadyToTrip after a failure only: a predicate over the
+// share of failures that a success makes true waits for the next failure.
+func TestGobreakerReadyToTripAfterFailuresOnly(t *testing.T) {
+	cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.Requests >= 3 && c.TotalFailures*2 >= c.Requests },
+	})
+	cb.Execute(failing)
+	cb.Execute(failing)
+	cb.Execute(working) // 2 failures of 3 requests: not asked
+	if cb.State() != gobreaker.StateClosed {
+		t.Fatalf("state %v after a success, want closed", cb.State())
+	}
+	cb.Execute(failing)
+	if cb.State() != gobreaker.StateOpen {
+		t.Fatalf("state %v after the next failure, want open", cb.State())
 	}
 }

@@ -183,6 +183,9 @@ func (s *Store) Force(ctx context.Context, name string, m fleet.Mode, p fleet.Pa
 	return rec, err
 }
 
+// subscribeTimeout bounds the wait for a subscription's confirmation.
+const subscribeTimeout = 2 * time.Second
+
 // Events implements [fleet.Store.Events] with one subscription, one
 // connection, for every circuit of the store: a process needs one, however
 // many breakers it shares. The go-redis client reconnects and subscribes
@@ -191,7 +194,12 @@ func (s *Store) Force(ctx context.Context, name string, m fleet.Mode, p fleet.Pa
 // is dropped.
 func (s *Store) Events(ctx context.Context) (<-chan fleet.Record, error) {
 	ps := s.c.Subscribe(ctx, s.channel)
-	if _, err := ps.Receive(ctx); err != nil { // the subscription's confirmation
+	// The subscription's confirmation, within a deadline: a server that
+	// is stopped must not hold the caller past it.
+	rctx, cancel := context.WithTimeout(ctx, subscribeTimeout)
+	_, err := ps.Receive(rctx)
+	cancel()
+	if err != nil {
 		_ = ps.Close()
 		return nil, err
 	}

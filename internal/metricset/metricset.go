@@ -46,6 +46,36 @@ func Counts(m breaker.Metrics) [4]Count {
 	}
 }
 
+// Modes are the manual modes of a circuit, in the order exporters report
+// them.
+var Modes = [...]breaker.Mode{breaker.ModeNone, breaker.ModeForcedOpen, breaker.ModeDisabled}
+
+// Opens is one of a breaker's counts of openings, by what opened the
+// circuit, with the name and description exporters give it. One word, one
+// meaning: a trip is the policy's, and the other openings are named apart.
+type Opens struct {
+	// Name is the last part of the metric's name: "trips", "reopens",
+	// "manual_opens" or "external_opens".
+	Name string
+	// Unit is the count's unit, for exporters that take one: "{trip}",
+	// "{reopen}", "{open}".
+	Unit string
+	// Help says what the count counts.
+	Help string
+	N    uint64
+}
+
+// OpenCounts returns the counts of openings of m, in the order exporters
+// report them.
+func OpenCounts(m breaker.Metrics) [4]Opens {
+	return [...]Opens{
+		{"trips", "{trip}", "Times the policy opened the closed circuit.", m.Trips},
+		{"reopens", "{reopen}", "Times a failed half-open probe opened the circuit again.", m.Reopens},
+		{"manual_opens", "{open}", "Times Trip, TripFor or ForceOpen opened the circuit, or gave an open one a new period or mode.", m.ManualOpens},
+		{"external_opens", "{open}", "Times the circuit was opened by a decision adopted from a coordinator (Adopt).", m.ExternalOpens},
+	}
+}
+
 // Collision is a name that several breakers had in one collection: the
 // first was reported, Extra more were left out.
 type Collision struct {

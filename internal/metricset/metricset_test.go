@@ -1,6 +1,7 @@
 package metricset_test
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -100,5 +101,23 @@ func TestCollisions(t *testing.T) {
 	want := []metricset.Collision{{"api", 2}, {"db", 1}, {"same", 2}}
 	if !slices.Equal(cs, want) {
 		t.Fatalf("collisions = %v, want %v", cs, want)
+	}
+}
+
+// Each way a circuit opens is counted under its own name.
+func TestOpenCounts(t *testing.T) {
+	b := newBreaker(t, "a")
+	b.Trip()
+	b.ForceOpen()
+	got := map[string]uint64{}
+	for _, o := range metricset.OpenCounts(b.Metrics()) {
+		got[o.Name] = o.N
+		if o.Help == "" || o.Unit == "" {
+			t.Errorf("%s: no help or unit", o.Name)
+		}
+	}
+	want := map[string]uint64{"trips": 0, "reopens": 0, "manual_opens": 2, "external_opens": 0}
+	if !maps.Equal(got, want) {
+		t.Fatalf("OpenCounts = %v, want %v", got, want)
 	}
 }

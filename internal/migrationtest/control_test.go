@@ -1,6 +1,7 @@
 package migrationtest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -70,10 +71,13 @@ func TestDisable(t *testing.T) {
 }
 
 // TripFor opens the circuit for a given time, then it goes half-open as
-// after any trip; a rejection's RetryAfter says how long is left.
+// after any trip; a rejection's RetryAfter says how long is left. TripFor(0)
+// makes the circuit half-open at once.
 func TestTripFor(t *testing.T) {
 	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
 		b, clk := newAt(t, start, breaker.Config[int]{})
+		b.TripFor(0) // failsafe-go's HalfOpen()
+		wantState(t, b, breaker.HalfOpen)
 		b.TripFor(10 * time.Minute)
 		_, err := b.Allow()
 		if wait, ok := breaker.RetryAfter(err, clk.Now()); !ok || wait != 10*time.Minute {
@@ -82,4 +86,21 @@ func TestTripFor(t *testing.T) {
 		clk.Add(10 * time.Minute)
 		wantState(t, b, breaker.HalfOpen)
 	})
+}
+
+// A setting out of range is an error from New that names it, never a
+// silent default (gobreaker replaces a Timeout of 0 or less with 60s;
+// failsafe-go panics on a failure rate outside [0, 1]).
+func TestBadSettingIsAnError(t *testing.T) {
+	for field, cfg := range map[string]breaker.Config[int]{
+		"OpenTimeout":    {OpenTimeout: -time.Second},
+		"HalfOpenProbes": {HalfOpenProbes: -1},
+		"Policy.ratio":   {Policy: policy.Rate(1.5, 10, time.Minute)},
+	} {
+		_, err := breaker.New(cfg)
+		var ce *breaker.ConfigError
+		if !errors.Is(err, breaker.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != field {
+			t.Fatalf("%s: New = %v, want a ConfigError naming it", field, err)
+		}
+	}
 }

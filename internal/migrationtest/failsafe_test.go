@@ -182,3 +182,26 @@ func TestFailsafeMetricsCountSinceBuilt(t *testing.T) {
 		}
 	})
 }
+
+// WithRandomDelay(min, max) is Backoff{Factor: 1, Max: max, Jitter: 1 -
+// min/max} with OpenTimeout max: every open period is drawn between min and
+// max.
+func TestFailsafeRandomDelay(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		for _, u := range []float64{0, 0.5, 0.999} {
+			b, clk := newAt(t, start, breaker.Config[int]{
+				OpenTimeout: 20 * time.Second,
+				Backoff:     &breaker.Backoff{Factor: 1, Max: 20 * time.Second, Jitter: 1 - 5.0/20, Rand: func() float64 { return u }},
+			})
+			for range 3 { // Factor 1: every period in a row draws from the same range
+				b.Trip()
+				d := rejection(t, b).RetryAfter(clk.Now())
+				if d > 20*time.Second || d < 5*time.Second {
+					t.Fatalf("rand %v: open for %v, want 5s to 20s", u, d)
+				}
+				clk.Add(d)
+				allow(t, b).Done(0, errDown) // a failed probe: the next trip in a row
+			}
+		}
+	})
+}

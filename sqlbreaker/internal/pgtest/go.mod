@@ -4,6 +4,8 @@ go 1.24
 
 require github.com/tripwire-go/tripwire v0.0.0
 
+require go.uber.org/goleak v1.3.0
+
 require (
 	github.com/benbjohnson/clock v1.3.5 // indirect
 	github.com/lib/pq v1.12.3
