@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with

@@ -3,7 +3,6 @@ package breaker
 import (
 	"sync"
 	"sync/atomic"
-
 )
 
 // Permit is the right to make one call, granted by [Breaker.Allow]. Use the

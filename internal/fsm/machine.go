@@ -86,14 +86,14 @@ type Machine struct {
 	mu        sync.Mutex
 	closedGen uint64 // the generation of the last plain closed word
 	cfg       Config
-	since    time.Time // when the current state began
-	mode     Mode      // the manual mode in force
-	trips    int       // consecutive trips since the circuit last closed
-	opens    Opens     // opens since the machine was made, by cause
-	queue    []Transition
-	head     int
-	flushing bool
-	queued   atomic.Int32 // len(queue)-head, readable without mu
+	since     time.Time // when the current state began
+	mode      Mode      // the manual mode in force
+	trips     int       // consecutive trips since the circuit last closed
+	opens     Opens     // opens since the machine was made, by cause
+	queue     []Transition
+	head      int
+	flushing  bool
+	queued    atomic.Int32 // len(queue)-head, readable without mu
 }
 
 // Opens counts the times a circuit opened, by what opened it.
