@@ -90,6 +90,16 @@ type Config[T any] struct {
 	// OnStateChange, when set, is called once after each transition, in
 	// order and with no lock held, so it may call the breaker. With a single
 	// caller it has run before the call that caused the transition returns.
+	//
+	// One exception keeps the order: a call made from inside a callback
+	// (OnStateChange, OnTransition or a Subscribe listener) that causes a
+	// transition returns before that transition's callbacks run, since they
+	// must not start while the current one is still running. They run right
+	// after the current callback returns, on the same goroutine, before the
+	// call that caused the current transition returns. So a callback that
+	// calls Reset sees State() == Closed on its return, but its own
+	// open>closed callback has not run yet.
+	//
 	// If it panics the panic reaches that caller; the transition has
 	// happened all the same, and transitions queued behind it are delivered,
 	// in order, by the next call that delivers transitions.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,5 +228,36 @@ func TestPolicyResetOutsideLock(t *testing.T) {
 			}
 			r.wantState(breaker.Closed)
 		})
+	}
+}
+
+// TestCallbackCallDeliveredAfterCallback pins the documented exception to
+// synchronous delivery (Config.OnStateChange): a call made inside a
+// callback returns before its own transition's callbacks run, and they run
+// right after the current callback returns, in order, before the outer
+// call returns.
+func TestCallbackCallDeliveredAfterCallback(t *testing.T) {
+	var log []string
+	var b *breaker.Breaker[int]
+	r := newRig(t, todayStart, breaker.Config[int]{
+		OnStateChange: func(_ string, from, to breaker.State) {
+			log = append(log, "enter "+from.String()+">"+to.String())
+			if to == breaker.Open {
+				b.Reset()
+				log = append(log, "Reset returned in "+b.State().String())
+			}
+			log = append(log, "leave "+from.String()+">"+to.String())
+		},
+	})
+	b = r.b
+	b.Trip()
+	log = append(log, "Trip returned")
+	want := []string{
+		"enter closed>open", "Reset returned in closed", "leave closed>open",
+		"enter open>closed", "leave open>closed",
+		"Trip returned",
+	}
+	if strings.Join(log, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("order:\n got  %q\n want %q", log, want)
 	}
 }
