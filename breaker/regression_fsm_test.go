@@ -261,3 +261,32 @@ func TestCallbackCallDeliveredAfterCallback(t *testing.T) {
 		t.Fatalf("order:\n got  %q\n want %q", log, want)
 	}
 }
+
+// TestExtremeDurationsStaySane: periods from user values near the ends of a
+// Duration, at every epoch: an open period never ends before it began, and
+// a probe timeout never wraps.
+func TestExtremeDurationsStaySane(t *testing.T) {
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{OpenTimeout: math.MaxInt64, HalfOpenProbes: 1, ProbeTimeout: math.MaxInt64})
+		for _, d := range []time.Duration{math.MaxInt64, math.MaxInt64 - 1, 1 << 62} {
+			r.b.TripFor(d)
+			r.wantState(breaker.Open)
+			if oe := wantRejected(t, r.exec(nil)); oe.RetryAfter(r.clk.Now()) <= 0 {
+				t.Fatalf("TripFor(%v): RetryAfter %v", d, oe.RetryAfter(r.clk.Now()))
+			}
+			r.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d})
+			r.wantState(breaker.Open)
+			r.clk.Add(time.Hour)
+			r.wantState(breaker.Open)
+		}
+		r.b.Trip() // open already: nothing
+		r.wantState(breaker.Open)
+		r.b.TripFor(math.MinInt64)
+		r.wantState(breaker.HalfOpen)
+		p := allow(t, r)
+		r.clk.Add(time.Hour)
+		wantAllowRejected(t, r) // a ProbeTimeout of 292 years has not passed
+		p.Done(0, nil)
+		r.wantState(breaker.Closed)
+	})
+}

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -332,7 +333,7 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	idle := func() bool {
 		s := slots(m.slots.Load())
 		return s.matches(w) && s.inflight() >= m.cfg.Probes &&
-			time.Duration(int64(now.Sub(m.epoch))-m.probeAt.Load()) >= m.cfg.ProbeTimeout
+			sinceNanos(int64(now.Sub(m.epoch)), m.probeAt.Load()) >= m.cfg.ProbeTimeout
 	}
 	if !idle() {
 		return false
@@ -344,6 +345,22 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	}
 	m.halfOpenLocked(w, now, false)
 	return true
+}
+
+// sinceNanos returns now - then, two counts of nanoseconds since the
+// machine's epoch, saturated to the range of a Duration instead of wrapping:
+// with a clock stepped back before the epoch, or a breaker older than the
+// 292 years a Duration holds, the plain difference overflows, and a wrapped
+// negative one would keep the slots from ever being reclaimed.
+func sinceNanos(now, then int64) time.Duration {
+	d := now - then
+	switch {
+	case then < 0 && d < now: // overflowed upwards
+		return math.MaxInt64
+	case then > 0 && d > now: // overflowed downwards
+		return math.MinInt64
+	}
+	return time.Duration(d)
 }
 
 // Release frees a probe slot granted under w and counts its outcome. A
