@@ -23,7 +23,13 @@ package breaker
 //
 // Build a view once, next to b, not per call: View allocates the small
 // value it returns. A view of a view is a view of the same circuit.
+//
+// View panics if b is nil: a view of no circuit would fail on its first
+// call instead, far from the mistake.
 func View[R, T any](b *Breaker[T], classify func(R, error) Outcome) *Breaker[R] {
+	if b == nil {
+		panic("breaker: View of a nil *Breaker")
+	}
 	return &Breaker[R]{
 		core:        b.core,
 		classify:    classify,

@@ -199,3 +199,12 @@ func ExampleView() {
 	// orders rejected: true
 	// users: open
 }
+
+func TestViewOfNilPanicsAtOnce(t *testing.T) {
+	defer func() {
+		if v := recover(); v != "breaker: View of a nil *Breaker" {
+			t.Fatalf("View(nil) panicked with %v", v)
+		}
+	}()
+	breaker.View[int]((*breaker.Breaker[string])(nil), nil)
+}

@@ -101,7 +101,7 @@ func TestServerClassifies(t *testing.T) {
 	if _, err := drain(s); status.Code(err) != codes.Unknown {
 		t.Fatalf("stream: %v", err)
 	}
-	waitCounted(t, b, 5)
+	waitState(t, b, breaker.Open)
 	wantCounts(t, b, counts{ok: 3, ignored: 1, failed: 1})
 	if b.State() != breaker.Open {
 		t.Fatalf("state %v", b.State())

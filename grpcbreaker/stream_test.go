@@ -3,6 +3,7 @@ package grpcbreaker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"testing"
@@ -141,21 +142,35 @@ func TestBidiStream(t *testing.T) {
 	wantCounts(t, b, counts{ok: 1, failed: 1})
 }
 
-// waitCounted returns once b has counted want finished streams, which a
-// stream's context ending reports from a goroutine of its own.
-func waitCounted(t *testing.T, b *breaker.Breaker[codes.Code], want uint64) {
+// eventually returns once cond holds: for what a stream's end (reported
+// from a goroutine of its own when its context ends) or a server's handler
+// (which returns after the client has its answer) does after the test
+// goes on. A report counts the call first and changes the state after, so
+// a test that looks at both waits for the last.
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c := countsOf(b)
-		if c.ok+c.failed+c.ignored >= want {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("counts %+v: the stream's end was never counted", c)
+			t.Fatalf("never: %s", what)
 		}
 		runtime.Gosched()
 	}
+}
+
+// waitCounted returns once b has counted want finished calls.
+func waitCounted(t *testing.T, b *breaker.Breaker[codes.Code], want uint64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d calls counted", want), func() bool {
+		c := countsOf(b)
+		return c.ok+c.failed+c.ignored >= want
+	})
+}
+
+// waitState returns once b is in state s.
+func waitState(t *testing.T, b *breaker.Breaker[codes.Code], s breaker.State) {
+	t.Helper()
+	eventually(t, "the circuit "+s.String(), func() bool { return b.State() == s })
 }
 
 // A stream whose caller cancels counts for nothing, and one whose deadline
@@ -184,7 +199,7 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 	}
 	<-srv.blocked
 	<-ctx.Done()
-	waitCounted(t, b, 2)
+	waitState(t, b, breaker.Open)
 	if got := countsOf(b); got != (counts{ignored: 1, failed: 1}) || b.State() != breaker.Open {
 		t.Fatalf("a stream past its deadline counted %+v, state %v", got, b.State())
 	}
@@ -209,7 +224,7 @@ func TestStreamCanceledProbeFreesSlot(t *testing.T) {
 		_, err := c.StreamingOutputCall(context.Background(), outputs(0, codes.OK))
 		wantRejection(t, err, breaker.HalfOpenRetryAfter) // the one slot is taken
 		cancel()
-		waitCounted(t, b, 1)
+		eventually(t, "the probe's slot freed", func() bool { return b.Metrics().ProbesInFlight == 0 })
 		if got := countsOf(b); got != (counts{ignored: 1, rejected: 1}) || b.State() != breaker.HalfOpen {
 			t.Fatalf("after a canceled probe: %+v, %v; want it ignored, and still half-open", got, b.State())
 		}

@@ -35,11 +35,15 @@ type Candidate struct {
 	OpenTimeout time.Duration
 	// HalfOpenProbes is the breaker's Config.HalfOpenProbes.
 	HalfOpenProbes int
+	// CloseAfter is the breaker's Config.CloseAfter: how many successful
+	// probes close the half-open circuit (0: HalfOpenProbes).
+	CloseAfter int
 	// Backoff is the breaker's Config.Backoff: nil means none. The lab
 	// copies it for every breaker and, when it has Jitter and no Rand,
 	// draws the jitter from the run's seed, so that runs repeat.
 	Backoff *breaker.Backoff
-	// ProbeTimeout is the breaker's Config.ProbeTimeout.
+	// ProbeTimeout is the breaker's Config.ProbeTimeout: 0 means the
+	// breaker's default, breaker.NoProbeTimeout none.
 	ProbeTimeout time.Duration
 }
 
@@ -63,6 +67,9 @@ func (c Candidate) settingsSpec() string {
 	if c.HalfOpenProbes != 0 {
 		kv = append(kv, "probes="+strconv.Itoa(c.HalfOpenProbes))
 	}
+	if c.CloseAfter != 0 {
+		kv = append(kv, "close-after="+strconv.Itoa(c.CloseAfter))
+	}
 	if c.Backoff != nil {
 		kv = append(kv, "backoff="+shortDuration(c.Backoff.Max))
 		if c.Backoff.Factor != 0 {
@@ -72,7 +79,10 @@ func (c Candidate) settingsSpec() string {
 			kv = append(kv, "backoff-jitter="+strconv.FormatFloat(c.Backoff.Jitter, 'g', -1, 64))
 		}
 	}
-	if c.ProbeTimeout != 0 {
+	switch {
+	case c.ProbeTimeout < 0:
+		kv = append(kv, "probe-timeout=off")
+	case c.ProbeTimeout > 0:
 		kv = append(kv, "probe-timeout="+shortDuration(c.ProbeTimeout))
 	}
 	if len(kv) == 0 {
@@ -93,6 +103,7 @@ func (c *Candidate) config(s *Scenario, clk breaker.Clock, rand func() float64) 
 		Policy:         pol,
 		OpenTimeout:    s.OpenTimeout,
 		HalfOpenProbes: s.HalfOpenProbes,
+		CloseAfter:     c.CloseAfter,
 		ProbeTimeout:   c.ProbeTimeout,
 		Clock:          clk,
 	}

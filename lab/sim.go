@@ -223,13 +223,16 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
 		}
 		in := &instance{state: breaker.Closed}
 		idx := int32(i)
-		cfg.OnStateChange = func(_ string, from, to breaker.State) {
-			in.state = to
-			m.r.Transitions = append(m.r.Transitions, Transition{At: m.clk.now, Instance: int(idx), From: from, To: to})
-			if to != breaker.Open {
+		cfg.OnTransition = func(t breaker.Transition) {
+			if t.From == t.To {
+				return // a manual mode's change, which the lab does not make
+			}
+			in.state = t.To
+			m.r.Transitions = append(m.r.Transitions, Transition{At: t.At.Sub(epoch), Instance: int(idx), From: t.From, To: t.To})
+			if t.To != breaker.Open {
 				return
 			}
-			switch from {
+			switch t.From {
 			case breaker.Closed:
 				m.r.Trips++
 			case breaker.HalfOpen:
@@ -238,11 +241,9 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
 			// The breaker turns half-open lazily, when next asked: look at
 			// the end of the open period so the timeline shows the change
 			// when it happens, not at the next call.
-			until := in.b.Metrics().Until
-			if until.IsZero() {
-				return
+			if !t.Until.IsZero() {
+				m.schedule(event{at: t.Until.Sub(epoch), inst: idx, look: true})
 			}
-			m.schedule(event{at: until.Sub(epoch), inst: idx, look: true})
 		}
 		if in.b, err = breaker.New(cfg); err != nil {
 			return nil, fmt.Errorf("lab: candidate %q: %w", c.Name, err)

@@ -103,8 +103,9 @@ const specHelp = "consecutive(N), window(N, over), rate(ratio, minCalls, over), 
 //
 // Counts are whole numbers, ratios fractions in (0, 1], durations Go
 // durations ("10s", "1m30s"). The settings are open (OpenTimeout), probes
-// (HalfOpenProbes), backoff (Backoff.Max), backoff-factor, backoff-jitter
-// and probe-timeout (ProbeTimeout). A bare name, such as "rate", stands for
+// (HalfOpenProbes), close-after (CloseAfter), backoff (Backoff.Max),
+// backoff-factor, backoff-jitter and probe-timeout (ProbeTimeout, or "off"
+// for breaker.NoProbeTimeout). A bare name, such as "rate", stands for
 // the candidate of that name in named (the default candidates, for the
 // command), and may take settings too. Each candidate is named by its
 // text, spaces removed.
@@ -410,11 +411,11 @@ type settingError struct {
 func (e *settingError) Error() string { return e.problem }
 
 // Settings are the breaker settings a spec or a flag may set, by name.
-const settingNames = "open, probes, backoff, backoff-factor, backoff-jitter, probe-timeout"
+const settingNames = "open, probes, close-after, backoff, backoff-factor, backoff-jitter, probe-timeout"
 
 // ApplySetting sets one breaker setting of c by its name in a spec
-// ("open", "probes", "backoff", "backoff-factor", "backoff-jitter",
-// "probe-timeout") from its text, as the command's flags do. Values out of
+// ("open", "probes", "close-after", "backoff", "backoff-factor",
+// "backoff-jitter", "probe-timeout") from its text, as the command's flags do. Values out of
 // range are errors that say the range.
 func ApplySetting(c *Candidate, key, value string) error { return applySetting(c, key, value) }
 
@@ -448,6 +449,15 @@ func applySetting(c *Candidate, key, val string) error {
 			err = fmt.Errorf("must be between 1 and %d, got %d", breaker.MaxHalfOpenProbes, n)
 		}
 		c.HalfOpenProbes = n
+	case "close-after":
+		n, convErr := strconv.Atoi(val)
+		switch {
+		case convErr != nil:
+			err = fmt.Errorf("%q is not a whole number", val)
+		case n < 1 || n > breaker.MaxHalfOpenProbes:
+			err = fmt.Errorf("must be between 1 and %d, got %d", breaker.MaxHalfOpenProbes, n)
+		}
+		c.CloseAfter = n
 	case "backoff":
 		var d time.Duration
 		d, err = duration(false)
@@ -471,6 +481,10 @@ func applySetting(c *Candidate, key, val string) error {
 		}
 		backoff().Jitter = f
 	case "probe-timeout":
+		if val == "off" {
+			c.ProbeTimeout = breaker.NoProbeTimeout
+			break
+		}
 		c.ProbeTimeout, err = duration(false)
 	default:
 		return &settingError{problem: fmt.Sprintf("unknown setting %q; the settings are %s", key, settingNames), unknown: true}
@@ -483,7 +497,7 @@ func applySetting(c *Candidate, key, val string) error {
 // c leaves to the scenario.
 func checkSettings(c *Candidate) error {
 	cfg := breaker.Config[struct{}]{OpenTimeout: c.OpenTimeout, HalfOpenProbes: c.HalfOpenProbes,
-		ProbeTimeout: c.ProbeTimeout, Backoff: c.Backoff}
+		CloseAfter: c.CloseAfter, ProbeTimeout: c.ProbeTimeout, Backoff: c.Backoff}
 	if cfg.OpenTimeout == 0 {
 		// Left to the scenario, which the run checks against Backoff.Max.
 		cfg.OpenTimeout = time.Nanosecond
@@ -504,6 +518,8 @@ func settingOf(field string) string {
 		return "probes"
 	case "ProbeTimeout":
 		return "probe-timeout"
+	case "CloseAfter":
+		return "close-after"
 	case "Backoff.Factor":
 		return "backoff-factor"
 	case "Backoff.Jitter":

@@ -2,6 +2,8 @@ package lab
 
 import (
 	"errors"
+
+	"github.com/tripwire-go/tripwire/breaker"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,14 @@ func TestParseCandidates(t *testing.T) {
 	if c.OpenTimeout != 30*time.Second || c.HalfOpenProbes != 1 || c.Backoff == nil || c.Backoff.Max != 5*time.Minute || c.Backoff.Factor != 3 {
 		t.Errorf("settings %+v", c)
 	}
+	more, err := ParseCandidates("consecutive(5)@probes=1,close-after=3,probe-timeout=off", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := more[0]; m.HalfOpenProbes != 1 || m.CloseAfter != 3 || m.ProbeTimeout != breaker.NoProbeTimeout ||
+		m.Spec() != "consecutive(5)@probes=1,close-after=3,probe-timeout=off" {
+		t.Errorf("got %+v, spec %s", m, m.Spec())
+	}
 	if a, b := c.New(), c.New(); a == b {
 		t.Error("New returned the same policy twice")
 	}
@@ -62,6 +72,7 @@ func TestParseCandidatesErrors(t *testing.T) {
 		{"lastn(0.5,200,100)", "^", "", "minCalls"},
 		{"consecutive(5),consecutive(5)", "               ^", "", "listed twice"},
 		{"consecutive", "           ^", "", "needs its arguments in parentheses"},
+		{"consecutive(5)@close-after=0", "                           ^", "@close-after", "must be between 1 and 65535, got 0"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			_, err := ParseCandidates(tc.spec, nil)

@@ -540,7 +540,13 @@ func settingsCode(base Candidate, in Input) []string {
 		}
 		out = append(out, "Backoff: &breaker.Backoff{"+strings.Join(fields, ", ")+"}")
 	}
-	if base.ProbeTimeout != 0 {
+	if base.CloseAfter != 0 {
+		out = append(out, "CloseAfter: "+strconv.Itoa(base.CloseAfter))
+	}
+	switch {
+	case base.ProbeTimeout < 0:
+		out = append(out, "ProbeTimeout: breaker.NoProbeTimeout")
+	case base.ProbeTimeout > 0:
 		out = append(out, "ProbeTimeout: "+goDuration(base.ProbeTimeout))
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -287,12 +288,18 @@ func TestTransactions(t *testing.T) {
 	wantRejection(t, err)
 }
 
+// registered counts the drivers TestWrapDriver registered.
+var registered atomic.Int64
+
 func TestWrapDriver(t *testing.T) {
 	f := newFakeDB()
 	f.connectErr = errors.New("password authentication failed")
 	b := newBreaker(t, 1, nil)
-	sql.Register("sqlbreaker-fake", sqlbreaker.WrapDriver(fakeDriver{f}, b))
-	db, err := sql.Open("sqlbreaker-fake", "dsn")
+	// A name of its own for each run: -count runs the test again, and a
+	// name registers once.
+	name := fmt.Sprintf("sqlbreaker-fake-%d", registered.Add(1))
+	sql.Register(name, sqlbreaker.WrapDriver(fakeDriver{f}, b))
+	db, err := sql.Open(name, "dsn")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,10 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, st := range []struct{ key, usage string }{
 		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},
 		{"probes", "breaker HalfOpenProbes for every candidate that does not set its own (default: the scenario's)"},
+		{"close-after", "breaker CloseAfter (successful probes that close the circuit) for every candidate that does not set its own"},
 		{"backoff", "breaker Backoff.Max (the longest open period) for every candidate that does not set its own"},
 		{"backoff-factor", "breaker Backoff.Factor, with -backoff"},
 		{"backoff-jitter", "breaker Backoff.Jitter, with -backoff; drawn from the seed"},
-		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own"},
+		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own; off for none"},
 	} {
 		settings = append(settings, setting{key: st.key, value: fs.String(st.key, "", st.usage)})
 	}
@@ -422,6 +423,9 @@ func applySettings(cs []lab.Candidate, settings []setting) error {
 		}
 		if c.HalfOpenProbes == 0 {
 			c.HalfOpenProbes = base.HalfOpenProbes
+		}
+		if c.CloseAfter == 0 {
+			c.CloseAfter = base.CloseAfter
 		}
 		if c.ProbeTimeout == 0 {
 			c.ProbeTimeout = base.ProbeTimeout

@@ -142,6 +142,22 @@ func TestTuneFlag(t *testing.T) {
 	}
 }
 
+// -fleet splits the traffic among instances with a breaker each: the
+// table says so, and more calls reach the outage than with one breaker.
+func TestFleetFlag(t *testing.T) {
+	_, one, _ := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)")
+	code, four, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)", "-fleet", "4", "-route", "random")
+	if code != 0 || !strings.HasPrefix(four, "fleet: 4 instances, each with its own breaker, traffic shared random\n") {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, four)
+	}
+	sent := func(table string) string {
+		return strings.Fields(strings.Split(table[strings.Index(table, "outage"):], "\n")[0])[3]
+	}
+	if a, b := sent(one), sent(four); len(b) < len(a) || len(b) == len(a) && b <= a {
+		t.Errorf("fault_sent: one breaker %s, a fleet of 4 %s", a, b)
+	}
+}
+
 // The -seed flag reaches the traffic: another seed, another table.
 func TestSeedFlag(t *testing.T) {
 	_, one, _ := runLab(t, "-seed", "1", "-scenarios", "brownout", "-policies", "consecutive")

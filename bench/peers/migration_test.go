@@ -411,3 +411,21 @@ func Example_hystrixBefore() {
 	})
 	_, _ = u, err
 }
+
+// gobreaker asks ReadyToTrip after a failure only: a predicate over the
+// share of failures that a success makes true waits for the next failure.
+func TestGobreakerReadyToTripAfterFailuresOnly(t *testing.T) {
+	cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.Requests >= 3 && c.TotalFailures*2 >= c.Requests },
+	})
+	cb.Execute(failing)
+	cb.Execute(failing)
+	cb.Execute(working) // 2 failures of 3 requests: not asked
+	if cb.State() != gobreaker.StateClosed {
+		t.Fatalf("state %v after a success, want closed", cb.State())
+	}
+	cb.Execute(failing)
+	if cb.State() != gobreaker.StateOpen {
+		t.Fatalf("state %v after the next failure, want open", cb.State())
+	}
+}

@@ -227,3 +227,30 @@ func TestGobreakerTwoStep(t *testing.T) {
 	allow(t, b).Done(503, nil)
 	wantState(t, b, breaker.Open)
 }
+
+// policy.When ports a ReadyToTrip in one line: it judges the counts of a
+// trailing window and the current streaks. It is asked after every call,
+// successes included, so a predicate over the share of failures can trip
+// on a success (gobreaker asks ReadyToTrip after failures only).
+func TestGobreakerWhenPortsReadyToTrip(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Minute/16), func(t *testing.T, start time.Time) {
+		b, _ := newAt(t, start, breaker.Config[int]{
+			Policy: policy.When(time.Minute, func(c policy.Counts) bool { return c.ConsecutiveFailures > 5 }),
+		})
+		for range 5 {
+			run(b, fail)
+		}
+		wantState(t, b, breaker.Closed)
+		run(b, fail)
+		wantState(t, b, breaker.Open)
+
+		b, _ = newAt(t, start, breaker.Config[int]{
+			Policy: policy.When(time.Minute, func(c policy.Counts) bool { return c.Calls >= 3 && c.Failures*2 >= c.Calls }),
+		})
+		run(b, fail)
+		run(b, fail)
+		wantState(t, b, breaker.Closed)
+		run(b, succeed) // 2 failures of 3 calls
+		wantState(t, b, breaker.Open)
+	})
+}

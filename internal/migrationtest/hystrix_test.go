@@ -146,3 +146,31 @@ func TestHystrixWindowIgnoresWallSteps(t *testing.T) {
 		}
 	}
 }
+
+// hystrix-go rounds the error share to a whole percentage before comparing
+// it; policy.When does the same in one line, where Rate compares the exact
+// ratio: 99 failures of 200 calls (49.5%) trip the one and not the other.
+func TestHystrixRoundedPercentWithWhen(t *testing.T) {
+	rounded := func(c policy.Counts) bool {
+		return c.Calls >= 20 && int(float64(c.Failures)/float64(c.Calls)*100+0.5) >= 50
+	}
+	for _, tt := range []struct {
+		name  string
+		p     policy.Policy
+		trips bool
+	}{
+		{"when", policy.When(10*time.Second, rounded), true},
+		{"rate", policy.Rate(0.5, 20, 10*time.Second), false},
+	} {
+		b, _ := newAt(t, epochs.Today, breaker.Config[int]{Policy: tt.p})
+		for range 101 {
+			run(b, succeed)
+		}
+		for range 99 {
+			run(b, fail)
+		}
+		if got := b.State() == breaker.Open; got != tt.trips {
+			t.Fatalf("%s: open %v after 99 failures of 200 calls, want %v", tt.name, got, tt.trips)
+		}
+	}
+}
