@@ -635,6 +635,11 @@ func TestMultiProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"FLUSHALL", "all", func() {
+			if err := pauser.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}, func() {}},
 		{"proxy +150ms each way", "member 0", func() { px.delay.Store(int64(150 * time.Millisecond)) }, func() { px.delay.Store(0) }},
 		{"proxy cut", "member 0", func() { px.setCut(true) }, func() { px.setCut(false) }},
 	}
