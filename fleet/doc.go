@@ -19,5 +19,27 @@
 // and the best-effort [Store.Events]. Times are the store's: a record
 // carries how long it stays open, never until when, so the instances'
 // clocks need not agree. [Memory] keeps records in one process; the module
-// fleet/redisfleet keeps them in Redis.
+// fleet/redisfleet keeps them in Redis. Package fleettest is a conformance
+// suite that every Store runs.
+//
+// # Guarantees
+//
+//   - Closed calls and open rejections make no round trip: the coordinator
+//     is a transition listener and a probe gate, neither on their path.
+//   - Only a half-open probe candidate waits, at most Config.GateTimeout.
+//   - At most Config.Probes probes per fleet generation, while the store
+//     answers within the gate timeout; otherwise each instance decides
+//     locally, within its breaker's HalfOpenProbes.
+//   - Every record carries a generation and an incarnation id: late
+//     answers of an older generation, and a record lost and created again,
+//     are told apart.
+//   - Any store failure, and any record it cannot read, leaves the breakers
+//     working alone; the coordinator resynchronises once the store answers.
+//
+// # Attaching
+//
+// [Coordinator.Attach] takes any breaker.Circuit (every *breaker.Breaker[T]
+// is one); [GroupHooks] attaches every breaker of a group.Group as the group
+// builds it. Fleet-wide operator actions are [Coordinator.ForceOpen],
+// [Coordinator.Disable] and [Coordinator.Clear].
 package fleet

@@ -362,7 +362,7 @@ func (c *cluster) outage(t *testing.T, fw *fleetWatch, name string, failFor time
 	res.toAllOpen = d
 	allOpen := t0.Add(d)
 	res.intoOutage = len(c.dep.requests(t0, allOpen))
-	hold(t0.Add(failFor).Sub(time.Now()))
+	hold(time.Until(t0.Add(failFor)))
 	t1 := time.Now()
 	c.dep.failing.Store(false)
 	res.duringOutage = len(c.dep.requests(t0, t1))
@@ -635,6 +635,11 @@ func TestMultiProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"FLUSHALL", "all", func() {
+			if err := pauser.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}, func() {}},
 		{"proxy +150ms each way", "member 0", func() { px.delay.Store(int64(150 * time.Millisecond)) }, func() { px.delay.Store(0) }},
 		{"proxy cut", "member 0", func() { px.setCut(true) }, func() { px.setCut(false) }},
 	}
@@ -655,7 +660,7 @@ func TestMultiProcess(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: the members did not all open within 3s of the failures", f.name)
 		}
-		hold(start.Add(1500 * time.Millisecond).Sub(time.Now()))
+		hold(time.Until(start.Add(1500 * time.Millisecond)))
 		deg := 0
 		for _, m := range shared.members {
 			if _, d := m.now(); d {
