@@ -4,8 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Permit is the right to make one call, granted by [Breaker.Allow]. Use the
@@ -110,10 +108,7 @@ func (p Permit[T]) Done(result T, err error) {
 		// token: copying the whole ticket, just written by Allow, cost a
 		// stalled store forward (a fifth of BenchmarkAllow's time).
 		p.release()
-		if c := b.consecutive; c != nil && b.load() == w {
-			if c.Record(policy.Call{}) {
-				b.tripFrom(w)
-			}
+		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
 			return
 		}
 		b.succeeded(w)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The checks below build the errors of the constructors' Validate methods.
+// The checks below build the errors of the constructors' Bind methods.
 // Each names the constructor and the argument, so that breaker.New can say
 // which one of several numbers was wrong.
 

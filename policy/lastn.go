@@ -38,7 +38,7 @@ const MaxLastN = 1 << 16
 // invalid configuration.
 func LastN(ratio float64, minCalls, n int) *LastNPolicy {
 	// The ring is sized within bounds even for an invalid n, so that the
-	// constructor never panics or exhausts memory; Validate reports it.
+	// constructor never panics or exhausts memory; Bind reports it.
 	return &LastNPolicy{share: share{ratio, int64(minCalls)}, n: int64(n), w: window.NewLast(min(n, MaxLastN))}
 }
 

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,6 +142,33 @@ func TestWindowKeepsItsCallsOverAWallClockStepForward(t *testing.T) {
 		for _, p := range []policy.Policy{w, r, s} {
 			if !p.Record(bad()) {
 				t.Fatalf("%v did not trip on its third bad call in 10s, across a one-hour step forward of the wall clock", p)
+			}
+		}
+	})
+}
+
+// TestHugeWindowsDoNotOverflow: window lengths come from users, and
+// over = math.MaxInt64 (292 years) must neither panic nor lose what it
+// holds, at any epoch: two failures a day apart trip Window(2, …), and a
+// Rate or When over as long a window counts both.
+func TestHugeWindowsDoNotOverflow(t *testing.T) {
+	const huge = time.Duration(math.MaxInt64)
+	epochs.Run(t, epochs.For(huge/16), func(t *testing.T, start time.Time) {
+		for _, p := range []policy.Policy{
+			policy.Window(2, huge),
+			policy.Rate(1, 2, huge),
+			policy.When(huge, func(c policy.Counts) bool { return c.Failures >= 2 }),
+			policy.Slow(huge/2, 1, 2, huge),
+		} {
+			if _, err := policy.Bind(p); err != nil {
+				t.Fatalf("%v: %v", p, err)
+			}
+			bad := func(at time.Time) policy.Call { return policy.Call{Failed: true, At: at, Duration: huge} }
+			if p.Record(bad(start)) {
+				t.Fatalf("%v tripped on its first failure", p)
+			}
+			if !p.Record(bad(start.Add(epochs.Day - 1))) {
+				t.Fatalf("%v did not trip on a second failure a day later", p)
 			}
 		}
 	})

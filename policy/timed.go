@@ -8,7 +8,7 @@ import (
 )
 
 // timed is what the time-window policies share: a [window.Time] over the
-// trailing over, and the Claim of the policy that holds it. Their Record
+// trailing over, and the claim of the policy that holds it. Their Record
 // methods take no lock, do not allocate and read no clock: the only time
 // they use is Call.At, which the breaker sets because they need NeedTime.
 //
@@ -21,7 +21,7 @@ type timed struct {
 }
 
 // newTimed returns the window of a policy over the trailing over. A
-// non-positive over, which Validate reports, gets the shortest window, so
+// non-positive over, which Bind reports, gets the shortest window, so
 // that an unvalidated policy still never panics.
 func newTimed(over time.Duration) timed { return timed{over: over, w: window.NewTime(over)} }
 

@@ -507,7 +507,7 @@ func (w *Time) nanos(now time.Time) int64 {
 		}
 		return addSat(w.anchorNano, int64(d))
 	}
-	ns := int64(now.Sub(unixEpoch))
+	ns := wallNanos(now)
 	if ns == math.MinInt64 && now.IsZero() {
 		panic(zeroTime)
 	}
@@ -517,6 +517,23 @@ func (w *Time) nanos(now time.Time) int64 {
 		w.anchored.Store(2)
 	}
 	return ns
+}
+
+// Within these seconds since 1970, UnixNano is exact.
+const (
+	minExactSec = math.MinInt64/int64(time.Second) + 1
+	maxExactSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+// wallNanos returns t's wall time in nanoseconds since the Unix epoch,
+// saturated at the ends of an int64: UnixNano where it is exact (every
+// time from 1678 to 2262 but the last second at each end), else
+// time.Time.Sub, which saturates but costs more.
+func wallNanos(t time.Time) int64 {
+	if s := t.Unix(); s >= minExactSec && s <= maxExactSec {
+		return s*int64(time.Second) + int64(t.Nanosecond()) // UnixNano, without finding s twice
+	}
+	return int64(t.Sub(unixEpoch))
 }
 
 // addSat returns a + b, saturated at the ends of an int64.
