@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -115,11 +113,10 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	if err == nil && b.fastSuccess {
 		finished = true
 		// The default policy, written out here to save a call: a success
-		// of a healthy circuit only reads its streak.
-		if c := b.consecutive; c != nil && b.load() == w {
-			if c.Record(policy.Call{}) {
-				b.tripFrom(w)
-			}
+		// of a healthy circuit only reads its streak, and has nothing to
+		// record. One that ends a streak goes through Record, which fences
+		// it against a concurrent Reset.
+		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)

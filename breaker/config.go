@@ -41,6 +41,14 @@ type Config[T any] struct {
 	// another breaker already uses. A custom policy that panics leaves the
 	// breaker usable and consistent; policy.Policy says what each panic
 	// costs.
+	//
+	// The breaker calls the policy with no lock held. A call admitted before
+	// a Reset never reaches the policy after it: the Reset waits for the
+	// results already inside Record, and calls that run while it resets the
+	// policy are not recorded. So Record must not call the breaker's Reset,
+	// Adopt or Done of a probe (they may wait for that Record), and Reset may
+	// call Metrics, State, Trip and the like, but not Reset or Adopt, or
+	// report a probe.
 	Policy policy.Policy
 
 	// OpenTimeout is how long the circuit stays open before it lets probes
@@ -82,6 +90,16 @@ type Config[T any] struct {
 	// OnStateChange, when set, is called once after each transition, in
 	// order and with no lock held, so it may call the breaker. With a single
 	// caller it has run before the call that caused the transition returns.
+	//
+	// One exception keeps the order: a call made from inside a callback
+	// (OnStateChange, OnTransition or a Subscribe listener) that causes a
+	// transition returns before that transition's callbacks run, since they
+	// must not start while the current one is still running. They run right
+	// after the current callback returns, on the same goroutine, before the
+	// call that caused the current transition returns. So a callback that
+	// calls Reset sees State() == Closed on its return, but its own
+	// open>closed callback has not run yet.
+	//
 	// If it panics the panic reaches that caller; the transition has
 	// happened all the same, and transitions queued behind it are delivered,
 	// in order, by the next call that delivers transitions.

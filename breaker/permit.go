@@ -3,8 +3,6 @@ package breaker
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Permit is the right to make one call, granted by [Breaker.Allow]. Use the
@@ -103,10 +101,7 @@ func (p Permit[T]) Done(result T, err error) {
 	if err == nil && b.fastSuccess && t.w.Plain() && b.needs == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions.
-		if c := b.consecutive; c != nil && b.load() == t.w {
-			if c.Record(policy.Call{}) {
-				b.tripFrom(t.w)
-			}
+		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == t.w {
 			return
 		}
 		b.succeeded(t.w)

@@ -105,10 +105,37 @@
 // (JSON has no comments; they are here to explain.) Unknown fields are
 // errors, and so are impossible scenarios: see [Scenario.Validate].
 //
+// # Traces
+//
+// [ReplayTrace] replays recorded calls instead of drawn ones: a CSV file
+// with a header naming its columns (start or end, duration, outcome, and
+// optionally fault), read once as a stream, so that a trace of millions of
+// calls runs in a few megabytes. [Trace] describes the formats accepted. A
+// trace cannot say when the fault began: [Trace] marks it by offsets or
+// times, or the file by a fault column, and the figures are then defined
+// as for a scenario with one phase spanning the fault. A trace without a
+// fault marked is a healthy baseline: its timing figures are
+// [NotApplicable] and every trip is a false one.
+//
+// # Tuning
+//
+// [Tune] searches a grid of thresholds for each policy family over
+// scenarios or a trace, on every core, and reports per family the setting
+// with the lowest cost for an [Objective] and the Pareto front, with the
+// winner as Go code. The search is deterministic: the report does not
+// depend on the number of workers.
+//
+// # Fleets
+//
+// With [Options].Fleet, every candidate runs as N breakers, one per
+// instance of the service, that share the traffic round-robin or at
+// random ([Route]).
+//
 // # Outputs
 //
 // A [Report] writes itself as an aligned table ([Report.WriteTable]), CSV
-// ([Report.WriteCSV]) and JSON ([Report.WriteJSON], which includes every
-// state transition and each scenario in the input format), and each
-// [ScenarioReport] draws an SVG timeline ([ScenarioReport.WriteSVG]).
+// ([Report.WriteCSV]), JSON ([Report.WriteJSON], which includes every
+// state transition and each scenario in the input format) and one HTML
+// page ([Report.WriteHTML]), and each [ScenarioReport] draws an SVG
+// timeline ([ScenarioReport.WriteSVG]).
 package lab

@@ -21,7 +21,9 @@ import (
 //   - start (or time, timestamp): when the call began, as RFC 3339
 //     ("2026-11-30T14:02:11.120Z") or Unix time in seconds (with a
 //     fraction, as nginx's $msec), milliseconds, microseconds or
-//     nanoseconds, told apart by their size.
+//     nanoseconds, told apart by their size. Or end instead, in the same
+//     forms: when the call ended, as access logs record it; the start is
+//     then the end less the duration.
 //   - duration (or latency, duration_ms): how long it took, as a Go
 //     duration ("120ms") or a number of milliseconds; duration_s and
 //     request_time (nginx's name) take seconds.
@@ -130,7 +132,7 @@ type traceSource struct {
 	s       *Scenario
 	cr      *csv.Reader
 	line    int
-	col     struct{ start, duration, outcome, fault int }
+	col     struct{ start, end, duration, outcome, fault int }
 	seconds bool // durations are in seconds
 
 	pending  pendingHeap
@@ -200,13 +202,15 @@ func newTraceSource(r io.Reader, t *Trace) (*traceSource, error) {
 	if err != nil {
 		return nil, &TraceError{Line: 1, problem: csvProblem(err)}
 	}
-	src.col.start, src.col.duration, src.col.outcome, src.col.fault = -1, -1, -1, -1
+	src.col.start, src.col.end, src.col.duration, src.col.outcome, src.col.fault = -1, -1, -1, -1, -1
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		slot := (*int)(nil)
 		switch name {
 		case "start", "time", "timestamp":
 			slot = &src.col.start
+		case "end":
+			slot = &src.col.end
 		case "duration", "latency", "duration_ms", "latency_ms":
 			slot = &src.col.duration
 		case "duration_s", "latency_s", "request_time":
@@ -226,8 +230,11 @@ func newTraceSource(r io.Reader, t *Trace) (*traceSource, error) {
 		*slot = i
 	}
 	var missing []string
-	if src.col.start < 0 {
-		missing = append(missing, "start (or time, timestamp)")
+	if src.col.start >= 0 && src.col.end >= 0 {
+		return nil, &TraceError{Line: 1, Field: "end", problem: "give start or end, not both"}
+	}
+	if src.col.start < 0 && src.col.end < 0 {
+		missing = append(missing, "start (or time, timestamp, or end)")
 	}
 	if src.col.duration < 0 {
 		missing = append(missing, "duration (or latency, duration_ms, duration_s, request_time)")
@@ -325,12 +332,16 @@ func (src *traceSource) read() error {
 		return strings.TrimSpace(rec[i]), nil
 	}
 	var tc tracedCall
-	v, err := field(src.col.start)
+	timeCol, timeName := src.col.start, "start"
+	if timeCol < 0 {
+		timeCol, timeName = src.col.end, "end"
+	}
+	v, err := field(timeCol)
 	if err != nil {
 		return err
 	}
 	if tc.start, err = parseTimestamp(v); err != nil {
-		return &TraceError{Line: src.line, Field: "start", problem: err.Error()}
+		return &TraceError{Line: src.line, Field: timeName, problem: err.Error()}
 	}
 	if v, err = field(src.col.duration); err != nil {
 		return err
@@ -340,6 +351,9 @@ func (src *traceSource) read() error {
 		return &TraceError{Line: src.line, Field: "duration", problem: err.Error()}
 	}
 	tc.duration = int64(d)
+	if timeName == "end" {
+		tc.start -= tc.duration
+	}
 	if v, err = field(src.col.outcome); err != nil {
 		return err
 	}

@@ -112,6 +112,26 @@ func TestReplayTraceMatchesScenario(t *testing.T) {
 			}
 		})
 	}
+	// An end column gives the same calls: the start is the end less the
+	// duration.
+	var ends strings.Builder
+	ends.WriteString("end,duration_s,status\n")
+	for i := range 100 {
+		at := base.Add(time.Duration(i) * 100 * time.Millisecond)
+		status := 200
+		if i >= 20 && i < 50 {
+			status = 503
+		}
+		fmt.Fprintf(&ends, "%s,0.25,%d\n", at.Add(250*time.Millisecond).Format(time.RFC3339Nano), status)
+	}
+	rep, err = ReplayTrace(strings.NewReader(ends.String()), Trace{FaultStart: 2 * time.Second, FaultEnd: 5 * time.Second,
+		OpenTimeout: time.Second, HalfOpenProbes: 1}, []Candidate{consecutive(3)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Scenarios[0].Results[0]; got.TimeToTrip != 450*ms || got.Calls != 100 || rep.Scenarios[0].Scenario.Duration != 10*time.Second+150*ms {
+		t.Errorf("end column: trip %v, %d calls, span %v", got.TimeToTrip, got.Calls, rep.Scenarios[0].Scenario.Duration)
+	}
 	// Without a fault marked, the timing figures do not apply.
 	rep, err = ReplayTrace(strings.NewReader(handTrace(false)), Trace{}, []Candidate{consecutive(3)}, Options{})
 	if err != nil {
@@ -130,6 +150,7 @@ func TestReplayTraceErrors(t *testing.T) {
 		want        string
 	}{
 		{"empty", "", Trace{}, "line 1: the trace is empty"},
+		{"start and end", "start,end,duration,status\n", Trace{}, "line 1: end: give start or end, not both"},
 		{"no outcome column", "start,duration\n1,2\n", Trace{}, `line 1: the header "start,duration" has no column outcome`},
 		{"two start columns", "start,time,duration,status\n", Trace{}, "line 1: time: a second column"},
 		{"bad time", "start,duration,status\n1764511331,5,200\nyesterday,5,200\n", Trace{}, `line 3: start: "yesterday" is not RFC 3339`},

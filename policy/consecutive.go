@@ -43,6 +43,11 @@ func (p *ConsecutivePolicy) Record(c Call) bool {
 	return p.streak.Add(1) >= max(p.failures, 1)
 }
 
+// Streak returns the number of failures in a row counted now. It only
+// reads: the breaker uses it to skip the Record of a success that has no
+// streak to end, which would change nothing.
+func (p *ConsecutivePolicy) Streak() int { return int(p.streak.Load()) }
+
 // Reset forgets the current streak.
 func (p *ConsecutivePolicy) Reset() { p.streak.Store(0) }
 

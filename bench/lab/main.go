@@ -215,7 +215,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runTune(lab.Input{Trace: &tr, OpenTrace: open}, ps, settings, *families, objective, opt, stdout, stderr)
 		}
 		if rep, err = lab.ReplayTrace(bufio.NewReaderSize(r, 1<<16), tr, ps, opt); err != nil {
-			return usage("%v", err)
+			fmt.Fprintln(stderr, err)
+			return exitUsage
 		}
 	} else {
 		ss := lab.Builtin()

@@ -286,6 +286,9 @@ func TestBadInput(t *testing.T) {
 			if !strings.Contains(errOut, tc.want) {
 				t.Errorf("stderr %q\nwant it to contain %q", errOut, tc.want)
 			}
+			if strings.Contains(errOut, "lab: lab:") {
+				t.Errorf("stderr %q: \"lab: \" twice", errOut)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,16 +77,24 @@ type Machine struct {
 	probeAt atomic.Int64
 	epoch   time.Time
 
-	mu       sync.Mutex
-	cfg      Config
-	since    time.Time // when the current state began
-	mode     Mode      // the manual mode in force
-	trips    int       // consecutive trips since the circuit last closed
-	opens    Opens     // opens since the machine was made, by cause
-	queue    []Transition
-	head     int
-	flushing bool
-	queued   atomic.Int32 // len(queue)-head, readable without mu
+	// rec registers the calls inside Record; see close.
+	rec recorders
+
+	// closing serialises closes (see close). It is taken before mu, and
+	// held while the policy's Reset runs, without mu.
+	closing sync.Mutex
+
+	mu        sync.Mutex
+	closedGen uint64 // the generation of the last plain closed word
+	cfg       Config
+	since     time.Time // when the current state began
+	mode      Mode      // the manual mode in force
+	trips     int       // consecutive trips since the circuit last closed
+	opens     Opens     // opens since the machine was made, by cause
+	queue     []Transition
+	head      int
+	flushing  bool
+	queued    atomic.Int32 // len(queue)-head, readable without mu
 }
 
 // Opens counts the times a circuit opened, by what opened it.
@@ -119,8 +128,17 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // A call admitted under an older word is dropped unseen: a late result must
 // not count towards a circuit that has moved on. So is a call admitted under
 // a muted word (a disabled circuit).
+//
+// While it checks w and records, it is registered with the recorders, so
+// that close can wait for it before resetting the policy: a result that
+// passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
 	if m.Load() != w || w.Muted() {
+		return false
+	}
+	n := m.rec.enter(w.Gen())
+	defer n.Add(-1)
+	if m.Load() != w {
 		return false
 	}
 	return m.cfg.Policy.Record(c)
@@ -202,29 +220,16 @@ func (m *Machine) Disable(now time.Time, cause Cause) {
 // Reset closes the circuit now, ends a manual mode and resets the policy. On
 // a closed circuit with no mode it records no transition, but still starts a
 // new generation, so calls admitted before the Reset change nothing when they
-// finish.
+// finish. See close for how the policy's Reset is fenced.
 func (m *Machine) Reset(now time.Time, cause Cause) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.Load()
-	report := m.mode != ModeNone
-	m.mode = ModeNone
-	m.closeLocked(w, now, cause, report)
+	m.close(now, cause, func(Word, Mode) bool { return true })
 }
 
 // Close closes an open or half-open circuit now, as probes would, resetting
 // the policy and ending a forced-open mode. A closed circuit, disabled or
 // not, stays as it is.
 func (m *Machine) Close(now time.Time, cause Cause) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.Load()
-	if w.State() == Closed {
-		return
-	}
-	report := m.mode != ModeNone
-	m.mode = ModeNone
-	m.closeLocked(w, now, cause, report)
+	m.close(now, cause, func(w Word, _ Mode) bool { return w.State() != Closed })
 }
 
 // ClearMode ends a manual mode: a forced-open circuit gets an ordinary open
@@ -232,16 +237,15 @@ func (m *Machine) Close(now time.Time, cause Cause) {
 // reset. Without a mode it does nothing.
 func (m *Machine) ClearMode(now time.Time, cause Cause) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch m.mode {
-	case ModeForcedOpen:
+	if m.mode == ModeForcedOpen {
+		defer m.mu.Unlock()
 		d := m.stepLocked()
 		m.mode = ModeNone
 		m.openLocked(m.Load(), now, d, cause)
-	case ModeDisabled:
-		m.mode = ModeNone
-		m.closeLocked(m.Load(), now, cause, true)
+		return
 	}
+	m.mu.Unlock()
+	m.close(now, cause, func(_ Word, mode Mode) bool { return mode == ModeDisabled })
 }
 
 // Mode returns the manual mode in force.
@@ -329,7 +333,7 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	idle := func() bool {
 		s := slots(m.slots.Load())
 		return s.matches(w) && s.inflight() >= m.cfg.Probes &&
-			time.Duration(int64(now.Sub(m.epoch))-m.probeAt.Load()) >= m.cfg.ProbeTimeout
+			sinceNanos(int64(now.Sub(m.epoch)), m.probeAt.Load()) >= m.cfg.ProbeTimeout
 	}
 	if !idle() {
 		return false
@@ -341,6 +345,22 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	}
 	m.halfOpenLocked(w, now, false)
 	return true
+}
+
+// sinceNanos returns now - then, two counts of nanoseconds since the
+// machine's epoch, saturated to the range of a Duration instead of wrapping:
+// with a clock stepped back before the epoch, or a breaker older than the
+// 292 years a Duration holds, the plain difference overflows, and a wrapped
+// negative one would keep the slots from ever being reclaimed.
+func sinceNanos(now, then int64) time.Duration {
+	d := now - then
+	switch {
+	case then < 0 && d < now: // overflowed upwards
+		return math.MaxInt64
+	case then > 0 && d > now: // overflowed downwards
+		return math.MinInt64
+	}
+	return time.Duration(d)
 }
 
 // Release frees a probe slot granted under w and counts its outcome. A
@@ -380,11 +400,7 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
 			m.probed(now)
 			if o == Success && n.successes() == m.cfg.CloseAfter {
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				if m.Load() == w {
-					m.closeLocked(w, now, CauseProbe, false)
-				}
+				m.close(now, CauseProbe, func(cur Word, _ Mode) bool { return cur == w })
 			}
 			return
 		}
@@ -510,16 +526,85 @@ func (m *Machine) halfOpenLocked(w Word, at time.Time, timeout bool) Word {
 	return next
 }
 
-func (m *Machine) closeLocked(w Word, now time.Time, cause Cause, report bool) {
+// close closes the circuit if want, called with the lock held, accepts the
+// current word and mode; it ends any manual mode and resets the policy.
+//
+// The policy's Reset runs with no lock of the machine held, so that a
+// custom Reset may call the breaker (Metrics, State), and only once no
+// result admitted under an earlier closed word can still reach the policy:
+// otherwise a call admitted before a Reset would count after it. Closed
+// results reach the policy only through Record, which registers with the
+// recorders while it checks its word and records, so close
+//   - first makes sure no call can pass Record's check: an open or half-open
+//     word lets none pass; a closed one is replaced by a muted word (calls
+//     admitted under it run and are not recorded, as calls made during the
+//     Reset);
+//   - then waits for the recorders of the last closed word to finish;
+//   - resets the policy;
+//   - and publishes the closed word, unless another transition came first,
+//     in which case that one stands (the last action wins).
+//
+// Closes are serialised by closing, so two of them never interleave their
+// steps. If the policy's Reset panics, the circuit stays as it was (a muted
+// word is replaced by its unmuted twin), no transition is reported, and the
+// panic goes on up.
+func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) {
+	m.closing.Lock()
+	defer m.closing.Unlock()
+	m.mu.Lock()
+	w := m.Load()
+	if !want(w, m.mode) {
+		m.mu.Unlock()
+		return
+	}
+	fence := w
+	if w.State() == Closed {
+		fence = makeWord(Closed, w.Gen()+1) | muteBit
+		m.word.Store(uint64(fence))
+	}
+	last := m.closedGen
+	m.mu.Unlock()
+
+	m.rec.drain(last)
+	reset := false
+	defer func() {
+		if reset {
+			return
+		}
+		// The policy's Reset panicked: leave the circuit as it was.
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.Load() == fence && fence != w {
+			m.storeWord(makeWord(Closed, fence.Gen()+1) | w&muteBit)
+		}
+	}()
 	m.cfg.Policy.Reset()
+	reset = true
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Load() != fence {
+		return // another transition came first
+	}
+	report := m.mode != ModeNone
+	m.mode = ModeNone
 	m.trips = 0
-	m.publish(w, makeWord(Closed, w.Gen()+1), now, cause, report)
+	m.publish(fence, makeWord(Closed, fence.Gen()+1), now, cause, report)
+}
+
+// storeWord publishes w, noting the generation of a plain closed word for
+// close's drain.
+func (m *Machine) storeWord(w Word) {
+	if w.Plain() {
+		m.closedGen = w.Gen()
+	}
+	m.word.Store(uint64(w))
 }
 
 // publish makes to the current word, and queues a transition when the state
 // changed or report is set (the mode or the open period changed).
 func (m *Machine) publish(from, to Word, now time.Time, cause Cause, report bool) {
-	m.word.Store(uint64(to))
+	m.storeWord(to)
 	if from.State() == to.State() && !report {
 		return
 	}
