@@ -936,6 +936,13 @@ func (g *gate) AcquireProbe(gen uint64) breaker.GateVerdict {
 	case ProbeAdmit:
 		m.mu.Lock()
 		m.leases[gen] = append(m.leases[gen], l)
+		// A permit that is never reported leaves its lease here (the store
+		// lets it expire); generations only rise, so forget old ones.
+		for g := range m.leases {
+			if g+maxLeaseGens < gen {
+				delete(m.leases, g)
+			}
+		}
 		m.mu.Unlock()
 		co.stats.admitted.Add(1)
 		return breaker.GateAdmit
@@ -963,6 +970,10 @@ func (g *gate) AcquireProbe(gen uint64) breaker.GateVerdict {
 	co.stats.unknown.Add(1)
 	return breaker.GateUnknown
 }
+
+// maxLeaseGens is how many local generations back the leases of
+// unreported probes are remembered.
+const maxLeaseGens = 16
 
 // ProbeDone reports a leased probe's outcome to the store, off the path of
 // the call.

@@ -443,3 +443,50 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetWideFailureRate: no instance fails often enough to trip on its
+// own, but together they reach the fleet's rate, and every one opens.
+func TestFleetWideFailureRate(t *testing.T) {
+	each(t, func(t *testing.T, e *fleetEnv) {
+		e.cfg.FailureRate, e.cfg.MinCalls, e.cfg.RateWindow = 0.5, 8, 10*time.Second
+		var is []*instance
+		for _, name := range []string{"a", "b"} {
+			b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(100), Clock: e.clk, CountCalls: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := e.cfg
+			cfg.Instance, cfg.Store = name, e.store
+			co, err := fleet.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = co.Close() })
+			if _, err := co.Attach(b); err != nil {
+				t.Fatal(err)
+			}
+			fleet.Drain(co)
+			is = append(is, &instance{t: t, b: b, co: co})
+		}
+		ctx := context.Background()
+		for _, i := range is {
+			for j := range 4 {
+				err := error(nil)
+				if j%2 == 0 {
+					err = errDown
+				}
+				_, _ = i.b.Execute(ctx, func(context.Context) (int, error) { return 0, err })
+			}
+		}
+		is[0].sync()
+		is[0].wantState(breaker.Closed) // 4 calls: below MinCalls
+		is[1].sync()
+		is[1].wantState(breaker.Open) // 8 calls, half failed
+		is[0].sync()
+		is[0].wantState(breaker.Open)
+		is[1].sync() // counts are sent once
+		if m := is[0].b.Metrics(); m.ExternalOpens != 1 || m.Trips != 0 {
+			t.Fatalf("a: %+v", m)
+		}
+	})
+}
