@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -207,6 +208,16 @@ func TestSkip(t *testing.T) {
 	}
 	if res, err := w.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health watch through an open circuit: %v, %v", res, err)
+	}
+	r, err := reflectionpb.NewServerReflectionClient(cc).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Recv(); err != nil || len(res.GetListServicesResponse().GetService()) == 0 {
+		t.Fatalf("reflection through an open circuit: %v, %v", res, err)
 	}
 	wantCounts(t, b, counts{})
 

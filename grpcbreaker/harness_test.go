@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -138,6 +139,7 @@ func serve(t *testing.T, opts ...grpc.ServerOption) (addr string, srv *testServe
 	srv = &testServer{blocked: make(chan struct{}, 100)}
 	testpb.RegisterTestServiceServer(s, srv)
 	healthpb.RegisterHealthServer(s, health.NewServer())
+	reflection.Register(s)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

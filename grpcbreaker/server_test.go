@@ -156,3 +156,32 @@ func TestServerHandlerPanics(t *testing.T) {
 		t.Fatalf("state %v", b.State())
 	}
 }
+
+// A server with one breaker per method sheds the failing method's calls
+// and serves the others.
+func TestServerGroupByMethod(t *testing.T) {
+	g := newGroup(t, 2)
+	opts := []grpcbreaker.Option{grpcbreaker.WithGroup(g, grpcbreaker.ByMethod)}
+	addr, srv := serve(t,
+		grpc.UnaryInterceptor(grpcbreaker.UnaryServerInterceptor(opts...)),
+		grpc.StreamInterceptor(grpcbreaker.StreamServerInterceptor(opts...)),
+	)
+	c := testpb.NewTestServiceClient(dial(t, addr))
+	ctx := context.Background()
+	for range 2 {
+		c.UnaryCall(ctx, fail(codes.Internal))
+	}
+	if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("the failing method: %v, want Unavailable", err)
+	}
+	s, err := c.StreamingOutputCall(ctx, outputs(2, codes.OK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := drain(s); n != 2 || err != io.EOF {
+		t.Fatalf("the other method: %d responses, %v", n, err)
+	}
+	if srv.hits.Load() != 3 {
+		t.Fatalf("handlers ran %d times, want 3", srv.hits.Load())
+	}
+}

@@ -193,3 +193,25 @@ func TestSpanEventsConcurrentCalls(t *testing.T) {
 		t.Fatalf("%d state-change events for %d state changes", n, changes.Load())
 	}
 }
+
+// Forget drops a name's changes; a change after it starts a new log, and
+// the next call gets only its own.
+func TestSpanEventsForget(t *testing.T) {
+	tr, rec := tracer(t)
+	se := otelbreaker.NewSpanEvents()
+	b, err := breaker.New(breaker.Config[int]{Name: "a", OnTransition: se.OnTransition, Policy: policy.Consecutive(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Trip()
+	se.Forget("a")
+	b.Reset() // a new log, while no call runs
+	ctx, span := tr.Start(context.Background(), "call")
+	otelbreaker.Execute(ctx, se, b, func(context.Context) (int, error) { return 0, errDown })
+	span.End()
+	got := events(rec.Ended()[0])
+	want := []string{"tripwire.breaker.state_change breaker.name=a breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}

@@ -9,12 +9,24 @@
 # proxy configured for the go command (go env GOPROXY), as a user's would.
 #
 # Usage: scripts/release-check.sh [VERSION]     (default: the version below)
+#        scripts/release-check.sh --tidy [VERSION]
 #
 # It checks, before packing, that every nested module requires the main
 # module at VERSION and replaces nothing of ours. bench/peers, a harness for
 # comparing peers and no library, is not published and not checked.
+#
+# With --tidy it runs go mod tidy in every nested module instead, against
+# the same local proxy: tidy ignores go.work, and the version the nested
+# modules require is not on any proxy until it is tagged. It then drops
+# from their go.sum the sums of our own modules, which are of the local
+# packs and not of the tags to come.
 set -euo pipefail
 
+tidy=""
+if [ "${1:-}" = --tidy ]; then
+	tidy=yes
+	shift
+fi
 version=${1:-v0.1.0}
 main_path=github.com/tripwire-go/tripwire
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -101,32 +113,42 @@ for dir in $mods; do
 	pack "$dir"
 done
 
+export GOWORK=off
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+export GONOSUMDB="$main_path${GONOSUMDB:+,$GONOSUMDB}"
+export GOPROXY="file://$proxy,file://$(go env GOMODCACHE)/cache/download,$(go env GOPROXY)"
+# A module cache of its own, so that the packs do not linger in the
+# user's under a version that is not yet tagged; the user's cache serves as
+# a proxy (above) for what it holds.
+export GOMODCACHE="$work/modcache"
+
+if [ -n "$tidy" ]; then
+	for dir in $mods; do
+		[ "$dir" = . ] && continue
+		echo "== go mod tidy: $dir"
+		(cd "$dir" && go mod tidy && sed -i "\#^${main_path//./\\.}[/ ]#d" go.sum)
+	done
+	exit 0
+fi
+
 # The consumer: requires every module, imports every package a user can.
 consumer="$work/consumer"
 mkdir -p "$consumer"
 {
 	echo "module consumer"
 	echo
-	echo "go $(go mod edit -json go.mod | sed -nE 's/^\t"Go": "([^"]*)".*/\1/p')"
+	# The newest go version any of our modules states.
+	echo "go $(for dir in $mods; do go mod edit -json "$dir/go.mod" | sed -nE 's/^\t"Go": "([^"]*)".*/\1/p'; done | sort -V | tail -1)"
 } >"$consumer/go.mod"
 for p in $paths; do
 	(cd "$consumer" && go mod edit -require="$p@$version")
 done
 
-export GOWORK=off
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
-export GONOSUMDB="$main_path${GONOSUMDB:+,$GONOSUMDB}"
-export GOPROXY="file://$proxy,file://$(go env GOMODCACHE)/cache/download,$(go env GOPROXY)"
-export GOMODCACHE="$work/modcache"
-
-# Every importable package of our modules, as the module cache holds them.
+# Every package of our modules that a user can import: not internal, not
+# a command, not tests alone.
 (cd "$consumer" && go mod download $paths)
-pkgs=""
-for p in $paths; do
-	d=$(cd "$consumer" && go list -m -f '{{.Dir}}' "$p")
-	pkgs="$pkgs $(cd "$consumer" && go list -f '{{if and .GoFiles (ne .Name "main")}}{{.ImportPath}}{{end}}' "$p/..." 2>/dev/null | grep -v '/internal\(/\|$\)' || true)"
-	[ -n "$d" ] || { echo "release-check: $p not in the module cache" >&2; exit 1; }
-done
+pkgs=$(cd "$consumer" && go list -f '{{if and .GoFiles (ne .Name "main")}}{{.ImportPath}}{{end}}' \
+	$(for p in $paths; do echo "$p/..."; done) | grep -v '/internal\(/\|$\)' | sort -u)
 {
 	echo "// Command consumer imports every package of every tripwire module,"
 	echo "// as a user's program would."
