@@ -201,20 +201,20 @@ var windows = []struct {
 	{"time", func() func(time.Time, bool) window.Counts {
 		w := window.NewTime(time.Minute)
 		return func(now time.Time, failed bool) window.Counts {
-			w.Record(now, failed, false)
+			w.Record(now, window.Mark(failed, false))
 			return w.Sum(now)
 		}
 	}},
 	{"time-recordsum", func() func(time.Time, bool) window.Counts {
 		w := window.NewTime(time.Minute)
 		return func(now time.Time, failed bool) window.Counts {
-			return w.RecordSum(now, failed, false)
+			return w.RecordSum(now, window.Mark(failed, false))
 		}
 	}},
 	{"last", func() func(time.Time, bool) window.Counts {
 		w := window.NewLast(100)
 		return func(_ time.Time, failed bool) window.Counts {
-			w.Record(failed, false)
+			w.Record(window.Mark(failed, false))
 			return w.Sum()
 		}
 	}},

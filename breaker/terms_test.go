@@ -46,7 +46,7 @@ func TestConfigErrorNamesThePolicyArgument(t *testing.T) {
 type forgetful struct{ w *window.Time }
 
 func (f forgetful) Record(c policy.Call) bool {
-	return f.w.RecordSum(c.At, c.Failed, false).Failures >= 2
+	return f.w.RecordSum(c.At, window.Mark(c.Failed, false)).Failures >= 2
 }
 
 func (f forgetful) Reset() { f.w.Reset() }

@@ -45,7 +45,7 @@ func timed(real policy.Policy, over time.Duration, slow func(policy.Call) bool, 
 	m := windowtest.NewTime(over)
 	return pair{real, reference{
 		record: func(c policy.Call) bool {
-			m.Record(c.At, c.Failed, slow(c))
+			m.Record(c.At, window.Mark(c.Failed, slow(c)))
 			return verdict(m.Sum(c.At))
 		},
 		reset: m.Reset,
@@ -103,7 +103,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 			m, run := windowtest.NewTime(over), int64(0)
 			return pair{policy.When(over, trip, opts...), reference{
 				record: func(c policy.Call) bool {
-					m.Record(c.At, c.Failed, countSlow && c.Duration > p.threshold)
+					m.Record(c.At, window.Mark(c.Failed, countSlow && c.Duration > p.threshold))
 					s := m.Sum(c.At)
 					switch {
 					case c.Failed && run > 0:
@@ -141,7 +141,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 			m := windowtest.NewLast(n)
 			return pair{policy.LastN(ratio, minCalls, n), reference{
 				record: func(c policy.Call) bool {
-					m.Record(c.Failed, false)
+					m.Record(window.Mark(c.Failed, false))
 					s := m.Sum()
 					return share(s.Failures, s.Calls, minCalls, ratio)
 				},

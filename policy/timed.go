@@ -66,7 +66,7 @@ func Window(failures int, over time.Duration) *WindowPolicy {
 // window reach the threshold. It reports that on every call, successes
 // included, so that [All] can combine it.
 func (p *WindowPolicy) Record(c Call) bool {
-	return p.w.RecordSum(c.At, c.Failed, false).Failures >= max(p.failures, 1)
+	return p.w.RecordSum(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
 }
 
 // Bind reports a failures below 1 or an over that is not positive, asks
@@ -111,7 +111,7 @@ func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, c.Failed, false)
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, false))
 	return p.reached(s.Failures, s.Calls)
 }
 
@@ -159,7 +159,7 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, c.Failed, c.Duration > p.threshold)
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration > p.threshold))
 	return p.reached(s.Slow, s.Calls)
 }
 

@@ -3,6 +3,8 @@ package policy
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/tripwire-go/tripwire/window"
 )
 
 // Counts are what a [When] predicate judges: the sums of the trailing
@@ -94,7 +96,7 @@ func When(over time.Duration, trip func(c Counts) bool, opts ...WhenOption) *Whe
 // of SlowerThan), moves the streak on, and reports what trip says of the
 // counts.
 func (p *WhenPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, c.Failed, p.slow && c.Duration > p.threshold)
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, p.slow && c.Duration > p.threshold))
 	n := Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow}
 	if c.Failed {
 		n.ConsecutiveFailures = p.step(1)

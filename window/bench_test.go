@@ -33,7 +33,7 @@ func BenchmarkTimeRecordSum(b *testing.B) {
 			now := c.start
 			for b.Loop() {
 				now = now.Add(time.Microsecond)
-				w.RecordSum(now, false, false)
+				w.RecordSum(now, 0)
 			}
 		})
 	}
@@ -48,7 +48,7 @@ func BenchmarkTimeRecordSumParallel(b *testing.B) {
 			w := window.NewTime(time.Minute)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					w.RecordSum(c.start, false, false)
+					w.RecordSum(c.start, 0)
 				}
 			})
 		})

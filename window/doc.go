@@ -17,7 +17,8 @@
 //     is about a number of calls ("of the last 100"), whatever the traffic
 //     rate.
 //
-// Both report their sums as [Counts]. Recording costs O(1) atomic operations
+// Both take each call's [Marks] (Failed, Slow: a set, so that a kind added
+// later changes no caller) and report their sums as [Counts]. Recording costs O(1) atomic operations
 // and never allocates; summing costs a few loads ([Time], which caches the
 // sum of the buckets behind the newest one; three loads per bucket when the
 // newest bucket has just changed) or two per 64 calls ([Last]).

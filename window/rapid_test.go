@@ -96,8 +96,8 @@ func TestTimeMatchesModel(t *testing.T) {
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
-				w.Record(now, failed, slow)
-				m.Record(now, failed, slow)
+				w.Record(now, window.Mark(failed, slow))
+				m.Record(now, window.Mark(failed, slow))
 			},
 			// RecordSum is Record then Sum, in runs so that most
 			// of a run's sums come from the cache.
@@ -105,8 +105,8 @@ func TestTimeMatchesModel(t *testing.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
 				for range rapid.IntRange(1, 5).Draw(t, "times") {
-					m.Record(now, failed, slow)
-					if got, want := w.RecordSum(now, failed, slow), m.Sum(now); got != want {
+					m.Record(now, window.Mark(failed, slow))
+					if got, want := w.RecordSum(now, window.Mark(failed, slow)), m.Sum(now); got != want {
 						t.Fatalf("RecordSum(%v) = %+v, model says %+v", now, got, want)
 					}
 				}
@@ -147,7 +147,7 @@ func TestTimeEdgeIsPreciseToABucket(t *testing.T) {
 		t.Repeat(map[string]func(*rapid.T){
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
-				w.Record(now, false, false)
+				w.Record(now, 0)
 				at = append(at, now)
 			},
 			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
@@ -192,8 +192,8 @@ func TestLastMatchesModel(t *testing.T) {
 				// Runs of one outcome, so that the ring fills and laps.
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
 				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
-					w.Record(failed, slow)
-					m.Record(failed, slow)
+					w.Record(window.Mark(failed, slow))
+					m.Record(window.Mark(failed, slow))
 				}
 			},
 			"reset": func(t *rapid.T) {

@@ -197,11 +197,11 @@ func (w *Time) Width() time.Duration { return time.Duration(w.width) }
 // now - t < Span.
 func (w *Time) Span() time.Duration { return time.Duration(w.width << w.shift) }
 
-// Record counts one call that finished at now. It does not allocate and
-// takes no lock: two loads of the head, and one compare-and-swap per
+// Record counts one call that finished at now, with its marks (failed,
+// slow: see [Marks]). It does not allocate and takes no lock: two loads of the head, and one compare-and-swap per
 // counter it bumps (the call, and its failure and slowness when set).
-func (w *Time) Record(now time.Time, failed, slow bool) {
-	w.count(w.nanos(now), failed, slow)
+func (w *Time) Record(now time.Time, m Marks) {
+	w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
 }
 
 // RecordSum counts one call that finished at now, as Record does, and
@@ -211,8 +211,8 @@ func (w *Time) Record(now time.Time, failed, slow bool) {
 // not twice, and takes the count of the call's own bucket from the
 // compare-and-swap that counted it, so a success costs one atomic write
 // and a few loads. It does not allocate and takes no lock.
-func (w *Time) RecordSum(now time.Time, failed, slow bool) Counts {
-	k, calls, ok := w.count(w.nanos(now), failed, slow)
+func (w *Time) RecordSum(now time.Time, m Marks) Counts {
+	k, calls, ok := w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
 	}

@@ -18,13 +18,13 @@ func TestTimeSaturates(t *testing.T) {
 
 func testTimeSaturates(t *testing.T, now time.Time) {
 	w := NewTime(time.Minute)
-	w.Record(now, true, true)
+	w.Record(now, Failed|Slow)
 	k := w.bucket(w.nanos(now))
 	s, full := &w.slots[k&w.mask], uint64(w.tag(k))<<countBits|countMask
 	s.calls.Store(full)
 	s.failures.Store(full)
 	s.slow.Store(full)
-	w.Record(now, true, true)
+	w.Record(now, Failed|Slow)
 	want := Counts{Calls: countMask, Failures: countMask, Slow: countMask}
 	if got := w.Sum(now); got != want {
 		t.Fatalf("Sum = %+v, want %+v", got, want)
@@ -50,10 +50,10 @@ func TestTimeCachesOlderBuckets(t *testing.T) {
 func testTimeCachesOlderBuckets(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second) // buckets of 1s
 	for i := range 40 {
-		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), i%3 == 0, i%4 == 0)
+		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), Mark(i%3 == 0, i%4 == 0))
 	}
 	now = now.Add(12 * time.Second)
-	w.RecordSum(now, true, false)
+	w.RecordSum(now, Failed)
 	h := w.head.Load()
 	if h != w.bucket(w.nanos(now)) {
 		t.Fatalf("head = %d, want the bucket of %v", h, now)
@@ -65,7 +65,7 @@ func testTimeCachesOlderBuckets(t *testing.T, now time.Time) {
 	if want := w.sumOlder(h); cached != want {
 		t.Fatalf("cache holds %+v, a full sum of the older buckets gives %+v", cached, want)
 	}
-	got := w.RecordSum(now.Add(time.Millisecond), false, true)
+	got := w.RecordSum(now.Add(time.Millisecond), Slow)
 	if want := full(w); got != want {
 		t.Fatalf("RecordSum = %+v, a full sum gives %+v", got, want)
 	}
@@ -86,10 +86,10 @@ func TestTimeLateCallSpoilsCache(t *testing.T) {
 
 func testTimeLateCallSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	w.RecordSum(now, false, false)
+	w.RecordSum(now, 0)
 	stale := w.head.Load()
 	next := now.Add(time.Second)
-	if got, want := w.RecordSum(next, false, false), (Counts{Calls: 2}); got != want {
+	if got, want := w.RecordSum(next, 0), (Counts{Calls: 2}); got != want {
 		t.Fatalf("RecordSum = %+v, want %+v", got, want)
 	}
 	if _, _, head := w.record(w.nanos(now), stale, true, false); head {
@@ -99,7 +99,7 @@ func testTimeLateCallSpoilsCache(t *testing.T, now time.Time) {
 	if got := w.Sum(next); got != want {
 		t.Fatalf("Sum = %+v after a late call, want %+v", got, want)
 	}
-	if got := w.RecordSum(next, false, false); got != (Counts{Calls: 4, Failures: 1}) {
+	if got := w.RecordSum(next, 0); got != (Counts{Calls: 4, Failures: 1}) {
 		t.Fatalf("RecordSum = %+v after a late call, want 4 calls, 1 failure", got)
 	}
 }
@@ -111,10 +111,10 @@ func TestTimeResetSpoilsCache(t *testing.T) {
 
 func testTimeResetSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	w.RecordSum(now, true, true)
-	w.RecordSum(now.Add(time.Second), true, true) // caches the first call
+	w.RecordSum(now, Failed|Slow)
+	w.RecordSum(now.Add(time.Second), Failed|Slow) // caches the first call
 	w.Reset()
-	if got, want := w.RecordSum(now.Add(time.Second), false, false), (Counts{Calls: 1}); got != want {
+	if got, want := w.RecordSum(now.Add(time.Second), 0), (Counts{Calls: 1}); got != want {
 		t.Fatalf("RecordSum after Reset = %+v, want %+v", got, want)
 	}
 }
@@ -160,15 +160,15 @@ func TestTimeEmptySlotIsNeverNewer(t *testing.T) {
 			for _, reset := range []bool{false, true} {
 				w := NewTime(over)
 				if reset {
-					w.Record(start, true, true)
+					w.Record(start, Failed|Slow)
 					w.Reset()
 				}
 				k := w.bucket(w.nanos(start))
 				end := start.Add(time.Duration((k+1)*w.width - 1 - w.nanos(start))) // the last nanosecond of start's bucket
 				// The failure's Record has counted its call in bucket k...
-				w.Record(end, false, false)
+				w.Record(end, 0)
 				// ...another goroutine's success moves the head on...
-				w.Record(end.Add(1), false, false)
+				w.Record(end.Add(1), 0)
 				// ...and the failure's own bump comes last.
 				s := &w.slots[k&w.mask]
 				if _, ok := w.bump(&s.failures, w.tag(k), k, 1); !ok {

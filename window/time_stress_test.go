@@ -50,7 +50,7 @@ func testTimeRollKeepsConcurrentCounts(t *testing.T, t0 time.Time) {
 			for range each {
 				c := call{start.Add(time.Duration(rng.Int64N(int64(width)))), rng.IntN(3) == 0, rng.IntN(4) == 0}
 				calls[g] = append(calls[g], c)
-				m.Record(c.at, c.failed, c.slow)
+				m.Record(c.at, window.Mark(c.failed, c.slow))
 			}
 		}
 		before := w.Sum(end)
@@ -79,7 +79,7 @@ func testTimeRollKeepsConcurrentCounts(t *testing.T, t0 time.Time) {
 				defer wg.Done()
 				<-begin
 				for _, c := range calls[g] {
-					w.Record(c.at, c.failed, c.slow)
+					w.Record(c.at, window.Mark(c.failed, c.slow))
 				}
 			}()
 		}
@@ -123,7 +123,7 @@ func testTimeCacheKeepsLateCalls(t *testing.T, t0 time.Time) {
 			go func() {
 				defer wg.Done()
 				for i := range each {
-					c := w.RecordSum(at(i), (i+g)%3 == 0, i%5 == 0)
+					c := w.RecordSum(at(i), window.Mark((i+g)%3 == 0, i%5 == 0))
 					checkConsistent(t, c)
 					if c.Calls < 1 {
 						t.Errorf("RecordSum = %+v: its own call is missing", c)
@@ -157,7 +157,7 @@ func TestLastConcurrentLaps(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 2000 {
-				w.Record(true, true)
+				w.Record(window.Failed | window.Slow)
 				checkConsistent(t, w.Sum())
 			}
 		}()
@@ -174,7 +174,7 @@ func TestLastConcurrentLaps(t *testing.T) {
 				if i%100 == 0 {
 					w.Reset()
 				}
-				w.Record(false, false)
+				w.Record(0)
 			}
 		}()
 	}

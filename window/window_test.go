@@ -18,15 +18,15 @@ var t0 = epochs.Today
 
 // counter is what every window offers; [window.Last] ignores the times.
 type counter interface {
-	Record(now time.Time, failed, slow bool)
+	Record(now time.Time, m window.Marks)
 	Sum(now time.Time) window.Counts
 	Reset()
 }
 
 type lastAt struct{ *window.Last }
 
-func (w lastAt) Record(_ time.Time, failed, slow bool) { w.Last.Record(failed, slow) }
-func (w lastAt) Sum(time.Time) window.Counts           { return w.Last.Sum() }
+func (w lastAt) Record(_ time.Time, m window.Marks) { w.Last.Record(m) }
+func (w lastAt) Sum(time.Time) window.Counts        { return w.Last.Sum() }
 
 // impl is one window under test. holds says whether it keeps every call
 // recorded within span of the first one, so that a test can demand exact
@@ -103,10 +103,10 @@ func TestWindowsStartEmpty(t *testing.T) {
 func TestWindowsCountWhatTheyHold(t *testing.T) {
 	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
-		w.Record(t0, false, false)
-		w.Record(t0, true, false)
-		w.Record(t0, false, true)
-		w.Record(t0, true, true)
+		w.Record(t0, 0)
+		w.Record(t0, window.Failed)
+		w.Record(t0, window.Slow)
+		w.Record(t0, window.Failed|window.Slow)
 		want := window.Counts{Calls: 4, Failures: 2, Slow: 2}
 		if !im.holds(4, 0) {
 			want = window.Counts{Calls: 1, Failures: 1, Slow: 1}
@@ -121,7 +121,7 @@ func TestWindowsResetForgetsEverything(t *testing.T) {
 	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		for i := range 300 {
-			w.Record(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0, i%3 == 0)
+			w.Record(t0.Add(time.Duration(i)*time.Millisecond), window.Mark(i%2 == 0, i%3 == 0))
 		}
 		checkReset(t, w, t0.Add(300*time.Millisecond))
 	})
@@ -146,7 +146,7 @@ func TestWindowsConcurrentResets(t *testing.T) {
 					case 1:
 						checkConsistent(t, w.Sum(at))
 					default:
-						w.Record(at, i%2 == 0, i%3 == 0)
+						w.Record(at, window.Mark(i%2 == 0, i%3 == 0))
 					}
 				}
 			}()
@@ -164,7 +164,7 @@ func checkReset(t *testing.T, w counter, now time.Time) {
 	if got := w.Sum(now); got != (window.Counts{}) {
 		t.Fatalf("after Reset Sum = %+v", got)
 	}
-	w.Record(now, true, false)
+	w.Record(now, window.Failed)
 	if got, want := w.Sum(now), (window.Counts{Calls: 1, Failures: 1}); got != want {
 		t.Fatalf("after Reset and one failure Sum = %+v, want %+v", got, want)
 	}
@@ -200,7 +200,7 @@ func TestWindowsConcurrent(t *testing.T) {
 				defer wg.Done()
 				for i := range each {
 					at := t0.Add(span * time.Duration(i) / each)
-					w.Record(at, (i+g)%3 == 0, i%5 == 0)
+					w.Record(at, window.Mark((i+g)%3 == 0, i%5 == 0))
 				}
 			}()
 		}
@@ -247,7 +247,7 @@ func TestWindowsTakeAnyTime(t *testing.T) {
 		w := im.make()
 		for _, a := range odd {
 			for _, b := range odd {
-				w.Record(a, true, false)
+				w.Record(a, window.Failed)
 				checkConsistent(t, w.Sum(b))
 			}
 		}
@@ -279,9 +279,9 @@ func TestTimeLapTagsDoNotAlias(t *testing.T) {
 	const lap = 2 // ns: two buckets of 1ns
 	t.Run("steps", func(t *testing.T) {
 		w := window.NewTime(lap)
-		w.Record(at(1), true, true) // bucket 1, the second slot, lap 0
+		w.Record(at(1), window.Failed|window.Slow) // bucket 1, the second slot, lap 0
 		for i := int64(1); i <= 8; i++ {
-			w.Record(at(i<<29), false, false) // first slot only, 2^28 laps apart
+			w.Record(at(i<<29), 0) // first slot only, 2^28 laps apart
 		}
 		// Bucket 2^32+1 is in the second slot again, lap 2^31: lap 0's tag.
 		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
@@ -290,8 +290,8 @@ func TestTimeLapTagsDoNotAlias(t *testing.T) {
 	})
 	t.Run("jump", func(t *testing.T) {
 		w := window.NewTime(lap)
-		w.Record(at(1), true, true)
-		w.Record(at(1<<32+1), false, false) // same slot, same tag, 2^31 laps on
+		w.Record(at(1), window.Failed|window.Slow)
+		w.Record(at(1<<32+1), 0) // same slot, same tag, 2^31 laps on
 		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
 			t.Fatalf("Sum = %+v, want %+v", got, want)
 		}
@@ -305,15 +305,15 @@ func TestTimeLapTagsDoNotAlias(t *testing.T) {
 // window. The window panics instead, saying why.
 func TestTimeRefusesTheZeroTime(t *testing.T) {
 	for name, use := range map[string]func(w *window.Time){
-		"Record":    func(w *window.Time) { w.Record(time.Time{}, true, false) },
-		"RecordSum": func(w *window.Time) { w.RecordSum(time.Time{}, true, false) },
+		"Record":    func(w *window.Time) { w.Record(time.Time{}, window.Failed) },
+		"RecordSum": func(w *window.Time) { w.RecordSum(time.Time{}, window.Failed) },
 		"Sum":       func(w *window.Time) { w.Sum(time.Time{}) },
 	} {
 		for _, anchored := range []bool{false, true} {
 			w := window.NewTime(time.Minute)
 			if anchored {
 				mono, _ := epochs.Mono(epochs.Today)
-				w.Record(mono, false, false)
+				w.Record(mono, 0)
 			}
 			func() {
 				defer func() {

@@ -62,7 +62,8 @@ func (m *Time) Width() time.Duration { return time.Duration(m.width) }
 
 // Record keeps one call that finished at now, in the bucket of now or, if
 // that is older, in the newest bucket recorded into so far.
-func (m *Time) Record(now time.Time, failed, slow bool) {
+func (m *Time) Record(now time.Time, marks window.Marks) {
+	failed, slow := marks&window.Failed != 0, marks&window.Slow != 0
 	k := m.bucket(now)
 	if m.started && k < m.head {
 		k = m.head
@@ -137,7 +138,9 @@ type Last struct {
 func NewLast(n int) *Last { return &Last{n: max(n, 1)} }
 
 // Record keeps one call.
-func (m *Last) Record(failed, slow bool) { m.calls = append(m.calls, call{0, failed, slow}) }
+func (m *Last) Record(marks window.Marks) {
+	m.calls = append(m.calls, call{0, marks&window.Failed != 0, marks&window.Slow != 0})
+}
 
 // Sum counts the last n calls kept.
 func (m *Last) Sum() window.Counts {

@@ -26,9 +26,9 @@ func TestTimeForgetsWhatLeftTheWindow(t *testing.T) {
 
 func testTimeForgetsWhatLeftTheWindow(t *testing.T, t0 time.Time) {
 	m := windowtest.NewTime(16 * time.Second) // 16 buckets of 1s
-	m.Record(t0, true, false)
-	m.Record(t0.Add(500*time.Millisecond), false, true)
-	m.Record(t0.Add(3*time.Second), true, true)
+	m.Record(t0, window.Failed)
+	m.Record(t0.Add(500*time.Millisecond), window.Slow)
+	m.Record(t0.Add(3*time.Second), window.Failed|window.Slow)
 	if got, want := m.Sum(t0.Add(3*time.Second)), (window.Counts{Calls: 3, Failures: 2, Slow: 2}); got != want {
 		t.Fatalf("Sum = %+v, want %+v", got, want)
 	}
@@ -45,7 +45,7 @@ func testTimeForgetsWhatLeftTheWindow(t *testing.T, t0 time.Time) {
 func TestLastKeepsTheLastN(t *testing.T) {
 	m := windowtest.NewLast(3)
 	for _, failed := range []bool{true, true, false, false} {
-		m.Record(failed, false)
+		m.Record(window.Mark(failed, false))
 	}
 	if got, want := m.Sum(), (window.Counts{Calls: 3, Failures: 1}); got != want {
 		t.Fatalf("Sum = %+v, want %+v", got, want)
