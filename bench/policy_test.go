@@ -87,7 +87,10 @@ type clockOnly struct{}
 
 func (clockOnly) Record(policy.Call) bool { return false }
 func (clockOnly) Reset()                  {}
-func (clockOnly) Needs() policy.Needs     { return policy.NeedTime }
+func (clockOnly) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedTime)
+	return nil
+}
 
 // executed are the policies measured through breaker.Execute: the floors
 // (no clock read; one clock read and nothing else) and the time windows.
@@ -198,20 +201,20 @@ var windows = []struct {
 	{"time", func() func(time.Time, bool) window.Counts {
 		w := window.NewTime(time.Minute)
 		return func(now time.Time, failed bool) window.Counts {
-			w.Record(now, failed, false)
+			w.Record(now, window.Mark(failed, false))
 			return w.Sum(now)
 		}
 	}},
 	{"time-recordsum", func() func(time.Time, bool) window.Counts {
 		w := window.NewTime(time.Minute)
 		return func(now time.Time, failed bool) window.Counts {
-			return w.RecordSum(now, failed, false)
+			return w.RecordSum(now, window.Mark(failed, false))
 		}
 	}},
 	{"last", func() func(time.Time, bool) window.Counts {
 		w := window.NewLast(100)
 		return func(_ time.Time, failed bool) window.Counts {
-			w.Record(failed, false)
+			w.Record(window.Mark(failed, false))
 			return w.Sum()
 		}
 	}},

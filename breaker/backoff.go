@@ -73,6 +73,18 @@ func (s *settings) openFor() func(trips int) time.Duration {
 			}
 			d -= d * bo.Jitter * u
 		}
-		return time.Duration(d)
+		return durationOf(d, bo.Max)
 	}
+}
+
+// durationOf converts d, a period computed in float64 and capped at max,
+// to a Duration without overflow. float64 has 53 bits of mantissa: near
+// math.MaxInt64, float64(max) rounds up to 2^63, which does not fit a
+// Duration, and converting it gives the most negative one, an open period
+// that has ended before it began. A d at or past max is max itself.
+func durationOf(d float64, max time.Duration) time.Duration {
+	if d >= float64(max) {
+		return max
+	}
+	return time.Duration(d)
 }

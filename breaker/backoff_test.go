@@ -21,67 +21,71 @@ func openPeriod(t *testing.T, r *rig) time.Duration {
 	if !errors.As(r.exec(nil), &oe) {
 		t.Fatal("circuit not open")
 	}
-	return oe.Until.Sub(r.clk.Now())
+	return oe.Until().Sub(r.clk.Now())
 }
 
 func TestBackoff(t *testing.T) {
-	r := newRig(t, breaker.Config[int]{
-		Policy:         policy.Consecutive(1),
-		OpenTimeout:    time.Second,
-		HalfOpenProbes: 1,
-		Backoff:        &breaker.Backoff{Max: 5 * time.Second},
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{
+			Policy:         policy.Consecutive(1),
+			OpenTimeout:    time.Second,
+			HalfOpenProbes: 1,
+			Backoff:        &breaker.Backoff{Max: 5 * time.Second},
+		})
+		var got []time.Duration
+		r.exec(errDependency)
+		for range 5 {
+			d := openPeriod(t, r)
+			got = append(got, d)
+			r.clk.Add(d)
+			r.exec(errDependency) // the probe fails: open again, longer
+		}
+		if fmt.Sprint(got) != "[1s 2s 4s 5s 5s]" {
+			t.Fatalf("open periods %v, want doubling from 1s capped at 5s", got)
+		}
+		// A probe that succeeds closes the circuit and starts the count over.
+		r.clk.Add(openPeriod(t, r))
+		r.exec(nil)
+		r.wantState(breaker.Closed)
+		r.exec(errDependency)
+		if d := openPeriod(t, r); d != time.Second {
+			t.Fatalf("after closing, open period %v, want the base 1s again", d)
+		}
+		// So does Reset.
+		r.b.Reset()
+		r.b.Trip()
+		if d := openPeriod(t, r); d != time.Second {
+			t.Fatalf("after Reset, open period %v, want 1s", d)
+		}
 	})
-	var got []time.Duration
-	r.exec(errDependency)
-	for range 5 {
-		d := openPeriod(t, r)
-		got = append(got, d)
-		r.clk.Add(d)
-		r.exec(errDependency) // the probe fails: open again, longer
-	}
-	if fmt.Sprint(got) != "[1s 2s 4s 5s 5s]" {
-		t.Fatalf("open periods %v, want doubling from 1s capped at 5s", got)
-	}
-	// A probe that succeeds closes the circuit and starts the count over.
-	r.clk.Add(openPeriod(t, r))
-	r.exec(nil)
-	r.wantState(breaker.Closed)
-	r.exec(errDependency)
-	if d := openPeriod(t, r); d != time.Second {
-		t.Fatalf("after closing, open period %v, want the base 1s again", d)
-	}
-	// So does Reset.
-	r.b.Reset()
-	r.b.Trip()
-	if d := openPeriod(t, r); d != time.Second {
-		t.Fatalf("after Reset, open period %v, want 1s", d)
-	}
 }
 
 func TestBackoffJitter(t *testing.T) {
-	draws := []float64{0.5, 0, 0.999, 7 /* broken source: ignored */, 0}
-	r := newRig(t, breaker.Config[int]{
-		Policy:         policy.Consecutive(1),
-		OpenTimeout:    8 * time.Second,
-		HalfOpenProbes: 1,
-		Backoff: &breaker.Backoff{
-			Factor: 1,
-			Max:    8 * time.Second,
-			Jitter: 0.5,
-			Rand:   func() float64 { u := draws[0]; draws = draws[1:]; return u },
-		},
-	})
-	r.exec(errDependency)
-	var got []string
-	for range 4 {
-		d := openPeriod(t, r)
-		got = append(got, d.Round(time.Millisecond).String())
-		r.clk.Add(d)
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		draws := []float64{0.5, 0, 0.999, 7 /* broken source: ignored */, 0}
+		r := newRig(t, cs, breaker.Config[int]{
+			Policy:         policy.Consecutive(1),
+			OpenTimeout:    8 * time.Second,
+			HalfOpenProbes: 1,
+			Backoff: &breaker.Backoff{
+				Factor: 1,
+				Max:    8 * time.Second,
+				Jitter: 0.5,
+				Rand:   func() float64 { u := draws[0]; draws = draws[1:]; return u },
+			},
+		})
 		r.exec(errDependency)
-	}
-	if strings.Join(got, " ") != "6s 8s 4.004s 8s" {
-		t.Fatalf("jittered periods %v", got)
-	}
+		var got []string
+		for range 4 {
+			d := openPeriod(t, r)
+			got = append(got, d.Round(time.Millisecond).String())
+			r.clk.Add(d)
+			r.exec(errDependency)
+		}
+		if strings.Join(got, " ") != "6s 8s 4.004s 8s" {
+			t.Fatalf("jittered periods %v", got)
+		}
+	})
 }
 
 func TestBackoffInvalid(t *testing.T) {
@@ -106,40 +110,40 @@ func TestBackoffInvalid(t *testing.T) {
 }
 
 func TestProbeTimeout(t *testing.T) {
-	r := newRig(t, breaker.Config[int]{
-		OpenTimeout:    time.Second,
-		HalfOpenProbes: 2,
-		ProbeTimeout:   10 * time.Second,
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{
+			OpenTimeout:    time.Second,
+			HalfOpenProbes: 2,
+			ProbeTimeout:   10 * time.Second,
+		})
+		r.b.Trip()
+		r.clk.Add(time.Second)
+		hung1, _ := r.b.Allow()
+		r.clk.Add(5 * time.Second)
+		hung2, _ := r.b.Allow()
+
+		r.clk.Add(10*time.Second - time.Nanosecond)
+		wantRejected(t, r.exec(nil)) // not yet: the last admission was under 10s ago
+		r.clk.Add(time.Nanosecond)
+		if err := r.exec(nil); err != nil {
+			t.Fatalf("slots not reclaimed after ProbeTimeout: %v", err)
+		}
+		hung1.Done(0, errDependency) // forgotten: must not reopen the circuit
+		r.wantState(breaker.HalfOpen)
+		r.exec(nil)
+		r.wantState(breaker.Closed)
+		hung2.Done(0, errDependency)
+		r.wantState(breaker.Closed)
+		r.wantLog("closed>open", "open>half-open", "half-open>closed")
+
 	})
-	r.b.Trip()
-	r.clk.Add(time.Second)
-	hung1, _ := r.b.Allow()
-	r.clk.Add(5 * time.Second)
-	hung2, _ := r.b.Allow()
-
-	r.clk.Add(10*time.Second - time.Nanosecond)
-	wantRejected(t, r.exec(nil)) // not yet: the last admission was under 10s ago
-	r.clk.Add(time.Nanosecond)
-	if err := r.exec(nil); err != nil {
-		t.Fatalf("slots not reclaimed after ProbeTimeout: %v", err)
-	}
-	hung1.Done(0, errDependency) // forgotten: must not reopen the circuit
-	r.wantState(breaker.HalfOpen)
-	r.exec(nil)
-	r.wantState(breaker.Closed)
-	hung2.Done(0, errDependency)
-	r.wantState(breaker.Closed)
-	r.wantLog("closed>open", "open>half-open", "half-open>closed")
-
-	if _, err := breaker.New(breaker.Config[int]{ProbeTimeout: -1}); !errors.Is(err, breaker.ErrInvalidConfig) || !strings.Contains(err.Error(), "ProbeTimeout") {
-		t.Fatalf("negative ProbeTimeout: err = %v", err)
-	}
 }
 
 // Backoff gives a dependency that keeps failing its probes more time at
 // each trip. A fixed Rand makes the jitter deterministic here.
 func ExampleBackoff() {
 	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.December, 1, 9, 0, 0, 0, time.UTC)) // start at a real date: a mock starts in 1970
 	b, err := breaker.New(breaker.Config[int]{
 		Policy:         policy.Consecutive(1),
 		OpenTimeout:    10 * time.Second,

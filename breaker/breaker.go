@@ -3,9 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
-
-	"github.com/tripwire-go/tripwire/internal/fsm"
-	"github.com/tripwire-go/tripwire/policy"
+	"time"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -17,7 +15,9 @@ import (
 // Record; with the default policy it reads no clock and writes no shared
 // memory when it succeeds.
 type Breaker[T any] struct {
-	core
+	// core is the circuit: a pointer, so that a View shares it. The
+	// indirection costs the hot path one load from a line it reads anyway.
+	*core
 	classify func(T, error) Outcome
 	// fastSuccess: a nil error is a Success that needs no counting
 	// (Classify nil, CountCalls off), so Execute may take its shortest path.
@@ -32,7 +32,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
+	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }
@@ -44,13 +44,38 @@ func (b *Breaker[T]) Name() string { return b.name }
 // passed is reported (and becomes) half-open, without waiting for a call.
 func (b *Breaker[T]) State() State { return b.state() }
 
-// Trip opens the circuit now, as if the policy had tripped. On an open
-// circuit it does nothing.
+// Trip opens the circuit now, as if the policy had tripped: for
+// OpenTimeout, or what the Backoff makes of it, then half-open as usual. On
+// a circuit open for a period that has not ended it does nothing. It ends a
+// manual mode: a forced-open circuit gets an ordinary open period from now,
+// a disabled one opens.
 func (b *Breaker[T]) Trip() { b.trip() }
 
-// Reset closes the circuit now and resets the policy. Calls that started
-// before it change nothing when they finish. On a closed circuit it
-// reports no transition.
+// TripFor opens the circuit now for d, then lets probes through as usual:
+// for maintenance of a known length, or to follow an upstream's
+// Retry-After. The Backoff is not stepped: the next trip by the policy
+// lasts what it would have without this one. It replaces any open period
+// and ends a manual mode. A d of zero or less opens the circuit with a
+// period that has already ended: the next call or State finds it
+// half-open.
+func (b *Breaker[T]) TripFor(d time.Duration) { b.tripFor(d) }
+
+// ForceOpen holds the circuit open until Reset, Disable, Trip or TripFor:
+// every call is rejected with an error wrapping ErrOpen, no probe runs, and
+// State reports Open whatever time passes. Use it to take a dependency out
+// of service. On a forced-open circuit it does nothing.
+func (b *Breaker[T]) ForceOpen() { b.forceOpen() }
+
+// Disable holds the circuit closed until Reset, ForceOpen, Trip or TripFor:
+// every call runs, the policy records nothing and never trips it, and State
+// reports Closed. Calls are still counted with Config.CountCalls. Use it to
+// take the breaker out of the way during an incident. On a disabled circuit
+// it does nothing.
+func (b *Breaker[T]) Disable() { b.disable() }
+
+// Reset closes the circuit now, resets the policy and ends a manual mode.
+// Calls that started before it change nothing when they finish. On a
+// closed circuit without a mode it reports no transition.
 func (b *Breaker[T]) Reset() { b.reset() }
 
 // Execute runs fn through the breaker and returns its result, or rejects it
@@ -64,7 +89,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if w.State() != fsm.Closed || b.needs != 0 {
+	if !w.Plain() || b.needs != 0 {
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}
@@ -88,11 +113,10 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	if err == nil && b.fastSuccess {
 		finished = true
 		// The default policy, written out here to save a call: a success
-		// of a healthy circuit only reads its streak.
-		if c := b.consecutive; c != nil && b.load() == w {
-			if c.Record(policy.Call{}) {
-				b.tripFrom(w)
-			}
+		// of a healthy circuit only reads its streak, and has nothing to
+		// record. One that ends a streak goes through Record, which fences
+		// it against a concurrent Reset.
+		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)
@@ -119,16 +143,18 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	return res, err
 }
 
-// outcome classifies a result of Execute.
+// outcome classifies a result of Execute. The caller-cancellation rule
+// comes first, Classify or not: Classify never sees the context, and
+// cannot tell a caller that gave up from a dependency that canceled.
 func (b *Breaker[T]) outcome(ctx context.Context, res T, err error) Outcome {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return Ignored
+	}
 	if b.classify != nil {
 		return b.classify(res, err)
 	}
 	if err == nil {
 		return Success
-	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return Ignored
 	}
 	return Failure
 }

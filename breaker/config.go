@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -23,8 +22,11 @@ const (
 	// DefaultHalfOpenProbes is the number of half-open probes when
 	// Config.HalfOpenProbes is zero.
 	DefaultHalfOpenProbes = 3
+	// NoProbeTimeout, as Config.ProbeTimeout, lets half-open probes hold
+	// their slots for as long as they run. The default (0) is OpenTimeout.
+	NoProbeTimeout time.Duration = -1
 	// MaxHalfOpenProbes is the largest Config.HalfOpenProbes accepted.
-	MaxHalfOpenProbes = fsm.MaxProbes
+	MaxHalfOpenProbes = 65535
 )
 
 // Config configures a [Breaker]. The zero value is a valid configuration:
@@ -39,6 +41,14 @@ type Config[T any] struct {
 	// another breaker already uses. A custom policy that panics leaves the
 	// breaker usable and consistent; policy.Policy says what each panic
 	// costs.
+	//
+	// The breaker calls the policy with no lock held. A call admitted before
+	// a Reset never reaches the policy after it: the Reset waits for the
+	// results already inside Record, and calls that run while it resets the
+	// policy are not recorded. So Record must not call the breaker's Reset,
+	// Adopt or Done of a probe (they may wait for that Record), and Reset may
+	// call Metrics, State, Trip and the like, but not Reset or Adopt, or
+	// report a probe.
 	Policy policy.Policy
 
 	// OpenTimeout is how long the circuit stays open before it lets probes
@@ -46,42 +56,78 @@ type Config[T any] struct {
 	OpenTimeout time.Duration
 
 	// HalfOpenProbes is the most probe calls in flight while half-open;
-	// that many successful probes close the circuit. 0 means
-	// DefaultHalfOpenProbes (3); negative or above MaxHalfOpenProbes is
-	// invalid.
+	// unless CloseAfter says otherwise, that many successful probes close
+	// the circuit. 0 means DefaultHalfOpenProbes (3); negative or above
+	// MaxHalfOpenProbes is invalid.
 	HalfOpenProbes int
 
+	// CloseAfter is the number of successful probes that close a half-open
+	// circuit, counted over the half-open period whatever their overlap:
+	// with HalfOpenProbes 1 and CloseAfter 3, three probes run one after
+	// the other and the third success closes the circuit. A failed probe
+	// opens it again at once, whatever the count. 0 means HalfOpenProbes;
+	// negative or above MaxHalfOpenProbes is invalid.
+	CloseAfter int
+
 	// Classify decides how a finished call counts. nil means: a nil error
-	// is a Success; an error that is context.Canceled while the caller's
-	// context is done is Ignored (the caller gave up; the dependency did
-	// nothing wrong); any other error is a Failure. Use it to count results
-	// by value (an HTTP 503 with a nil error) or to ignore errors that say
+	// is a Success, any other error a Failure. Use it to count results by
+	// value (an HTTP 503 with a nil error) or to ignore errors that say
 	// nothing about the dependency's health (a 404, a validation error).
-	// A value other than Success, Failure or Ignored counts as a Failure,
-	// and so does the call when Classify panics; the panic then goes on up
-	// to the caller of Execute or Done.
+	//
+	// Before Classify, and whether it is set or not, Execute applies the
+	// caller-cancellation rule: an error that is context.Canceled while the
+	// caller's context is done is Ignored (the caller gave up; the
+	// dependency did nothing wrong), and Classify is not called for it.
+	// Permit.Done has no context and applies no such rule: a caller that
+	// gave up calls Permit.Release instead.
+	//
+	// The zero Outcome is Failure, and a value other than Success, Failure
+	// or Ignored counts as a Failure too; so does the call when Classify
+	// panics, and the panic then goes on up to the caller of Execute or
+	// Done.
 	Classify func(result T, err error) Outcome
 
 	// OnStateChange, when set, is called once after each transition, in
 	// order and with no lock held, so it may call the breaker. With a single
 	// caller it has run before the call that caused the transition returns.
+	//
+	// One exception keeps the order: a call made from inside a callback
+	// (OnStateChange, OnTransition or a Subscribe listener) that causes a
+	// transition returns before that transition's callbacks run, since they
+	// must not start while the current one is still running. They run right
+	// after the current callback returns, on the same goroutine, before the
+	// call that caused the current transition returns. So a callback that
+	// calls Reset sees State() == Closed on its return, but its own
+	// open>closed callback has not run yet.
+	//
 	// If it panics the panic reaches that caller; the transition has
 	// happened all the same, and transitions queued behind it are delivered,
 	// in order, by the next call that delivers transitions.
 	OnStateChange func(name string, from, to State)
 
+	// OnTransition, when set, is called for each transition with its
+	// details: why it happened (Cause), the manual mode in force, the
+	// generation, when, and until when an open circuit stays open. It is
+	// called like OnStateChange, from the same ordered queue, right after
+	// it. It also sees the changes that OnStateChange does not, because the
+	// state stays the same: ForceOpen or TripFor of an open circuit,
+	// Disable or Reset of a disabled one. See [Transition].
+	OnTransition func(Transition)
+
 	// Backoff, when set, lengthens the open period after repeated trips.
 	// nil means every open period lasts OpenTimeout.
 	Backoff *Backoff
 
-	// ProbeTimeout, when positive, bounds how long half-open probes may hold
-	// their slots: once every slot has been busy for ProbeTimeout with no
-	// probe admitted or finished, the slots are reclaimed, the probes still
-	// in flight are forgotten (their results change nothing), and new
-	// probes are let in. It keeps a circuit from staying half-open forever
-	// behind probes that hang or permits that are never reported. 0 means
-	// no limit; negative is invalid. With it, half-open calls read the
-	// clock.
+	// ProbeTimeout bounds how long half-open probes may hold their slots:
+	// once every slot has been busy for ProbeTimeout with no probe admitted
+	// or finished, the slots are reclaimed, the probes still in flight are
+	// forgotten (their results change nothing), and new probes are let in.
+	// It keeps a circuit from staying half-open, rejecting every call,
+	// forever behind probes that hang or permits that are never reported.
+	// 0 means OpenTimeout: a probe may take as long as the dependency was
+	// given to recover. NoProbeTimeout (any negative value) turns it off:
+	// probes then hold their slots for as long as they run. With a
+	// ProbeTimeout, half-open calls read the clock.
 	ProbeTimeout time.Duration
 
 	// Clock is where the breaker reads the time. nil means the real clock.
@@ -189,9 +235,12 @@ func (e *ConfigError) Unwrap() []error {
 type settings struct {
 	name          string
 	policy        policy.Policy
+	terms         policy.Terms // what policy.Bind found the policy needs
 	openTimeout   time.Duration
 	probes        int
+	closeAfter    int
 	onStateChange func(name string, from, to State)
+	onTransition  func(Transition)
 	clock         Clock
 	exactClock    bool
 	backoff       *Backoff
@@ -205,7 +254,9 @@ func (c Config[T]) validate() (settings, error) {
 		policy:        c.Policy,
 		openTimeout:   c.OpenTimeout,
 		probes:        c.HalfOpenProbes,
+		closeAfter:    c.CloseAfter,
 		onStateChange: c.OnStateChange,
+		onTransition:  c.OnTransition,
 		clock:         c.Clock,
 		probeTimeout:  c.ProbeTimeout,
 		countCalls:    c.CountCalls,
@@ -224,8 +275,19 @@ func (c Config[T]) validate() (settings, error) {
 	case c.HalfOpenProbes == 0:
 		s.probes = DefaultHalfOpenProbes
 	}
-	if c.ProbeTimeout < 0 {
-		return s, &ConfigError{Field: "ProbeTimeout", why: "must not be negative, got " + c.ProbeTimeout.String()}
+	switch {
+	case c.CloseAfter < 0:
+		return s, &ConfigError{Field: "CloseAfter", why: "must not be negative, got " + strconv.Itoa(c.CloseAfter)}
+	case c.CloseAfter > MaxHalfOpenProbes:
+		return s, &ConfigError{Field: "CloseAfter", why: fmt.Sprintf("must be at most %d, got %d", MaxHalfOpenProbes, c.CloseAfter)}
+	case c.CloseAfter == 0:
+		s.closeAfter = s.probes
+	}
+	switch {
+	case c.ProbeTimeout < 0:
+		s.probeTimeout = 0 // NoProbeTimeout: the machine reclaims nothing
+	case c.ProbeTimeout == 0:
+		s.probeTimeout = s.openTimeout
 	}
 	if c.Backoff != nil {
 		if err := c.Backoff.validate(s.openTimeout); err != nil {
@@ -247,15 +309,27 @@ func (c Config[T]) validate() (settings, error) {
 		// A typed nil (a *T that is nil) is not a nil interface: calling
 		// it would panic later, deep inside a call.
 		return s, &ConfigError{Field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
-	} else if err := policy.Validate(c.Policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
 	}
-	// Claim last: a Config rejected for another field must not use up its
-	// policy.
-	if err := policy.Claim(s.policy); err != nil {
-		return s, &ConfigError{Field: "Policy", cause: err}
+	// Bind last: it claims the policy, and a Config rejected for another
+	// field must not use it up. It checks the policy's arguments first.
+	terms, err := policy.Bind(s.policy)
+	if err != nil {
+		return s, policyError(err)
 	}
+	s.terms = terms
 	return s, nil
+}
+
+// policyError is the ConfigError for err, an error of policy.Bind: its
+// Field names the policy's argument at fault, "Policy.ratio" or
+// "Policy.ps[1].failures", when there is one.
+func policyError(err error) *ConfigError {
+	field := "Policy"
+	var ae *policy.ArgError
+	if errors.As(err, &ae) && ae.Arg() != "" {
+		field += "." + ae.Arg()
+	}
+	return &ConfigError{Field: field, cause: err}
 }
 
 // isNilPointer reports whether v holds a nil pointer, map, slice, channel or

@@ -25,7 +25,7 @@ type core struct {
 	// be called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
 	probes      int
-	// judge is the policy when it is a policy.ProbeJudge: it has the last word
+	// judge is the judge the policy's terms name, if any: it has the last word
 	// on probes that succeeded. timeProbes: it needs their durations, so
 	// half-open admissions read the clock.
 	judge      policy.ProbeJudge
@@ -34,7 +34,10 @@ type core struct {
 	// read the clock.
 	probeTimeout time.Duration
 	notify       func(name string, from, to State)
-	counters     *counters // nil unless Config.CountCalls; see metrics.go
+	onTransition func(Transition)
+	listeners    listeners               // Subscribe's; see hooks.go
+	gate         atomic.Pointer[gateBox] // SetProbeGate's; nil: none
+	counters     *counters               // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
 	// built once per open or half-open period.
@@ -48,21 +51,25 @@ func (c *core) init(s *settings) {
 	c.name = s.name
 	c.clock = s.clock
 	c.exact = s.exactClock
-	c.needs = policy.NeedsOf(s.policy)
+	c.needs = s.terms.Needs
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
-	c.judge, _ = s.policy.(policy.ProbeJudge)
+	c.judge = s.terms.Judge
 	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
 	c.probeTimeout = s.probeTimeout
 	c.notify = s.onStateChange
+	c.onTransition = s.onTransition
 	if s.countCalls {
 		c.counters = newCounters()
 	}
 	mc := fsm.Config{
-		Policy:       s.policy,
-		OpenFor:      s.openFor(),
-		Probes:       s.probes,
-		Notify:       s.onStateChange != nil,
+		Policy:     s.policy,
+		OpenFor:    s.openFor(),
+		Probes:     s.probes,
+		CloseAfter: s.closeAfter,
+		// Always: a listener may Subscribe at any time. Queueing costs
+		// only transitions, never a call that causes none.
+		Notify:       true,
 		ProbeTimeout: s.probeTimeout,
 	}
 	if !c.exact {
@@ -83,6 +90,10 @@ func (c *core) init(s *settings) {
 func (c *core) armTimer(w fsm.Word, d time.Duration) {
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if d < 0 {
+		c.timer = nil // forced open: no end to flag
+		return
 	}
 	m := c.m
 	c.timer = time.AfterFunc(d, func() { m.MarkDue(w) })
@@ -125,20 +136,37 @@ func (c *core) state() State {
 }
 
 func (c *core) trip() {
-	c.m.Trip(c.clock.Now())
+	c.m.Trip(c.clock.Now(), fsm.CauseManual)
+	c.flush()
+}
+
+func (c *core) tripFor(d time.Duration) {
+	c.m.TripFor(d, c.clock.Now(), fsm.CauseManual)
+	c.flush()
+}
+
+func (c *core) forceOpen() {
+	c.m.ForceOpen(c.clock.Now(), fsm.CauseManual)
+	c.flush()
+}
+
+func (c *core) disable() {
+	c.m.Disable(c.clock.Now(), fsm.CauseManual)
 	c.flush()
 }
 
 func (c *core) reset() {
-	c.m.Reset(c.clock.Now())
+	c.m.Reset(c.clock.Now(), fsm.CauseManual)
 	c.flush()
 }
 
-// ticket is what an admitted call remembers: the word it was admitted under
-// and, for policies that need it, when it started.
+// ticket is what an admitted call remembers: the word it was admitted under,
+// for policies that need it when it started, and for a probe admitted by a
+// ProbeGate the gate to report it to.
 type ticket struct {
 	w     fsm.Word
 	start time.Time
+	gate  *gateBox
 }
 
 // admit decides whether a call may run now, starting from the word w.
@@ -147,7 +175,7 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 		switch w.State() {
 		case fsm.Closed:
 			t := ticket{w: w}
-			if c.needs&policy.NeedDuration != 0 {
+			if c.needs&policy.NeedDuration != 0 && !w.Muted() {
 				t.start = c.clock.Now()
 			}
 			return t, nil
@@ -167,7 +195,11 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 				now = c.clock.Now()
 			}
 			if c.m.Acquire(w, now) {
-				return ticket{w: w, start: now}, nil
+				g, ok := c.askGate(w, now)
+				if !ok {
+					return ticket{}, c.rejectionFor(w)
+				}
+				return ticket{w: w, start: now, gate: g}, nil
 			}
 			next := c.load()
 			if next == w && !c.m.Reclaim(w, now) {
@@ -186,7 +218,7 @@ func (c *core) finish(t ticket, o Outcome) {
 	c.count(o)
 	switch t.w.State() {
 	case fsm.Closed:
-		if o == Ignored {
+		if o == Ignored || t.w.Muted() {
 			return
 		}
 		call := policy.Call{Failed: o == Failure}
@@ -207,8 +239,16 @@ func (c *core) finish(t ticket, o Outcome) {
 		if o == Success && c.judge != nil {
 			o = c.judgeProbe(t, now)
 		}
+		c.probeDone(t, o)
 		c.m.Release(t.w, fsm.Outcome(o), now)
 		c.flush()
+	}
+}
+
+// probeDone tells the gate that admitted the probe of t how it ended.
+func (c *core) probeDone(t ticket, o Outcome) {
+	if t.gate != nil {
+		t.gate.g.ProbeDone(t.w.Gen(), o)
 	}
 }
 
@@ -220,6 +260,7 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 	judged := false
 	defer func() {
 		if !judged {
+			c.probeDone(t, Failure)
 			c.m.Release(t.w, fsm.Failure, now)
 			c.flush()
 		}
@@ -251,7 +292,8 @@ func (c *core) rejectionFor(w fsm.Word) error {
 	if e := c.rejection.Load(); e.gen == w.Gen() {
 		return e
 	}
-	e := newOpenError(c.name, w, c.m.Until(), c.probes)
+	until, forced := c.m.Period()
+	e := newOpenError(c.name, w, until, c.probes, c.probeTimeout, forced)
 	if w.Rejecting() && !c.exact && c.counters == nil {
 		// Open, no due flag, real clock: until the word changes, calls
 		// under it are rejected without reading the clock. (A counting
@@ -262,13 +304,40 @@ func (c *core) rejectionFor(w fsm.Word) error {
 	return e
 }
 
-// flush delivers queued transitions to OnStateChange.
-func (c *core) flush() {
-	if c.notify != nil {
-		c.m.Flush(c.deliver)
-	}
-}
+// flush delivers queued transitions to the listeners.
+func (c *core) flush() { c.m.Flush(c.deliver) }
 
-func (c *core) deliver(t fsm.Transition) {
-	c.notify(c.name, State(t.From), State(t.To))
+// deliver gives one transition to OnStateChange (for a change of state),
+// OnTransition and the Subscribe listeners, in that order. Each listener
+// gets it even if one before it panicked: a coordinator must not miss a
+// transition because a logging callback failed. The first panic goes on up
+// afterwards, with its original value.
+func (c *core) deliver(ft fsm.Transition) {
+	t := c.transition(ft)
+	var (
+		panicked bool
+		value    any
+	)
+	call := func(f func()) {
+		defer func() {
+			if v := recover(); v != nil && !panicked {
+				panicked, value = true, v
+			}
+		}()
+		f()
+	}
+	if c.notify != nil && t.From != t.To {
+		call(func() { c.notify(t.Name, t.From, t.To) })
+	}
+	if c.onTransition != nil {
+		call(func() { c.onTransition(t) })
+	}
+	if l := c.listeners.list.Load(); l != nil {
+		for _, s := range *l {
+			call(func() { s.fn(t) })
+		}
+	}
+	if panicked {
+		panic(value)
+	}
 }

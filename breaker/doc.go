@@ -11,7 +11,7 @@
 //	closed ──policy trips──▶ open ──OpenTimeout passes──▶ half-open
 //	   ▲                       ▲                              │
 //	   │                       └──────── a probe fails ───────┤
-//	   └──────────── HalfOpenProbes probes succeed ───────────┘
+//	   └────────────── CloseAfter probes succeed ─────────────┘
 //
 // # Use
 //
@@ -27,15 +27,36 @@
 //	}
 //
 // When a call does not fit in a function, ask first with [Breaker.Allow]
-// and report the result with [Permit.Done].
+// and report the result with [Permit.Done], or give the permit back with
+// [Permit.Release].
+//
+// A dependency called with results of many types keeps one circuit: make
+// one breaker, and a [View] of it for each other result type. Views share
+// the state, policy, metrics and callbacks; each classifies its own type.
+//
+// A rejection is an [*OpenError]; [RetryAfter] tells a retry loop how long
+// to wait, or that waiting makes no sense.
 //
 // # Classification
 //
-// By default a nil error is a success, an error is a failure, and
-// context.Canceled while the caller's context is done is ignored: the caller
-// gave up, the dependency did nothing wrong. [Config.Classify] decides by
-// result value too, for APIs that report failure in the result (an HTTP
-// status).
+// By default a nil error is a success and an error is a failure.
+// [Config.Classify] decides otherwise, by error and by result value, for
+// APIs that report failure in the result (an HTTP status) or errors that
+// say nothing about the dependency (a 404).
+//
+// One rule comes before Classify and holds whether it is set or not: in
+// [Breaker.Execute], an error that is context.Canceled while the caller's
+// context is done is ignored, and Classify is not asked. The caller gave
+// up; the dependency did nothing wrong. Classify never sees the context,
+// so it could not tell that call from one the dependency canceled itself
+// (an error that is context.Canceled while the caller's context is still
+// live), which goes to Classify like any other error. [Permit.Done] has no
+// context either: a two-step caller that gave up calls [Permit.Release],
+// which counts the call as ignored.
+//
+// Classify returns an [Outcome] whose zero value is [Failure]: a Classify
+// that falls through without deciding counts the call against the
+// dependency, never for its health.
 //
 // # Policies
 //
@@ -47,11 +68,12 @@
 //
 // Once [Config.OpenTimeout] has passed, the circuit is half-open: up to
 // [Config.HalfOpenProbes] probe calls run at a time, and the rest are
-// rejected. Once that many probes have succeeded the circuit closes and
-// its policy is reset; a probe that fails opens it again at once. An
-// ignored probe frees its slot and counts for nothing, and so does a probe
-// that finishes after the circuit moved on. [Config.ProbeTimeout] keeps
-// probes that never finish from holding their slots for ever.
+// rejected. Once [Config.CloseAfter] probes (by default HalfOpenProbes)
+// have succeeded the circuit closes and its policy is reset; a probe that
+// fails opens it again at once. An ignored probe frees its slot and counts
+// for nothing, and so does a probe that finishes after the circuit moved
+// on. [Config.ProbeTimeout] (by default the open period) keeps probes that
+// never finish from holding their slots for ever.
 //
 // A probe that succeeded is judged by the policy too when the policy is a
 // [policy.ProbeJudge]: the policy may still count it as failed, and the
@@ -64,11 +86,34 @@
 // ignored one ignored, whatever the policy; and [Breaker.Metrics] counts
 // a probe by its Classify outcome, as it counts every call.
 //
+// # Manual control
+//
+// An operator can override the policy. [Breaker.Trip] opens the circuit as
+// if the policy had, and [Breaker.TripFor] opens it for a given time (an
+// upstream's Retry-After, a maintenance window); both then probe as usual.
+// [Breaker.ForceOpen] holds it open and [Breaker.Disable] holds it closed,
+// until [Breaker.Reset] or another manual action: the last one wins.
+// [Metrics.Mode] tells which mode is in force, and a rejection while forced
+// open says so ([OpenError.Forced]).
+//
+// # Transitions and coordinators
+//
+// [Config.OnStateChange] is told each change of state; [Config.OnTransition]
+// and [Breaker.Subscribe] are told each [Transition] with why it happened
+// (its [Cause]), the mode, the generation and the open period. A
+// coordinator that shares one circuit among many instances (package fleet)
+// works through the [Circuit] interface that every Breaker implements: it
+// listens with Subscribe, bounds half-open probes with a [ProbeGate], and
+// applies the fleet's decisions with [Breaker.Adopt], whose transitions
+// carry CauseExternal so that it never echoes them back. None of this is on
+// the path of a closed or open call.
+//
 // # Metrics
 //
 // [Breaker.Metrics] returns a snapshot for dashboards: the state and since
-// when, trips, half-open probes and, with [Config.CountCalls], calls by
-// outcome. It never changes the circuit. Exporters for Prometheus and
+// when, the manual mode, opens counted by what caused them (trips,
+// reopens, manual and external opens), half-open probes and, with
+// [Config.CountCalls], calls by outcome. It never changes the circuit. Exporters for Prometheus and
 // OpenTelemetry, a log/slog OnStateChange, net/http guards and per-key
 // groups are in packages of their own (see the README's Integrations).
 //

@@ -16,6 +16,7 @@ import (
 // again, a fast probe closes it.
 func ExampleConfig_slowProbes() {
 	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.December, 1, 9, 0, 0, 0, time.UTC)) // start at a real date: a mock starts in 1970
 	b, err := breaker.New(breaker.Config[string]{
 		Policy:         policy.Any(policy.Consecutive(5), policy.Slow(time.Second, 0.5, 4, time.Minute)),
 		OpenTimeout:    10 * time.Second,

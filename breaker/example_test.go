@@ -133,6 +133,7 @@ func ExampleConfig_customPolicy() {
 // breaker's lock, so it may call the breaker. A mock clock drives time here.
 func ExampleConfig_onStateChange() {
 	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.December, 1, 9, 0, 0, 0, time.UTC)) // start at a real date: a mock starts in 1970
 	b, err := breaker.New(breaker.Config[int]{
 		Name:           "payments",
 		Policy:         policy.Consecutive(1),

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/policy"
 	"pgregory.net/rapid"
 )
 
@@ -43,6 +44,21 @@ func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, openTimeout int64, probes int, probeTimeout int64, countCalls bool,
 		backoff bool, factor float64, backoffMax int64, jitter, u float64,
 		kind uint8, n, m int, over, slow int64, ratio float64, calls []byte) {
+		for _, cs := range clockStarts() {
+			if !checkConfig(t, cs, name, openTimeout, probes, probeTimeout, countCalls, backoff, factor, backoffMax, jitter, u, kind, n, m, over, slow, ratio, calls) {
+				return // refused, as it must be from every start
+			}
+		}
+	})
+}
+
+// checkConfig is FuzzConfig's check from one clock start. It reports
+// whether New accepted the configuration.
+func checkConfig(t *testing.T, cs clockStart, name string, openTimeout int64, probes int, probeTimeout int64, countCalls bool,
+	backoff bool, factor float64, backoffMax int64, jitter, u float64,
+	kind uint8, n, m int, over, slow int64, ratio float64, calls []byte) bool {
+	t.Helper()
+	{
 		args := policyArgs{N: n, M: m, Over: time.Duration(over), Slow: time.Duration(slow), Ratio: ratio}
 		cfg := breaker.Config[int]{
 			Name:           name,
@@ -56,7 +72,7 @@ func FuzzConfig(f *testing.F) {
 		if backoff {
 			cfg.Backoff = &breaker.Backoff{Factor: factor, Max: time.Duration(backoffMax), Jitter: jitter, Rand: func() float64 { return u }}
 		}
-		clk := newManualClock()
+		clk := newManualClock(cs)
 		cfg.Clock = clk
 		log := []breaker.State{breaker.Closed} // every state the circuit reported being in
 		cfg.OnStateChange = func(_ string, from, to breaker.State) {
@@ -75,6 +91,9 @@ func FuzzConfig(f *testing.F) {
 			msg, ok := strings.CutPrefix(err.Error(), "breaker: invalid config: ")
 			field, _, _ := strings.Cut(msg, " ")
 			field = strings.TrimSuffix(field, ":")
+			if strings.HasPrefix(field, "Policy.") {
+				field = "Policy" // Policy.ratio: an argument of the policy
+			}
 			switch {
 			case !ok:
 				t.Fatalf("error %q does not start with the package and what is wrong", err)
@@ -83,7 +102,7 @@ func FuzzConfig(f *testing.F) {
 			case field != "Policy" && valid:
 				t.Fatalf("New refused a valid %s: %q", field, err)
 			}
-			return
+			return false
 		}
 		if !valid {
 			t.Fatalf("New accepted an invalid configuration: %+v", cfg)
@@ -92,23 +111,36 @@ func FuzzConfig(f *testing.F) {
 			timeout:      cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout),
 			jittered:     backoff && jitter > 0,
 			probes:       cmpOr(probes, breaker.DefaultHalfOpenProbes),
-			probeTimeout: cfg.ProbeTimeout,
+			probeTimeout: effectiveProbeTimeout(cfg),
 			counted:      countCalls,
 		}, calls)
 		if got := b.State(); got != log[len(log)-1] {
 			t.Fatalf("State() = %v, but the last transition reported was to %v", got, log[len(log)-1])
 		}
-	})
+		return true
+	}
 }
 
 // configFields are the names an invalid-config error may start with.
-var configFields = []string{"OpenTimeout", "HalfOpenProbes", "ProbeTimeout", "Backoff.Factor", "Backoff.Max", "Backoff.Jitter", "Clock", "Policy"}
+var configFields = []string{"OpenTimeout", "HalfOpenProbes", "CloseAfter", "ProbeTimeout", "Backoff.Factor", "Backoff.Max", "Backoff.Jitter", "Clock", "Policy"}
+
+// effectiveProbeTimeout is the ProbeTimeout cfg gives, as Config's docs
+// describe it: 0 for OpenTimeout, negative (NoProbeTimeout) for none, which
+// the cycle takes as 0.
+func effectiveProbeTimeout(cfg breaker.Config[int]) time.Duration {
+	switch {
+	case cfg.ProbeTimeout < 0:
+		return 0
+	case cfg.ProbeTimeout == 0:
+		return cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout)
+	}
+	return cfg.ProbeTimeout
+}
 
 // fieldsValid says whether the fields of cfg, apart from its policy, are
 // valid as Config's docs describe them.
 func fieldsValid(cfg breaker.Config[int]) bool {
-	ok := cfg.OpenTimeout >= 0 && cfg.HalfOpenProbes >= 0 && cfg.HalfOpenProbes <= breaker.MaxHalfOpenProbes &&
-		cfg.ProbeTimeout >= 0
+	ok := cfg.OpenTimeout >= 0 && cfg.HalfOpenProbes >= 0 && cfg.HalfOpenProbes <= breaker.MaxHalfOpenProbes
 	if bo := cfg.Backoff; bo != nil {
 		ok = ok && (bo.Factor == 0 || bo.Factor >= 1 && !math.IsInf(bo.Factor, 0)) &&
 			bo.Max >= cmpOr(cfg.OpenTimeout, breaker.DefaultOpenTimeout) &&
@@ -143,6 +175,8 @@ const maxProbesExercised = 64
 // taken, reclaimed slots with a ProbeTimeout, closing probes), checking at
 // each step what the contract promises whatever the policy, and at the end
 // what Metrics counted.
+//
+// Each byte of calls is one call, byteOutcomes[byte%3].
 func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cycle, calls []byte) {
 	t.Helper()
 	ctx := context.Background()
@@ -181,7 +215,7 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 	// stays open. The clock stands still while it opens.
 	openFor := func() time.Duration {
 		t.Helper()
-		d := wantRejected(exec(breaker.Success)).Until.Sub(clk.Now())
+		d := wantRejected(exec(breaker.Success)).Until().Sub(clk.Now())
 		if d <= 0 || d > want.timeout || !want.jittered && d != want.timeout {
 			t.Fatalf("open for %v; OpenTimeout %v, jitter %v", d, want.timeout, want.jittered)
 		}
@@ -194,7 +228,7 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 		// still: closed admits everything, open nothing.
 		switch before := b.State(); before {
 		case breaker.Closed:
-			if ran, err := exec(breaker.Outcome(c % 3)); !ran || err != nil {
+			if ran, err := exec(byteOutcomes[c%3]); !ran || err != nil {
 				t.Fatalf("closed circuit: fn ran %v, err %v", ran, err)
 			}
 		case breaker.Open:
@@ -235,15 +269,15 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 		permits[i] = allow()
 	}
 	if n == want.probes {
-		if oe := wantRejected(exec(breaker.Success)); oe.State != breaker.HalfOpen {
-			t.Fatalf("rejection with every slot taken says %v", oe.State)
+		if oe := wantRejected(exec(breaker.Success)); oe.State() != breaker.HalfOpen {
+			t.Fatalf("rejection with every slot taken says %v", oe.State())
 		}
 		// With a ProbeTimeout, busy slots are reclaimed once it has passed
 		// with nothing admitted or finished, and the probes holding them
 		// are forgotten. (The breaker counts probe times in nanoseconds
 		// from when it was made, up to 292 years, which an open timeout
 		// near the largest Duration overruns.)
-		if want.probeTimeout > 0 && clk.Now().Sub(clockStart) < math.MaxInt64-want.probeTimeout {
+		if want.probeTimeout > 0 && clk.Now().Sub(clk.start) < math.MaxInt64-want.probeTimeout {
 			clk.Add(want.probeTimeout - time.Nanosecond)
 			if want.probeTimeout > time.Nanosecond {
 				wantRejected(exec(breaker.Success))
@@ -281,8 +315,10 @@ func checkWorks(t *testing.T, b *breaker.Breaker[int], clk *manualClock, want cy
 	if m.State != breaker.Closed || m.ProbesInFlight != 0 || m.Counted != want.counted {
 		t.Fatalf("Metrics = %+v after the cycle; want closed, no probe in flight, Counted %v", m, want.counted)
 	}
-	if counted := [4]uint64{m.Successes, m.Failures, m.Ignored, m.Rejected}; want.counted && counted != made {
-		t.Fatalf("Metrics counts %v (successes, failures, ignored, rejected); the calls were %v", counted, made)
+	var counted [4]uint64 // indexed as made is
+	counted[breaker.Success], counted[breaker.Failure], counted[breaker.Ignored], counted[3] = m.Successes, m.Failures, m.Ignored, m.Rejected
+	if want.counted && counted != made {
+		t.Fatalf("Metrics counts %v (by Outcome, then rejected); the calls were %v", counted, made)
 	}
 }
 
@@ -344,12 +380,32 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"backoff-jitter-one":        {backoff: true, max: math.MaxInt64, jitter: 1},
 		"odd-name":                  {name: "\x00\xff\"db\"\n", openTimeout: sec, probes: 1, calls: trips},
 		"invalid-field-and-policy":  {openTimeout: -1, kind: 1},
+		// The extremes: the largest Durations everywhere, Backoff
+		// capped at the largest Duration (float64(math.MaxInt64) rounds
+		// up to 2^63), and the smallest values of every field.
+		"max-everything":          {openTimeout: math.MaxInt64, probes: breaker.MaxHalfOpenProbes, probeTimeout: math.MaxInt64, countCalls: true, backoff: true, factor: math.MaxFloat64, max: math.MaxInt64, jitter: math.Nextafter(1, 0), u: math.Nextafter(1, 0), calls: trips},
+		"max-timeout-max-backoff": {openTimeout: math.MaxInt64, backoff: true, max: math.MaxInt64, calls: trips},
+		"max-backoff":             {openTimeout: sec, backoff: true, factor: 2, max: math.MaxInt64, calls: trips},
+		"max-backoff-huge-factor": {openTimeout: sec, backoff: true, factor: 1e300, max: math.MaxInt64, jitter: 0.5, u: 0, calls: trips},
+		"max-probe-timeout":       {openTimeout: sec, probes: 1, probeTimeout: math.MaxInt64, calls: trips},
+		"min-everything":          {openTimeout: math.MinInt64, probes: math.MinInt, probeTimeout: math.MinInt64, backoff: true, factor: -math.MaxFloat64, max: math.MinInt64, jitter: math.Inf(-1), u: math.Inf(-1)},
+		"negative-everything":     {openTimeout: -1, probes: -1, probeTimeout: -1, backoff: true, factor: -1, max: -1, jitter: -1, u: -1, kind: 2, args: policyArgs{N: -1, M: -1, Over: -1, Slow: -1, Ratio: -1}},
+		"nan-everything":          {openTimeout: sec, backoff: true, factor: math.NaN(), max: 60 * sec, jitter: math.NaN(), u: math.NaN(), kind: 3, args: policyArgs{N: 1, M: 1, Over: time.Second, Slow: time.Second, Ratio: math.NaN()}},
+		"inf-backoff":             {openTimeout: sec, backoff: true, factor: math.Inf(1), max: math.MaxInt64, jitter: math.Inf(1), u: math.Inf(1)},
 	}
 	for i, pk := range policyKinds {
 		seeds[pk.name+"-typical"] = configSeed{openTimeout: sec, probes: 2, countCalls: true, kind: uint8(i), args: pk.typical, calls: mixed}
 		seeds[pk.name+"-zero-args"] = configSeed{kind: uint8(i), calls: trips}
 		seeds[pk.name+"-negative-args"] = configSeed{kind: uint8(i), args: policyArgs{N: -1, M: -1, Over: -1, Slow: -1, Ratio: -1}}
 		seeds[pk.name+"-nan-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, M: 1, Over: 1, Slow: 1, Ratio: math.NaN()}}
+		seeds[pk.name+"-inf-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, M: 1, Over: 1, Slow: 1, Ratio: math.Inf(1)}}
+		seeds[pk.name+"-negative-inf-ratio"] = configSeed{kind: uint8(i), args: policyArgs{N: 1, M: 1, Over: 1, Slow: 1, Ratio: math.Inf(-1)}}
+		seeds[pk.name+"-min-args"] = configSeed{kind: uint8(i), args: policyArgs{N: math.MinInt, M: math.MinInt, Over: math.MinInt64, Slow: math.MinInt64, Ratio: -math.MaxFloat64}}
+		// Huge windows: the largest counts and spans, ratio 1, so that
+		// only failures trip it.
+		seeds[pk.name+"-huge-args"] = configSeed{openTimeout: sec, probes: 2, kind: uint8(i), args: policyArgs{N: math.MaxInt, M: math.MaxInt, Over: math.MaxInt64, Slow: math.MaxInt64, Ratio: 1}, calls: trips}
+		seeds[pk.name+"-huge-window"] = configSeed{openTimeout: sec, probes: 2, kind: uint8(i), args: policyArgs{N: 2, M: policy.MaxLastN, Over: math.MaxInt64, Slow: time.Second, Ratio: 0.5}, calls: mixed}
+		seeds[pk.name+"-tiny-window"] = configSeed{openTimeout: 1, probes: 1, kind: uint8(i), args: policyArgs{N: 1, M: 1, Over: 1, Slow: 1, Ratio: math.SmallestNonzeroFloat64}, calls: mixed}
 	}
 	dir := seedDir(t, "FuzzConfig")
 	for name, s := range seeds {
@@ -445,3 +501,8 @@ func writeSeed(t *testing.T, dir, name string, vals ...any) {
 		t.Fatal(err)
 	}
 }
+
+// byteOutcomes decodes the bytes of a fuzz input into outcomes: 0 a success,
+// 1 a failure, 2 ignored. The seeds were written in this code, which was
+// the order of the Outcome values before Failure became the zero Outcome.
+var byteOutcomes = [3]breaker.Outcome{breaker.Success, breaker.Failure, breaker.Ignored}

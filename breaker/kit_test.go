@@ -1,9 +1,12 @@
 package breaker_test
 
 import (
+	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -63,53 +66,152 @@ var policyKinds = []policyKind{
 	}, typicalArgs},
 }
 
-// manualClock is a breaker.Clock that moves only when told to. Unlike
-// clock.Mock, whose Add pauses for a millisecond of real time, it costs
-// nothing, which the fuzz targets and the soak need; and Now is one atomic
-// load, so that hundreds of goroutines reading it do not queue on a lock.
-type manualClock struct {
-	now atomic.Pointer[time.Time]
+// A clockStart is where a time-based test's clock starts, and how its wall
+// clock steps while the test runs.
+type clockStart struct {
+	name string
+	at   time.Time
+	// wallStep, when set, steps the wall clock by this much at every move
+	// of the clock, leaving the monotonic reading alone, as NTP or a
+	// resumed virtual machine does to the real clock. Only for starts with
+	// a monotonic reading.
+	wallStep time.Duration
 }
 
-// clockStart is where every manualClock starts.
-var clockStart = time.Unix(1_000_000, 0).UTC()
+// clockStarts are where every time-based test of the breaker runs from:
+// each epoch of epochs.All (today, past 2038 and 2106, the ends of int64
+// nanoseconds, 1970, and today and 2038 with a monotonic reading), and
+// those with a monotonic reading again with the wall clock stepping an
+// hour back, and an hour forward, at every move of the clock. The breaker
+// compares times by their monotonic readings: it must not see the steps.
+func clockStarts() []clockStart {
+	var cs []clockStart
+	for _, e := range epochs.All() {
+		cs = append(cs, clockStart{name: e.Name, at: e.At})
+		if epochs.HasMono(e.At) {
+			cs = append(cs,
+				clockStart{name: e.Name + "/wall-1h", at: e.At, wallStep: -time.Hour},
+				clockStart{name: e.Name + "/wall+1h", at: e.At, wallStep: time.Hour})
+		}
+	}
+	return cs
+}
 
-func newManualClock() *manualClock {
-	c := &manualClock{}
-	start := clockStart
+// clockStartsFor returns clockStarts and, for a test whose policy cuts
+// time into buckets of width, a start a few buckets before each power of
+// two of the bucket index (epochs.For), where any tag made of the index's
+// low bits wraps.
+func clockStartsFor(width time.Duration) []clockStart {
+	cs := clockStarts()
+	for _, e := range epochs.For(width)[len(epochs.All()):] {
+		cs = append(cs, clockStart{name: e.Name, at: e.At})
+	}
+	return cs
+}
+
+// eachClockStart runs test as a subtest from each of starts.
+func eachClockStart(t *testing.T, starts []clockStart, test func(t *testing.T, cs clockStart)) {
+	t.Helper()
+	for _, cs := range starts {
+		t.Run("clock="+cs.name, func(t *testing.T) { test(t, cs) })
+	}
+}
+
+// manualClock is a breaker.Clock that moves only when told to, from a
+// clockStart. Unlike clock.Mock, whose Add pauses for a millisecond of real
+// time, it costs nothing, which the fuzz targets and the soak need; and
+// Now is one atomic load, so that hundreds of goroutines reading it do not
+// queue on a lock.
+type manualClock struct {
+	start    time.Time
+	wallStep time.Duration
+	now      atomic.Pointer[time.Time]
+}
+
+func newManualClock(cs clockStart) *manualClock {
+	c := &manualClock{start: cs.at, wallStep: cs.wallStep}
+	start := cs.at
 	c.now.Store(&start)
 	return c
 }
 
 func (c *manualClock) Now() time.Time { return *c.now.Load() }
 
-// Add moves the clock d forward.
+// Add moves the clock d forward, and steps its wall clock by wallStep.
 func (c *manualClock) Add(d time.Duration) {
 	for {
 		old := c.now.Load()
 		next := old.Add(d)
+		if c.wallStep != 0 {
+			next = stepWall(next, c.wallStep)
+		}
 		if c.now.CompareAndSwap(old, &next) {
 			return
 		}
 	}
 }
 
-// countingPolicy counts the calls its breaker records, and passes
+// stepWall is epochs.StepWall where t and its wall time stepped by d can
+// carry a monotonic reading (Go keeps one from 1885 to 2157); elsewhere it
+// returns t as it is.
+func stepWall(t time.Time, d time.Duration) time.Time {
+	if w := t.Round(0).Add(d); !epochs.HasMono(t) || w.Year() < 1900 || w.Year() > 2150 {
+		return t
+	}
+	return epochs.StepWall(t, d)
+}
+
+// countingPolicy counts the calls its breaker records, in all and, when
+// perPeriod is set, for each closed period: the records made since the
+// policy's last Reset (period 0 is the one before the first). It passes
 // everything on to the policy it wraps, including the optional interfaces.
 type countingPolicy struct {
 	policy.Policy
-	records atomic.Uint64
+	records   atomic.Uint64
+	resets    atomic.Uint64 // Reset calls: the number of the current period
+	perPeriod *periodCounts // nil: records are not counted by period
 }
 
 func (p *countingPolicy) Record(c policy.Call) bool {
 	p.records.Add(1)
+	if p.perPeriod != nil {
+		p.perPeriod.add(p.resets.Load(), 1)
+	}
 	return p.Policy.Record(c)
 }
 
-func (p *countingPolicy) Needs() policy.Needs { return policy.NeedsOf(p.Policy) }
-func (p *countingPolicy) Validate() error     { return policy.Validate(p.Policy) }
-func (p *countingPolicy) Claim() error        { return policy.Claim(p.Policy) }
+// Reset starts a new period first, so that a record made after the
+// wrapped policy forgot its calls is counted in the period that follows.
+func (p *countingPolicy) Reset() {
+	p.resets.Add(1)
+	p.Policy.Reset()
+}
 
-// ProbeFailed makes every counted policy a judge of probes; one that is no
-// judge of its own judges by the outcome, as the breaker would without it.
-func (p *countingPolicy) ProbeFailed(c policy.Call) bool { return policy.ProbeFailed(p.Policy, c) }
+// periodCounts counts by period, from any goroutine.
+type periodCounts struct {
+	m sync.Map // uint64 -> *atomic.Uint64
+}
+
+func (c *periodCounts) add(period, n uint64) {
+	v, ok := c.m.Load(period)
+	if !ok {
+		v, _ = c.m.LoadOrStore(period, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(n)
+}
+
+// take returns the counts of the periods before until and forgets them.
+func (c *periodCounts) take(until uint64) map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	c.m.Range(func(k, v any) bool {
+		if k.(uint64) < until {
+			out[k.(uint64)] = v.(*atomic.Uint64).Load()
+			c.m.Delete(k)
+		}
+		return true
+	})
+	return out
+}
+
+// Unwrap keeps the terms of the counted policy: policy.Bind binds it.
+func (p *countingPolicy) Unwrap() policy.Policy { return p.Policy }

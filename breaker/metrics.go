@@ -20,11 +20,19 @@ type Metrics struct {
 	// changed state, when it was built).
 	Since time.Time
 	// Until is when an open circuit lets probes through; the zero time in
-	// the other states.
+	// the other states, and while the circuit is forced open.
 	Until time.Time
-	// Trips counts the times the circuit opened, by its policy, by a failed
-	// probe or by Trip, since the breaker was built.
-	Trips uint64
+	// Mode is the manual mode in force: ModeForcedOpen after ForceOpen,
+	// ModeDisabled after Disable, until Reset or another manual action.
+	Mode Mode
+	// The times the circuit opened since the breaker was built, counted
+	// apart by what opened it, so that an alert on trips does not count an
+	// operator's action or a failed probe. Trips: the policy opened a
+	// closed circuit. Reopens: a failed half-open probe opened it again.
+	// ManualOpens: Trip, TripFor or ForceOpen (also of a circuit already
+	// open, which gets a new period or mode). ExternalOpens: an open or
+	// forced-open decision adopted with Adopt.
+	Trips, Reopens, ManualOpens, ExternalOpens uint64
 	// ProbesInFlight is the number of half-open probes running now, and
 	// ProbesSucceeded the number of this half-open period's probes that
 	// succeeded. Both are zero unless the circuit is half-open.
@@ -60,12 +68,16 @@ func (c *core) metrics() Metrics {
 	m := Metrics{
 		Name:            c.name,
 		State:           State(st.Word.State()),
+		Mode:            Mode(st.Mode),
 		Since:           st.Since,
-		Trips:           st.Trips,
+		Trips:           st.Opens.Trips,
+		Reopens:         st.Opens.Reopens,
+		ManualOpens:     st.Opens.Manual,
+		ExternalOpens:   st.Opens.External,
 		ProbesInFlight:  st.InFlight,
 		ProbesSucceeded: st.Succeeded,
 	}
-	if m.State == Open {
+	if m.State == Open && !st.Forced {
 		if c.clock.Now().Before(st.Until) {
 			m.Until = st.Until
 		} else {

@@ -17,96 +17,100 @@ func countsOf(m breaker.Metrics) counts {
 }
 
 func TestMetricsWithoutCountCalls(t *testing.T) {
-	r := newRig(t, breaker.Config[int]{Name: "db", OpenTimeout: time.Second})
-	built := r.clk.Now()
-	r.exec(nil)
-	r.exec(errDependency)
-	m := r.b.Metrics()
-	want := breaker.Metrics{Name: "db", State: breaker.Closed, Since: built}
-	if m != want {
-		t.Fatalf("Metrics() = %+v, want %+v", m, want)
-	}
-	r.clk.Add(time.Second)
-	r.b.Trip()
-	m = r.b.Metrics()
-	if m.State != breaker.Open || !m.Since.Equal(r.clk.Now()) || !m.Until.Equal(r.clk.Now().Add(time.Second)) || m.Trips != 1 {
-		t.Fatalf("after Trip: %+v", m)
-	}
-	if m.Counted || countsOf(m) != (counts{}) {
-		t.Fatalf("calls counted without CountCalls: %+v", m)
-	}
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{Name: "db", OpenTimeout: time.Second})
+		built := r.clk.Now()
+		r.exec(nil)
+		r.exec(errDependency)
+		m := r.b.Metrics()
+		want := breaker.Metrics{Name: "db", State: breaker.Closed, Since: built}
+		if m != want {
+			t.Fatalf("Metrics() = %+v, want %+v", m, want)
+		}
+		r.clk.Add(time.Second)
+		r.b.Trip()
+		m = r.b.Metrics()
+		if m.State != breaker.Open || !m.Since.Equal(r.clk.Now()) || !m.Until.Equal(r.clk.Now().Add(time.Second)) || m.ManualOpens != 1 || m.Trips != 0 {
+			t.Fatalf("after Trip: %+v", m)
+		}
+		if m.Counted || countsOf(m) != (counts{}) {
+			t.Fatalf("calls counted without CountCalls: %+v", m)
+		}
+	})
 }
 
 func TestMetricsCountCalls(t *testing.T) {
-	r := newRig(t, breaker.Config[int]{CountCalls: true, OpenTimeout: time.Second, HalfOpenProbes: 2})
-	want := counts{}
-	check := func(step string) {
-		t.Helper()
-		m := r.b.Metrics()
-		if !m.Counted || countsOf(m) != want {
-			t.Fatalf("%s: counts = %+v (counted %v), want %+v", step, countsOf(m), m.Counted, want)
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{CountCalls: true, OpenTimeout: time.Second, HalfOpenProbes: 2})
+		want := counts{}
+		check := func(step string) {
+			t.Helper()
+			m := r.b.Metrics()
+			if !m.Counted || countsOf(m) != want {
+				t.Fatalf("%s: counts = %+v (counted %v), want %+v", step, countsOf(m), m.Counted, want)
+			}
 		}
-	}
-	check("new")
+		check("new")
 
-	r.exec(nil)
-	r.exec(nil)
-	want.ok += 2
-	check("two successes")
+		r.exec(nil)
+		r.exec(nil)
+		want.ok += 2
+		check("two successes")
 
-	r.exec(errDependency)
-	want.failed++
-	check("a failure")
+		r.exec(errDependency)
+		want.failed++
+		check("a failure")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	r.b.Execute(ctx, func(context.Context) (int, error) { cancel(); return 0, ctx.Err() })
-	want.ignored++
-	check("a canceled call")
+		ctx, cancel := context.WithCancel(context.Background())
+		r.b.Execute(ctx, func(context.Context) (int, error) { cancel(); return 0, ctx.Err() })
+		want.ignored++
+		check("a canceled call")
 
-	r.b.Execute(ctx, func(context.Context) (int, error) { return 0, nil })
-	check("a call whose context was done before it started")
+		r.b.Execute(ctx, func(context.Context) (int, error) { return 0, nil })
+		check("a call whose context was done before it started")
 
-	p, _ := r.b.Allow()
-	p.Done(0, errDependency)
-	p.Done(0, nil) // a second Done counts for nothing
-	want.failed++
-	check("a permit")
+		p, _ := r.b.Allow()
+		p.Done(0, errDependency)
+		p.Done(0, nil) // a second Done counts for nothing
+		want.failed++
+		check("a permit")
 
-	func() {
-		defer func() { recover() }()
-		r.b.Execute(context.Background(), func(context.Context) (int, error) { panic("boom") })
-	}()
-	want.failed++
-	check("a panic")
+		func() {
+			defer func() { recover() }()
+			r.b.Execute(context.Background(), func(context.Context) (int, error) { panic("boom") })
+		}()
+		want.failed++
+		check("a panic")
 
-	r.b.Trip()
-	wantRejected(t, r.exec(nil))
-	_, err := r.b.Allow()
-	wantRejected(t, err)
-	want.rejected += 2
-	check("open")
+		r.b.Trip()
+		wantRejected(t, r.exec(nil))
+		_, err := r.b.Allow()
+		wantRejected(t, err)
+		want.rejected += 2
+		check("open")
 
-	r.clk.Add(time.Second)
-	p1, _ := r.b.Allow()
-	p2, _ := r.b.Allow()
-	wantRejected(t, r.exec(nil))
-	want.rejected++
-	check("half-open, every slot in use")
-	if m := r.b.Metrics(); m.State != breaker.HalfOpen || m.ProbesInFlight != 2 || m.ProbesSucceeded != 0 {
-		t.Fatalf("half-open with two probes: %+v", m)
-	}
-	p1.Done(0, nil)
-	if m := r.b.Metrics(); m.ProbesInFlight != 1 || m.ProbesSucceeded != 1 {
-		t.Fatalf("one probe back: %+v", m)
-	}
-	r.b.Reset()
-	p2.Done(0, errDependency) // late: not heeded, but counted
-	want.ok++
-	want.failed++
-	check("late results")
-	if m := r.b.Metrics(); m.State != breaker.Closed || m.ProbesInFlight != 0 {
-		t.Fatalf("after Reset: %+v", m)
-	}
+		r.clk.Add(time.Second)
+		p1, _ := r.b.Allow()
+		p2, _ := r.b.Allow()
+		wantRejected(t, r.exec(nil))
+		want.rejected++
+		check("half-open, every slot in use")
+		if m := r.b.Metrics(); m.State != breaker.HalfOpen || m.ProbesInFlight != 2 || m.ProbesSucceeded != 0 {
+			t.Fatalf("half-open with two probes: %+v", m)
+		}
+		p1.Done(0, nil)
+		if m := r.b.Metrics(); m.ProbesInFlight != 1 || m.ProbesSucceeded != 1 {
+			t.Fatalf("one probe back: %+v", m)
+		}
+		r.b.Reset()
+		p2.Done(0, errDependency) // late: not heeded, but counted
+		want.ok++
+		want.failed++
+		check("late results")
+		if m := r.b.Metrics(); m.State != breaker.Closed || m.ProbesInFlight != 0 {
+			t.Fatalf("after Reset: %+v", m)
+		}
+	})
 }
 
 // With the real clock, a breaker that does not count rejects calls on a
@@ -131,20 +135,22 @@ func TestMetricsCountsRejectionsOnTheRealClock(t *testing.T) {
 // Metrics reports an expired open circuit as half-open, as State does, but
 // leaves the circuit alone: no transition, no callback.
 func TestMetricsHasNoEffect(t *testing.T) {
-	r := newRig(t, breaker.Config[int]{OpenTimeout: time.Second})
-	r.b.Trip()
-	opened := r.clk.Now()
-	r.clk.Add(time.Second)
-	m := r.b.Metrics()
-	if m.State != breaker.HalfOpen || !m.Since.Equal(opened.Add(time.Second)) || !m.Until.IsZero() {
-		t.Fatalf("Metrics() after the timeout = %+v", m)
-	}
-	r.wantLog("closed>open")
-	r.wantState(breaker.HalfOpen) // State does move it
-	r.wantLog("closed>open", "open>half-open")
-	if m2 := r.b.Metrics(); m2.State != m.State || !m2.Since.Equal(m.Since) {
-		t.Fatalf("Metrics() after State() = %+v, want %+v", m2, m)
-	}
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{OpenTimeout: time.Second})
+		r.b.Trip()
+		opened := r.clk.Now()
+		r.clk.Add(time.Second)
+		m := r.b.Metrics()
+		if m.State != breaker.HalfOpen || !m.Since.Equal(opened.Add(time.Second)) || !m.Until.IsZero() {
+			t.Fatalf("Metrics() after the timeout = %+v", m)
+		}
+		r.wantLog("closed>open")
+		r.wantState(breaker.HalfOpen) // State does move it
+		r.wantLog("closed>open", "open>half-open")
+		if m2 := r.b.Metrics(); m2.State != m.State || !m2.Since.Equal(m.Since) {
+			t.Fatalf("Metrics() after State() = %+v, want %+v", m2, m)
+		}
+	})
 }
 
 func TestMetricsConcurrentCounts(t *testing.T) {

@@ -49,6 +49,18 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		// threshold of a second, and passes.
 		SlowProbe: rapid.SampledFrom([]time.Duration{0, time.Second, 1500 * time.Millisecond}).Draw(t, "slow probe"),
 	}
+	// CloseAfter apart from HalfOpenProbes in some runs: below, equal,
+	// above (probes one after another).
+	md.CloseAfter = rapid.IntRange(0, 5).Draw(t, "close after")
+	// ProbeTimeout: off, the default (OpenTimeout), or its own.
+	probeTimeout := rapid.SampledFrom([]time.Duration{breaker.NoProbeTimeout, 0, 2 * time.Second}).Draw(t, "probe timeout")
+	switch probeTimeout {
+	case 0:
+		md.ProbeTimeout = md.Timeout
+	case breaker.NoProbeTimeout:
+	default:
+		md.ProbeTimeout = probeTimeout
+	}
 	seen("threshold=" + strconv.Itoa(md.Threshold))
 	seen("probes=" + strconv.Itoa(md.Probes))
 	var pol policy.Policy = policy.Consecutive(md.Threshold)
@@ -56,13 +68,33 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		seen("slowprobe=" + md.SlowProbe.String())
 		pol = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
 	}
-	clk := newManualClock()
+	clk := newManualClock(rapid.SampledFrom(clockStarts()).Draw(t, "clock"))
+	var (
+		events []model.Event
+		last   breaker.Transition
+	)
 	var log []model.Transition
 	b, err := breaker.New(breaker.Config[int]{
 		Policy:         pol,
 		OpenTimeout:    md.Timeout,
 		HalfOpenProbes: md.Probes,
+		CloseAfter:     md.CloseAfter,
+		ProbeTimeout:   probeTimeout,
 		Clock:          clk,
+		OnTransition: func(tr breaker.Transition) {
+			if len(events) > 0 && (tr.From != last.To || tr.Generation <= last.Generation) {
+				t.Fatalf("transition %+v does not follow %+v", tr, last)
+			}
+			if tr.To == breaker.Open && tr.Mode != breaker.ModeForcedOpen && tr.Until.IsZero() {
+				t.Fatalf("transition %+v to a timed open period has no Until", tr)
+			}
+			if tr.To != breaker.Open && !tr.Until.IsZero() {
+				t.Fatalf("transition %+v not to open has an Until", tr)
+			}
+			last = tr
+			events = append(events, model.Event{From: model.State(tr.From), To: model.State(tr.To), Cause: model.Cause(tr.Cause), Mode: model.Mode(tr.Mode)})
+			seen("cause " + tr.Cause.String())
+		},
 		// Outcomes are reported as results: Done(int(outcome), nil).
 		Classify: func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) },
 		OnStateChange: func(_ string, from, to breaker.State) {
@@ -86,13 +118,13 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) {
 			t.Fatalf("rejection %v does not wrap ErrOpen in an *OpenError", err)
 		}
-		if oe.State != breaker.State(md.State) {
-			t.Fatalf("rejection says %v, model %v", oe.State, breaker.State(md.State))
+		if oe.State() != breaker.State(md.State) {
+			t.Fatalf("rejection says %v, model %v", oe.State(), breaker.State(md.State))
 		}
-		if md.State == model.Open && !oe.Until.Equal(md.Until) {
-			t.Fatalf("rejection says open until %v, model %v", oe.Until, md.Until)
+		if md.State == model.Open && !oe.Until().Equal(md.Until) {
+			t.Fatalf("rejection says open until %v, model %v", oe.Until(), md.Until)
 		}
-		seen("rejected " + oe.State.String())
+		seen("rejected " + oe.State().String())
 	}
 
 	t.Repeat(map[string]func(*rapid.T){
@@ -180,6 +212,21 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			b.Trip()
 			md.Trip(clk.Now())
 		},
+		"trip for": func(t *rapid.T) {
+			d := rapid.SampledFrom([]time.Duration{-1, 0, time.Second, md.Timeout, 3 * md.Timeout}).Draw(t, "for")
+			b.TripFor(d)
+			md.TripFor(d, clk.Now())
+		},
+		"force open": func(t *rapid.T) {
+			b.ForceOpen()
+			md.ForceOpen(clk.Now())
+			seen("forced")
+		},
+		"disable": func(t *rapid.T) {
+			b.Disable()
+			md.Disable(clk.Now())
+			seen("disabled")
+		},
 		"reset": func(t *rapid.T) {
 			b.Reset()
 			md.Reset(clk.Now())
@@ -190,6 +237,17 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			}
 		},
 		"": func(t *rapid.T) {
+			if m := b.Metrics(); m.Mode != breaker.Mode(md.Mode) {
+				t.Fatalf("Metrics().Mode = %v, model %v", m.Mode, md.Mode)
+			}
+			if len(events) != len(md.Events) {
+				t.Fatalf("OnTransition:\n breaker %v\n model   %v", events, md.Events)
+			}
+			for i := range events {
+				if events[i] != md.Events[i] {
+					t.Fatalf("OnTransition %d:\n breaker %v\n model   %v", i, events, md.Events)
+				}
+			}
 			if len(log) != len(md.Log) {
 				t.Fatalf("transitions:\n breaker %v\n model   %v", log, md.Log)
 			}
@@ -210,6 +268,10 @@ type slowProbes struct {
 	threshold time.Duration
 }
 
-func (p slowProbes) Needs() policy.Needs { return policy.NeedDuration }
+func (p slowProbes) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedDuration)
+	b.JudgeProbes(p)
+	return nil
+}
 
 func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration > p.threshold }

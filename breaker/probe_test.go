@@ -8,6 +8,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/window"
 )
 
 // The tests in this file hold the breaker to its judging of half-open probes
@@ -48,9 +49,9 @@ func wait(d time.Duration, want breaker.State) judgeStep { return judgeStep{wait
 
 // runJudgeSteps drives a half-open breaker with three probe slots through
 // steps, and returns its transitions.
-func runJudgeSteps(t *testing.T, p policy.Policy, steps []judgeStep) []string {
+func runJudgeSteps(t *testing.T, cs clockStart, p policy.Policy, steps []judgeStep) []string {
 	t.Helper()
-	r := newRig(t, breaker.Config[int]{
+	r := newRig(t, cs, breaker.Config[int]{
 		Policy:         p,
 		OpenTimeout:    judgeTimeout,
 		HalfOpenProbes: 3,
@@ -101,89 +102,91 @@ var judges = []struct {
 }
 
 func TestProbeJudge(t *testing.T) {
-	const (
-		ok      = breaker.Success
-		failed  = breaker.Failure
-		ignored = breaker.Ignored
-		closed  = breaker.Closed
-		half    = breaker.HalfOpen
-		open    = breaker.Open
-	)
-	tests := []struct {
-		name  string
-		steps []judgeStep
-		log   []string // transitions after the circuit became half-open
-	}{
-		{
-			name: "fast probes close",
-			steps: []judgeStep{
-				take("a"), take("b"), take("c"), wait(100*time.Millisecond, half),
-				finish("a", ok, half), finish("b", ok, half), finish("c", ok, closed),
+	eachClockStart(t, clockStartsFor(time.Minute/window.Buckets), func(t *testing.T, cs clockStart) {
+		const (
+			ok      = breaker.Success
+			failed  = breaker.Failure
+			ignored = breaker.Ignored
+			closed  = breaker.Closed
+			half    = breaker.HalfOpen
+			open    = breaker.Open
+		)
+		tests := []struct {
+			name  string
+			steps []judgeStep
+			log   []string // transitions after the circuit became half-open
+		}{
+			{
+				name: "fast probes close",
+				steps: []judgeStep{
+					take("a"), take("b"), take("c"), wait(100*time.Millisecond, half),
+					finish("a", ok, half), finish("b", ok, half), finish("c", ok, closed),
+				},
+				log: []string{"half-open>closed"},
 			},
-			log: []string{"half-open>closed"},
-		},
-		{
-			name: "a probe as slow as the threshold closes",
-			steps: []judgeStep{
-				take("a"), take("b"), take("c"), wait(slowOver, half),
-				finish("a", ok, half), finish("b", ok, half), finish("c", ok, closed),
+			{
+				name: "a probe as slow as the threshold closes",
+				steps: []judgeStep{
+					take("a"), take("b"), take("c"), wait(slowOver, half),
+					finish("a", ok, half), finish("b", ok, half), finish("c", ok, closed),
+				},
+				log: []string{"half-open>closed"},
 			},
-			log: []string{"half-open>closed"},
-		},
-		{
-			name: "a slow probe reopens",
-			steps: []judgeStep{
-				take("a"), take("b"), take("c"), wait(100*time.Millisecond, half),
-				finish("a", ok, half), wait(slowOver, half), finish("b", ok, open),
+			{
+				name: "a slow probe reopens",
+				steps: []judgeStep{
+					take("a"), take("b"), take("c"), wait(100*time.Millisecond, half),
+					finish("a", ok, half), wait(slowOver, half), finish("b", ok, open),
+				},
+				log: []string{"half-open>open"},
 			},
-			log: []string{"half-open>open"},
-		},
-		{
-			name: "a slow probe reopens after others closed nothing",
-			steps: []judgeStep{
-				take("a"), wait(2*slowOver, half), finish("a", ok, open),
+			{
+				name: "a slow probe reopens after others closed nothing",
+				steps: []judgeStep{
+					take("a"), wait(2*slowOver, half), finish("a", ok, open),
+				},
+				log: []string{"half-open>open"},
 			},
-			log: []string{"half-open>open"},
-		},
-		{
-			name: "a fast failure stays a failure",
-			steps: []judgeStep{
-				take("a"), finish("a", failed, open),
+			{
+				name: "a fast failure stays a failure",
+				steps: []judgeStep{
+					take("a"), finish("a", failed, open),
+				},
+				log: []string{"half-open>open"},
 			},
-			log: []string{"half-open>open"},
-		},
-		{
-			name: "a slow ignored probe only frees its slot",
-			steps: []judgeStep{
-				take("a"), take("b"), take("c"), {allow: "x", reject: true, want: half},
-				wait(2*slowOver, half),
-				finish("a", ignored, half), take("d"),
-				finish("b", ignored, half), finish("c", ignored, half), take("e"), take("f"),
-				finish("d", ok, half), finish("e", ok, half), finish("f", ok, closed),
+			{
+				name: "a slow ignored probe only frees its slot",
+				steps: []judgeStep{
+					take("a"), take("b"), take("c"), {allow: "x", reject: true, want: half},
+					wait(2*slowOver, half),
+					finish("a", ignored, half), take("d"),
+					finish("b", ignored, half), finish("c", ignored, half), take("e"), take("f"),
+					finish("d", ok, half), finish("e", ok, half), finish("f", ok, closed),
+				},
+				log: []string{"half-open>closed"},
 			},
-			log: []string{"half-open>closed"},
-		},
-		{
-			name: "a slow probe of an earlier half-open period changes nothing",
-			steps: []judgeStep{
-				take("a"), take("b"), finish("b", failed, open),
-				wait(judgeTimeout, half), finish("a", ok, half),
-				take("c"), take("d"), take("e"),
-				finish("c", ok, half), finish("d", ok, half), finish("e", ok, closed),
+			{
+				name: "a slow probe of an earlier half-open period changes nothing",
+				steps: []judgeStep{
+					take("a"), take("b"), finish("b", failed, open),
+					wait(judgeTimeout, half), finish("a", ok, half),
+					take("c"), take("d"), take("e"),
+					finish("c", ok, half), finish("d", ok, half), finish("e", ok, closed),
+				},
+				log: []string{"half-open>open", "open>half-open", "half-open>closed"},
 			},
-			log: []string{"half-open>open", "open>half-open", "half-open>closed"},
-		},
-	}
-	for _, j := range judges {
-		for _, tt := range tests {
-			t.Run(j.name+"/"+tt.name, func(t *testing.T) {
-				log := runJudgeSteps(t, j.make(), tt.steps)
-				if fmt.Sprint(log) != fmt.Sprint(tt.log) {
-					t.Fatalf("transitions = %v, want %v", log, tt.log)
-				}
-			})
 		}
-	}
+		for _, j := range judges {
+			for _, tt := range tests {
+				t.Run(j.name+"/"+tt.name, func(t *testing.T) {
+					log := runJudgeSteps(t, cs, j.make(), tt.steps)
+					if fmt.Sprint(log) != fmt.Sprint(tt.log) {
+						t.Fatalf("transitions = %v, want %v", log, tt.log)
+					}
+				})
+			}
+		}
+	})
 }
 
 // TestProbeJudgeAbsent: without a judge that fails them, slow probes are
@@ -191,43 +194,47 @@ func TestProbeJudge(t *testing.T) {
 // All judges a probe failed only when every child does, and Consecutive
 // judges by the outcome alone.
 func TestProbeJudgeAbsent(t *testing.T) {
-	for _, p := range []struct {
-		name string
-		make func() policy.Policy
-	}{
-		{"default", func() policy.Policy { return nil }},
-		{"consecutive", func() policy.Policy { return policy.Consecutive(5) }},
-		{"rate", func() policy.Policy { return policy.Rate(0.5, 10, time.Minute) }},
-		{"all(consecutive,slow)", func() policy.Policy { return policy.All(policy.Consecutive(5), slowPolicy()) }},
-	} {
-		t.Run(p.name, func(t *testing.T) {
-			log := runJudgeSteps(t, p.make(), []judgeStep{
-				take("a"), take("b"), take("c"), wait(2*slowOver, breaker.HalfOpen),
-				finish("a", breaker.Success, breaker.HalfOpen),
-				finish("b", breaker.Success, breaker.HalfOpen),
-				finish("c", breaker.Success, breaker.Closed),
+	eachClockStart(t, clockStartsFor(time.Minute/window.Buckets), func(t *testing.T, cs clockStart) {
+		for _, p := range []struct {
+			name string
+			make func() policy.Policy
+		}{
+			{"default", func() policy.Policy { return nil }},
+			{"consecutive", func() policy.Policy { return policy.Consecutive(5) }},
+			{"rate", func() policy.Policy { return policy.Rate(0.5, 10, time.Minute) }},
+			{"all(consecutive,slow)", func() policy.Policy { return policy.All(policy.Consecutive(5), slowPolicy()) }},
+		} {
+			t.Run(p.name, func(t *testing.T) {
+				log := runJudgeSteps(t, cs, p.make(), []judgeStep{
+					take("a"), take("b"), take("c"), wait(2*slowOver, breaker.HalfOpen),
+					finish("a", breaker.Success, breaker.HalfOpen),
+					finish("b", breaker.Success, breaker.HalfOpen),
+					finish("c", breaker.Success, breaker.Closed),
+				})
+				if want := "[half-open>closed]"; fmt.Sprint(log) != want {
+					t.Fatalf("transitions = %v, want %v", log, want)
+				}
 			})
-			if want := "[half-open>closed]"; fmt.Sprint(log) != want {
-				t.Fatalf("transitions = %v, want %v", log, want)
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestProbeJudgeExecute: Execute times a probe from before fn runs to after
 // it returns, and counts a slow success as a failed probe; its caller still
 // gets fn's result.
 func TestProbeJudgeExecute(t *testing.T) {
-	r := halfOpen(t, breaker.Config[int]{Policy: policy.Any(policy.Consecutive(5), slowPolicy())}, 3)
-	got, err := r.b.Execute(context.Background(), func(context.Context) (int, error) {
-		r.clk.Add(slowOver + time.Millisecond)
-		return 7, nil
+	eachClockStart(t, clockStartsFor(time.Minute/window.Buckets), func(t *testing.T, cs clockStart) {
+		r := halfOpen(t, cs, breaker.Config[int]{Policy: policy.Any(policy.Consecutive(5), slowPolicy())}, 3)
+		got, err := r.b.Execute(context.Background(), func(context.Context) (int, error) {
+			r.clk.Add(slowOver + time.Millisecond)
+			return 7, nil
+		})
+		if got != 7 || err != nil {
+			t.Fatalf("Execute = %v, %v; want fn's 7, nil", got, err)
+		}
+		r.wantState(breaker.Open)
+		r.wantLog("closed>open", "open>half-open", "half-open>open")
 	})
-	if got != 7 || err != nil {
-		t.Fatalf("Execute = %v, %v; want fn's 7, nil", got, err)
-	}
-	r.wantState(breaker.Open)
-	r.wantLog("closed>open", "open>half-open", "half-open>open")
 }
 
 // judgeSpy is a custom policy that judges probes by a function of its own,
@@ -238,42 +245,50 @@ type judgeSpy struct {
 	judge func(policy.Call) bool
 }
 
-func (p *judgeSpy) Needs() policy.Needs            { return p.needs }
+func (p *judgeSpy) Bind(b *policy.Binding) error {
+	b.Need(p.needs)
+	b.JudgeProbes(p)
+	return nil
+}
 func (p *judgeSpy) ProbeFailed(c policy.Call) bool { return p.judge(c) }
 
 // TestProbeJudgeGetsWhatItNeeds: a judge gets Call.At and Call.Duration as
 // Record does, only when its Needs asks for them, and only probes that
 // Classify called a success reach it.
 func TestProbeJudgeGetsWhatItNeeds(t *testing.T) {
-	for _, needs := range []policy.Needs{0, policy.NeedTime, policy.NeedDuration, policy.NeedTime | policy.NeedDuration} {
-		t.Run(fmt.Sprintf("needs=%d", needs), func(t *testing.T) {
-			var got []policy.Call
-			spy := &judgeSpy{Policy: policy.Consecutive(5), needs: needs, judge: func(c policy.Call) bool {
-				got = append(got, c)
-				return false
-			}}
-			r := halfOpen(t, breaker.Config[int]{Policy: spy}, 3)
-			probe := func(err error) {
-				p := allow(t, r)
-				r.clk.Add(time.Second)
-				p.Done(0, err)
-			}
-			probe(nil)
-			probe(nil)
-			probe(errDependency) // a failure: opens, and is not judged
-			r.wantState(breaker.Open)
-			want := policy.Call{}
-			if needs&policy.NeedTime != 0 {
-				want.At = r.clk.Now().Add(-time.Second) // the second probe's end
-			}
-			if needs&policy.NeedDuration != 0 {
-				want.Duration = time.Second
-			}
-			if len(got) != 2 || got[1] != want {
-				t.Fatalf("judge got %+v, want two calls, the second %+v", got, want)
-			}
-		})
-	}
+	eachClockStart(t, clockStartsFor(time.Minute/window.Buckets), func(t *testing.T, cs clockStart) {
+		for _, needs := range []policy.Needs{0, policy.NeedTime, policy.NeedDuration, policy.NeedTime | policy.NeedDuration} {
+			t.Run(fmt.Sprintf("needs=%d", needs), func(t *testing.T) {
+				var got []policy.Call
+				spy := &judgeSpy{Policy: policy.Consecutive(5), needs: needs, judge: func(c policy.Call) bool {
+					got = append(got, c)
+					return false
+				}}
+				r := halfOpen(t, cs, breaker.Config[int]{Policy: spy}, 3)
+				var ends []time.Time
+				probe := func(err error) {
+					p := allow(t, r)
+					r.clk.Add(time.Second)
+					ends = append(ends, r.clk.Now())
+					p.Done(0, err)
+				}
+				probe(nil)
+				probe(nil)
+				probe(errDependency) // a failure: opens, and is not judged
+				r.wantState(breaker.Open)
+				want := policy.Call{}
+				if needs&policy.NeedTime != 0 {
+					want.At = ends[1] // the second probe's end
+				}
+				if needs&policy.NeedDuration != 0 {
+					want.Duration = time.Second
+				}
+				if len(got) != 2 || got[1] != want {
+					t.Fatalf("judge got %+v, want two calls, the second %+v", got, want)
+				}
+			})
+		}
+	})
 }
 
 // TestProbeJudgePanic: when the judge panics, the probe counts as failed,
@@ -289,12 +304,14 @@ func TestProbeJudgePanic(t *testing.T) {
 // TestProbeJudgeMetrics: Metrics counts a probe by Classify's outcome, as
 // every call; the judge changes the circuit, not the count.
 func TestProbeJudgeMetrics(t *testing.T) {
-	r := halfOpen(t, breaker.Config[int]{Policy: slowPolicy(), CountCalls: true}, 1)
-	p := allow(t, r)
-	r.clk.Add(2 * slowOver)
-	p.Done(0, nil)
-	r.wantState(breaker.Open)
-	if m := r.b.Metrics(); m.Successes != 1 || m.Failures != 0 || m.Trips != 2 {
-		t.Fatalf("Metrics = %+v; want 1 success, 0 failures, 2 trips", m)
-	}
+	eachClockStart(t, clockStartsFor(time.Minute/window.Buckets), func(t *testing.T, cs clockStart) {
+		r := halfOpen(t, cs, breaker.Config[int]{Policy: slowPolicy(), CountCalls: true}, 1)
+		p := allow(t, r)
+		r.clk.Add(2 * slowOver)
+		p.Done(0, nil)
+		r.wantState(breaker.Open)
+		if m := r.b.Metrics(); m.Successes != 1 || m.Failures != 0 || m.Trips+m.ManualOpens != 1 || m.Reopens != 1 {
+			t.Fatalf("Metrics = %+v; want 1 success, 0 failures, 1 open and 1 reopen", m)
+		}
+	})
 }

@@ -3,48 +3,81 @@ package breaker
 import (
 	"errors"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/tripwire-go/tripwire/internal/fsm"
 )
 
-// State is the position of a circuit. The zero value is Closed.
+// State is the position of a circuit. The zero value is Closed. It
+// marshals to text (and so to JSON) as its String: "closed", "half-open",
+// "open".
 type State uint8
 
 const (
 	// Closed: every call runs, and its outcome goes to the policy.
-	Closed State = State(fsm.Closed)
+	Closed State = 0
 	// HalfOpen: a few probe calls run to test the dependency; the rest are
 	// rejected.
-	HalfOpen State = State(fsm.HalfOpen)
+	HalfOpen State = 1
 	// Open: every call is rejected at once with an error wrapping ErrOpen.
-	Open State = State(fsm.Open)
+	Open State = 2
 )
 
 // String returns "closed", "half-open" or "open".
 func (s State) String() string {
 	switch s {
-	case Closed, HalfOpen, Open:
-		return fsm.State(s).String()
+	case Closed:
+		return "closed"
+	case HalfOpen:
+		return "half-open"
+	case Open:
+		return "open"
 	}
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Outcome is how a finished call counts, as decided by Config.Classify.
+// MarshalText returns the state's String, for encoding/json and other
+// text formats. A value other than the three states is an error.
+func (s State) MarshalText() ([]byte, error) {
+	if s > Open {
+		return nil, errors.New("breaker: cannot marshal " + s.String())
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText sets s from the text MarshalText writes, in any case.
+func (s *State) UnmarshalText(text []byte) error {
+	for v := Closed; v <= Open; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*s = v
+			return nil
+		}
+	}
+	return errors.New("breaker: unknown State " + strconv.Quote(string(text)) + `: want "closed", "half-open" or "open"`)
+}
+
+// Outcome is how a finished call counts, as decided by Config.Classify. It
+// marshals to text as its String: "failure", "success", "ignored".
+//
+// The zero value is Failure, so that a Classify that falls through every
+// case without deciding (returning a zero Outcome) counts the call against
+// the dependency rather than for its health: a mistake there can open the
+// circuit too early, never keep it closed over a failing dependency. A
+// value above Ignored counts as a Failure too.
 type Outcome uint8
 
 const (
-	// Success counts towards the dependency's health; in half-open,
-	// enough successes close the circuit.
-	Success Outcome = Outcome(fsm.Success)
-	// Failure counts against it: the policy may trip, and a failed probe
-	// opens the circuit again.
-	Failure Outcome = Outcome(fsm.Failure)
+	// Failure counts against the dependency's health: the policy may trip,
+	// and a failed probe opens the circuit again. It is the zero Outcome.
+	Failure Outcome = 0
+	// Success counts towards it; in half-open, enough successes close the
+	// circuit.
+	Success Outcome = 1
 	// Ignored counts for nothing; an ignored probe frees its slot.
-	Ignored Outcome = Outcome(fsm.Ignored)
+	Ignored Outcome = 2
 )
 
-// String returns "success", "failure" or "ignored".
+// String returns "failure", "success" or "ignored".
 func (o Outcome) String() string {
 	switch o {
 	case Success:
@@ -57,57 +90,95 @@ func (o Outcome) String() string {
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
-// ErrOpen is wrapped by the error of every call the breaker rejects, in the
-// open state and when every half-open probe slot is in use. Test for it with
-// errors.Is; errors.As with an *OpenError tells when to retry.
-var ErrOpen = errors.New("breaker: circuit open")
-
-// OpenError is the error of a rejected call. It wraps ErrOpen. The breaker
-// builds one per open period and returns the same value for every call it
-// rejects then, so rejecting a call does not allocate; treat it as read-only.
-type OpenError struct {
-	// Name is the breaker's name.
-	Name string
-	// State is Open, or HalfOpen when the call was rejected because every
-	// probe slot was in use.
-	State State
-	// Until is when the open period ends and probes are let through. For a
-	// half-open rejection it has passed already: retry as soon as a probe
-	// finishes.
-	Until time.Time
-
-	gen uint64
-	msg string
-	// fast is the one word under which a call may be rejected with this
-	// error without further checks (see core.fastRejection), or noWord.
-	fast fsm.Word
+// MarshalText returns the outcome's String. A value other than the three
+// outcomes is an error.
+func (o Outcome) MarshalText() ([]byte, error) {
+	if o > Ignored {
+		return nil, errors.New("breaker: cannot marshal " + o.String())
+	}
+	return []byte(o.String()), nil
 }
 
-// noWord matches no state word: generations never get that high.
-const noWord = ^fsm.Word(0)
-
-func newOpenError(name string, w fsm.Word, until time.Time, probes int) *OpenError {
-	e := &OpenError{Name: name, State: State(w.State()), Until: until, gen: w.Gen(), fast: noWord}
-	circuit := "circuit"
-	if name != "" {
-		circuit += " " + strconv.Quote(name)
+// UnmarshalText sets o from the text MarshalText writes, in any case.
+func (o *Outcome) UnmarshalText(text []byte) error {
+	for v := Failure; v <= Ignored; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*o = v
+			return nil
+		}
 	}
-	if e.State == HalfOpen {
-		e.msg = "breaker: " + circuit + " half-open: all " + strconv.Itoa(probes) + " probe slots in use"
-	} else {
-		e.msg = "breaker: " + circuit + " open until " + until.Format(time.RFC3339Nano)
-	}
-	return e
+	return errors.New("breaker: unknown Outcome " + strconv.Quote(string(text)) + `: want "success", "failure" or "ignored"`)
 }
 
-// Error says which circuit rejected the call and until when it is open.
-func (e *OpenError) Error() string { return e.msg }
+// MarshalText returns the mode's String: "none", "forced-open" or
+// "disabled", so that json.Marshal(b.Metrics()) writes the mode as a word.
+// A value other than the three modes is an error.
+func (m Mode) MarshalText() ([]byte, error) {
+	if m > ModeDisabled {
+		return nil, errors.New("breaker: cannot marshal " + m.String())
+	}
+	return []byte(m.String()), nil
+}
 
-// Unwrap returns ErrOpen.
-func (e *OpenError) Unwrap() error { return ErrOpen }
+// UnmarshalText sets m from the text MarshalText writes, in any case.
+func (m *Mode) UnmarshalText(text []byte) error {
+	for v := ModeNone; v <= ModeDisabled; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*m = v
+			return nil
+		}
+	}
+	return errors.New("breaker: unknown Mode " + strconv.Quote(string(text)) + `: want "none", "forced-open" or "disabled"`)
+}
 
-// RetryAfter returns how long after now probes are let through: zero once
-// the open period has ended. It suits a Retry-After header.
-func (e *OpenError) RetryAfter(now time.Time) time.Duration {
-	return max(e.Until.Sub(now), 0)
+// MarshalText returns the cause's String: "policy", "probe", "timeout",
+// "manual" or "external". The zero Cause, which no transition has, and
+// values past CauseExternal are an error.
+func (c Cause) MarshalText() ([]byte, error) {
+	if c < CausePolicy || c > CauseExternal {
+		return nil, errors.New("breaker: cannot marshal " + c.String())
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText sets c from the text MarshalText writes, in any case.
+func (c *Cause) UnmarshalText(text []byte) error {
+	for v := CausePolicy; v <= CauseExternal; v++ {
+		if strings.EqualFold(string(text), v.String()) {
+			*c = v
+			return nil
+		}
+	}
+	return errors.New("breaker: unknown Cause " + strconv.Quote(string(text)) + `: want "policy", "probe", "timeout", "manual" or "external"`)
+}
+
+// The breaker and internal/fsm exchange States, Outcomes, Modes, Causes
+// and the probe limit by value. Each line below stops compiling if a value here and the fsm's
+// differ (a negative index or one past the array's end).
+func _() {
+	var x [1]struct{}
+	_ = x[Closed-State(fsm.Closed)]
+	_ = x[State(fsm.Closed)-Closed]
+	_ = x[HalfOpen-State(fsm.HalfOpen)]
+	_ = x[State(fsm.HalfOpen)-HalfOpen]
+	_ = x[Open-State(fsm.Open)]
+	_ = x[State(fsm.Open)-Open]
+	_ = x[Success-Outcome(fsm.Success)]
+	_ = x[Outcome(fsm.Success)-Success]
+	_ = x[Failure-Outcome(fsm.Failure)]
+	_ = x[Outcome(fsm.Failure)-Failure]
+	_ = x[Ignored-Outcome(fsm.Ignored)]
+	_ = x[Outcome(fsm.Ignored)-Ignored]
+	_ = x[ModeNone-Mode(fsm.ModeNone)]
+	_ = x[Mode(fsm.ModeNone)-ModeNone]
+	_ = x[ModeForcedOpen-Mode(fsm.ModeForcedOpen)]
+	_ = x[Mode(fsm.ModeForcedOpen)-ModeForcedOpen]
+	_ = x[ModeDisabled-Mode(fsm.ModeDisabled)]
+	_ = x[Mode(fsm.ModeDisabled)-ModeDisabled]
+	_ = x[CausePolicy-Cause(fsm.CausePolicy)]
+	_ = x[Cause(fsm.CausePolicy)-CausePolicy]
+	_ = x[CauseExternal-Cause(fsm.CauseExternal)]
+	_ = x[Cause(fsm.CauseExternal)-CauseExternal]
+	_ = x[MaxHalfOpenProbes-fsm.MaxProbes]
+	_ = x[fsm.MaxProbes-MaxHalfOpenProbes]
 }

@@ -6,7 +6,8 @@
 //
 // A [Group] creates each key's breaker on first use, from a function that
 // returns the key's configuration. That function must build a fresh
-// Policy on every call: a policy holds the state of one circuit.
+// Policy on every call: a policy holds the state of one circuit, and
+// [New] refuses a function that returns the same one twice.
 //
 //	hosts, err := group.New(group.Config[string, *http.Response]{
 //		New: func(host string) breaker.Config[*http.Response] {
@@ -24,7 +25,8 @@
 //
 // Keys may come from outside (host names, tenant IDs), so a group is
 // bounded: it evicts breakers that went IdleAfter without use, and never
-// holds more than MaxBreakers. It never evicts an open circuit. See
-// [Group] for the exact rules, and [Group.Metrics] to export every
-// breaker of a group.
+// holds more than MaxBreakers. It never evicts an open circuit, nor a
+// half-open one with probes in flight. See [Group] for the exact rules,
+// [Group.Metrics] to export every breaker of a group, and Config.OnCreate
+// to hand each breaker to a coordinator.
 package group

@@ -51,3 +51,36 @@ func ExampleGroup() {
 	// flaky.example open
 	// steady.example closed
 }
+
+// Hand every breaker of a group to something that watches breakers (a
+// fleet coordinator, an exporter, a log), and take it back when the group
+// forgets it.
+func ExampleConfig_OnCreate() {
+	watched := map[string]*breaker.Breaker[string]{}
+	hosts, err := group.New(group.Config[string, string]{
+		New: func(string) breaker.Config[string] {
+			return breaker.Config[string]{Policy: policy.Consecutive(3)}
+		},
+		MaxBreakers: 1,
+		OnCreate: func(host string, b *breaker.Breaker[string]) {
+			watched[host] = b
+			fmt.Println("watching", host)
+		},
+		OnEvict: func(host string, b *breaker.Breaker[string]) {
+			delete(watched, host)
+			fmt.Println("forgetting", host)
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	hosts.Get("a.example")
+	hosts.Get("a.example") // the same breaker: not created again
+	hosts.Get("b.example") // full: a.example, closed, makes room
+	fmt.Println(len(watched), "watched")
+	// Output:
+	// watching a.example
+	// forgetting a.example
+	// watching b.example
+	// 1 watched
+}

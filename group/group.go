@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Defaults used for the zero values of [Config].
@@ -38,7 +40,30 @@ type Config[K comparable, T any] struct {
 	// use. A Config whose Name is empty gets the key, formatted with
 	// fmt.Sprint, as its name; one whose Clock is nil gets the group's
 	// Clock, if that is set. Required.
+	//
+	// A New that returns one captured policy would work for the first key
+	// and fail for every other, in production. So that this shows when the
+	// group is built, [New] calls New twice with the zero K and fails if
+	// both configurations hold the same Policy; it builds no breaker from
+	// them. New must therefore accept the zero key and have no side effect
+	// that matters (a panic there only skips the check). Whatever escapes
+	// the check is caught at the second key: Get fails with a [ConfigError]
+	// for Field "New".
 	New func(key K) breaker.Config[T]
+
+	// OnCreate, if set, is called with each breaker the group builds and
+	// keeps, before the Get that built it returns: the place to hand every
+	// breaker of the group to a coordinator or an exporter. It is also
+	// called for a breaker that the group evicted and then took back
+	// because its circuit opened (see [Group]). It runs with no lock held.
+	OnCreate func(key K, b *breaker.Breaker[T])
+
+	// OnEvict, if set, is called with each breaker the group stops
+	// holding, so that whatever OnCreate attached can be detached. It runs
+	// with no lock held, after the eviction; for one group the calls of
+	// OnCreate and OnEvict are made one at a time, in the order of the
+	// events.
+	OnEvict func(key K, b *breaker.Breaker[T])
 
 	// MaxBreakers bounds the number of breakers the group keeps. 0 means
 	// DefaultMaxBreakers; negative is invalid.
@@ -83,14 +108,22 @@ type Config[K comparable, T any] struct {
 //
 // A group never holds more than MaxBreakers breakers. When it is full and
 // needs a new one it evicts, whatever the time, the breakers used least
-// recently (by period) among those whose circuit is not open, down to seven
-// eighths of MaxBreakers so that the next misses find room. An open circuit
-// is never evicted: forgetting it would send calls to a dependency known to
-// be failing. If every breaker's circuit is open, Get returns [ErrFull].
+// recently (by period) among those it may evict (see below), down to seven
+// eighths of MaxBreakers so that the next misses find room.
 //
 // A breaker evicted while a caller still holds it goes on working for that
 // caller, but the group forgets it: the next Get of its key builds a new
-// one, with a fresh policy.
+// one, with a fresh policy. If an evicted breaker's circuit then opens
+// (a call through a held reference failed, or Trip), the group takes it
+// back, in place of any newer breaker of its key whose circuit is not open,
+// and if there is room: the group checks the state, then evicts, while
+// calls go on, so without this a circuit that opened in between would be
+// forgotten.
+//
+// A group never evicts a circuit that is open, nor one that is half-open
+// with probes in flight: forgetting either would send every call to a
+// dependency known to be failing, instead of the few probes. If every
+// breaker of a full group is open or probing, Get returns [ErrFull].
 type Group[K comparable, T any] struct {
 	// read is a snapshot of all, swapped whole and never written to: Get
 	// reads it without a lock.
@@ -105,7 +138,14 @@ type Group[K comparable, T any] struct {
 	misses      int             // Gets that missed read since it was published
 	periodStart time.Time
 
+	// events waits to be handed to OnCreate and OnEvict, in order, by the
+	// one goroutine that is delivering.
+	events     []event[K, T]
+	delivering bool
+
 	newConfig func(K) breaker.Config[T]
+	onCreate  func(K, *breaker.Breaker[T])
+	onEvict   func(K, *breaker.Breaker[T])
 	max       int
 	idleAfter time.Duration
 	clock     breaker.Clock // nil: the real clock
@@ -113,22 +153,70 @@ type Group[K comparable, T any] struct {
 
 type entry[T any] struct {
 	b *breaker.Breaker[T]
-	// seen is the last period in which a Get asked for b. Get writes it
-	// only when the period changed, so a key in steady use costs no shared
-	// write.
+	// seen is the last period in which a Get asked for b. It only grows;
+	// Get writes it only when the period changed, so a key in steady use
+	// costs no shared write.
 	seen atomic.Uint64
+	// evicted is set, under the group's lock, while the group does not
+	// hold b after holding it.
+	evicted bool
 }
 
-// touch records a use of e.
-func (g *Group[K, T]) touch(e *entry[T]) {
-	if p := g.period.Load(); e.seen.Load() != p {
-		e.seen.Store(p)
+type event[K comparable, T any] struct {
+	key     K
+	b       *breaker.Breaker[T]
+	created bool // else evicted
+}
+
+// touch records a use of e in the current period.
+func (g *Group[K, T]) touch(e *entry[T]) { touchAt(e, g.period.Load()) }
+
+// touchAt records a use of e in period p. A Get that read the period just
+// before it moved on must not store it over the newer one a later Get
+// stored: e would look idle in the period it was used in.
+func touchAt[T any](e *entry[T], p uint64) {
+	for {
+		s := e.seen.Load()
+		if s >= p || e.seen.CompareAndSwap(s, p) {
+			return
+		}
 	}
 }
 
 // ErrFull is returned by Get and Execute when the group holds MaxBreakers
-// breakers, all of them open, and a new key comes.
-var ErrFull = errors.New("group: full: every breaker is open; raise MaxBreakers")
+// breakers, each of them open or half-open with probes in flight, and a new
+// key comes.
+var ErrFull = errors.New("group: full: every breaker is open or probing; raise MaxBreakers")
+
+// ConfigError is the error New returns for an invalid Config, and Get when
+// Config.New proves to share a policy between keys. It wraps
+// breaker.ErrInvalidConfig and, when it has one, the error that revealed
+// the problem. Use errors.As with it to learn the field at fault.
+type ConfigError struct {
+	// Field is the Config field at fault, as written in Go: "New",
+	// "MaxBreakers", "IdleAfter".
+	Field string
+
+	problem string
+	cause   error
+}
+
+// Problem says what is wrong with the field, without naming it.
+func (e *ConfigError) Problem() string { return e.problem }
+
+// Error names the field and says what is wrong with it.
+func (e *ConfigError) Error() string {
+	return "group: invalid config: " + e.Field + ": " + e.problem
+}
+
+// Unwrap returns breaker.ErrInvalidConfig and the error that revealed the
+// problem, if any.
+func (e *ConfigError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{breaker.ErrInvalidConfig, e.cause}
+	}
+	return []error{breaker.ErrInvalidConfig}
+}
 
 // New returns an empty group configured by cfg. An invalid cfg gives an
 // error that wraps breaker.ErrInvalidConfig and names the field at fault.
@@ -136,17 +224,22 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	g := &Group[K, T]{
 		all:       make(map[K]*entry[T]),
 		newConfig: cfg.New,
+		onCreate:  cfg.OnCreate,
+		onEvict:   cfg.OnEvict,
 		max:       cfg.MaxBreakers,
 		idleAfter: cfg.IdleAfter,
 		clock:     cfg.Clock,
 	}
 	switch {
 	case cfg.New == nil:
-		return nil, configError("New is nil; it must return the configuration of a key's breaker")
+		return nil, &ConfigError{Field: "New", problem: "is nil; it must return the configuration of a key's breaker"}
 	case cfg.MaxBreakers < 0:
-		return nil, configError("MaxBreakers must not be negative, got " + strconv.Itoa(cfg.MaxBreakers))
+		return nil, &ConfigError{Field: "MaxBreakers", problem: "must not be negative, got " + strconv.Itoa(cfg.MaxBreakers)}
 	case cfg.IdleAfter < 0:
-		return nil, configError("IdleAfter must not be negative, got " + cfg.IdleAfter.String())
+		return nil, &ConfigError{Field: "IdleAfter", problem: "must not be negative, got " + cfg.IdleAfter.String()}
+	case returnsOnePolicy(cfg.New):
+		return nil, &ConfigError{Field: "New", problem: "returned the same Policy twice; it must build a fresh one on every call, " +
+			"since a policy holds the state of one circuit (only the first key's breaker could be built)"}
 	}
 	if g.max == 0 {
 		g.max = DefaultMaxBreakers
@@ -159,8 +252,27 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	return g, nil
 }
 
-func configError(why string) error {
-	return fmt.Errorf("group: invalid config: %s: %w", why, breaker.ErrInvalidConfig)
+// returnsOnePolicy reports whether newConfig, called twice with the zero
+// key, returns the same policy: a pointer to the same variable. A panic
+// means that New does not take the zero key, and nothing is known.
+func returnsOnePolicy[K comparable, T any](newConfig func(K) breaker.Config[T]) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	var zero K
+	p1, p2 := newConfig(zero).Policy, newConfig(zero).Policy
+	if p1 == nil || p2 == nil {
+		return false
+	}
+	v1, v2 := reflect.ValueOf(p1), reflect.ValueOf(p2)
+	// Distinct zero-size variables may share an address, and a policy
+	// held by value is copied: only a pointer to something tells.
+	if v1.Kind() != reflect.Pointer || v1.Type() != v2.Type() || v1.Type().Elem().Size() == 0 {
+		return false
+	}
+	return v1.Pointer() == v2.Pointer()
 }
 
 // Get returns the breaker of key, creating it if there is none. It fails
@@ -199,30 +311,131 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	if cfg.Clock == nil && g.clock != nil {
 		cfg.Clock = g.clock
 	}
+	e := &entry[T]{}
+	user := cfg.OnStateChange
+	cfg.OnStateChange = func(name string, from, to breaker.State) {
+		if user != nil {
+			user(name, from, to)
+		}
+		if to == breaker.Open {
+			g.opened(key, e)
+		}
+	}
 	b, err := breaker.New(cfg)
+	if errors.Is(err, policy.ErrShared) {
+		return nil, &ConfigError{Field: "New", cause: err, problem: fmt.Sprintf(
+			"returned for key %v a Policy that another breaker holds; it must build a fresh one on every call", key)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("group: breaker for key %v: %w", key, err)
 	}
+	e.b = b
 
 	now := g.now()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if e := g.all[key]; e != nil {
+	if old := g.all[key]; old != nil {
 		// Another goroutine built one first; ours was never used.
-		g.touch(e)
-		return e.b, nil
+		g.touch(old)
+		g.mu.Unlock()
+		return old.b, nil
 	}
 	if now.Sub(g.periodStart) >= g.idleAfter {
 		g.endPeriodLocked(now)
 	}
 	if len(g.all) >= g.max && !g.makeRoomLocked() {
+		g.unlockAndDeliver()
 		return nil, ErrFull
 	}
-	e := &entry[T]{b: b}
 	g.touch(e)
 	g.all[key] = e
 	g.missedLocked()
+	g.queueLocked(key, e, true)
+	g.unlockAndDeliver()
 	return b, nil
+}
+
+// opened is called when the circuit of e's breaker has opened. If the
+// group evicted it meanwhile (it was closed when the group looked, and
+// opened before or after the group forgot it), the group takes it back in
+// place of a newer breaker of its key whose circuit is not open, if it can
+// make room: an open circuit is what the group must not forget.
+func (g *Group[K, T]) opened(key K, e *entry[T]) {
+	g.mu.Lock()
+	if !e.evicted {
+		g.mu.Unlock()
+		return
+	}
+	cur := g.all[key]
+	if cur != nil && cur.b.Metrics().State == breaker.Open { // Metrics, unlike State, calls back nothing
+		g.mu.Unlock()
+		return
+	}
+	if cur == nil && len(g.all) >= g.max && !g.makeRoomLocked() {
+		g.unlockAndDeliver()
+		return
+	}
+	if cur != nil {
+		g.evictLocked(key, cur)
+	}
+	e.evicted = false
+	g.touch(e)
+	g.all[key] = e
+	g.publishLocked()
+	g.queueLocked(key, e, true)
+	g.unlockAndDeliver()
+}
+
+// evictLocked forgets the breaker of key.
+func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
+	delete(g.all, key)
+	e.evicted = true
+	g.queueLocked(key, e, false)
+}
+
+// queueLocked queues an event for OnCreate or OnEvict.
+func (g *Group[K, T]) queueLocked(key K, e *entry[T], created bool) {
+	if (created && g.onCreate != nil) || (!created && g.onEvict != nil) {
+		g.events = append(g.events, event[K, T]{key, e.b, created})
+	}
+}
+
+// unlockAndDeliver unlocks the group and, unless another goroutine is at
+// it, hands the queued events to OnCreate and OnEvict, in order, with no
+// lock held. The goroutine that delivers takes what others queue
+// meanwhile, so that the calls stay in order and one at a time.
+func (g *Group[K, T]) unlockAndDeliver() {
+	if g.delivering || len(g.events) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	g.delivering = true
+	for len(g.events) > 0 {
+		evs := g.events
+		g.events = nil
+		g.mu.Unlock()
+		func() {
+			defer func() {
+				if len(evs) > 0 { // a callback panicked: let the next caller go on
+					g.mu.Lock()
+					g.events = append(evs, g.events...)
+					g.delivering = false
+					g.mu.Unlock()
+				}
+			}()
+			for len(evs) > 0 {
+				ev := evs[0]
+				evs = evs[1:]
+				if ev.created {
+					g.onCreate(ev.key, ev.b)
+				} else {
+					g.onEvict(ev.key, ev.b)
+				}
+			}
+		}()
+		g.mu.Lock()
+	}
+	g.delivering = false
+	g.mu.Unlock()
 }
 
 // lookup returns the breaker of key from all, or nil.
@@ -256,7 +469,8 @@ func (g *Group[K, T]) publishLocked() {
 
 // evictable reports whether b's circuit may be forgotten: it is closed, or
 // half-open with no probe in flight. Metrics runs no user code but Now, so
-// it may be called with the group's lock held.
+// it may be called with the group's lock held. The circuit may open right
+// after: opened takes the breaker back then.
 func evictable[T any](b *breaker.Breaker[T]) bool {
 	m := b.Metrics()
 	return m.State == breaker.Closed || (m.State == breaker.HalfOpen && m.ProbesInFlight == 0)
@@ -268,8 +482,8 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	p := g.period.Load()
 	evicted := false
 	for k, e := range g.all {
-		if e.seen.Load() != p && evictable(e.b) {
-			delete(g.all, k)
+		if e.seen.Load() < p && evictable(e.b) {
+			g.evictLocked(k, e)
 			evicted = true
 		}
 	}
@@ -300,7 +514,7 @@ func (g *Group[K, T]) makeRoomLocked() bool {
 		if len(g.all) <= target {
 			break
 		}
-		delete(g.all, c.key)
+		g.evictLocked(c.key, g.all[c.key])
 	}
 	if len(cands) > 0 {
 		g.publishLocked()

@@ -13,23 +13,28 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
 var errDown = errors.New("down")
 
-// newGroup returns a group of string-keyed breakers on a mock clock, each
-// tripping at the first failure, and counts the calls of Config.New.
-func newGroup(t *testing.T, max int, idle time.Duration) (*group.Group[string, int], *clock.Mock, *int) {
+// newGroup returns a group of string-keyed breakers on a mock clock that
+// starts at start, each tripping at the first failure, and counts the
+// calls of Config.New for keys other than the zero key (which group.New
+// tries twice).
+func newGroup(t *testing.T, start time.Time, max int, idle time.Duration) (*group.Group[string, int], *clock.Mock, *int) {
 	t.Helper()
-	clk := clock.NewMock()
+	clk := epochs.Mock(start)
 	built := new(int)
 	var mu sync.Mutex
 	g, err := group.New(group.Config[string, int]{
 		New: func(key string) breaker.Config[int] {
-			mu.Lock()
-			*built++
-			mu.Unlock()
+			if key != "" {
+				mu.Lock()
+				*built++
+				mu.Unlock()
+			}
 			return breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Hour}
 		},
 		MaxBreakers: max,
@@ -61,7 +66,7 @@ func keys(g *group.Group[string, int]) []string {
 }
 
 func TestGetCreatesLazilyOnePerKey(t *testing.T) {
-	g, _, built := newGroup(t, 0, 0)
+	g, _, built := newGroup(t, epochs.Today, 0, 0)
 	if g.Len() != 0 || *built != 0 {
 		t.Fatalf("a new group holds %d breakers, built %d", g.Len(), *built)
 	}
@@ -96,37 +101,75 @@ func TestGetCreatesLazilyOnePerKey(t *testing.T) {
 
 // The group's clock reaches breakers whose Config has none.
 func TestGroupClockReachesBreakers(t *testing.T) {
-	g, clk, _ := newGroup(t, 0, 0)
-	b := mustGet(t, g, "a")
-	b.Trip()
-	clk.Add(time.Hour)
-	if b.State() != breaker.HalfOpen {
-		t.Fatalf("state %v an hour after the trip on the group's clock, want half-open", b.State())
-	}
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		g, clk, _ := newGroup(t, start, 0, 0)
+		b := mustGet(t, g, "a")
+		b.Trip()
+		clk.Add(time.Hour)
+		if b.State() != breaker.HalfOpen {
+			t.Fatalf("state %v an hour after the trip on the group's clock, want half-open", b.State())
+		}
+	})
 }
 
+// Config errors have the shared shape: a *ConfigError naming the field,
+// with a Problem, wrapping breaker.ErrInvalidConfig.
 func TestInvalidConfig(t *testing.T) {
+	fresh := func(string) breaker.Config[int] { return breaker.Config[int]{} }
 	for _, tt := range []struct {
-		cfg  group.Config[string, int]
-		want string
+		cfg   group.Config[string, int]
+		field string
 	}{
-		{group.Config[string, int]{}, "New is nil"},
-		{group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }, MaxBreakers: -1}, "MaxBreakers"},
-		{group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }, IdleAfter: -time.Second}, "IdleAfter"},
+		{group.Config[string, int]{}, "New"},
+		{group.Config[string, int]{New: fresh, MaxBreakers: -1}, "MaxBreakers"},
+		{group.Config[string, int]{New: fresh, IdleAfter: -time.Second}, "IdleAfter"},
 	} {
 		_, err := group.New(tt.cfg)
-		if !errors.Is(err, breaker.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("New: %v, want ErrInvalidConfig naming %q", err, tt.want)
+		var ce *group.ConfigError
+		if !errors.Is(err, breaker.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != tt.field {
+			t.Errorf("New: %v, want a *group.ConfigError for %s wrapping ErrInvalidConfig", err, tt.field)
+			continue
+		}
+		if want := "group: invalid config: " + tt.field + ": " + ce.Problem(); err.Error() != want || ce.Problem() == "" {
+			t.Errorf("Error() = %q, want %q", err, want)
 		}
 	}
 }
 
-// A Config.New that hands out one policy to every key is caught: the
-// second key's breaker is refused, with the key in the error.
-func TestSharedPolicyIsRefused(t *testing.T) {
+// A Config.New that returns one captured policy is refused when the group
+// is built, not at the second key in production.
+func TestNewReturningOnePolicyIsRefusedByNew(t *testing.T) {
+	shared := policy.Consecutive(3)
+	_, err := group.New(group.Config[int, int]{
+		New: func(int) breaker.Config[int] { return breaker.Config[int]{Policy: shared} },
+	})
+	var ce *group.ConfigError
+	if !errors.Is(err, breaker.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != "New" {
+		t.Fatalf("New = %v, want a ConfigError for New", err)
+	}
+	// Fresh policies, and the nil default, pass.
+	for _, cfg := range []func(int) breaker.Config[int]{
+		func(int) breaker.Config[int] { return breaker.Config[int]{Policy: policy.Consecutive(3)} },
+		func(int) breaker.Config[int] { return breaker.Config[int]{} },
+	} {
+		if _, err := group.New(group.Config[int, int]{New: cfg}); err != nil {
+			t.Fatalf("New refused fresh policies: %v", err)
+		}
+	}
+}
+
+// A New that shares a policy past the check at New (here, one that panics
+// on the zero key) is caught at the second key: the error names the key
+// and the field, and the group keeps only the first key's breaker.
+func TestNewSharingAPolicyIsRefusedAtTheSecondKey(t *testing.T) {
 	shared := policy.Consecutive(3)
 	g, err := group.New(group.Config[int, int]{
-		New: func(int) breaker.Config[int] { return breaker.Config[int]{Policy: shared} },
+		New: func(k int) breaker.Config[int] {
+			if k == 0 {
+				panic("no zero key")
+			}
+			return breaker.Config[int]{Policy: shared}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +178,10 @@ func TestSharedPolicyIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = g.Get(2)
-	if !errors.Is(err, breaker.ErrInvalidConfig) || !errors.Is(err, policy.ErrShared) || !strings.Contains(err.Error(), "key 2") {
-		t.Fatalf("Get(2) = %v, want a config error naming key 2", err)
+	var ce *group.ConfigError
+	if !errors.Is(err, breaker.ErrInvalidConfig) || !errors.Is(err, policy.ErrShared) ||
+		!errors.As(err, &ce) || ce.Field != "New" || !strings.Contains(err.Error(), "key 2") {
+		t.Fatalf("Get(2) = %v, want a ConfigError for New naming key 2", err)
 	}
 	if g.Len() != 1 {
 		t.Fatalf("Len() = %d after a refused breaker", g.Len())
@@ -144,7 +189,11 @@ func TestSharedPolicyIsRefused(t *testing.T) {
 }
 
 func TestIdleBreakersAreEvicted(t *testing.T) {
-	g, clk, _ := newGroup(t, 0, time.Minute)
+	epochs.Run(t, epochs.All(), testIdleBreakersAreEvicted)
+}
+
+func testIdleBreakersAreEvicted(t *testing.T, start time.Time) {
+	g, clk, _ := newGroup(t, start, 0, time.Minute)
 	a := mustGet(t, g, "a")
 	b := mustGet(t, g, "b")
 	open := mustGet(t, g, "open")
@@ -185,7 +234,11 @@ func TestIdleBreakersAreEvicted(t *testing.T) {
 }
 
 func TestFullGroupMakesRoom(t *testing.T) {
-	g, clk, _ := newGroup(t, 8, time.Minute)
+	epochs.Run(t, epochs.All(), testFullGroupMakesRoom)
+}
+
+func testFullGroupMakesRoom(t *testing.T, start time.Time) {
+	g, clk, _ := newGroup(t, start, 8, time.Minute)
 	for i := range 8 {
 		mustGet(t, g, fmt.Sprint(i))
 	}
@@ -232,7 +285,7 @@ func TestFullGroupMakesRoom(t *testing.T) {
 }
 
 func TestGetExistingKeyDoesNotAllocate(t *testing.T) {
-	g, _, _ := newGroup(t, 0, 0)
+	g, _, _ := newGroup(t, epochs.Today, 0, 0)
 	mustGet(t, g, "a")
 	mustGet(t, g, "a") // published by now
 	if n := testing.AllocsPerRun(100, func() { g.Get("a") }); n != 0 {
@@ -242,7 +295,7 @@ func TestGetExistingKeyDoesNotAllocate(t *testing.T) {
 
 func TestConcurrentGets(t *testing.T) {
 	const max = 16
-	g, _, _ := newGroup(t, max, time.Minute)
+	g, _, _ := newGroup(t, epochs.Today, max, time.Minute)
 	var wg sync.WaitGroup
 	seen := make([]map[string]*breaker.Breaker[int], 4)
 	for w := range seen {

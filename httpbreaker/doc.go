@@ -16,13 +16,25 @@
 //	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments"})
 //	client := &http.Client{Transport: &httpbreaker.Transport{Breaker: b}}
 //
+// [HostTransport] does the same with one breaker per host, kept in a
+// group.Group, for a client that calls many servers: one failing server
+// opens its own circuit only.
+//
+//	hosts, _ := group.New(group.Config[string, *http.Response]{
+//		New: func(host string) breaker.Config[*http.Response] {
+//			return breaker.Config[*http.Response]{Policy: policy.Consecutive(5)}
+//		},
+//	})
+//	client := &http.Client{Transport: &httpbreaker.HostTransport{Group: hosts}}
+//
 // # Server
 //
 // [Handler] (or [Middleware]) sheds load while its breaker is open: it
 // answers 503 Service Unavailable with a Retry-After header, without
 // calling the next handler. Responses the next handler writes with a
-// failing status count as failures; a failing response written after the
-// client went away counts for nothing.
+// failing status (5xx by default, see [DefaultHandlerFailed]; not 429,
+// which one client over its quota gets) count as failures; a failing
+// response written after the client went away counts for nothing.
 //
 //	b, _ := breaker.New(breaker.Config[int]{Name: "api"})
 //	http.Handle("/", httpbreaker.Middleware(b)(mux))

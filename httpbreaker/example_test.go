@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/httpbreaker"
 	"github.com/tripwire-go/tripwire/policy"
 )
@@ -75,4 +76,52 @@ func ExampleMiddleware() {
 	// Output:
 	// 200 OK Retry-After="" hello
 	// 503 Service Unavailable Retry-After="10" Service Unavailable
+}
+
+// One breaker per host: the host that answers 503 has its circuit opened
+// after three in a row, and the healthy host goes on being called. (An
+// Execute around http.Client.Do would never trip here: Do returns a 503
+// with a nil error.)
+func ExampleHostTransport() {
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer sick.Close()
+	well := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	}))
+	defer well.Close()
+
+	hosts, _ := group.New(group.Config[string, *http.Response]{
+		New: func(host string) breaker.Config[*http.Response] {
+			// Called for each new host: a fresh Policy every time.
+			return breaker.Config[*http.Response]{Policy: policy.Consecutive(3), OpenTimeout: 30 * time.Second}
+		},
+	})
+	client := &http.Client{Transport: &httpbreaker.HostTransport{Group: hosts}}
+
+	call := func(name, url string) {
+		res, err := client.Get(url)
+		if d, ok := breaker.RetryAfter(err, time.Now()); ok {
+			fmt.Printf("%s: not sent; retry in about %v\n", name, d.Round(time.Minute/2))
+			return
+		}
+		if err != nil {
+			fmt.Println(name+":", err)
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		fmt.Printf("%s: %s\n", name, res.Status)
+	}
+	for range 4 {
+		call("sick", sick.URL)
+	}
+	call("well", well.URL)
+	// Output:
+	// sick: 503 Service Unavailable
+	// sick: 503 Service Unavailable
+	// sick: 503 Service Unavailable
+	// sick: not sent; retry in about 30s
+	// well: 200 OK
 }

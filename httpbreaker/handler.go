@@ -26,11 +26,13 @@ import (
 // A panic in Next counts as a failure and goes on up to net/http.
 //
 // A request whose context is already done when it arrives is not served
-// either: it gets a 503 without Retry-After, and counts for nothing.
+// either: it gets a 503 without Retry-After, and counts for nothing. So
+// does a request rejected by a circuit forced open, which has no time to
+// come back at.
 //
-// Retry-After is in whole seconds, rounded up, and at least 1: a circuit
-// rejected because every half-open probe slot is taken has no open period
-// left to wait for, and 0 would invite an immediate retry.
+// Retry-After is the rejection's [breaker.RetryAfter] on the breaker's own
+// clock, in whole seconds, rounded up, and at least 1, since 0 would invite
+// an immediate retry.
 type Handler struct {
 	// Breaker decides whether requests are served. Its result is the
 	// status Next wrote. Required: without it every request gets a 500.
@@ -39,11 +41,8 @@ type Handler struct {
 	// it every request gets a 500.
 	Next http.Handler
 	// Failed reports whether a status counts as a failure. nil means
-	// DefaultFailed: 5xx and 429.
+	// DefaultHandlerFailed: 5xx, and not 429.
 	Failed func(status int) bool
-	// Clock tells the time for Retry-After. nil means the real clock; set it
-	// to the breaker's Clock when that is not the real one.
-	Clock breaker.Clock
 }
 
 // Middleware returns a function that wraps a handler in a [Handler] with b
@@ -64,7 +63,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "httpbreaker: Handler.Next is nil", http.StatusInternalServerError)
 		return
 	}
-	failed := failedOrDefault(h.Failed)
+	failed := failedOr(h.Failed, DefaultHandlerFailed)
 	rec := &recorder{ResponseWriter: w}
 	started := false
 	_, err := h.Breaker.Execute(r.Context(), func(ctx context.Context) (int, error) {
@@ -86,25 +85,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if started {
 		return
 	}
-	var oe *breaker.OpenError
-	if errors.As(err, &oe) {
-		w.Header().Set("Retry-After", retryAfter(oe, h.now()))
+	if d, ok := breaker.RetryAfter(err, h.Breaker.Clock().Now()); ok {
+		w.Header().Set("Retry-After", retryAfter(d))
 	}
 	// Rejected, or the request's context was done before it began.
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
 
-func (h *Handler) now() time.Time {
-	if h.Clock == nil {
-		return time.Now()
-	}
-	return h.Clock.Now()
-}
-
-// retryAfter returns the Retry-After value for a rejection at now: whole
-// seconds, rounded up, at least 1.
-func retryAfter(oe *breaker.OpenError, now time.Time) string {
-	d := oe.RetryAfter(now)
+// retryAfter returns the Retry-After value for a wait of d: whole seconds,
+// rounded up, at least 1.
+func retryAfter(d time.Duration) string {
 	secs := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(secs, 1), 10)
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/httpbreaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -46,47 +46,49 @@ func serve(h http.Handler) *httptest.ResponseRecorder {
 }
 
 func TestHandlerShedsLoadWhileOpen(t *testing.T) {
-	clk := clock.NewMock()
-	b := newServerBreaker(t, breaker.Config[int]{
-		Policy: policy.Consecutive(2), OpenTimeout: 1500 * time.Millisecond, HalfOpenProbes: 1, Clock: clk,
-	})
-	next := &statusHandler{status: http.StatusInternalServerError}
-	h := &httpbreaker.Handler{Breaker: b, Next: next, Clock: clk}
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		clk := epochs.Mock(start)
+		b := newServerBreaker(t, breaker.Config[int]{
+			Policy: policy.Consecutive(2), OpenTimeout: 1500 * time.Millisecond, HalfOpenProbes: 1, Clock: clk,
+		})
+		next := &statusHandler{status: http.StatusInternalServerError}
+		h := &httpbreaker.Handler{Breaker: b, Next: next}
 
-	for range 2 {
-		if rec := serve(h); rec.Code != 500 || rec.Body.String() != "served" {
-			t.Fatalf("got %d %q, want the handler's 500", rec.Code, rec.Body)
+		for range 2 {
+			if rec := serve(h); rec.Code != 500 || rec.Body.String() != "served" {
+				t.Fatalf("got %d %q, want the handler's 500", rec.Code, rec.Body)
+			}
 		}
-	}
-	rec := serve(h)
-	if rec.Code != 503 || rec.Header().Get("Retry-After") != "2" || next.served != 2 {
-		t.Fatalf("open: got %d, Retry-After %q, next served %d; want 503, 2 (1.5s rounded up), 2",
-			rec.Code, rec.Header().Get("Retry-After"), next.served)
-	}
-	clk.Add(time.Second)
-	if got := serve(h).Header().Get("Retry-After"); got != "1" {
-		t.Fatalf("Retry-After %q with 0.5s left, want 1", got)
-	}
+		rec := serve(h)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") != "2" || next.served != 2 {
+			t.Fatalf("open: got %d, Retry-After %q, next served %d; want 503, 2 (1.5s rounded up), 2",
+				rec.Code, rec.Header().Get("Retry-After"), next.served)
+		}
+		clk.Add(time.Second)
+		if got := serve(h).Header().Get("Retry-After"); got != "1" {
+			t.Fatalf("Retry-After %q with 0.5s left, want 1", got)
+		}
 
-	// Half-open with its one probe slot taken: retry "at once" would be 0;
-	// the header says 1.
-	clk.Add(500 * time.Millisecond)
-	p, err := b.Allow()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec := serve(h); rec.Code != 503 || rec.Header().Get("Retry-After") != "1" {
-		t.Fatalf("half-open, slots taken: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
-	}
-	p.Done(200, nil)
-	next.status = 0 // plain 200
-	if rec := serve(h); rec.Code != 200 {
-		t.Fatalf("closed again: %d", rec.Code)
-	}
-	m := b.Metrics()
-	if m.Failures != 2 || m.Rejected != 3 || m.Successes != 2 {
-		t.Fatalf("metrics %+v", m)
-	}
+		// Half-open with its one probe slot taken: retry "at once" would be 0;
+		// the header says 1.
+		clk.Add(500 * time.Millisecond)
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := serve(h); rec.Code != 503 || rec.Header().Get("Retry-After") != "1" {
+			t.Fatalf("half-open, slots taken: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+		}
+		p.Done(200, nil)
+		next.status = 0 // plain 200
+		if rec := serve(h); rec.Code != 200 {
+			t.Fatalf("closed again: %d", rec.Code)
+		}
+		m := b.Metrics()
+		if m.Failures != 2 || m.Rejected != 3 || m.Successes != 2 {
+			t.Fatalf("metrics %+v", m)
+		}
+	})
 }
 
 func TestHandlerClassifiesStatuses(t *testing.T) {
@@ -98,8 +100,11 @@ func TestHandlerClassifiesStatuses(t *testing.T) {
 		{0, nil, false}, // nothing written: 200
 		{200, nil, false},
 		{404, nil, false},
-		{429, nil, true},
+		// One client over its quota must not shed everyone's requests.
+		{429, nil, false},
+		{500, nil, true},
 		{503, nil, true},
+		{599, nil, true},
 		{404, func(s int) bool { return s == 404 }, true},
 	}
 	for _, tt := range tests {
@@ -248,5 +253,50 @@ func TestHandlerPassesHijack(t *testing.T) {
 	}
 	if err != nil || string(body) != "hijacked" {
 		t.Fatalf("body %q (%v), want the hijacker's", body, err)
+	}
+}
+
+// A circuit forced open has no time to come back at: the 503 carries no
+// Retry-After. The Retry-After of an ordinary open period is read on the
+// breaker's own clock, which the Handler is not configured with.
+func TestHandlerForcedOpenHasNoRetryAfter(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	b := newServerBreaker(t, breaker.Config[int]{OpenTimeout: 90 * time.Second, Clock: clk})
+	h := &httpbreaker.Handler{Breaker: b, Next: &statusHandler{status: 200}}
+	b.Trip()
+	clk.Add(30 * time.Second)
+	if got := serve(h).Header().Get("Retry-After"); got != "60" {
+		t.Fatalf("Retry-After %q with 60s left on the breaker's clock", got)
+	}
+	b.ForceOpen()
+	rec := serve(h)
+	if _, ok := rec.Header()["Retry-After"]; rec.Code != 503 || ok {
+		t.Fatalf("forced open: %d with Retry-After %q; want 503 without one", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+// The regression behind DefaultHandlerFailed: a server that answers 429 to
+// one client over its quota must not open its circuit and shed every other
+// client's requests.
+func TestHandlerRateLimitedClientDoesNotShedEveryone(t *testing.T) {
+	b := newServerBreaker(t, breaker.Config[int]{Policy: policy.Consecutive(3)})
+	h := &httpbreaker.Handler{Breaker: b, Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Client") == "greedy" {
+			http.Error(w, "over quota", http.StatusTooManyRequests)
+			return
+		}
+		io.WriteString(w, "served")
+	})}
+	for range 10 {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Client", "greedy")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("greedy client got %d, want the handler's 429", rec.Code)
+		}
+	}
+	if rec := serve(h); rec.Code != 200 || b.State() != breaker.Closed {
+		t.Fatalf("another client got %d with the circuit %v after ten 429s; want 200, closed", rec.Code, b.State())
 	}
 }

@@ -47,13 +47,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errNoBreaker
 	}
-	base := t.Base
+	return roundTrip(t.Breaker, t.Base, failedOr(t.Failed, DefaultFailed), req)
+}
+
+// roundTrip sends req with base (nil: http.DefaultTransport) through b,
+// counting a response whose status failed reports true as a failure.
+func roundTrip(b *breaker.Breaker[*http.Response], base http.RoundTripper, failed func(int) bool, req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	failed := failedOrDefault(t.Failed)
 	sent := false
-	res, err := t.Breaker.Execute(req.Context(), func(context.Context) (*http.Response, error) {
+	res, err := b.Execute(req.Context(), func(context.Context) (*http.Response, error) {
 		sent = true
 		res, err := base.RoundTrip(req)
 		if err == nil && res != nil && failed(res.StatusCode) {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/httpbreaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -102,39 +102,41 @@ func TestTransportClassifiesStatuses(t *testing.T) {
 }
 
 func TestTransportOpenCircuit(t *testing.T) {
-	srv, hits := server(t)
-	clk := clock.NewMock()
-	b := newClientBreaker(t, breaker.Config[*http.Response]{
-		Policy: policy.Consecutive(2), OpenTimeout: 30 * time.Second, Clock: clk,
-	})
-	c := &http.Client{Transport: &httpbreaker.Transport{Breaker: b}}
-	for range 2 {
-		if _, err := get(t, c, srv.URL+"?status=502"); err != nil {
-			t.Fatal(err)
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		srv, hits := server(t)
+		clk := epochs.Mock(start)
+		b := newClientBreaker(t, breaker.Config[*http.Response]{
+			Policy: policy.Consecutive(2), OpenTimeout: 30 * time.Second, Clock: clk,
+		})
+		c := &http.Client{Transport: &httpbreaker.Transport{Breaker: b}}
+		for range 2 {
+			if _, err := get(t, c, srv.URL+"?status=502"); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if b.State() != breaker.Open {
-		t.Fatalf("state %v after two 502s", b.State())
-	}
+		if b.State() != breaker.Open {
+			t.Fatalf("state %v after two 502s", b.State())
+		}
 
-	clk.Add(10 * time.Second)
-	_, err := get(t, c, srv.URL)
-	var oe *breaker.OpenError
-	if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) {
-		t.Fatalf("err = %v, want a rejection", err)
-	}
-	if got := oe.RetryAfter(clk.Now()); got != 20*time.Second {
-		t.Fatalf("RetryAfter = %v, want 20s", got)
-	}
-	if hits.Load() != 2 {
-		t.Fatalf("server got %d requests; an open circuit must send none", hits.Load())
-	}
-	wantCounts(t, b.Metrics(), 0, 2, 0, 1)
+		clk.Add(10 * time.Second)
+		_, err := get(t, c, srv.URL)
+		var oe *breaker.OpenError
+		if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &oe) {
+			t.Fatalf("err = %v, want a rejection", err)
+		}
+		if got := oe.RetryAfter(clk.Now()); got != 20*time.Second {
+			t.Fatalf("RetryAfter = %v, want 20s", got)
+		}
+		if hits.Load() != 2 {
+			t.Fatalf("server got %d requests; an open circuit must send none", hits.Load())
+		}
+		wantCounts(t, b.Metrics(), 0, 2, 0, 1)
 
-	clk.Add(20 * time.Second)
-	if _, err := get(t, c, srv.URL); err != nil {
-		t.Fatalf("probe: %v", err)
-	}
+		clk.Add(20 * time.Second)
+		if _, err := get(t, c, srv.URL); err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+	})
 }
 
 // closeTracker is a request body that tells whether it was closed.

@@ -1,13 +1,15 @@
-// Package lab answers "what would this policy have done in that outage?":
+// Package lab answers "what would this breaker have done in that outage?":
 // it replays a dependency's misbehaviour against circuit breakers with
-// different policies, in virtual time, and measures what each did.
+// different policies and settings, in virtual time, and measures what each
+// did.
 //
 // The command go run ./bench/lab runs the built-in scenarios and prints a
-// table; this package is its engine, for evaluating policies of your own
-// from Go:
+// table; this package is its engine, for evaluating policies and breaker
+// settings of your own from Go. Each row of the table is a [Candidate]: a
+// name, a function that builds a fresh policy, and breaker settings:
 //
-//	mine := lab.Policy{Name: "mine", New: func() policy.Policy { return newMyPolicy() }}
-//	rep, err := lab.Run(lab.Builtin(), append(lab.DefaultPolicies(), mine), 1)
+//	mine := lab.Candidate{Name: "mine", New: func() policy.Policy { return newMyPolicy() }, OpenTimeout: 30 * time.Second}
+//	rep, err := lab.Run(lab.Builtin(), append(lab.DefaultCandidates(), mine), 1)
 //	...
 //	rep.WriteTable(os.Stdout)
 //
@@ -17,11 +19,11 @@
 // dependency's error rate and latency over time: a baseline, and phases
 // that make up the fault. [Run] draws the scenario's calls once, from a
 // random stream seeded by the seed and the scenario's name, and replays the
-// same calls against a fresh [breaker.Breaker] for each [Policy]. Each call
+// same calls against a fresh [breaker.Breaker] for each [Candidate]. Each call
 // asks the breaker with Allow when it arrives; if let through, it reports
 // its outcome with Permit.Done when it completes, latency later. Calls
 // overlap as in a real service, and a policy that asks for durations (see
-// policy.Needer) gets them, measured by the breaker on its clock.
+// policy.Binding.Need) gets them, measured by the breaker on its clock.
 //
 // The clock is virtual: it jumps from one event to the next, so a scenario
 // of minutes runs in milliseconds, and the same seed and inputs give the
@@ -36,34 +38,45 @@
 // The fault is the scenario's phases: it begins when the first phase
 // begins and ends when the last one ends (for a flapping dependency, the
 // healthy gaps between phases are inside that span but not part of the
-// fault). A call belongs to the phase in which it arrives. For each
-// scenario and policy, a [Result] holds:
+// fault). A call belongs to the phase in which it arrives. Each figure has
+// one name, the same in the table, CSV and JSON, and (in CamelCase) in
+// [Result]. A name that starts with fault_ counts calls that arrived
+// during the fault; every other count is over the whole run.
 //
-//   - TimeToTrip ("trip"): from the start of the fault to the first moment,
-//     at or after it and no later than the end of the fault, at which the
-//     circuit is open. 0 if it was open already when the fault began.
+//   - time_to_trip: from the start of the fault to the first moment, at or
+//     after it and no later than the end of the fault, at which the
+//     circuit is open. 0 if it was open already when the fault began;
 //     [Never] if it did not open during the fault.
-//   - FaultCalls ("sent"): calls let through to the dependency (admitted,
-//     as probes or not) that arrived during the fault: the load the breaker
-//     did not spare the failing dependency.
-//   - Failed ("failed"): calls let through that the dependency failed,
-//     over the whole scenario: the errors callers saw.
-//   - HealthyRejected ("lost"): rejected calls that arrived outside the
-//     fault, or that the dependency would have served well: without an
-//     error and, when the scenario sets SlowCall, no slower than it. The cost
-//     of a breaker that is open when it need not be.
-//   - TimeToClose ("close"): from the end of the fault to the first moment
-//     after it at which the circuit is closed. 0 if it was closed when the
-//     fault ended (or never opened). [Never] if it did not close before the
+//   - fault_sent: calls let through to the dependency (as probes or not)
+//     that arrived during the fault: the load the breaker did not spare
+//     the failing dependency.
+//   - fault_failed: those of them that failed: the errors callers saw
+//     during the fault. It is never more than fault_sent.
+//   - healthy_lost: rejected calls that arrived outside the fault, or that
+//     the dependency would have served well: without an error and, when
+//     the scenario sets SlowCall, no slower than it. The cost of a breaker
+//     that is open when it need not be.
+//   - time_to_close: from the end of the fault to the first moment after
+//     it at which the circuit is closed. 0 if it was closed when the fault
+//     ended (or never opened); [Never] if it did not close before the
 //     scenario ended.
-//   - Probes ("probes"): calls let through while the circuit was half-open,
-//     over the whole scenario.
-//   - Trips ("trips"): how many times the policy opened the closed circuit
-//     (reopening after a failed probe is not a trip). In a scenario without
-//     a fault every trip is a false alarm.
+//   - probes: calls let through while the circuit was half-open.
+//   - trips: how many times the policy opened the closed circuit.
+//   - reopens: how many times a failed probe opened the half-open circuit
+//     again. A trip and the reopens that follow it are one open spell.
+//   - false_trips (CSV, JSON and [Result] only): trips before the fault
+//     began; in a scenario without a fault, every trip.
+//   - calls, sent, rejected, failed (CSV, JSON and [Result] only): the
+//     calls that arrived, were let through, were rejected, and were let
+//     through and failed, over the whole run.
 //
-// A scenario without phases has no fault: its timing figures are [Never]
-// and FaultCalls is 0.
+// A scenario without phases has no fault: its timing figures are
+// [NotApplicable] ("n/a") and fault_sent and fault_failed are 0.
+//
+// With a fleet ([Options].Fleet), each instance has its own breaker and
+// the counts add up over the instances; the circuit counts as open from
+// the moment any instance's is, and as closed again once every instance's
+// is.
 //
 // # Scenario files
 //
@@ -92,10 +105,37 @@
 // (JSON has no comments; they are here to explain.) Unknown fields are
 // errors, and so are impossible scenarios: see [Scenario.Validate].
 //
+// # Traces
+//
+// [ReplayTrace] replays recorded calls instead of drawn ones: a CSV file
+// with a header naming its columns (start or end, duration, outcome, and
+// optionally fault), read once as a stream, so that a trace of millions of
+// calls runs in a few megabytes. [Trace] describes the formats accepted. A
+// trace cannot say when the fault began: [Trace] marks it by offsets or
+// times, or the file by a fault column, and the figures are then defined
+// as for a scenario with one phase spanning the fault. A trace without a
+// fault marked is a healthy baseline: its timing figures are
+// [NotApplicable] and every trip is a false one.
+//
+// # Tuning
+//
+// [Tune] searches a grid of thresholds for each policy family over
+// scenarios or a trace, on every core, and reports per family the setting
+// with the lowest cost for an [Objective] and the Pareto front, with the
+// winner as Go code. The search is deterministic: the report does not
+// depend on the number of workers.
+//
+// # Fleets
+//
+// With [Options].Fleet, every candidate runs as N breakers, one per
+// instance of the service, that share the traffic round-robin or at
+// random ([Route]).
+//
 // # Outputs
 //
 // A [Report] writes itself as an aligned table ([Report.WriteTable]), CSV
-// ([Report.WriteCSV]) and JSON ([Report.WriteJSON], which includes every
-// state transition and each scenario in the input format), and each
-// [ScenarioReport] draws an SVG timeline ([ScenarioReport.WriteSVG]).
+// ([Report.WriteCSV]), JSON ([Report.WriteJSON], which includes every
+// state transition and each scenario in the input format) and one HTML
+// page ([Report.WriteHTML]), and each [ScenarioReport] draws an SVG
+// timeline ([ScenarioReport.WriteSVG]).
 package lab

@@ -13,7 +13,7 @@ import (
 
 // halfFailed is a custom policy: it trips when at least half of the last
 // ten calls failed. It is small and locked; the lab builds one per breaker
-// through the New function of its lab.Policy.
+// through the New function of its lab.Candidate.
 type halfFailed struct {
 	mu   sync.Mutex
 	last []bool
@@ -47,19 +47,19 @@ func (p *halfFailed) String() string { return "half-of-last-10" }
 // Consecutive(5), and read its figures: in a brownout, where 30-50% of
 // calls fail, a rate trips long before a streak of five failures comes up.
 func ExampleRun() {
-	mine := lab.Policy{Name: "mine", New: func() policy.Policy { return &halfFailed{} }}
-	five := lab.Policy{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(5) }}
+	mine := lab.Candidate{Name: "mine", New: func() policy.Policy { return &halfFailed{} }}
+	five := lab.Candidate{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(5) }}
 	brownout, err := lab.SelectScenarios(lab.Builtin(), "brownout")
 	if err != nil {
 		panic(err)
 	}
-	rep, err := lab.Run(brownout, []lab.Policy{five, mine}, 1)
+	rep, err := lab.Run(brownout, []lab.Candidate{five, mine}, 1)
 	if err != nil {
 		panic(err)
 	}
 	for _, r := range rep.Scenarios[0].Results {
 		fmt.Printf("%s: tripped %v into the brownout, let %d calls through during it, closed %v after it\n",
-			r.Spec, r.TimeToTrip.Round(time.Millisecond), r.FaultCalls, r.TimeToClose.Round(time.Millisecond))
+			r.Spec, r.TimeToTrip.Round(time.Millisecond), r.FaultSent, r.TimeToClose.Round(time.Millisecond))
 	}
 	// Output:
 	// consecutive(5): tripped 9.017s into the brownout, let 1393 calls through during it, closed 7.846s after it
@@ -83,15 +83,15 @@ func ExampleParseScenarios() {
 	if err != nil {
 		panic(err)
 	}
-	three := lab.Policy{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(3) }}
-	rep, err := lab.Run(scenarios, []lab.Policy{three}, 1)
+	three := lab.Candidate{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(3) }}
+	rep, err := lab.Run(scenarios, []lab.Candidate{three}, 1)
 	if err != nil {
 		panic(err)
 	}
 	rep.WriteCSV(os.Stdout)
 	// Output:
-	// scenario,policy,spec,calls,admitted,rejected,failed,fault_calls,healthy_rejected,probes,trips,time_to_trip_s,time_to_close_s
-	// by-hand,consecutive,consecutive(3),100,73,27,5,5,2,3,1,0.2,0.2
+	// scenario,candidate,spec,calls,sent,rejected,failed,fault_sent,fault_failed,healthy_lost,probes,trips,reopens,false_trips,time_to_trip_s,time_to_close_s
+	// by-hand,consecutive,consecutive(3),100,73,27,5,5,5,2,3,1,2,0,0.2,0.2
 }
 
 // Invalid scenarios are errors that name the scenario and the field.

@@ -17,17 +17,17 @@ import (
 // default.
 
 type scenarioJSON struct {
-	Name           string      `json:"name"`
-	Description    string      `json:"description"`
-	Duration       *string     `json:"duration"`
-	Rate           *float64    `json:"rate"`
-	Jitter         float64     `json:"jitter"`
-	Errors         float64     `json:"errors"`
-	Latency        *string     `json:"latency"`
-	SlowCall       *string     `json:"slow_call"`
-	OpenTimeout    *string     `json:"open_timeout"`
-	HalfOpenProbes int         `json:"half_open_probes"`
-	Phases         []phaseJSON `json:"phases"`
+	Name           string            `json:"name"`
+	Description    string            `json:"description"`
+	Duration       *string           `json:"duration"`
+	Rate           *float64          `json:"rate"`
+	Jitter         float64           `json:"jitter"`
+	Errors         float64           `json:"errors"`
+	Latency        *string           `json:"latency"`
+	SlowCall       *string           `json:"slow_call"`
+	OpenTimeout    *string           `json:"open_timeout"`
+	HalfOpenProbes int               `json:"half_open_probes"`
+	Phases         []json.RawMessage `json:"phases"`
 }
 
 type phaseJSON struct {
@@ -73,8 +73,8 @@ func ParseScenarios(r io.Reader) ([]Scenario, error) {
 		}
 		key := strings.ToLower(s.Name)
 		if j, dup := seen[key]; dup {
-			return nil, &ScenarioError{Scenario: strconv.Quote(s.Name), Field: "name",
-				Problem: fmt.Sprintf("already used by scenario #%d (names are compared ignoring case, as they name files)", j+1)}
+			return nil, &ScenarioError{Scenario: s.Name, Index: i + 1, Field: "name",
+				problem: fmt.Sprintf("already used by scenario #%d (names are compared ignoring case, as they name files)", j+1)}
 		}
 		seen[key] = i
 		out = append(out, s)
@@ -128,7 +128,7 @@ func jsonType(goType string) string {
 		return "a whole number"
 	case "string", "*string":
 		return "a string"
-	case "[]lab.phaseJSON":
+	case "[]lab.phaseJSON", "[]json.RawMessage":
 		return "an array of phases"
 	case "lab.scenarioJSON":
 		return "a scenario object"
@@ -142,19 +142,21 @@ func lineOf(data []byte, offset int64) int {
 }
 
 func parseScenario(raw json.RawMessage, i int, inArray bool) (Scenario, error) {
-	label := "#" + strconv.Itoa(i+1)
-	if !inArray {
-		label = "(unnamed)"
+	index := 0
+	if inArray {
+		index = i + 1
 	}
 	var w scenarioJSON
 	if err := decodeStrict(raw, &w); err != nil {
-		return Scenario{}, &ScenarioError{Scenario: label, Problem: jsonProblem(raw, err)}
-	}
-	if w.Name != "" {
-		label = strconv.Quote(w.Name)
+		// Name the scenario even so, when its name can be read.
+		var named struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(raw, &named)
+		return Scenario{}, &ScenarioError{Scenario: named.Name, Index: index, problem: jsonProblem(raw, err)}
 	}
 	bad := func(field, problem string) error {
-		return &ScenarioError{Scenario: label, Field: field, Problem: problem}
+		return &ScenarioError{Scenario: w.Name, Index: index, Field: field, problem: problem}
 	}
 	s := Scenario{
 		Name:           w.Name,
@@ -191,8 +193,13 @@ func parseScenario(raw json.RawMessage, i int, inArray bool) (Scenario, error) {
 			return s, bad(d.field, err.Error())
 		}
 	}
-	for j, pw := range w.Phases {
+	for j, rawPhase := range w.Phases {
 		field := func(f string) string { return fmt.Sprintf("phases[%d].%s", j, f) }
+		var pw phaseJSON
+		if err := decodeStrict(rawPhase, &pw); err != nil {
+			f, problem := phaseProblem(rawPhase, err)
+			return s, bad(strings.TrimSuffix(field(f), "."), problem)
+		}
 		p := Phase{Name: pw.Name, Errors: Steady(s.Errors), Latency: Steady(s.Latency)}
 		if pw.Start == nil {
 			return s, bad(field("start"), "missing")
@@ -218,8 +225,31 @@ func parseScenario(raw json.RawMessage, i int, inArray bool) (Scenario, error) {
 		}
 		s.Phases = append(s.Phases, p)
 	}
-	// The name is set by now, so Validate's errors carry the same label.
-	return s, s.Validate()
+	if err := s.Validate(); err != nil {
+		var se *ScenarioError
+		if errors.As(err, &se) {
+			se.Index = index
+		}
+		return s, err
+	}
+	return s, nil
+}
+
+// phaseProblem turns a decoding error of one phase into the field at
+// fault, inside the phase, and what is wrong with it.
+func phaseProblem(data []byte, err error) (field, problem string) {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return typ.Field, fmt.Sprintf("expected %s, got a JSON %s", jsonType(typ.Type.String()), typ.Value)
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		name, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))
+		return name, "unknown field: a phase has name, start, end, errors and latency"
+	}
+	if errors.As(err, &typ) {
+		return "", fmt.Sprintf("expected a phase object, got a JSON %s", typ.Value)
+	}
+	return "", jsonProblem(data, err)
 }
 
 // present tells whether an optional field was given a value: absent and

@@ -16,153 +16,205 @@ import (
 
 // Never is the value of a timing figure for something that did not happen
 // within the scenario: a circuit that did not trip during the fault, or did
-// not close again before the scenario ended. It is also the value of both
-// timing figures in a scenario without a fault.
+// not close again before the scenario ended. Outputs write it "never".
 const Never time.Duration = -1
 
-// Report is the outcome of [Run]: one [ScenarioReport] per scenario, in the
-// order given. It is plain data: its writers only read it, so they may run
-// concurrently, but not alongside a change to it. The zero Report writes
-// outputs with headers and no rows.
+// NotApplicable is the value of both timing figures in a scenario without
+// a fault, where there is nothing to trip on or recover from. Outputs write
+// it "n/a".
+const NotApplicable time.Duration = -2
+
+// Report is the outcome of a run: one [ScenarioReport] per scenario, in
+// the order given. It is plain data: its writers only read it, so they may
+// run concurrently, but not alongside a change to it. The zero Report
+// writes outputs with headers and no rows.
 type Report struct {
 	// Seed is the seed the traffic was drawn with.
 	Seed uint64
+	// Fleet is the number of instances that shared the traffic, each with
+	// its own breaker (0 in the zero Report, meaning one), and Route how
+	// they shared it.
+	Fleet int
+	Route Route
 	// Scenarios holds the results, scenario by scenario.
 	Scenarios []ScenarioReport
 }
 
-// ScenarioReport holds what each policy did in one scenario.
+// ScenarioReport holds what each candidate did in one scenario.
 type ScenarioReport struct {
-	// Scenario is the scenario as it was run.
+	// Scenario is the scenario as it was run. For a replayed trace it is
+	// built from the trace: its name, its span as Duration, and the fault
+	// as one phase.
 	Scenario Scenario
-	// Results holds one result per policy, in the order given to Run.
+	// Results holds one result per candidate, in the order given.
 	Results []Result
 	// load is the traffic the dependency would have seen with no breaker,
 	// in time bins, for the timeline.
-	load []bin
+	load loadBins
+	// traced tells a replayed trace from a scenario.
+	traced bool
+	// fleet is the number of instances that shared the traffic.
+	fleet int
 }
 
-// Result is what one policy did in one scenario. The package documentation
-// defines each figure.
+// Result is what one candidate did in one scenario. Each figure has one
+// name, the same in Go, in the table, in CSV and in JSON (there in
+// snake_case: FaultSent is fault_sent). The package documentation defines
+// each figure; the ones whose names start with Fault count calls that
+// arrived during the fault, the others count the whole run.
 type Result struct {
-	// Policy is the policy's name; Spec describes it, with its thresholds
-	// (the policy's String method, or its name).
-	Policy, Spec string
-	// Calls is the number of calls that arrived; each was either admitted
-	// or rejected.
-	Calls, Admitted, Rejected int
-	// Failed is the number of admitted calls that the dependency failed.
-	Failed int
-	// FaultCalls is the number of calls sent to the dependency (admitted)
-	// that arrived during the fault.
-	FaultCalls int
-	// HealthyRejected is the number of rejected calls that arrived outside
-	// the fault, or that the dependency would have served well (no error,
-	// and no slower than Scenario.SlowCall).
-	HealthyRejected int
-	// Probes is the number of calls admitted while the circuit was
-	// half-open.
+	// Candidate is the candidate's name; Spec describes it, with its
+	// thresholds and the breaker settings it sets.
+	Candidate, Spec string
+	// Calls is the number of calls that arrived; each was either sent to
+	// the dependency or rejected. Failed is the number of calls sent that
+	// the dependency failed: the errors callers saw.
+	Calls, Sent, Rejected, Failed int
+	// FaultSent is the number of calls sent that arrived during the fault,
+	// and FaultFailed how many of them failed.
+	FaultSent, FaultFailed int
+	// HealthyLost is the number of rejected calls that the dependency
+	// would have served well: that arrived outside the fault, or that
+	// would have succeeded no slower than Scenario.SlowCall.
+	HealthyLost int
+	// Probes is the number of calls sent while the circuit was half-open.
 	Probes int
-	// Trips is the number of times the policy opened the closed circuit.
-	Trips int
+	// Trips is the number of times the policy opened the closed circuit;
+	// Reopens the number of times a failed probe opened the half-open
+	// one. FalseTrips is the number of trips before the fault began (every
+	// trip, in a scenario without a fault).
+	Trips, Reopens, FalseTrips int
 	// TimeToTrip is how long after the fault began the circuit was first
-	// open, or Never.
+	// open: Never if not during the fault, NotApplicable without a fault.
 	TimeToTrip time.Duration
 	// TimeToClose is how long after the fault ended the circuit was closed
-	// again (0 if it was closed when the fault ended), or Never.
+	// again (0 if it was closed when the fault ended): Never if not before
+	// the scenario ended, NotApplicable without a fault.
 	TimeToClose time.Duration
 	// Transitions lists every state change, in order.
 	Transitions []Transition
 }
 
-// Transition is one change of the circuit's state.
+// Transition is one change of a circuit's state.
 type Transition struct {
 	// At is when it happened, since the scenario began.
 	At time.Duration
+	// Instance is the fleet instance whose breaker changed, from 0.
+	Instance int
 	// From and To are the states before and after.
 	From, To breaker.State
 }
 
-// tableKey explains the columns of the table, below it.
-const tableKey = `columns:
-  trip    time from the start of the fault to the first moment the circuit was open ("-": not during the fault)
-  sent    calls let through to the dependency that arrived during the fault
-  failed  calls let through that failed, over the whole scenario
-  lost    healthy calls rejected: arrived outside the fault, or would have succeeded (and not been slow)
-  close   time from the end of the fault until the circuit was closed again ("-": not before the scenario ended)
-  probes  calls let through while half-open
-  trips   times the policy opened the closed circuit
+// Columns of the table, CSV and JSON, with what each counts: the table's
+// key, and the package documentation's list.
+var figureKey = []struct{ name, means string }{
+	{"time_to_trip", "time from the start of the fault to the first moment the circuit was open"},
+	{"fault_sent", "calls let through to the dependency that arrived during the fault (probes included)"},
+	{"fault_failed", "of those, the calls that failed"},
+	{"healthy_lost", "calls rejected that arrived outside the fault or would have succeeded (and not been slow); whole run"},
+	{"time_to_close", "time from the end of the fault until the circuit was closed again"},
+	{"probes", "calls let through while half-open; whole run"},
+	{"trips", "times the policy opened the closed circuit; whole run"},
+	{"reopens", "times a failed probe opened the half-open circuit; whole run"},
+}
+
+const tableNote = `  times: "never" = it did not happen before the end; "n/a" = the scenario has no fault
 `
 
 // WriteTable writes the report as an aligned text table, one row per
-// scenario and policy, followed by the policies' thresholds and a key to
+// scenario and candidate, followed by the candidates' specs and a key to
 // the columns.
 func (r *Report) WriteTable(w io.Writer) error {
 	var buf bytes.Buffer
+	if r.Fleet > 1 {
+		fmt.Fprintf(&buf, "fleet: %d instances, each with its own breaker, traffic shared %s\n\n", r.Fleet, r.Route)
+	}
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tpolicy\ttrip\tsent\tfailed\tlost\tclose\tprobes\ttrips")
+	header := []string{"scenario", "candidate"}
+	for _, k := range figureKey {
+		header = append(header, k.name)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	blank := strings.Repeat("\t", len(header)-1)
 	for i, sr := range r.Scenarios {
 		if i > 0 {
 			// A row of empty cells keeps the columns of all scenarios
 			// aligned as one block; its padding is trimmed below.
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
+			fmt.Fprintln(tw, blank)
 		}
 		for j, res := range sr.Results {
 			name := ""
 			if j == 0 {
 				name = sr.Scenario.Name
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", name, res.Policy,
-				tableDuration(res.TimeToTrip), res.FaultCalls, res.Failed, res.HealthyRejected,
-				tableDuration(res.TimeToClose), res.Probes, res.Trips)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\n", name, res.Candidate,
+				tableDuration(res.TimeToTrip), res.FaultSent, res.FaultFailed, res.HealthyLost,
+				tableDuration(res.TimeToClose), res.Probes, res.Trips, res.Reopens)
 		}
 	}
 	if len(r.Scenarios) > 0 {
-		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
-		fmt.Fprintln(tw, "policies:")
+		fmt.Fprintln(tw, blank)
+		fmt.Fprintln(tw, "candidates:")
 		for _, res := range r.Scenarios[0].Results {
-			fmt.Fprintf(tw, "  %s\t%s\n", res.Policy, res.Spec)
+			fmt.Fprintf(tw, "  %s\t%s\n", res.Candidate, res.Spec)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	buf.WriteString("\ncolumns:\n")
+	kw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	for _, k := range figureKey {
+		fmt.Fprintf(kw, "  %s\t%s\n", k.name, k.means)
+	}
+	kw.Flush()
+	buf.WriteString(tableNote)
 	for line := range strings.Lines(buf.String()) {
 		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%s", tableKey)
-	return err
+	return nil
 }
 
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
 func tableDuration(d time.Duration) string {
-	if d < 0 {
-		return "-"
+	switch d {
+	case Never:
+		return "never"
+	case NotApplicable:
+		return "n/a"
 	}
 	return d.Round(time.Millisecond).String()
 }
 
-// seconds writes a duration as seconds, exactly, or "" for Never.
+// seconds writes a duration as seconds, exactly, or "never" or "n/a".
 func seconds(d time.Duration) string {
 	if d < 0 {
-		return ""
+		return tableDuration(d)
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
+// csvHeader names the CSV columns and the JSON fields of a result.
+var csvHeader = []string{"scenario", "candidate", "spec", "calls", "sent", "rejected", "failed",
+	"fault_sent", "fault_failed", "healthy_lost", "probes", "trips", "reopens", "false_trips",
+	"time_to_trip_s", "time_to_close_s"}
+
 // WriteCSV writes the report as CSV with a header row, one row per
-// scenario and policy. Times are in seconds; an empty time is Never.
+// scenario and candidate. Times are in seconds (the "_s" of their names),
+// or "never" or "n/a".
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"scenario", "policy", "spec", "calls", "admitted", "rejected", "failed",
-		"fault_calls", "healthy_rejected", "probes", "trips", "time_to_trip_s", "time_to_close_s"})
+	cw.Write(csvHeader)
 	for _, sr := range r.Scenarios {
 		for _, res := range sr.Results {
-			cw.Write([]string{sr.Scenario.Name, res.Policy, res.Spec,
-				strconv.Itoa(res.Calls), strconv.Itoa(res.Admitted), strconv.Itoa(res.Rejected),
-				strconv.Itoa(res.Failed), strconv.Itoa(res.FaultCalls), strconv.Itoa(res.HealthyRejected),
-				strconv.Itoa(res.Probes), strconv.Itoa(res.Trips),
+			cw.Write([]string{sr.Scenario.Name, res.Candidate, res.Spec,
+				strconv.Itoa(res.Calls), strconv.Itoa(res.Sent), strconv.Itoa(res.Rejected),
+				strconv.Itoa(res.Failed), strconv.Itoa(res.FaultSent), strconv.Itoa(res.FaultFailed),
+				strconv.Itoa(res.HealthyLost), strconv.Itoa(res.Probes), strconv.Itoa(res.Trips),
+				strconv.Itoa(res.Reopens), strconv.Itoa(res.FalseTrips),
 				seconds(res.TimeToTrip), seconds(res.TimeToClose)})
 		}
 	}
@@ -175,9 +227,12 @@ func (r *Report) WriteCSV(w io.Writer) error {
 type (
 	reportJSON struct {
 		Seed      uint64               `json:"seed"`
+		Fleet     int                  `json:"fleet"`
+		Route     string               `json:"route"`
 		Scenarios []scenarioReportJSON `json:"scenarios"`
 	}
 	scenarioReportJSON struct {
+		Source   string       `json:"source"`
 		Scenario scenarioOut  `json:"scenario"`
 		Results  []resultJSON `json:"results"`
 	}
@@ -202,44 +257,55 @@ type (
 		Latency any    `json:"latency"`
 	}
 	resultJSON struct {
-		Policy          string           `json:"policy"`
-		Spec            string           `json:"spec"`
-		Calls           int              `json:"calls"`
-		Admitted        int              `json:"admitted"`
-		Rejected        int              `json:"rejected"`
-		Failed          int              `json:"failed"`
-		FaultCalls      int              `json:"fault_calls"`
-		HealthyRejected int              `json:"healthy_rejected"`
-		Probes          int              `json:"probes"`
-		Trips           int              `json:"trips"`
-		TimeToTrip      *float64         `json:"time_to_trip_s"`
-		TimeToClose     *float64         `json:"time_to_close_s"`
-		Transitions     []transitionJSON `json:"transitions"`
+		Candidate   string           `json:"candidate"`
+		Spec        string           `json:"spec"`
+		Calls       int              `json:"calls"`
+		Sent        int              `json:"sent"`
+		Rejected    int              `json:"rejected"`
+		Failed      int              `json:"failed"`
+		FaultSent   int              `json:"fault_sent"`
+		FaultFailed int              `json:"fault_failed"`
+		HealthyLost int              `json:"healthy_lost"`
+		Probes      int              `json:"probes"`
+		Trips       int              `json:"trips"`
+		Reopens     int              `json:"reopens"`
+		FalseTrips  int              `json:"false_trips"`
+		TimeToTrip  any              `json:"time_to_trip_s"`
+		TimeToClose any              `json:"time_to_close_s"`
+		Transitions []transitionJSON `json:"transitions"`
 	}
 	transitionJSON struct {
-		At   float64 `json:"at_s"`
-		From string  `json:"from"`
-		To   string  `json:"to"`
+		At       float64 `json:"at_s"`
+		Instance int     `json:"instance"`
+		From     string  `json:"from"`
+		To       string  `json:"to"`
 	}
 )
 
-// WriteJSON writes the report as indented JSON: the seed, and for each
-// scenario its definition (in the input format) and every policy's figures
-// and transitions. Times are in seconds; null is Never.
+// WriteJSON writes the report as indented JSON: the seed, the fleet, and
+// for each scenario its definition (in the input format) and every
+// candidate's figures and transitions. Times are in seconds, or the
+// strings "never" and "n/a".
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := reportJSON{Seed: r.Seed, Scenarios: []scenarioReportJSON{}}
+	out := reportJSON{Seed: r.Seed, Fleet: max(r.Fleet, 1), Route: r.Route.String(), Scenarios: []scenarioReportJSON{}}
 	for _, sr := range r.Scenarios {
-		sj := scenarioReportJSON{Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
+		sj := scenarioReportJSON{Source: "scenario", Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
+		if sr.traced {
+			// A trace's calls are in its file: the scenario only records
+			// its span, its settings and the fault.
+			sj.Source = "trace"
+		}
 		for _, res := range sr.Results {
 			rj := resultJSON{
-				Policy: res.Policy, Spec: res.Spec, Calls: res.Calls, Admitted: res.Admitted,
-				Rejected: res.Rejected, Failed: res.Failed, FaultCalls: res.FaultCalls,
-				HealthyRejected: res.HealthyRejected, Probes: res.Probes, Trips: res.Trips,
-				TimeToTrip: secondsPtr(res.TimeToTrip), TimeToClose: secondsPtr(res.TimeToClose),
+				Candidate: res.Candidate, Spec: res.Spec, Calls: res.Calls, Sent: res.Sent,
+				Rejected: res.Rejected, Failed: res.Failed, FaultSent: res.FaultSent,
+				FaultFailed: res.FaultFailed, HealthyLost: res.HealthyLost, Probes: res.Probes,
+				Trips: res.Trips, Reopens: res.Reopens, FalseTrips: res.FalseTrips,
+				TimeToTrip: jsonSeconds(res.TimeToTrip), TimeToClose: jsonSeconds(res.TimeToClose),
 				Transitions: []transitionJSON{},
 			}
 			for _, t := range res.Transitions {
-				rj.Transitions = append(rj.Transitions, transitionJSON{At: t.At.Seconds(), From: t.From.String(), To: t.To.String()})
+				rj.Transitions = append(rj.Transitions, transitionJSON{At: t.At.Seconds(), Instance: t.Instance, From: t.From.String(), To: t.To.String()})
 			}
 			sj.Results = append(sj.Results, rj)
 		}
@@ -250,12 +316,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-func secondsPtr(d time.Duration) *float64 {
+// jsonSeconds is a duration in seconds, or "never" or "n/a".
+func jsonSeconds(d time.Duration) any {
 	if d < 0 {
-		return nil
+		return tableDuration(d)
 	}
-	s := d.Seconds()
-	return &s
+	return d.Seconds()
 }
 
 func scenarioToJSON(s *Scenario) scenarioOut {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -112,25 +113,46 @@ func (s *Scenario) FaultEnd() (time.Duration, bool) {
 	return s.Phases[len(s.Phases)-1].End, true
 }
 
-// ScenarioError reports an invalid scenario. It names the scenario and the
-// field at fault.
+// ScenarioError reports an invalid scenario. It names the scenario (by
+// its name when it has one, else by its position in the file) and the
+// field at fault, with its path inside phases. Use errors.As with it to
+// learn which field is wrong without reading the message.
 type ScenarioError struct {
-	// Scenario is the scenario's name, or its position in a file when it
-	// has none.
+	// Scenario is the scenario's name, or "" when it has none.
 	Scenario string
-	// Field is the field at fault, as named in the JSON format:
-	// "rate", "phases[2].errors".
+	// Index is the scenario's position in its file, from 1, or 0 when it
+	// was not read from an array.
+	Index int
+	// Field is the field at fault, as named in the JSON format: "rate",
+	// "phases[2].errors", "phases[0].fault" for an unknown field. It is ""
+	// when the problem is the scenario as a whole (malformed JSON).
 	Field string
-	// Problem says what is wrong with it.
-	Problem string
+
+	problem string
 }
 
-// Error names the scenario, the field and what is wrong with it.
+// Problem says what is wrong with the field, without naming it.
+func (e *ScenarioError) Problem() string { return e.problem }
+
+// Error names the scenario, the field and what is wrong with it:
+// "lab: scenario \"x\": phases[1].start: ...".
 func (e *ScenarioError) Error() string {
-	if e.Field == "" {
-		return "lab: scenario " + e.Scenario + ": " + e.Problem
+	var b strings.Builder
+	b.WriteString("lab: scenario ")
+	switch {
+	case e.Scenario != "":
+		b.WriteString(strconv.Quote(e.Scenario))
+	case e.Index > 0:
+		b.WriteString("#" + strconv.Itoa(e.Index))
+	default:
+		b.WriteString("(unnamed)")
 	}
-	return "lab: scenario " + e.Scenario + ": " + e.Field + ": " + e.Problem
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.problem)
+	return b.String()
 }
 
 // ErrInvalidScenario is wrapped by every error that reports an invalid
@@ -145,12 +167,13 @@ func (e *ScenarioError) Unwrap() error { return ErrInvalidScenario }
 // latencies, phases that run backwards, overlap or end after the scenario,
 // more than [MaxCalls] calls, or breaker settings that breaker.New refuses.
 func (s *Scenario) Validate() error {
-	name := strconv.Quote(s.Name)
 	bad := func(field, format string, args ...any) error {
-		return &ScenarioError{Scenario: name, Field: field, Problem: fmt.Sprintf(format, args...)}
+		return &ScenarioError{Scenario: s.Name, Field: field, problem: fmt.Sprintf(format, args...)}
 	}
 	if err := checkName(s.Name); err != nil {
-		return bad("name", "%s", err)
+		e := bad("name", "%q %s", s.Name, err).(*ScenarioError)
+		e.Scenario = ""
+		return e
 	}
 	if s.Duration <= 0 {
 		return bad("duration", "must be positive, got %v", s.Duration)

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,80 +17,120 @@ import (
 // subtracts times.
 var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// virtualClock is the breaker's clock in a simulation: it tells the time of
-// the event being processed. The simulation runs on one goroutine, and the
+// virtualClock is the breakers' clock in a simulation: it tells the time
+// of the event being processed. A simulation runs on one goroutine, and a
 // breaker reads its clock only from the calls the simulation makes, so the
 // clock needs no synchronisation.
 type virtualClock struct{ now time.Duration }
 
 func (c *virtualClock) Now() time.Time { return epoch.Add(c.now) }
 
-// call is one call of a scenario's traffic, drawn once and replayed against
-// every policy.
+// call is one call of the traffic, drawn (or read from a trace) once and
+// replayed against every candidate.
 type call struct {
-	at      time.Duration // arrival
+	at      time.Duration // arrival, since the scenario began
 	latency time.Duration
-	phase   int32 // index in Scenario.Phases, or -1 for the baseline
+	inst    int32 // the fleet instance that serves it
+	fault   bool  // it arrives during the fault
 	failed  bool  // the dependency fails it
-	slow    bool  // it takes longer than Scenario.SlowCall, as policy.Slow counts
+	slow    bool  // it takes longer than Scenario.SlowCall
 }
 
 // good reports whether the caller would have been served well: a success,
 // and not slow.
 func (c *call) good() bool { return !c.failed && !c.slow }
 
-// traffic draws the calls of s from a stream seeded by seed and the
-// scenario's name, so that a scenario's calls do not change when other
-// scenarios are added or removed. Each call takes three draws, whatever
-// its fate: the gap to the next call, its failure, its latency.
-func traffic(s *Scenario, seed uint64) []call {
-	h := fnv.New64a()
-	h.Write([]byte(s.Name))
-	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-	gap := float64(time.Second) / s.Rate
-	calls := make([]call, 0, int(s.Rate*s.Duration.Seconds())+1)
-	phase := 0
-	for t := time.Duration(0); t < s.Duration; {
-		uGap, uFail, uLatency := rng.Float64(), rng.Float64(), rng.Float64()
-		for phase < len(s.Phases) && t >= s.Phases[phase].End {
-			phase++
-		}
-		in := -1
-		if phase < len(s.Phases) && t >= s.Phases[phase].Start {
-			in = phase
-		}
-		errRate, mean := s.conditions(t, in)
-		// A call that would end after the scenario is never reported:
-		// capping its latency there keeps the arithmetic in range.
-		latency := min(mean*(0.5+uLatency), float64(s.Duration))
-		c := call{
-			at:      t,
-			latency: time.Duration(latency),
-			phase:   int32(in),
-			failed:  uFail < errRate,
-		}
-		c.slow = s.SlowCall > 0 && c.latency > s.SlowCall
-		calls = append(calls, c)
-		// Exact arrivals at k/Rate without jitter, free of accumulated
-		// rounding, so that hand-computed figures match.
-		next := float64(len(calls)) * gap
-		if s.Jitter > 0 {
-			next = float64(t) + gap*(1+s.Jitter*(2*uGap-1))
-		}
-		if next >= float64(s.Duration) {
-			break
-		}
-		// Never a zero step from rounding: the loop must end.
-		t = max(time.Duration(next), t+1)
-	}
-	return calls
+// source yields calls in order of arrival; io.EOF ends it.
+type source interface {
+	next() (call, error)
 }
 
-// event is a call's completion or a look at the breaker's state, at a time.
+// seeded returns a random stream for seed and the given names, so that a
+// scenario's draws do not change when other scenarios or candidates are
+// added or removed.
+func seeded(seed uint64, names ...string) *rand.Rand {
+	h := fnv.New64a()
+	for i, n := range names {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(n))
+	}
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// scenarioSource draws the calls of a scenario from a stream seeded by the
+// seed and the scenario's name. Each call takes three draws, whatever its
+// fate: the gap to the next call, its failure, its latency.
+type scenarioSource struct {
+	s     *Scenario
+	rng   *rand.Rand
+	gap   float64
+	t     time.Duration
+	n     int
+	phase int
+	done  bool
+}
+
+func newScenarioSource(s *Scenario, seed uint64) *scenarioSource {
+	return &scenarioSource{s: s, rng: seeded(seed, s.Name), gap: float64(time.Second) / s.Rate, done: s.Duration <= 0}
+}
+
+func (g *scenarioSource) next() (call, error) {
+	if g.done {
+		return call{}, io.EOF
+	}
+	s, t := g.s, g.t
+	uGap, uFail, uLatency := g.rng.Float64(), g.rng.Float64(), g.rng.Float64()
+	for g.phase < len(s.Phases) && t >= s.Phases[g.phase].End {
+		g.phase++
+	}
+	in := -1
+	if g.phase < len(s.Phases) && t >= s.Phases[g.phase].Start {
+		in = g.phase
+	}
+	errRate, mean := s.conditions(t, in)
+	// A call that would end after the scenario is never reported: capping
+	// its latency there keeps the arithmetic in range.
+	latency := min(mean*(0.5+uLatency), float64(s.Duration))
+	c := call{at: t, latency: time.Duration(latency), fault: in >= 0, failed: uFail < errRate}
+	c.slow = s.SlowCall > 0 && c.latency > s.SlowCall
+	g.n++
+	// Exact arrivals at k/Rate without jitter, free of accumulated
+	// rounding, so that hand-computed figures match.
+	next := float64(g.n) * g.gap
+	if s.Jitter > 0 {
+		next = float64(t) + g.gap*(1+s.Jitter*(2*uGap-1))
+	}
+	if next >= float64(s.Duration) {
+		g.done = true
+	} else {
+		// Never a zero step from rounding: the stream must end.
+		g.t = max(time.Duration(next), t+1)
+	}
+	return c, nil
+}
+
+// traffic draws every call of s, for tests.
+func traffic(s *Scenario, seed uint64) []call {
+	src := newScenarioSource(s, seed)
+	var calls []call
+	for {
+		c, err := src.next()
+		if err != nil {
+			return calls
+		}
+		calls = append(calls, c)
+	}
+}
+
+// event is a call's completion or a look at a breaker's state, at a time.
 type event struct {
 	at     time.Duration
 	seq    uint64 // order of scheduling: breaks ties deterministically
-	call   int    // index of the completing call, or -1 for a look
+	inst   int32  // the fleet instance whose breaker it concerns
+	look   bool   // a look at the state, not a completion
+	failed bool   // the completing call failed
 	permit breaker.Permit[struct{}]
 }
 
@@ -124,6 +164,7 @@ func (q *eventQueue) pop() event {
 	top := h[0]
 	last := len(h) - 1
 	h[0] = h[last]
+	h[last] = event{} // drop the permit's reference
 	h = h[:last]
 	for i := 0; ; {
 		least, l, r := i, 2*i+1, 2*i+2
@@ -146,139 +187,194 @@ func (q *eventQueue) pop() event {
 // errDependency is the error of a call the dependency fails.
 var errDependency = errors.New("lab: the dependency failed the call")
 
-// simulate replays calls against a fresh breaker with p's policy, in
-// virtual time, and measures it.
-//
-// Events at the same instant run in this order: completions and looks at the
-// state, in the order they were scheduled, then the arrival. A call that
-// finishes at the instant another arrives has thus been counted before the
-// newcomer asks to be let in.
-func simulate(s *Scenario, calls []call, p Policy) (Result, error) {
-	pol := p.New()
-	if pol == nil {
-		return Result{}, fmt.Errorf("lab: policy %q: its New returned nil", p.Name)
-	}
-	r := Result{Policy: p.Name, Spec: specOf(pol, p.Name), TimeToTrip: Never, TimeToClose: Never}
-	clk := &virtualClock{}
-	var q eventQueue
-	var seq uint64
-	schedule := func(e event) {
-		seq++
-		e.seq = seq
-		q.push(e)
-	}
-	openTimeout := s.openTimeout()
-	state := breaker.Closed
-	b, err := breaker.New(breaker.Config[struct{}]{
-		Name:           p.Name,
-		Policy:         pol,
-		OpenTimeout:    openTimeout,
-		HalfOpenProbes: s.HalfOpenProbes,
-		Clock:          clk,
-		OnStateChange: func(_ string, from, to breaker.State) {
-			state = to
-			r.Transitions = append(r.Transitions, Transition{At: clk.now, From: from, To: to})
-			if from == breaker.Closed && to == breaker.Open {
-				r.Trips++
-			}
-			if to == breaker.Open {
-				// The breaker turns half-open lazily, when next asked: look
-				// at the end of the open period so the timeline shows the
-				// change when it happens, not at the next call.
-				schedule(event{at: clk.now + openTimeout, call: -1})
-			}
-		},
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("lab: policy %q: %w", p.Name, err)
-	}
-	process := func(e event) {
-		clk.now = e.at
-		if e.call < 0 {
-			b.State()
-			return
-		}
-		var err error
-		if calls[e.call].failed {
-			err = errDependency
-		}
-		e.permit.Done(struct{}{}, err)
-	}
-	for i := range calls {
-		c := &calls[i]
-		for len(q) > 0 && q[0].at <= c.at {
-			process(q.pop())
-		}
-		clk.now = c.at
-		r.Calls++
-		permit, err := b.Allow()
-		if err != nil {
-			r.Rejected++
-			if c.phase < 0 || c.good() {
-				r.HealthyRejected++
-			}
-			continue
-		}
-		r.Admitted++
-		if state == breaker.HalfOpen {
-			r.Probes++
-		}
-		if c.phase >= 0 {
-			r.FaultCalls++
-		}
-		if c.failed {
-			r.Failed++
-		}
-		schedule(event{at: c.at + c.latency, call: i, permit: permit})
-	}
-	// Completions up to the end of the scenario still count; calls in
-	// flight after it are never reported.
-	for len(q) > 0 && q[0].at <= s.Duration {
-		process(q.pop())
-	}
-	r.measure(s)
-	return r, nil
+// instance is one instance of the service in a fleet: its own breaker.
+type instance struct {
+	b     *breaker.Breaker[struct{}]
+	state breaker.State
 }
 
-// measure derives the timing figures from the transitions.
-func (r *Result) measure(s *Scenario) {
+// sim replays calls against one candidate's breakers (one per fleet
+// instance), in virtual time, and counts what happened.
+//
+// Events at the same instant run in this order: completions and looks at
+// the state, in the order they were scheduled, then the arrival. A call
+// that finishes at the instant another arrives has thus been counted before
+// the newcomer asks to be let in.
+type sim struct {
+	clk   virtualClock
+	q     eventQueue
+	seq   uint64
+	insts []*instance
+	r     Result
+}
+
+// newSim builds the breakers of candidate c for scenario s, one per
+// instance of a fleet of n.
+func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
+	m := &sim{r: Result{Candidate: c.Name, TimeToTrip: Never, TimeToClose: Never}}
+	jitter := seeded(seed, s.Name, c.Name, "backoff")
+	for i := range n {
+		cfg, err := c.config(s, &m.clk, jitter.Float64)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			m.r.Spec = specOf(cfg.Policy, c.Name) + c.settingsSpec()
+		}
+		in := &instance{state: breaker.Closed}
+		idx := int32(i)
+		cfg.OnTransition = func(t breaker.Transition) {
+			if t.From == t.To {
+				return // a manual mode's change, which the lab does not make
+			}
+			in.state = t.To
+			m.r.Transitions = append(m.r.Transitions, Transition{At: t.At.Sub(epoch), Instance: int(idx), From: t.From, To: t.To})
+			if t.To != breaker.Open {
+				return
+			}
+			switch t.From {
+			case breaker.Closed:
+				m.r.Trips++
+			case breaker.HalfOpen:
+				m.r.Reopens++
+			}
+			// The breaker turns half-open lazily, when next asked: look at
+			// the end of the open period so the timeline shows the change
+			// when it happens, not at the next call.
+			if !t.Until.IsZero() {
+				m.schedule(event{at: t.Until.Sub(epoch), inst: idx, look: true})
+			}
+		}
+		if in.b, err = breaker.New(cfg); err != nil {
+			return nil, fmt.Errorf("lab: candidate %q: %w", c.Name, err)
+		}
+		m.insts = append(m.insts, in)
+	}
+	return m, nil
+}
+
+func (m *sim) schedule(e event) {
+	m.seq++
+	e.seq = m.seq
+	m.q.push(e)
+}
+
+func (m *sim) process(e event) {
+	m.clk.now = e.at
+	if e.look {
+		m.insts[e.inst].b.State()
+		return
+	}
+	var err error
+	if e.failed {
+		err = errDependency
+	}
+	e.permit.Done(struct{}{}, err)
+}
+
+// arrive runs everything due by the call's arrival, then the call.
+func (m *sim) arrive(c *call) {
+	for len(m.q) > 0 && m.q[0].at <= c.at {
+		m.process(m.q.pop())
+	}
+	m.clk.now = c.at
+	r := &m.r
+	r.Calls++
+	in := m.insts[c.inst]
+	permit, err := in.b.Allow()
+	if err != nil {
+		r.Rejected++
+		if !c.fault || c.good() {
+			r.HealthyLost++
+		}
+		return
+	}
+	r.Sent++
+	if in.state == breaker.HalfOpen {
+		r.Probes++
+	}
+	if c.failed {
+		r.Failed++
+	}
+	if c.fault {
+		r.FaultSent++
+		if c.failed {
+			r.FaultFailed++
+		}
+	}
+	m.schedule(event{at: c.at + c.latency, inst: c.inst, failed: c.failed, permit: permit})
+}
+
+// finish runs every event up to end; calls still in flight after it are
+// never reported.
+func (m *sim) finish(end time.Duration) {
+	for len(m.q) > 0 && m.q[0].at <= end {
+		m.process(m.q.pop())
+	}
+	m.q = nil
+}
+
+// measure derives the timing figures and the false trips from the
+// transitions. With a fleet, the circuit counts as open from the moment
+// any instance's is, and as closed again once every instance's is.
+func (r *Result) measure(s *Scenario, instances int) {
 	start, ok := s.FaultStart()
 	if !ok {
+		r.TimeToTrip, r.TimeToClose = NotApplicable, NotApplicable
+		r.FalseTrips = r.Trips
 		return
 	}
 	end, _ := s.FaultEnd()
-	if r.stateAt(start) == breaker.Open {
-		r.TimeToTrip = 0
-	} else {
-		for _, t := range r.Transitions {
-			if t.At > start && t.At <= end && t.To == breaker.Open {
-				r.TimeToTrip = t.At - start
-				break
+	states := make([]breaker.State, instances) // all Closed
+	open := 0                                  // instances not closed
+	i := 0
+	// advance applies every transition at or before t.
+	advance := func(t time.Duration, each func(Transition)) {
+		for ; i < len(r.Transitions) && r.Transitions[i].At <= t; i++ {
+			tr := r.Transitions[i]
+			if states[tr.Instance] == breaker.Closed {
+				open++
+			}
+			states[tr.Instance] = tr.To
+			if tr.To == breaker.Closed {
+				open--
+			}
+			if each != nil {
+				each(tr)
 			}
 		}
 	}
-	if r.stateAt(end) == breaker.Closed {
+	advance(start, func(tr Transition) {
+		if tr.From == breaker.Closed && tr.To == breaker.Open && tr.At < start {
+			r.FalseTrips++
+		}
+	})
+	if slicesContains(states, breaker.Open) {
+		r.TimeToTrip = 0
+	}
+	advance(end, func(tr Transition) {
+		if r.TimeToTrip == Never && tr.To == breaker.Open {
+			r.TimeToTrip = tr.At - start
+		}
+	})
+	if open == 0 {
 		r.TimeToClose = 0
 		return
 	}
-	for _, t := range r.Transitions {
-		if t.At > end && t.To == breaker.Closed {
-			r.TimeToClose = t.At - end
-			return
+	advance(time.Duration(1<<63-1), func(tr Transition) {
+		if r.TimeToClose == Never && open == 0 {
+			r.TimeToClose = tr.At - end
 		}
-	}
+	})
 }
 
-// stateAt returns the circuit's state at t, after every transition at t.
-func (r *Result) stateAt(t time.Duration) breaker.State {
-	state := breaker.Closed
-	for _, tr := range r.Transitions {
-		if tr.At > t {
-			break
+func slicesContains(ss []breaker.State, v breaker.State) bool {
+	for _, s := range ss {
+		if s == v {
+			return true
 		}
-		state = tr.To
 	}
-	return state
+	return false
 }
 
 // specOf describes a policy: its String method when it has one, else the
@@ -290,43 +386,159 @@ func specOf(p policy.Policy, name string) string {
 	return name
 }
 
-// Run replays each scenario against a fresh breaker for each policy, in
+// Route says how a fleet's instances share the traffic.
+type Route uint8
+
+const (
+	// RoundRobin sends each call to the next instance in turn.
+	RoundRobin Route = iota
+	// RandomRoute sends each call to an instance drawn at random from a
+	// stream seeded by the run's seed, the same for every candidate.
+	RandomRoute
+)
+
+// String returns "round-robin" or "random".
+func (r Route) String() string {
+	if r == RandomRoute {
+		return "random"
+	}
+	return "round-robin"
+}
+
+// MaxFleet is the largest fleet the lab simulates.
+const MaxFleet = 10_000
+
+// Options tune a run beyond its scenarios and candidates. The zero value
+// is seed 0, one instance.
+type Options struct {
+	// Seed seeds the random traffic (and the routing and backoff jitter).
+	// The same seed and inputs give the same report, bit for bit.
+	Seed uint64
+	// Fleet is the number of instances of the service, each with its own
+	// breaker, that share the traffic. 0 and 1 mean one.
+	Fleet int
+	// Route says how the fleet's instances share the traffic.
+	Route Route
+}
+
+func (o Options) instances() int { return max(o.Fleet, 1) }
+
+func (o Options) check() error {
+	if o.Fleet < 0 || o.Fleet > MaxFleet {
+		return &RangeError{Field: "Options.Fleet", problem: fmt.Sprintf("must be between 1 and %d instances, got %d", MaxFleet, o.Fleet)}
+	}
+	if o.Route > RandomRoute {
+		return &RangeError{Field: "Options.Route", problem: fmt.Sprintf("must be RoundRobin or RandomRoute, got %d", o.Route)}
+	}
+	return nil
+}
+
+// RangeError reports a number outside the range the lab accepts.
+type RangeError struct {
+	// Field names the number, as written in Go or on the command line:
+	// "Options.Fleet", "-fleet".
+	Field   string
+	problem string
+}
+
+// Problem says what is wrong with the number, without naming it.
+func (e *RangeError) Problem() string { return e.problem }
+
+// Error names the number and says what is wrong with it.
+func (e *RangeError) Error() string { return "lab: " + e.Field + ": " + e.problem }
+
+// Run replays each scenario against a fresh breaker for each candidate, in
 // virtual time, and measures what happened. The same seed and inputs give
-// the same report, bit for bit. An invalid scenario or policy is an error
-// that names it.
+// the same report, bit for bit. An invalid scenario or candidate is an
+// error that names it. It is [RunWith] with only a seed.
+func Run(scenarios []Scenario, candidates []Candidate, seed uint64) (*Report, error) {
+	return RunWith(scenarios, candidates, Options{Seed: seed})
+}
+
+// RunWith is [Run] with options: a fleet of instances, each with its own
+// breaker, sharing the traffic.
 //
-// Run keeps no state between calls, so calls may run concurrently, as long
-// as the policies' New functions may be called concurrently too.
-func Run(scenarios []Scenario, policies []Policy, seed uint64) (*Report, error) {
+// RunWith keeps no state between calls, so calls may run concurrently, as
+// long as the candidates' New functions may be called concurrently too.
+func RunWith(scenarios []Scenario, candidates []Candidate, opt Options) (*Report, error) {
 	if len(scenarios) == 0 {
 		return nil, errors.New("lab: no scenario to run")
 	}
-	if err := checkPolicies(policies); err != nil {
+	if err := checkCandidates(candidates); err != nil {
+		return nil, err
+	}
+	if err := opt.check(); err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	rep := &Report{Seed: seed}
+	rep := &Report{Seed: opt.Seed, Fleet: opt.instances(), Route: opt.Route}
 	for i := range scenarios {
 		s := scenarios[i]
 		if err := s.Validate(); err != nil {
 			return nil, err
 		}
 		if key := strings.ToLower(s.Name); seen[key] {
-			return nil, &ScenarioError{Scenario: strconv.Quote(s.Name), Field: "name", Problem: "two scenarios have this name (names are compared ignoring case, as they name files)"}
+			return nil, &ScenarioError{Scenario: s.Name, Field: "name", problem: "two scenarios have this name (names are compared ignoring case, as they name files)"}
 		} else {
 			seen[key] = true
 		}
 		s.Phases = append([]Phase(nil), s.Phases...) // the report's copy
-		calls := traffic(&s, seed)
-		sr := ScenarioReport{Scenario: s, load: loadOf(&s, calls)}
-		for _, p := range policies {
-			res, err := simulate(&s, calls, p)
-			if err != nil {
-				return nil, fmt.Errorf("%w (scenario %q)", err, s.Name)
-			}
-			sr.Results = append(sr.Results, res)
+		sr, err := replay(&s, newScenarioSource(&s, opt.Seed), fixedBins(s.Duration), candidates, opt)
+		if err != nil {
+			return nil, err
 		}
 		rep.Scenarios = append(rep.Scenarios, sr)
 	}
 	return rep, nil
+}
+
+// replay feeds the calls of src to every candidate's simulation at once,
+// so that the calls are drawn or read once and need not be kept. It ends
+// the run at s.Duration, which a trace's source sets once it is read.
+func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt Options) (ScenarioReport, error) {
+	n := opt.instances()
+	sims := make([]*sim, len(candidates))
+	for i := range candidates {
+		m, err := newSim(s, &candidates[i], n, opt.Seed)
+		if err != nil {
+			return ScenarioReport{}, fmt.Errorf("%w (scenario %q)", err, s.Name)
+		}
+		sims[i] = m
+	}
+	var route *rand.Rand
+	if opt.Route == RandomRoute {
+		route = seeded(opt.Seed, s.Name, "route")
+	}
+	next := 0
+	for {
+		c, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return ScenarioReport{}, err
+		}
+		if n > 1 {
+			if route != nil {
+				c.inst = int32(route.IntN(n))
+			} else {
+				c.inst = int32(next)
+				next = (next + 1) % n
+			}
+		}
+		load.add(&c)
+		for _, m := range sims {
+			m.arrive(&c)
+		}
+	}
+	if ts, ok := src.(interface{ finalize(*Scenario) }); ok {
+		ts.finalize(s)
+	}
+	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n}
+	for _, m := range sims {
+		m.finish(s.Duration)
+		m.r.measure(s, n)
+		sr.Results = append(sr.Results, m.r)
+	}
+	return sr, nil
 }

@@ -19,8 +19,22 @@ import (
 
 const ms = time.Millisecond
 
-func consecutive(n int) Policy {
-	return Policy{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(n) }}
+func consecutive(n int) Candidate {
+	return Candidate{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(n) }}
+}
+
+// simulate replays calls against one breaker of candidate c, as a run does.
+func simulate(s *Scenario, calls []call, c Candidate) (Result, error) {
+	m, err := newSim(s, &c, 1, 1)
+	if err != nil {
+		return Result{}, err
+	}
+	for i := range calls {
+		m.arrive(&calls[i])
+	}
+	m.finish(s.Duration)
+	m.r.measure(s, 1)
+	return m.r, nil
 }
 
 // tr builds an expected transition.
@@ -43,21 +57,23 @@ func TestRunOutageByHand(t *testing.T) {
 		OpenTimeout: time.Second, HalfOpenProbes: 1,
 		Phases: []Phase{{Start: 2 * time.Second, End: 5 * time.Second, Errors: Steady(1.0)}},
 	}
-	rep, err := Run([]Scenario{s}, []Policy{consecutive(3)}, 1)
+	rep, err := Run([]Scenario{s}, []Candidate{consecutive(3)}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := rep.Scenarios[0].Results[0]
 	want := Result{
-		Policy: "consecutive", Spec: "consecutive(3)",
-		Calls: 100, Admitted: 73, Rejected: 27,
-		Failed:          5, // 2.0, 2.1, 2.2 and the probes at 3.2 and 4.2
-		FaultCalls:      5,
-		HealthyRejected: 2,
-		Probes:          3,
-		Trips:           1,
-		TimeToTrip:      200 * ms,
-		TimeToClose:     200 * ms,
+		Candidate: "consecutive", Spec: "consecutive(3)",
+		Calls: 100, Sent: 73, Rejected: 27,
+		Failed:      5, // 2.0, 2.1, 2.2 and the probes at 3.2 and 4.2
+		FaultSent:   5,
+		FaultFailed: 5,
+		HealthyLost: 2,
+		Probes:      3,
+		Trips:       1,
+		Reopens:     2,
+		TimeToTrip:  200 * ms,
+		TimeToClose: 200 * ms,
 		Transitions: []Transition{
 			tr(2200*ms, breaker.Closed, breaker.Open),
 			tr(3200*ms, breaker.Open, breaker.HalfOpen),
@@ -87,9 +103,9 @@ func TestSimulateOverlappingCalls(t *testing.T) {
 	calls := make([]call, 40)
 	for i := range calls {
 		at := time.Duration(i) * 100 * ms
-		calls[i] = call{at: at, latency: 300 * ms, phase: -1}
+		calls[i] = call{at: at, latency: 300 * ms}
 		if at >= time.Second && at < 2*time.Second {
-			calls[i].phase, calls[i].failed = 0, true
+			calls[i].fault, calls[i].failed = true, true
 		}
 	}
 	got, err := simulate(&s, calls, consecutive(2))
@@ -99,8 +115,8 @@ func TestSimulateOverlappingCalls(t *testing.T) {
 	// Open from 1.4 s to 2.4 s: the call of 2.4 s is the probe, and it
 	// succeeds at 2.7 s. Rejected: 1.4–2.3 s (10 calls; 2.0–2.3 s healthy)
 	// and 2.5–2.6 s while the probe is out (2 healthy).
-	if got.TimeToTrip != 400*ms || got.FaultCalls != 4 || got.Rejected != 12 ||
-		got.HealthyRejected != 6 || got.Probes != 1 || got.TimeToClose != 700*ms || got.Trips != 1 {
+	if got.TimeToTrip != 400*ms || got.FaultSent != 4 || got.Rejected != 12 ||
+		got.HealthyLost != 6 || got.Probes != 1 || got.TimeToClose != 700*ms || got.Trips != 1 {
 		t.Errorf("got %+v", got)
 	}
 	want := []Transition{
@@ -124,8 +140,11 @@ func (p *slowPolicy) Record(c policy.Call) bool {
 	p.seen.Add(1)
 	return c.Duration >= p.limit
 }
-func (p *slowPolicy) Reset()              {}
-func (p *slowPolicy) Needs() policy.Needs { return policy.NeedDuration }
+func (p *slowPolicy) Reset() {}
+func (p *slowPolicy) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedDuration)
+	return nil
+}
 
 // The breaker measures durations on the virtual clock: a call of 1.2 s
 // that arrives at 1 s trips a 1 s slow-call policy when it completes, at
@@ -136,12 +155,12 @@ func TestSimulateDurationsReachPolicy(t *testing.T) {
 	calls := make([]call, 30)
 	for i := range calls {
 		at := time.Duration(i) * 100 * ms
-		calls[i] = call{at: at, latency: 100 * ms, phase: -1}
+		calls[i] = call{at: at, latency: 100 * ms}
 		if at >= time.Second {
-			calls[i].latency, calls[i].phase, calls[i].slow = 1200*ms, 0, true
+			calls[i].latency, calls[i].fault, calls[i].slow = 1200*ms, true, true
 		}
 	}
-	p := Policy{Name: "slow", New: func() policy.Policy { return &slowPolicy{limit: time.Second} }}
+	p := Candidate{Name: "slow", New: func() policy.Policy { return &slowPolicy{limit: time.Second} }}
 	got, err := simulate(&s, calls, p)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +170,7 @@ func TestSimulateDurationsReachPolicy(t *testing.T) {
 	}
 	// Calls 1.0–2.1 s were let through (12); the rest were rejected, and
 	// none of them was healthy: each would have been slow.
-	if got.FaultCalls != 12 || got.HealthyRejected != 0 || got.Rejected != 8 {
+	if got.FaultSent != 12 || got.HealthyLost != 0 || got.Rejected != 8 {
 		t.Errorf("got %+v", got)
 	}
 }
@@ -160,14 +179,14 @@ func TestSimulateDurationsReachPolicy(t *testing.T) {
 // are false alarms, and every rejection is a healthy call lost.
 func TestRunNoFault(t *testing.T) {
 	s := Scenario{Name: "calm", Duration: 2 * time.Second, Rate: 10, Errors: 1, OpenTimeout: 10 * time.Second}
-	rep, err := Run([]Scenario{s}, []Policy{consecutive(5)}, 7)
+	rep, err := Run([]Scenario{s}, []Candidate{consecutive(5)}, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := rep.Scenarios[0].Results[0]
 	// 5 failures (0.0–0.4 s) trip it at 0.4 s; it stays open to the end.
-	if got.TimeToTrip != Never || got.TimeToClose != Never || got.Trips != 1 ||
-		got.FaultCalls != 0 || got.HealthyRejected != 15 || got.Failed != 5 {
+	if got.TimeToTrip != NotApplicable || got.TimeToClose != NotApplicable || got.Trips != 1 ||
+		got.FalseTrips != 1 || got.FaultSent != 0 || got.HealthyLost != 15 || got.Failed != 5 {
 		t.Errorf("got %+v", got)
 	}
 }
@@ -211,12 +230,12 @@ func TestTrafficFollowsScenario(t *testing.T) {
 func TestRunSameTrafficForEveryPolicy(t *testing.T) {
 	a, b := consecutive(5), consecutive(5)
 	b.Name = "again"
-	rep, err := Run(quick()[2:3], []Policy{a, b}, 9)
+	rep, err := Run(quick()[2:3], []Candidate{a, b}, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rep.Scenarios[0].Results
-	r[1].Policy = r[0].Policy
+	r[1].Candidate = r[0].Candidate
 	if !reflect.DeepEqual(r[0], r[1]) {
 		t.Errorf("same policy, different results:\n%+v\n%+v", r[0], r[1])
 	}
@@ -260,7 +279,7 @@ func quick() []Scenario {
 // Another seed changes the output.
 func TestRunDeterministicAndSVGParses(t *testing.T) {
 	run := func(ss []Scenario, seed uint64) map[string][]byte {
-		rep, err := Run(ss, DefaultPolicies(), seed)
+		rep, err := Run(ss, DefaultCandidates(), seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +338,7 @@ func TestRunDeterministicAndSVGParses(t *testing.T) {
 func TestEventQueueOrder(t *testing.T) {
 	var q eventQueue
 	for i := range 1000 {
-		q.push(event{at: time.Duration(i*7919%101) * ms, seq: uint64(i), call: i})
+		q.push(event{at: time.Duration(i*7919%101) * ms, seq: uint64(i), inst: int32(i)})
 	}
 	prev := q.pop()
 	for len(q) > 0 {
@@ -336,16 +355,16 @@ func TestRunBadPolicies(t *testing.T) {
 	s := Builtin()[:2] // two scenarios: a shared policy fails at the second breaker
 	for _, tc := range []struct {
 		name     string
-		policies []Policy
+		policies []Candidate
 		want     string
 	}{
-		{"none", nil, "no policy"},
-		{"no New", []Policy{{Name: "x"}}, `policy "x": New is nil`},
-		{"bad name", []Policy{{Name: "a b", New: consecutive(1).New}}, `name "a b"`},
-		{"twice", []Policy{consecutive(1), consecutive(2)}, "two policies"},
-		{"nil policy", []Policy{{Name: "nil", New: func() policy.Policy { return nil }}}, "returned nil"},
-		{"invalid", []Policy{consecutive(0)}, "failures must be at least 1"},
-		{"shared", []Policy{{Name: "shared", New: func() policy.Policy { return shared }}}, "already used"},
+		{"none", nil, "no candidate"},
+		{"no New", []Candidate{{Name: "x"}}, `candidate "x": New is nil`},
+		{"bad name", []Candidate{{Name: "a\tb", New: consecutive(1).New}}, `name "a\tb"`},
+		{"twice", []Candidate{consecutive(1), consecutive(2)}, "two candidates"},
+		{"nil policy", []Candidate{{Name: "nil", New: func() policy.Policy { return nil }}}, "returned nil"},
+		{"invalid", []Candidate{consecutive(0)}, "failures: must be at least 1"},
+		{"shared", []Candidate{{Name: "shared", New: func() policy.Policy { return shared }}}, "already used"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Run(s, tc.policies, 1)
@@ -365,11 +384,11 @@ var shared = policy.Consecutive(5)
 func TestRunExtremes(t *testing.T) {
 	s := Scenario{Name: "extreme", Duration: time.Hour, Rate: 1e-12, Jitter: 1,
 		Latency: 2_000_000 * time.Hour}
-	rep, err := Run([]Scenario{s}, []Policy{consecutive(5)}, 1)
+	rep, err := Run([]Scenario{s}, []Candidate{consecutive(5)}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := rep.Scenarios[0].Results[0]; r.Calls != 1 || r.Admitted != 1 {
+	if r := rep.Scenarios[0].Results[0]; r.Calls != 1 || r.Sent != 1 {
 		t.Errorf("got %+v, want one call", r)
 	}
 }
@@ -380,7 +399,7 @@ func TestReportJSONScenariosRoundTrip(t *testing.T) {
 	ss := append(quick(), Scenario{Name: "ramps", Duration: time.Minute, Rate: 1, Latency: ms,
 		Phases: []Phase{{Name: "p", Start: time.Second, End: 2 * time.Second,
 			Errors: Linear(0.5, 0.25), Latency: Linear(time.Second, 3*ms)}}})
-	rep, err := Run(ss, []Policy{consecutive(5)}, 1)
+	rep, err := Run(ss, []Candidate{consecutive(5)}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,35 +6,88 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
 )
 
-// bins is how many time bins the timeline's error-rate curve has.
-const bins = 150
+// bins is how many time bins the timeline's error-rate curve of a
+// scenario has; a trace's has between maxBins/2 and maxBins.
+const (
+	bins    = 150
+	maxBins = 300
+)
 
-// bin counts the calls that arrived in one slice of a scenario, as the
+// bin counts the calls that arrived in one slice of a run, as the
 // dependency would have seen them with no breaker in front.
 type bin struct {
 	calls, failed, slow int
 }
 
-func loadOf(s *Scenario, calls []call) []bin {
-	load := make([]bin, bins)
-	for i := range calls {
-		c := &calls[i]
-		k := min(int(float64(c.at)/float64(s.Duration)*bins), bins-1)
-		load[k].calls++
-		if c.failed {
-			load[k].failed++
+// loadBins counts calls in time bins of equal width. For a scenario the
+// span is known and the bins are fixed; for a trace it is not, so the bins
+// start narrow and merge pairwise whenever there are too many, which keeps
+// memory bounded by the number of bins, whatever the number of calls.
+type loadBins struct {
+	width float64 // of a bin, in nanoseconds
+	fixed bool
+	bins  []bin
+}
+
+func fixedBins(span time.Duration) *loadBins {
+	return &loadBins{width: float64(span) / bins, fixed: true, bins: make([]bin, bins)}
+}
+
+func growingBins() *loadBins {
+	return &loadBins{width: float64(10 * time.Millisecond)}
+}
+
+func (l *loadBins) add(c *call) {
+	k := int(float64(c.at) / l.width)
+	if l.fixed {
+		k = min(k, len(l.bins)-1)
+	} else {
+		for k >= 16*maxBins {
+			l.merge()
+			k = int(float64(c.at) / l.width)
 		}
-		if c.slow {
-			load[k].slow++
+		for k >= len(l.bins) {
+			l.bins = append(l.bins, bin{})
 		}
 	}
-	return load
+	b := &l.bins[k]
+	b.calls++
+	if c.failed {
+		b.failed++
+	}
+	if c.slow {
+		b.slow++
+	}
+}
+
+// merge halves the number of bins.
+func (l *loadBins) merge() {
+	n := (len(l.bins) + 1) / 2
+	for i := range n {
+		b := l.bins[2*i]
+		if 2*i+1 < len(l.bins) {
+			o := l.bins[2*i+1]
+			b.calls, b.failed, b.slow = b.calls+o.calls, b.failed+o.failed, b.slow+o.slow
+		}
+		l.bins[i] = b
+	}
+	l.bins = l.bins[:n]
+	l.width *= 2
+}
+
+// done returns the bins to draw: for a trace, at most maxBins of them.
+func (l *loadBins) done() loadBins {
+	for !l.fixed && len(l.bins) > maxBins {
+		l.merge()
+	}
+	return *l
 }
 
 // Layout of a timeline, in SVG user units.
@@ -42,15 +95,17 @@ const (
 	svgWidth    = 960
 	svgLeft     = 250 // room for the lane labels
 	svgRight    = 24
-	svgTop      = 78
 	chartHeight = 130
-	laneGap     = 34 // between the chart and the first lane
+	chartInset  = 4  // the curves stay this far inside the frame, so that 0% shows
+	laneGap     = 40 // between the chart and the first lane
 	laneHeight  = 22
-	laneStep    = 30
+	laneStep    = 32
 	plotWidth   = svgWidth - svgLeft - svgRight
+	minWidth    = 2 // the narrowest a state's stretch is drawn, so that none vanishes
+	wrapAt      = 140
 )
 
-// Colours of the states, of the fault band and of the curves.
+// Colours of the states, of the fault band, of the curves and markers.
 const (
 	colClosed   = "#cde8c8"
 	colHalfOpen = "#f2b84b"
@@ -58,16 +113,24 @@ const (
 	colFault    = "#f4e1e1"
 	colErrors   = "#b0281f"
 	colSlow     = "#6a4c93"
+	colTrip     = "#7a1010"
+	colClose    = "#1d6b2a"
 	colAxis     = "#444"
 	colGrid     = "#ddd"
 )
 
 // WriteSVG draws the scenario's timeline as a standalone SVG image: the
 // dependency's error rate over time (and its share of slow calls, when the
-// scenario defines SlowCall), with the fault shaded, above one lane per
-// policy showing the circuit's state over time. It opens in any browser.
+// scenario defines SlowCall), with the fault's phases shaded and named,
+// above one lane per candidate showing the circuit's state over time, with
+// a marker at each trip and each close. Every stretch of a state is drawn
+// at least two units wide, so that none vanishes however short. With a
+// fleet, the lanes show the first instance's breaker. It opens in any
+// browser.
 func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	s := &sr.Scenario
+	description := wrap(s.Description, wrapAt)
+	svgTop := chartTop(description)
 	lanesTop := svgTop + chartHeight + laneGap
 	axisY := lanesTop + len(sr.Results)*laneStep + 4
 	legendY := axisY + 52
@@ -78,7 +141,9 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	x := func(t time.Duration) float64 {
 		return svgLeft + float64(t)/float64(s.Duration)*plotWidth
 	}
-	yRate := func(r float64) float64 { return svgTop + chartHeight*(1-r) }
+	yRate := func(r float64) float64 {
+		return float64(svgTop+chartInset) + float64(chartHeight-2*chartInset)*(1-r)
+	}
 
 	p(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
@@ -86,20 +151,21 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	p(`<title>%s</title>`+"\n", esc("tripwire lab: "+s.Name))
 	p(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
 
-	// Title and the settings that shaped the run.
+	// Title, description and the settings that shaped the run.
 	p(`<text x="%d" y="26" font-size="18" font-weight="bold">%s</text>`+"\n", 16, esc("Scenario "+s.Name))
-	if s.Description != "" {
-		p(`<text x="%d" y="46" fill="%s">%s</text>`+"\n", 16, colAxis, esc(s.Description))
+	for i, line := range description {
+		p(`<text x="%d" y="%d" fill="%s">%s</text>`+"\n", 16, 46+16*i, colAxis, esc(line))
 	}
-	p(`<text x="%d" y="64" fill="%s" font-size="11">%s</text>`+"\n", 16, colAxis, esc(settingsLine(s)))
+	p(`<text x="%d" y="%d" fill="%s" font-size="11">%s</text>`+"\n", 16, svgTop-20, colAxis, esc(settingsLine(sr)))
 
-	// The fault, shaded over the chart and the lanes.
+	// The fault, shaded over the chart and the lanes, each phase named.
 	for _, ph := range s.Phases {
+		width := max(x(ph.End)-x(ph.Start), minWidth)
 		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n",
-			x(ph.Start), svgTop, x(ph.End)-x(ph.Start), axisY-svgTop, colFault)
+			x(ph.Start), svgTop, width, axisY-svgTop, colFault)
 	}
 
-	// The error-rate chart: frame, grid, axis labels, curves.
+	// The error-rate chart: grid, axis labels, frame, curves.
 	for _, r := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", svgLeft, yRate(r), svgLeft+plotWidth, yRate(r), colGrid)
 		p(`<text x="%d" y="%.1f" text-anchor="end" fill="%s">%d%%</text>`+"\n", svgLeft-6, yRate(r)+4, colAxis, int(r*100))
@@ -107,11 +173,28 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 	p(`<text transform="translate(%d %d) rotate(-90)" text-anchor="middle" fill="%s">share of calls</text>`+"\n",
 		svgLeft-46, svgTop+chartHeight/2, colAxis)
 	p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s"/>`+"\n", svgLeft, svgTop, plotWidth, chartHeight, colAxis)
-	binX := func(k int) float64 { return svgLeft + (float64(k)+0.5)/bins*plotWidth }
-	curve := func(colour, dash string, part func(bin) int) {
+	for _, ph := range s.Phases {
+		if ph.Name == "" {
+			continue
+		}
+		// A name that does not fit its band would spill over the next one:
+		// it is then left to the title element, shown on hover.
+		width := x(ph.End) - x(ph.Start)
+		label := ph.Name
+		if float64(7*len([]rune(label))) > width-4 {
+			label = ""
+		}
+		p(`<g><title>%s</title><text x="%.1f" y="%d" font-size="11" fill="%s">%s</text></g>`+"\n",
+			esc(fmt.Sprintf("phase %s: %s to %s", ph.Name, shortDuration(ph.Start), shortDuration(ph.End))),
+			x(ph.Start)+3, svgTop-3, colErrors, esc(label))
+	}
+	binX := func(k int) float64 {
+		return svgLeft + (float64(k)+0.5)*sr.load.width/float64(s.Duration)*plotWidth
+	}
+	curve := func(colour, extra string, part func(bin) int) {
 		var d strings.Builder
 		pen := false
-		for k, b := range sr.load {
+		for k, b := range sr.load.bins {
 			if b.calls == 0 {
 				pen = false
 				continue
@@ -123,44 +206,72 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, binX(k), yRate(float64(part(b))/float64(b.calls)))
 			pen = true
 		}
-		p(`<path d="%s" fill="none" stroke="%s" stroke-width="1.5"%s/>`+"\n", strings.TrimSpace(d.String()), colour, dash)
+		p(`<path d="%s" fill="none" stroke="%s"%s/>`+"\n", strings.TrimSpace(d.String()), colour, extra)
 	}
-	curve(colErrors, "", func(b bin) int { return b.failed })
+	curve(colErrors, ` stroke-width="1.5"`, func(b bin) int { return b.failed })
 	showSlow := s.SlowCall > 0
 	if showSlow {
-		curve(colSlow, ` stroke-dasharray="4 3"`, func(b bin) int { return b.slow })
+		// Drawn over the error curve, dashed and wider, so that both show
+		// where they run together (on 0%, most of the time).
+		curve(colSlow, ` stroke-width="2.5" stroke-dasharray="5 4"`, func(b bin) int { return b.slow })
 	}
 
-	// One lane per policy: the circuit's state over time.
+	// One lane per candidate: the circuit's state over time.
 	for i, res := range sr.Results {
 		y := lanesTop + i*laneStep
-		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(res.Policy))
+		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", svgLeft-8, y+10, esc(clip(res.Candidate, 34)))
 		p(`<text x="%d" y="%d" text-anchor="end" font-size="9" fill="%s"><title>%s</title>%s</text>`+"\n",
 			svgLeft-8, y+21, colAxis, esc(res.Spec), esc(clip(res.Spec, 48)))
-		// Half-open periods often last milliseconds: they are drawn last,
-		// at least 2 units wide, so that every probe period shows.
-		var halfOpen []float64
+		// Stretches in order: open ones at their width, then closed and
+		// half-open ones, which are often milliseconds long, at least
+		// minWidth wide on top, so that every one shows.
+		type stretch struct {
+			from, to float64
+			state    breaker.State
+		}
+		var short []stretch
+		var marks []string
 		state, from := breaker.Closed, time.Duration(0)
 		segment := func(to time.Duration) {
 			switch {
 			case to <= from:
-			case state == breaker.HalfOpen:
-				halfOpen = append(halfOpen, x(from), x(to))
+				if state != breaker.Open {
+					short = append(short, stretch{x(from), x(from), state})
+				}
+			case state == breaker.Open:
+				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x(from), y, x(to)-x(from), laneHeight, colOpen)
 			default:
-				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x(from), y, x(to)-x(from), laneHeight, stateColour(state))
+				short = append(short, stretch{x(from), x(to), state})
 			}
 		}
 		for _, t := range res.Transitions {
+			if t.Instance != 0 {
+				continue
+			}
 			segment(t.At)
+			switch {
+			case t.From == breaker.Closed && t.To == breaker.Open:
+				marks = append(marks, marker(x(t.At), y, true))
+			case t.To == breaker.Closed:
+				marks = append(marks, marker(x(t.At), y, false))
+			}
 			state, from = t.To, t.At
 		}
 		segment(s.Duration)
-		for k := 0; k < len(halfOpen); k += 2 {
-			p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", halfOpen[k], y, max(halfOpen[k+1]-halfOpen[k], 2), laneHeight, colHalfOpen)
+		for _, st := range short {
+			p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n",
+				min(st.from, svgLeft+plotWidth-minWidth), y, max(st.to-st.from, minWidth), laneHeight, stateColour(st.state))
 		}
 		p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s" stroke-width="0.5"/>`+"\n", svgLeft, y, plotWidth, laneHeight, colAxis)
+		for _, m := range marks {
+			p("%s", m)
+		}
 	}
-	p(`<text x="%d" y="%d" fill="%s">circuit state, one lane per policy</text>`+"\n", svgLeft, lanesTop-8, colAxis)
+	lanes := "circuit state, one lane per candidate"
+	if sr.fleet > 1 {
+		lanes += fmt.Sprintf(" (the first of %d instances)", sr.fleet)
+	}
+	p(`<text x="%d" y="%d" fill="%s">%s</text>`+"\n", svgLeft, lanesTop-12, colAxis, esc(lanes))
 
 	// The time axis.
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", svgLeft, axisY, svgLeft+plotWidth, axisY, colAxis)
@@ -179,32 +290,82 @@ func (sr *ScenarioReport) WriteSVG(w io.Writer) error {
 		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+20, legendY+11, esc(label))
 		lx += 28 + 7*len(label)
 	}
-	line := func(colour, dash, label string) {
-		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx, legendY+7, lx+18, legendY+7, colour, dash)
+	line := func(colour, extra, label string) {
+		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"%s/>`+"\n", lx, legendY+7, lx+18, legendY+7, colour, extra)
 		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+24, legendY+11, esc(label))
 		lx += 32 + 7*len(label)
+	}
+	mark := func(trip bool, label string) {
+		p("%s", marker(float64(lx+6), legendY+4, trip))
+		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+16, legendY+11, esc(label))
+		lx += 24 + 7*len(label)
 	}
 	swatch(colClosed, "closed")
 	swatch(colHalfOpen, "half-open")
 	swatch(colOpen, "open")
+	mark(true, "trip")
+	mark(false, "close")
 	if len(s.Phases) > 0 {
 		swatch(colFault, "fault")
 	}
-	line(colErrors, "", "error rate")
+	line(colErrors, ` stroke-width="2"`, "error rate")
 	if showSlow {
-		line(colSlow, ` stroke-dasharray="4 3"`, "slow calls (over "+shortDuration(s.SlowCall)+")")
+		line(colSlow, ` stroke-width="2.5" stroke-dasharray="5 4"`, "slow calls (over "+shortDuration(s.SlowCall)+")")
 	}
 	p("</svg>\n")
 	return bw.Flush()
 }
 
-func settingsLine(s *Scenario) string {
+// chartTop is where the chart begins, below the title, the description's
+// lines and the settings line.
+func chartTop(description []string) int { return 80 + 16*len(description) }
+
+// marker draws a trip (a dark red triangle pointing down into the lane)
+// or a close (a dark green one pointing up), above a lane at y.
+func marker(x float64, y int, trip bool) string {
+	top := float64(y) - 7
+	if trip {
+		return fmt.Sprintf(`<path d="M%.1f %.1f l-4 -6 h8 z" fill="%s"/>`+"\n", x, top+6, colTrip)
+	}
+	return fmt.Sprintf(`<path d="M%.1f %.1f l-4 6 h8 z" fill="%s"/>`+"\n", x, top, colClose)
+}
+
+// wrap breaks text into lines of at most n characters, at spaces.
+func wrap(text string, n int) []string {
+	var lines []string
+	var cur []string
+	width := 0
+	for _, w := range strings.Fields(text) {
+		l := len([]rune(w))
+		if width > 0 && width+1+l > n {
+			lines = append(lines, strings.Join(cur, " "))
+			cur, width = nil, 0
+		}
+		if width > 0 {
+			width++
+		}
+		cur = append(cur, w)
+		width += l
+	}
+	if len(cur) > 0 {
+		lines = append(lines, strings.Join(cur, " "))
+	}
+	return lines
+}
+
+func settingsLine(sr *ScenarioReport) string {
+	s := &sr.Scenario
 	probes := s.HalfOpenProbes
 	if probes == 0 {
 		probes = breaker.DefaultHalfOpenProbes
 	}
-	return fmt.Sprintf("%g calls/s for %s · breaker: open for %s, %d half-open probes · the curves count every call, as if there were no breaker",
-		s.Rate, shortDuration(s.Duration), shortDuration(s.openTimeout()), probes)
+	rate := strconv.FormatFloat(s.Rate, 'g', 4, 64)
+	fleet := ""
+	if sr.fleet > 1 {
+		fleet = fmt.Sprintf(" over %d instances", sr.fleet)
+	}
+	return fmt.Sprintf("%s calls/s for %s%s · breaker (unless a candidate sets its own): open for %s, %d half-open probes · the curves count every call, as if there were no breaker",
+		rate, shortDuration(s.Duration), fleet, shortDuration(s.openTimeout()), probes)
 }
 
 func stateColour(s breaker.State) string {

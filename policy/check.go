@@ -1,19 +1,20 @@
 package policy
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// The checks below build the errors of the constructors' Validate methods.
+// The checks below build the errors of the constructors' Bind methods.
 // Each names the constructor and the argument, so that breaker.New can say
 // which one of several numbers was wrong.
 
 // atLeast reports a count argument below least.
 func atLeast(policy, arg string, v, least int64) error {
 	if v < least {
-		return &argError{policy, arg, "must be at least " + strconv.FormatInt(least, 10) + ", got " + strconv.FormatInt(v, 10)}
+		return argError(policy, arg, "must be at least "+strconv.FormatInt(least, 10)+", got "+strconv.FormatInt(v, 10))
 	}
 	return nil
 }
@@ -22,7 +23,7 @@ func atLeast(policy, arg string, v, least int64) error {
 // argument named bound.
 func atMost(policy, arg string, v int64, bound string, most int64) error {
 	if v > most {
-		return &argError{policy, arg, "must be at most " + bound + " (" + strconv.FormatInt(most, 10) + "), got " + strconv.FormatInt(v, 10)}
+		return argError(policy, arg, "must be at most "+bound+" ("+strconv.FormatInt(most, 10)+"), got "+strconv.FormatInt(v, 10))
 	}
 	return nil
 }
@@ -30,7 +31,7 @@ func atMost(policy, arg string, v int64, bound string, most int64) error {
 // fraction reports a ratio outside (0, 1], NaN included.
 func fraction(policy, arg string, r float64) error {
 	if !(r > 0 && r <= 1) { // written so that NaN fails it
-		return &argError{policy, arg, "must be in (0, 1], got " + formatRatio(r)}
+		return argError(policy, arg, "must be in (0, 1], got "+formatRatio(r))
 	}
 	return nil
 }
@@ -38,7 +39,7 @@ func fraction(policy, arg string, r float64) error {
 // positive reports a duration argument that is zero or negative.
 func positive(policy, arg string, d time.Duration) error {
 	if d <= 0 {
-		return &argError{policy, arg, "must be positive, got " + d.String()}
+		return argError(policy, arg, "must be positive, got "+d.String())
 	}
 	return nil
 }
@@ -54,20 +55,22 @@ func firstError(errs ...error) error {
 	return nil
 }
 
-// childError reports an error of the policy at index i of a combinator's
-// children. It wraps the child's error, so that errors.Is(err, ErrShared)
-// still holds for a shared child.
-type childError struct {
-	policy string
-	i      int
-	err    error
+// childError reports err, an error of the policy at index i of the
+// children of the combinator named policy, as an *ArgError that names the
+// child's argument through the combinator's ps argument. It wraps err, so
+// that errors.Is(err, ErrShared) still holds for a shared child.
+func childError(policy string, i int, err error) *ArgError {
+	at := "ps[" + strconv.Itoa(i) + "]"
+	var ae *ArgError
+	if errors.As(err, &ae) {
+		arg := at
+		if ae.arg != "" {
+			arg += "." + ae.arg
+		}
+		return &ArgError{Field: policy + "." + at + "." + ae.Field, arg: arg, problem: ae.problem, err: err}
+	}
+	return &ArgError{Field: policy + "." + at, arg: at, problem: strings.TrimPrefix(err.Error(), "policy: "), err: err}
 }
-
-func (e *childError) Error() string {
-	return "policy: " + e.policy + ": ps[" + strconv.Itoa(e.i) + "]: " + strings.TrimPrefix(e.err.Error(), "policy: ")
-}
-
-func (e *childError) Unwrap() error { return e.err }
 
 // share is what the ratio policies share: the ratio that trips them and the
 // fewest calls they judge.

@@ -8,7 +8,7 @@ import (
 )
 
 // group is what [Any] and [All] share: their children, and the Reset,
-// Needs, Validate, Claim and String that apply to each child in turn.
+// binding and String that apply to each child in turn.
 type group struct {
 	owner
 	name string // the constructor's name, for errors
@@ -24,48 +24,82 @@ func (g *group) Reset() {
 	}
 }
 
-// Needs returns what any child needs.
-func (g *group) Needs() Needs {
-	var n Needs
-	for _, p := range g.ps {
-		n |= NeedsOf(p)
-	}
-	return n
-}
-
-// Validate reports an empty list of children, a nil child, or the first
-// child whose own Validate fails (the error names its index and wraps the
-// child's error).
-func (g *group) Validate() error {
+// bind reports an empty list of children or a nil child, binds every
+// child (an error names its index and wraps the child's error), claims the
+// group, and returns the judges of the children that have one. A child
+// given to another breaker, or twice to this group (it would record every
+// call twice), fails with an error wrapping [ErrShared]; a failed Bind
+// leaves the children bound so far spoilt for any breaker: build new ones.
+func (g *group) bind(b *Binding) (judges []ProbeJudge, err error) {
 	if len(g.ps) == 0 {
-		return &argError{g.name, "ps", "must hold at least one policy, got none"}
+		return nil, argError(g.name, "ps", "must hold at least one policy, got none")
 	}
 	for i, p := range g.ps {
 		if p == nil {
-			return &argError{g.name, "ps[" + strconv.Itoa(i) + "]", "is nil"}
-		}
-		if err := Validate(p); err != nil {
-			return &childError{g.name, i, err}
+			return nil, argError(g.name, "ps["+strconv.Itoa(i)+"]", "is nil")
 		}
 	}
-	return nil
-}
-
-// Claim marks the policy and every child as used by one breaker. It fails
-// with an error wrapping [ErrShared] when the policy or any child already
-// belongs to a breaker, or when one child is given twice (it would record
-// every call twice). After a failed Claim the policy and its children are
-// spoilt for any breaker: build new ones.
-func (g *group) Claim() error {
-	if err := g.owner.Claim(); err != nil {
-		return err
+	if err := g.claim(b); err != nil {
+		return nil, err
 	}
 	for i, p := range g.ps {
-		if err := Claim(p); err != nil {
-			return &childError{g.name, i, err}
+		t, err := b.Child(p)
+		if err != nil {
+			return nil, childError(g.name, i, err)
+		}
+		if t.Judge != nil {
+			judges = append(judges, t.Judge)
 		}
 	}
-	return nil
+	return judges, nil
+}
+
+// Bind binds every child, asks for what any of them needs, and judges a
+// half-open probe failed when any child judges it failed: the policy trips
+// when any child trips.
+func (p *AnyPolicy) Bind(b *Binding) error {
+	judges, err := p.bind(b)
+	if len(judges) > 0 {
+		b.JudgeProbes(anyJudge(judges))
+	}
+	return err
+}
+
+// Bind binds every child, asks for what any of them needs, and judges a
+// half-open probe failed when every child judges it failed (a child that
+// is no judge goes by the outcome, so a probe that succeeded fails only
+// if every child is a judge that fails it): the policy trips when every
+// child trips.
+func (p *AllPolicy) Bind(b *Binding) error {
+	judges, err := p.bind(b)
+	if len(judges) == len(p.ps) && len(judges) > 0 {
+		b.JudgeProbes(allJudge(judges))
+	}
+	return err
+}
+
+// anyJudge fails a probe that any of its judges fails.
+type anyJudge []ProbeJudge
+
+func (js anyJudge) ProbeFailed(c Call) bool {
+	for _, j := range js {
+		if j.ProbeFailed(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// allJudge fails a probe that every one of its judges fails.
+type allJudge []ProbeJudge
+
+func (js allJudge) ProbeFailed(c Call) bool {
+	for _, j := range js {
+		if !j.ProbeFailed(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // String describes the policy and its children, for logs and the lab.

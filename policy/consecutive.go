@@ -43,12 +43,21 @@ func (p *ConsecutivePolicy) Record(c Call) bool {
 	return p.streak.Add(1) >= max(p.failures, 1)
 }
 
+// Streak returns the number of failures in a row counted now. It only
+// reads: the breaker uses it to skip the Record of a success that has no
+// streak to end, which would change nothing.
+func (p *ConsecutivePolicy) Streak() int { return int(p.streak.Load()) }
+
 // Reset forgets the current streak.
 func (p *ConsecutivePolicy) Reset() { p.streak.Store(0) }
 
-// Validate reports a failures argument below 1.
-func (p *ConsecutivePolicy) Validate() error {
-	return atLeast("Consecutive", "failures", p.failures, 1)
+// Bind reports a failures below 1, and claims the policy for one breaker.
+// The policy needs nothing from the breaker: it reads only Call.Failed.
+func (p *ConsecutivePolicy) Bind(b *Binding) error {
+	if err := atLeast("Consecutive", "failures", p.failures, 1); err != nil {
+		return err
+	}
+	return p.claim(b)
 }
 
 // String describes the policy, for logs and the lab.

@@ -4,7 +4,8 @@
 // was closed; when Record returns true, the circuit opens. When the circuit
 // closes again, the breaker resets the policy. Policies never read a clock:
 // the breaker passes the time a call finished and how long it ran in
-// [Call], and only to policies that ask for them through [Needer].
+// [Call], and only to policies that ask for them when they are bound
+// ([Binding.Need]).
 //
 // # Choosing a policy
 //
@@ -38,19 +39,21 @@
 // # Arguments
 //
 // Constructors never panic. An argument out of range (a count below 1, a
-// ratio outside (0, 1] or NaN, a duration that is not positive, an empty
-// or nil child of [Any] or [All]) is reported by the policy's Validate
-// method ([Validator]), which breaker.New calls: the error starts with
-// "policy:", names the constructor and the argument, and breaker.New wraps
-// it in its ErrInvalidConfig.
+// ratio outside (0, 1] or NaN, a duration that is not positive, a [Slow]
+// threshold longer than its window, an empty or nil child of [Any] or
+// [All]) is reported when the policy is bound, which breaker.New does: the
+// error is an [*ArgError] whose Field names the constructor and the
+// argument ("Rate.ratio", "Any.ps[1].Window.failures"), and breaker.New
+// wraps it in a ConfigError whose Field reads "Policy.ratio". [Check]
+// reports the same errors without a breaker.
 //
 // # One policy per breaker
 //
-// A policy holds the state of one circuit. Every built-in policy can be
-// claimed by one breaker only ([Claimer]): giving it to a second one makes
-// breaker.New fail with [ErrShared]. [Any] and [All] claim their children
-// too, so a child cannot hide a policy shared with another breaker. Custom
-// policies should do the same, or document why sharing them is harmless.
+// A policy holds the state of one circuit. Every built-in policy belongs to
+// the first breaker it is bound to: binding it again makes breaker.New fail
+// with [ErrShared]. [Any] and [All] bind their children too, so a child
+// cannot hide a policy shared with another breaker. Custom policies should
+// do the same, or document why sharing them is harmless.
 //
 // # Half-open probes
 //
@@ -59,7 +62,7 @@
 // their outcome: enough successes close the circuit, one failure opens it
 // again. That is wrong for [Slow]: during a latency spike probes succeed,
 // slowly, and closing on them only lets the next slow calls trip the
-// circuit again. So Slow is also a [ProbeJudge], and fails a probe that ran
+// circuit again. So Slow names a [ProbeJudge] when it is bound, which fails a probe that ran
 // longer than its threshold. [Any] fails a probe that any child fails, and
 // [All] one that every child fails (a child that is no judge goes by the
 // outcome), in keeping with how each trips.
@@ -75,20 +78,54 @@
 // that it is exact under a breaker's test clock and costs no clock read
 // when it needs none.
 //
-// The breaker discovers what else a policy offers by type assertion, when
-// it is built:
+// # Terms, and why they are bound rather than discovered
 //
-//   - [Needer]: the policy reads Call.At or Call.Duration. Without it the
-//     breaker sets neither and reads no clock for the policy.
-//   - [Validator]: the policy's arguments can be wrong. breaker.New calls
-//     Validate and refuses the policy with an error that names the
-//     argument, instead of building a breaker that silently misbehaves.
-//   - [Claimer]: the policy belongs to one breaker. breaker.New claims it,
-//     and a second breaker given the same policy is not built.
-//   - [ProbeJudge]: the policy judges half-open probes by more than their
-//     outcome, as Slow does by their duration. It gets Call.At and
-//     Call.Duration as Record does, by what its Needs asks for.
+// Beyond Record and Reset, a policy may have terms: it needs the time or
+// the duration of each call, its arguments can be wrong, it must belong to
+// one breaker, it judges half-open probes. Each of these decides whether
+// the breaker is correct, not how fast it is. They used to be optional
+// methods found by type assertion (Needs, Validate, Claim, ProbeFailed),
+// the way io.Copy finds io.WriterTo; but a type assertion suits an
+// optional speed-up, where missing it costs only time. A logging wrapper
+// written as struct{ policy.Policy } has Record and Reset and nothing
+// else, so it silently dropped all four: Rate(2, …) was accepted, sharing
+// went unseen, a time window got the zero time, Slow stopped judging
+// probes. And Claim was a public method: anyone could call it once and
+// spoil the policy for every breaker.
 //
-// Embedding a built-in policy gives a custom one its Record, Reset,
-// Validate, Claim and, for Slow, Any and All, ProbeFailed, to build on.
+// So the terms are stated, once, in one method:
+//
+//   - A [Binder] states its terms in Bind(b *Binding): [Binding.Need] for
+//     the Call fields it reads, [Binding.JudgeProbes] for its judge of
+//     probes, [Binding.Child] for the policies it is built from; it returns
+//     the error of a bad argument, or [ErrShared]. breaker.New calls [Bind]
+//     once and keeps the [Terms] it returns; it asks nothing of the policy
+//     afterwards, so nothing can be lost between the two.
+//   - A Binding is made only by Bind. A built-in policy's Bind method called
+//     with any other Binding changes nothing and returns an error: the
+//     claim cannot be spent by a stray call. Binding a policy is handing it
+//     to a breaker.
+//   - A wrapper keeps the terms of what it wraps by implementing Unwrap
+//     ([Unwrapper]), as http.ResponseController finds optional methods
+//     through wrapped ResponseWriters, or by a Bind of its own that binds
+//     what it wraps with [Binding.Child].
+//   - A wrapper that does neither cannot hide anything: Bind looks into the
+//     fields of a policy that is not a Binder and refuses, with an
+//     [*ArgError] naming the field, one that holds a policy with terms. The
+//     mistake is reported by breaker.New, not found in production.
+//   - A time window ([window.Time]) panics with an explanation when it is
+//     given the zero time, so a custom time-based policy that forgot to ask
+//     for the time fails at its first call instead of tripping on failures
+//     an hour apart.
+//
+// The [Policy] interface keeps its two methods; a policy without terms
+// (one that reads only Call.Failed and does not mind being shared) needs
+// nothing else.
+//
+// # Writing a policy, continued
+//
+// Embedding a built-in policy's concrete type (*WindowPolicy, not Policy)
+// gives a custom one its Record, Reset and Bind to build on; a custom
+// policy that overrides Bind binds the embedded one with [Binding.Child],
+// as the example of [Binder] does.
 package policy

@@ -102,7 +102,8 @@ func ExampleLastN() {
 // in a minute trips it.
 func ExampleSlow() {
 	p := policy.Slow(100*time.Millisecond, 0.5, 4, time.Minute)
-	fmt.Println(p, "needs time and duration:", policy.NeedsOf(p) == policy.NeedTime|policy.NeedDuration)
+	terms, _ := policy.Check(p)
+	fmt.Println(p, "needs time and duration:", terms.Needs == policy.NeedTime|policy.NeedDuration)
 	took := func(d time.Duration, failed bool) policy.Call {
 		return policy.Call{At: noon, Duration: d, Failed: failed}
 	}
@@ -152,4 +153,33 @@ func ExampleAll() {
 	// 0s: failed, trip=false
 	// 0s: ok, trip=false
 	// 0s: failed, trip=true
+}
+
+// When takes a predicate over the counts of a trailing window and the
+// current streaks: here, five failures in ten seconds, provided they are
+// at least half of the calls, or three slow calls in a row of successes.
+// A sony/gobreaker ReadyToTrip ports in one line the same way.
+func ExampleWhen() {
+	p := policy.When(10*time.Second, func(c policy.Counts) bool {
+		return c.Failures >= 5 && c.Failures*2 >= c.Calls || c.Slow >= 3 && c.ConsecutiveSuccesses >= 3
+	}, policy.SlowerThan(time.Second))
+	call := func(after time.Duration, failed bool, took time.Duration) policy.Call {
+		return policy.Call{At: noon.Add(after), Failed: failed, Duration: took}
+	}
+	for i := range 5 {
+		fmt.Println("failure", i+1, "trip:", p.Record(call(time.Duration(i)*time.Second, true, 0)))
+	}
+	p.Reset()
+	for i := range 3 {
+		fmt.Println("slow success", i+1, "trip:", p.Record(call(time.Duration(i)*time.Second, false, 2*time.Second)))
+	}
+	// Output:
+	// failure 1 trip: false
+	// failure 2 trip: false
+	// failure 3 trip: false
+	// failure 4 trip: false
+	// failure 5 trip: true
+	// slow success 1 trip: false
+	// slow success 2 trip: false
+	// slow success 3 trip: true
 }

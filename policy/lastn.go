@@ -38,14 +38,14 @@ const MaxLastN = 1 << 16
 // invalid configuration.
 func LastN(ratio float64, minCalls, n int) *LastNPolicy {
 	// The ring is sized within bounds even for an invalid n, so that the
-	// constructor never panics or exhausts memory; Validate reports it.
+	// constructor never panics or exhausts memory; Bind reports it.
 	return &LastNPolicy{share: share{ratio, int64(minCalls)}, n: int64(n), w: window.NewLast(min(n, MaxLastN))}
 }
 
 // Record counts c and reports whether the share of failures among the
 // last n calls reaches the ratio.
 func (p *LastNPolicy) Record(c Call) bool {
-	p.w.Record(c.Failed, false)
+	p.w.Record(window.Mark(c.Failed, false))
 	s := p.w.Sum()
 	return p.reached(s.Failures, s.Calls)
 }
@@ -53,15 +53,18 @@ func (p *LastNPolicy) Record(c Call) bool {
 // Reset forgets every call recorded.
 func (p *LastNPolicy) Reset() { p.w.Reset() }
 
-// Validate reports a ratio outside (0, 1], a minCalls below 1 or above n,
-// or an n below 1 or above MaxLastN.
-func (p *LastNPolicy) Validate() error {
-	return firstError(
+// Bind reports a ratio outside (0, 1], a minCalls below 1 or above n, or
+// an n outside [1, MaxLastN], and claims the policy for one breaker.
+func (p *LastNPolicy) Bind(b *Binding) error {
+	if err := firstError(
 		p.share.validate("LastN"),
 		atLeast("LastN", "n", p.n, 1),
 		atMost("LastN", "n", p.n, "MaxLastN", MaxLastN),
 		atMost("LastN", "minCalls", p.minCalls, "n", p.n),
-	)
+	); err != nil {
+		return err
+	}
+	return p.claim(b)
 }
 
 // String describes the policy, for logs and the lab.

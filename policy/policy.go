@@ -2,15 +2,17 @@ package policy
 
 import (
 	"errors"
-	"sync/atomic"
 	"time"
 )
 
 // Call is one finished call, as the breaker reports it to a [Policy].
 //
 // Only Failed is always set. The breaker reads its clock only for policies
-// that ask for it (see [Needer]): At is the zero time unless the policy needs
-// [NeedTime], and Duration is zero unless it needs [NeedDuration].
+// that ask for it when they are bound ([Binding.Need]): At is the zero time
+// unless the policy needs [NeedTime], and Duration is zero unless it needs
+// [NeedDuration]. A time window given the zero time panics, saying so: a
+// policy that forgot to ask for the time fails at its first call, not by
+// tripping on failures an hour apart.
 type Call struct {
 	// Failed is true when the call was classified as a failure.
 	Failed bool
@@ -31,12 +33,15 @@ type Call struct {
 //
 // A Policy holds the state of one circuit. Give every breaker its own value:
 // a policy shared by two breakers would mix their calls. The built-in
-// policies refuse to be shared (see [Claimer]); custom policies should do the
+// policies refuse to be shared (see [Bind]); custom policies should do the
 // same or document why sharing is harmless.
 //
-// Beyond these two methods a policy may implement the optional interfaces
-// [Needer], [Validator], [Claimer] and [ProbeJudge], which the breaker
-// discovers by type assertion when it is built.
+// What a policy needs from the breaker, and what it promises, are its
+// terms: a policy states them in a Bind method ([Binder]), which
+// breaker.New calls once through [Bind]. A wrapper keeps the terms of what
+// it wraps by implementing Unwrap ([Unwrapper]); one that hides a policy
+// with terms is refused by breaker.New. The package documentation says
+// why.
 //
 // Record and Reset should not panic. If one does, the panic reaches the
 // caller of the breaker method that called it, the breaker holds no lock
@@ -56,7 +61,8 @@ type Policy interface {
 }
 
 // Needs says which fields of [Call] a policy reads, so that the breaker
-// reads its clock only when some policy needs it.
+// reads its clock only when some policy needs it. A policy states its
+// needs when it is bound ([Binding.Need]).
 type Needs uint8
 
 const (
@@ -66,30 +72,9 @@ const (
 	NeedDuration
 )
 
-// Needer is implemented by policies that read Call.At or Call.Duration.
-// A policy that does not implement it gets neither, and the breaker does not
-// read its clock for calls made while the circuit is closed.
-type Needer interface {
-	Needs() Needs
-}
-
-// Validator is implemented by policies whose arguments can be invalid.
-// breaker.New calls Validate once and refuses a policy that returns an
-// error, so that a bad argument is reported when the breaker is built, not
-// discovered as a silently wrong breaker later.
-type Validator interface {
-	Validate() error
-}
-
-// Claimer is implemented by policies that must belong to a single breaker.
-// breaker.New calls Claim once; a second Claim returns [ErrShared], and the
-// second breaker is not built.
-type Claimer interface {
-	Claim() error
-}
-
-// ProbeJudge is implemented by policies that judge a half-open probe by
-// more than its outcome. A Policy only watches the closed circuit; without
+// A ProbeJudge judges a half-open probe by more than its outcome. A policy
+// names its judge when it is bound ([Binding.JudgeProbes]); it is not
+// found by type assertion, so no wrapper can drop it. A Policy only watches the closed circuit; without
 // a judge, the breaker counts a probe that Classify calls a success as a
 // success. A slow-call policy must say otherwise: a probe that succeeded
 // slowly shows the dependency is still degraded, and closing on it opens
@@ -97,7 +82,7 @@ type Claimer interface {
 //
 // ProbeFailed reports whether a half-open probe that finished as c counts
 // as a failure. c.Failed is Classify's verdict, and c.At and c.Duration are
-// set as for Record, by what the policy [Needer] asks for. The breaker asks
+// set as for Record, by what the policy's terms ask for. The breaker asks
 // only about probes that Classify called a success: a failed probe stays
 // failed, and an ignored one counts for nothing. A probe judged failed
 // opens the circuit again, as any failed probe does. ProbeFailed is called
@@ -106,59 +91,46 @@ type Claimer interface {
 // state. If it panics, the probe counts as failed and the panic reaches
 // the caller that reported the probe.
 //
-// [Slow], [Any] and [All] implement it; use [ProbeFailed] to ask any
-// policy.
+// [Slow] judges probes, and so do [Any] and [All] when their children do;
+// [Terms.ProbeFailed] asks the judge a policy's terms name, if any.
 type ProbeJudge interface {
 	ProbeFailed(c Call) bool
 }
 
-// ErrShared is returned by Claim when a policy already belongs to a breaker.
+// ErrShared is returned by Bind when a policy already belongs to a breaker.
 var ErrShared = errors.New("policy: already used by another breaker; give each breaker its own policy")
 
-// NeedsOf returns what p needs: p.Needs() when p is a [Needer], else zero.
-func NeedsOf(p Policy) Needs {
-	if n, ok := p.(Needer); ok {
-		return n.Needs()
-	}
-	return 0
+// ArgError reports an invalid argument of a policy constructor, or a
+// policy whose shape would hide another one's terms (see [Bind]). It is the
+// shape of every configuration error of tripwire: breaker.New wraps it in
+// a breaker.ConfigError whose Field is "Policy." followed by [ArgError.Arg].
+type ArgError struct {
+	// Field names the argument, after the constructor it was given to,
+	// as written in Go: "Rate.ratio", "Window.over", and for a child of a
+	// combinator "Any.ps[1].Window.failures".
+	Field string
+	// arg is Field without the constructors' names: "ratio",
+	// "ps[1].failures".
+	arg     string
+	problem string
+	err     error // wrapped: ErrShared for a shared child
 }
 
-// Validate returns p.Validate() when p is a [Validator], else nil.
-func Validate(p Policy) error {
-	if v, ok := p.(Validator); ok {
-		return v.Validate()
-	}
-	return nil
-}
+// Problem says what is wrong with the argument, without naming it.
+func (e *ArgError) Problem() string { return e.problem }
 
-// Claim returns p.Claim() when p is a [Claimer], else nil.
-func Claim(p Policy) error {
-	if c, ok := p.(Claimer); ok {
-		return c.Claim()
-	}
-	return nil
-}
+// Arg returns the argument's path without the constructors' names:
+// "ratio", "ps[1].failures". It is empty when the policy as a whole is at
+// fault.
+func (e *ArgError) Arg() string { return e.arg }
 
-// owner is embedded by the built-in policies to implement [Claimer].
-// The zero value is unclaimed.
-type owner struct {
-	claimed atomic.Bool
-}
+func (e *ArgError) Error() string { return "policy: " + e.Field + ": " + e.problem }
 
-// Claim marks the policy as used by one breaker; a second call returns
-// ErrShared.
-func (o *owner) Claim() error {
-	if !o.claimed.CompareAndSwap(false, true) {
-		return ErrShared
-	}
-	return nil
-}
+// Unwrap returns the error this one reports on, if any: [ErrShared] for a
+// child of a combinator that belongs to another breaker.
+func (e *ArgError) Unwrap() error { return e.err }
 
-// argError reports an invalid argument of a policy constructor.
-type argError struct {
-	policy, arg, why string
-}
-
-func (e *argError) Error() string {
-	return "policy: " + e.policy + ": " + e.arg + " " + e.why
+// argError reports the argument arg of the constructor policy.
+func argError(policy, arg, problem string) *ArgError {
+	return &ArgError{Field: policy + "." + arg, arg: arg, problem: problem}
 }

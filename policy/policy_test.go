@@ -4,12 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
 // step is one call of a scripted sequence and the verdict it must get.
 type step struct {
-	at     time.Duration // since t0
+	at     time.Duration // since the run's start
 	failed bool
 	took   time.Duration
 	trip   bool
@@ -22,15 +23,20 @@ func took(at, d time.Duration, trip bool) step {
 	return step{at: at, took: d, trip: trip}
 }
 
-// run records the steps in order and checks each verdict.
-func run(t *testing.T, p policy.Policy, steps []step) {
+// run records the steps in order, into a fresh policy from each epoch of
+// internal/epochs, and checks each verdict.
+func run(t *testing.T, make func() policy.Policy, steps []step) {
 	t.Helper()
-	for i, s := range steps {
-		c := policy.Call{Failed: s.failed, At: t0.Add(s.at), Duration: s.took}
-		if got := p.Record(c); got != s.trip {
-			t.Fatalf("step %d (%+v): Record = %v, want %v", i, s, got, s.trip)
+	epochs.Run(t, epochs.All(), func(t *testing.T, t0 time.Time) {
+		t.Helper()
+		p := make()
+		for i, s := range steps {
+			c := policy.Call{Failed: s.failed, At: t0.Add(s.at), Duration: s.took}
+			if got := p.Record(c); got != s.trip {
+				t.Fatalf("step %d (%+v): Record = %v, want %v", i, s, got, s.trip)
+			}
 		}
-	}
+	})
 }
 
 // The scripts keep clear of the window's edge: a call counts for at least
@@ -38,7 +44,7 @@ func run(t *testing.T, p policy.Policy, steps []step) {
 const s = time.Second
 
 func TestWindowCountsFailuresWithinTheWindow(t *testing.T) {
-	run(t, policy.Window(3, time.Minute), []step{
+	run(t, func() policy.Policy { return policy.Window(3, time.Minute) }, []step{
 		fail(0, false),
 		ok(10*s, false),
 		fail(30*s, false),
@@ -52,7 +58,7 @@ func TestWindowCountsFailuresWithinTheWindow(t *testing.T) {
 }
 
 func TestRateTripsOnASuccessOnceOldSuccessesLeave(t *testing.T) {
-	run(t, policy.Rate(0.5, 4, time.Minute), []step{
+	run(t, func() policy.Policy { return policy.Rate(0.5, 4, time.Minute) }, []step{
 		ok(0, false),
 		ok(0, false),
 		ok(0, false),
@@ -65,13 +71,13 @@ func TestRateTripsOnASuccessOnceOldSuccessesLeave(t *testing.T) {
 }
 
 func TestRateWaitsForMinCalls(t *testing.T) {
-	run(t, policy.Rate(0.3, 4, time.Minute), []step{
+	run(t, func() policy.Policy { return policy.Rate(0.3, 4, time.Minute) }, []step{
 		fail(0, false),
 		fail(s, false),
 		fail(2*s, false),
 		ok(3*s, true), // 3 of 4: enough calls at last
 	})
-	run(t, policy.Rate(0.3, 10, time.Minute), []step{
+	run(t, func() policy.Policy { return policy.Rate(0.3, 10, time.Minute) }, []step{
 		fail(0, false), ok(0, false), ok(0, false), ok(0, false), ok(0, false),
 		ok(0, false), ok(0, false), ok(0, false), fail(0, false),
 		fail(0, true), // 3 of 10 reaches 0.3: no rounding in the way
@@ -79,7 +85,7 @@ func TestRateWaitsForMinCalls(t *testing.T) {
 }
 
 func TestSlowCountsCallsAboveTheThreshold(t *testing.T) {
-	run(t, policy.Slow(time.Second, 0.5, 4, time.Minute), []step{
+	run(t, func() policy.Policy { return policy.Slow(time.Second, 0.5, 4, time.Minute) }, []step{
 		took(0, time.Second, false), // at the threshold is not slow
 		took(0, time.Second+1, false),
 		{at: 0, failed: true, took: 3 * s, trip: false}, // a slow failure is slow
@@ -91,7 +97,7 @@ func TestSlowCountsCallsAboveTheThreshold(t *testing.T) {
 }
 
 func TestLastNJudgesTheLastNCalls(t *testing.T) {
-	run(t, policy.LastN(0.75, 4, 4), []step{
+	run(t, func() policy.Policy { return policy.LastN(0.75, 4, 4) }, []step{
 		fail(0, false),
 		fail(0, false),
 		ok(0, false), // 2 of 3: too few calls
@@ -107,7 +113,7 @@ func TestLastNJudgesTheLastNCalls(t *testing.T) {
 // TestAllCombinesVerdictsCallByCall: the Consecutive child tripped on the
 // second call, but All must not remember that once its streak ended.
 func TestAllCombinesVerdictsCallByCall(t *testing.T) {
-	run(t, policy.All(policy.Consecutive(2), policy.LastN(0.5, 4, 4)), []step{
+	run(t, func() policy.Policy { return policy.All(policy.Consecutive(2), policy.LastN(0.5, 4, 4)) }, []step{
 		fail(0, false), // streak 1; 1 of 1, too few
 		fail(0, false), // streak 2: Consecutive trips; 2 of 2, too few
 		ok(0, false),   // streak over; 2 of 3
@@ -118,7 +124,7 @@ func TestAllCombinesVerdictsCallByCall(t *testing.T) {
 }
 
 func TestAnyTripsWhenOneDoes(t *testing.T) {
-	run(t, policy.Any(policy.Consecutive(3), policy.Window(4, time.Minute)), []step{
+	run(t, func() policy.Policy { return policy.Any(policy.Consecutive(3), policy.Window(4, time.Minute)) }, []step{
 		fail(0, false),
 		ok(0, false),
 		fail(0, false),

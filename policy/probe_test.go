@@ -53,7 +53,7 @@ func TestProbeFailed(t *testing.T) {
 				{"fast", fastProbe, tt.fast}, {"at the threshold", edgeProbe, tt.edge},
 				{"slow", slowProbe, tt.slow}, {"failed", failedProbe, tt.fail},
 			} {
-				if got := policy.ProbeFailed(tt.p, c.probe); got != c.want {
+				if got := probeFailed(tt.p, c.probe); got != c.want {
 					t.Errorf("ProbeFailed(%s probe %+v) = %v, want %v", c.name, c.probe, got, c.want)
 				}
 			}
@@ -67,14 +67,14 @@ func TestProbeFailed(t *testing.T) {
 func TestConformanceProbeFailed(t *testing.T) {
 	forEach(t, func(t *testing.T, b builtIn) {
 		p := b.make()
-		if !policy.ProbeFailed(p, failedProbe) {
+		if !probeFailed(p, failedProbe) {
 			t.Errorf("a failed probe passed")
 		}
-		if policy.ProbeFailed(p, fastProbe) {
+		if probeFailed(p, fastProbe) {
 			t.Errorf("a fast successful probe failed")
 		}
 		for range 100 {
-			policy.ProbeFailed(p, bad)
+			probeFailed(p, bad)
 		}
 		recordBad(t, p, b.trips-1) // would trip if a probe had been recorded
 		if !p.Record(bad) {
@@ -87,8 +87,11 @@ func TestConformanceProbeFailed(t *testing.T) {
 // probe.
 func TestProbeFailedDoesNotAllocate(t *testing.T) {
 	forEach(t, func(t *testing.T, b builtIn) {
-		p := b.make()
-		if allocs := testing.AllocsPerRun(1000, func() { policy.ProbeFailed(p, slowProbe) }); allocs != 0 {
+		terms, err := policy.Check(b.make())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs := testing.AllocsPerRun(1000, func() { terms.ProbeFailed(slowProbe) }); allocs != 0 {
 			t.Fatalf("ProbeFailed allocates %v times per probe", allocs)
 		}
 	})
@@ -110,7 +113,7 @@ func TestProbeFailedInvalid(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, c := range []policy.Call{fastProbe, slowProbe, failedProbe} {
-				policy.ProbeFailed(tt.p, c)
+				probeFailed(tt.p, c)
 			}
 		})
 	}

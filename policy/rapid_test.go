@@ -6,6 +6,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/window"
 	"github.com/tripwire-go/tripwire/window/windowtest"
@@ -44,7 +45,7 @@ func timed(real policy.Policy, over time.Duration, slow func(policy.Call) bool, 
 	m := windowtest.NewTime(over)
 	return pair{real, reference{
 		record: func(c policy.Call) bool {
-			m.Record(c.At, c.Failed, slow(c))
+			m.Record(c.At, window.Mark(c.Failed, slow(c)))
 			return verdict(m.Sum(c.At))
 		},
 		reset: m.Reset,
@@ -69,7 +70,7 @@ func near(d time.Duration, off int64) *rapid.Generator[time.Duration] {
 // policies draws any built-in policy, combinators up to depth levels deep.
 func policies(p params, depth int) *rapid.Generator[pair] {
 	return rapid.Custom(func(t *rapid.T) pair {
-		kinds := []string{"consecutive", "window", "rate", "lastn", "slow"}
+		kinds := []string{"consecutive", "window", "rate", "lastn", "slow", "when"}
 		if depth > 0 {
 			kinds = append(kinds, "any", "all")
 		}
@@ -88,6 +89,37 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 				},
 				reset: func() { streak = 0 },
 			}}
+		case "when":
+			n, streak := int64(rapid.IntRange(1, 6).Draw(t, "failures")), int64(rapid.IntRange(0, 4).Draw(t, "streak"))
+			countSlow := rapid.Bool().Draw(t, "countSlow")
+			over := max(over, p.threshold)
+			trip := func(c policy.Counts) bool {
+				return c.Failures >= n && c.ConsecutiveFailures >= streak || countSlow && c.Slow >= n && c.ConsecutiveSuccesses >= streak
+			}
+			var opts []policy.WhenOption
+			if countSlow {
+				opts = append(opts, policy.SlowerThan(p.threshold))
+			}
+			m, run := windowtest.NewTime(over), int64(0)
+			return pair{policy.When(over, trip, opts...), reference{
+				record: func(c policy.Call) bool {
+					m.Record(c.At, window.Mark(c.Failed, countSlow && c.Duration > p.threshold))
+					s := m.Sum(c.At)
+					switch {
+					case c.Failed && run > 0:
+						run++
+					case c.Failed:
+						run = 1
+					case run < 0:
+						run--
+					default:
+						run = -1
+					}
+					return trip(policy.Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow,
+						ConsecutiveFailures: max(run, 0), ConsecutiveSuccesses: max(-run, 0)})
+				},
+				reset: func() { m.Reset(); run = 0 },
+			}}
 		case "window":
 			n := rapid.IntRange(1, 8).Draw(t, "failures")
 			return timed(policy.Window(n, over), over, never, func(s window.Counts) bool { return s.Failures >= int64(n) })
@@ -99,6 +131,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 		case "slow":
 			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
 			slow := func(c policy.Call) bool { return c.Duration > p.threshold }
+			over := max(over, p.threshold) // a threshold longer than the window is refused
 			return timed(policy.Slow(p.threshold, ratio, minCalls, over), over, slow, func(s window.Counts) bool {
 				return share(s.Slow, s.Calls, minCalls, ratio)
 			})
@@ -108,7 +141,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 			m := windowtest.NewLast(n)
 			return pair{policy.LastN(ratio, minCalls, n), reference{
 				record: func(c policy.Call) bool {
-					m.Record(c.Failed, false)
+					m.Record(window.Mark(c.Failed, false))
 					s := m.Sum()
 					return share(s.Failures, s.Calls, minCalls, ratio)
 				},
@@ -147,6 +180,25 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 	})
 }
 
+// start draws where a run starts: an epoch of internal/epochs for the
+// buckets of a window over over.
+func start(t *rapid.T, over time.Duration) time.Time {
+	return epochs.Gen(epochs.For(over/window.Buckets)).Draw(t, "epoch").At
+}
+
+// wallStep steps the wall clock of now by an hour or a second either way,
+// if now has a monotonic reading: the policies must not see it.
+func wallStep(t *rapid.T, now time.Time) time.Time {
+	if !epochs.HasMono(now) {
+		return now
+	}
+	d := rapid.SampledFrom([]time.Duration{-time.Hour, -time.Second, time.Second, time.Hour}).Draw(t, "wallStep")
+	if !epochs.HasMono(now.Add(d)) {
+		return now
+	}
+	return epochs.StepWall(now, d)
+}
+
 // TestPoliciesMatchReference feeds each drawn policy and its reference the
 // same random calls, with clock steps that aim at bucket and window edges
 // and sometimes go back, and compares every verdict.
@@ -157,7 +209,7 @@ func TestPoliciesMatchReference(t *testing.T) {
 			threshold: rapid.SampledFrom([]time.Duration{time.Millisecond, 100 * time.Millisecond}).Draw(t, "threshold"),
 		}
 		pr := policies(p, 2).Draw(t, "policy")
-		if err := policy.Validate(pr.real); err != nil {
+		if err := check(pr.real); err != nil {
 			t.Fatalf("drawn arguments are invalid: %v", err)
 		}
 		steps := rapid.OneOf(
@@ -174,8 +226,9 @@ func TestPoliciesMatchReference(t *testing.T) {
 				return time.Duration(rapid.Int64Range(0, 2*int64(p.threshold)).Draw(t, "took"))
 			}),
 		)
-		now := t0
+		now := start(t, p.over)
 		t.Repeat(map[string]func(*rapid.T){
+			"wallStep": func(t *rapid.T) { now = wallStep(t, now) },
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				c := policy.Call{Failed: rapid.Bool().Draw(t, "failed"), At: now, Duration: durations.Draw(t, "took")}
@@ -219,7 +272,7 @@ func TestRateCachedVerdictsMatchFullEvaluation(t *testing.T) {
 			rapid.Custom(func(t *rapid.T) time.Duration {
 				return time.Duration(rapid.Int64Range(0, 2*int64(over)).Draw(t, "any"))
 			}))
-		now := t0
+		now := start(t, over)
 		t.Repeat(map[string]func(*rapid.T){
 			"run": func(t *rapid.T) {
 				failures := rapid.IntRange(0, 4).Draw(t, "failures") // out of 8

@@ -8,7 +8,7 @@ import (
 )
 
 // timed is what the time-window policies share: a [window.Time] over the
-// trailing over, and the Claim of the policy that holds it. Their Record
+// trailing over, and the claim of the policy that holds it. Their Record
 // methods take no lock, do not allocate and read no clock: the only time
 // they use is Call.At, which the breaker sets because they need NeedTime.
 //
@@ -21,15 +21,22 @@ type timed struct {
 }
 
 // newTimed returns the window of a policy over the trailing over. A
-// non-positive over, which Validate reports, gets the shortest window, so
+// non-positive over, which Bind reports, gets the shortest window, so
 // that an unvalidated policy still never panics.
 func newTimed(over time.Duration) timed { return timed{over: over, w: window.NewTime(over)} }
 
 // Reset forgets every call recorded.
 func (p *timed) Reset() { p.w.Reset() }
 
-// Needs asks the breaker for the time each call finished.
-func (p *timed) Needs() Needs { return NeedTime }
+// bind checks the arguments by validate, asks for the time each call
+// finished, and claims the policy.
+func (p *timed) bind(b *Binding, validate error) error {
+	if validate != nil {
+		return validate
+	}
+	b.Need(NeedTime)
+	return p.claim(b)
+}
 
 // WindowPolicy trips when enough calls have failed within a trailing span
 // of time. Build one with [Window]; the zero value is not usable.
@@ -59,12 +66,13 @@ func Window(failures int, over time.Duration) *WindowPolicy {
 // window reach the threshold. It reports that on every call, successes
 // included, so that [All] can combine it.
 func (p *WindowPolicy) Record(c Call) bool {
-	return p.w.RecordSum(c.At, c.Failed, false).Failures >= max(p.failures, 1)
+	return p.w.RecordSum(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
 }
 
-// Validate reports a failures below 1 or an over that is not positive.
-func (p *WindowPolicy) Validate() error {
-	return firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over))
+// Bind reports a failures below 1 or an over that is not positive, asks
+// for the time of each call, and claims the policy for one breaker.
+func (p *WindowPolicy) Bind(b *Binding) error {
+	return p.bind(b, firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over)))
 }
 
 // String describes the policy, for logs and the lab.
@@ -103,14 +111,15 @@ func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, c.Failed, false)
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, false))
 	return p.reached(s.Failures, s.Calls)
 }
 
-// Validate reports a ratio outside (0, 1], a minCalls below 1 or an over
-// that is not positive.
-func (p *RatePolicy) Validate() error {
-	return firstError(p.share.validate("Rate"), positive("Rate", "over", p.over))
+// Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
+// is not positive, asks for the time of each call, and claims the policy
+// for one breaker.
+func (p *RatePolicy) Bind(b *Binding) error {
+	return p.bind(b, firstError(p.share.validate("Rate"), positive("Rate", "over", p.over)))
 }
 
 // String describes the policy, for logs and the lab.
@@ -150,18 +159,28 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, c.Failed, c.Duration > p.threshold)
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration > p.threshold))
 	return p.reached(s.Slow, s.Calls)
 }
 
-// Needs asks the breaker for the time each call finished and how long it
-// ran.
-func (p *SlowPolicy) Needs() Needs { return NeedTime | NeedDuration }
-
-// Validate reports a threshold that is not positive, a ratio outside
-// (0, 1], a minCalls below 1 or an over that is not positive.
-func (p *SlowPolicy) Validate() error {
-	return firstError(positive("Slow", "threshold", p.threshold), p.share.validate("Slow"), positive("Slow", "over", p.over))
+// Bind reports a threshold that is not positive, a ratio outside (0, 1], a
+// minCalls below 1, an over that is not positive, or a threshold that is
+// longer than over (the arguments swapped: Slow(time.Minute, 0.8, 20,
+// time.Second) would count calls slower than the window is long); asks for
+// the time each call finished and how long it ran; judges half-open probes
+// by the threshold (see [ProbeJudge]); and claims the policy for one
+// breaker.
+func (p *SlowPolicy) Bind(b *Binding) error {
+	err := firstError(positive("Slow", "threshold", p.threshold), p.share.validate("Slow"), positive("Slow", "over", p.over))
+	if err == nil && p.threshold > p.over {
+		err = argError("Slow", "threshold", "must be at most over ("+p.over.String()+"), got "+p.threshold.String()+": are threshold and over swapped?")
+	}
+	if err := p.bind(b, err); err != nil {
+		return err
+	}
+	b.Need(NeedDuration)
+	b.JudgeProbes(slowJudge(p.threshold))
+	return nil
 }
 
 // String describes the policy, for logs and the lab.

@@ -37,3 +37,30 @@ func ExampleOnStateChange() {
 	// level=WARN msg="circuit breaker state changed" breaker=inventory from=closed to=open
 	// level=INFO msg="circuit breaker state changed" breaker=inventory from=open to=closed
 }
+
+// A breaker whose log lines say why each transition happened: an operator
+// took the dependency out of service, then brought it back.
+func ExampleOnTransition() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	b, _ := breaker.New(breaker.Config[string]{
+		Name:         "inventory",
+		Policy:       policy.Consecutive(2),
+		OnTransition: slogbreaker.OnTransition(logger),
+	})
+	b.ForceOpen()
+	b.Reset()
+	b.Disable()
+	b.Reset()
+	// Output:
+	// level=WARN msg="circuit breaker state changed" breaker=inventory from=closed to=open cause=manual mode=forced-open
+	// level=INFO msg="circuit breaker state changed" breaker=inventory from=open to=closed cause=manual mode=none
+	// level=INFO msg="circuit breaker state changed" breaker=inventory from=closed to=closed cause=manual mode=disabled
+	// level=INFO msg="circuit breaker state changed" breaker=inventory from=closed to=closed cause=manual mode=none
+}

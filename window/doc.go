@@ -17,7 +17,8 @@
 //     is about a number of calls ("of the last 100"), whatever the traffic
 //     rate.
 //
-// Both report their sums as [Counts]. Recording costs O(1) atomic operations
+// Both take each call's [Marks] (Failed, Slow: a set, so that a kind added
+// later changes no caller) and report their sums as [Counts]. Recording costs O(1) atomic operations
 // and never allocates; summing costs a few loads ([Time], which caches the
 // sum of the buckets behind the newest one; three loads per bucket when the
 // newest bucket has just changed) or two per 64 calls ([Last]).
@@ -36,6 +37,18 @@
 // while other goroutines record may miss calls still being recorded; they
 // never count a call twice and never report more failures or slow calls
 // than calls.
+//
+// # Time
+//
+// A [Time] window never reads a clock; it is given the time of each call.
+// A time with a monotonic reading (from time.Now, or the breaker's real
+// clock) is placed by that reading, so a step of the wall clock moves no
+// call in or out of a window; a plain value (a mock clock's) by its wall
+// time. Lap tags carry a live bit that no empty slot has, so the encoding
+// is the same at every date: 1970, today, past 2038 and up to the end of
+// int64 nanoseconds in 2262, where times saturate. The zero time is the
+// one refused, with a panic that says which request was lost (see
+// [Time]).
 //
 // # Testing
 //

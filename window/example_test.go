@@ -14,9 +14,9 @@ func ExampleTime() {
 	w := window.NewTime(time.Minute)
 	fmt.Println("bucket width:", w.Width())
 
-	w.Record(start, true, false)                     // a failure
-	w.Record(start.Add(10*time.Second), false, true) // a slow success
-	w.Record(start.Add(20*time.Second), false, false)
+	w.Record(start, window.Failed)                   // a failure
+	w.Record(start.Add(10*time.Second), window.Slow) // a slow success
+	w.Record(start.Add(20*time.Second), 0)
 
 	fmt.Printf("at 0:30 %+v\n", w.Sum(start.Add(30*time.Second)))
 	fmt.Printf("at 1:05 %+v\n", w.Sum(start.Add(65*time.Second)))
@@ -32,7 +32,7 @@ func ExampleTime() {
 func ExampleLast() {
 	w := window.NewLast(4)
 	for _, failed := range []bool{true, true, false, false, false} {
-		w.Record(failed, false)
+		w.Record(window.Mark(failed, false))
 		fmt.Printf("%+v\n", w.Sum())
 	}
 	// Output:

@@ -53,12 +53,13 @@ func NewLast(n int) *Last {
 // Len returns n, the number of calls the window holds once it is full.
 func (w *Last) Len() int { return int(w.n) }
 
-// Record counts one call. It does not allocate and takes no lock.
-func (w *Last) Record(failed, slow bool) {
+// Record counts one call, with its marks (failed, slow: see [Marks]). It
+// does not allocate and takes no lock.
+func (w *Last) Record(m Marks) {
 	i := (w.pos.Add(1) - 1) % w.n
 	word, bit := i/64, uint64(1)<<(i%64)
-	set(&w.failures[word], bit, failed)
-	set(&w.slow[word], bit, slow)
+	set(&w.failures[word], bit, m&Failed != 0)
+	set(&w.slow[word], bit, m&Slow != 0)
 }
 
 // Sum returns the counts over the last n calls, or over every call since the

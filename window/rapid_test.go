@@ -1,11 +1,13 @@
 package window_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/window"
 	"github.com/tripwire-go/tripwire/window/windowtest"
 )
@@ -46,12 +48,34 @@ func Steps(over, width time.Duration) *rapid.Generator[time.Duration] {
 	return rapid.OneOf(gens...)
 }
 
-// starts draws the first time of a run, before and after the Unix epoch,
-// so that bucket indexes are negative too.
-func starts() *rapid.Generator[time.Time] {
-	return rapid.Custom(func(t *rapid.T) time.Time {
-		return time.Unix(0, rapid.Int64Range(-1e15, 1e15).Draw(t, "start"))
-	})
+// starts draws the first time of a run: an epoch of internal/epochs for
+// the window's bucket width (today, past 2038, the ends of int64
+// nanoseconds, just before each power of two of the bucket index, with and
+// without a monotonic reading), a little before or after it, or any time
+// either side of 1970, so that bucket indexes are negative too.
+func starts(width time.Duration) *rapid.Generator[time.Time] {
+	return rapid.OneOf(
+		rapid.Custom(func(t *rapid.T) time.Time {
+			e := epochs.Gen(epochs.For(width)).Draw(t, "epoch")
+			return e.At.Add(time.Duration(rapid.Int64Range(-2*int64(width), 2*int64(width)).Draw(t, "off")))
+		}),
+		rapid.Custom(func(t *rapid.T) time.Time {
+			return time.Unix(0, rapid.Int64Range(-1e15, 1e15).Draw(t, "start"))
+		}),
+	)
+}
+
+// wallSteps steps the wall clock of now, if it has a monotonic reading,
+// and leaves it be otherwise: a window must not see the step.
+func wallStep(t *rapid.T, now time.Time) time.Time {
+	if !epochs.HasMono(now) {
+		return now
+	}
+	d := rapid.SampledFrom([]time.Duration{-time.Hour, -time.Second, time.Second, time.Hour}).Draw(t, "wallStep")
+	if s := now.Add(d); !epochs.HasMono(s) {
+		return now // past what a monotonic reading can go with
+	}
+	return epochs.StepWall(now, d)
 }
 
 // TestTimeMatchesModel compares a Time window with the brute-force model,
@@ -67,13 +91,13 @@ func TestTimeMatchesModel(t *testing.T) {
 			t.Fatalf("Width = %v, model says %v", w.Width(), m.Width())
 		}
 		steps := Steps(over, m.Width())
-		now := starts().Draw(t, "now")
+		now := starts(m.Width()).Draw(t, "now")
 		t.Repeat(map[string]func(*rapid.T){
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
-				w.Record(now, failed, slow)
-				m.Record(now, failed, slow)
+				w.Record(now, window.Mark(failed, slow))
+				m.Record(now, window.Mark(failed, slow))
 			},
 			// RecordSum is Record then Sum, in runs so that most
 			// of a run's sums come from the cache.
@@ -81,13 +105,14 @@ func TestTimeMatchesModel(t *testing.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
 				for range rapid.IntRange(1, 5).Draw(t, "times") {
-					m.Record(now, failed, slow)
-					if got, want := w.RecordSum(now, failed, slow), m.Sum(now); got != want {
+					m.Record(now, window.Mark(failed, slow))
+					if got, want := w.RecordSum(now, window.Mark(failed, slow)), m.Sum(now); got != want {
 						t.Fatalf("RecordSum(%v) = %+v, model says %+v", now, got, want)
 					}
 				}
 			},
-			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
+			"wait":     func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
+			"wallStep": func(t *rapid.T) { now = wallStep(t, now) },
 			"reset": func(t *rapid.T) {
 				w.Reset()
 				m.Reset()
@@ -117,19 +142,19 @@ func TestTimeEdgeIsPreciseToABucket(t *testing.T) {
 		steps := rapid.Custom(func(t *rapid.T) time.Duration {
 			return max(Steps(over, width).Draw(t, "step"), 0)
 		})
-		now := starts().Draw(t, "now")
+		now := starts(width).Draw(t, "now")
 		var at []time.Time
 		t.Repeat(map[string]func(*rapid.T){
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
-				w.Record(now, false, false)
+				w.Record(now, 0)
 				at = append(at, now)
 			},
 			"wait": func(t *rapid.T) { now = now.Add(steps.Draw(t, "step")) },
 			"": func(t *rapid.T) {
 				var young, recent int64 // younger than span - width; younger than span
 				for _, a := range at {
-					age := now.Sub(a)
+					age := clamp(now).Sub(clamp(a))
 					young += b2i(age < span-width)
 					recent += b2i(age < span)
 				}
@@ -139,6 +164,19 @@ func TestTimeEdgeIsPreciseToABucket(t *testing.T) {
 			},
 		})
 	})
+}
+
+// clamp is where the window places t: within the int64 nanoseconds since
+// 1970 (see window.Time), the first of them taken as the second, where the
+// window keeps its marker of an empty head.
+func clamp(t time.Time) time.Time {
+	if low := time.Unix(0, math.MinInt64+1); t.Before(low) {
+		return low
+	}
+	if high := time.Unix(0, math.MaxInt64); t.After(high) {
+		return high
+	}
+	return t
 }
 
 // TestLastMatchesModel compares a Last window with the brute-force model.
@@ -154,8 +192,8 @@ func TestLastMatchesModel(t *testing.T) {
 				// Runs of one outcome, so that the ring fills and laps.
 				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
 				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
-					w.Record(failed, slow)
-					m.Record(failed, slow)
+					w.Record(window.Mark(failed, slow))
+					m.Record(window.Mark(failed, slow))
 				}
 			},
 			"reset": func(t *rapid.T) {

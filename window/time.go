@@ -36,13 +36,36 @@ const (
 // noHead marks a window that has recorded nothing since it was made.
 const noHead = math.MinInt64
 
-// lapGapBits bounds how far laps are compared. A lap tag is 32 bits, so two
-// tags are ordered correctly while they are less than 2^31 laps apart. Every
-// slot is re-tagged each time the head passes it, so stored tags are never
-// more than a lap behind the head, except after the window sat idle: an
-// advance of 2^30 laps or more therefore clears every slot instead of
-// comparing tags.
-const lapGapBits = 30
+// A lap tag is the lap of a bucket, truncated to tagBits bits, with
+// tagLive set. An empty word (a new window's, or one Reset wrote) is all
+// zero: its tag lacks tagLive, so it never equals a bucket's tag and never
+// passes for a newer lap than one, whatever the lap and so whatever the
+// date. (Tags of the lap's plain low 32 bits made 0, the empty word's, the
+// newest tag there is once the head's tag had its top bit set: a bump into
+// a slot the head had just passed was refused, and a failure counted after
+// its call was lost. That is the fault this encoding removes.)
+const (
+	tagBits = 31
+	tagLive = 1 << tagBits
+	tagMask = tagLive - 1
+)
+
+// lapGapBits bounds how far laps are compared. Two tags are ordered
+// correctly while they are less than 2^(tagBits-1) laps apart (see newer).
+// Every slot is re-tagged each time the head passes it, so stored tags are
+// never more than a lap behind the head, except after the window sat idle:
+// an advance of 2^lapGapBits laps or more therefore clears every slot
+// instead of comparing tags.
+const lapGapBits = tagBits - 2
+
+// newer reports whether the tag t, read from a word, is of a later lap
+// than tag, the live tag of a bucket: a difference of the truncated laps,
+// taken modulo 2^tagBits, that lies in (0, 2^(tagBits-1)). An empty word is
+// never newer.
+func newer(t, tag uint32) bool {
+	d := (t - tag) & tagMask
+	return t&tagLive != 0 && d != 0 && d < 1<<(tagBits-1)
+}
 
 // Time counts calls, failures and slow calls over a trailing span of time:
 // a sliding time window.
@@ -51,18 +74,27 @@ const lapGapBits = 30
 // without keeping one entry per call. It is a ring of [Buckets] buckets,
 // each width = over/Buckets long (rounded down to the nanosecond), with
 // bucket k holding the calls that finished in [k·width, (k+1)·width) since
-// the Unix epoch. Sum at now adds up the bucket of now and the Buckets-1
-// before it, a span of Buckets·width: over, less the at most 15ns that the
+// the Unix epoch (see below for times with a monotonic reading). Sum at now
+// adds up the bucket of now and the Buckets-1 before it, a span of
+// Buckets·width: over, less the at most 15ns that the
 // rounding lost. So a call is never counted once it is span old (and so
 // never once it is over old), and always counted while it is younger than
 // span - width. The edge of the window is precise to one bucket, 1/16 of
 // its length.
 //
-// Time never reads a clock: the caller passes now to every method. A time
-// older than the newest bucket recorded into (a clock that stepped back, or a
-// goroutine that read the clock before another one that recorded first) is
-// counted into that newest bucket, and Sum at such a time sums the window
-// that ends at the newest bucket. Nothing panics, whatever the times.
+// Time never reads a clock: the caller passes now to every method. Times
+// with a monotonic reading, as time.Now and the breaker's real clock give
+// them, are placed by that reading (by their distance from the first such
+// time the window saw), so a step of the wall clock moves nothing; times
+// without one, plain values and mock clocks, by their wall time. A time
+// older than the newest bucket recorded into (a goroutine that read the
+// clock before another one that recorded first, or a plain clock that
+// stepped back) is counted into that newest bucket, and Sum at such a time
+// sums the window that ends at the newest bucket. Times past either end of
+// int64 nanoseconds since 1970 count as that end (and the first nanosecond
+// of that range as the second, in windows of 1ns buckets). The one time refused is
+// the zero time: a time-based policy gets it only when the breaker was not
+// told it needs the time, so every method panics on it, saying so.
 //
 // Every method is safe for concurrent use, and Record, Sum and RecordSum
 // are lock-free and do not allocate. Under concurrency Sum may miss calls
@@ -94,6 +126,14 @@ type Time struct {
 	// only written when the head passes it (see advance), by a Record
 	// that read the head just before it moved on, or by Reset.
 	head atomic.Int64
+	// The anchor is the first time with a monotonic reading the window
+	// saw, and its nanoseconds since the Unix epoch: see nanos. anchored
+	// is 0 until it is written, 1 while one goroutine writes it, and 2
+	// once it is; the plain fields are written before the store of 2 and
+	// read only after a load of 2.
+	anchored   atomic.Uint32
+	anchor     time.Time
+	anchorNano int64
 	// changed counts the writes of the second and third kind: it tells
 	// the cache of older buckets that what it summed may have changed.
 	changed atomic.Uint64
@@ -157,11 +197,11 @@ func (w *Time) Width() time.Duration { return time.Duration(w.width) }
 // now - t < Span.
 func (w *Time) Span() time.Duration { return time.Duration(w.width << w.shift) }
 
-// Record counts one call that finished at now. It does not allocate and
-// takes no lock: two loads of the head, and one compare-and-swap per
+// Record counts one call that finished at now, with its marks (failed,
+// slow: see [Marks]). It does not allocate and takes no lock: two loads of the head, and one compare-and-swap per
 // counter it bumps (the call, and its failure and slowness when set).
-func (w *Time) Record(now time.Time, failed, slow bool) {
-	w.count(now.UnixNano(), failed, slow)
+func (w *Time) Record(now time.Time, m Marks) {
+	w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
 }
 
 // RecordSum counts one call that finished at now, as Record does, and
@@ -171,8 +211,8 @@ func (w *Time) Record(now time.Time, failed, slow bool) {
 // not twice, and takes the count of the call's own bucket from the
 // compare-and-swap that counted it, so a success costs one atomic write
 // and a few loads. It does not allocate and takes no lock.
-func (w *Time) RecordSum(now time.Time, failed, slow bool) Counts {
-	k, calls, ok := w.count(now.UnixNano(), failed, slow)
+func (w *Time) RecordSum(now time.Time, m Marks) Counts {
+	k, calls, ok := w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
 	}
@@ -264,11 +304,11 @@ func inc(word *atomic.Uint64, tag uint32) (int64, bool) {
 // head stays in one bucket it reads the head bucket and a cached sum of
 // the others; the first Sum after the head moves reads every bucket once.
 func (w *Time) Sum(now time.Time) Counts {
-	h := w.head.Load()
+	ns, h := w.nanos(now), w.head.Load()
 	if h == noHead {
 		return Counts{}
 	}
-	k := w.bucketNear(now.UnixNano(), h)
+	k := w.bucketNear(ns, h)
 	if k <= h {
 		// The window ends at the head: its older buckets no longer
 		// change, so their sum can come from the cache.
@@ -333,7 +373,7 @@ func (w *Time) sumOlder(k int64) Counts {
 	last, tag := k&w.mask, w.tag(k)
 	for i := range w.slots[:1<<w.shift] {
 		if int64(i) == last {
-			tag--
+			tag = tagLive | (tag-1)&tagMask // the lap before
 			continue
 		}
 		c.add(w.slots[i].counts(tag))
@@ -428,13 +468,85 @@ func (w *Time) bump(word *atomic.Uint64, tag uint32, k int64, d uint64) (int64, 
 				return int64(old & countMask), true // nothing to add, or saturated
 			}
 			next = old + d
-		} else if int32(t-tag) > 0 && w.head.Load() > k {
+		} else if newer(t, tag) && w.head.Load() > k {
 			return 0, false
 		}
 		if word.CompareAndSwap(old, next) {
 			return int64(next & countMask), true
 		}
 	}
+}
+
+// unixEpoch is what times without a monotonic reading are measured from.
+var unixEpoch = time.Unix(0, 0)
+
+// zeroTime is the panic of a window given the zero time.
+const zeroTime = "window: a time window was given the zero time.Time: " +
+	"a policy passes Call.At, which the breaker sets only for policies that ask for the time " +
+	"(policy.NeedTime); a wrapper that hides what its policy needs from the breaker hides that request too"
+
+// nanos returns where now lies on the window's line of time, in
+// nanoseconds since the Unix epoch, saturated at the ends of an int64.
+//
+// A time with a monotonic reading, as the breaker's real clock gives, is
+// placed by its monotonic distance from the window's anchor, the first such
+// time the window saw: time.Time.Sub uses the monotonic readings when both
+// times have one. So a step of the wall clock (NTP, a virtual machine
+// resumed) moves no call between buckets: a step back does not pile an
+// hour of failures into one window, and a step forward does not empty it.
+// A time without one (a plain value, a mock clock) is placed by its wall
+// time, which is then the only reading there is.
+//
+// The zero time panics: no call finished in the year 1, and a time-based
+// policy that gets it was never given the time (see zeroTime).
+func (w *Time) nanos(now time.Time) int64 {
+	if w.anchored.Load() == 2 {
+		d := now.Sub(w.anchor)
+		if d == math.MinInt64 && now.IsZero() {
+			panic(zeroTime)
+		}
+		return addSat(w.anchorNano, int64(d))
+	}
+	ns := wallNanos(now)
+	if ns == math.MinInt64 && now.IsZero() {
+		panic(zeroTime)
+	}
+	// Round(0) strips the monotonic reading: a time it changes has one.
+	if now != now.Round(0) && w.anchored.CompareAndSwap(0, 1) {
+		w.anchor, w.anchorNano = now, ns
+		w.anchored.Store(2)
+	}
+	return ns
+}
+
+// Within these seconds since 1970, UnixNano is exact.
+const (
+	minExactSec = math.MinInt64/int64(time.Second) + 1
+	maxExactSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+// wallNanos returns t's wall time in nanoseconds since the Unix epoch,
+// saturated at the ends of an int64: UnixNano where it is exact (every
+// time from 1678 to 2262 but the last second at each end), else
+// time.Time.Sub, which saturates but costs more.
+func wallNanos(t time.Time) int64 {
+	if s := t.Unix(); s >= minExactSec && s <= maxExactSec {
+		return s*int64(time.Second) + int64(t.Nanosecond()) // UnixNano, without finding s twice
+	}
+	return int64(t.Sub(unixEpoch))
+}
+
+// addSat returns a + b, saturated at the ends of an int64.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (s > a) != (b > 0) { // overflowed, or b == 0
+		if b > 0 {
+			return math.MaxInt64
+		} else if b < 0 {
+			return math.MinInt64
+		}
+	}
+	return s
 }
 
 // bucket returns the index of the bucket that holds ns, a time in
@@ -468,9 +580,10 @@ func (w *Time) holds(h, ns int64) bool {
 	return ns >= start && uint64(ns-start) < uint64(w.width)
 }
 
-// tag is the lap of bucket k, truncated to the tag's 32 bits. (The shift
-// is below 5; saying that it is below 64 spares a check of the shift.)
-func (w *Time) tag(k int64) uint32 { return uint32(k >> (w.shift & 63)) }
+// tag is the lap tag of bucket k: its lap's low tagBits bits, and tagLive.
+// (The shift is below 5; saying that it is below 64 spares a check of the
+// shift.)
+func (w *Time) tag(k int64) uint32 { return tagLive | uint32(k>>(w.shift&63))&tagMask }
 
 // count returns the count a word holds for tag, and whether it holds tag.
 func count(word uint64, tag uint32) (int64, bool) {

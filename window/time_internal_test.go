@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/tripwire-go/tripwire/internal/epochs"
 )
 
 // TestTimeSaturates fills a bucket's words to the brim (2^32-1 calls are
@@ -11,15 +13,18 @@ import (
 // counting instead of carrying into the lap tag, which would move the
 // bucket to another lap and lose it from the window.
 func TestTimeSaturates(t *testing.T) {
-	now := time.Unix(1e9, 0)
+	epochs.Run(t, epochs.For(time.Minute/Buckets), testTimeSaturates)
+}
+
+func testTimeSaturates(t *testing.T, now time.Time) {
 	w := NewTime(time.Minute)
-	w.Record(now, true, true)
-	k := w.bucket(now.UnixNano())
+	w.Record(now, Failed|Slow)
+	k := w.bucket(w.nanos(now))
 	s, full := &w.slots[k&w.mask], uint64(w.tag(k))<<countBits|countMask
 	s.calls.Store(full)
 	s.failures.Store(full)
 	s.slow.Store(full)
-	w.Record(now, true, true)
+	w.Record(now, Failed|Slow)
 	want := Counts{Calls: countMask, Failures: countMask, Slow: countMask}
 	if got := w.Sum(now); got != want {
 		t.Fatalf("Sum = %+v, want %+v", got, want)
@@ -39,15 +44,18 @@ func full(w *Time) Counts {
 // a bucket are judged from the cache, and that the cache holds what a full
 // sum of the older buckets finds.
 func TestTimeCachesOlderBuckets(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeCachesOlderBuckets)
+}
+
+func testTimeCachesOlderBuckets(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second) // buckets of 1s
-	now := time.Unix(1e9, 0)
 	for i := range 40 {
-		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), i%3 == 0, i%4 == 0)
+		w.RecordSum(now.Add(time.Duration(i)*300*time.Millisecond), Mark(i%3 == 0, i%4 == 0))
 	}
 	now = now.Add(12 * time.Second)
-	w.RecordSum(now, true, false)
+	w.RecordSum(now, Failed)
 	h := w.head.Load()
-	if h != w.bucket(now.UnixNano()) {
+	if h != w.bucket(w.nanos(now)) {
 		t.Fatalf("head = %d, want the bucket of %v", h, now)
 	}
 	cached, ok := w.cached(h)
@@ -57,7 +65,7 @@ func TestTimeCachesOlderBuckets(t *testing.T) {
 	if want := w.sumOlder(h); cached != want {
 		t.Fatalf("cache holds %+v, a full sum of the older buckets gives %+v", cached, want)
 	}
-	got := w.RecordSum(now.Add(time.Millisecond), false, true)
+	got := w.RecordSum(now.Add(time.Millisecond), Slow)
 	if want := full(w); got != want {
 		t.Fatalf("RecordSum = %+v, a full sum gives %+v", got, want)
 	}
@@ -73,34 +81,40 @@ func TestTimeCachesOlderBuckets(t *testing.T) {
 // hide that call from later sums. record with a stale head is exactly the
 // first goroutine's view.
 func TestTimeLateCallSpoilsCache(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeLateCallSpoilsCache)
+}
+
+func testTimeLateCallSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	now := time.Unix(1e9, 0)
-	w.RecordSum(now, false, false)
+	w.RecordSum(now, 0)
 	stale := w.head.Load()
 	next := now.Add(time.Second)
-	if got, want := w.RecordSum(next, false, false), (Counts{Calls: 2}); got != want {
+	if got, want := w.RecordSum(next, 0), (Counts{Calls: 2}); got != want {
 		t.Fatalf("RecordSum = %+v, want %+v", got, want)
 	}
-	if _, _, head := w.record(now.UnixNano(), stale, true, false); head {
+	if _, _, head := w.record(w.nanos(now), stale, true, false); head {
 		t.Fatal("record into a bucket the head has left reports it as the head")
 	}
 	want := Counts{Calls: 3, Failures: 1}
 	if got := w.Sum(next); got != want {
 		t.Fatalf("Sum = %+v after a late call, want %+v", got, want)
 	}
-	if got := w.RecordSum(next, false, false); got != (Counts{Calls: 4, Failures: 1}) {
+	if got := w.RecordSum(next, 0); got != (Counts{Calls: 4, Failures: 1}) {
 		t.Fatalf("RecordSum = %+v after a late call, want 4 calls, 1 failure", got)
 	}
 }
 
 // TestTimeResetSpoilsCache checks that a Reset empties cached sums too.
 func TestTimeResetSpoilsCache(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Second), testTimeResetSpoilsCache)
+}
+
+func testTimeResetSpoilsCache(t *testing.T, now time.Time) {
 	w := NewTime(16 * time.Second)
-	now := time.Unix(1e9, 0)
-	w.RecordSum(now, true, true)
-	w.RecordSum(now.Add(time.Second), true, true) // caches the first call
+	w.RecordSum(now, Failed|Slow)
+	w.RecordSum(now.Add(time.Second), Failed|Slow) // caches the first call
 	w.Reset()
-	if got, want := w.RecordSum(now.Add(time.Second), false, false), (Counts{Calls: 1}); got != want {
+	if got, want := w.RecordSum(now.Add(time.Second), 0), (Counts{Calls: 1}); got != want {
 		t.Fatalf("RecordSum after Reset = %+v, want %+v", got, want)
 	}
 }
@@ -127,5 +141,43 @@ func TestTimeHoldsNearTheEnds(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTimeEmptySlotIsNeverNewer is issue 10's window.Time fault, step by
+// step. Slots start empty, and Reset empties them. With lap tags that were
+// the lap's low 32 bits, an empty word read as lap tag 0, which compares as
+// newer than the head's tag once that tag's top bit is set: today for
+// windows of 250ms, 500ms and 800ms, from 2038 for 1s windows. A Record
+// bumps its call, then its failure; if the head moves on between the two,
+// the failure's bump met an empty word that looked newer and was refused:
+// the call counted, its failure lost for good. Here the head moves on
+// exactly there, at each epoch, in a fresh window and after a Reset.
+func TestTimeEmptySlotIsNeverNewer(t *testing.T) {
+	for _, over := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Minute} {
+		width := over / Buckets
+		epochs.Run(t, epochs.For(width), func(t *testing.T, start time.Time) {
+			for _, reset := range []bool{false, true} {
+				w := NewTime(over)
+				if reset {
+					w.Record(start, Failed|Slow)
+					w.Reset()
+				}
+				k := w.bucket(w.nanos(start))
+				end := start.Add(time.Duration((k+1)*w.width - 1 - w.nanos(start))) // the last nanosecond of start's bucket
+				// The failure's Record has counted its call in bucket k...
+				w.Record(end, 0)
+				// ...another goroutine's success moves the head on...
+				w.Record(end.Add(1), 0)
+				// ...and the failure's own bump comes last.
+				s := &w.slots[k&w.mask]
+				if _, ok := w.bump(&s.failures, w.tag(k), k, 1); !ok {
+					t.Fatalf("over %v, reset %v: the failure's bump into an empty word was refused", over, reset)
+				}
+				if got := w.Sum(end.Add(1)); got.Failures != 1 {
+					t.Fatalf("over %v, reset %v: Sum = %+v, want the failure counted", over, reset, got)
+				}
+			}
+		})
 	}
 }

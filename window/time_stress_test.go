@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/window"
 	"github.com/tripwire-go/tripwire/window/windowtest"
 )
@@ -23,6 +24,10 @@ import (
 // the buckets of earlier phases are never written during a phase, so a
 // lost or misplaced count shows.
 func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
+	epochs.Run(t, epochs.All(), testTimeRollKeepsConcurrentCounts)
+}
+
+func testTimeRollKeepsConcurrentCounts(t *testing.T, t0 time.Time) {
 	const (
 		writers = 8
 		each    = 300
@@ -31,6 +36,7 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 	width := time.Millisecond
 	over := window.Buckets * width
 	w, m := window.NewTime(over), windowtest.NewTime(over)
+	t0 = alignUp(t0, width) // each phase's calls fill one bucket
 	rng := rand.New(rand.NewPCG(1, 2))
 	bucket := int64(0)
 	for range phases {
@@ -44,7 +50,7 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 			for range each {
 				c := call{start.Add(time.Duration(rng.Int64N(int64(width)))), rng.IntN(3) == 0, rng.IntN(4) == 0}
 				calls[g] = append(calls[g], c)
-				m.Record(c.at, c.failed, c.slow)
+				m.Record(c.at, window.Mark(c.failed, c.slow))
 			}
 		}
 		before := w.Sum(end)
@@ -73,7 +79,7 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 				defer wg.Done()
 				<-begin
 				for _, c := range calls[g] {
-					w.Record(c.at, c.failed, c.slow)
+					w.Record(c.at, window.Mark(c.failed, c.slow))
 				}
 			}()
 		}
@@ -96,6 +102,10 @@ func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 // that missed a late call would hide it until the head moved again. Each
 // writer also checks that RecordSum counts its own call.
 func TestTimeCacheKeepsLateCalls(t *testing.T) {
+	epochs.Run(t, epochs.All(), testTimeCacheKeepsLateCalls)
+}
+
+func testTimeCacheKeepsLateCalls(t *testing.T, t0 time.Time) {
 	const (
 		writers = 8
 		each    = 1000 // 100 calls a bucket: ten buckets of a window of 16
@@ -103,6 +113,7 @@ func TestTimeCacheKeepsLateCalls(t *testing.T) {
 	)
 	width := time.Millisecond
 	w := window.NewTime(window.Buckets * width)
+	t0 = alignUp(t0, width)
 	for p := range phases {
 		start := t0.Add(time.Duration(p) * 2 * window.Buckets * width)
 		at := func(i int) time.Time { return start.Add(width * time.Duration(i) / 100) }
@@ -112,7 +123,7 @@ func TestTimeCacheKeepsLateCalls(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range each {
-					c := w.RecordSum(at(i), (i+g)%3 == 0, i%5 == 0)
+					c := w.RecordSum(at(i), window.Mark((i+g)%3 == 0, i%5 == 0))
 					checkConsistent(t, c)
 					if c.Calls < 1 {
 						t.Errorf("RecordSum = %+v: its own call is missing", c)
@@ -146,7 +157,7 @@ func TestLastConcurrentLaps(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 2000 {
-				w.Record(true, true)
+				w.Record(window.Failed | window.Slow)
 				checkConsistent(t, w.Sum())
 			}
 		}()
@@ -163,7 +174,7 @@ func TestLastConcurrentLaps(t *testing.T) {
 				if i%100 == 0 {
 					w.Reset()
 				}
-				w.Record(false, false)
+				w.Record(0)
 			}
 		}()
 	}
@@ -187,4 +198,17 @@ func checkBetween(t *testing.T, c, lo, hi window.Counts) {
 		c.Slow < lo.Slow || c.Slow > hi.Slow {
 		t.Errorf("Sum = %+v, outside [%+v, %+v]", c, lo, hi)
 	}
+}
+
+// alignUp returns the first start of a bucket of width at or after t,
+// keeping t's monotonic reading (Truncate would strip it).
+func alignUp(t time.Time, width time.Duration) time.Time {
+	r := t.Round(0).Sub(epochs.Unix0) % width
+	if r < 0 {
+		r += width
+	}
+	if r == 0 {
+		return t
+	}
+	return t.Add(width - r)
 }

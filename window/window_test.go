@@ -3,35 +3,39 @@ package window_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/window"
 )
 
-// t0 is the time every test starts from: fixed, so runs repeat.
-var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is where the stress tests start: fixed, so runs repeat. Every other
+// test starts from each epoch of internal/epochs.
+var t0 = epochs.Today
 
 // counter is what every window offers; [window.Last] ignores the times.
 type counter interface {
-	Record(now time.Time, failed, slow bool)
+	Record(now time.Time, m window.Marks)
 	Sum(now time.Time) window.Counts
 	Reset()
 }
 
 type lastAt struct{ *window.Last }
 
-func (w lastAt) Record(_ time.Time, failed, slow bool) { w.Last.Record(failed, slow) }
-func (w lastAt) Sum(time.Time) window.Counts           { return w.Last.Sum() }
+func (w lastAt) Record(_ time.Time, m window.Marks) { w.Last.Record(m) }
+func (w lastAt) Sum(time.Time) window.Counts        { return w.Last.Sum() }
 
 // impl is one window under test. holds says whether it keeps every call
 // recorded within span of the first one, so that a test can demand exact
-// totals.
+// totals. width is its bucket width, 0 for a window without buckets.
 type impl struct {
 	name  string
 	make  func() counter
 	holds func(calls int, span time.Duration) bool
+	width time.Duration
 }
 
 func timeImpl(over time.Duration) impl {
@@ -42,6 +46,7 @@ func timeImpl(over time.Duration) impl {
 		holds: func(_ int, span time.Duration) bool {
 			return span == 0 || span < over-width
 		},
+		width: width,
 	}
 }
 
@@ -66,14 +71,29 @@ var impls = []impl{
 	lastImpl(1000),
 }
 
-func forEach(t *testing.T, test func(t *testing.T, im impl)) {
+// forEach runs test for every window, from every epoch of its bucket
+// width (epochs.For): today, past 2038, the ends of int64 nanoseconds, and
+// just before each power of two of the bucket index, where lap tags wrap.
+func forEach(t *testing.T, test func(t *testing.T, im impl, t0 time.Time)) {
 	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) { test(t, im) })
+		t.Run(im.name, func(t *testing.T) {
+			epochs.Run(t, epochs.For(im.width), func(t *testing.T, t0 time.Time) { test(t, im, t0) })
+		})
+	}
+}
+
+// forEachFew is forEach from the dates of epochs.All only, for the tests
+// that run thousands of calls on many goroutines.
+func forEachFew(t *testing.T, test func(t *testing.T, im impl, t0 time.Time)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			epochs.Run(t, epochs.All(), func(t *testing.T, t0 time.Time) { test(t, im, t0) })
+		})
 	}
 }
 
 func TestWindowsStartEmpty(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		if got := im.make().Sum(t0); got != (window.Counts{}) {
 			t.Fatalf("new window sums to %+v", got)
 		}
@@ -81,12 +101,12 @@ func TestWindowsStartEmpty(t *testing.T) {
 }
 
 func TestWindowsCountWhatTheyHold(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
-		w.Record(t0, false, false)
-		w.Record(t0, true, false)
-		w.Record(t0, false, true)
-		w.Record(t0, true, true)
+		w.Record(t0, 0)
+		w.Record(t0, window.Failed)
+		w.Record(t0, window.Slow)
+		w.Record(t0, window.Failed|window.Slow)
 		want := window.Counts{Calls: 4, Failures: 2, Slow: 2}
 		if !im.holds(4, 0) {
 			want = window.Counts{Calls: 1, Failures: 1, Slow: 1}
@@ -98,10 +118,10 @@ func TestWindowsCountWhatTheyHold(t *testing.T) {
 }
 
 func TestWindowsResetForgetsEverything(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		for i := range 300 {
-			w.Record(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0, i%3 == 0)
+			w.Record(t0.Add(time.Duration(i)*time.Millisecond), window.Mark(i%2 == 0, i%3 == 0))
 		}
 		checkReset(t, w, t0.Add(300*time.Millisecond))
 	})
@@ -111,7 +131,7 @@ func TestWindowsResetForgetsEverything(t *testing.T) {
 // at once: a Reset racing Records may keep or forget them, but must not
 // leave anything behind that a later Reset does not clear.
 func TestWindowsConcurrentResets(t *testing.T) {
-	forEach(t, func(t *testing.T, im impl) {
+	forEachFew(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -126,7 +146,7 @@ func TestWindowsConcurrentResets(t *testing.T) {
 					case 1:
 						checkConsistent(t, w.Sum(at))
 					default:
-						w.Record(at, i%2 == 0, i%3 == 0)
+						w.Record(at, window.Mark(i%2 == 0, i%3 == 0))
 					}
 				}
 			}()
@@ -144,7 +164,7 @@ func checkReset(t *testing.T, w counter, now time.Time) {
 	if got := w.Sum(now); got != (window.Counts{}) {
 		t.Fatalf("after Reset Sum = %+v", got)
 	}
-	w.Record(now, true, false)
+	w.Record(now, window.Failed)
 	if got, want := w.Sum(now), (window.Counts{Calls: 1, Failures: 1}); got != want {
 		t.Fatalf("after Reset and one failure Sum = %+v, want %+v", got, want)
 	}
@@ -156,7 +176,7 @@ func checkReset(t *testing.T, w counter, now time.Time) {
 func TestWindowsConcurrent(t *testing.T) {
 	const writers, each = 8, 2000
 	const span = 40 * time.Second
-	forEach(t, func(t *testing.T, im impl) {
+	forEachFew(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		var wg, readers sync.WaitGroup
 		done := make(chan struct{})
@@ -180,7 +200,7 @@ func TestWindowsConcurrent(t *testing.T) {
 				defer wg.Done()
 				for i := range each {
 					at := t0.Add(span * time.Duration(i) / each)
-					w.Record(at, (i+g)%3 == 0, i%5 == 0)
+					w.Record(at, window.Mark((i+g)%3 == 0, i%5 == 0))
 				}
 			}()
 		}
@@ -205,24 +225,29 @@ func TestWindowsConcurrent(t *testing.T) {
 }
 
 // TestWindowsTakeAnyTime feeds times at and past the ends of what UnixNano
-// can represent, and clocks that jump both ways: no panic, sane sums.
+// can represent, times with and without monotonic readings, and clocks
+// that jump both ways: no panic, sane sums. The one time a Time window
+// refuses, the zero time, has a test of its own.
 func TestWindowsTakeAnyTime(t *testing.T) {
+	mono, _ := epochs.Mono(epochs.Today)
 	odd := []time.Time{
-		{},
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), // a nanosecond after the zero time
+		mono,
+		mono.Add(-time.Hour),
+		epochs.StepWall(mono, -time.Hour),
 		time.Unix(0, 0),
 		time.Unix(0, -1),
 		time.Unix(0, math.MinInt64),
 		time.Unix(0, math.MaxInt64),
-		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
 		t0,
 		t0.Add(-time.Hour),
 	}
-	forEach(t, func(t *testing.T, im impl) {
+	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
 		for _, a := range odd {
 			for _, b := range odd {
-				w.Record(a, true, false)
+				w.Record(a, window.Failed)
 				checkConsistent(t, w.Sum(b))
 			}
 		}
@@ -244,9 +269,9 @@ func b2i(b bool) int64 {
 }
 
 // TestTimeLapTagsDoNotAlias steps a two-bucket window (laps of 2ns) through
-// 2^32 laps, so that the lap tags (32 bits) wrap and a bucket left over from
+// 2^31 laps, so that the lap tags (31 bits) wrap and a bucket left over from
 // the first lap carries the same tag as one of the last. Counting it would
-// bring a call back from 8.6 seconds (2^32 window lengths) ago. Two ways
+// bring a call back from 4.3 seconds (2^31 window lengths) ago. Two ways
 // lead there: steps small enough that the tags are still compared (the
 // head re-tags every slot it passes), and one idle jump (the window clears).
 func TestTimeLapTagsDoNotAlias(t *testing.T) {
@@ -254,21 +279,51 @@ func TestTimeLapTagsDoNotAlias(t *testing.T) {
 	const lap = 2 // ns: two buckets of 1ns
 	t.Run("steps", func(t *testing.T) {
 		w := window.NewTime(lap)
-		w.Record(at(1), true, true) // bucket 1, the second slot, lap 0
+		w.Record(at(1), window.Failed|window.Slow) // bucket 1, the second slot, lap 0
 		for i := int64(1); i <= 8; i++ {
-			w.Record(at(i<<30), false, false) // first slot only, 2^29 laps apart
+			w.Record(at(i<<29), 0) // first slot only, 2^28 laps apart
 		}
-		// Bucket 2^33+1 is in the second slot again, lap 2^32: tag 0.
-		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+		// Bucket 2^32+1 is in the second slot again, lap 2^31: lap 0's tag.
+		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
 			t.Fatalf("Sum = %+v, want %+v", got, want)
 		}
 	})
 	t.Run("jump", func(t *testing.T) {
 		w := window.NewTime(lap)
-		w.Record(at(1), true, true)
-		w.Record(at(1<<33+1), false, false) // same slot, same tag, 2^32 laps on
-		if got, want := w.Sum(at(1<<33+1)), (window.Counts{Calls: 1}); got != want {
+		w.Record(at(1), window.Failed|window.Slow)
+		w.Record(at(1<<32+1), 0) // same slot, same tag, 2^31 laps on
+		if got, want := w.Sum(at(1<<32+1)), (window.Counts{Calls: 1}); got != want {
 			t.Fatalf("Sum = %+v, want %+v", got, want)
 		}
 	})
+}
+
+// TestTimeRefusesTheZeroTime: the zero time is what a time-based policy
+// gets as Call.At when the breaker was never told that it needs the time
+// (issue 12). Counted, its calls would all fall into one bucket of the
+// year 1 and stay there, so failures an hour apart would trip a one-minute
+// window. The window panics instead, saying why.
+func TestTimeRefusesTheZeroTime(t *testing.T) {
+	for name, use := range map[string]func(w *window.Time){
+		"Record":    func(w *window.Time) { w.Record(time.Time{}, window.Failed) },
+		"RecordSum": func(w *window.Time) { w.RecordSum(time.Time{}, window.Failed) },
+		"Sum":       func(w *window.Time) { w.Sum(time.Time{}) },
+	} {
+		for _, anchored := range []bool{false, true} {
+			w := window.NewTime(time.Minute)
+			if anchored {
+				mono, _ := epochs.Mono(epochs.Today)
+				w.Record(mono, 0)
+			}
+			func() {
+				defer func() {
+					msg, _ := recover().(string)
+					if !strings.Contains(msg, "zero time") || !strings.Contains(msg, "NeedTime") {
+						t.Errorf("%s(zero time), anchored %v: recovered %q, want a panic that says why", name, anchored, msg)
+					}
+				}()
+				use(w)
+			}()
+		}
+	}
 }

@@ -1,8 +1,8 @@
-// Command lab replays outages against circuit-breaker policies in virtual
-// time and prints what each policy would have done: how soon it tripped,
-// how many calls it let through to the failing dependency, how many healthy
-// calls it turned away, how soon it closed again, and how many probes that
-// took.
+// Command lab replays outages against circuit-breaker candidates (a
+// policy and breaker settings) in virtual time and prints what each would
+// have done: how soon it tripped, how many calls it let through to the
+// failing dependency, how many healthy calls it turned away, how soon it
+// closed again, and how many probes that took. docs/lab.md is the guide.
 //
 // Usage:
 //
@@ -20,6 +20,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -27,6 +28,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/tripwire-go/tripwire/lab"
 )
@@ -48,14 +52,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", 1, "seed of the random traffic; the same seed gives the same output")
-	policies := fs.String("policies", "", "comma-separated policies to compare (default: all of them; see -list)")
+	policies := fs.String("policies", "", "comma-separated candidates to compare: policies spelt as their Go constructors, lowercased,\n"+
+		"such as `consecutive(10),rate(0.3,20,10s),any(consecutive(5),slow(1s,0.5,20,10s))`, each optionally with\n"+
+		"breaker settings after '@' (consecutive(5)@open=30s,probes=1), or default candidates by name (see -list)")
+	var settings []setting
+	for _, st := range []struct{ key, usage string }{
+		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},
+		{"probes", "breaker HalfOpenProbes for every candidate that does not set its own (default: the scenario's)"},
+		{"close-after", "breaker CloseAfter (successful probes that close the circuit) for every candidate that does not set its own"},
+		{"backoff", "breaker Backoff.Max (the longest open period) for every candidate that does not set its own"},
+		{"backoff-factor", "breaker Backoff.Factor, with -backoff"},
+		{"backoff-jitter", "breaker Backoff.Jitter, with -backoff; drawn from the seed"},
+		{"probe-timeout", "breaker ProbeTimeout for every candidate that does not set its own; off for none"},
+	} {
+		settings = append(settings, setting{key: st.key, value: fs.String(st.key, "", st.usage)})
+	}
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run, by name (default: all of them)")
 	file := fs.String("scenario", "", "run the scenarios of this JSON `FILE` instead of the built-in ones")
-	out := fs.String("out", "", "also write table.txt, results.csv, results.json and one SVG timeline per scenario to `DIR`")
-	list := fs.Bool("list", false, "list the built-in scenarios and the policies, and exit")
+	tracePath := fs.String("trace", "", "replay the recorded calls of this CSV `FILE` (\"-\": standard input) instead of scenarios")
+	faultStart := fs.String("fault-start", "", "with -trace: when the fault began, as an offset from the first call (\"5m\") or a time (RFC 3339 or Unix)")
+	faultEnd := fs.String("fault-end", "", "with -trace: when the fault ended, in the same forms as -fault-start")
+	slowCall := fs.Duration("slow-call", 0, "with -trace: calls slower than this count as bad in the figures")
+	failCodes := fs.String("fail-codes", "5xx,429", "with -trace: the HTTP status codes that are failures: codes and classes such as 5xx")
+	reorder := fs.Duration("reorder", time.Minute, "with -trace: how far out of order of start the calls may be")
+	fleet := fs.Int("fleet", 1, "simulate `N` instances of the service, each with its own breaker, sharing the traffic")
+	route := fs.String("route", "round-robin", "with -fleet: how the instances share the traffic, round-robin or random (by the seed)")
+	tune := fs.Bool("tune", false, "search each policy family's thresholds over the scenarios or the trace, and print the best for the objective")
+	families := fs.String("families", strings.Join(lab.Families, ","), "with -tune: the policy families to search")
+	weights := fs.String("weights", lab.DefaultObjective.String(), "with -tune: the objective's weights, minimised: sent (calls into the fault), lost (healthy calls),\nfalse-trip (trips before a fault) and close (seconds open after it)")
+	out := fs.String("out", "", "also write table.txt, results.csv, results.json, one SVG timeline per scenario and index.html to `DIR`")
+	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench/lab [flags]\n\n"+
-			"Replays outages against circuit-breaker policies in virtual time.\n\nFlags:\n")
+			"Replays outages or recorded calls against circuit-breaker candidates in virtual time.\nThe guide is docs/lab.md.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,43 +93,155 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lab: unexpected argument %q: every input is a flag (see -help)\n", fs.Arg(0))
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "lab: "+format+"\n", args...)
 		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q: every input is a flag (see -help)", fs.Arg(0))
 	}
 	if *list {
 		printList(stdout)
 		return exitOK
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *tracePath != "" && (*file != "" || *scenarios != "") {
+		return usage("-trace replays a trace instead of scenarios: drop -scenario and -scenarios")
+	}
+	if *tracePath == "" {
+		for _, name := range []string{"fault-start", "fault-end", "slow-call", "fail-codes", "reorder"} {
+			if set[name] {
+				return usage("-%s goes with -trace", name)
+			}
+		}
+	}
+	opt := lab.Options{Seed: *seed, Fleet: *fleet}
+	if *fleet < 1 || *fleet > lab.MaxFleet {
+		return usage("-fleet: must be between 1 and %d instances, got %d", lab.MaxFleet, *fleet)
+	}
+	switch *route {
+	case "round-robin":
+	case "random":
+		opt.Route = lab.RandomRoute
+	default:
+		return usage("-route: %q is neither round-robin nor random", *route)
+	}
+	if set["route"] && *fleet == 1 {
+		return usage("-route goes with -fleet N, for N of 2 or more")
+	}
 
-	ps := lab.DefaultPolicies()
+	ps := lab.DefaultCandidates()
 	if *policies != "" {
 		var err error
-		if ps, err = lab.SelectPolicies(ps, *policies); err != nil {
+		if ps, err = lab.ParseCandidates(*policies, ps); err != nil {
 			fmt.Fprintln(stderr, err)
+			var se *lab.SpecError
+			if errors.As(err, &se) {
+				fmt.Fprintf(stderr, "  -policies %s\n", strings.ReplaceAll(se.Caret(), "\n", "\n            "))
+			}
 			return exitUsage
 		}
 	}
-	ss := lab.Builtin()
-	if *file != "" {
-		var err error
-		if ss, err = readScenarios(*file); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
+	if err := applySettings(ps, settings); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+
+	if !*tune {
+		for _, name := range []string{"families", "weights"} {
+			if set[name] {
+				return usage("-%s goes with -tune", name)
+			}
 		}
 	}
-	if *scenarios != "" {
+	var objective lab.Objective
+	if *tune {
+		if set["out"] {
+			return usage("-tune prints its results; -out goes with a run")
+		}
 		var err error
-		if ss, err = lab.SelectScenarios(ss, *scenarios); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
+		if objective, err = lab.ParseObjective(*weights); err != nil {
+			var re *lab.RangeError
+			if errors.As(err, &re) {
+				return usage("-%s: %s", re.Field, re.Problem())
+			}
+			return usage("-weights: %v", err)
 		}
 	}
 
-	rep, err := lab.Run(ss, ps, *seed)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+	// An output directory that cannot be written fails the run before any
+	// work is done.
+	if *out != "" {
+		if err := checkWritable(*out); err != nil {
+			fmt.Fprintln(stderr, "lab: -out:", err)
+			return exitError
+		}
+	}
+
+	var rep *lab.Report
+	if *tracePath != "" {
+		tr := lab.Trace{SlowCall: *slowCall, Reorder: *reorder}
+		if *reorder <= 0 {
+			return usage("-reorder: must be positive, got %v", *reorder)
+		}
+		if *slowCall < 0 {
+			return usage("-slow-call: must not be negative, got %v", *slowCall)
+		}
+		fails, err := parseFailCodes(*failCodes)
+		if err != nil {
+			return usage("-fail-codes: %v", err)
+		}
+		tr.Fails = fails
+		if err := setFault(&tr, *faultStart, *faultEnd); err != nil {
+			return usage("%v", err)
+		}
+		var r io.Reader = os.Stdin
+		tr.Name = "trace"
+		if *tracePath != "-" {
+			f, err := os.Open(*tracePath)
+			if err != nil {
+				return usage("-trace: %v", err)
+			}
+			defer f.Close()
+			r = f
+			tr.Name = traceName(*tracePath)
+		} else if *tune {
+			return usage("-tune reads the trace once per worker: give a file, not standard input")
+		}
+		tr.Description = "Recorded calls replayed from " + filepath.Base(*tracePath) + "."
+		if *tune {
+			open := func() (io.ReadCloser, error) { return os.Open(*tracePath) }
+			return runTune(lab.Input{Trace: &tr, OpenTrace: open}, ps, settings, *families, objective, opt, stdout, stderr)
+		}
+		if rep, err = lab.ReplayTrace(bufio.NewReaderSize(r, 1<<16), tr, ps, opt); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+	} else {
+		ss := lab.Builtin()
+		if *file != "" {
+			var err error
+			if ss, err = readScenarios(*file); err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			}
+		}
+		if *scenarios != "" {
+			var err error
+			if ss, err = lab.SelectScenarios(ss, *scenarios); err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			}
+		}
+		if *tune {
+			return runTune(lab.Input{Scenarios: ss}, ps, settings, *families, objective, opt, stdout, stderr)
+		}
+		var err error
+		if rep, err = lab.RunWith(ss, ps, opt); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
 	}
 	var table bytes.Buffer
 	if err := rep.WriteTable(&table); err != nil {
@@ -115,9 +256,187 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "lab:", err)
 			return exitError
 		}
-		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json and %d timelines to %s\n", len(rep.Scenarios), *out)
+		fmt.Fprintf(stdout, "\nwrote table.txt, results.csv, results.json, index.html and %d timelines to %s\n", len(rep.Scenarios), *out)
 	}
 	return exitOK
+}
+
+// runTune runs -tune: a search over the families, with the run-wide
+// settings, scored beside the candidates of -policies (the defaults).
+func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, families string, objective lab.Objective,
+	opt lab.Options, stdout, stderr io.Writer) int {
+	var base lab.Candidate
+	for _, st := range settings {
+		if *st.value != "" {
+			if err := lab.ApplySetting(&base, st.key, *st.value); err != nil {
+				fmt.Fprintf(stderr, "lab: -%s: %v\n", st.key, err)
+				return exitUsage
+			}
+		}
+	}
+	t := lab.Tuning{Families: strings.Split(families, ","), Objective: objective, Base: base, Baseline: baseline, Options: opt}
+	if f, ok := stderr.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			t.Progress = progressLine(f)
+		}
+	}
+	rep, err := lab.Tune(in, t)
+	if t.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if err := rep.Write(stdout); err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+// progressLine reports a search's progress on one terminal line, at most
+// five times a second, once it has run for a second.
+func progressLine(w io.Writer) func(done, total int) {
+	start := time.Now()
+	var last time.Time
+	return func(done, total int) {
+		now := time.Now()
+		if now.Sub(start) < time.Second || now.Sub(last) < 200*time.Millisecond && done < total {
+			return
+		}
+		last = now
+		fmt.Fprintf(w, "\rtuning: %d of %d runs (%d%%), %s", done, total, 100*done/total, now.Sub(start).Round(time.Second))
+	}
+}
+
+// checkWritable makes dir if needed and checks that a file can be
+// written in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".lab-write-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// traceName names a trace by its file, without extension, in the
+// characters a scenario's name may hold.
+func traceName(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name := []rune{}
+	for i, r := range base {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && strings.ContainsRune("-_.", r)
+		if !ok {
+			r = '-'
+			if i == 0 {
+				r = 't'
+			}
+		}
+		name = append(name, r)
+	}
+	if len(name) == 0 || len(name) > 64 {
+		return "trace"
+	}
+	return string(name)
+}
+
+// setFault reads -fault-start and -fault-end: both offsets from the first
+// call, or both times.
+func setFault(tr *lab.Trace, start, end string) error {
+	if start == "" && end == "" {
+		return nil
+	}
+	if start == "" || end == "" {
+		return errors.New("-fault-start and -fault-end go together")
+	}
+	ds, errS := time.ParseDuration(start)
+	de, errE := time.ParseDuration(end)
+	if errS == nil && errE == nil {
+		if ds < 0 || de <= ds {
+			return fmt.Errorf("-fault-end (%v) must be after -fault-start (%v), and neither before the trace", de, ds)
+		}
+		tr.FaultStart, tr.FaultEnd = ds, de
+		return nil
+	}
+	ts, errS := lab.ParseTraceTime(start)
+	te, errE := lab.ParseTraceTime(end)
+	switch {
+	case errS != nil:
+		return fmt.Errorf("-fault-start: %q is neither an offset (\"5m\") nor a time: %v", start, errS)
+	case errE != nil:
+		return fmt.Errorf("-fault-end: %q is neither an offset (\"5m\") nor a time: %v", end, errE)
+	case !te.After(ts):
+		return fmt.Errorf("-fault-end (%v) must be after -fault-start (%v)", te.UTC(), ts.UTC())
+	}
+	tr.FaultStartTime, tr.FaultEndTime = ts, te
+	return nil
+}
+
+// parseFailCodes reads "5xx,429,503": codes and classes of codes.
+func parseFailCodes(v string) (func(int) bool, error) {
+	var classes [10]bool
+	codes := map[int]bool{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		if len(part) == 3 && part[1:] == "xx" && part[0] >= '1' && part[0] <= '9' {
+			classes[part[0]-'0'] = true
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 100 || n > 999 {
+			return nil, fmt.Errorf("%q is neither a status code (503) nor a class (5xx)", part)
+		}
+		codes[n] = true
+	}
+	return func(code int) bool { return codes[code] || code >= 100 && code <= 999 && classes[code/100] }, nil
+}
+
+// setting is a run-wide breaker setting: a flag named like the spec's
+// setting.
+type setting struct {
+	key   string
+	value *string
+}
+
+// applySettings gives every candidate the run-wide settings it does not
+// set itself.
+func applySettings(cs []lab.Candidate, settings []setting) error {
+	var base lab.Candidate
+	for _, st := range settings {
+		if *st.value == "" {
+			continue
+		}
+		if err := lab.ApplySetting(&base, st.key, *st.value); err != nil {
+			return fmt.Errorf("lab: -%s: %w", st.key, err)
+		}
+	}
+	if base.Backoff != nil && base.Backoff.Max == 0 {
+		return errors.New("lab: -backoff-factor and -backoff-jitter need -backoff, the longest open period")
+	}
+	for i := range cs {
+		c := &cs[i]
+		if c.OpenTimeout == 0 {
+			c.OpenTimeout = base.OpenTimeout
+		}
+		if c.HalfOpenProbes == 0 {
+			c.HalfOpenProbes = base.HalfOpenProbes
+		}
+		if c.CloseAfter == 0 {
+			c.CloseAfter = base.CloseAfter
+		}
+		if c.ProbeTimeout == 0 {
+			c.ProbeTimeout = base.ProbeTimeout
+		}
+		if c.Backoff == nil && base.Backoff != nil {
+			bo := *base.Backoff
+			c.Backoff = &bo
+		}
+	}
+	return nil
 }
 
 func readScenarios(path string) ([]lab.Scenario, error) {
@@ -133,7 +452,9 @@ func readScenarios(path string) ([]lab.Scenario, error) {
 	return ss, nil
 }
 
-// writeDir writes every output file of rep to dir, creating it if needed.
+// writeDir writes every output file of rep to dir, creating it if needed:
+// the table, CSV, JSON, one SVG timeline per scenario, and index.html,
+// which shows the table and every timeline on one page.
 func writeDir(dir string, rep *lab.Report, table []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -142,10 +463,11 @@ func writeDir(dir string, rep *lab.Report, table []byte) error {
 		"table.txt":    func(w io.Writer) error { _, err := w.Write(table); return err },
 		"results.csv":  rep.WriteCSV,
 		"results.json": rep.WriteJSON,
+		"index.html":   rep.WriteHTML,
 	}
 	for i := range rep.Scenarios {
 		sr := &rep.Scenarios[i]
-		files[sr.Scenario.Name+".svg"] = sr.WriteSVG
+		files[sr.SVGName()] = sr.WriteSVG
 	}
 	for name, write := range files {
 		var buf bytes.Buffer
@@ -164,8 +486,8 @@ func printList(w io.Writer) {
 	for _, s := range lab.Builtin() {
 		fmt.Fprintf(w, "  %-14s %s\n", s.Name, s.Description)
 	}
-	fmt.Fprintln(w, "\nPolicies (-policies):")
-	for _, p := range lab.DefaultPolicies() {
+	fmt.Fprintln(w, "\nDefault candidates (-policies takes their names, or specs such as rate(0.3,20,10s)@open=30s):")
+	for _, p := range lab.DefaultCandidates() {
 		fmt.Fprintf(w, "  %-14s %s\n", p.Name, p.Spec())
 	}
 	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")

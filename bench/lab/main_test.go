@@ -57,7 +57,7 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 	for _, s := range scenarios {
 		want = append(want, s+".svg")
 	}
-	want = append(want, "results.csv", "results.json", "table.txt")
+	want = append(want, "index.html", "results.csv", "results.json", "table.txt")
 	slices.Sort(want)
 	var got []string
 	for _, f := range files {
@@ -78,6 +78,122 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 		if strings.HasSuffix(name, ".svg") {
 			checkXML(t, name, a)
 		}
+	}
+}
+
+// Candidates from specs, with settings per candidate and per run, reach
+// the breakers: a longer open timeout lets fewer probes through.
+func TestPoliciesFlag(t *testing.T) {
+	code, out, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5),consecutive(5)@open=30s,rate(0.3,20,10s)", "-probes", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3, 20, 10s)@probes=1", "consecutive(5)@probes=1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}
+
+// The example trace replays, with the fault marked by offsets: the table
+// names the trace, and its timing figures apply. The same fault given as
+// times gives the same table.
+func TestTraceFlag(t *testing.T) {
+	code, byOffset, errOut := runLab(t, "-trace", "testdata/calls.csv", "-fault-start", "1m30s", "-fault-end", "2m30s", "-policies", "consecutive(5),rate(0.3,20,10s)")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(strings.SplitN(byOffset, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
+		t.Errorf("want a row for the trace \"calls\" with timing figures:\n%s", byOffset)
+	}
+	_, byTime, _ := runLab(t, "-trace", "testdata/calls.csv", "-fault-start", "2026-11-30T14:01:30Z", "-fault-end", "1796047350000", "-policies", "consecutive(5),rate(0.3,20,10s)")
+	if byTime != byOffset {
+		t.Errorf("by offsets:\n%s\nby times:\n%s", byOffset, byTime)
+	}
+}
+
+// -tune prints, per family, the best setting and the front, the defaults
+// for comparison, and the winner as Go code; the same search twice prints
+// the same thing. Over a trace it searches too.
+func TestTuneFlag(t *testing.T) {
+	args := []string{"-tune", "-scenarios", "outage,healthy", "-families", "consecutive,window", "-policies", "consecutive,rate"}
+	if raceEnabled {
+		args = []string{"-tune", "-scenarios", "outage", "-families", "consecutive,window", "-policies", "consecutive,rate"}
+	}
+	code, out, errOut := runLab(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"tuned over outage", "consecutive: 14 settings searched; best ", "window: 42 settings searched; best ",
+		"for comparison, scored alike:", "winner: ", "var cfg = breaker.Config[T]{\n\tPolicy:", "HalfOpenProbes: 3,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if raceEnabled {
+		return // the rest repeats the search, slowly under the race detector
+	}
+	if _, again, _ := runLab(t, args...); again != out {
+		t.Errorf("two searches differ:\n%s\n---\n%s", out, again)
+	}
+	code, out, errOut = runLab(t, "-tune", "-trace", "testdata/calls.csv", "-fault-start", "1m30s", "-fault-end", "2m30s", "-families", "consecutive", "-open", "5s")
+	if code != 0 || !strings.Contains(out, "tuned over calls\n") || !strings.Contains(out, "OpenTimeout: 5 * time.Second,") {
+		t.Errorf("trace: exit %d: %s\n%s", code, errOut, out)
+	}
+}
+
+// The tuning excerpt in docs/lab.md is what -tune prints: the winner's
+// row and its Go code, searched again over its family alone.
+func TestDocsTuneExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "$ go run ./bench/lab -tune -scenarios outage,brownout\n")
+	excerpt, _, ok := strings.Cut(section, "```")
+	_, winner, ok2 := strings.Cut(excerpt, "\nwinner: ")
+	if !ok || !ok2 {
+		t.Fatal("docs/lab.md: no -tune excerpt with a winner")
+	}
+	winner, _, _ = strings.Cut(winner, "}")
+	name := strings.Fields(winner)[0]
+	family, _, _ := strings.Cut(name, "(")
+	code, out, errOut := runLab(t, "-tune", "-scenarios", "outage,brownout", "-families", family)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "\nwinner: "+winner) {
+		t.Errorf("docs/lab.md shows the winner\n%s\nbut -tune prints\n%s", winner, out)
+	}
+	var row string
+	for line := range strings.Lines(excerpt) {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			row = strings.Join(f, " ")
+			break
+		}
+	}
+	found := false
+	for line := range strings.Lines(out) {
+		found = found || strings.Join(strings.Fields(line), " ") == row
+	}
+	if row == "" || !found {
+		t.Errorf("docs/lab.md's row for %s, %q, is not in\n%s", name, row, out)
+	}
+}
+
+// -fleet splits the traffic among instances with a breaker each: the
+// table says so, and more calls reach the outage than with one breaker.
+func TestFleetFlag(t *testing.T) {
+	_, one, _ := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)")
+	code, four, errOut := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)", "-fleet", "4", "-route", "random")
+	if code != 0 || !strings.HasPrefix(four, "fleet: 4 instances, each with its own breaker, traffic shared random\n") {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, four)
+	}
+	sent := func(table string) string {
+		return strings.Fields(strings.Split(table[strings.Index(table, "outage"):], "\n")[0])[3]
+	}
+	if a, b := sent(one), sent(four); len(b) < len(a) || len(b) == len(a) && b <= a {
+		t.Errorf("fault_sent: one breaker %s, a fleet of 4 %s", a, b)
 	}
 }
 
@@ -142,18 +258,41 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"argument", []string{"outage"}, `unexpected argument "outage"`},
 		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
-		{"unknown policy", []string{"-policies", "consecutive,magic"}, `unknown policy "magic"; known policies: consecutive`},
+		{"unknown policy", []string{"-policies", "consecutive,magic"}, "column 13: unknown policy \"magic\": write consecutive(N)"},
+		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
+		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
+		{"run-wide probes", []string{"-probes", "0"}, "lab: -probes: must be between 1 and 65535, got 0"},
+		{"trace and scenarios", []string{"-trace", "testdata/calls.csv", "-scenarios", "outage"}, "drop -scenario and -scenarios"},
+		{"fault without trace", []string{"-fault-start", "1m"}, "-fault-start goes with -trace"},
+		{"fault half", []string{"-trace", "testdata/calls.csv", "-fault-start", "1m"}, "-fault-start and -fault-end go together"},
+		{"fault backwards", []string{"-trace", "testdata/calls.csv", "-fault-start", "2m", "-fault-end", "1m"}, "-fault-end (1m0s) must be after -fault-start (2m0s)"},
+		{"fault not a time", []string{"-trace", "testdata/calls.csv", "-fault-start", "noon", "-fault-end", "1m"}, `-fault-start: "noon" is neither an offset`},
+		{"fail codes", []string{"-trace", "testdata/calls.csv", "-fail-codes", "5xx,abc"}, `-fail-codes: "abc" is neither a status code`},
+		{"missing trace", []string{"-trace", filepath.Join(dir, "nope.csv")}, "no such file"},
+		{"bad trace", []string{"-trace", file("start,duration,status\n1764511331,5,200\n1764511332,5,teapot\n")}, `lab: trace line 3: outcome: "teapot" is neither`},
+		{"fleet zero", []string{"-fleet", "0"}, "lab: -fleet: must be between 1 and 10000 instances, got 0"},
+		{"fleet huge", []string{"-fleet", "1000000"}, "lab: -fleet: must be between 1 and 10000 instances, got 1000000"},
+		{"route", []string{"-fleet", "3", "-route", "hash"}, `-route: "hash" is neither round-robin nor random`},
+		{"route alone", []string{"-route", "random"}, "-route goes with -fleet N"},
+		{"weights without tune", []string{"-weights", "sent=2"}, "-weights goes with -tune"},
+		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
+		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
+		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
-		{"policy twice", []string{"-policies", "consecutive,consecutive"}, `policy "consecutive" named twice`},
+		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
 		{"empty file", []string{"-scenario", file("  ")}, "the input is empty"},
 		{"malformed", []string{"-scenario", file("{\n" + ok + ",\n")}, "malformed JSON"},
 		{"syntax", []string{"-scenario", file("{\n" + ok + ",\n \"rate\" 3}")}, "malformed JSON at line 3"},
 		{"trailing", []string{"-scenario", file("{" + ok + "} {}")}, "unexpected data after the end"},
 		{"unknown field", []string{"-scenario", file(`{` + ok + `, "erors": 0.5}`)}, `unknown field "erors"`},
-		{"unknown phase field", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s", "fault": true}]}`)}, `unknown field "fault"`},
+		{"unknown phase field", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": "1s", "end": "2s"}, {"start": "3s", "end": "4s", "fault": true}]}`)}, `scenario "x": phases[1].fault: unknown field`},
+		{"phase wrong type", []string{"-scenario", file(`{` + ok + `, "phases": [{"start": 1, "end": "2s"}]}`)}, `scenario "x": phases[0].start: expected a string, got a JSON number`},
+		{"named, wrong type", []string{"-scenario", file(`[{` + ok + `}, {"name": "y", "duration": "1m", "rate": "fast"}]`)}, `scenario "y": rate: expected a number`},
 		{"wrong type", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": "fast"}`)}, "rate: expected a number, got a JSON string"},
-		{"no name", []string{"-scenario", file(`{"duration": "1m", "rate": 10}`)}, "name: missing"},
+		{"no name", []string{"-scenario", file(`{"duration": "1m", "rate": 10}`)}, "scenario (unnamed): name: missing"},
+		{"no name in array", []string{"-scenario", file(`[{` + ok + `}, {"duration": "1m", "rate": 10}]`)}, "scenario #2: name: missing"},
 		{"no rate", []string{"-scenario", file(`{"name": "x", "duration": "1m"}`)}, `scenario "x": rate: missing`},
 		{"bad name", []string{"-scenario", file(`{"name": "a/b", "duration": "1m", "rate": 10}`)}, `'/' is not allowed`},
 		{"negative rate", []string{"-scenario", file(`{"name": "x", "duration": "1m", "rate": -5}`)}, "rate: must be a positive number of calls per second, got -5"},
@@ -186,36 +325,45 @@ func TestBadInput(t *testing.T) {
 			if !strings.Contains(errOut, tc.want) {
 				t.Errorf("stderr %q\nwant it to contain %q", errOut, tc.want)
 			}
+			if strings.Contains(errOut, "lab: lab:") {
+				t.Errorf("stderr %q: \"lab: \" twice", errOut)
+			}
 		})
 	}
 }
 
-// An output directory that cannot be made is a run failure: exit 1.
+// An output directory that cannot be made is a run failure, exit 1,
+// found before any work is done: nothing is printed but the error.
 func TestUnwritableOut(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := runLab(t, "-scenario", "testdata/incident.json", "-scenarios", "dns-blips",
-		"-policies", "consecutive", "-out", filepath.Join(blocker, "dir"))
-	if code != 1 || !strings.Contains(errOut, "not a directory") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	for _, args := range [][]string{
+		{"-out", filepath.Join(blocker, "dir")},
+		{"-out", blocker},
+		{"-trace", "testdata/calls.csv", "-out", filepath.Join(blocker, "dir")},
+	} {
+		code, out, errOut := runLab(t, args...)
+		if code != 1 || out != "" || !strings.HasPrefix(errOut, "lab: -out: ") || !strings.Contains(errOut, "not a directory") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
 	}
 }
 
-// The table excerpt in README.md ("The policy lab", seed 1) is what the
+// The table excerpt in docs/lab.md ("What it prints", seed 1) is what the
 // command prints: each row it shows is a row of the output, figure for
 // figure, so that the numbers quoted there cannot drift from the code.
-func TestReadmeExcerpt(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+func TestDocsExcerpt(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "### What it prints")
+	_, section, ok := strings.Cut(string(readme), "## What it prints")
 	_, excerpt, ok2 := strings.Cut(section, "```text\n")
 	excerpt, _, ok3 := strings.Cut(excerpt, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md: no table excerpt under \"### What it prints\"")
+		t.Fatal("docs/lab.md: no table excerpt under \"## What it prints\"")
 	}
 	// The scenarios it shows are the rows that start with a name.
 	var scenarios []string
@@ -238,7 +386,7 @@ func TestReadmeExcerpt(t *testing.T) {
 			continue
 		}
 		if !rows[row] {
-			t.Errorf("README.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
 		}
 	}
 }

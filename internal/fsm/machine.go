@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,13 +19,16 @@ type Config struct {
 	// It lets the breaker back off; a constant function keeps a fixed
 	// timeout.
 	OpenFor func(trips int) time.Duration
-	// Probes is the most probe calls in flight while half-open, and the
-	// number of successful probes that closes the circuit. 1..MaxProbes.
+	// Probes is the most probe calls in flight while half-open. 1..MaxProbes.
 	Probes int
+	// CloseAfter is the number of successful probes that closes a half-open
+	// circuit. 1..MaxProbes.
+	CloseAfter int
 	// Opened, when set, is called with the machine's lock held each time the
 	// circuit opens, with the word it opened under and how long it stays
-	// open. The breaker uses it to arm a timer that calls MarkDue; it must
-	// not call back into the machine.
+	// open; d is negative for an open period with no end (forced open). The
+	// breaker uses it to arm a timer that calls MarkDue; it must not call
+	// back into the machine.
 	Opened func(w Word, d time.Duration)
 	// Notify makes the machine queue every transition for Flush. Without
 	// it, transitions are not recorded at all.
@@ -36,11 +40,16 @@ type Config struct {
 	ProbeTimeout time.Duration
 }
 
-// period is one open period: when it ends. It is published through a
-// pointer so that readers without the lock see a whole time.Time.
+// period is one open period: when it ends, or that it has no end. It is
+// published through a pointer so that readers without the lock see a whole
+// time.Time.
 type period struct {
-	until time.Time
+	until  time.Time
+	forced bool // open until a manual action ends it; until is zero
 }
+
+// over reports whether the open period has ended at now.
+func (p *period) over(now time.Time) bool { return !p.forced && !now.Before(p.until) }
 
 // Machine is the circuit's state machine. Its zero value is not usable; see
 // New. All methods are safe for concurrent use.
@@ -68,15 +77,32 @@ type Machine struct {
 	probeAt atomic.Int64
 	epoch   time.Time
 
-	mu       sync.Mutex
-	cfg      Config
-	since    time.Time // when the current state began
-	trips    int       // consecutive trips since the circuit last closed
-	total    uint64    // trips since the machine was made
-	queue    []Transition
-	head     int
-	flushing bool
-	queued   atomic.Int32 // len(queue)-head, readable without mu
+	// rec registers the calls inside Record; see close.
+	rec recorders
+
+	// closing serialises closes (see close). It is taken before mu, and
+	// held while the policy's Reset runs, without mu.
+	closing sync.Mutex
+
+	mu        sync.Mutex
+	closedGen uint64 // the generation of the last plain closed word
+	cfg       Config
+	since     time.Time // when the current state began
+	mode      Mode      // the manual mode in force
+	trips     int       // consecutive trips since the circuit last closed
+	opens     Opens     // opens since the machine was made, by cause
+	queue     []Transition
+	head      int
+	flushing  bool
+	queued    atomic.Int32 // len(queue)-head, readable without mu
+}
+
+// Opens counts the times a circuit opened, by what opened it.
+type Opens struct {
+	Trips    uint64 // closed to open, by the policy
+	Reopens  uint64 // half-open to open, by a failed probe
+	Manual   uint64 // by Trip, TripFor or ForceOpen
+	External uint64 // adopted from outside
 }
 
 // New returns a closed machine. now is the time it starts in its state.
@@ -100,64 +126,155 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // circuit is still in w; the caller then calls TripFrom(w, now).
 //
 // A call admitted under an older word is dropped unseen: a late result must
-// not count towards a circuit that has moved on.
+// not count towards a circuit that has moved on. So is a call admitted under
+// a muted word (a disabled circuit).
+//
+// While it checks w and records, it is registered with the recorders, so
+// that close can wait for it before resetting the policy: a result that
+// passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
+	if m.Load() != w || w.Muted() {
+		return false
+	}
+	n := m.rec.enter(w.Gen())
+	defer n.Add(-1)
 	if m.Load() != w {
 		return false
 	}
 	return m.cfg.Policy.Record(c)
 }
 
-// TripFrom opens the circuit if it is still in w, and reports whether it did.
+// TripFrom opens the circuit if it is still in w, and reports whether it did:
+// the policy tripped a closed circuit, or a probe of a half-open one failed.
 func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Load() != w {
+	if m.Load() != w || w.Muted() {
 		return false
 	}
-	m.openLocked(w, now)
+	cause := CausePolicy
+	if w.State() == HalfOpen {
+		cause = CauseProbe
+	}
+	m.openLocked(w, now, m.stepLocked(), cause)
 	return true
 }
 
-// Trip opens the circuit now, as if the policy had tripped. An open circuit
-// whose timeout has not passed stays as it is; one whose timeout has passed
-// goes through half-open first, so the transitions still form a chain.
-func (m *Machine) Trip(now time.Time) {
+// Trip opens the circuit now, as if the policy had tripped, and ends a
+// manual mode. An open circuit whose period has not ended stays as it is;
+// one whose period has ended goes through half-open first, so the
+// transitions still form a chain. A forced-open circuit gets an ordinary
+// open period from now.
+func (m *Machine) Trip(now time.Time, cause Cause) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.expiredLocked(now)
+	if w.State() == Open && m.mode != ModeForcedOpen {
+		return
+	}
+	d := m.stepLocked()
+	m.mode = ModeNone
+	m.openLocked(w, now, d, cause)
+}
+
+// TripFor opens the circuit now for d (or for no time at all when d is
+// negative), ends a manual mode and does not step the backoff: the next trip
+// lasts what it would have lasted without it. An open circuit gets the new
+// period in place of its own.
+func (m *Machine) TripFor(d time.Duration, now time.Time, cause Cause) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := m.Load()
-	if w.State() == Open {
-		if now.Before(m.open.Load().until) {
-			return
-		}
-		w = m.halfOpenLocked(w, now)
-	}
-	m.openLocked(w, now)
+	m.mode = ModeNone
+	m.openLocked(w, now, d, cause)
 }
 
-// Reset closes the circuit now and resets the policy. On a closed circuit
-// it records no transition, but still starts a new generation, so calls
-// admitted before the Reset change nothing when they finish.
-func (m *Machine) Reset(now time.Time) {
+// ForceOpen opens the circuit until Reset, Disable, Trip or TripFor: every
+// call is rejected and no probe is let through, whatever time passes.
+func (m *Machine) ForceOpen(now time.Time, cause Cause) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.closeLocked(m.Load(), now)
+	if m.mode == ModeForcedOpen {
+		return
+	}
+	w := m.Load()
+	m.mode = ModeForcedOpen
+	m.openLocked(w, now, 0, cause)
 }
 
-// Expire moves an open circuit whose timeout has passed at now to half-open
+// Disable closes the circuit until Reset, ForceOpen, Trip or TripFor: every
+// call runs and the policy records nothing. The policy is not reset here:
+// every way out of the mode resets it before it records again.
+func (m *Machine) Disable(now time.Time, cause Cause) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mode == ModeDisabled {
+		return
+	}
+	w := m.Load()
+	m.mode = ModeDisabled
+	m.trips = 0
+	m.publish(w, makeWord(Closed, w.Gen()+1)|muteBit, now, cause, true)
+}
+
+// Reset closes the circuit now, ends a manual mode and resets the policy. On
+// a closed circuit with no mode it records no transition, but still starts a
+// new generation, so calls admitted before the Reset change nothing when they
+// finish. See close for how the policy's Reset is fenced.
+func (m *Machine) Reset(now time.Time, cause Cause) {
+	m.close(now, cause, func(Word, Mode) bool { return true })
+}
+
+// Close closes an open or half-open circuit now, as probes would, resetting
+// the policy and ending a forced-open mode. A closed circuit, disabled or
+// not, stays as it is.
+func (m *Machine) Close(now time.Time, cause Cause) {
+	m.close(now, cause, func(w Word, _ Mode) bool { return w.State() != Closed })
+}
+
+// ClearMode ends a manual mode: a forced-open circuit gets an ordinary open
+// period from now, as Trip gives it; a disabled one is closed with its policy
+// reset. Without a mode it does nothing.
+func (m *Machine) ClearMode(now time.Time, cause Cause) {
+	m.mu.Lock()
+	if m.mode == ModeForcedOpen {
+		defer m.mu.Unlock()
+		d := m.stepLocked()
+		m.mode = ModeNone
+		m.openLocked(m.Load(), now, d, cause)
+		return
+	}
+	m.mu.Unlock()
+	m.close(now, cause, func(_ Word, mode Mode) bool { return mode == ModeDisabled })
+}
+
+// Mode returns the manual mode in force.
+func (m *Machine) Mode() Mode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mode
+}
+
+// expiredLocked moves an open circuit whose period has ended at now to
+// half-open, and returns the current word.
+func (m *Machine) expiredLocked(now time.Time) Word {
+	w := m.Load()
+	if p := m.open.Load(); w.State() == Open && p.over(now) {
+		w = m.halfOpenLocked(w, p.until, true)
+	}
+	return w
+}
+
+// Expire moves an open circuit whose period has ended at now to half-open
 // and returns the current word.
 func (m *Machine) Expire(now time.Time) Word {
 	w := m.Load()
-	if w.State() != Open || now.Before(m.open.Load().until) {
+	if w.State() != Open || !m.open.Load().over(now) {
 		return w
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w = m.Load()
-	if w.State() == Open && !now.Before(m.open.Load().until) {
-		w = m.halfOpenLocked(w, now)
-	}
-	return w
+	return m.expiredLocked(now)
 }
 
 // MarkDue sets the due flag of w, if w is still the current open word: a
@@ -169,7 +286,15 @@ func (m *Machine) MarkDue(w Word) {
 
 // Until returns when the newest open period ends (or ended): for a caller
 // that has just seen an open word, the end of that period or of a newer one.
+// It is the zero time for a forced-open period, which has no end.
 func (m *Machine) Until() time.Time { return m.open.Load().until }
+
+// Period returns what Until returns, and whether the period is forced open
+// (it has no end).
+func (m *Machine) Period() (until time.Time, forced bool) {
+	p := m.open.Load()
+	return p.until, p.forced
+}
 
 // Acquire takes a probe slot in the half-open state w. It returns false when
 // every slot is in use or the circuit is no longer in w. now matters only
@@ -208,7 +333,7 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	idle := func() bool {
 		s := slots(m.slots.Load())
 		return s.matches(w) && s.inflight() >= m.cfg.Probes &&
-			time.Duration(int64(now.Sub(m.epoch))-m.probeAt.Load()) >= m.cfg.ProbeTimeout
+			sinceNanos(int64(now.Sub(m.epoch)), m.probeAt.Load()) >= m.cfg.ProbeTimeout
 	}
 	if !idle() {
 		return false
@@ -218,12 +343,28 @@ func (m *Machine) Reclaim(w Word, now time.Time) bool {
 	if m.Load() != w || !idle() {
 		return false
 	}
-	m.halfOpenLocked(w, now)
+	m.halfOpenLocked(w, now, false)
 	return true
 }
 
+// sinceNanos returns now - then, two counts of nanoseconds since the
+// machine's epoch, saturated to the range of a Duration instead of wrapping:
+// with a clock stepped back before the epoch, or a breaker older than the
+// 292 years a Duration holds, the plain difference overflows, and a wrapped
+// negative one would keep the slots from ever being reclaimed.
+func sinceNanos(now, then int64) time.Duration {
+	d := now - then
+	switch {
+	case then < 0 && d < now: // overflowed upwards
+		return math.MaxInt64
+	case then > 0 && d > now: // overflowed downwards
+		return math.MinInt64
+	}
+	return time.Duration(d)
+}
+
 // Release frees a probe slot granted under w and counts its outcome. A
-// failure opens the circuit again; enough successes close it; an ignored
+// failure opens the circuit again; CloseAfter successes close it; an ignored
 // probe only frees its slot. A slot from an earlier half-open period is gone
 // with it, and releasing it changes nothing. now is the time of the outcome.
 func (m *Machine) Release(w Word, o Outcome, now time.Time) {
@@ -248,22 +389,18 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 			return
 		}
 		n := s - 1<<inflightShift
-		// Successes stop counting at Probes. Past it they would never
-		// again equal Probes, and in the end overflow into the in-flight
-		// count. Normally the close below ends the period first; when it
-		// does not (the policy's Reset panicked), each later success
-		// tries the close again.
-		if o == Success && n.successes() < m.cfg.Probes {
+		// Successes stop counting at CloseAfter. Past it they would never
+		// again equal CloseAfter, and in the end overflow into the
+		// in-flight count. Normally the close below ends the period first;
+		// when it does not (the policy's Reset panicked), each later
+		// success tries the close again.
+		if o == Success && n.successes() < m.cfg.CloseAfter {
 			n++
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
 			m.probed(now)
-			if o == Success && n.successes() == m.cfg.Probes {
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				if m.Load() == w {
-					m.closeLocked(w, now)
-				}
+			if o == Success && n.successes() == m.cfg.CloseAfter {
+				m.close(now, CauseProbe, func(cur Word, _ Mode) bool { return cur == w })
 			}
 			return
 		}
@@ -313,10 +450,12 @@ func (m *Machine) Flush(deliver func(Transition)) {
 // Status is a consistent picture of the machine, for metrics.
 type Status struct {
 	Word                Word
+	Mode                Mode
 	Since               time.Time // when the current state began
-	Until               time.Time // when the last open period ends (or ended)
-	Trips               uint64    // how many times the circuit opened
-	InFlight, Succeeded int       // half-open probes now in flight, and that succeeded
+	Until               time.Time // when the last open period ends (or ended); zero if forced
+	Forced              bool      // the open period has no end
+	Opens               Opens
+	InFlight, Succeeded int // half-open probes now in flight, and that succeeded
 }
 
 // Status returns the machine's status.
@@ -324,7 +463,8 @@ func (m *Machine) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := m.Load()
-	st := Status{Word: w, Since: m.since, Until: m.open.Load().until, Trips: m.total}
+	p := m.open.Load()
+	st := Status{Word: w, Mode: m.mode, Since: m.since, Until: p.until, Forced: p.forced, Opens: m.opens}
 	if s := slots(m.slots.Load()); w.State() == HalfOpen && s.matches(w) {
 		st.InFlight, st.Succeeded = s.inflight(), s.successes()
 	}
@@ -334,45 +474,149 @@ func (m *Machine) Status() Status {
 // The *Locked methods change the state. They are called with mu held, after
 // the caller checked that the word is still w.
 
-func (m *Machine) openLocked(w Word, now time.Time) {
-	// OpenFor may run user code (a backoff's random source): call it
-	// before changing anything, so that a panic leaves the machine as it
-	// was.
+// stepLocked returns the length of the next open period of the backoff and
+// counts the trip. OpenFor may run user code (a backoff's random source): it
+// is called before anything changes, so that a panic leaves the machine as
+// it was.
+func (m *Machine) stepLocked() time.Duration {
 	d := m.cfg.OpenFor(m.trips + 1)
 	m.trips++
-	m.total++
+	return d
+}
+
+// openLocked opens the circuit for d (none if negative: a period that has
+// ended), or with no end when the mode is forced open.
+func (m *Machine) openLocked(w Word, now time.Time, d time.Duration, cause Cause) {
 	next := makeWord(Open, w.Gen()+1)
-	m.open.Store(&period{until: now.Add(d)})
-	m.publish(w, next, now)
+	p := &period{forced: m.mode == ModeForcedOpen}
+	if p.forced {
+		d = -1 // for Opened: no end
+	} else {
+		d = max(d, 0)
+		p.until = now.Add(d)
+	}
+	switch {
+	case cause == CausePolicy:
+		m.opens.Trips++
+	case cause == CauseProbe:
+		m.opens.Reopens++
+	case cause == CauseExternal:
+		m.opens.External++
+	default:
+		m.opens.Manual++
+	}
+	m.open.Store(p)
+	// An open circuit that opens again (a new period, a forced mode) is
+	// reported too: the state is the same, its period or mode is not.
+	m.publish(w, next, now, cause, true)
 	if m.cfg.Opened != nil {
 		m.cfg.Opened(next, d)
 	}
 }
 
-func (m *Machine) halfOpenLocked(w Word, now time.Time) Word {
+// halfOpenLocked moves to half-open at the time at: the end of the open
+// period (timeout true), or now for a reclaim, which stays half-open.
+func (m *Machine) halfOpenLocked(w Word, at time.Time, timeout bool) Word {
 	next := makeWord(HalfOpen, w.Gen()+1)
 	// Slots first: a caller that sees the half-open word must find slots
 	// tagged for it.
 	m.slots.Store(uint64(makeSlots(next.Gen())))
-	m.probed(now)
-	m.publish(w, next, now)
+	m.probed(at)
+	m.publish(w, next, at, CauseTimeout, timeout)
 	return next
 }
 
-func (m *Machine) closeLocked(w Word, now time.Time) {
-	m.cfg.Policy.Reset()
-	m.trips = 0
-	m.publish(w, makeWord(Closed, w.Gen()+1), now)
-}
-
-func (m *Machine) publish(from, to Word, now time.Time) {
-	m.word.Store(uint64(to))
-	if from.State() == to.State() {
+// close closes the circuit if want, called with the lock held, accepts the
+// current word and mode; it ends any manual mode and resets the policy.
+//
+// The policy's Reset runs with no lock of the machine held, so that a
+// custom Reset may call the breaker (Metrics, State), and only once no
+// result admitted under an earlier closed word can still reach the policy:
+// otherwise a call admitted before a Reset would count after it. Closed
+// results reach the policy only through Record, which registers with the
+// recorders while it checks its word and records, so close
+//   - first makes sure no call can pass Record's check: an open or half-open
+//     word lets none pass; a closed one is replaced by a muted word (calls
+//     admitted under it run and are not recorded, as calls made during the
+//     Reset);
+//   - then waits for the recorders of the last closed word to finish;
+//   - resets the policy;
+//   - and publishes the closed word, unless another transition came first,
+//     in which case that one stands (the last action wins).
+//
+// Closes are serialised by closing, so two of them never interleave their
+// steps. If the policy's Reset panics, the circuit stays as it was (a muted
+// word is replaced by its unmuted twin), no transition is reported, and the
+// panic goes on up.
+func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) {
+	m.closing.Lock()
+	defer m.closing.Unlock()
+	m.mu.Lock()
+	w := m.Load()
+	if !want(w, m.mode) {
+		m.mu.Unlock()
 		return
 	}
-	m.since = now
+	fence := w
+	if w.State() == Closed {
+		fence = makeWord(Closed, w.Gen()+1) | muteBit
+		m.word.Store(uint64(fence))
+	}
+	last := m.closedGen
+	m.mu.Unlock()
+
+	m.rec.drain(last)
+	reset := false
+	defer func() {
+		if reset {
+			return
+		}
+		// The policy's Reset panicked: leave the circuit as it was.
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.Load() == fence && fence != w {
+			m.storeWord(makeWord(Closed, fence.Gen()+1) | w&muteBit)
+		}
+	}()
+	m.cfg.Policy.Reset()
+	reset = true
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Load() != fence {
+		return // another transition came first
+	}
+	report := m.mode != ModeNone
+	m.mode = ModeNone
+	m.trips = 0
+	m.publish(fence, makeWord(Closed, fence.Gen()+1), now, cause, report)
+}
+
+// storeWord publishes w, noting the generation of a plain closed word for
+// close's drain.
+func (m *Machine) storeWord(w Word) {
+	if w.Plain() {
+		m.closedGen = w.Gen()
+	}
+	m.word.Store(uint64(w))
+}
+
+// publish makes to the current word, and queues a transition when the state
+// changed or report is set (the mode or the open period changed).
+func (m *Machine) publish(from, to Word, now time.Time, cause Cause, report bool) {
+	m.storeWord(to)
+	if from.State() == to.State() && !report {
+		return
+	}
+	if from.State() != to.State() {
+		m.since = now
+	}
 	if m.cfg.Notify {
-		m.queue = append(m.queue, Transition{From: from.State(), To: to.State()})
+		t := Transition{From: from.State(), To: to.State(), Cause: cause, Mode: m.mode, Gen: to.Gen(), At: now}
+		if p := m.open.Load(); to.State() == Open && !p.forced {
+			t.Until = p.until
+		}
+		m.queue = append(m.queue, t)
 		m.queued.Add(1)
 	}
 }

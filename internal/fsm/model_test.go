@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/internal/model"
 	"github.com/tripwire-go/tripwire/policy"
 	"pgregory.net/rapid"
@@ -45,14 +46,23 @@ func TestMachineMatchesModel(t *testing.T) {
 			Timeout:   time.Duration(rapid.IntRange(1, 10).Draw(t, "timeout")) * time.Second,
 			Probes:    rapid.IntRange(1, 4).Draw(t, "probes"),
 		}
-		now := time.Unix(1_000_000, 0)
+		// From an epoch: today, past 2038, the ends of int64 nanoseconds;
+		// those with a monotonic reading also see the wall clock step.
+		now := epochs.Gen(epochs.All()).Draw(t, "epoch").At
+		// CloseAfter apart from Probes in some runs, above it in some.
+		md.CloseAfter = rapid.IntRange(0, 5).Draw(t, "close after")
+		closeAfter := md.CloseAfter
+		if closeAfter == 0 {
+			closeAfter = md.Probes
+		}
 		var opened []time.Duration
 		m := New(Config{
-			Policy:  policy.Consecutive(md.Threshold),
-			OpenFor: func(int) time.Duration { return md.Timeout },
-			Probes:  md.Probes,
-			Opened:  func(_ Word, d time.Duration) { opened = append(opened, d) },
-			Notify:  true,
+			Policy:     policy.Consecutive(md.Threshold),
+			OpenFor:    func(int) time.Duration { return md.Timeout },
+			Probes:     md.Probes,
+			CloseAfter: closeAfter,
+			Opened:     func(_ Word, d time.Duration) { opened = append(opened, d) },
+			Notify:     true,
 		}, now)
 		var log []Transition
 		var permits []permit
@@ -89,12 +99,34 @@ func TestMachineMatchesModel(t *testing.T) {
 				).Draw(t, "step")
 				now = now.Add(d)
 			},
+			"step wall": func(t *rapid.T) {
+				// NTP or a resumed VM moves the wall clock alone: the
+				// machine compares monotonic readings and must not see it.
+				d := rapid.SampledFrom([]time.Duration{-time.Hour, time.Hour}).Draw(t, "wall step")
+				if w := now.Round(0).Add(d); !epochs.HasMono(now) || w.Year() < 1900 || w.Year() > 2150 {
+					t.Skip("no monotonic reading to keep")
+				}
+				now = epochs.StepWall(now, d)
+			},
 			"trip": func(t *rapid.T) {
-				m.Trip(now)
+				m.Trip(now, CauseManual)
 				md.Trip(now)
 			},
+			"trip for": func(t *rapid.T) {
+				d := time.Duration(rapid.Int64Range(-1, int64(2*md.Timeout)).Draw(t, "for"))
+				m.TripFor(d, now, CauseManual)
+				md.TripFor(d, now)
+			},
+			"force open": func(t *rapid.T) {
+				m.ForceOpen(now, CauseManual)
+				md.ForceOpen(now)
+			},
+			"disable": func(t *rapid.T) {
+				m.Disable(now, CauseManual)
+				md.Disable(now)
+			},
 			"reset": func(t *rapid.T) {
-				m.Reset(now)
+				m.Reset(now, CauseManual)
 				md.Reset(now)
 			},
 			"": func(t *rapid.T) {
@@ -118,17 +150,27 @@ func TestMachineMatchesModel(t *testing.T) {
 				if w.State() == Open && !m.Until().Equal(md.Until) {
 					t.Fatalf("open until %v, model %v", m.Until(), md.Until)
 				}
-				if len(log) != len(md.Log) {
-					t.Fatalf("transitions:\n machine %v\n model   %v", log, md.Log)
+				if st.Mode != Mode(md.Mode) {
+					t.Fatalf("mode %v, model %v", st.Mode, md.Mode)
+				}
+				if w.Muted() != (md.Mode == model.ModeDisabled) {
+					t.Fatalf("word muted %v in mode %v", w.Muted(), md.Mode)
+				}
+				if len(log) != len(md.Events) {
+					t.Fatalf("transitions:\n machine %v\n model   %v", log, md.Events)
 				}
 				for i, tr := range log {
-					if tr != (Transition{From: State(md.Log[i].From), To: State(md.Log[i].To)}) {
-						t.Fatalf("transitions:\n machine %v\n model   %v", log, md.Log)
+					e := md.Events[i]
+					if tr.From != State(e.From) || tr.To != State(e.To) || tr.Cause != Cause(e.Cause) || tr.Mode != Mode(e.Mode) {
+						t.Fatalf("transition %d:\n machine %+v\n model   %+v", i, tr, e)
 					}
-				}
-				for i := 1; i < len(log); i++ {
-					if log[i].From != log[i-1].To {
-						t.Fatalf("transition %d starts at %v, previous ended at %v", i, log[i].From, log[i-1].To)
+					if tr.To == Open && tr.Mode != ModeForcedOpen && tr.Until.IsZero() {
+						t.Fatalf("transition %d to a timed open period has no Until: %+v", i, tr)
+					}
+					if i > 0 {
+						if prev := log[i-1]; tr.From != prev.To || tr.Gen <= prev.Gen {
+							t.Fatalf("transition %d does not follow %d:\n %+v\n %+v", i, i-1, tr, prev)
+						}
 					}
 				}
 			},

@@ -1,6 +1,9 @@
 package fsm
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // State is the position of a circuit.
 type State uint8
@@ -31,11 +34,13 @@ func (s State) String() string {
 // with one comparison, whether anything happened since.
 type Word uint64
 
-// Layout: bits 0-1 the state, bit 2 the due flag, the rest the generation.
+// Layout: bits 0-1 the state, bit 2 the due flag, bit 3 the mute flag, the
+// rest the generation.
 const (
 	stateMask = 1<<2 - 1
 	dueBit    = 1 << 2
-	genShift  = 3
+	muteBit   = 1 << 3
+	genShift  = 4
 )
 
 func makeWord(s State, gen uint64) Word { return Word(gen<<genShift | uint64(s)) }
@@ -46,6 +51,15 @@ func (w Word) State() State { return State(w & stateMask) }
 // Gen returns the generation part of w.
 func (w Word) Gen() uint64 { return uint64(w) >> genShift }
 
+// Muted reports whether w is a closed word under which the policy records
+// nothing: the circuit is disabled, or being reset. Calls run; their results
+// are not counted.
+func (w Word) Muted() bool { return w&muteBit != 0 }
+
+// Plain reports whether w is closed and not muted: a call under it runs and
+// its result goes to the policy. It is the test of the breaker's fastest path.
+func (w Word) Plain() bool { return w&(stateMask|muteBit) == 0 }
+
 // Due reports whether an open circuit has been told (by MarkDue) that its
 // timeout has passed, so that the next caller should read the clock.
 func (w Word) Due() bool { return w&dueBit != 0 }
@@ -55,14 +69,42 @@ type Outcome uint8
 
 // The values match breaker.Outcome, which converts by value.
 const (
-	Success Outcome = iota
-	Failure
+	Failure Outcome = iota
+	Success
 	Ignored
 )
 
-// Transition is one change of state, in the order it happened.
+// Mode is the manual mode in force. The values match breaker.Mode.
+type Mode uint8
+
+// The modes.
+const (
+	ModeNone       Mode = iota // no manual mode: the policy and the probes decide
+	ModeForcedOpen             // open until reset: every call rejected, no probes
+	ModeDisabled               // closed until reset: every call runs, nothing recorded
+)
+
+// Cause is why a transition happened. The values match breaker.Cause.
+type Cause uint8
+
+// The causes.
+const (
+	CausePolicy   Cause = iota + 1 // the policy tripped a closed circuit
+	CauseProbe                     // probes closed a half-open circuit, or a failed probe opened it
+	CauseTimeout                   // the open period ended
+	CauseManual                    // Trip, TripFor, ForceOpen, Disable or Reset
+	CauseExternal                  // a decision adopted from outside (a coordinator)
+)
+
+// Transition is one change of state or of manual mode, in the order it
+// happened.
 type Transition struct {
 	From, To State
+	Cause    Cause
+	Mode     Mode      // the mode in force after the transition
+	Gen      uint64    // the generation after the transition
+	At       time.Time // when it happened
+	Until    time.Time // To == Open with a timed period: its end; else zero
 }
 
 // Rejecting reports whether w is an open word without the due flag: a call

@@ -25,13 +25,43 @@ type Outcome uint8
 
 // The outcomes, valued as breaker's.
 const (
-	Success Outcome = iota
-	Failure
+	Failure Outcome = iota
+	Success
 	Ignored
 )
 
 // Transition is one change of state.
 type Transition struct{ From, To State }
+
+// Mode mirrors breaker.Mode: the manual mode in force.
+type Mode uint8
+
+// The modes, valued as breaker's.
+const (
+	ModeNone Mode = iota
+	ModeForcedOpen
+	ModeDisabled
+)
+
+// Cause mirrors breaker.Cause: why a transition happened.
+type Cause uint8
+
+// The causes, valued as breaker's.
+const (
+	CausePolicy Cause = iota + 1
+	CauseProbe
+	CauseTimeout
+	CauseManual
+	CauseExternal
+)
+
+// Event is one transition as Config.OnTransition reports it: a change of
+// state, or of mode or open period with the state unchanged.
+type Event struct {
+	From, To State
+	Cause    Cause
+	Mode     Mode // in force after the event
+}
 
 // Permit is a call the model let through.
 type Permit struct {
@@ -46,24 +76,42 @@ type Breaker struct {
 	Threshold int           // Consecutive(Threshold)
 	Timeout   time.Duration // OpenTimeout
 	Probes    int           // HalfOpenProbes
+	// CloseAfter is the number of successful probes that closes a
+	// half-open circuit; 0 means Probes.
+	CloseAfter int
 	// SlowProbe, when positive, makes a half-open probe that succeeded
 	// after running longer than SlowProbe count as failed, as a
 	// policy.ProbeJudge such as policy.Slow judges it. 0: probes are judged
 	// by their outcome alone, as with Consecutive.
 	SlowProbe time.Duration
+	// ProbeTimeout, when positive, reclaims the probe slots of a half-open
+	// circuit once all are taken and no probe was admitted or finished for
+	// that long: the probes in flight are forgotten (a new generation) and
+	// new ones are let in. 0: slots are held as long as probes run.
+	ProbeTimeout time.Duration
 
 	State     State
+	Mode      Mode
 	Gen       int // goes up at every transition and at Reset
 	Streak    int // consecutive failures while closed
 	Until     time.Time
-	InFlight  int // half-open probes in flight
-	Succeeded int // half-open probes that succeeded
+	InFlight  int       // half-open probes in flight
+	Succeeded int       // half-open probes that succeeded
+	ProbeAt   time.Time // when a probe was last admitted or finished, or half-open began
 	Log       []Transition
+	Events    []Event
 }
 
-func (m *Breaker) move(to State, now time.Time) {
+// move changes the state to to, in a new generation. The change is logged
+// when the state changes, and reported as an event then or when report is
+// set (the mode or the open period changed).
+func (m *Breaker) move(to State, now time.Time, cause Cause, report bool) {
 	if m.State != to {
 		m.Log = append(m.Log, Transition{From: m.State, To: to})
+		report = true
+	}
+	if report {
+		m.Events = append(m.Events, Event{From: m.State, To: to, Cause: cause, Mode: m.Mode})
 	}
 	m.State = to
 	m.Gen++
@@ -72,16 +120,18 @@ func (m *Breaker) move(to State, now time.Time) {
 		m.Until = now.Add(m.Timeout)
 	case HalfOpen:
 		m.InFlight, m.Succeeded = 0, 0
+		m.ProbeAt = now
 	case Closed:
 		m.Streak = 0
 	}
 }
 
 // Observe brings the state up to date at now: an open circuit whose timeout
-// has passed is half-open. State() does this; so does every admission.
+// has passed is half-open, unless it is forced open. State() does this; so
+// does every admission.
 func (m *Breaker) Observe(now time.Time) State {
-	if m.State == Open && !now.Before(m.Until) {
-		m.move(HalfOpen, now)
+	if m.State == Open && m.Mode != ModeForcedOpen && !now.Before(m.Until) {
+		m.move(HalfOpen, m.Until, CauseTimeout, false)
 	}
 	return m.State
 }
@@ -92,12 +142,25 @@ func (m *Breaker) Allow(now time.Time) (Permit, bool) {
 	case Closed:
 		return Permit{Gen: m.Gen, State: Closed, At: now}, true
 	case HalfOpen:
+		if m.InFlight >= m.Probes && m.ProbeTimeout > 0 && now.Sub(m.ProbeAt) >= m.ProbeTimeout {
+			// Reclaim: still half-open, the probes in flight forgotten.
+			m.Gen++
+			m.InFlight, m.Succeeded = 0, 0
+		}
 		if m.InFlight < m.Probes {
 			m.InFlight++
+			m.ProbeAt = now
 			return Permit{Gen: m.Gen, State: HalfOpen, At: now}, true
 		}
 	}
 	return Permit{}, false
+}
+
+func (m *Breaker) closeAfter() int {
+	if m.CloseAfter == 0 {
+		return m.Probes
+	}
+	return m.CloseAfter
 }
 
 // Done reports the outcome of a permitted call at now.
@@ -107,10 +170,13 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 	}
 	switch p.State {
 	case Closed:
+		if m.Mode == ModeDisabled {
+			return // the policy records nothing
+		}
 		switch o {
 		case Failure:
 			if m.Streak++; m.Streak >= m.Threshold {
-				m.move(Open, now)
+				m.move(Open, now, CausePolicy, false)
 			}
 		case Success:
 			m.Streak = 0
@@ -119,13 +185,16 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 		if o == Success && m.SlowProbe > 0 && now.Sub(p.At) > m.SlowProbe {
 			o = Failure
 		}
+		if o != Failure {
+			m.ProbeAt = now
+		}
 		switch o {
 		case Failure:
-			m.move(Open, now)
+			m.move(Open, now, CauseProbe, false)
 		case Success:
 			m.InFlight--
-			if m.Succeeded++; m.Succeeded == m.Probes {
-				m.move(Closed, now)
+			if m.Succeeded++; m.Succeeded == m.closeAfter() {
+				m.move(Closed, now, CauseProbe, false)
 			}
 		case Ignored:
 			m.InFlight--
@@ -133,12 +202,45 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 	}
 }
 
-// Trip opens the circuit, as the breaker's Trip does.
+// Trip opens the circuit, as the breaker's Trip does: an open circuit stays
+// as it is, unless it is forced open, which Trip turns into an ordinary open
+// period.
 func (m *Breaker) Trip(now time.Time) {
-	if m.Observe(now) != Open {
-		m.move(Open, now)
+	if m.Observe(now) != Open || m.Mode == ModeForcedOpen {
+		m.Mode = ModeNone
+		m.move(Open, now, CauseManual, true)
 	}
 }
 
-// Reset closes the circuit and clears the policy.
-func (m *Breaker) Reset(now time.Time) { m.move(Closed, now) }
+// TripFor opens the circuit for d, as the breaker's TripFor does, in place
+// of any open period or mode.
+func (m *Breaker) TripFor(d time.Duration, now time.Time) {
+	m.Mode = ModeNone
+	m.move(Open, now, CauseManual, true)
+	m.Until = now.Add(max(d, 0))
+}
+
+// ForceOpen opens the circuit until another manual action.
+func (m *Breaker) ForceOpen(now time.Time) {
+	if m.Mode != ModeForcedOpen {
+		m.Mode = ModeForcedOpen
+		m.move(Open, now, CauseManual, true)
+		m.Until = time.Time{}
+	}
+}
+
+// Disable closes the circuit until another manual action; the policy
+// records nothing meanwhile.
+func (m *Breaker) Disable(now time.Time) {
+	if m.Mode != ModeDisabled {
+		m.Mode = ModeDisabled
+		m.move(Closed, now, CauseManual, true)
+	}
+}
+
+// Reset closes the circuit, clears the policy and ends any mode.
+func (m *Breaker) Reset(now time.Time) {
+	report := m.Mode != ModeNone
+	m.Mode = ModeNone
+	m.move(Closed, now, CauseManual, report)
+}

@@ -9,6 +9,7 @@
 package windowtest
 
 import (
+	"math"
 	"time"
 
 	"github.com/tripwire-go/tripwire/window"
@@ -38,6 +39,10 @@ type Time struct {
 	head           int64 // newest bucket recorded into, valid once started
 	started        bool
 	calls          []call
+	// The anchor is the first time with a monotonic reading the model
+	// saw, as the window's: see nanos.
+	anchor   time.Time
+	anchored bool
 }
 
 // NewTime returns a model of window.NewTime(over), bucketed as the window
@@ -57,7 +62,8 @@ func (m *Time) Width() time.Duration { return time.Duration(m.width) }
 
 // Record keeps one call that finished at now, in the bucket of now or, if
 // that is older, in the newest bucket recorded into so far.
-func (m *Time) Record(now time.Time, failed, slow bool) {
+func (m *Time) Record(now time.Time, marks window.Marks) {
+	failed, slow := marks&window.Failed != 0, marks&window.Slow != 0
 	k := m.bucket(now)
 	if m.started && k < m.head {
 		k = m.head
@@ -75,7 +81,7 @@ func (m *Time) Sum(now time.Time) window.Counts {
 	}
 	end := max(m.bucket(now), m.head)
 	for _, x := range m.calls {
-		if x.bucket > end-m.buckets && x.bucket <= end {
+		if x.bucket <= end && uint64(end-x.bucket) < uint64(m.buckets) { // no overflow near MinInt64
 			x.addTo(&c)
 		}
 	}
@@ -85,14 +91,40 @@ func (m *Time) Sum(now time.Time) window.Counts {
 // Reset forgets every call; like the window, it keeps the newest bucket.
 func (m *Time) Reset() { m.calls = nil }
 
-// bucket is floor(now / width), in nanoseconds since the Unix epoch.
+// nanos places now as the window documents: a time with a monotonic
+// reading by its monotonic distance from the first such time seen (the
+// anchor), placed at the anchor's wall time; any other time by its wall
+// time. Both in nanoseconds since the Unix epoch, saturated at the ends of
+// an int64 (time.Time.Sub saturates).
+func (m *Time) nanos(now time.Time) int64 {
+	epoch := time.Unix(0, 0)
+	if m.anchored {
+		a, d := int64(m.anchor.Sub(epoch)), int64(now.Sub(m.anchor))
+		s := a + d
+		switch {
+		case d > 0 && s < a:
+			return math.MaxInt64
+		case d < 0 && s > a:
+			return math.MinInt64
+		}
+		return s
+	}
+	if now != now.Round(0) {
+		m.anchor, m.anchored = now, true
+	}
+	return int64(now.Sub(epoch))
+}
+
+// bucket is floor(nanos(now) / width): see nanos.
 func (m *Time) bucket(now time.Time) int64 {
-	ns := now.UnixNano()
+	ns := m.nanos(now)
 	k := ns / m.width
 	if ns < 0 && k*m.width != ns {
 		k--
 	}
-	return k
+	// The window keeps bucket MinInt64 as a marker, so in windows of 1ns
+	// buckets the first nanosecond of int64 shares the next one's bucket.
+	return max(k, math.MinInt64+1)
 }
 
 // Last models [window.Last]. Build one with [NewLast]; it is not safe for
@@ -106,7 +138,9 @@ type Last struct {
 func NewLast(n int) *Last { return &Last{n: max(n, 1)} }
 
 // Record keeps one call.
-func (m *Last) Record(failed, slow bool) { m.calls = append(m.calls, call{0, failed, slow}) }
+func (m *Last) Record(marks window.Marks) {
+	m.calls = append(m.calls, call{0, marks&window.Failed != 0, marks&window.Slow != 0})
+}
 
 // Sum counts the last n calls kept.
 func (m *Last) Sum() window.Counts {

@@ -1,0 +1,324 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/tripwire-go/tripwire/breaker"
+)
+
+// Memory is a [Store] held in the memory of one process: for tests, and for
+// several coordinators of one process that should act as one fleet. It is
+// the reference for what each step does; the Redis store runs the same
+// steps as scripts on the server. Build one with [NewMemory]; the zero value
+// is not usable. Safe for concurrent use.
+type Memory struct {
+	clock breaker.Clock
+
+	mu   sync.Mutex
+	recs map[string]*memRecord
+	subs map[chan Record]struct{}
+}
+
+type memRecord struct {
+	inc      string
+	gen      uint64
+	open     bool
+	mode     Mode
+	until    time.Time
+	opens    int
+	ok       int
+	leases   map[string]time.Time // lease → expiry
+	trips    map[string]time.Time // instance → when it tripped
+	buckets  map[int64]*[2]uint64 // bucket → successes, failures
+	lastUsed time.Time
+}
+
+// NewMemory returns an empty in-memory store that reads the time from clk
+// (nil: the real clock). With a *clock.Mock the test decides when open
+// periods end and leases expire.
+func NewMemory(clk breaker.Clock) *Memory {
+	if clk == nil {
+		clk = realClock{}
+	}
+	return &Memory{clock: clk, recs: map[string]*memRecord{}, subs: map[chan Record]struct{}{}}
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Drop forgets the record of name, as a flushed or restarted server would:
+// the next step creates it again with a new incarnation.
+func (m *Memory) Drop(name string) {
+	m.mu.Lock()
+	delete(m.recs, name)
+	m.mu.Unlock()
+}
+
+// newIncarnation returns a random id for a new record.
+func newIncarnation() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// load returns the record of name, creating it if it is missing or expired.
+func (m *Memory) load(name string, now time.Time, p Params) *memRecord {
+	r := m.recs[name]
+	if r == nil || (p.Retention > 0 && now.Sub(r.lastUsed) >= p.Retention) {
+		r = &memRecord{inc: newIncarnation(), gen: 1}
+		r.clear()
+		m.recs[name] = r
+	}
+	r.lastUsed = now
+	return r
+}
+
+func (r *memRecord) clear() {
+	r.ok = 0
+	r.leases = map[string]time.Time{}
+	r.trips = map[string]time.Time{}
+	r.buckets = map[int64]*[2]uint64{}
+}
+
+func (r *memRecord) openNow(now time.Time, opens int, p Params) {
+	r.gen++
+	r.open = true
+	r.opens = opens
+	r.until = now.Add(p.OpenFor(opens))
+	r.clear()
+}
+
+func (r *memRecord) closeNow() {
+	r.gen++
+	r.open = false
+	r.opens = 0
+	r.until = time.Time{}
+	r.clear()
+}
+
+func (r *memRecord) expireLeases(now time.Time) {
+	for l, exp := range r.leases {
+		if !now.Before(exp) {
+			delete(r.leases, l)
+		}
+	}
+}
+
+func (r *memRecord) record(name string, now time.Time) Record {
+	r.expireLeases(now)
+	rec := Record{
+		Name: name, Version: ProtocolVersion, Incarnation: r.inc, Generation: r.gen,
+		Mode: r.mode, Opens: r.opens, Probing: len(r.leases), Succeeded: r.ok,
+	}
+	switch {
+	case !r.open:
+		rec.State = breaker.Closed
+	case r.mode == ModeForcedOpen:
+		rec.State = breaker.Open
+	case now.Before(r.until):
+		rec.State, rec.Remaining = breaker.Open, r.until.Sub(now)
+	default:
+		rec.State = breaker.HalfOpen
+	}
+	return rec
+}
+
+// publish sends rec to every subscriber that has room; a full subscriber
+// misses it (events are best effort).
+func (m *Memory) publish(rec Record) {
+	for ch := range m.subs {
+		select {
+		case ch <- rec:
+		default:
+		}
+	}
+}
+
+// step runs f on the record of name under the lock and returns the record
+// after it, publishing it if f changed the generation.
+func (m *Memory) step(ctx context.Context, name string, p Params, f func(r *memRecord, now time.Time)) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	r := m.load(name, now, p)
+	gen := r.gen
+	if f != nil {
+		f(r, now)
+	}
+	rec := r.record(name, now)
+	if r.gen != gen {
+		m.publish(rec)
+	}
+	return rec, nil
+}
+
+// Trip implements [Store.Trip].
+func (m *Memory) Trip(ctx context.Context, name string, t TripRequest, p Params) (Record, error) {
+	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
+		if r.open || r.mode == ModeDisabled {
+			return
+		}
+		if t.Incarnation == r.inc && t.Generation < r.gen {
+			return // tripped before the close it has not heard of
+		}
+		r.trips[t.Instance] = now
+		for inst, at := range r.trips {
+			if now.Sub(at) >= p.QuorumWindow {
+				delete(r.trips, inst)
+			}
+		}
+		if len(r.trips) >= p.Quorum {
+			r.openNow(now, 1, p)
+		}
+	})
+}
+
+// Flush implements [Store.Flush].
+func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record, []error, error) {
+	recs := make([]Record, len(batch))
+	errs := make([]error, len(batch))
+	for i, c := range batch {
+		rec, err := m.step(ctx, c.Name, p, func(r *memRecord, now time.Time) {
+			if p.FailureRate <= 0 || r.open || r.mode != ModeNone {
+				return
+			}
+			width := p.RateWindow / rateBuckets
+			if width <= 0 {
+				width = 1
+			}
+			idx := now.UnixNano() / int64(width)
+			for b := range r.buckets {
+				if b <= idx-rateBuckets {
+					delete(r.buckets, b)
+				}
+			}
+			if c.Successes+c.Failures > 0 {
+				b := r.buckets[idx]
+				if b == nil {
+					b = new([2]uint64)
+					r.buckets[idx] = b
+				}
+				b[0] += c.Successes
+				b[1] += c.Failures
+			}
+			var total, failed uint64
+			for _, b := range r.buckets {
+				total += b[0] + b[1]
+				failed += b[1]
+			}
+			if total > 0 && total >= uint64(p.MinCalls) && float64(failed) >= p.FailureRate*float64(total) {
+				r.openNow(now, 1, p)
+			}
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		recs[i] = rec
+	}
+	return recs, errs, nil
+}
+
+// rateBuckets is the number of buckets a RateWindow is counted in.
+const rateBuckets = 10
+
+// AcquireProbe implements [Store.AcquireProbe].
+func (m *Memory) AcquireProbe(ctx context.Context, name string, q ProbeRequest, p Params) (Verdict, Record, error) {
+	var v Verdict
+	rec, err := m.step(ctx, name, p, func(r *memRecord, now time.Time) {
+		v = acquire(r, q, now, p)
+	})
+	return v, rec, err
+}
+
+func acquire(r *memRecord, q ProbeRequest, now time.Time, p Params) Verdict {
+	switch {
+	case q.Incarnation != r.inc || q.Generation != r.gen || !r.open:
+		if r.open {
+			return ProbeReopened
+		}
+		return ProbeStale
+	case r.mode == ModeForcedOpen:
+		return ProbeReopened
+	case now.Before(r.until):
+		return ProbeNotDue
+	}
+	r.expireLeases(now)
+	if len(r.leases)+r.ok >= p.Probes {
+		return ProbeFull
+	}
+	r.leases[q.Lease] = now.Add(p.ProbeTimeout)
+	return ProbeAdmit
+}
+
+// ReportProbe implements [Store.ReportProbe].
+func (m *Memory) ReportProbe(ctx context.Context, name string, q ProbeReport, p Params) (Record, error) {
+	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
+		if q.Incarnation != r.inc || q.Generation != r.gen || !r.open {
+			return
+		}
+		r.expireLeases(now)
+		if _, ok := r.leases[q.Lease]; !ok {
+			return // expired: its place went to another probe
+		}
+		delete(r.leases, q.Lease)
+		switch q.Outcome {
+		case breaker.Success:
+			r.ok++
+			if r.ok >= p.Probes {
+				r.closeNow()
+			}
+		case breaker.Failure:
+			r.openNow(now, r.opens+1, p)
+		}
+	})
+}
+
+// Force implements [Store.Force].
+func (m *Memory) Force(ctx context.Context, name string, mode Mode, p Params) (Record, error) {
+	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
+		r.closeNow()
+		r.mode = mode
+		if mode == ModeForcedOpen {
+			r.open = true
+		}
+	})
+}
+
+// Events implements [Store.Events]. Each call has a channel of its own,
+// buffered; a subscriber that falls behind misses events.
+func (m *Memory) Events(ctx context.Context) (<-chan Record, error) {
+	in := make(chan Record, 64)
+	out := make(chan Record)
+	m.mu.Lock()
+	m.subs[in] = struct{}{}
+	m.mu.Unlock()
+	go func() {
+		defer close(out)
+		defer func() {
+			m.mu.Lock()
+			delete(m.subs, in)
+			m.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case rec := <-in:
+				select {
+				case out <- rec:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

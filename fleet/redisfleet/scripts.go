@@ -1,0 +1,200 @@
+package redisfleet
+
+// The steps of the fleet record, one Lua script each, run by EVALSHA. Each
+// reads the time from the server (TIME), so that every open period and
+// lease is measured on one clock, and touches only the keys of one
+// circuit, which share a hash tag: in a Redis Cluster each script runs on
+// the one node that holds them.
+//
+// KEYS: 1 the record (a hash), 2 the probe leases (a sorted set, scored by
+// expiry), 3 the trips (a sorted set of instances, scored by time), 4 the
+// counts (a hash of bucket:kind → count).
+//
+// ARGV: 1 protocol version, 2 an incarnation id for a record created now,
+// 3 Quorum, 4 QuorumWindow µs, 5 OpenTimeout µs, 6 BackoffFactor, 7
+// BackoffMax µs, 8 Probes, 9 ProbeTimeout µs, 10 FailureRate, 11
+// MinCalls, 12 RateWindow µs, 13 Retention ms, 14 the circuit's name, 15
+// the events channel, 16 an offset in µs added to the server's time (0,
+// except in this package's tests of a real server, whose clock they cannot
+// set); from 17 on, the step's own arguments.
+//
+// Times are integers of microseconds, which a Lua number (a double) holds
+// exactly until the year 2255. They are written with string.format('%.0f')
+// because Lua's own number-to-string conversion keeps only 14 digits.
+//
+// A script that finds a record it cannot read (a field that is not a
+// number, a newer protocol version) changes nothing and fails with an
+// error reply starting "TWBAD" or "TWVERSION", which the client turns into
+// a fleet.RecordError.
+//
+// Reply: {verdict, version, incarnation, generation, state (0 closed, 1
+// open, 2 half-open), mode, remaining µs, opens, probing, succeeded}, all
+// strings.
+const prelude = `
+local PROTO = tonumber(ARGV[1])
+local A = ARGV
+local K_REC, K_LEASE, K_TRIP, K_CNT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(A[16])
+local function f(n) return string.format('%.0f', n) end
+local p = {quorum = tonumber(A[3]), qwin = tonumber(A[4]), open = tonumber(A[5]),
+  factor = tonumber(A[6]), bmax = tonumber(A[7]), probes = tonumber(A[8]),
+  ptime = tonumber(A[9]), rate = tonumber(A[10]), minc = tonumber(A[11]),
+  rwin = tonumber(A[12]), keep = tonumber(A[13])}
+local r = {}
+local raw = redis.call('HGETALL', K_REC)
+if #raw == 0 then
+  r = {v = PROTO, inc = A[2], gen = 1, open = 0, mode = 0, upto = 0, opens = 0, ok = 0}
+  redis.call('DEL', K_LEASE, K_TRIP, K_CNT)
+else
+  local h = {}
+  for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end
+  local v = tonumber(h['v'])
+  if v == nil or v < 1 or v ~= math.floor(v) or v > 9007199254740992 then
+    return redis.error_reply('TWBAD v ' .. tostring(h['v']))
+  end
+  if v > PROTO then return redis.error_reply('TWVERSION ' .. h['v']) end
+  r.v = PROTO
+  local names = {gen = 'gen', open = 'open', mode = 'mode', upto = 'until', opens = 'opens', ok = 'ok'}
+  for k, field in pairs(names) do
+    local n = tonumber(h[field])
+    if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740992 then
+      return redis.error_reply('TWBAD ' .. field .. ' ' .. tostring(h[field]))
+    end
+    r[k] = n
+  end
+  if r.open > 1 then return redis.error_reply('TWBAD open ' .. h['open']) end
+  if r.mode > 2 then return redis.error_reply('TWBAD mode ' .. h['mode']) end
+  if r.gen < 1 then return redis.error_reply('TWBAD gen ' .. h['gen']) end
+  if h['inc'] == nil or h['inc'] == '' then return redis.error_reply('TWBAD inc empty') end
+  r.inc = h['inc']
+end
+local gen0 = r.gen
+
+local function clear()
+  r.ok = 0
+  redis.call('DEL', K_LEASE, K_TRIP, K_CNT)
+end
+local function openfor(opens)
+  local d = p.open
+  local i = 1
+  while i < opens and d < p.bmax do d = d * p.factor; i = i + 1 end
+  if p.bmax > 0 and d > p.bmax then d = p.bmax end
+  return math.floor(d)
+end
+local function open_now(opens)
+  r.gen = r.gen + 1; r.open = 1; r.opens = opens; r.upto = now + openfor(opens)
+  clear()
+end
+local function close_now()
+  r.gen = r.gen + 1; r.open = 0; r.opens = 0; r.upto = 0
+  clear()
+end
+local function live()
+  redis.call('ZREMRANGEBYSCORE', K_LEASE, '-inf', f(now))
+  return redis.call('ZCARD', K_LEASE)
+end
+local function finish(verdict)
+  redis.call('HSET', K_REC, 'v', f(r.v), 'inc', r.inc, 'gen', f(r.gen), 'open', f(r.open),
+    'mode', f(r.mode), 'until', f(r.upto), 'opens', f(r.opens), 'ok', f(r.ok))
+  if p.keep > 0 then
+    for _, k in ipairs({K_REC, K_LEASE, K_TRIP, K_CNT}) do redis.call('PEXPIRE', k, f(p.keep)) end
+  end
+  local probing = live()
+  local st, rem = 0, 0
+  if r.open == 1 then
+    if r.mode == 1 then st = 1
+    elseif now < r.upto then st = 1; rem = r.upto - now
+    else st = 2 end
+  end
+  local out = {f(verdict), f(r.v), r.inc, f(r.gen), f(st), f(r.mode), f(rem), f(r.opens), f(probing), f(r.ok)}
+  if r.gen ~= gen0 then
+    local ev = {}
+    for i = 2, #out do ev[#ev + 1] = out[i] end
+    ev[#ev + 1] = A[14]
+    redis.call('PUBLISH', A[15], table.concat(ev, '|'))
+  end
+  return out
+end
+`
+
+// tripScript: 17 instance, 18 known incarnation, 19 known generation.
+const tripScript = prelude + `
+if r.open == 0 and r.mode ~= 2 and not (A[18] == r.inc and tonumber(A[19]) < r.gen) then
+  redis.call('ZADD', K_TRIP, f(now), A[17])
+  redis.call('ZREMRANGEBYSCORE', K_TRIP, '-inf', f(now - p.qwin))
+  if redis.call('ZCARD', K_TRIP) >= p.quorum then open_now(1) end
+end
+return finish(0)
+`
+
+// flushScript: 17 successes, 18 failures.
+const flushScript = prelude + `
+if p.rate > 0 and r.open == 0 and r.mode == 0 then
+  local width = math.floor(p.rwin / 10)
+  if width < 1 then width = 1 end
+  local idx = math.floor(now / width)
+  local total, failed = 0, 0
+  for _, k in ipairs(redis.call('HKEYS', K_CNT)) do
+    local b, kind = string.match(k, '^(%d+):([sf])$')
+    local bn = tonumber(b)
+    if bn == nil or bn <= idx - 10 then
+      redis.call('HDEL', K_CNT, k)
+    else
+      local n = tonumber(redis.call('HGET', K_CNT, k)) or 0
+      total = total + n
+      if kind == 'f' then failed = failed + n end
+    end
+  end
+  local s, fl = tonumber(A[17]), tonumber(A[18])
+  if s + fl > 0 then
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':s', A[17])
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':f', A[18])
+    total = total + s + fl
+    failed = failed + fl
+  end
+  if total > 0 and total >= p.minc and failed >= p.rate * total then open_now(1) end
+end
+return finish(0)
+`
+
+// acquireScript: 17 incarnation, 18 generation, 19 lease. Verdicts as
+// fleet.Verdict: 1 admit, 2 full, 3 reopened, 4 not due, 5 stale.
+const acquireScript = prelude + `
+local v
+if A[17] ~= r.inc or tonumber(A[18]) ~= r.gen or r.open == 0 then
+  if r.open == 1 then v = 3 else v = 5 end
+elseif r.mode == 1 then v = 3
+elseif now < r.upto then v = 4
+elseif live() + r.ok >= p.probes then v = 2
+else
+  redis.call('ZADD', K_LEASE, f(now + p.ptime), A[19])
+  v = 1
+end
+return finish(v)
+`
+
+// reportScript: 17 incarnation, 18 generation, 19 lease, 20 outcome (s,
+// f or i).
+const reportScript = prelude + `
+if A[17] == r.inc and tonumber(A[18]) == r.gen and r.open == 1 then
+  live()
+  if redis.call('ZREM', K_LEASE, A[19]) == 1 then
+    if A[20] == 's' then
+      r.ok = r.ok + 1
+      if r.ok >= p.probes then close_now() end
+    elseif A[20] == 'f' then
+      open_now(r.opens + 1)
+    end
+  end
+end
+return finish(0)
+`
+
+// forceScript: 17 mode.
+const forceScript = prelude + `
+close_now()
+r.mode = tonumber(A[17])
+if r.mode == 1 then r.open = 1 end
+return finish(0)
+`

@@ -1,0 +1,201 @@
+package otelbreaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/metricset"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// The instruments Register creates.
+const (
+	// CallsName counts calls, by outcome ("success", "failure", "ignored",
+	// "rejected"). Only breakers built with Config.CountCalls report it.
+	CallsName = "tripwire.breaker.calls"
+	// TripsName counts the times the policy opened a closed circuit: a
+	// trip is the policy's verdict and nothing else.
+	TripsName = "tripwire.breaker.trips"
+	// ReopensName counts the times a failed half-open probe opened a
+	// circuit again.
+	ReopensName = "tripwire.breaker.reopens"
+	// ManualOpensName counts the times Trip, TripFor or ForceOpen opened a
+	// circuit.
+	ManualOpensName = "tripwire.breaker.manual_opens"
+	// ExternalOpensName counts the times a decision adopted from a
+	// coordinator (Adopt) opened a circuit.
+	ExternalOpensName = "tripwire.breaker.external_opens"
+	// StateName is 1 for the state a circuit is in and 0 for the other two
+	// ("closed", "half-open", "open").
+	StateName = "tripwire.breaker.state"
+	// ModeName is 1 for the manual mode in force and 0 for the other two
+	// ("none", "forced-open", "disabled").
+	ModeName = "tripwire.breaker.mode"
+	// ActiveProbesName is the number of half-open probes in flight.
+	ActiveProbesName = "tripwire.breaker.active_probes"
+	// NameCollisionsName is the number of a group's breakers left out of a
+	// collection because a breaker with the same name was reported first.
+	// It has points only while names collide.
+	NameCollisionsName = "tripwire.breaker.name_collisions"
+)
+
+// ErrDuplicateName is wrapped by the error of [Register] and
+// [Registration.Add] when a breaker has the name of one already reported.
+var ErrDuplicateName = errors.New("otelbreaker: a breaker with this name is already reported")
+
+// The attributes of the measurements.
+const (
+	// NameKey is the breaker's name, on every measurement.
+	NameKey = attribute.Key("breaker.name")
+	// StateKey is the state a StateName measurement is about.
+	StateKey = attribute.Key("breaker.state")
+	// ModeKey is the manual mode a ModeName measurement is about.
+	ModeKey = attribute.Key("breaker.mode")
+	// OutcomeKey is the outcome a CallsName measurement counts.
+	OutcomeKey = attribute.Key("breaker.outcome")
+)
+
+// Breaker is a breaker whose metrics are reported. *breaker.Breaker[T]
+// implements it for every T.
+type Breaker interface {
+	Metrics() breaker.Metrics
+}
+
+// Group is a changing set of breakers whose metrics are reported: every
+// breaker the set holds at the time of each collection.
+// *group.Group[K, T] implements it for every K and T.
+type Group interface {
+	Metrics() iter.Seq[breaker.Metrics]
+}
+
+// Registration reports the metrics of breakers through the observable
+// instruments of one meter, read at each collection. Build one with
+// [Register]; the zero value is not usable. It is safe for concurrent use.
+//
+// Each breaker's measurements carry its name ([NameKey]), so each name is
+// reported once: two breakers of one name would give a mix of the two.
+// Register and Add refuse a breaker whose name is taken. A group's breakers
+// are named at each collection, so there a name already reported (by a
+// breaker added, an earlier group, or the same group added twice) is left
+// out and counted in [NameCollisionsName]. Names that are not valid UTF-8
+// are reported with U+FFFD in place of the invalid bytes. Two Registrations
+// on one meter report into the same instruments: use one per meter, with
+// Add and AddGroup.
+type Registration struct {
+	calls                   metric.Int64ObservableCounter
+	opens                   [4]metric.Int64ObservableCounter // by metricset.OpenCounts
+	state, mode, collisions metric.Int64ObservableGauge
+	probes                  metric.Int64ObservableUpDownCounter
+	reg                     metric.Registration
+	set                     metricset.Set
+}
+
+// Register creates the instruments on meter and a callback that reports
+// the given breakers at each collection. Add more with Add and AddGroup;
+// stop with Unregister. It fails when two of the breakers have one name
+// (the error wraps ErrDuplicateName), or when the meter refuses an
+// instrument or the callback.
+func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
+	r := &Registration{}
+	if err := r.Add(breakers...); err != nil {
+		return nil, err
+	}
+	var err, e error
+	r.calls, e = meter.Int64ObservableCounter(CallsName, metric.WithUnit("{call}"),
+		metric.WithDescription("Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open."))
+	err = errors.Join(err, e)
+	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
+		r.opens[i], e = meter.Int64ObservableCounter("tripwire.breaker."+o.Name, metric.WithUnit(o.Unit),
+			metric.WithDescription(o.Help))
+		err = errors.Join(err, e)
+	}
+	r.state, e = meter.Int64ObservableGauge(StateName, metric.WithUnit("1"),
+		metric.WithDescription("Whether a circuit is in the state of the attribute (1) or not (0)."))
+	err = errors.Join(err, e)
+	r.mode, e = meter.Int64ObservableGauge(ModeName, metric.WithUnit("1"),
+		metric.WithDescription("Whether the manual mode of the attribute is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable)."))
+	err = errors.Join(err, e)
+	r.probes, e = meter.Int64ObservableUpDownCounter(ActiveProbesName, metric.WithUnit("{probe}"),
+		metric.WithDescription("Half-open probe calls in flight."))
+	err = errors.Join(err, e)
+	r.collisions, e = meter.Int64ObservableGauge(NameCollisionsName, metric.WithUnit("{breaker}"),
+		metric.WithDescription("Breakers of a group left out of this collection because a breaker with the same name was reported first."))
+	err = errors.Join(err, e)
+	if err != nil {
+		return nil, err
+	}
+	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
+		r.state, r.mode, r.probes, r.collisions)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Add reports breakers too. A breaker whose name is already reported by the
+// registration is left out, and the error, wrapping ErrDuplicateName,
+// names it; the others are added all the same.
+func (r *Registration) Add(breakers ...Breaker) error {
+	var errs []error
+	for _, b := range breakers {
+		if !r.set.Add(b) {
+			errs = append(errs, fmt.Errorf("%w: %q", ErrDuplicateName, metricset.Name(b.Metrics())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AddGroup reports every breaker in g, as it is at each collection. A
+// breaker of g whose name is already reported is left out and counted in
+// [NameCollisionsName].
+func (r *Registration) AddGroup(g Group) { r.set.AddGroup(g) }
+
+// Unregister stops reporting: the instruments stay on the meter but get no
+// more measurements from this registration.
+func (r *Registration) Unregister() error { return r.reg.Unregister() }
+
+func (r *Registration) observe(_ context.Context, o metric.Observer) error {
+	for _, x := range r.set.Collect(func(m breaker.Metrics) { r.observeOne(o, m) }) {
+		o.ObserveInt64(r.collisions, int64(x.Extra), metric.WithAttributes(NameKey.String(x.Name)))
+	}
+	return nil
+}
+
+func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
+	name := NameKey.String(m.Name)
+	with := func(kv ...attribute.KeyValue) metric.ObserveOption {
+		return metric.WithAttributeSet(attribute.NewSet(append(kv, name)...))
+	}
+	for _, s := range metricset.States {
+		v := int64(0)
+		if m.State == s {
+			v = 1
+		}
+		o.ObserveInt64(r.state, v, with(StateKey.String(s.String())))
+	}
+	for _, md := range metricset.Modes {
+		v := int64(0)
+		if m.Mode == md {
+			v = 1
+		}
+		o.ObserveInt64(r.mode, v, with(ModeKey.String(md.String())))
+	}
+	for i, n := range metricset.OpenCounts(m) {
+		o.ObserveInt64(r.opens[i], toInt64(n.N), with())
+	}
+	o.ObserveInt64(r.probes, int64(m.ProbesInFlight), with())
+	if !m.Counted {
+		return
+	}
+	for _, n := range metricset.Counts(m) {
+		o.ObserveInt64(r.calls, toInt64(n.N), with(OutcomeKey.String(n.Outcome)))
+	}
+}
+
+// toInt64 converts a count, saturating where int64 ends.
+func toInt64(n uint64) int64 { return int64(min(n, math.MaxInt64)) }

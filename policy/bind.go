@@ -1,0 +1,249 @@
+package policy
+
+import (
+	"errors"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+)
+
+// A Binder is a policy with terms: something it needs from the breaker
+// that runs it (the time of each call, its duration), a promise it makes
+// (to judge half-open probes), a check of its arguments, or a claim to
+// belong to one breaker. Every built-in policy is a Binder.
+//
+// Bind is called once, by [Bind] (which breaker.New calls), with a
+// [Binding] that only Bind makes. It states the policy's terms on b
+// ([Binding.Need], [Binding.JudgeProbes]), binds the policies it is built
+// from ([Binding.Child]), and returns an error if its arguments are wrong
+// or it already belongs to another breaker. Called with a Binding that
+// Bind did not make, it changes nothing and returns an error: nobody can
+// spoil a policy by calling its Bind method.
+type Binder interface {
+	Bind(b *Binding) error
+}
+
+// An Unwrapper is a policy that wraps another one and adds no terms of its
+// own: a logging or counting wrapper. [Bind] binds what Unwrap returns, so
+// a wrapper that forwards Record and Reset needs no other method to keep
+// the terms of the policy it wraps. It is the way [net/http.ResponseController]
+// finds a ResponseWriter's optional methods through wrappers.
+type Unwrapper interface {
+	Unwrap() Policy
+}
+
+// Terms are what binding a policy found: what the breaker must do for it.
+// The zero value is the terms of a policy that needs nothing and judges
+// no probes.
+type Terms struct {
+	// Needs is which fields of [Call] the breaker must set.
+	Needs Needs
+	// Judge, if not nil, judges the half-open probes that Classify
+	// called a success (see [ProbeJudge]).
+	Judge ProbeJudge
+}
+
+// ProbeFailed reports whether a half-open probe that finished as c counts
+// as a failure under t: Judge's verdict if there is a judge, else c.Failed.
+func (t Terms) ProbeFailed(c Call) bool {
+	if t.Judge != nil && !c.Failed {
+		return t.Judge.ProbeFailed(c)
+	}
+	return c.Failed
+}
+
+// A Binding collects the terms of one policy and of the policies it is
+// built from, while [Bind] binds them. Only Bind makes a usable one: the
+// zero value refuses every use.
+type Binding struct {
+	root  *binding // shared by a policy and all its children
+	terms Terms
+}
+
+// binding is what one call of Bind shares across the whole policy tree.
+type binding struct {
+	claim bool // false for a dry run (Check): validate, claim nothing
+}
+
+// errNotBound is what a Binder returns for a Binding that Bind did not make.
+var errNotBound = errors.New("policy: Bind called with a Binding that policy.Bind did not make")
+
+// Need asks the breaker to set the fields of Call that n names. On a
+// Binding that Bind did not make it does nothing.
+func (b *Binding) Need(n Needs) {
+	if b.live() {
+		b.terms.Needs |= n
+	}
+}
+
+// JudgeProbes makes j the judge of half-open probes that Classify called a
+// success: the breaker fails those for which j.ProbeFailed returns true. A
+// policy that does not call it lets probes be judged by their outcome. On
+// a Binding that Bind did not make it does nothing.
+func (b *Binding) JudgeProbes(j ProbeJudge) {
+	if b.live() {
+		b.terms.Judge = j
+	}
+}
+
+// live reports whether Bind made b.
+func (b *Binding) live() bool { return b != nil && b.root != nil }
+
+// Child binds p, a policy that the policy being bound is built from, and
+// returns its terms, for the caller to combine into its own ([Any] and
+// [All] do). p's needs are added to b's; its judge is not, since how to
+// combine judges is the combinator's to say.
+func (b *Binding) Child(p Policy) (Terms, error) {
+	if !b.live() {
+		return Terms{}, errNotBound
+	}
+	c := &Binding{root: b.root}
+	if err := bind(p, c); err != nil {
+		return Terms{}, err
+	}
+	b.Need(c.terms.Needs)
+	return c.terms, nil
+}
+
+// Bind binds p to the breaker being built: it checks p's arguments,
+// claims p for that breaker and returns its terms. breaker.New calls it,
+// last of its checks, so that a Config refused for another field leaves
+// the policy unclaimed; a second Bind of the same policy (two breakers
+// given one policy, or one policy twice in [Any]) returns an error that
+// wraps [ErrShared]. Use [Check] to learn a policy's terms without
+// claiming it.
+//
+// A policy that is a [Binder] binds itself; an [Unwrapper] that is not a
+// Binder is bound through what it wraps. Any other policy has no terms,
+// unless it holds a policy that has some in a field: a wrapper written as
+// struct{ policy.Policy } would hide the needs, checks and claim of what it
+// wraps, so Bind refuses it with an [ArgError] that names the field.
+func Bind(p Policy) (Terms, error) {
+	if t, err := Check(p); err != nil {
+		return t, err // checked in full before anything is claimed
+	}
+	b := &Binding{root: &binding{claim: true}}
+	err := bind(p, b)
+	return b.terms, err
+}
+
+// Check returns p's terms and the first error Bind would report for its
+// arguments or its shape, without claiming it. It does not see sharing.
+func Check(p Policy) (Terms, error) {
+	b := &Binding{root: &binding{}}
+	err := bind(p, b)
+	return b.terms, err
+}
+
+// bind binds p on b.
+func bind(p Policy, b *Binding) error {
+	switch q := p.(type) {
+	case nil:
+		return &ArgError{Field: "Policy", problem: "is nil"}
+	case Binder:
+		return q.Bind(b)
+	case Unwrapper:
+		inner := q.Unwrap()
+		if inner == nil {
+			return &ArgError{Field: typeName(p) + ".Unwrap()", problem: "returned nil"}
+		}
+		return bind(inner, b)
+	}
+	if field, inner, ok := hidden(reflect.ValueOf(p), 0); ok {
+		return &ArgError{
+			Field:   typeName(p) + "." + field,
+			problem: "holds a " + inner + " whose terms (needs, checks, claim) the breaker would not see: give " + typeName(p) + " an Unwrap() policy.Policy method, or a Bind method that binds it with Binding.Child",
+		}
+	}
+	return nil
+}
+
+// hidden finds a field of v that holds a policy with terms, directly or in
+// a wrapper of its own that hides them, and returns the field's name and
+// the type of what it holds. It looks into structs, through pointers and
+// interfaces, and into slices and arrays of policies, a few levels deep.
+func hidden(v reflect.Value, depth int) (field, inner string, ok bool) {
+	if depth > 4 {
+		return "", "", false
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return "", "", false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return "", "", false
+	}
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch f.Kind() {
+		case reflect.Interface, reflect.Pointer:
+			if in, ok := heldTerms(f, depth); ok {
+				return name, in, true
+			}
+		case reflect.Slice, reflect.Array:
+			if f.Type().Elem().Kind() != reflect.Interface && f.Type().Elem().Kind() != reflect.Pointer {
+				continue
+			}
+			for j := range f.Len() {
+				if in, ok := heldTerms(f.Index(j), depth); ok {
+					return name + "[" + strconv.Itoa(j) + "]", in, true
+				}
+			}
+		}
+	}
+	return "", "", false
+}
+
+// heldTerms reports whether f, a field's value, is a policy with terms the
+// field's owner would hide, and its type.
+func heldTerms(f reflect.Value, depth int) (string, bool) {
+	if f.IsNil() {
+		return "", false
+	}
+	t := f.Type()
+	if f.Kind() == reflect.Interface {
+		t = f.Elem().Type()
+	}
+	if !t.Implements(policyType) {
+		return "", false
+	}
+	if t.Implements(binderType) {
+		return t.String(), true
+	}
+	if t.Implements(unwrapperType) {
+		return "", false // it keeps its inner policy's terms itself
+	}
+	if _, in, ok := hidden(f, depth+1); ok {
+		return in, true
+	}
+	return "", false
+}
+
+var (
+	policyType    = reflect.TypeFor[Policy]()
+	binderType    = reflect.TypeFor[Binder]()
+	unwrapperType = reflect.TypeFor[Unwrapper]()
+)
+
+// typeName names p's type for an error.
+func typeName(p Policy) string { return reflect.TypeOf(p).String() }
+
+// owner is embedded by the built-in policies: it makes them belong to one
+// breaker. The zero value belongs to none.
+type owner struct {
+	claimed atomic.Bool
+}
+
+// claim claims the policy for the breaker that b binds it to; a dry run
+// (Check) only looks. A policy claimed already returns ErrShared.
+func (o *owner) claim(b *Binding) error {
+	if !b.live() {
+		return errNotBound
+	}
+	if b.root.claim && !o.claimed.CompareAndSwap(false, true) || !b.root.claim && o.claimed.Load() {
+		return ErrShared
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package prombreaker
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/metricset"
+)
+
+// DefaultNamespace prefixes the metric names when Opts.Namespace is empty.
+const DefaultNamespace = "tripwire"
+
+// Breaker is a breaker whose metrics the collector exports.
+// *breaker.Breaker[T] implements it for every T.
+type Breaker interface {
+	Metrics() breaker.Metrics
+}
+
+// Group is a changing set of breakers whose metrics the collector exports:
+// every breaker the set holds at the time of each scrape.
+// *group.Group[K, T] implements it for every K and T.
+type Group interface {
+	Metrics() iter.Seq[breaker.Metrics]
+}
+
+// Opts configures a [Collector]. The zero value is valid.
+type Opts struct {
+	// Namespace is the first part of every metric name. Empty means
+	// DefaultNamespace, "tripwire".
+	Namespace string
+	// ConstLabels are added to every metric, for instance to tell apart
+	// several collectors registered with one registry.
+	ConstLabels prometheus.Labels
+}
+
+// ErrDuplicateName is wrapped by the error of [NewCollector] and
+// [Collector.Add] when a breaker has the name of one already exported.
+var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is already exported")
+
+// Collector is a prometheus.Collector of breaker metrics: register it with
+// a registry, add breakers and groups, and every scrape reads their
+// [breaker.Metrics]. It holds no copy of them between scrapes. Build one with
+// [NewCollector]; the zero value is not usable. It is safe for concurrent
+// use.
+//
+// Each breaker's series carry its name in the label "breaker", so each name
+// is exported once. Add refuses a breaker whose name is taken. A group's
+// breakers are named at each scrape, so there a name already exported (by
+// a breaker added, an earlier group, or the same group added twice) is left
+// out of the scrape and counted in tripwire_breaker_name_collisions: the
+// scrape goes on, with every other metric of the registry. Names that are
+// not valid UTF-8 are exported with U+FFFD in place of the invalid bytes.
+// The call counts are exported only for breakers built with
+// Config.CountCalls.
+type Collector struct {
+	state, mode, since, probes, calls, collisions *prometheus.Desc
+	opens                                         [4]*prometheus.Desc // by metricset.OpenCounts
+	set                                           metricset.Set
+}
+
+// NewCollector returns a collector configured by opts, exporting the given
+// breakers; add more with Add and AddGroup. It fails, with an error wrapping
+// ErrDuplicateName, when two of the breakers have one name.
+func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "breaker", name), help,
+			append([]string{"breaker"}, labels...), opts.ConstLabels)
+	}
+	c := &Collector{
+		state: desc("state",
+			"Whether the circuit is in the state of the label (1) or not (0).", "state"),
+		since: desc("state_since_timestamp_seconds",
+			"When the circuit entered its current state, in seconds since the Unix epoch."),
+		mode: desc("mode",
+			"Whether the manual mode of the label is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).", "mode"),
+		probes: desc("probes_in_flight",
+			"Half-open probe calls running now."),
+		calls: desc("calls_total",
+			"Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.", "outcome"),
+		collisions: desc("name_collisions",
+			"Breakers of a group left out of this scrape because a breaker with the same name was exported first."),
+	}
+	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
+		c.opens[i] = desc(o.Name+"_total", o.Help)
+	}
+	if err := c.Add(breakers...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Add makes the collector export breakers too. A breaker whose name is
+// already exported by the collector (given to NewCollector or Add) is left
+// out, and the error, wrapping ErrDuplicateName, names it; the others are
+// added all the same.
+func (c *Collector) Add(breakers ...Breaker) error {
+	var errs []error
+	for _, b := range breakers {
+		if !c.set.Add(b) {
+			errs = append(errs, fmt.Errorf("%w: %q", ErrDuplicateName, metricset.Name(b.Metrics())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AddGroup makes the collector export every breaker in g, as it is at each
+// scrape. A breaker of g whose name is already exported is left out and
+// counted in tripwire_breaker_name_collisions{breaker="<name>"}.
+func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
+
+// Describe sends the descriptions of every metric the collector exports.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions} {
+		ch <- d
+	}
+	for _, d := range c.opens {
+		ch <- d
+	}
+}
+
+// Collect sends the metrics of every breaker, read now, and the count of
+// breakers left out because their name was taken.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, x := range c.set.Collect(func(m breaker.Metrics) { c.collect(ch, m) }) {
+		ch <- prometheus.MustNewConstMetric(c.collisions, prometheus.GaugeValue, float64(x.Extra), x.Name)
+	}
+}
+
+func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
+	for _, s := range metricset.States {
+		v := 0.0
+		if m.State == s {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, m.Name, s.String())
+	}
+	for _, md := range metricset.Modes {
+		v := 0.0
+		if m.Mode == md {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, v, m.Name, md.String())
+	}
+	ch <- prometheus.MustNewConstMetric(c.since, prometheus.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
+	for i, o := range metricset.OpenCounts(m) {
+		ch <- prometheus.MustNewConstMetric(c.opens[i], prometheus.CounterValue, float64(o.N), m.Name)
+	}
+	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
+	if !m.Counted {
+		return
+	}
+	for _, n := range metricset.Counts(m) {
+		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.N), m.Name, n.Outcome)
+	}
+}

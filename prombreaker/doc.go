@@ -1,0 +1,63 @@
+// Package prombreaker exports the metrics of tripwire circuit breakers to
+// Prometheus, through github.com/prometheus/client_golang.
+//
+// It is a module of its own, so that the breaker library does not depend
+// on the Prometheus client.
+//
+// # Use
+//
+// Build breakers with Config.CountCalls to export call counts too, make a
+// [Collector] of them and register it:
+//
+//	import (
+//		"github.com/prometheus/client_golang/prometheus"
+//		"github.com/tripwire-go/tripwire/prombreaker"
+//	)
+//
+//	b, _ := breaker.New(breaker.Config[*http.Response]{Name: "payments", CountCalls: true})
+//	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+//	if err != nil {
+//		return err // two breakers with one name
+//	}
+//	prometheus.MustRegister(c)
+//
+// A group of breakers ([github.com/tripwire-go/tripwire/group]) is added with
+// [Collector.AddGroup]: each scrape then covers the breakers the group
+// holds at that moment.
+//
+// # Metrics
+//
+// Every series has the label "breaker", the breaker's name. With the
+// default namespace:
+//
+//	tripwire_breaker_state{state="closed"|"half-open"|"open"}   gauge, 1 for the current state, 0 for the others
+//	tripwire_breaker_mode{mode="none"|"forced-open"|"disabled"} gauge, 1 for the manual mode in force, 0 for the others
+//	tripwire_breaker_state_since_timestamp_seconds               gauge, when the current state began
+//	tripwire_breaker_trips_total                                 counter, times the policy opened the closed circuit
+//	tripwire_breaker_reopens_total                               counter, times a failed half-open probe opened it again
+//	tripwire_breaker_manual_opens_total                          counter, times Trip, TripFor or ForceOpen opened it
+//	tripwire_breaker_external_opens_total                        counter, times a coordinator's decision opened it (Adopt)
+//	tripwire_breaker_probes_in_flight                            gauge, half-open probes running
+//	tripwire_breaker_calls_total{outcome="success"|"failure"|"ignored"|"rejected"}
+//	                                                             counter, only with Config.CountCalls
+//	tripwire_breaker_name_collisions                             gauge, breakers of groups left out of the scrape
+//	                                                             because their name was exported first
+//
+// # Names
+//
+// Each name is exported once, because two series with the same labels make
+// the registry fail the whole scrape, and with it every metric of the
+// application. NewCollector and [Collector.Add] refuse a breaker whose
+// name is taken ([ErrDuplicateName]). A group's breakers come and go, so
+// they are checked at each scrape: the first breaker of a name is exported,
+// the others are left out and counted in tripwire_breaker_name_collisions,
+// labelled with the name. Alert on it being present.
+//
+// A trip is the policy's verdict and nothing else, so an alert on
+// increase(tripwire_breaker_trips_total[5m]) > 0 fires when a dependency
+// fails, not when an operator opens a circuit or a probe fails again; every
+// opening is the sum of the four opens counters.
+//
+// A scrape reads each breaker's Metrics, which takes a lock briefly and
+// never changes the circuit or calls OnStateChange.
+package prombreaker

@@ -1,0 +1,97 @@
+package prombreaker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/prombreaker"
+)
+
+// Export a breaker to Prometheus. In a service, register the collector with
+// prometheus.MustRegister and serve promhttp.Handler() on /metrics; here a
+// registry of its own is scraped once and part of it printed.
+func ExampleNewCollector() {
+	b, _ := breaker.New(breaker.Config[string]{Name: "payments", CountCalls: true})
+	reg := prometheus.NewRegistry()
+	c, err := prombreaker.NewCollector(prombreaker.Opts{}, b)
+	if err != nil {
+		panic(err)
+	}
+	reg.MustRegister(c)
+
+	b.Execute(context.Background(), func(context.Context) (string, error) { return "paid", nil })
+	b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
+
+	// What a scrape of /metrics would read.
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "tripwire_breaker_calls_total") || strings.HasPrefix(line, "tripwire_breaker_state{") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// tripwire_breaker_calls_total{breaker="payments",outcome="failure"} 1
+	// tripwire_breaker_calls_total{breaker="payments",outcome="ignored"} 0
+	// tripwire_breaker_calls_total{breaker="payments",outcome="rejected"} 0
+	// tripwire_breaker_calls_total{breaker="payments",outcome="success"} 1
+	// tripwire_breaker_state{breaker="payments",state="closed"} 1
+	// tripwire_breaker_state{breaker="payments",state="half-open"} 0
+	// tripwire_breaker_state{breaker="payments",state="open"} 0
+}
+
+// Export every breaker of a group: each scrape covers the breakers the
+// group holds at that moment, however many it created since.
+func ExampleCollector_AddGroup() {
+	hosts, _ := group.New(group.Config[string, string]{
+		New: func(string) breaker.Config[string] {
+			return breaker.Config[string]{Policy: policy.Consecutive(1)}
+		},
+	})
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
+	c.AddGroup(hosts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+
+	hosts.Get("a.example")
+	hosts.Execute(context.Background(), "b.example", func(context.Context) (string, error) {
+		return "", errors.New("timeout") // the policy trips b.example's circuit
+	})
+
+	families, _ := reg.Gather()
+	for _, f := range families {
+		if f.GetName() != "tripwire_breaker_trips_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			fmt.Println(m.GetLabel()[0].GetValue(), m.GetCounter().GetValue())
+		}
+	}
+	// Output:
+	// a.example 0
+	// b.example 1
+}
+
+// A breaker whose name is already exported is refused when it is added,
+// rather than failing every scrape later.
+func ExampleCollector_Add() {
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
+	payments, _ := breaker.New(breaker.Config[string]{Name: "payments"})
+	again, _ := breaker.New(breaker.Config[string]{Name: "payments"})
+	search, _ := breaker.New(breaker.Config[string]{Name: "search"})
+
+	err := c.Add(payments, again, search)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, prombreaker.ErrDuplicateName))
+	// Output:
+	// prombreaker: a breaker with this name is already exported: "payments"
+	// true
+}
