@@ -74,8 +74,9 @@
 // that finishes after the circuit moved on. [Config.ProbeTimeout] keeps
 // probes that never finish from holding their slots for ever.
 //
-// A probe that succeeded is judged by the policy too when the policy is a
-// [policy.ProbeJudge]: the policy may still count it as failed, and the
+// A probe that succeeded is judged by the policy too when the policy
+// names a [policy.ProbeJudge] as it is bound ([policy.Binding.JudgeProbes]):
+// the judge may still count it as failed, and the
 // circuit then opens again as for any failed probe. policy.Slow does so
 // for a probe slower than its threshold (and policy.Any with it among its
 // children), so that a circuit opened by slow calls stays open while the
