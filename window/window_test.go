@@ -12,7 +12,6 @@ import (
 	"github.com/tripwire-go/tripwire/window"
 )
 
-
 // counter is what every window offers; [window.Last] ignores the times.
 type counter interface {
 	Record(now time.Time, m window.Marks)
