@@ -291,3 +291,4 @@ func TestAdoptLastDecisionWins(t *testing.T) {
 	r.wantMode(breaker.ModeNone)
 	r.wantState(breaker.Open)
 }
+
