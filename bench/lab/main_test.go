@@ -142,6 +142,45 @@ func TestTuneFlag(t *testing.T) {
 	}
 }
 
+// The tuning excerpt in docs/lab.md is what -tune prints: the winner's
+// row and its Go code, searched again over its family alone.
+func TestDocsTuneExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "$ go run ./bench/lab -tune -scenarios outage,brownout\n")
+	excerpt, _, ok := strings.Cut(section, "```")
+	_, winner, ok2 := strings.Cut(excerpt, "\nwinner: ")
+	if !ok || !ok2 {
+		t.Fatal("docs/lab.md: no -tune excerpt with a winner")
+	}
+	winner, _, _ = strings.Cut(winner, "}")
+	name := strings.Fields(winner)[0]
+	family, _, _ := strings.Cut(name, "(")
+	code, out, errOut := runLab(t, "-tune", "-scenarios", "outage,brownout", "-families", family)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "\nwinner: "+winner) {
+		t.Errorf("docs/lab.md shows the winner\n%s\nbut -tune prints\n%s", winner, out)
+	}
+	var row string
+	for line := range strings.Lines(excerpt) {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			row = strings.Join(f, " ")
+			break
+		}
+	}
+	found := false
+	for line := range strings.Lines(out) {
+		found = found || strings.Join(strings.Fields(line), " ") == row
+	}
+	if row == "" || !found {
+		t.Errorf("docs/lab.md's row for %s, %q, is not in\n%s", name, row, out)
+	}
+}
+
 // -fleet splits the traffic among instances with a breaker each: the
 // table says so, and more calls reach the outage than with one breaker.
 func TestFleetFlag(t *testing.T) {
