@@ -291,4 +291,3 @@ func TestAdoptLastDecisionWins(t *testing.T) {
 	r.wantMode(breaker.ModeNone)
 	r.wantState(breaker.Open)
 }
-
