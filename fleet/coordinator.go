@@ -240,6 +240,12 @@ func randomID() string {
 //
 // Its background work (the flush ticker, the hand-offs, the events) runs in
 // goroutines it owns; Close stops them all.
+//
+// Adopting a record calls the breaker's Adopt, which delivers transitions to
+// the breaker's callbacks (OnStateChange, OnTransition, Subscribe) on the
+// adopting goroutine, with the coordinator's lock of that circuit held: a
+// callback must not call the coordinator's ForceOpen, Disable, Clear or
+// Sync itself (hand the call to a goroutine instead).
 type Coordinator struct {
 	cfg    Config
 	params Params

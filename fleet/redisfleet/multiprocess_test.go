@@ -608,6 +608,12 @@ func TestMultiProcess(t *testing.T) {
 	if len(gens) == 0 {
 		t.Error("no probe reached the dependency")
 	}
+	// While the fleet is open only calls already in flight when it opened
+	// (or sent before a member heard of it) reach the dependency: at most
+	// one per calling goroutine.
+	if callers := 2 * n; sr.intoOpenFleet > callers {
+		t.Errorf("%d requests reached the dependency while the fleet was open; %d callers", sr.intoOpenFleet, callers)
+	}
 	if sr.toAllOpen > time.Second {
 		t.Errorf("every member open only %v after the first failure", sr.toAllOpen)
 	}
