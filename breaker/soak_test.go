@@ -168,8 +168,7 @@ type contention struct {
 	certain, maybe uint64 // calls checked: certain to be recorded, or maybe
 	lost, extra    uint64 // records missing, records too many
 
-	bad   violations
-	known violations // what a known fault does; see failOnExtraRecords
+	bad violations
 }
 
 // tally counts a worker's reported calls by the policy's period (the
@@ -286,10 +285,11 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 		h.clk = newManualClock(starts[cfg.seed%uint64(len(starts))])
 		bcfg.Clock = h.clk
 	} else {
-		// The timer path, many times over. No ProbeTimeout: with real time
-		// passing, slots could be reclaimed under the check at rest.
+		// The timer path, many times over. No ProbeTimeout (its default is
+		// the open period): with real time passing, slots could be
+		// reclaimed under the check at rest.
 		bcfg.OpenTimeout, bcfg.Backoff.Max = 100*time.Microsecond, 800*time.Microsecond
-		bcfg.ProbeTimeout = 0
+		bcfg.ProbeTimeout = breaker.NoProbeTimeout
 	}
 	if cfg.classify {
 		bcfg.Classify = func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) }
@@ -360,9 +360,6 @@ func runContention(t *testing.T, cfg contentionConfig, deadline time.Time) conte
 	rep.violations = h.bad.n.Load()
 	for _, msg := range h.bad.first {
 		t.Errorf("%s: %s", cfg.kind.name, msg)
-	}
-	for _, msg := range h.known.first {
-		t.Logf("%s: known fault: %s", cfg.kind.name, msg)
 	}
 	if rep.calls == 0 || rep.transitions == 0 {
 		t.Errorf("%s: %s: the workers did not get the breaker to do anything", cfg.kind.name, &rep)
@@ -555,13 +552,6 @@ func (h *contention) count(tl *tally, period uint64, tracked, known bool, before
 	}
 }
 
-// failOnExtraRecords says whether extra records fail the test. They were
-// the known fault of issue 10, item 2 (a result admitted before Reset
-// reached the policy after it), which the real-clock runs found within
-// seconds; the state machine now fences the policy's Reset (fsm.Machine's
-// close), so they fail every run.
-func failOnExtraRecords() bool { return true }
-
 // checkRecords compares, at rest, what the policy was fed with what the
 // callers reported: for each closed period of the policy (from one of its
 // Resets to the next), the records the countingPolicy counted, with the
@@ -626,11 +616,7 @@ func (h *contention) checkRecords(all bool) {
 		}
 		if rec > certain+maybe {
 			h.extra += rec - certain - maybe
-			report := h.bad.add
-			if !failOnExtraRecords() {
-				report = h.known.add
-			}
-			report("closed period %d: %d records of %d calls certain and %d that may have been recorded: %d extra", p, rec, certain, maybe, rec-certain-maybe)
+			h.bad.add("closed period %d: %d records of %d calls certain and %d that may have been recorded: %d extra", p, rec, certain, maybe, rec-certain-maybe)
 		}
 	}
 }

@@ -101,3 +101,50 @@ func ExampleScenario_Validate() {
 	// Output:
 	// lab: scenario "typo": errors: must be a fraction in [0, 1], got 30
 }
+
+// Build candidates from the command line's notation: policies spelt as
+// their Go constructors, with breaker settings after '@'. A mistake points
+// at its character.
+func ExampleParseCandidates() {
+	cs, err := lab.ParseCandidates("consecutive(5),rate(0.3,20,10s)@open=30s,probes=1", nil)
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range cs {
+		fmt.Printf("%s: open %v, %d probes\n", c.Spec(), c.OpenTimeout, c.HalfOpenProbes)
+	}
+	_, err = lab.ParseCandidates("rate(0.3,20,10)", nil)
+	fmt.Println(err)
+	fmt.Println(err.(*lab.SpecError).Caret())
+	// Output:
+	// consecutive(5): open 0s, 0 probes
+	// rate(0.3, 20, 10s)@open=30s,probes=1: open 30s, 1 probes
+	// lab: candidate spec, column 13: Rate.over: "10" needs a unit: write it like "10s" or "250ms"
+	// rate(0.3,20,10)
+	//             ^
+}
+
+// Replay recorded calls: here an access log's worth, written as the
+// calls ended, with the fault marked by offsets from the first call.
+func ExampleReplayTrace() {
+	trace := `end,duration_ms,status
+2026-11-30T14:00:00.050Z,50,200
+2026-11-30T14:00:01.010Z,10,503
+2026-11-30T14:00:02.010Z,10,503
+2026-11-30T14:00:03.010Z,10,503
+2026-11-30T14:00:04.050Z,50,200
+2026-11-30T14:00:05.050Z,50,200
+`
+	three := lab.Candidate{Name: "consecutive", New: func() policy.Policy { return policy.Consecutive(3) },
+		OpenTimeout: 1500 * time.Millisecond, HalfOpenProbes: 1}
+	rep, err := lab.ReplayTrace(strings.NewReader(trace), lab.Trace{FaultStart: time.Second, FaultEnd: 4 * time.Second},
+		[]lab.Candidate{three}, lab.Options{})
+	if err != nil {
+		panic(err)
+	}
+	r := rep.Scenarios[0].Results[0]
+	fmt.Printf("%d calls, %d sent into the fault, tripped %v into it, closed %v after it\n",
+		r.Calls, r.FaultSent, r.TimeToTrip, r.TimeToClose)
+	// Output:
+	// 6 calls, 3 sent into the fault, tripped 2.01s into it, closed 1.05s after it
+}

@@ -125,6 +125,50 @@ func ReplayTrace(r io.Reader, t Trace, candidates []Candidate, opt Options) (*Re
 	return &Report{Seed: opt.Seed, Fleet: opt.instances(), Route: opt.Route, Scenarios: []ScenarioReport{sr}}, nil
 }
 
+// FindFault reads a trace once and derives its fault, for a trace that
+// does not mark it: the span from the first to the last second in which
+// at least share of the calls (and at least 5 calls) failed, or were
+// slower than t.SlowCall. It returns the span as offsets from the first
+// call, for Trace.FaultStart and FaultEnd, and false when no second is
+// that bad. Over a long trace the seconds widen (two, four, ...) so that
+// at most a few thousand are kept.
+func FindFault(r io.Reader, t Trace, share float64) (start, end time.Duration, found bool, err error) {
+	if !(share > 0 && share <= 1) {
+		return 0, 0, false, &RangeError{Field: "share", problem: fmt.Sprintf("must be a fraction in (0, 1], got %v", share)}
+	}
+	t.FaultStart, t.FaultEnd, t.FaultStartTime, t.FaultEndTime = 0, 0, time.Time{}, time.Time{}
+	src, err := newTraceSource(r, &t)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	bins := &loadBins{width: float64(time.Second)}
+	for {
+		c, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, 0, false, err
+		}
+		// A slow failure counts once.
+		c.slow = c.slow && !c.failed
+		bins.add(&c)
+	}
+	first, last := -1, -1
+	for k, b := range bins.bins {
+		if b.calls >= 5 && float64(b.failed+b.slow) >= share*float64(b.calls) {
+			if first < 0 {
+				first = k
+			}
+			last = k
+		}
+	}
+	if first < 0 {
+		return 0, 0, false, nil
+	}
+	return time.Duration(float64(first) * bins.width), time.Duration(float64(last+1) * bins.width), true, nil
+}
+
 // traceSource reads a trace's calls and releases them in order of start,
 // holding back those that may still be overtaken.
 type traceSource struct {

@@ -142,6 +142,25 @@ func TestReplayTraceMatchesScenario(t *testing.T) {
 	}
 }
 
+// FindFault finds the by-hand outage's seconds: 2 s to 5 s, where every
+// call fails.
+func TestFindFault(t *testing.T) {
+	start, end, found, err := FindFault(strings.NewReader(handTrace(false)), Trace{}, 0.5)
+	if err != nil || !found || start != 2*time.Second || end != 5*time.Second {
+		t.Errorf("got %v to %v (%v, %v), want 2s to 5s", start, end, found, err)
+	}
+	if _, _, found, err := FindFault(strings.NewReader(handTrace(false)), Trace{}, 1e-9); err != nil || !found {
+		t.Errorf("a tiny share: %v, %v", found, err)
+	}
+	if _, _, _, err := FindFault(strings.NewReader(""), Trace{}, 1.5); err == nil || !strings.Contains(err.Error(), "share: must be a fraction in (0, 1], got 1.5") {
+		t.Errorf("share 1.5: %v", err)
+	}
+	calm := "start,duration,status\n" + strings.Repeat("1796047200,5,200\n", 20)
+	if _, _, found, err := FindFault(strings.NewReader(calm), Trace{}, 0.5); err != nil || found {
+		t.Errorf("a calm trace: %v, %v", found, err)
+	}
+}
+
 // Bad traces are errors naming the line and the column.
 func TestReplayTraceErrors(t *testing.T) {
 	for _, tc := range []struct {

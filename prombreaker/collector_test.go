@@ -170,9 +170,18 @@ tripwire_breaker_state{breaker="shared",state="open"} 0
 	}
 }
 
+// Every metric the collector can send passes the Prometheus linter,
+// name_collisions included.
 func TestCollectorLint(t *testing.T) {
 	b := newBreaker(t, breaker.Config[int]{Name: "a", CountCalls: true})
-	problems, err := testutil.CollectAndLint(mustCollector(t, prombreaker.Opts{}, b))
+	c := mustCollector(t, prombreaker.Opts{}, b)
+	g, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Get("a")
+	c.AddGroup(g)
+	problems, err := testutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,3 +79,19 @@ func ExampleCollector_AddGroup() {
 	// a.example 0
 	// b.example 1
 }
+
+// A breaker whose name is already exported is refused when it is added,
+// rather than failing every scrape later.
+func ExampleCollector_Add() {
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
+	payments, _ := breaker.New(breaker.Config[string]{Name: "payments"})
+	again, _ := breaker.New(breaker.Config[string]{Name: "payments"})
+	search, _ := breaker.New(breaker.Config[string]{Name: "search"})
+
+	err := c.Add(payments, again, search)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, prombreaker.ErrDuplicateName))
+	// Output:
+	// prombreaker: a breaker with this name is already exported: "payments"
+	// true
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
 
 	"github.com/tripwire-go/tripwire/breaker"
 )
@@ -57,6 +58,15 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	return &guardedConn{Conn: conn, g: c.g}, nil
+}
+
+// Close closes the wrapped connector if it can be closed (io.Closer), as
+// DB.Close does for a connector it was opened with.
+func (c *connector) Close() error {
+	if cl, ok := c.c.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
 }
 
 // Driver returns the wrapped connector's driver, wrapped alike.

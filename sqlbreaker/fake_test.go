@@ -33,6 +33,13 @@ type fakeDB struct {
 	// argument a string.
 	checker, converter bool
 	lastArgs           []driver.Value // what the last statement got
+	closed             bool           // Close was called on the connector
+}
+
+// Close makes the connector an io.Closer, which DB.Close closes.
+func (f *fakeDB) Close() error {
+	f.set(func(f *fakeDB) { f.closed = true })
+	return nil
 }
 
 func newFakeDB() *fakeDB { return &fakeDB{started: make(chan struct{}, 16)} }

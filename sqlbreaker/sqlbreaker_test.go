@@ -393,3 +393,16 @@ func TestArgumentCheckers(t *testing.T) {
 		t.Fatalf("the statement got %#v, want the converter's \"7\"", arg)
 	}
 }
+
+// DB.Close closes the connector underneath, as it would without the
+// wrapper.
+func TestCloseClosesTheConnector(t *testing.T) {
+	f := newFakeDB()
+	db := sql.OpenDB(sqlbreaker.NewConnector(f, newBreaker(t, 1, nil)))
+	db.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		t.Fatal("DB.Close did not close the wrapped connector")
+	}
+}

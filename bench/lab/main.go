@@ -6,14 +6,22 @@
 //
 // Usage:
 //
-//	go run ./bench/lab [-policies a,b] [-scenarios x,y] [-scenario FILE] [-seed N] [-out DIR] [-list]
+//	go run ./bench/lab [-policies SPECS] [-scenarios x,y] [-scenario FILE] [-seed N] [-out DIR] [-list]
+//	go run ./bench/lab -trace calls.csv [-fault-start T -fault-end T] [-slow-call D] ...
+//	go run ./bench/lab -tune [-families f,g] [-weights sent=1,lost=1,...] ...
+//	go run ./bench/lab -fleet N [-route round-robin|random] ...
 //
-// With no flags it runs the built-in scenarios against the default policies
-// and prints a table. -scenario runs the scenarios of a JSON file instead
-// (the format is in the documentation of package lab; testdata/incident.json
-// is an example). -out writes the table, results.csv, results.json and one
-// SVG timeline per scenario to DIR. The same seed and inputs always print
-// the same thing.
+// With no flags it runs the built-in scenarios against the default
+// candidates and prints a table. -policies takes policies spelt as their
+// Go constructors, with breaker settings after '@'
+// (consecutive(5)@open=30s,probes=1); -open, -probes, -close-after,
+// -backoff and -probe-timeout set them for every candidate. -scenario runs
+// the scenarios of a JSON file instead (testdata/incident.json is an
+// example), -trace replays recorded calls (testdata/calls.csv is one),
+// -tune searches thresholds, -fleet simulates instances with a breaker
+// each. -out writes the table, results.csv, results.json, one SVG
+// timeline per scenario and index.html to DIR. The same seed and inputs
+// always print the same thing. docs/lab.md is the guide.
 //
 // The engine is package github.com/tripwire-go/tripwire/lab; use it to
 // evaluate a policy of your own from Go.
@@ -74,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	faultEnd := fs.String("fault-end", "", "with -trace: when the fault ended, in the same forms as -fault-start")
 	slowCall := fs.Duration("slow-call", 0, "with -trace: calls slower than this count as bad in the figures")
 	failCodes := fs.String("fail-codes", "5xx,429", "with -trace: the HTTP status codes that are failures: codes and classes such as 5xx")
+	findFault := fs.Float64("find-fault", 0, "with -trace: derive the fault from the trace: the first to the last second in which at least this `SHARE` of calls failed (or were slow)")
 	reorder := fs.Duration("reorder", time.Minute, "with -trace: how far out of order of start the calls may be")
 	fleet := fs.Int("fleet", 1, "simulate `N` instances of the service, each with its own breaker, sharing the traffic")
 	route := fs.String("route", "round-robin", "with -fleet: how the instances share the traffic, round-robin or random (by the seed)")
@@ -110,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage("-trace replays a trace instead of scenarios: drop -scenario and -scenarios")
 	}
 	if *tracePath == "" {
-		for _, name := range []string{"fault-start", "fault-end", "slow-call", "fail-codes", "reorder"} {
+		for _, name := range []string{"fault-start", "fault-end", "find-fault", "slow-call", "fail-codes", "reorder"} {
 			if set[name] {
 				return usage("-%s goes with -trace", name)
 			}
@@ -210,6 +219,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return usage("-tune reads the trace once per worker: give a file, not standard input")
 		}
 		tr.Description = "Recorded calls replayed from " + filepath.Base(*tracePath) + "."
+		if set["find-fault"] {
+			if *faultStart != "" || *faultEnd != "" {
+				return usage("-find-fault derives the fault that -fault-start and -fault-end give: use one or the other")
+			}
+			if *tracePath == "-" {
+				return usage("-find-fault reads the trace twice: give a file, not standard input")
+			}
+			f, err := os.Open(*tracePath)
+			if err != nil {
+				return usage("-trace: %v", err)
+			}
+			start, end, found, err := lab.FindFault(bufio.NewReaderSize(f, 1<<16), tr, *findFault)
+			f.Close()
+			var re *lab.RangeError
+			switch {
+			case errors.As(err, &re):
+				return usage("-find-fault: %s", re.Problem())
+			case err != nil:
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			case found:
+				tr.FaultStart, tr.FaultEnd = start, end
+				tr.Description += fmt.Sprintf(" The fault, found from the trace, runs from %v to %v: the seconds in which at least %g of calls failed or were slow.", start, end, *findFault)
+				fmt.Fprintf(stdout, "fault found: %v to %v after the first call, the seconds in which at least %g of calls failed or were slow\n\n", start, end, *findFault)
+			default:
+				fmt.Fprintf(stdout, "fault not found: no second in which at least %g of calls failed or were slow; the trace runs as a healthy baseline\n\n", *findFault)
+			}
+		}
 		if *tune {
 			open := func() (io.ReadCloser, error) { return os.Open(*tracePath) }
 			return runTune(lab.Input{Trace: &tr, OpenTrace: open}, ps, settings, *families, objective, opt, stdout, stderr)

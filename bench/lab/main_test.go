@@ -106,6 +106,10 @@ func TestTraceFlag(t *testing.T) {
 	if !strings.HasPrefix(strings.SplitN(byOffset, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
 		t.Errorf("want a row for the trace \"calls\" with timing figures:\n%s", byOffset)
 	}
+	code, found, errOut := runLab(t, "-trace", "testdata/calls.csv", "-find-fault", "0.5", "-policies", "consecutive(5)")
+	if code != 0 || !strings.HasPrefix(found, "fault found: 1m30s to 2m30s after the first call") {
+		t.Errorf("-find-fault: exit %d: %s\n%s", code, errOut, found)
+	}
 	_, byTime, _ := runLab(t, "-trace", "testdata/calls.csv", "-fault-start", "2026-11-30T14:01:30Z", "-fault-end", "1796047350000", "-policies", "consecutive(5),rate(0.3,20,10s)")
 	if byTime != byOffset {
 		t.Errorf("by offsets:\n%s\nby times:\n%s", byOffset, byTime)
@@ -270,6 +274,8 @@ func TestBadInput(t *testing.T) {
 		{"fail codes", []string{"-trace", "testdata/calls.csv", "-fail-codes", "5xx,abc"}, `-fail-codes: "abc" is neither a status code`},
 		{"missing trace", []string{"-trace", filepath.Join(dir, "nope.csv")}, "no such file"},
 		{"bad trace", []string{"-trace", file("start,duration,status\n1764511331,5,200\n1764511332,5,teapot\n")}, `lab: trace line 3: outcome: "teapot" is neither`},
+		{"find-fault range", []string{"-trace", "testdata/calls.csv", "-find-fault", "2"}, "lab: -find-fault: must be a fraction in (0, 1], got 2"},
+		{"find-fault and marks", []string{"-trace", "testdata/calls.csv", "-find-fault", "0.5", "-fault-start", "1m", "-fault-end", "2m"}, "use one or the other"},
 		{"fleet zero", []string{"-fleet", "0"}, "lab: -fleet: must be between 1 and 10000 instances, got 0"},
 		{"fleet huge", []string{"-fleet", "1000000"}, "lab: -fleet: must be between 1 and 10000 instances, got 1000000"},
 		{"route", []string{"-fleet", "3", "-route", "hash"}, `-route: "hash" is neither round-robin nor random`},

@@ -254,3 +254,28 @@ func TestGobreakerWhenPortsReadyToTrip(t *testing.T) {
 		wantState(t, b, breaker.Open)
 	})
 }
+
+// Probes that hold every slot and never report are forgotten after
+// ProbeTimeout, by default OpenTimeout, and new probes let in (gobreaker's
+// half-open state has no deadline: its admitted probes hold it until they
+// return). breaker.NoProbeTimeout turns that off.
+func TestGobreakerHungProbesAreReclaimed(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		b, clk := newAt(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1})
+		tripAndWait(t, b, clk, time.Second)
+		hung := allow(t, b)
+		clk.Add(time.Second - time.Nanosecond)
+		rejection(t, b)
+		clk.Add(time.Nanosecond)
+		allow(t, b).Done(1, nil) // a new probe, in the hung one's slot
+		wantState(t, b, breaker.Closed)
+		hung.Done(0, errDown) // forgotten: changes nothing
+		wantState(t, b, breaker.Closed)
+
+		b, clk = newAt(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1, ProbeTimeout: breaker.NoProbeTimeout})
+		tripAndWait(t, b, clk, time.Second)
+		allow(t, b)
+		clk.Add(time.Hour)
+		rejection(t, b)
+	})
+}
