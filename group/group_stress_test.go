@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Trips through held references race with sweeps: once everything stops,
@@ -48,6 +50,72 @@ func TestEvictionRacingTripsForgetsNoOpenCircuit(t *testing.T) {
 			if b.State() == breaker.Open && (held[k] == nil || held[k].State() != breaker.Open) {
 				t.Fatalf("key %s: a breaker handed out is open, the group holds %v", k, held[k])
 			}
+		}
+	}
+}
+
+// OnCreate and OnEvict stay balanced under concurrent Gets, evictions and
+// trips (which take evicted breakers back): each breaker the group holds at
+// the end was passed to OnCreate once more than to OnEvict, each one it
+// does not hold as often to both, and never twice in a row to either.
+func TestOnCreateAndOnEvictBalance(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	var mu sync.Mutex
+	balance := map[*breaker.Breaker[int]]int{}
+	note := func(d int) func(string, *breaker.Breaker[int]) {
+		return func(_ string, b *breaker.Breaker[int]) {
+			mu.Lock()
+			balance[b] += d
+			if n := balance[b]; n < 0 || n > 1 {
+				t.Errorf("breaker %s: %d more creates than evicts", b.Name(), n)
+			}
+			mu.Unlock()
+		}
+	}
+	g, err := group.New(group.Config[string, int]{
+		New:         func(string) breaker.Config[int] { return breaker.Config[int]{Policy: policy.Consecutive(1)} },
+		MaxBreakers: 16, IdleAfter: time.Second, Clock: clk,
+		OnCreate: note(+1), OnEvict: note(-1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var held []*breaker.Breaker[int]
+			for i := range 300 {
+				b, err := g.Get(fmt.Sprint((i*13 + w) % 40))
+				if err != nil {
+					continue // full of open circuits for a moment
+				}
+				held = append(held, b)
+				if i%7 == 0 {
+					held[len(held)/2].Trip()
+				}
+				if i%50 == 0 {
+					clk.Add(time.Second)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	holds := map[*breaker.Breaker[int]]bool{}
+	for _, b := range g.All() {
+		holds[b] = true
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for b, n := range balance {
+		if want := map[bool]int{true: 1, false: 0}[holds[b]]; n != want {
+			t.Errorf("breaker %s: held %v, creates minus evicts %d", b.Name(), holds[b], n)
+		}
+	}
+	for b := range holds {
+		if _, ok := balance[b]; !ok {
+			t.Errorf("breaker %s held but never passed to OnCreate", b.Name())
 		}
 	}
 }
