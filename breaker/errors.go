@@ -15,8 +15,8 @@ import (
 var ErrOpen = errors.New("breaker: circuit open")
 
 // HalfOpenRetryAfter is the retry hint of a call rejected because every
-// half-open probe slot was in use, when Config.ProbeTimeout is zero or
-// longer. A slot frees as soon as a probe finishes, which the breaker cannot
+// half-open probe slot was in use, unless the breaker's probe timeout
+// (Config.ProbeTimeout, by default the open timeout) is shorter. A slot frees as soon as a probe finishes, which the breaker cannot
 // foresee: a second is about as long as a probe of a networked dependency
 // takes to answer or time out, so a caller that waits that long finds a free
 // slot or a circuit that has closed or opened again, and callers that wait
@@ -51,7 +51,7 @@ const noWord = ^fsm.Word(0)
 
 // newOpenError returns the rejection of calls under w. until is when the
 // open period of w ends (or ended), probes the number of probe slots,
-// probeTimeout Config.ProbeTimeout, and forced whether the circuit is
+// probeTimeout the probe timeout in force (0: none), and forced whether the circuit is
 // forced open.
 func newOpenError(name string, w fsm.Word, until time.Time, probes int, probeTimeout time.Duration, forced bool) *OpenError {
 	e := &OpenError{name: name, state: State(w.State()), gen: w.Gen(), fast: noWord}
@@ -105,8 +105,8 @@ func (e *OpenError) Until() time.Time { return e.until }
 //
 // For a rejection of the open state it is the time left until the open
 // period ends, and zero once it has ended. For a half-open rejection it is
-// a hint, the same at any now: [HalfOpenRetryAfter], or Config.ProbeTimeout
-// if that is shorter (by then a probe has finished and freed its slot, or
+// a hint, the same at any now: [HalfOpenRetryAfter], or the probe timeout
+// (Config.ProbeTimeout, by default the open timeout) if that is shorter (by then a probe has finished and freed its slot, or
 // the slots can be reclaimed). A forced open circuit has no retry time: RetryAfter
 // returns zero and Forced true; the package-level [RetryAfter] checks both.
 func (e *OpenError) RetryAfter(now time.Time) time.Duration {

@@ -81,19 +81,22 @@ func TestOpenErrorSharedButReadOnly(t *testing.T) {
 func TestHalfOpenRejectionHint(t *testing.T) {
 	tests := []struct {
 		name         string
+		openTimeout  time.Duration
 		probeTimeout time.Duration
 		want         time.Duration
 	}{
-		{"probe-timeout=none", 0, breaker.HalfOpenRetryAfter},
-		{"probe-timeout=shorter", 200 * time.Millisecond, 200 * time.Millisecond},
-		{"probe-timeout=longer", time.Minute, breaker.HalfOpenRetryAfter},
+		{"probe-timeout=off", time.Second, breaker.NoProbeTimeout, breaker.HalfOpenRetryAfter},
+		{"probe-timeout=default/shorter", 300 * time.Millisecond, 0, 300 * time.Millisecond},
+		{"probe-timeout=default/longer", time.Minute, 0, breaker.HalfOpenRetryAfter},
+		{"probe-timeout=shorter", time.Second, 200 * time.Millisecond, 200 * time.Millisecond},
+		{"probe-timeout=longer", time.Second, time.Minute, breaker.HalfOpenRetryAfter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
-				b, clk := newAt(t, start, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 1, ProbeTimeout: tt.probeTimeout})
+				b, clk := newAt(t, start, breaker.Config[int]{OpenTimeout: tt.openTimeout, HalfOpenProbes: 1, ProbeTimeout: tt.probeTimeout})
 				b.Execute(context.Background(), fail)
-				clk.Add(time.Second)
+				clk.Add(tt.openTimeout)
 				p, err := b.Allow()
 				if err != nil {
 					t.Fatal(err)

@@ -23,7 +23,13 @@ func admit(m *Machine, now time.Time) (Word, bool) {
 	case Closed:
 		return w, true
 	case HalfOpen:
-		return w, m.Acquire(w, now)
+		if m.Acquire(w, now) {
+			return w, true
+		}
+		if m.Load() == w && m.Reclaim(w, now) {
+			w = m.Load()
+			return w, m.Acquire(w, now)
+		}
 	}
 	return w, false
 }
@@ -52,17 +58,20 @@ func TestMachineMatchesModel(t *testing.T) {
 		// CloseAfter apart from Probes in some runs, above it in some.
 		md.CloseAfter = rapid.IntRange(0, 5).Draw(t, "close after")
 		closeAfter := md.CloseAfter
+		// A probe timeout in some runs: around the open timeout.
+		md.ProbeTimeout = time.Duration(rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(t, "probe timeout")) * time.Second
 		if closeAfter == 0 {
 			closeAfter = md.Probes
 		}
 		var opened []time.Duration
 		m := New(Config{
-			Policy:     policy.Consecutive(md.Threshold),
-			OpenFor:    func(int) time.Duration { return md.Timeout },
-			Probes:     md.Probes,
-			CloseAfter: closeAfter,
-			Opened:     func(_ Word, d time.Duration) { opened = append(opened, d) },
-			Notify:     true,
+			Policy:       policy.Consecutive(md.Threshold),
+			OpenFor:      func(int) time.Duration { return md.Timeout },
+			Probes:       md.Probes,
+			CloseAfter:   closeAfter,
+			ProbeTimeout: md.ProbeTimeout,
+			Opened:       func(_ Word, d time.Duration) { opened = append(opened, d) },
+			Notify:       true,
 		}, now)
 		var log []Transition
 		var permits []permit
