@@ -29,6 +29,9 @@
 //   - [All] trips on a call on which every one of several policies trips.
 //     Use it to demand more than one condition at once, such as a high
 //     rate and a minimum number of failures.
+//   - [When] trips when a function of the counts of a trailing window and
+//     the current streaks says so. Use it when no policy above says what
+//     you mean, or to port a sony/gobreaker ReadyToTrip in one line.
 //
 // The time-window policies count into a [window.Time], whose trailing edge
 // is precise to 1/16 of the window's length; [LastN] counts into a
