@@ -75,8 +75,9 @@
 // on. [Config.ProbeTimeout] (by default the open period) keeps probes that
 // never finish from holding their slots for ever.
 //
-// A probe that succeeded is judged by the policy too when the policy is a
-// [policy.ProbeJudge]: the policy may still count it as failed, and the
+// A probe that succeeded is judged by the policy too when the policy
+// names a [policy.ProbeJudge] as it is bound ([policy.Binding.JudgeProbes]):
+// the judge may still count it as failed, and the
 // circuit then opens again as for any failed probe. policy.Slow does so
 // for a probe slower than its threshold (and policy.Any with it among its
 // children), so that a circuit opened by slow calls stays open while the

@@ -253,8 +253,8 @@ type (
 		Name    string `json:"name,omitempty"`
 		Start   string `json:"start"`
 		End     string `json:"end"`
-		Errors  any    `json:"errors"`
-		Latency any    `json:"latency"`
+		Errors  any    `json:"errors,omitempty"`
+		Latency any    `json:"latency,omitempty"`
 	}
 	resultJSON struct {
 		Candidate   string           `json:"candidate"`
@@ -292,8 +292,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		sj := scenarioReportJSON{Source: "scenario", Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
 		if sr.traced {
 			// A trace's calls are in its file: the scenario only records
-			// its span, its settings and the fault.
+			// its span, its settings and the fault, whose errors and
+			// latency are the trace's, not a phase's.
 			sj.Source = "trace"
+			for i := range sj.Scenario.Phases {
+				sj.Scenario.Phases[i].Errors, sj.Scenario.Phases[i].Latency = nil, nil
+			}
 		}
 		for _, res := range sr.Results {
 			rj := resultJSON{

@@ -12,10 +12,6 @@ import (
 	"github.com/tripwire-go/tripwire/window"
 )
 
-// t0 is where the stress tests start: fixed, so runs repeat. Every other
-// test starts from each epoch of internal/epochs.
-var t0 = epochs.Today
-
 // counter is what every window offers; [window.Last] ignores the times.
 type counter interface {
 	Record(now time.Time, m window.Marks)
@@ -240,11 +236,10 @@ func TestWindowsTakeAnyTime(t *testing.T) {
 		time.Unix(0, math.MinInt64),
 		time.Unix(0, math.MaxInt64),
 		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
-		t0,
-		t0.Add(-time.Hour),
 	}
 	forEach(t, func(t *testing.T, im impl, t0 time.Time) {
 		w := im.make()
+		odd := append(odd, t0, t0.Add(-time.Hour))
 		for _, a := range odd {
 			for _, b := range odd {
 				w.Record(a, window.Failed)
@@ -275,7 +270,16 @@ func b2i(b bool) int64 {
 // lead there: steps small enough that the tags are still compared (the
 // head re-tags every slot it passes), and one idle jump (the window clears).
 func TestTimeLapTagsDoNotAlias(t *testing.T) {
-	at := func(ns int64) time.Time { return time.Unix(0, ns) }
+	// From 1970 and from today (a whole second, so bucket 0 of the test
+	// is at an even nanosecond), with and without a monotonic reading.
+	mono, _ := epochs.Mono(epochs.Today)
+	for name, start := range map[string]time.Time{"unix0": epochs.Unix0, "today": epochs.Today, "today+mono": mono} {
+		t.Run(name, func(t *testing.T) { testTimeLapTagsDoNotAlias(t, start) })
+	}
+}
+
+func testTimeLapTagsDoNotAlias(t *testing.T, start time.Time) {
+	at := func(ns int64) time.Time { return start.Add(time.Duration(ns)) }
 	const lap = 2 // ns: two buckets of 1ns
 	t.Run("steps", func(t *testing.T) {
 		w := window.NewTime(lap)

@@ -314,7 +314,7 @@ func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, familie
 	t := lab.Tuning{Families: strings.Split(families, ","), Objective: objective, Base: base, Baseline: baseline, Options: opt}
 	if f, ok := stderr.(*os.File); ok {
 		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
-			t.Progress = progressLine(f)
+			t.Progress = progressLine(f, time.Now)
 		}
 	}
 	rep, err := lab.Tune(in, t)
@@ -333,11 +333,11 @@ func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, familie
 
 // progressLine reports a search's progress on one terminal line, at most
 // five times a second, once it has run for a second.
-func progressLine(w io.Writer) func(done, total int) {
-	start := time.Now()
+func progressLine(w io.Writer, clock func() time.Time) func(done, total int) {
+	start := clock()
 	var last time.Time
 	return func(done, total int) {
-		now := time.Now()
+		now := clock()
 		if now.Sub(start) < time.Second || now.Sub(last) < 200*time.Millisecond && done < total {
 			return
 		}

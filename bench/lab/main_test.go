@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runLab runs the command and returns its exit status and outputs.
@@ -182,6 +183,22 @@ func TestDocsTuneExcerpt(t *testing.T) {
 	}
 	if row == "" || !found {
 		t.Errorf("docs/lab.md's row for %s, %q, is not in\n%s", name, row, out)
+	}
+}
+
+// The progress line stays quiet for a second, then rewrites one line at
+// most five times a second, and always shows the end.
+func TestProgressLine(t *testing.T) {
+	now := time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)
+	var b bytes.Buffer
+	progress := progressLine(&b, func() time.Time { return now })
+	for i, step := range []time.Duration{100 * time.Millisecond, time.Second, 100 * time.Millisecond, 200 * time.Millisecond, 0} {
+		now = now.Add(step)
+		progress(i+1, 5)
+	}
+	want := "\rtuning: 2 of 5 runs (40%), 1s\rtuning: 4 of 5 runs (80%), 1s\rtuning: 5 of 5 runs (100%), 1s"
+	if b.String() != want {
+		t.Errorf("got  %q\nwant %q", b.String(), want)
 	}
 }
 

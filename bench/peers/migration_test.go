@@ -429,3 +429,22 @@ func TestGobreakerReadyToTripAfterFailuresOnly(t *testing.T) {
 		t.Fatalf("state %v after the next failure, want open", cb.State())
 	}
 }
+
+// A failsafe-go half-open permit that is never recorded is never given
+// back: with every permit taken, the circuit rejects all calls until a
+// result is recorded, however long that takes.
+func TestFailsafeUnrecordedPermitHoldsItsSlot(t *testing.T) {
+	cb := circuitbreaker.NewBuilder[int]().WithDelay(0).Build()
+	failsafe.With[int](cb).Get(failing)
+	if !cb.TryAcquirePermit() {
+		t.Fatal("no probe let through")
+	}
+	for range 1000 {
+		if cb.TryAcquirePermit() {
+			t.Fatal("a second probe let through while the first was not recorded")
+		}
+	}
+	if !cb.IsHalfOpen() {
+		t.Fatalf("state %v, want half-open", cb.State())
+	}
+}
