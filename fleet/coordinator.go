@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -54,7 +55,8 @@ type Config struct {
 	// OpenTimeout is the fleet's open period. 0 means DefaultOpenTimeout.
 	// Backoff, when set, lengthens it after each failed probe (its Factor
 	// and Max; Jitter is not used: the fleet has one period, measured on
-	// the store's clock).
+	// the store's clock; a zero Max means the breaker's
+	// DefaultBackoffMaxFactor times OpenTimeout).
 	OpenTimeout time.Duration
 	Backoff     *breaker.Backoff
 
@@ -194,6 +196,14 @@ func (c *Config) params() (Params, error) {
 		}
 		if !(p.BackoffFactor >= 1) {
 			return bad("Backoff.Factor", "must be at least 1, got "+strconv.FormatFloat(bo.Factor, 'g', -1, 64))
+		}
+		if bo.Max == 0 {
+			// As the breaker reads it: DefaultBackoffMaxFactor times
+			// OpenTimeout, saturating.
+			p.BackoffMax = c.OpenTimeout * breaker.DefaultBackoffMaxFactor
+			if c.OpenTimeout > math.MaxInt64/breaker.DefaultBackoffMaxFactor {
+				p.BackoffMax = math.MaxInt64
+			}
 		}
 		if p.BackoffMax < c.OpenTimeout {
 			return bad("Backoff.Max", "must be at least OpenTimeout ("+c.OpenTimeout.String()+"), got "+bo.Max.String())

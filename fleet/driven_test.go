@@ -111,3 +111,17 @@ func TestStepUndriven(t *testing.T) {
 		t.Fatalf("Step ran %d hand-offs on a coordinator that runs itself", n)
 	}
 }
+
+// A zero Backoff.Max means what it means to the breaker: ten times
+// OpenTimeout.
+func TestBackoffZeroMax(t *testing.T) {
+	co, err := fleet.New(fleet.Config{Store: fleet.NewMemory(epochs.Mock(epochs.Today)), Driven: true,
+		OpenTimeout: 3 * time.Second, Backoff: &breaker.Backoff{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if p := co.Params(); p.BackoffMax != 30*time.Second || p.BackoffFactor != breaker.DefaultBackoffFactor {
+		t.Fatalf("params %+v: want Max 30s and the default factor", p)
+	}
+}
