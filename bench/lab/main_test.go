@@ -440,3 +440,51 @@ func TestDocsExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// The fleet excerpt in docs/lab.md ("Alone and shared") is what the
+// command on its first line prints, row for row.
+func TestDocsFleetExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Alone and shared")
+	_, excerpt, ok2 := strings.Cut(section, "```text\n$ go run ./bench/lab ")
+	excerpt, _, ok3 := strings.Cut(excerpt, "```")
+	command, excerpt, ok4 := strings.Cut(excerpt, "\n")
+	if !ok || !ok2 || !ok3 || !ok4 {
+		t.Fatal("docs/lab.md: no command and output under \"### Alone and shared\"")
+	}
+	// The arguments as a shell splits them: words, and words in single
+	// quotes.
+	var args []string
+	for i, part := range strings.Split(command, "'") {
+		if i%2 == 1 {
+			args = append(args, part)
+		} else {
+			args = append(args, strings.Fields(part)...)
+		}
+	}
+	code, out, errOut := runLab(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(out) {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	n := 0
+	for line := range strings.Lines(excerpt) {
+		row := strings.Join(strings.Fields(line), " ")
+		if row == "" {
+			continue
+		}
+		n++
+		if !rows[row] {
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich %v does not print:\n%s", row, args, out)
+		}
+	}
+	if n < 5 {
+		t.Errorf("docs/lab.md: only %d rows under \"### Alone and shared\"", n)
+	}
+}
