@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,34 @@ func TestBackoffJitter(t *testing.T) {
 	})
 }
 
+// TestBackoffZeroMaxIsTenTimesOpenTimeout: &Backoff{} used to be refused
+// for want of a Max; its zero Max now means DefaultBackoffMaxFactor times
+// OpenTimeout, saturating rather than wrapping for huge timeouts.
+func TestBackoffZeroMaxIsTenTimesOpenTimeout(t *testing.T) {
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{
+			Policy:         policy.Consecutive(1),
+			OpenTimeout:    time.Second,
+			HalfOpenProbes: 1,
+			Backoff:        &breaker.Backoff{},
+		})
+		var got []time.Duration
+		r.exec(errDependency)
+		for range 6 {
+			d := openPeriod(t, r)
+			got = append(got, d)
+			r.clk.Add(d)
+			r.exec(errDependency)
+		}
+		if fmt.Sprint(got) != "[1s 2s 4s 8s 10s 10s]" {
+			t.Fatalf("open periods %v, want doubling from 1s capped at 10s", got)
+		}
+	})
+	if _, err := breaker.New(breaker.Config[int]{OpenTimeout: math.MaxInt64 / 2, Backoff: &breaker.Backoff{}}); err != nil {
+		t.Fatalf("a huge OpenTimeout with the default Max: %v", err)
+	}
+}
+
 func TestBackoffInvalid(t *testing.T) {
 	tests := []struct {
 		bo    breaker.Backoff
@@ -96,7 +125,6 @@ func TestBackoffInvalid(t *testing.T) {
 		{breaker.Backoff{Max: time.Second, Factor: 0.5}, "Backoff.Factor"},
 		{breaker.Backoff{Max: time.Minute, Factor: -1}, "Backoff.Factor"},
 		{breaker.Backoff{Max: 59 * time.Second}, "Backoff.Max"},
-		{breaker.Backoff{}, "Backoff.Max"},
 		{breaker.Backoff{Max: time.Hour, Jitter: 1}, "Backoff.Jitter"},
 		{breaker.Backoff{Max: time.Hour, Jitter: -0.1}, "Backoff.Jitter"},
 	}

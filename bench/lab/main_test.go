@@ -301,7 +301,7 @@ func TestBadInput(t *testing.T) {
 		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
 		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
 		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
-		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "or at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
