@@ -286,6 +286,10 @@ type Coordinator struct {
 
 	stepMu    sync.Mutex // Driven: one Step at a time
 	lastFlush time.Time  // Driven: when Step last flushed
+	// Driven: the hand-offs waiting for Step, in place of work, whose
+	// buffer would be allocated up front (a simulation builds thousands).
+	queueMu sync.Mutex
+	queue   []job
 
 	down   atomic.Bool // the last store step failed; written under downMu
 	downMu sync.Mutex
@@ -396,11 +400,12 @@ func New(cfg Config) (*Coordinator, error) {
 	co := &Coordinator{
 		cfg: cfg, params: p, store: cfg.Store, log: cfg.Logger, guard: guard,
 		ctx: ctx, cancel: cancel,
-		work:     make(chan job, 1024),
 		kick:     make(chan struct{}, 1),
 		circuits: map[string]*member{},
 	}
-	if cfg.Driven {
+	if !cfg.Driven {
+		co.work = make(chan job, maxQueued)
+	} else {
 		co.lastFlush = cfg.Clock.Now()
 		return co, nil
 	}
@@ -425,18 +430,17 @@ func (co *Coordinator) Step() int {
 	defer co.stepMu.Unlock()
 	n := 0
 	for {
-		select {
-		case j := <-co.work:
-			if j.kind == jobBarrier {
-				close(j.done)
-				continue
-			}
-			co.do(j)
-			n++
-			continue
-		default:
+		co.queueMu.Lock()
+		if len(co.queue) == 0 {
+			co.queue = nil
+			co.queueMu.Unlock()
+			break
 		}
-		break
+		j := co.queue[0]
+		co.queue = co.queue[1:]
+		co.queueMu.Unlock()
+		co.do(j)
+		n++
 	}
 	now := co.cfg.Clock.Now()
 	kicked := false
@@ -616,10 +620,23 @@ func (co *Coordinator) members() []*member {
 	return ms
 }
 
+// maxQueued is how many hand-offs may wait for the loop (or for Step).
+const maxQueued = 1024
+
 // enqueue hands j to the loop without blocking. A full queue drops it: a
 // lost trip is made up by the local breaker's own protection and the next
 // one, a lost probe report by its lease's expiry.
 func (co *Coordinator) enqueue(j job) {
+	if co.cfg.Driven {
+		co.queueMu.Lock()
+		defer co.queueMu.Unlock()
+		if len(co.queue) < maxQueued {
+			co.queue = append(co.queue, j)
+		} else {
+			co.stats.dropped.Add(1)
+		}
+		return
+	}
 	select {
 	case co.work <- j:
 	default:
