@@ -83,16 +83,21 @@ func (s *settings) openFor() func(trips int) time.Duration {
 		bo.Rand = rand.Float64
 	}
 	return func(trips int) time.Duration {
-		d := float64(base) * math.Pow(bo.Factor, float64(trips-1))
-		d = min(d, float64(bo.Max))
+		// Whole Durations where no factor applies: float64 has 53 bits of
+		// mantissa, so a round trip through it would move a timeout near
+		// math.MaxInt64 by up to a microsecond (to Max, past OpenTimeout).
+		d := min(base, bo.Max)
+		if f := math.Pow(bo.Factor, float64(trips-1)); f > 1 {
+			d = durationOf(float64(base)*f, bo.Max)
+		}
 		if bo.Jitter > 0 {
 			u := bo.Rand()
 			if !(u >= 0 && u < 1) {
 				u = 0 // a broken source must not stretch or negate the period
 			}
-			d -= d * bo.Jitter * u
+			d -= durationOf(float64(d)*bo.Jitter*u, d)
 		}
-		return durationOf(d, bo.Max)
+		return d
 	}
 }
 
@@ -102,8 +107,10 @@ func (s *settings) openFor() func(trips int) time.Duration {
 // Duration, and converting it gives the most negative one, an open period
 // that has ended before it began. A d at or past max is max itself.
 func durationOf(d float64, max time.Duration) time.Duration {
-	if d >= float64(max) {
+	if !(d < float64(max)) {
 		return max
 	}
-	return time.Duration(d)
+	// d < float64(max) <= 2^63, so it fits; it can still pass max by the
+	// rounding of float64(max).
+	return min(time.Duration(d), max)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -202,4 +203,32 @@ func ExampleBackoff() {
 	// open for 19s
 	// open for 38s
 	// open for 57s
+}
+
+// TestBackoffFirstPeriodExactNearMaxInt64: the first open period is
+// OpenTimeout to the nanosecond, even where float64 cannot hold it (it
+// used to round up to 2^63 and come out as Max, 38 ns too long).
+func TestBackoffFirstPeriodExactNearMaxInt64(t *testing.T) {
+	const open = time.Duration(math.MaxInt64 - 38)
+	for _, jitter := range []float64{0, 0.5} {
+		clk := epochs.Mock(epochs.Today)
+		b, err := breaker.New(breaker.Config[int]{
+			Policy:      policy.Consecutive(1),
+			OpenTimeout: open,
+			Clock:       clk,
+			Backoff:     &breaker.Backoff{Max: math.MaxInt64, Jitter: jitter, Rand: func() float64 { return 0 }},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Trip()
+		_, err = b.Allow()
+		var oe *breaker.OpenError
+		if !errors.As(err, &oe) {
+			t.Fatalf("jitter %v: not open: %v", jitter, err)
+		}
+		if got := oe.RetryAfter(clk.Now()); got != open {
+			t.Errorf("jitter %v: first open period %d, want OpenTimeout %d", jitter, got, open)
+		}
+	}
 }
