@@ -48,6 +48,14 @@ func TestShareByHand(t *testing.T) {
 	if shared.TimeToClose == Never {
 		t.Error("shared: the fleet never closed")
 	}
+	// Quorum 1: the first instance that trips opens the fleet for all.
+	one, err := RunWith([]Scenario{s}, []Candidate{consecutive(3)}, Options{Seed: 1, Fleet: 4, Share: true, Quorum: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := one.Scenarios[0].Results[1]; r.Trips != 1 || r.FaultSent >= shared.FaultSent {
+		t.Errorf("quorum 1: %d trips and %d calls into the fault, want 1 trip and fewer than quorum 2's %d", r.Trips, r.FaultSent, shared.FaultSent)
+	}
 	// Deterministic: the same seed, the same table, bit for bit.
 	again, err := RunWith([]Scenario{s}, []Candidate{consecutive(3)}, opt)
 	if err != nil {
