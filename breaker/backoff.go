@@ -20,7 +20,9 @@ type Backoff struct {
 	// Factor multiplies the open period at each trip in a row. 0 means 2;
 	// otherwise it must be at least 1.
 	Factor float64
-	// Max caps the open period. Required: at least Config.OpenTimeout.
+	// Max caps the open period. 0 means DefaultBackoffMaxFactor times
+	// Config.OpenTimeout (capped at the longest Duration); otherwise it
+	// must be at least Config.OpenTimeout.
 	Max time.Duration
 	// Jitter is the largest fraction by which a period is shortened, in
 	// [0, 1). 0 means no jitter.
@@ -37,12 +39,29 @@ type Backoff struct {
 // DefaultBackoffFactor is the Factor of a Backoff whose Factor is zero.
 const DefaultBackoffFactor = 2
 
+// DefaultBackoffMaxFactor is how many times Config.OpenTimeout a Backoff
+// whose Max is zero lets the open period grow to: with the default 60 s
+// timeout, ten minutes, reached after four trips in a row at Factor 2. It
+// makes &Backoff{} a working backoff rather than an invalid one.
+const DefaultBackoffMaxFactor = 10
+
+// withDefaults returns bo with a zero Max filled in for openTimeout.
+func (bo Backoff) withDefaults(openTimeout time.Duration) Backoff {
+	if bo.Max == 0 {
+		bo.Max = openTimeout * DefaultBackoffMaxFactor
+		if openTimeout > math.MaxInt64/DefaultBackoffMaxFactor {
+			bo.Max = math.MaxInt64 // saturate: ten times would wrap
+		}
+	}
+	return bo
+}
+
 func (bo *Backoff) validate(openTimeout time.Duration) error {
 	switch {
 	case bo.Factor != 0 && !(bo.Factor >= 1) || math.IsInf(bo.Factor, 0):
 		return &ConfigError{Field: "Backoff.Factor", why: "must be 0 (for 2) or a finite number of at least 1, got " + strconv.FormatFloat(bo.Factor, 'g', -1, 64)}
 	case bo.Max < openTimeout:
-		return &ConfigError{Field: "Backoff.Max", why: "must be at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
+		return &ConfigError{Field: "Backoff.Max", why: "must be 0 (for " + strconv.Itoa(DefaultBackoffMaxFactor) + " times OpenTimeout) or at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
 	case !(bo.Jitter >= 0 && bo.Jitter < 1):
 		return &ConfigError{Field: "Backoff.Jitter", why: "must be in [0, 1), got " + strconv.FormatFloat(bo.Jitter, 'g', -1, 64)}
 	}
@@ -64,16 +83,21 @@ func (s *settings) openFor() func(trips int) time.Duration {
 		bo.Rand = rand.Float64
 	}
 	return func(trips int) time.Duration {
-		d := float64(base) * math.Pow(bo.Factor, float64(trips-1))
-		d = min(d, float64(bo.Max))
+		// Whole Durations where no factor applies: float64 has 53 bits of
+		// mantissa, so a round trip through it would move a timeout near
+		// math.MaxInt64 by up to a microsecond (to Max, past OpenTimeout).
+		d := min(base, bo.Max)
+		if f := math.Pow(bo.Factor, float64(trips-1)); f > 1 {
+			d = durationOf(float64(base)*f, bo.Max)
+		}
 		if bo.Jitter > 0 {
 			u := bo.Rand()
 			if !(u >= 0 && u < 1) {
 				u = 0 // a broken source must not stretch or negate the period
 			}
-			d -= d * bo.Jitter * u
+			d -= durationOf(float64(d)*bo.Jitter*u, d)
 		}
-		return durationOf(d, bo.Max)
+		return d
 	}
 }
 
@@ -83,8 +107,10 @@ func (s *settings) openFor() func(trips int) time.Duration {
 // Duration, and converting it gives the most negative one, an open period
 // that has ended before it began. A d at or past max is max itself.
 func durationOf(d float64, max time.Duration) time.Duration {
-	if d >= float64(max) {
+	if !(d < float64(max)) {
 		return max
 	}
-	return time.Duration(d)
+	// d < float64(max) <= 2^63, so it fits; it can still pass max by the
+	// rounding of float64(max).
+	return min(time.Duration(d), max)
 }

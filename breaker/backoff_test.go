@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -88,6 +90,34 @@ func TestBackoffJitter(t *testing.T) {
 	})
 }
 
+// TestBackoffZeroMaxIsTenTimesOpenTimeout: &Backoff{} used to be refused
+// for want of a Max; its zero Max now means DefaultBackoffMaxFactor times
+// OpenTimeout, saturating rather than wrapping for huge timeouts.
+func TestBackoffZeroMaxIsTenTimesOpenTimeout(t *testing.T) {
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		r := newRig(t, cs, breaker.Config[int]{
+			Policy:         policy.Consecutive(1),
+			OpenTimeout:    time.Second,
+			HalfOpenProbes: 1,
+			Backoff:        &breaker.Backoff{},
+		})
+		var got []time.Duration
+		r.exec(errDependency)
+		for range 6 {
+			d := openPeriod(t, r)
+			got = append(got, d)
+			r.clk.Add(d)
+			r.exec(errDependency)
+		}
+		if fmt.Sprint(got) != "[1s 2s 4s 8s 10s 10s]" {
+			t.Fatalf("open periods %v, want doubling from 1s capped at 10s", got)
+		}
+	})
+	if _, err := breaker.New(breaker.Config[int]{OpenTimeout: math.MaxInt64 / 2, Backoff: &breaker.Backoff{}}); err != nil {
+		t.Fatalf("a huge OpenTimeout with the default Max: %v", err)
+	}
+}
+
 func TestBackoffInvalid(t *testing.T) {
 	tests := []struct {
 		bo    breaker.Backoff
@@ -96,7 +126,6 @@ func TestBackoffInvalid(t *testing.T) {
 		{breaker.Backoff{Max: time.Second, Factor: 0.5}, "Backoff.Factor"},
 		{breaker.Backoff{Max: time.Minute, Factor: -1}, "Backoff.Factor"},
 		{breaker.Backoff{Max: 59 * time.Second}, "Backoff.Max"},
-		{breaker.Backoff{}, "Backoff.Max"},
 		{breaker.Backoff{Max: time.Hour, Jitter: 1}, "Backoff.Jitter"},
 		{breaker.Backoff{Max: time.Hour, Jitter: -0.1}, "Backoff.Jitter"},
 	}
@@ -174,4 +203,32 @@ func ExampleBackoff() {
 	// open for 19s
 	// open for 38s
 	// open for 57s
+}
+
+// TestBackoffFirstPeriodExactNearMaxInt64: the first open period is
+// OpenTimeout to the nanosecond, even where float64 cannot hold it (it
+// used to round up to 2^63 and come out as Max, 38 ns too long).
+func TestBackoffFirstPeriodExactNearMaxInt64(t *testing.T) {
+	const open = time.Duration(math.MaxInt64 - 38)
+	for _, jitter := range []float64{0, 0.5} {
+		clk := epochs.Mock(epochs.Today)
+		b, err := breaker.New(breaker.Config[int]{
+			Policy:      policy.Consecutive(1),
+			OpenTimeout: open,
+			Clock:       clk,
+			Backoff:     &breaker.Backoff{Max: math.MaxInt64, Jitter: jitter, Rand: func() float64 { return 0 }},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Trip()
+		_, err = b.Allow()
+		var oe *breaker.OpenError
+		if !errors.As(err, &oe) {
+			t.Fatalf("jitter %v: not open: %v", jitter, err)
+		}
+		if got := oe.RetryAfter(clk.Now()); got != open {
+			t.Errorf("jitter %v: first open period %d, want OpenTimeout %d", jitter, got, open)
+		}
+	}
 }

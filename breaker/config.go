@@ -290,10 +290,10 @@ func (c Config[T]) validate() (settings, error) {
 		s.probeTimeout = s.openTimeout
 	}
 	if c.Backoff != nil {
-		if err := c.Backoff.validate(s.openTimeout); err != nil {
+		bo := c.Backoff.withDefaults(s.openTimeout) // read once: later changes have no effect
+		if err := bo.validate(s.openTimeout); err != nil {
 			return s, err
 		}
-		bo := *c.Backoff // read once: later changes have no effect
 		s.backoff = &bo
 	}
 	if c.Clock == nil {

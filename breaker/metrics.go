@@ -29,8 +29,10 @@ type Metrics struct {
 	// apart by what opened it, so that an alert on trips does not count an
 	// operator's action or a failed probe. Trips: the policy opened a
 	// closed circuit. Reopens: a failed half-open probe opened it again.
-	// ManualOpens: Trip, TripFor or ForceOpen (also of a circuit already
-	// open, which gets a new period or mode). ExternalOpens: an open or
+	// ManualOpens: Trip, TripFor or ForceOpen; TripFor and ForceOpen count
+	// on a circuit already open too (it gets a new period or mode), while
+	// Trip of an open circuit changes nothing and counts nothing, unless it
+	// ends a forced mode. ExternalOpens: an open or
 	// forced-open decision adopted with Adopt.
 	Trips, Reopens, ManualOpens, ExternalOpens uint64
 	// ProbesInFlight is the number of half-open probes running now, and

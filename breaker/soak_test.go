@@ -794,6 +794,13 @@ func (h *contention) checkAtRest(before rest) {
 	switch now.state {
 	case breaker.HalfOpen:
 		// Every slot is free: exactly probes permits, then a rejection.
+		// What the circuit was before the grants, and the transitions
+		// during them (there should be none), go into the messages, so
+		// that a failure says whether the circuit moved under the check.
+		h.mu.Lock()
+		trBefore := h.lastTr
+		h.mu.Unlock()
+		mBefore := h.b.Metrics()
 		var permits []breaker.Permit[int]
 		for range h.cfg.probes + 1 {
 			p, err := h.b.Allow()
@@ -806,14 +813,23 @@ func (h *contention) checkAtRest(before rest) {
 			}
 			permits = append(permits, p)
 		}
+		h.mu.Lock()
+		trAfter := h.lastTr
+		h.mu.Unlock()
+		during := func() string {
+			if trAfter == trBefore {
+				return fmt.Sprintf("no transition during the grants; before them: %+v", mBefore)
+			}
+			return fmt.Sprintf("the circuit moved during the grants, from %+v to %+v; before them: %+v", trBefore, trAfter, mBefore)
+		}
 		if len(permits) != h.cfg.probes {
-			h.bad.add("half-open at rest granted %d permits, limit %d, none in flight", len(permits), h.cfg.probes)
+			h.bad.add("half-open at rest granted %d permits, limit %d, none in flight (%s)", len(permits), h.cfg.probes, during())
 		}
 		for _, p := range permits {
 			p.Done(h.result(breaker.Success))
 		}
 		if st := h.b.State(); st != breaker.Closed {
-			h.bad.add("%d successful probes left the circuit %v", len(permits), st)
+			h.bad.add("%d successful probes left the circuit %v (%s)", len(permits), st, during())
 		}
 	case breaker.Open:
 		if h.clk == nil {

@@ -113,3 +113,48 @@ type unwrapping struct{ inner policy.Policy }
 func (u unwrapping) Record(c policy.Call) bool { return u.inner.Record(c) }
 func (u unwrapping) Reset()                    { u.inner.Reset() }
 func (u unwrapping) Unwrap() policy.Policy     { return u.inner }
+
+// TestBreakerWindowIgnoresWallClockSteps is issue 10's third fault through
+// the breaker: on a clock whose times carry a monotonic reading, as the
+// real clock's do, a one-hour step back of the wall clock must not make
+// Window(3, time.Minute) trip on failures 20 minutes apart, and a step
+// forward must not empty it.
+func TestBreakerWindowIgnoresWallClockSteps(t *testing.T) {
+	fail := func(context.Context) (int, error) { return 0, errors.New("down") }
+	for _, start := range []time.Time{epochs.Today, epochs.Y2038} {
+		t.Run("back/"+start.Format("2006"), func(t *testing.T) {
+			clk := epochs.NewClock(start)
+			b, err := breaker.New(breaker.Config[int]{Policy: policy.Window(3, time.Minute), Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				b.Execute(context.Background(), fail)
+				clk.Add(20 * time.Minute)
+				if i == 0 {
+					clk.StepWall(-time.Hour)
+				}
+			}
+			if got := b.State(); got != breaker.Closed {
+				t.Fatalf("State = %v after failures 20 minutes apart across a step back, want closed", got)
+			}
+		})
+		t.Run("forward/"+start.Format("2006"), func(t *testing.T) {
+			clk := epochs.NewClock(start)
+			b, err := breaker.New(breaker.Config[int]{Policy: policy.Window(3, time.Minute), Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if i == 2 {
+					clk.StepWall(time.Hour)
+				}
+				b.Execute(context.Background(), fail)
+				clk.Add(5 * time.Second)
+			}
+			if got := b.State(); got != breaker.Open {
+				t.Fatalf("State = %v after three failures in 10s across a step forward, want open", got)
+			}
+		})
+	}
+}

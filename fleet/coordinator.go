@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -54,7 +55,8 @@ type Config struct {
 	// OpenTimeout is the fleet's open period. 0 means DefaultOpenTimeout.
 	// Backoff, when set, lengthens it after each failed probe (its Factor
 	// and Max; Jitter is not used: the fleet has one period, measured on
-	// the store's clock).
+	// the store's clock; a zero Max means the breaker's
+	// DefaultBackoffMaxFactor times OpenTimeout).
 	OpenTimeout time.Duration
 	Backoff     *breaker.Backoff
 
@@ -102,6 +104,17 @@ type Config struct {
 	// Logger receives a line when the coordinator starts or stops working
 	// locally, and for each unreadable record. nil means slog.Default().
 	Logger *slog.Logger
+
+	// Driven makes the coordinator run no goroutine and no timer of its
+	// own, so that a simulation can drive it on a virtual Clock and get the
+	// same run every time (package lab does). Hand-offs (trips, probe
+	// reports, the first read of an attached breaker) wait in a queue until
+	// [Coordinator.Step] runs them, with a flush when FlushInterval has
+	// passed on Clock; the probe gate asks the store on the caller's
+	// goroutine, so GateTimeout does not apply; no events are received:
+	// call [Coordinator.Sync] to learn the other instances' changes. The
+	// default, false, is the coordinator that runs itself.
+	Driven bool
 }
 
 // ConfigError is the error New returns for an invalid Config. It wraps
@@ -184,6 +197,14 @@ func (c *Config) params() (Params, error) {
 		if !(p.BackoffFactor >= 1) {
 			return bad("Backoff.Factor", "must be at least 1, got "+strconv.FormatFloat(bo.Factor, 'g', -1, 64))
 		}
+		if bo.Max == 0 {
+			// As the breaker reads it: DefaultBackoffMaxFactor times
+			// OpenTimeout, saturating.
+			p.BackoffMax = c.OpenTimeout * breaker.DefaultBackoffMaxFactor
+			if c.OpenTimeout > math.MaxInt64/breaker.DefaultBackoffMaxFactor {
+				p.BackoffMax = math.MaxInt64
+			}
+		}
 		if p.BackoffMax < c.OpenTimeout {
 			return bad("Backoff.Max", "must be at least OpenTimeout ("+c.OpenTimeout.String()+"), got "+bo.Max.String())
 		}
@@ -262,6 +283,13 @@ type Coordinator struct {
 	mu       sync.Mutex
 	circuits map[string]*member
 	closed   bool
+
+	stepMu    sync.Mutex // Driven: one Step at a time
+	lastFlush time.Time  // Driven: when Step last flushed
+	// Driven: the hand-offs waiting for Step, in place of work, whose
+	// buffer would be allocated up front (a simulation builds thousands).
+	queueMu sync.Mutex
+	queue   []job
 
 	down   atomic.Bool // the last store step failed; written under downMu
 	downMu sync.Mutex
@@ -372,14 +400,66 @@ func New(cfg Config) (*Coordinator, error) {
 	co := &Coordinator{
 		cfg: cfg, params: p, store: cfg.Store, log: cfg.Logger, guard: guard,
 		ctx: ctx, cancel: cancel,
-		work:     make(chan job, 1024),
 		kick:     make(chan struct{}, 1),
 		circuits: map[string]*member{},
+	}
+	if !cfg.Driven {
+		co.work = make(chan job, maxQueued)
+	} else {
+		co.lastFlush = cfg.Clock.Now()
+		return co, nil
 	}
 	co.wg.Add(2)
 	go co.loop()
 	go co.events()
 	return co, nil
+}
+
+// Step runs, on the caller's goroutine, the work a coordinator built with
+// Config.Driven has queued: the hand-offs (trips, probe reports, first
+// reads), then a flush if FlushInterval has passed on Config.Clock since
+// the last one (or if the store answered again after failing). It returns
+// the number of hand-offs it ran: none means no step of this instance can
+// have changed a record. A coordinator that runs itself does this work in
+// its own goroutines; there Step does nothing and returns 0.
+func (co *Coordinator) Step() int {
+	if !co.cfg.Driven {
+		return 0
+	}
+	co.stepMu.Lock()
+	defer co.stepMu.Unlock()
+	n := 0
+	for {
+		co.queueMu.Lock()
+		if len(co.queue) == 0 {
+			co.queue = nil
+			co.queueMu.Unlock()
+			break
+		}
+		j := co.queue[0]
+		co.queue = co.queue[1:]
+		co.queueMu.Unlock()
+		co.do(j)
+		n++
+	}
+	now := co.cfg.Clock.Now()
+	kicked := false
+	select {
+	case <-co.kick:
+		kicked = true
+	default:
+	}
+	if kicked || now.Sub(co.lastFlush) >= co.cfg.FlushInterval {
+		co.lastFlush = now
+		_ = co.flush(co.ctx)
+		// A flush that found the store back asks for another; it has
+		// just been done.
+		select {
+		case <-co.kick:
+		default:
+		}
+	}
+	return n
 }
 
 // Params returns the rules the coordinator sends with each step, its
@@ -540,10 +620,23 @@ func (co *Coordinator) members() []*member {
 	return ms
 }
 
+// maxQueued is how many hand-offs may wait for the loop (or for Step).
+const maxQueued = 1024
+
 // enqueue hands j to the loop without blocking. A full queue drops it: a
 // lost trip is made up by the local breaker's own protection and the next
 // one, a lost probe report by its lease's expiry.
 func (co *Coordinator) enqueue(j job) {
+	if co.cfg.Driven {
+		co.queueMu.Lock()
+		defer co.queueMu.Unlock()
+		if len(co.queue) < maxQueued {
+			co.queue = append(co.queue, j)
+		} else {
+			co.stats.dropped.Add(1)
+		}
+		return
+	}
 	select {
 	case co.work <- j:
 	default:
@@ -894,44 +987,15 @@ func (g *gate) AcquireProbe(gen uint64) breaker.GateVerdict {
 		return breaker.GateReject
 	}
 	l := lease{inc: k.Incarnation, gen: k.Generation, id: co.cfg.Instance + "/" + randomID()}
-	// The step runs on a goroutine of the coordinator's so that the wait is
-	// bounded by the timer below whatever the store does with its context.
-	// Whoever loses the race for state handles the answer: the gate, or,
-	// once the gate gave up, the goroutine, which gives back a lease granted
-	// too late.
-	var state atomic.Int32 // 0 waiting, 1 taken by the gate, 2 abandoned
-	res := make(chan acquired, 1)
-	co.wg.Add(1)
-	go func() {
-		defer co.wg.Done()
-		var a acquired
-		// The step has the whole StepTimeout: a store that answers after
-		// the gate gave up is slow, not down, and its late lease is given
-		// back below.
+	var a acquired
+	ok := true
+	if co.cfg.Driven {
 		a.err = co.step(co.ctx, func(ctx context.Context) (err error) {
 			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, ProbeRequest{Incarnation: l.inc, Generation: l.gen, Lease: l.id}, co.params)
 			return err
 		})
-		if state.CompareAndSwap(0, 1) {
-			res <- a
-			return
-		}
-		if a.err == nil && a.v == ProbeAdmit {
-			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: l.inc, Generation: l.gen, Lease: l.id, Outcome: breaker.Ignored}})
-		}
-	}()
-	timer := time.NewTimer(co.cfg.GateTimeout)
-	defer timer.Stop()
-	var a acquired
-	select {
-	case a = <-res:
-	case <-timer.C:
-		if state.CompareAndSwap(0, 2) {
-			co.stats.gateTimeouts.Add(1)
-			co.stats.unknown.Add(1)
-			return breaker.GateUnknown
-		}
-		a = <-res
+	} else if a, ok = g.acquire(l); !ok {
+		return breaker.GateUnknown // it waited the whole GateTimeout
 	}
 	if a.err != nil {
 		co.unreadableIf(m, a.err)
@@ -975,6 +1039,51 @@ func (g *gate) AcquireProbe(gen uint64) breaker.GateVerdict {
 	co.observe(m, a.rec)
 	co.stats.unknown.Add(1)
 	return breaker.GateUnknown
+}
+
+// acquire asks the store for lease l on a goroutine of the coordinator's,
+// waiting at most GateTimeout; false if it gave up waiting.
+func (g *gate) acquire(l lease) (acquired, bool) {
+	co, m := g.co, g.m
+	// The step runs on a goroutine of the coordinator's so that the wait is
+	// bounded by the timer below whatever the store does with its context.
+	// Whoever loses the race for state handles the answer: the gate, or,
+	// once the gate gave up, the goroutine, which gives back a lease granted
+	// too late.
+	var state atomic.Int32 // 0 waiting, 1 taken by the gate, 2 abandoned
+	res := make(chan acquired, 1)
+	co.wg.Add(1)
+	go func() {
+		defer co.wg.Done()
+		var a acquired
+		// The step has the whole StepTimeout: a store that answers after
+		// the gate gave up is slow, not down, and its late lease is given
+		// back below.
+		a.err = co.step(co.ctx, func(ctx context.Context) (err error) {
+			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, ProbeRequest{Incarnation: l.inc, Generation: l.gen, Lease: l.id}, co.params)
+			return err
+		})
+		if state.CompareAndSwap(0, 1) {
+			res <- a
+			return
+		}
+		if a.err == nil && a.v == ProbeAdmit {
+			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: l.inc, Generation: l.gen, Lease: l.id, Outcome: breaker.Ignored}})
+		}
+	}()
+	timer := time.NewTimer(co.cfg.GateTimeout)
+	defer timer.Stop()
+	select {
+	case a := <-res:
+		return a, true
+	case <-timer.C:
+		if state.CompareAndSwap(0, 2) {
+			co.stats.gateTimeouts.Add(1)
+			co.stats.unknown.Add(1)
+			return acquired{}, false
+		}
+		return <-res, true
+	}
 }
 
 // maxLeaseGens is how many local generations back the leases of

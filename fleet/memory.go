@@ -17,6 +17,10 @@ import (
 // is not usable. Safe for concurrent use.
 type Memory struct {
 	clock breaker.Clock
+	// base is when the store was built: rate buckets are numbered from it
+	// by Time.Sub, which follows the monotonic reading, so that a step of
+	// the wall clock neither keeps old counts nor drops new ones.
+	base time.Time
 
 	mu   sync.Mutex
 	recs map[string]*memRecord
@@ -44,7 +48,7 @@ func NewMemory(clk breaker.Clock) *Memory {
 	if clk == nil {
 		clk = realClock{}
 	}
-	return &Memory{clock: clk, recs: map[string]*memRecord{}, subs: map[chan Record]struct{}{}}
+	return &Memory{clock: clk, base: clk.Now(), recs: map[string]*memRecord{}, subs: map[chan Record]struct{}{}}
 }
 
 type realClock struct{}
@@ -194,7 +198,7 @@ func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record,
 			if width <= 0 {
 				width = 1
 			}
-			idx := now.UnixNano() / int64(width)
+			idx := int64(now.Sub(m.base) / width)
 			for b := range r.buckets {
 				if b <= idx-rateBuckets {
 					delete(r.buckets, b)

@@ -130,6 +130,12 @@
 // With [Options].Fleet, every candidate runs as N breakers, one per
 // instance of the service, that share the traffic round-robin or at
 // random ([Route]).
+// With [Options].Share as well, each candidate has a second row whose
+// breakers share one circuit through package fleet: one fleet.Coordinator
+// per instance, in its driven mode (no goroutine of its own), all over one
+// fleet.Memory, stepped by the simulation on its virtual clock, so that the
+// real fleet rules (quorum, K probes fleet-wide, closing for all) run as
+// deterministically as the breakers do.
 //
 // # Outputs
 //

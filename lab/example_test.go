@@ -148,3 +148,22 @@ func ExampleReplayTrace() {
 	// Output:
 	// 6 calls, 3 sent into the fault, tripped 2.01s into it, closed 1.05s after it
 }
+
+// With a fleet, Share adds each candidate's row with the instances'
+// breakers sharing one circuit through package fleet: fewer calls into the
+// outage, and K probes fleet-wide instead of K per instance.
+func ExampleRunWith_share() {
+	outage, _ := lab.SelectScenarios(lab.Builtin(), "outage")
+	cands, _ := lab.ParseCandidates("consecutive(5)", nil)
+	rep, err := lab.RunWith(outage, cands, lab.Options{Seed: 1, Fleet: 10, Share: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range rep.Scenarios[0].Results {
+		fmt.Printf("%s: %d calls into the outage, %d probes, %d trips\n", r.Candidate, r.FaultSent, r.Probes, r.Trips)
+	}
+	// Output:
+	// consecutive(5): 160 calls into the outage, 141 probes, 10 trips
+	// consecutive(5) shared: 75 calls into the outage, 33 probes, 2 trips
+}

@@ -36,6 +36,9 @@ type Report struct {
 	// they shared it.
 	Fleet int
 	Route Route
+	// Share is Options.Share: each candidate has a second row, where the
+	// fleet's breakers share one circuit.
+	Share bool
 	// Scenarios holds the results, scenario by scenario.
 	Scenarios []ScenarioReport
 }
@@ -103,6 +106,9 @@ type Transition struct {
 	Instance int
 	// From and To are the states before and after.
 	From, To breaker.State
+	// Adopted tells a change the instance adopted from the fleet's shared
+	// circuit (Options.Share) from one its own breaker made.
+	Adopted bool
 }
 
 // Columns of the table, CSV and JSON, with what each counts: the table's
@@ -127,7 +133,11 @@ const tableNote = `  times: "never" = it did not happen before the end; "n/a" = 
 func (r *Report) WriteTable(w io.Writer) error {
 	var buf bytes.Buffer
 	if r.Fleet > 1 {
-		fmt.Fprintf(&buf, "fleet: %d instances, each with its own breaker, traffic shared %s\n\n", r.Fleet, r.Route)
+		fmt.Fprintf(&buf, "fleet: %d instances, each with its own breaker, traffic shared %s\n", r.Fleet, r.Route)
+		if r.Share {
+			fmt.Fprintf(&buf, "rows %q: the instances' breakers share one circuit through package fleet\n", "..."+SharedSuffix)
+		}
+		buf.WriteString("\n")
 	}
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	header := []string{"scenario", "candidate"}
@@ -253,8 +263,8 @@ type (
 		Name    string `json:"name,omitempty"`
 		Start   string `json:"start"`
 		End     string `json:"end"`
-		Errors  any    `json:"errors"`
-		Latency any    `json:"latency"`
+		Errors  any    `json:"errors,omitempty"`
+		Latency any    `json:"latency,omitempty"`
 	}
 	resultJSON struct {
 		Candidate   string           `json:"candidate"`
@@ -279,6 +289,7 @@ type (
 		Instance int     `json:"instance"`
 		From     string  `json:"from"`
 		To       string  `json:"to"`
+		Adopted  bool    `json:"adopted,omitempty"`
 	}
 )
 
@@ -292,8 +303,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		sj := scenarioReportJSON{Source: "scenario", Scenario: scenarioToJSON(&sr.Scenario), Results: []resultJSON{}}
 		if sr.traced {
 			// A trace's calls are in its file: the scenario only records
-			// its span, its settings and the fault.
+			// its span, its settings and the fault, whose errors and
+			// latency are the trace's, not a phase's.
 			sj.Source = "trace"
+			for i := range sj.Scenario.Phases {
+				sj.Scenario.Phases[i].Errors, sj.Scenario.Phases[i].Latency = nil, nil
+			}
 		}
 		for _, res := range sr.Results {
 			rj := resultJSON{
@@ -305,7 +320,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 				Transitions: []transitionJSON{},
 			}
 			for _, t := range res.Transitions {
-				rj.Transitions = append(rj.Transitions, transitionJSON{At: t.At.Seconds(), Instance: t.Instance, From: t.From.String(), To: t.To.String()})
+				rj.Transitions = append(rj.Transitions, transitionJSON{At: t.At.Seconds(), Instance: t.Instance, From: t.From.String(), To: t.To.String(), Adopted: t.Adopted})
 			}
 			sj.Results = append(sj.Results, rj)
 		}

@@ -1,15 +1,19 @@
 package lab
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -205,14 +209,31 @@ type sim struct {
 	q     eventQueue
 	seq   uint64
 	insts []*instance
-	r     Result
+	// cos holds, when the instances share one circuit (Options.Share), the
+	// coordinator of each instance, all over one in-memory store on the
+	// virtual clock: the real package fleet, driven by the simulation.
+	cos []*fleet.Coordinator
+	r   Result
 }
 
+// SharedSuffix ends the name of the row of a candidate whose instances
+// share one circuit ([Options].Share): "consecutive(5) shared".
+const SharedSuffix = " shared"
+
 // newSim builds the breakers of candidate c for scenario s, one per
-// instance of a fleet of n.
-func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
+// instance of a fleet of n. With share, each instance's breaker is
+// attached to a coordinator of its own (the instance's process), all over
+// one store, with quorum (0: fleet.DefaultQuorum).
+func newSim(s *Scenario, c *Candidate, n int, seed uint64, share bool, quorum int) (*sim, error) {
 	m := &sim{r: Result{Candidate: c.Name, TimeToTrip: Never, TimeToClose: Never}}
+	// The same jitter as the candidate's unshared row, so that the two
+	// rows differ by the sharing alone.
 	jitter := seeded(seed, s.Name, c.Name, "backoff")
+	var store *fleet.Memory
+	if share {
+		m.r.Candidate += SharedSuffix
+		store = fleet.NewMemory(&m.clk)
+	}
 	for i := range n {
 		cfg, err := c.config(s, &m.clk, jitter.Float64)
 		if err != nil {
@@ -225,17 +246,25 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
 		idx := int32(i)
 		cfg.OnTransition = func(t breaker.Transition) {
 			if t.From == t.To {
-				return // a manual mode's change, which the lab does not make
+				// A manual mode's change, which the lab does not make, or
+				// an open period the fleet's replaced: look at its end.
+				if t.To == breaker.Open && !t.Until.IsZero() {
+					m.schedule(event{at: t.Until.Sub(epoch), inst: idx, look: true})
+				}
+				return
 			}
 			in.state = t.To
-			m.r.Transitions = append(m.r.Transitions, Transition{At: t.At.Sub(epoch), Instance: int(idx), From: t.From, To: t.To})
+			adopted := t.Cause == breaker.CauseExternal
+			m.r.Transitions = append(m.r.Transitions, Transition{At: t.At.Sub(epoch), Instance: int(idx), From: t.From, To: t.To, Adopted: adopted})
 			if t.To != breaker.Open {
 				return
 			}
-			switch t.From {
-			case breaker.Closed:
+			switch {
+			case adopted:
+				// The fleet's decision, counted where it was taken.
+			case t.From == breaker.Closed:
 				m.r.Trips++
-			case breaker.HalfOpen:
+			case t.From == breaker.HalfOpen:
 				m.r.Reopens++
 			}
 			// The breaker turns half-open lazily, when next asked: look at
@@ -249,8 +278,57 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64) (*sim, error) {
 			return nil, fmt.Errorf("lab: candidate %q: %w", c.Name, err)
 		}
 		m.insts = append(m.insts, in)
+		if !share {
+			continue
+		}
+		// The fleet's rules are the breaker's settings: its open period,
+		// backoff and probes, as a team would configure both alike.
+		co, err := fleet.New(fleet.Config{
+			Store: store, Instance: strconv.Itoa(i), Quorum: quorum,
+			OpenTimeout: cfg.OpenTimeout, Backoff: cfg.Backoff, Probes: cfg.HalfOpenProbes,
+			Clock: &m.clk, Logger: discard, Driven: true,
+		})
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("lab: candidate %q, shared: %w", c.Name, err)
+		}
+		m.cos = append(m.cos, co)
+		if _, err := co.Attach(in.b); err != nil {
+			m.close()
+			return nil, fmt.Errorf("lab: candidate %q, shared: %w", c.Name, err)
+		}
+		if i == 0 {
+			p := co.Params()
+			m.r.Spec += fmt.Sprintf(", shared by %d instances (quorum %d, %d probes fleet-wide)", n, p.Quorum, p.Probes)
+		}
+		co.Step() // its first read of the fleet's record
 	}
 	return m, nil
+}
+
+// discard is the coordinators' logger: a simulated store never fails.
+var discard = slog.New(slog.DiscardHandler)
+
+// stepFleet runs what instance i's coordinator has queued (and its flush,
+// when due). When that took a step of the store, every other instance
+// reads the records at once, as it would on the store's event.
+func (m *sim) stepFleet(i int32) {
+	if m.cos == nil || m.cos[i].Step() == 0 {
+		return
+	}
+	for j, co := range m.cos {
+		if j != int(i) {
+			_ = co.Sync(context.Background())
+		}
+	}
+}
+
+// close detaches the breakers from their coordinators.
+func (m *sim) close() {
+	for _, co := range m.cos {
+		_ = co.Close()
+	}
+	m.cos = nil
 }
 
 func (m *sim) schedule(e event) {
@@ -263,13 +341,14 @@ func (m *sim) process(e event) {
 	m.clk.now = e.at
 	if e.look {
 		m.insts[e.inst].b.State()
-		return
+	} else {
+		var err error
+		if e.failed {
+			err = errDependency
+		}
+		e.permit.Done(struct{}{}, err)
 	}
-	var err error
-	if e.failed {
-		err = errDependency
-	}
-	e.permit.Done(struct{}{}, err)
+	m.stepFleet(e.inst)
 }
 
 // arrive runs everything due by the call's arrival, then the call.
@@ -282,6 +361,7 @@ func (m *sim) arrive(c *call) {
 	r.Calls++
 	in := m.insts[c.inst]
 	permit, err := in.b.Allow()
+	m.stepFleet(c.inst)
 	if err != nil {
 		r.Rejected++
 		if !c.fault || c.good() {
@@ -312,6 +392,7 @@ func (m *sim) finish(end time.Duration) {
 		m.process(m.q.pop())
 	}
 	m.q = nil
+	m.close()
 }
 
 // measure derives the timing figures and the false trips from the
@@ -345,7 +426,7 @@ func (r *Result) measure(s *Scenario, instances int) {
 		}
 	}
 	advance(start, func(tr Transition) {
-		if tr.From == breaker.Closed && tr.To == breaker.Open && tr.At < start {
+		if tr.From == breaker.Closed && tr.To == breaker.Open && tr.At < start && !tr.Adopted {
 			r.FalseTrips++
 		}
 	})
@@ -419,6 +500,15 @@ type Options struct {
 	Fleet int
 	// Route says how the fleet's instances share the traffic.
 	Route Route
+	// Share adds, after each candidate's row, a row (its name ending in
+	// SharedSuffix) where the fleet's breakers share one circuit: each
+	// instance's breaker attached to a fleet.Coordinator, all over one
+	// fleet.Memory, driven on the run's virtual clock, so that the two rows
+	// show what sharing saves. It needs a Fleet of 2 or more.
+	Share bool
+	// Quorum is, with Share, how many instances must trip for the fleet's
+	// circuit to open. 0 means fleet.DefaultQuorum.
+	Quorum int
 }
 
 func (o Options) instances() int { return max(o.Fleet, 1) }
@@ -426,6 +516,12 @@ func (o Options) instances() int { return max(o.Fleet, 1) }
 func (o Options) check() error {
 	if o.Fleet < 0 || o.Fleet > MaxFleet {
 		return &RangeError{Field: "Options.Fleet", problem: fmt.Sprintf("must be between 1 and %d instances, got %d", MaxFleet, o.Fleet)}
+	}
+	if o.Share && o.Fleet < 2 {
+		return &RangeError{Field: "Options.Share", problem: fmt.Sprintf("needs a fleet of 2 or more instances to share among, got %d", o.instances())}
+	}
+	if o.Quorum < 0 || o.Quorum > o.instances() {
+		return &RangeError{Field: "Options.Quorum", problem: fmt.Sprintf("must be between 0 (the default, %d) and the fleet's %d instances, got %d", fleet.DefaultQuorum, o.instances(), o.Quorum)}
 	}
 	if o.Route > RandomRoute {
 		return &RangeError{Field: "Options.Route", problem: fmt.Sprintf("must be RoundRobin or RandomRoute, got %d", o.Route)}
@@ -471,7 +567,7 @@ func RunWith(scenarios []Scenario, candidates []Candidate, opt Options) (*Report
 		return nil, err
 	}
 	seen := map[string]bool{}
-	rep := &Report{Seed: opt.Seed, Fleet: opt.instances(), Route: opt.Route}
+	rep := &Report{Seed: opt.Seed, Fleet: opt.instances(), Route: opt.Route, Share: opt.Share}
 	for i := range scenarios {
 		s := scenarios[i]
 		if err := s.Validate(); err != nil {
@@ -497,13 +593,21 @@ func RunWith(scenarios []Scenario, candidates []Candidate, opt Options) (*Report
 // the run at s.Duration, which a trace's source sets once it is read.
 func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt Options) (ScenarioReport, error) {
 	n := opt.instances()
-	sims := make([]*sim, len(candidates))
-	for i := range candidates {
-		m, err := newSim(s, &candidates[i], n, opt.Seed)
-		if err != nil {
-			return ScenarioReport{}, fmt.Errorf("%w (scenario %q)", err, s.Name)
+	var sims []*sim
+	fail := func(err error) (ScenarioReport, error) {
+		for _, m := range sims {
+			m.close()
 		}
-		sims[i] = m
+		return ScenarioReport{}, err
+	}
+	for i := range candidates {
+		for _, share := range []bool{false, true}[:1+b2i(opt.Share)] {
+			m, err := newSim(s, &candidates[i], n, opt.Seed, share, opt.Quorum)
+			if err != nil {
+				return fail(fmt.Errorf("%w (scenario %q)", err, s.Name))
+			}
+			sims = append(sims, m)
+		}
 	}
 	var route *rand.Rand
 	if opt.Route == RandomRoute {
@@ -516,7 +620,7 @@ func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt
 			break
 		}
 		if err != nil {
-			return ScenarioReport{}, err
+			return fail(err)
 		}
 		if n > 1 {
 			if route != nil {
@@ -541,4 +645,11 @@ func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt
 		sr.Results = append(sr.Results, m.r)
 	}
 	return sr, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -25,7 +25,7 @@ func consecutive(n int) Candidate {
 
 // simulate replays calls against one breaker of candidate c, as a run does.
 func simulate(s *Scenario, calls []call, c Candidate) (Result, error) {
-	m, err := newSim(s, &c, 1, 1)
+	m, err := newSim(s, &c, 1, 1, false, 0)
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -131,6 +132,16 @@ func TestReplayTraceMatchesScenario(t *testing.T) {
 	}
 	if got := rep.Scenarios[0].Results[0]; got.TimeToTrip != 450*ms || got.Calls != 100 || rep.Scenarios[0].Scenario.Duration != 10*time.Second+150*ms {
 		t.Errorf("end column: trip %v, %d calls, span %v", got.TimeToTrip, got.Calls, rep.Scenarios[0].Scenario.Duration)
+	}
+	// Its JSON says it is a trace, and gives the fault without a phase's
+	// errors and latency, which are the trace's own.
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if out := strings.Join(strings.Fields(js.String()), ""); !strings.Contains(out, `"source":"trace"`) ||
+		!strings.Contains(out, `"phases":[{"name":"fault","start":"2s","end":"5s"}]`) {
+		t.Errorf("JSON of a trace:\n%s", out)
 	}
 	// Without a fault marked, the timing figures do not apply.
 	rep, err = ReplayTrace(strings.NewReader(handTrace(false)), Trace{}, []Candidate{consecutive(3)}, Options{})

@@ -269,6 +269,9 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 	if err := t.Options.check(); err != nil {
 		return nil, err
 	}
+	if t.Options.Share {
+		return nil, &RangeError{Field: "Options.Share", problem: "tuning searches the thresholds of unshared breakers; run the winner with Share to see what sharing changes"}
+	}
 	if (len(in.Scenarios) == 0) == (in.Trace == nil) {
 		return nil, errors.New("lab: tune: give scenarios or a trace, one of them")
 	}

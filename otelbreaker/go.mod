@@ -3,7 +3,7 @@ module github.com/tripwire-go/tripwire/otelbreaker
 go 1.26.0
 
 require (
-	github.com/tripwire-go/tripwire v0.0.0
+	github.com/tripwire-go/tripwire v0.1.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
@@ -22,5 +22,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
-
-replace github.com/tripwire-go/tripwire => ../

@@ -29,6 +29,9 @@
 //   - [All] trips on a call on which every one of several policies trips.
 //     Use it to demand more than one condition at once, such as a high
 //     rate and a minimum number of failures.
+//   - [When] trips when a function of the counts of a trailing window and
+//     the current streaks says so. Use it when no policy above says what
+//     you mean, or to port a sony/gobreaker ReadyToTrip in one line.
 //
 // The time-window policies count into a [window.Time], whose trailing edge
 // is precise to 1/16 of the window's length; [LastN] counts into a
@@ -103,8 +106,10 @@
 //     afterwards, so nothing can be lost between the two.
 //   - A Binding is made only by Bind. A built-in policy's Bind method called
 //     with any other Binding changes nothing and returns an error: the
-//     claim cannot be spent by a stray call. Binding a policy is handing it
-//     to a breaker.
+//     claim cannot be spent by a stray call. [Bind] itself is public, and
+//     calling it is what breaker.New does: a policy bound by hand is used up
+//     as if given to a breaker. [Check] learns a policy's terms and errors
+//     without that.
 //   - A wrapper keeps the terms of what it wraps by implementing Unwrap
 //     ([Unwrapper]), as http.ResponseController finds optional methods
 //     through wrapped ResponseWriters, or by a Bind of its own that binds
@@ -127,5 +132,6 @@
 // Embedding a built-in policy's concrete type (*WindowPolicy, not Policy)
 // gives a custom one its Record, Reset and Bind to build on; a custom
 // policy that overrides Bind binds the embedded one with [Binding.Child],
-// as the example of [Binder] does.
+// as the example of [Binder] does. The guide docs/custom-policies.md of the
+// repository walks through a policy of one's own.
 package policy

@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/prometheus/client_golang v1.25.0
-	github.com/tripwire-go/tripwire v0.0.0
+	github.com/tripwire-go/tripwire v0.1.0
 )
 
 require (
@@ -20,5 +20,3 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
-
-replace github.com/tripwire-go/tripwire => ../

@@ -169,13 +169,17 @@ func TestTimeEmptySlotIsNeverNewer(t *testing.T) {
 				w.Record(end, 0)
 				// ...another goroutine's success moves the head on...
 				w.Record(end.Add(1), 0)
-				// ...and the failure's own bump comes last.
+				// ...and the failure's own bumps come last: it failed,
+				// and it was slow.
 				s := &w.slots[k&w.mask]
 				if _, ok := w.bump(&s.failures, w.tag(k), k, 1); !ok {
 					t.Fatalf("over %v, reset %v: the failure's bump into an empty word was refused", over, reset)
 				}
-				if got := w.Sum(end.Add(1)); got.Failures != 1 {
-					t.Fatalf("over %v, reset %v: Sum = %+v, want the failure counted", over, reset, got)
+				if _, ok := w.bump(&s.slow, w.tag(k), k, 1); !ok {
+					t.Fatalf("over %v, reset %v: the slow call's bump into an empty word was refused", over, reset)
+				}
+				if got := w.Sum(end.Add(1)); got.Failures != 1 || got.Slow != 1 {
+					t.Fatalf("over %v, reset %v: Sum = %+v, want the failure and its slowness counted", over, reset, got)
 				}
 			}
 		})

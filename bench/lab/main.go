@@ -9,7 +9,7 @@
 //	go run ./bench/lab [-policies SPECS] [-scenarios x,y] [-scenario FILE] [-seed N] [-out DIR] [-list]
 //	go run ./bench/lab -trace calls.csv [-fault-start T -fault-end T] [-slow-call D] ...
 //	go run ./bench/lab -tune [-families f,g] [-weights sent=1,lost=1,...] ...
-//	go run ./bench/lab -fleet N [-route round-robin|random] ...
+//	go run ./bench/lab -fleet N [-route round-robin|random] [-share=false] [-quorum Q] ...
 //
 // With no flags it runs the built-in scenarios against the default
 // candidates and prints a table. -policies takes policies spelt as their
@@ -19,7 +19,7 @@
 // the scenarios of a JSON file instead (testdata/incident.json is an
 // example), -trace replays recorded calls (testdata/calls.csv is one),
 // -tune searches thresholds, -fleet simulates instances with a breaker
-// each. -out writes the table, results.csv, results.json, one SVG
+// each, both alone and sharing one circuit through package fleet. -out writes the table, results.csv, results.json, one SVG
 // timeline per scenario and index.html to DIR. The same seed and inputs
 // always print the same thing. docs/lab.md is the guide.
 //
@@ -86,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reorder := fs.Duration("reorder", time.Minute, "with -trace: how far out of order of start the calls may be")
 	fleet := fs.Int("fleet", 1, "simulate `N` instances of the service, each with its own breaker, sharing the traffic")
 	route := fs.String("route", "round-robin", "with -fleet: how the instances share the traffic, round-robin or random (by the seed)")
+	share := fs.Bool("share", true, "with -fleet: after each candidate's row, a row \"NAME shared\" where the instances' breakers share one circuit through package fleet")
+	quorum := fs.Int("quorum", 0, "with -fleet: how many instances must trip for the shared circuit to open (0: the fleet package's default, 2)")
 	tune := fs.Bool("tune", false, "search each policy family's thresholds over the scenarios or the trace, and print the best for the objective")
 	families := fs.String("families", strings.Join(lab.Families, ","), "with -tune: the policy families to search")
 	weights := fs.String("weights", lab.DefaultObjective.String(), "with -tune: the objective's weights, minimised: sent (calls into the fault), lost (healthy calls),\nfalse-trip (trips before a fault) and close (seconds open after it)")
@@ -139,6 +141,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if set["route"] && *fleet == 1 {
 		return usage("-route goes with -fleet N, for N of 2 or more")
 	}
+	for _, name := range []string{"share", "quorum"} {
+		if set[name] && *fleet == 1 {
+			return usage("-%s goes with -fleet N, for N of 2 or more", name)
+		}
+	}
+	if *quorum < 0 || *quorum > *fleet {
+		return usage("-quorum: must be between 0 (the default, 2) and the -fleet of %d instances, got %d", *fleet, *quorum)
+	}
+	// -tune searches unshared breakers; sharing is shown for a plain run.
+	opt.Share = *share && *fleet > 1 && !*tune
+	opt.Quorum = *quorum
 
 	ps := lab.DefaultCandidates()
 	if *policies != "" {
@@ -314,7 +327,7 @@ func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, familie
 	t := lab.Tuning{Families: strings.Split(families, ","), Objective: objective, Base: base, Baseline: baseline, Options: opt}
 	if f, ok := stderr.(*os.File); ok {
 		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
-			t.Progress = progressLine(f)
+			t.Progress = progressLine(f, time.Now)
 		}
 	}
 	rep, err := lab.Tune(in, t)
@@ -333,11 +346,11 @@ func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, familie
 
 // progressLine reports a search's progress on one terminal line, at most
 // five times a second, once it has run for a second.
-func progressLine(w io.Writer) func(done, total int) {
-	start := time.Now()
+func progressLine(w io.Writer, clock func() time.Time) func(done, total int) {
+	start := clock()
 	var last time.Time
 	return func(done, total int) {
-		now := time.Now()
+		now := clock()
 		if now.Sub(start) < time.Second || now.Sub(last) < 200*time.Millisecond && done < total {
 			return
 		}

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runLab runs the command and returns its exit status and outputs.
@@ -185,6 +187,22 @@ func TestDocsTuneExcerpt(t *testing.T) {
 	}
 }
 
+// The progress line stays quiet for a second, then rewrites one line at
+// most five times a second, and always shows the end.
+func TestProgressLine(t *testing.T) {
+	now := time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)
+	var b bytes.Buffer
+	progress := progressLine(&b, func() time.Time { return now })
+	for i, step := range []time.Duration{100 * time.Millisecond, time.Second, 100 * time.Millisecond, 200 * time.Millisecond, 0} {
+		now = now.Add(step)
+		progress(i+1, 5)
+	}
+	want := "\rtuning: 2 of 5 runs (40%), 1s\rtuning: 4 of 5 runs (80%), 1s\rtuning: 5 of 5 runs (100%), 1s"
+	if b.String() != want {
+		t.Errorf("got  %q\nwant %q", b.String(), want)
+	}
+}
+
 // -fleet splits the traffic among instances with a breaker each: the
 // table says so, and more calls reach the outage than with one breaker.
 func TestFleetFlag(t *testing.T) {
@@ -198,6 +216,29 @@ func TestFleetFlag(t *testing.T) {
 	}
 	if a, b := sent(one), sent(four); len(b) < len(a) || len(b) == len(a) && b <= a {
 		t.Errorf("fault_sent: one breaker %s, a fleet of 4 %s", a, b)
+	}
+	// The fleet's shared row follows each candidate's, and sends fewer
+	// calls into the outage with fewer probes; -share=false drops it.
+	var alone, shared []string
+	for line := range strings.Lines(four) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 10 && f[1] == "consecutive(5)":
+			alone = f[1:]
+		case len(f) == 10 && f[0] == "consecutive(5)" && f[1] == "shared":
+			shared = f[1:]
+		}
+	}
+	num := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	if alone == nil || shared == nil || num(shared[3]) >= num(alone[2]) || num(shared[7]) >= num(alone[6]) {
+		t.Errorf("no shared row that saves calls and probes:\n%s", four)
+	}
+	if !strings.Contains(four, `rows "... shared": the instances' breakers share one circuit through package fleet`) {
+		t.Errorf("the table does not say what the shared rows are:\n%s", four)
+	}
+	_, off, _ := runLab(t, "-scenarios", "outage", "-policies", "consecutive(5)", "-fleet", "4", "-share=false")
+	if strings.Contains(off, "consecutive(5) shared") {
+		t.Errorf("-share=false printed shared rows:\n%s", off)
 	}
 }
 
@@ -280,11 +321,14 @@ func TestBadInput(t *testing.T) {
 		{"fleet huge", []string{"-fleet", "1000000"}, "lab: -fleet: must be between 1 and 10000 instances, got 1000000"},
 		{"route", []string{"-fleet", "3", "-route", "hash"}, `-route: "hash" is neither round-robin nor random`},
 		{"route alone", []string{"-route", "random"}, "-route goes with -fleet N"},
+		{"share alone", []string{"-share"}, "-share goes with -fleet N"},
+		{"quorum alone", []string{"-quorum", "2"}, "-quorum goes with -fleet N"},
+		{"quorum above fleet", []string{"-fleet", "3", "-quorum", "4"}, "lab: -quorum: must be between 0 (the default, 2) and the -fleet of 3 instances, got 4"},
 		{"weights without tune", []string{"-weights", "sent=2"}, "-weights goes with -tune"},
 		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
 		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
 		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
-		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "Backoff.Max must be at least OpenTimeout (10s), got 5s"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "or at least OpenTimeout (10s), got 5s"},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
@@ -394,5 +438,53 @@ func TestDocsExcerpt(t *testing.T) {
 		if !rows[row] {
 			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich the command does not print:\n%s", row, out)
 		}
+	}
+}
+
+// The fleet excerpt in docs/lab.md ("Alone and shared") is what the
+// command on its first line prints, row for row.
+func TestDocsFleetExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Alone and shared")
+	_, excerpt, ok2 := strings.Cut(section, "```text\n$ go run ./bench/lab ")
+	excerpt, _, ok3 := strings.Cut(excerpt, "```")
+	command, excerpt, ok4 := strings.Cut(excerpt, "\n")
+	if !ok || !ok2 || !ok3 || !ok4 {
+		t.Fatal("docs/lab.md: no command and output under \"### Alone and shared\"")
+	}
+	// The arguments as a shell splits them: words, and words in single
+	// quotes.
+	var args []string
+	for i, part := range strings.Split(command, "'") {
+		if i%2 == 1 {
+			args = append(args, part)
+		} else {
+			args = append(args, strings.Fields(part)...)
+		}
+	}
+	code, out, errOut := runLab(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(out) {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	n := 0
+	for line := range strings.Lines(excerpt) {
+		row := strings.Join(strings.Fields(line), " ")
+		if row == "" {
+			continue
+		}
+		n++
+		if !rows[row] {
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich %v does not print:\n%s", row, args, out)
+		}
+	}
+	if n < 5 {
+		t.Errorf("docs/lab.md: only %d rows under \"### Alone and shared\"", n)
 	}
 }

@@ -10,7 +10,7 @@ require (
 	github.com/rubyist/circuitbreaker v2.2.1+incompatible
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/streadway/handy v0.0.0-20200128134331-0f66f006fb2e
-	github.com/tripwire-go/tripwire v0.0.0
+	github.com/tripwire-go/tripwire v0.1.0
 )
 
 require (
@@ -20,7 +20,7 @@ require (
 	github.com/peterbourgon/g2s v0.0.0-20170223122336-d4e7ad98afea // indirect
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/smartystreets/goconvey v1.8.1 // indirect
-	github.com/tripwire-go/tripwire/fleet/redisfleet v0.0.0
+	github.com/tripwire-go/tripwire/fleet/redisfleet v0.1.0
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )

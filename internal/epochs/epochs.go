@@ -93,6 +93,14 @@ func All() []Epoch {
 	return es
 }
 
+// Now is time.Now() as an epoch: the real clock, with its monotonic
+// reading, as production reads it. It is not in All, because a failure
+// from it does not repeat; add it to a test's epochs where the real
+// clock's own behaviour is the point.
+func Now() Epoch {
+	return Epoch{"now", time.Now(), "the real clock, monotonic reading and all; a failure from here does not repeat"}
+}
+
 // For returns [All] and, for code that cuts time into buckets of width,
 // a start a few buckets before each power of two of the bucket index
 // (nanoseconds since 1970 divided by width), up to FarEnd. Any tag made of

@@ -103,3 +103,9 @@ func TestRunNamesSubtests(t *testing.T) {
 }
 
 func fmtSscanf(name string, n *int) (int, error) { return fmt.Sscanf(name, "bucket=2^%d", n) }
+
+func TestNowHasAMonotonicReading(t *testing.T) {
+	if e := Now(); !HasMono(e.At) || e.Why == "" {
+		t.Fatalf("Now() = %+v, want the real clock with a monotonic reading", e)
+	}
+}

@@ -583,7 +583,11 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Load() != fence {
+	// The due flag is no transition: a real-clock timer sets it, without
+	// the lock, on the open word the close began from, when that open
+	// period ends. Comparing the whole word took it for one, and the
+	// close (a Reset above all) was lost.
+	if m.Load()&^dueBit != fence&^dueBit {
 		return // another transition came first
 	}
 	report := m.mode != ModeNone

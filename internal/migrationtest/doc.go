@@ -5,4 +5,8 @@
 // "after" code as runnable examples, so that a guide cannot drift from the
 // library. The claims about the other libraries are tested beside them, in
 // bench/peers/migration_test.go, against the versions that module requires.
+//
+// It also keeps the README and docs/ honest as a whole: the README's quick
+// start runs as an example, every relative link resolves, every test a
+// guide cites exists, and the library imports only the standard library.
 package migrationtest

@@ -226,3 +226,39 @@ func Example_hystrix() {
 	// 42
 	// closed
 }
+
+// cachedUser stands for the README's fallback.
+func cachedUser(id string) *User { return &User{ID: "cached " + id} }
+
+// Example_readme is the README's quick start, on a dependency that is down
+// for its first five calls.
+func Example_readme() {
+	client := &dependency{}
+	var users, _ = breaker.New(breaker.Config[*User]{Name: "users"})
+
+	GetUser := func(ctx context.Context, id string) (*User, error) {
+		u, err := users.Execute(ctx, func(ctx context.Context) (*User, error) {
+			return client.GetUser(ctx, id)
+		})
+		var open *breaker.OpenError
+		if errors.As(err, &open) {
+			// Rejected without calling the service. open.Until() says when
+			// probes will be let through; serve a fallback meanwhile.
+			return cachedUser(id), nil
+		}
+		return u, err
+	}
+
+	for range 6 {
+		fmt.Println(GetUser(context.Background(), "42"))
+	}
+	fmt.Println(users.State(), client.calls)
+	// Output:
+	// <nil> down
+	// <nil> down
+	// <nil> down
+	// <nil> down
+	// <nil> down
+	// &{cached 42} <nil>
+	// open 5
+}

@@ -1,9 +1,13 @@
 package migrationtest
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,4 +113,56 @@ func hasHeading(t *testing.T, file, anchor string) bool {
 		}
 	}
 	return false
+}
+
+// TestLibraryUsesStandardLibraryOnly backs the README's "the main module
+// depends on nothing outside the standard library at run time": the
+// non-test Go files of the main module import only the standard library
+// and the module's own packages. The packages for tests (internal/epochs,
+// the conformance suites fleet/fleettest and window/windowtest, this one)
+// are the exception: only they may import internal/epochs. Nested modules
+// (directories with a go.mod of their own) and bench/ are not the library.
+func TestLibraryUsesStandardLibraryOnly(t *testing.T) {
+	const module = "github.com/tripwire-go/tripwire"
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "." {
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), ".") || rel == "bench" || rel == filepath.Join("internal", "epochs") || strings.HasSuffix(d.Name(), "test") {
+				return filepath.SkipDir // not the library, or a package for tests
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // a module of its own
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			first, _, _ := strings.Cut(p, "/")
+			switch {
+			case p == module+"/internal/epochs":
+				t.Errorf("%s imports internal/epochs, which is for tests", rel)
+			case strings.HasPrefix(p, module+"/"):
+			case strings.Contains(first, "."):
+				t.Errorf("%s imports %s, outside the standard library", rel, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

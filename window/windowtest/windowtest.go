@@ -40,7 +40,7 @@ type Time struct {
 	started        bool
 	calls          []call
 	// The anchor is the first time with a monotonic reading the model
-	// saw, as the window's: see nanos.
+	// saw, in Record or in Sum, as the window's: see nanos.
 	anchor   time.Time
 	anchored bool
 }
@@ -76,10 +76,13 @@ func (m *Time) Record(now time.Time, marks window.Marks) {
 // bucket of now, or at the newest bucket if now is older.
 func (m *Time) Sum(now time.Time) window.Counts {
 	var c window.Counts
+	// Placed before anything else: the window's Sum places now, and so
+	// takes its anchor from it, even when it holds nothing yet.
+	k := m.bucket(now)
 	if !m.started {
 		return c
 	}
-	end := max(m.bucket(now), m.head)
+	end := max(k, m.head)
 	for _, x := range m.calls {
 		if x.bucket <= end && uint64(end-x.bucket) < uint64(m.buckets) { // no overflow near MinInt64
 			x.addTo(&c)
