@@ -430,6 +430,17 @@ func applySetting(c *Candidate, key, val string) error {
 		}
 		return d, nil
 	}
+	// probes reads a count of probes: HalfOpenProbes or CloseAfter.
+	probes := func() (int, error) {
+		n, err := strconv.Atoi(val)
+		switch {
+		case err != nil:
+			return n, fmt.Errorf("%q is not a whole number", val)
+		case n < 1 || n > breaker.MaxHalfOpenProbes:
+			return n, fmt.Errorf("must be between 1 and %d, got %d", breaker.MaxHalfOpenProbes, n)
+		}
+		return n, nil
+	}
 	backoff := func() *breaker.Backoff {
 		if c.Backoff == nil {
 			c.Backoff = &breaker.Backoff{}
@@ -441,23 +452,9 @@ func applySetting(c *Candidate, key, val string) error {
 	case "open":
 		c.OpenTimeout, err = duration(false)
 	case "probes":
-		n, convErr := strconv.Atoi(val)
-		switch {
-		case convErr != nil:
-			err = fmt.Errorf("%q is not a whole number", val)
-		case n < 1 || n > breaker.MaxHalfOpenProbes:
-			err = fmt.Errorf("must be between 1 and %d, got %d", breaker.MaxHalfOpenProbes, n)
-		}
-		c.HalfOpenProbes = n
+		c.HalfOpenProbes, err = probes()
 	case "close-after":
-		n, convErr := strconv.Atoi(val)
-		switch {
-		case convErr != nil:
-			err = fmt.Errorf("%q is not a whole number", val)
-		case n < 1 || n > breaker.MaxHalfOpenProbes:
-			err = fmt.Errorf("must be between 1 and %d, got %d", breaker.MaxHalfOpenProbes, n)
-		}
-		c.CloseAfter = n
+		c.CloseAfter, err = probes()
 	case "backoff":
 		var d time.Duration
 		d, err = duration(false)
