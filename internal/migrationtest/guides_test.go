@@ -166,3 +166,34 @@ func TestLibraryUsesStandardLibraryOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadmeQuickStartIsExample (issue 19): the README's quick start threw
+// New's error away, and drifted from Example_readme unseen. Every line of
+// its code is now in example_test.go, which runs it.
+func TestReadmeQuickStartIsExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Quick start\n\n```go\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no block of Go under the README's Quick start")
+	}
+	if strings.Contains(string(m[1]), ", _ = breaker.New") || strings.Contains(string(m[1]), ", _ := breaker.New") {
+		t.Error("the quick start throws New's error away")
+	}
+	flat := strings.Join(strings.Fields(string(example)), " ")
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" || line == "import (" || line == ")" || strings.HasPrefix(line, "\"") {
+			continue
+		}
+		if !strings.Contains(flat, line) {
+			t.Errorf("README quick start line not in Example_readme's file: %s", line)
+		}
+	}
+}
