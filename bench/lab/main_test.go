@@ -105,7 +105,8 @@ func TestTraceFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.HasPrefix(strings.SplitN(byOffset, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
+	_, table, _ := strings.Cut(byOffset, "scenario ")
+	if !strings.HasPrefix(strings.SplitN(table, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
 		t.Errorf("want a row for the trace \"calls\" with timing figures:\n%s", byOffset)
 	}
 	code, found, errOut := runLab(t, "-trace", "testdata/calls.csv", "-find-fault", "0.5", "-policies", "consecutive(5)")
@@ -302,7 +303,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"argument", []string{"outage"}, `unexpected argument "outage"`},
-		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
+		{"bad seed", []string{"-seed", "-1"}, `lab: -seed: must be a whole number from 0 to 18446744073709551615, got "-1" (-help lists the flags)`},
 		{"unknown policy", []string{"-policies", "consecutive,magic"}, "column 13: unknown policy \"magic\": write consecutive(N)"},
 		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
 		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
@@ -328,7 +329,7 @@ func TestBadInput(t *testing.T) {
 		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
 		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
 		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
-		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "or at least OpenTimeout (10s), got 5s"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, `lab: candidate "consecutive": backoff, the longest open period (5s), is shorter than the first open period (10s, the scenario's open_timeout)`},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
