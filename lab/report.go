@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,6 +56,9 @@ type ScenarioReport struct {
 	load loadBins
 	// traced tells a replayed trace from a scenario.
 	traced bool
+	// scenarioOpen tells that some candidate set no open period of its
+	// own, and took the scenario's.
+	scenarioOpen bool
 	// fleet is the number of instances that shared the traffic.
 	fleet int
 }
@@ -98,9 +100,6 @@ type Result struct {
 	TimeToClose time.Duration
 	// Transitions lists every state change, in order.
 	Transitions []Transition
-	// ownOpen tells that the candidate set its own open period, rather
-	// than take the scenario's.
-	ownOpen bool
 }
 
 // Transition is one change of a circuit's state.
@@ -204,7 +203,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 // (60s), where the built-in scenarios use 10s, and a row's figures can
 // differ by that alone.
 func traceSettingsLine(sr *ScenarioReport) string {
-	if !sr.traced || !slices.ContainsFunc(sr.Results, func(r Result) bool { return !r.ownOpen }) {
+	if !sr.traced || !sr.scenarioOpen {
 		return ""
 	}
 	s := &sr.Scenario

@@ -227,7 +227,7 @@ const SharedSuffix = " shared"
 // attached to a coordinator of its own (the instance's process), all over
 // one store, with quorum (0: fleet.DefaultQuorum).
 func newSim(s *Scenario, c *Candidate, n int, seed uint64, share bool, quorum int) (*sim, error) {
-	m := &sim{r: Result{Candidate: c.Name, TimeToTrip: Never, TimeToClose: Never, ownOpen: c.OpenTimeout != 0}}
+	m := &sim{r: Result{Candidate: c.Name, TimeToTrip: Never, TimeToClose: Never}}
 	// The same jitter as the candidate's unshared row, so that the two
 	// rows differ by the sharing alone.
 	jitter := seeded(seed, s.Name, c.Name, "backoff")
@@ -692,7 +692,8 @@ func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt
 			return fail(fmt.Errorf("%w (scenario %q)", m.err, s.Name))
 		}
 	}
-	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n}
+	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n,
+		scenarioOpen: slices.ContainsFunc(candidates, func(c Candidate) bool { return c.OpenTimeout == 0 })}
 	for _, m := range sims {
 		m.finish(s.Duration)
 		m.r.measure(s, n)
