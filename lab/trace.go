@@ -28,8 +28,8 @@ import (
 //     duration ("120ms") or a number of milliseconds; duration_s and
 //     request_time (nginx's name) take seconds.
 //   - outcome (or status, result): ok/success or error/failure, or an
-//     HTTP status code, where Trace.Fails decides (default: 5xx and 429
-//     fail).
+//     HTTP status code from [MinStatus] to [MaxStatus], where Trace.Fails
+//     decides (default: 5xx and 429 fail).
 //   - fault (optional): true/false or 1/0, marking the calls that are part
 //     of the fault. The fault then spans from the start of the first call
 //     marked to the latest end of one.
@@ -37,7 +37,9 @@ import (
 // The calls need not be in order of start (an access log is written as
 // calls end), but no call may start more than Reorder before one read
 // earlier. The file is read once, as a stream: memory stays bounded
-// whatever its length.
+// whatever its length. A file with no call after its header, and a fault
+// (FaultStart and FaultEnd, or the times) that no call falls in, are
+// errors.
 type Trace struct {
 	// Name names the trace in the report and its timeline's file.
 	// Default "trace".
