@@ -57,7 +57,7 @@ func TestWrapperCannotDropTerms(t *testing.T) {
 		}
 		slow := policy.Slow(time.Second, 0.5, 1, m)
 		terms, err := policy.Bind(keep(slow))
-		if err != nil || terms.Needs != policy.NeedTime|policy.NeedDuration || !terms.ProbeFailed(policy.Call{}.WithDuration(2 * time.Second)) {
+		if err != nil || terms.Needs != policy.NeedTime|policy.NeedDuration || !terms.ProbeFailed(policy.Call{}.WithDuration(2*time.Second)) {
 			t.Errorf("Bind(wrapped Slow) = %+v, %v: want its needs and its judge", terms, err)
 		}
 		if _, err := policy.Bind(keep(slow)); !errors.Is(err, policy.ErrShared) {
