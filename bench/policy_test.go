@@ -47,7 +47,7 @@ func BenchmarkPolicyRecord(b *testing.B) {
 		for _, o := range outcomes {
 			b.Run("policy="+p.name+"/outcome="+o.name, func(b *testing.B) {
 				pol := p.make()
-				c := policy.Call{Failed: o.failed, At: start, Duration: time.Millisecond}
+				c := policy.Call{Failed: o.failed, At: start}.WithDuration(time.Millisecond)
 				b.ReportAllocs()
 				for b.Loop() {
 					c.At = c.At.Add(time.Microsecond)
@@ -68,7 +68,7 @@ func BenchmarkPolicyRecordParallel(b *testing.B) {
 				pol := p.make()
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
-					c := policy.Call{Failed: o.failed, At: start, Duration: time.Millisecond}
+					c := policy.Call{Failed: o.failed, At: start}.WithDuration(time.Millisecond)
 					for pb.Next() {
 						c.At = c.At.Add(time.Microsecond)
 						pol.Record(c)

@@ -7,8 +7,9 @@ import (
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
-// [New]; the zero value is not usable. All methods are safe for concurrent
-// use.
+// [New]; the zero value is not usable: its methods, and those of a nil
+// *Breaker, panic with a message that says so. All methods are safe for
+// concurrent use.
 //
 // A call in the closed state costs an atomic load of the breaker's state
 // word before and after the call, the call itself, and the policy's
@@ -38,18 +39,27 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 }
 
 // Name returns the name the breaker was configured with.
-func (b *Breaker[T]) Name() string { return b.name }
+func (b *Breaker[T]) Name() string {
+	b.mustBeBuilt("Name")
+	return b.name
+}
 
 // State returns the circuit's state. An open circuit whose timeout has
 // passed is reported (and becomes) half-open, without waiting for a call.
-func (b *Breaker[T]) State() State { return b.state() }
+func (b *Breaker[T]) State() State {
+	b.mustBeBuilt("State")
+	return b.state()
+}
 
 // Trip opens the circuit now, as if the policy had tripped: for
 // OpenTimeout, or what the Backoff makes of it, then half-open as usual. On
 // a circuit open for a period that has not ended it does nothing. It ends a
 // manual mode: a forced-open circuit gets an ordinary open period from now,
 // a disabled one opens.
-func (b *Breaker[T]) Trip() { b.trip() }
+func (b *Breaker[T]) Trip() {
+	b.mustBeBuilt("Trip")
+	b.trip()
+}
 
 // TripFor opens the circuit now for d, then lets probes through as usual:
 // for maintenance of a known length, or to follow an upstream's
@@ -58,25 +68,37 @@ func (b *Breaker[T]) Trip() { b.trip() }
 // and ends a manual mode. A d of zero or less opens the circuit with a
 // period that has already ended: the next call or State finds it
 // half-open.
-func (b *Breaker[T]) TripFor(d time.Duration) { b.tripFor(d) }
+func (b *Breaker[T]) TripFor(d time.Duration) {
+	b.mustBeBuilt("TripFor")
+	b.tripFor(d)
+}
 
 // ForceOpen holds the circuit open until Reset, Disable, Trip or TripFor:
 // every call is rejected with an error wrapping ErrOpen, no probe runs, and
 // State reports Open whatever time passes. Use it to take a dependency out
 // of service. On a forced-open circuit it does nothing.
-func (b *Breaker[T]) ForceOpen() { b.forceOpen() }
+func (b *Breaker[T]) ForceOpen() {
+	b.mustBeBuilt("ForceOpen")
+	b.forceOpen()
+}
 
 // Disable holds the circuit closed until Reset, ForceOpen, Trip or TripFor:
 // every call runs, the policy records nothing and never trips it, and State
 // reports Closed. Calls are still counted with Config.CountCalls. Use it to
 // take the breaker out of the way during an incident. On a disabled circuit
 // it does nothing.
-func (b *Breaker[T]) Disable() { b.disable() }
+func (b *Breaker[T]) Disable() {
+	b.mustBeBuilt("Disable")
+	b.disable()
+}
 
 // Reset closes the circuit now, resets the policy and ends a manual mode.
 // Calls that started before it change nothing when they finish. On a
 // closed circuit without a mode it reports no transition.
-func (b *Breaker[T]) Reset() { b.reset() }
+func (b *Breaker[T]) Reset() {
+	b.mustBeBuilt("Reset")
+	b.reset()
+}
 
 // Execute runs fn through the breaker and returns its result, or rejects it
 // with an error wrapping ErrOpen without running it.
@@ -84,7 +106,17 @@ func (b *Breaker[T]) Reset() { b.reset() }
 // If ctx is already done, Execute returns ctx.Err() without running fn or
 // counting anything. If fn panics, the call counts as a failure and the
 // panic goes on up with its original value.
+//
+// Execute panics, with a message that names the mistake, on a nil or
+// zero Breaker (one not built by New: was New's error ignored?), with a
+// nil ctx or with a nil fn, before it admits or counts anything.
 func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (res T, err error) {
+	// Four comparisons, and the cold call only on a mistake: the hot
+	// path reads b.core anyway, and reads no clock, takes no lock and
+	// allocates nothing more for them.
+	if b == nil || b.core == nil || ctx == nil || fn == nil {
+		misuse(b == nil, b != nil && b.core == nil, ctx == nil, "Execute")
+	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -157,4 +189,31 @@ func (b *Breaker[T]) outcome(ctx context.Context, res T, err error) Outcome {
 		return Success
 	}
 	return Failure
+}
+
+// mustBeBuilt panics, naming the method, if b is nil or the zero Breaker.
+func (b *Breaker[T]) mustBeBuilt(method string) {
+	if b == nil || b.core == nil {
+		misuse(b == nil, b != nil, false, method)
+	}
+}
+
+// misuse panics with a message that names the mistake made in calling
+// method: on a nil *Breaker, on a zero Breaker, with a nil ctx, or else
+// (Execute's last check) with a nil fn. A nil-pointer panic deep in the
+// breaker would say none of it, and a nil fn run under the breaker would
+// count as a failure of the dependency.
+//
+//go:noinline
+func misuse(nilBreaker, zeroBreaker, nilCtx bool, method string) {
+	switch {
+	case nilBreaker:
+		panic("breaker: " + method + " called on a nil *Breaker: check the error breaker.New returned")
+	case zeroBreaker:
+		panic("breaker: " + method + " called on a zero Breaker: build breakers with breaker.New")
+	case nilCtx:
+		panic("breaker: " + method + " called with a nil context.Context: pass context.Background() or the caller's context")
+	default:
+		panic("breaker: " + method + " called with a nil fn: nothing to run")
+	}
 }

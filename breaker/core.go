@@ -225,7 +225,7 @@ func (c *core) finish(t ticket, o Outcome) {
 		if c.needs != 0 {
 			call.At = c.clock.Now()
 			if c.needs&policy.NeedDuration != 0 {
-				call.Duration = call.At.Sub(t.start)
+				call = call.WithDuration(call.At.Sub(t.start))
 			}
 		}
 		if c.m.Record(t.w, call) {
@@ -270,7 +270,7 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 		call.At = now
 	}
 	if c.timeProbes {
-		call.Duration = now.Sub(t.start)
+		call = call.WithDuration(now.Sub(t.start))
 	}
 	failed := c.judge.ProbeFailed(call)
 	judged = true

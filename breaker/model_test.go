@@ -274,4 +274,4 @@ func (p slowProbes) Bind(b *policy.Binding) error {
 	return nil
 }
 
-func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration > p.threshold }
+func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration() > p.threshold }

@@ -56,8 +56,12 @@ var tokens = sync.Pool{New: func() any { return new(token) }}
 // other calls all along; while closed, nothing but its call's place in
 // the policy's count, which is then never counted. To ask "would a call be
 // let through now?" without making one, call Release on the permit at
-// once.
+// once. On a nil or zero Breaker (one not built by New) Allow panics,
+// saying so.
 func (b *Breaker[T]) Allow() (Permit[T], error) {
+	if b == nil || b.core == nil {
+		misuse(b == nil, b != nil, false, "Allow")
+	}
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()

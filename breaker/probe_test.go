@@ -281,7 +281,7 @@ func TestProbeJudgeGetsWhatItNeeds(t *testing.T) {
 					want.At = ends[1] // the second probe's end
 				}
 				if needs&policy.NeedDuration != 0 {
-					want.Duration = time.Second
+					want = want.WithDuration(time.Second)
 				}
 				if len(got) != 2 || got[1] != want {
 					t.Fatalf("judge got %+v, want two calls, the second %+v", got, want)

@@ -58,8 +58,8 @@
 //     that is open when it need not be.
 //   - time_to_close: from the end of the fault to the first moment after
 //     it at which the circuit is closed. 0 if it was closed when the fault
-//     ended (or never opened); [Never] if it did not close before the
-//     scenario ended.
+//     ended, having opened; [NotApplicable] if it never opened; [Never] if
+//     it did not close before the scenario ended.
 //   - probes: calls let through while the circuit was half-open.
 //   - trips: how many times the policy opened the closed circuit.
 //   - reopens: how many times a failed probe opened the half-open circuit
@@ -122,7 +122,8 @@
 // [Tune] searches a grid of thresholds for each policy family over
 // scenarios or a trace, on every core, and reports per family the setting
 // with the lowest cost for an [Objective] and the Pareto front, with the
-// winner as Go code. The search is deterministic: the report does not
+// winner as Go code: the cheapest of every setting searched and every
+// baseline candidate scored beside them. The search is deterministic: the report does not
 // depend on the number of workers.
 //
 // # Fleets

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -111,13 +113,38 @@ func jsonProblem(data []byte, err error) string {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return fmt.Sprintf("line %d: expected %s, got a JSON %s", lineOf(data, typ.Offset), jsonType(typ.Type.String()), typ.Value)
+			return fmt.Sprintf("line %d: %s", lineOf(data, typ.Offset), typeProblem(typ))
 		}
-		return fmt.Sprintf("%s: expected %s, got a JSON %s", field, jsonType(typ.Type.String()), typ.Value)
+		return fmt.Sprintf("%s: %s", field, typeProblem(typ))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: the input ends in the middle of a value"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// typeProblem says what is wrong with a value of the wrong type, or with a
+// number too large for its field: encoding/json reports 1e400 for a
+// float64 as "a JSON number", the very type asked for.
+func typeProblem(typ *json.UnmarshalTypeError) string {
+	want := jsonType(typ.Type.String())
+	if num, ok := strings.CutPrefix(typ.Value, "number "); ok {
+		if f, err := strconv.ParseFloat(num, 64); err == nil && f != math.Trunc(f) {
+			return fmt.Sprintf("%s is not %s", num, want)
+		}
+		if strings.HasPrefix(num, "-") {
+			return fmt.Sprintf("%s is too small: expected %s of at least -%s", num, want, maxOf(typ.Type.Kind()))
+		}
+		return fmt.Sprintf("%s is too large: expected %s of at most %s", num, want, maxOf(typ.Type.Kind()))
+	}
+	return fmt.Sprintf("expected %s, got a JSON %s", want, typ.Value)
+}
+
+// maxOf writes the largest value of a numeric kind.
+func maxOf(k reflect.Kind) string {
+	if k == reflect.Float64 {
+		return strconv.FormatFloat(math.MaxFloat64, 'g', 3, 64)
+	}
+	return strconv.Itoa(math.MaxInt)
 }
 
 func jsonType(goType string) string {
@@ -240,7 +267,7 @@ func parseScenario(raw json.RawMessage, i int, inArray bool) (Scenario, error) {
 func phaseProblem(data []byte, err error) (field, problem string) {
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) && typ.Field != "" {
-		return typ.Field, fmt.Sprintf("expected %s, got a JSON %s", jsonType(typ.Type.String()), typ.Value)
+		return typ.Field, typeProblem(typ)
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		name, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))

@@ -20,8 +20,8 @@ import (
 const Never time.Duration = -1
 
 // NotApplicable is the value of both timing figures in a scenario without
-// a fault, where there is nothing to trip on or recover from. Outputs write
-// it "n/a".
+// a fault, where there is nothing to trip on or recover from, and of
+// TimeToClose for a circuit that never opened. Outputs write it "n/a".
 const NotApplicable time.Duration = -2
 
 // Report is the outcome of a run: one [ScenarioReport] per scenario, in
@@ -56,6 +56,9 @@ type ScenarioReport struct {
 	load loadBins
 	// traced tells a replayed trace from a scenario.
 	traced bool
+	// scenarioOpen tells that some candidate set no open period of its
+	// own, and took the scenario's.
+	scenarioOpen bool
 	// fleet is the number of instances that shared the traffic.
 	fleet int
 }
@@ -91,8 +94,9 @@ type Result struct {
 	// open: Never if not during the fault, NotApplicable without a fault.
 	TimeToTrip time.Duration
 	// TimeToClose is how long after the fault ended the circuit was closed
-	// again (0 if it was closed when the fault ended): Never if not before
-	// the scenario ended, NotApplicable without a fault.
+	// again (0 if it was closed when the fault ended, having opened): Never
+	// if not before the scenario ended, NotApplicable without a fault or
+	// when the circuit never opened.
 	TimeToClose time.Duration
 	// Transitions lists every state change, in order.
 	Transitions []Transition
@@ -125,6 +129,7 @@ var figureKey = []struct{ name, means string }{
 }
 
 const tableNote = `  times: "never" = it did not happen before the end; "n/a" = the scenario has no fault
+  (time_to_close: or the circuit never opened)
 `
 
 // WriteTable writes the report as an aligned text table, one row per
@@ -138,6 +143,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(&buf, "rows %q: the instances' breakers share one circuit through package fleet\n", "..."+SharedSuffix)
 		}
 		buf.WriteString("\n")
+	}
+	for i := range r.Scenarios {
+		if line := traceSettingsLine(&r.Scenarios[i]); line != "" {
+			buf.WriteString(line + "\n\n")
+		}
 	}
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	header := []string{"scenario", "candidate"}
@@ -185,6 +195,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// traceSettingsLine says, for a trace, how long the breakers of the
+// candidates that set no open period of their own stay open, or returns
+// "". A trace has no settings of its own: they are the breaker's default
+// (60s), where the built-in scenarios use 10s, and a row's figures can
+// differ by that alone.
+func traceSettingsLine(sr *ScenarioReport) string {
+	if !sr.traced || !sr.scenarioOpen {
+		return ""
+	}
+	s := &sr.Scenario
+	whose := "the breaker's default"
+	if s.OpenTimeout != 0 {
+		whose = "the trace's setting"
+	}
+	return fmt.Sprintf("trace %s: a candidate that sets no open period stays open for %s, %s (the built-in scenarios use %s): set one with -open, or open= in a spec",
+		s.Name, shortDuration(s.openTimeout()), whose, shortDuration(Builtin()[0].OpenTimeout))
 }
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -214,6 +215,7 @@ type sim struct {
 	// virtual clock: the real package fleet, driven by the simulation.
 	cos []*fleet.Coordinator
 	r   Result
+	err error // a candidate's misbehaviour seen during the run
 }
 
 // SharedSuffix ends the name of the row of a candidate whose instances
@@ -241,6 +243,22 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64, share bool, quorum in
 		}
 		if i == 0 {
 			m.r.Spec = specOf(cfg.Policy, c.Name) + c.settingsSpec()
+			if err := checkBackoff(c, &cfg); err != nil {
+				return nil, err
+			}
+		}
+		if c.Backoff != nil && c.Backoff.Rand != nil {
+			// The breaker takes a draw outside [0, 1) as 0, so that a
+			// broken source cannot stretch the open period; the lab says
+			// so instead, after the run.
+			rnd := cfg.Backoff.Rand
+			cfg.Backoff.Rand = func() float64 {
+				u := rnd()
+				if !(u >= 0 && u < 1) && m.err == nil {
+					m.err = fmt.Errorf("lab: candidate %q: Backoff.Rand returned %v, outside [0, 1): it must return a fraction from 0 up to, not including, 1", c.Name, u)
+				}
+				return u
+			}
 		}
 		in := &instance{state: breaker.Closed}
 		idx := int32(i)
@@ -304,6 +322,30 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64, share bool, quorum in
 		co.Step() // its first read of the fleet's record
 	}
 	return m, nil
+}
+
+// checkBackoff reports a backoff whose Max, the longest open period, is
+// shorter than the open period cfg starts with, naming both by the
+// settings that set them rather than by the breaker's fields: the
+// candidate's backoff and open (-backoff, -open), or the scenario's
+// open_timeout.
+func checkBackoff(c *Candidate, cfg *breaker.Config[struct{}]) error {
+	if cfg.Backoff == nil || cfg.Backoff.Max == 0 {
+		return nil
+	}
+	open, from := cfg.OpenTimeout, "its open setting"
+	switch {
+	case c.OpenTimeout != 0:
+	case open != 0:
+		from = "the scenario's open_timeout"
+	default:
+		open, from = breaker.DefaultOpenTimeout, "the breaker's default"
+	}
+	if cfg.Backoff.Max >= open {
+		return nil
+	}
+	return fmt.Errorf("lab: candidate %q: backoff, the longest open period (%v), is shorter than the first open period (%v, %s): give a backoff of at least %v",
+		c.Name, cfg.Backoff.Max, open, from, open)
 }
 
 // discard is the coordinators' logger: a simulated store never fails.
@@ -440,6 +482,11 @@ func (r *Result) measure(s *Scenario, instances int) {
 	})
 	if open == 0 {
 		r.TimeToClose = 0
+		if !slices.ContainsFunc(r.Transitions, func(tr Transition) bool { return tr.To == breaker.Open }) {
+			// Closed all along: there was nothing to close, and 0s would
+			// read as the best time to close there is.
+			r.TimeToClose = NotApplicable
+		}
 		return
 	}
 	advance(time.Duration(1<<63-1), func(tr Transition) {
@@ -635,10 +682,18 @@ func replay(s *Scenario, src source, load *loadBins, candidates []Candidate, opt
 			m.arrive(&c)
 		}
 	}
-	if ts, ok := src.(interface{ finalize(*Scenario) }); ok {
-		ts.finalize(s)
+	if ts, ok := src.(interface{ finalize(*Scenario) error }); ok {
+		if err := ts.finalize(s); err != nil {
+			return fail(err)
+		}
 	}
-	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n}
+	for _, m := range sims {
+		if m.err != nil {
+			return fail(fmt.Errorf("%w (scenario %q)", m.err, s.Name))
+		}
+	}
+	sr := ScenarioReport{Scenario: *s, load: load.done(), fleet: n,
+		scenarioOpen: slices.ContainsFunc(candidates, func(c Candidate) bool { return c.OpenTimeout == 0 })}
 	for _, m := range sims {
 		m.finish(s.Duration)
 		m.r.measure(s, n)

@@ -138,7 +138,7 @@ type slowPolicy struct {
 
 func (p *slowPolicy) Record(c policy.Call) bool {
 	p.seen.Add(1)
-	return c.Duration >= p.limit
+	return c.Duration() >= p.limit
 }
 func (p *slowPolicy) Reset() {}
 func (p *slowPolicy) Bind(b *policy.Binding) error {

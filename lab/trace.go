@@ -28,8 +28,8 @@ import (
 //     duration ("120ms") or a number of milliseconds; duration_s and
 //     request_time (nginx's name) take seconds.
 //   - outcome (or status, result): ok/success or error/failure, or an
-//     HTTP status code, where Trace.Fails decides (default: 5xx and 429
-//     fail).
+//     HTTP status code from [MinStatus] to [MaxStatus], where Trace.Fails
+//     decides (default: 5xx and 429 fail).
 //   - fault (optional): true/false or 1/0, marking the calls that are part
 //     of the fault. The fault then spans from the start of the first call
 //     marked to the latest end of one.
@@ -37,7 +37,9 @@ import (
 // The calls need not be in order of start (an access log is written as
 // calls end), but no call may start more than Reorder before one read
 // earlier. The file is read once, as a stream: memory stays bounded
-// whatever its length.
+// whatever its length. A file with no call after its header, and a fault
+// (FaultStart and FaultEnd, or the times) that no call falls in, are
+// errors.
 type Trace struct {
 	// Name names the trace in the report and its timeline's file.
 	// Default "trace".
@@ -67,6 +69,14 @@ type Trace struct {
 	// start within Reorder of each other.
 	Reorder time.Duration
 }
+
+// MinStatus and MaxStatus bound the HTTP status codes a trace's outcome
+// column may hold (RFC 9110 defines 1xx to 5xx): a code outside them is a
+// typo or a column of something else, refused rather than counted.
+const (
+	MinStatus = 100
+	MaxStatus = 599
+)
 
 // DefaultFails is the default of Trace.Fails: 5xx and 429 (too many
 // requests) are failures, every other status a success.
@@ -181,6 +191,7 @@ type traceSource struct {
 
 	pending  pendingHeap
 	maxStart int64 // latest start read, Unix ns
+	read1    bool  // a call has been read: maxStart holds its start
 	origin   int64 // the first call's start, Unix ns, once known
 	started  bool
 	last     int64 // start of the last call released
@@ -316,6 +327,9 @@ func (src *traceSource) next() (call, error) {
 		}
 	}
 	if len(src.pending) == 0 {
+		if !src.started {
+			return call{}, &TraceError{Line: src.line, problem: "no calls: the trace has a header and nothing after it"}
+		}
 		return call{}, io.EOF
 	}
 	tc := src.pending.pop()
@@ -416,8 +430,14 @@ func (src *traceSource) read() error {
 			return &TraceError{Line: src.line, Field: "fault", problem: fmt.Sprintf("%q is not true/false or 1/0", v)}
 		}
 	}
-	if src.started && tc.start < src.last {
+	// The same test however many calls came before: a call may start at
+	// most Reorder before the latest start read. (Testing only against the
+	// calls already released let a short file step back any distance.)
+	if src.read1 && tc.start < src.maxStart-int64(src.t.Reorder) || src.started && tc.start < src.last {
 		return src.outOfOrder(tc.start)
+	}
+	if !src.read1 {
+		src.read1, src.maxStart = true, tc.start
 	}
 	src.maxStart = max(src.maxStart, tc.start)
 	src.pending.push(tc)
@@ -425,7 +445,9 @@ func (src *traceSource) read() error {
 }
 
 // finalize sets the run's span and its fault, once every call is read.
-func (src *traceSource) finalize(s *Scenario) {
+// A fault given by offsets or times that misses the trace altogether is
+// an error: the run would measure nothing and print n/a everywhere.
+func (src *traceSource) finalize(s *Scenario) error {
 	s.Duration = max(src.end, 1)
 	s.Rate = float64(src.calls) / s.Duration.Seconds()
 	var from, to time.Duration
@@ -435,12 +457,32 @@ func (src *traceSource) finalize(s *Scenario) {
 	case src.faultTo > src.faultFrom && src.started:
 		from, to = time.Duration(src.faultFrom-src.origin), time.Duration(src.faultTo-src.origin)
 	default:
-		return
+		return nil
+	}
+	if !src.marked && (to <= 0 || from >= s.Duration) {
+		return src.faultOutside(s.Duration)
 	}
 	from, to = max(from, 0), min(to, s.Duration)
 	if to > from {
 		s.Phases = []Phase{{Name: "fault", Start: from, End: to}}
 	}
+	return nil
+}
+
+// faultOutside reports a fault, given by offsets or by times, that does
+// not overlap the trace, which spans span from its first call.
+func (src *traceSource) faultOutside(span time.Duration) error {
+	t := src.t
+	if t.FaultEnd > t.FaultStart {
+		return &RangeError{Field: "Trace.FaultStart", problem: fmt.Sprintf(
+			"the fault, %v to %v after the first call, is outside the trace, which runs %v from its first call: no call falls in it",
+			t.FaultStart, t.FaultEnd, span.Round(time.Millisecond))}
+	}
+	first := time.Unix(0, src.origin).UTC()
+	return &RangeError{Field: "Trace.FaultStartTime", problem: fmt.Sprintf(
+		"the fault, %s to %s, is outside the trace, which runs from %s to %s: no call falls in it",
+		t.FaultStartTime.UTC().Format(time.RFC3339Nano), t.FaultEndTime.UTC().Format(time.RFC3339Nano),
+		first.Format(time.RFC3339Nano), first.Add(span).Format(time.RFC3339Nano))}
 }
 
 // ParseTraceTime reads a time as a trace's start column does: RFC 3339, or
@@ -524,8 +566,11 @@ func parseOutcome(v string, fails func(int) bool) (failed bool, err error) {
 		return true, nil
 	}
 	code, convErr := strconv.Atoi(v)
-	if convErr != nil || code < 100 || code > 999 {
+	if convErr != nil {
 		return false, fmt.Errorf("%q is neither ok/error nor an HTTP status code", v)
+	}
+	if code < MinStatus || code > MaxStatus {
+		return false, fmt.Errorf("%d is not an HTTP status code: they run from %d to %d", code, MinStatus, MaxStatus)
 	}
 	return fails(code), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"io"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -49,7 +50,7 @@ func (o Objective) String() string {
 
 // ParseObjective reads weights written as "sent=1,lost=2,false-trip=100,
 // close=0.5"; a weight left out keeps its value in DefaultObjective.
-// Weights must be finite and not negative.
+// Weights must be finite and not negative, and not all 0.
 func ParseObjective(v string) (Objective, error) {
 	o := DefaultObjective
 	for _, part := range strings.Split(v, ",") {
@@ -73,6 +74,10 @@ func ParseObjective(v string) (Objective, error) {
 		default:
 			return o, &RangeError{Field: "weights", problem: fmt.Sprintf("unknown weight %q; the keys are sent, lost, false-trip and close", key)}
 		}
+	}
+	if o == (Objective{}) {
+		// Tune would take the zero Objective for DefaultObjective.
+		return o, &RangeError{Field: "weights", problem: "every weight is 0, so every setting would cost 0: give at least one weight above 0"}
 	}
 	return o, nil
 }
@@ -126,8 +131,12 @@ type TuneReport struct {
 	// Baseline scores the candidates given as Tuning.Baseline (the
 	// defaults, for the command) in the same way, for comparison.
 	Baseline []Score
-	// Winner is the best of every family's best.
+	// Winner has the lowest cost of every setting searched and every
+	// baseline candidate (the first such, families first).
 	Winner Score
+	// WinnerIsBaseline tells that the winner is a baseline candidate,
+	// which no setting searched did as well as.
+	WinnerIsBaseline bool
 	// Settings are the breaker settings every candidate ran with, as
 	// Go struct fields ("OpenTimeout: 10 * time.Second"), for the code of
 	// the winner.
@@ -327,7 +336,7 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &TuneReport{Objective: t.Objective, Scenarios: names, Settings: settingsCode(t.Base, in)}
+	rep := &TuneReport{Objective: t.Objective, Scenarios: names}
 	scores := make([]Score, len(cands))
 	for i := range cands {
 		sc := Score{Candidate: cands[i]}
@@ -387,8 +396,65 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 			rep.Winner = fr.Best
 		}
 	}
+	// A baseline candidate that scores better wins: the winner is the
+	// best of everything scored, so the table needs no note to say that
+	// something else did better.
+	for i := range rep.Baseline {
+		if b := &rep.Baseline[i]; len(rep.Families) == 0 || b.Cost < rep.Winner.Cost {
+			rep.Winner = *b
+			rep.Winner.GoCode, _ = goPolicy(b.Candidate)
+			rep.WinnerIsBaseline = true
+		}
+	}
+	rep.Settings = settingsCode(rep.Winner.Candidate, in)
 	return rep, nil
 }
+
+// goPolicy writes the policy of c as a Go expression, from its spec:
+// "any(consecutive(5), slow(1s, 0.5, 20, 10s))" becomes
+// "policy.Any(policy.Consecutive(5), policy.Slow(time.Second, 0.5, 20, 10 * time.Second))".
+// It returns false for a policy the spec language cannot write (one of
+// the caller's own), whose Go form the lab does not know.
+func goPolicy(c Candidate) (string, bool) {
+	if c.New == nil {
+		return "", false
+	}
+	p := c.New()
+	st, ok := p.(fmt.Stringer)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for _, tok := range specToken.FindAllString(st.String(), -1) {
+		switch name, call := strings.CutSuffix(tok, "("); {
+		case call:
+			lower := strings.ToLower(name)
+			switch f, ok := families[lower]; {
+			case ok:
+				b.WriteString("policy." + f.goName + "(")
+			case lower == "any" || lower == "all":
+				b.WriteString("policy." + strings.ToUpper(lower[:1]) + lower[1:] + "(")
+			default:
+				return "", false
+			}
+		case strings.Trim(tok, "(), ") == "":
+			b.WriteString(tok)
+		default:
+			if _, err := strconv.ParseFloat(tok, 64); err == nil {
+				b.WriteString(tok)
+			} else if d, err := time.ParseDuration(tok); err == nil {
+				b.WriteString(goDuration(d))
+			} else {
+				return "", false
+			}
+		}
+	}
+	return b.String(), true
+}
+
+// specToken splits a policy's spec into calls ("rate("), arguments and
+// punctuation.
+var specToken = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*\(|[^(),\s]+|[(),\s]+`)
 
 // scenarioResult is one candidate's result in one scenario, with the time
 // from the end of the fault to the end of the run, which a circuit that
@@ -602,12 +668,14 @@ func (r *TuneReport) Write(w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(&b, "\nwinner: %s (cost %.0f), as Go:\n\n%s\n", r.Winner.Candidate.Name, r.Winner.Cost, r.GoCode())
-	for i := range r.Baseline {
-		if s := &r.Baseline[i]; s.Cost < r.Winner.Cost {
-			fmt.Fprintf(&b, "\nnote: %s scores better (cost %.0f) than every setting searched: no single family does as well.\n", s.Candidate.Name, s.Cost)
-			break
-		}
+	of := ""
+	if r.WinnerIsBaseline {
+		of = ", of the candidates for comparison: no setting searched does as well"
+	}
+	if r.Winner.GoCode == "" {
+		fmt.Fprintf(&b, "\nwinner: %s (cost %.0f%s): %s\n", r.Winner.Candidate.Name, r.Winner.Cost, of, r.Winner.Candidate.Spec())
+	} else {
+		fmt.Fprintf(&b, "\nwinner: %s (cost %.0f%s), as Go:\n\n%s\n", r.Winner.Candidate.Name, r.Winner.Cost, of, r.GoCode())
 	}
 	for line := range strings.Lines(b.String()) {
 		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {

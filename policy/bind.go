@@ -12,13 +12,15 @@ import (
 // (to judge half-open probes), a check of its arguments, or a claim to
 // belong to one breaker. Every built-in policy is a Binder.
 //
-// Bind is called once, by [Bind] (which breaker.New calls), with a
-// [Binding] that only Bind makes. It states the policy's terms on b
+// Bind is called once per breaker, by [Bind] (which breaker.New calls),
+// with a [Binding] that only Bind makes; [Check] calls it too, with a
+// Binding that claims nothing. It states the policy's terms on b
 // ([Binding.Need], [Binding.JudgeProbes]), binds the policies it is built
 // from ([Binding.Child]), and returns an error if its arguments are wrong
-// or it already belongs to another breaker. Called with a Binding that
-// Bind did not make, it changes nothing and returns an error: nobody can
-// spoil a policy by calling its Bind method.
+// ([NewArgError]) or it already belongs to another breaker
+// ([Binding.Claim]). Called with a Binding that Bind did not make, it
+// changes nothing and returns an error: nobody can spoil a policy by
+// calling its Bind method.
 type Binder interface {
 	Bind(b *Binding) error
 }
@@ -62,7 +64,8 @@ type Binding struct {
 
 // binding is what one call of Bind shares across the whole policy tree.
 type binding struct {
-	claim bool // false for a dry run (Check): validate, claim nothing
+	claim   bool     // false for Check: validate, claim nothing
+	claimed []*Owner // claimed by this Bind so far: released if it fails
 }
 
 // errNotBound is what a Binder returns for a Binding that Bind did not make.
@@ -118,17 +121,26 @@ func (b *Binding) Child(p Policy) (Terms, error) {
 // unless it holds a policy that has some in a field: a wrapper written as
 // struct{ policy.Policy } would hide the needs, checks and claim of what it
 // wraps, so Bind refuses it with an [ArgError] that names the field.
+//
+// Bind calls p's Bind method once. A Bind that fails releases every claim
+// it made ([Binding.Claim]), so a policy refused for one bad child leaves
+// its good children free for another breaker.
 func Bind(p Policy) (Terms, error) {
-	if t, err := Check(p); err != nil {
-		return t, err // checked in full before anything is claimed
-	}
-	b := &Binding{root: &binding{claim: true}}
+	root := &binding{claim: true}
+	b := &Binding{root: root}
 	err := bind(p, b)
+	if err != nil {
+		for _, o := range root.claimed {
+			o.claimed.Store(false)
+		}
+	}
 	return b.terms, err
 }
 
 // Check returns p's terms and the first error Bind would report for its
 // arguments or its shape, without claiming it. It does not see sharing.
+// It calls p's Bind method with a Binding whose [Binding.Claim] only
+// looks, so a policy that claims itself that way is not used up by it.
 func Check(p Policy) (Terms, error) {
 	b := &Binding{root: &binding{}}
 	err := bind(p, b)
@@ -230,20 +242,47 @@ var (
 // typeName names p's type for an error.
 func typeName(p Policy) string { return reflect.TypeOf(p).String() }
 
-// owner is embedded by the built-in policies: it makes them belong to one
-// breaker. The zero value belongs to none.
-type owner struct {
+// An Owner makes the policy that holds it belong to one breaker, as every
+// built-in policy does: a policy of one's own that holds state keeps an
+// Owner in a field and claims it in its Bind method with [Binding.Claim].
+// The zero value belongs to no breaker; an Owner must not be copied after
+// it is first claimed. It is safe for concurrent use.
+type Owner struct {
 	claimed atomic.Bool
 }
 
-// claim claims the policy for the breaker that b binds it to; a dry run
-// (Check) only looks. A policy claimed already returns ErrShared.
-func (o *owner) claim(b *Binding) error {
+// Claim claims o for the breaker being bound, and returns [ErrShared] if o
+// belongs to a breaker already (or was claimed earlier in the same Bind:
+// one policy given twice to [Any]). Under [Check] it claims nothing and
+// only looks. If the Bind it is part of fails, for this policy or any
+// other in the tree, the claim is released: a breaker.New that fails
+// leaves the policy free. On a Binding that Bind did not make it claims
+// nothing and returns an error.
+func (b *Binding) Claim(o *Owner) error {
 	if !b.live() {
 		return errNotBound
 	}
-	if b.root.claim && !o.claimed.CompareAndSwap(false, true) || !b.root.claim && o.claimed.Load() {
+	if o == nil {
+		return errors.New("policy: Binding.Claim given a nil *Owner")
+	}
+	if !b.root.claim {
+		if o.claimed.Load() {
+			return ErrShared
+		}
+		return nil
+	}
+	if !o.claimed.CompareAndSwap(false, true) {
 		return ErrShared
 	}
+	b.root.claimed = append(b.root.claimed, o)
 	return nil
 }
+
+// owner is embedded by the built-in policies: it makes them belong to one
+// breaker. The zero value belongs to none.
+type owner struct {
+	own Owner
+}
+
+// claim claims the policy for the breaker that b binds it to.
+func (o *owner) claim(b *Binding) error { return b.Claim(&o.own) }

@@ -10,20 +10,20 @@ import (
 	"github.com/tripwire-go/tripwire/policy"
 )
 
-// logged is the wrapper issue 15 found: it embeds the interface, so it has
+// counting is the wrapper issue 15 found: it embeds the interface, so it has
 // Record and Reset and nothing else of what it wraps.
-type logged struct {
+type counting struct {
 	policy.Policy
 	records *atomic.Int64
 }
 
-func (l logged) Record(c policy.Call) bool {
+func (l counting) Record(c policy.Call) bool {
 	l.records.Add(1)
 	return l.Policy.Record(c)
 }
 
 // unwrapped is the same wrapper, made to keep its policy's terms.
-type unwrapped struct{ logged }
+type unwrapped struct{ counting }
 
 func (u unwrapped) Unwrap() policy.Policy { return u.Policy }
 
@@ -35,8 +35,8 @@ func (u unwrapped) Unwrap() policy.Policy { return u.Policy }
 // keeps every term of what it wraps.
 func TestWrapperCannotDropTerms(t *testing.T) {
 	m := time.Minute
-	hide := func(p policy.Policy) policy.Policy { return logged{p, new(atomic.Int64)} }
-	keep := func(p policy.Policy) policy.Policy { return unwrapped{logged{p, new(atomic.Int64)}} }
+	hide := func(p policy.Policy) policy.Policy { return counting{p, new(atomic.Int64)} }
+	keep := func(p policy.Policy) policy.Policy { return unwrapped{counting{p, new(atomic.Int64)}} }
 	t.Run("hidden", func(t *testing.T) {
 		for _, inner := range []policy.Policy{policy.Rate(2, 1, m), policy.Slow(time.Second, 0.5, 1, m), policy.Consecutive(3)} {
 			for _, p := range []policy.Policy{hide(inner), &majority{ps: []policy.Policy{inner}}, hide(hide(inner))} {
@@ -57,7 +57,7 @@ func TestWrapperCannotDropTerms(t *testing.T) {
 		}
 		slow := policy.Slow(time.Second, 0.5, 1, m)
 		terms, err := policy.Bind(keep(slow))
-		if err != nil || terms.Needs != policy.NeedTime|policy.NeedDuration || !terms.ProbeFailed(policy.Call{Duration: 2 * time.Second}) {
+		if err != nil || terms.Needs != policy.NeedTime|policy.NeedDuration || !terms.ProbeFailed(policy.Call{}.WithDuration(2*time.Second)) {
 			t.Errorf("Bind(wrapped Slow) = %+v, %v: want its needs and its judge", terms, err)
 		}
 		if _, err := policy.Bind(keep(slow)); !errors.Is(err, policy.ErrShared) {

@@ -28,8 +28,8 @@ func (g *group) Reset() {
 // child (an error names its index and wraps the child's error), claims the
 // group, and returns the judges of the children that have one. A child
 // given to another breaker, or twice to this group (it would record every
-// call twice), fails with an error wrapping [ErrShared]; a failed Bind
-// leaves the children bound so far spoilt for any breaker: build new ones.
+// call twice), fails with an error wrapping [ErrShared]. A failed Bind
+// releases the claims it made (see [Bind]).
 func (g *group) bind(b *Binding) (judges []ProbeJudge, err error) {
 	if len(g.ps) == 0 {
 		return nil, argError(g.name, "ps", "must hold at least one policy, got none")

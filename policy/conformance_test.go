@@ -61,7 +61,7 @@ var t0 = epochs.Today
 
 // bad is a call that pushes every built-in policy towards tripping: it
 // failed, and it was slow.
-var bad = policy.Call{Failed: true, At: t0, Duration: 2 * time.Second}
+var bad = policy.Call{Failed: true, At: t0}.WithDuration(2 * time.Second)
 
 // builtIn is one policy under the conformance suite: how to make a fresh
 // one, and how many bad calls in a row, all at t0, trip it.
@@ -184,10 +184,9 @@ func TestConformanceConcurrentRecord(t *testing.T) {
 						continue
 					}
 					p.Record(policy.Call{
-						Failed:   (i+g)%3 == 0,
-						At:       t0.Add(time.Duration(i) * 10 * time.Millisecond),
-						Duration: time.Duration(i%7) * 500 * time.Millisecond,
-					})
+						Failed: (i+g)%3 == 0,
+						At:     t0.Add(time.Duration(i) * 10 * time.Millisecond),
+					}.WithDuration(time.Duration(i%7) * 500 * time.Millisecond))
 				}
 			}()
 		}
@@ -204,7 +203,7 @@ func TestConformanceFastSuccessesNeverTrip(t *testing.T) {
 	forEachFew(t, func(t *testing.T, b builtIn) {
 		p := b.make()
 		for i := range 10000 {
-			c := policy.Call{At: t0.Add(time.Duration(i) * 7 * time.Millisecond), Duration: time.Millisecond}
+			c := policy.Call{At: t0.Add(time.Duration(i) * 7 * time.Millisecond)}.WithDuration(time.Millisecond)
 			if p.Record(c) {
 				t.Fatalf("tripped on success %d", i+1)
 			}
@@ -217,7 +216,7 @@ func TestConformanceFastSuccessesNeverTrip(t *testing.T) {
 func TestConformanceRecordDoesNotAllocate(t *testing.T) {
 	forEach(t, func(t *testing.T, b builtIn) {
 		p := b.make()
-		c := policy.Call{At: t0, Duration: time.Millisecond}
+		c := policy.Call{At: t0}.WithDuration(time.Millisecond)
 		allocs := testing.AllocsPerRun(1000, func() {
 			c.At = c.At.Add(time.Millisecond)
 			c.Failed = !c.Failed
@@ -322,7 +321,7 @@ func TestConformanceInvalidArgs(t *testing.T) {
 			t.Errorf("%v: Problem() = %q, not what Error() = %q says", c.p, ae.Problem(), err)
 		}
 		for _, call := range []policy.Call{{At: t0}, bad, {Failed: true, At: t0}, {At: t0.Add(time.Hour)}} {
-			c.p.Record(call)
+			c.p.Record(call.WithDuration(time.Second))
 		}
 		c.p.Reset()
 		_ = needs(c.p)

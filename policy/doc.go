@@ -56,7 +56,8 @@
 // the first breaker it is bound to: binding it again makes breaker.New fail
 // with [ErrShared]. [Any] and [All] bind their children too, so a child
 // cannot hide a policy shared with another breaker. Custom policies should
-// do the same, or document why sharing them is harmless.
+// do the same, by claiming an [Owner] in their Bind method
+// ([Binding.Claim]), or document why sharing them is harmless.
 //
 // # Half-open probes
 //
@@ -101,9 +102,10 @@
 //   - A [Binder] states its terms in Bind(b *Binding): [Binding.Need] for
 //     the Call fields it reads, [Binding.JudgeProbes] for its judge of
 //     probes, [Binding.Child] for the policies it is built from; it returns
-//     the error of a bad argument, or [ErrShared]. breaker.New calls [Bind]
-//     once and keeps the [Terms] it returns; it asks nothing of the policy
-//     afterwards, so nothing can be lost between the two.
+//     the error of a bad argument ([NewArgError]), or the [ErrShared] of
+//     [Binding.Claim]. breaker.New calls [Bind] once, which calls the
+//     policy's Bind once, and keeps the [Terms] it returns; it asks nothing
+//     of the policy afterwards, so nothing can be lost between the two.
 //   - A Binding is made only by Bind. A built-in policy's Bind method called
 //     with any other Binding changes nothing and returns an error: the
 //     claim cannot be spent by a stray call. [Bind] itself is public, and

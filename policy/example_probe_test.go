@@ -12,7 +12,7 @@ import (
 // every child does; a policy that is no judge goes by the outcome.
 func ExampleTerms_ProbeFailed() {
 	slow := func() policy.Policy { return policy.Slow(time.Second, 0.5, 20, time.Minute) }
-	probe := policy.Call{At: noon, Duration: 2 * time.Second}
+	probe := policy.Call{At: noon}.WithDuration(2 * time.Second)
 	for _, p := range []policy.Policy{
 		policy.Consecutive(5),
 		slow(),
@@ -51,7 +51,7 @@ func (p strictProbes) Bind(b *policy.Binding) error {
 }
 
 func (strictProbes) ProbeFailed(c policy.Call) bool {
-	return c.Failed || c.Duration > 200*time.Millisecond
+	return c.Failed || c.Duration() > 200*time.Millisecond
 }
 
 // A custom policy states its terms in a Bind method: here, that it needs
@@ -61,7 +61,7 @@ func ExampleBinder() {
 	terms, err := policy.Bind(p) // what breaker.New does
 	fmt.Println("needs durations:", terms.Needs&policy.NeedDuration != 0, "judges probes:", terms.Judge != nil, "err:", err)
 	for _, d := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond} {
-		fmt.Printf("probe ok in %v: failed=%v\n", d, terms.ProbeFailed(policy.Call{Duration: d}))
+		fmt.Printf("probe ok in %v: failed=%v\n", d, terms.ProbeFailed(policy.Call{}.WithDuration(d)))
 	}
 	_, err = policy.Bind(p)
 	fmt.Println("second breaker:", err)

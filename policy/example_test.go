@@ -18,8 +18,8 @@ func feed(p policy.Policy, calls ...policy.Call) {
 		if c.Failed {
 			outcome = "failed"
 		}
-		if c.Duration != 0 {
-			outcome += " in " + c.Duration.String()
+		if c.HasDuration() && c.Duration() != 0 {
+			outcome += " in " + c.Duration().String()
 		}
 		fmt.Printf("%v: %s, trip=%v\n", c.At.Sub(noon), outcome, p.Record(c))
 	}
@@ -105,7 +105,7 @@ func ExampleSlow() {
 	terms, _ := policy.Check(p)
 	fmt.Println(p, "needs time and duration:", terms.Needs == policy.NeedTime|policy.NeedDuration)
 	took := func(d time.Duration, failed bool) policy.Call {
-		return policy.Call{At: noon, Duration: d, Failed: failed}
+		return policy.Call{At: noon, Failed: failed}.WithDuration(d)
 	}
 	feed(p, took(20*time.Millisecond, false), took(100*time.Millisecond, false), took(300*time.Millisecond, true), took(2*time.Second, false))
 	// Output:
@@ -164,7 +164,7 @@ func ExampleWhen() {
 		return c.Failures >= 5 && c.Failures*2 >= c.Calls || c.Slow >= 3 && c.ConsecutiveSuccesses >= 3
 	}, policy.SlowerThan(time.Second))
 	call := func(after time.Duration, failed bool, took time.Duration) policy.Call {
-		return policy.Call{At: noon.Add(after), Failed: failed, Duration: took}
+		return policy.Call{At: noon.Add(after), Failed: failed}.WithDuration(took)
 	}
 	for i := range 5 {
 		fmt.Println("failure", i+1, "trip:", p.Record(call(time.Duration(i)*time.Second, true, 0)))

@@ -9,19 +9,51 @@ import (
 //
 // Only Failed is always set. The breaker reads its clock only for policies
 // that ask for it when they are bound ([Binding.Need]): At is the zero time
-// unless the policy needs [NeedTime], and Duration is zero unless it needs
-// [NeedDuration]. A time window given the zero time panics, saying so: a
-// policy that forgot to ask for the time fails at its first call, not by
-// tripping on failures an hour apart.
+// unless the policy needs [NeedTime], and the duration is set only if it
+// needs [NeedDuration]. Both mistakes fail loudly at the first call rather
+// than silently: a time window given the zero time panics, saying so (not
+// by tripping on failures an hour apart), and [Call.Duration] panics,
+// saying so, on a call whose duration was not measured (not by reading 0
+// and never finding a call slow).
+//
+// The zero value is a successful call with no time and no duration. A
+// test of a policy builds calls as a breaker would:
+// Call{Failed: true, At: now}.WithDuration(2 * time.Second).
 type Call struct {
 	// Failed is true when the call was classified as a failure.
 	Failed bool
 	// At is when the call finished. Set only for policies that need NeedTime.
 	At time.Time
-	// Duration is how long the call ran. Set only for policies that need
-	// NeedDuration.
-	Duration time.Duration
+	// took is how long the call ran, when timed is set.
+	took  time.Duration
+	timed bool
 }
+
+// Duration returns how long the call ran. The breaker measures it only
+// for a policy that asks for it when it is bound ([NeedDuration]); on a
+// call it did not measure, Duration panics with a message that says so,
+// as a time window given the zero time does: a policy that forgot to ask
+// fails at its first call instead of never finding a call slow.
+func (c Call) Duration() time.Duration {
+	if !c.timed {
+		panic("policy: Call.Duration read, but the call's duration was not measured: the policy must ask for it in its Bind method with b.Need(policy.NeedDuration) (in a test, build the Call with WithDuration)")
+	}
+	return c.took
+}
+
+// WithDuration returns c with its duration set to d, as the breaker sets
+// it for a policy that needs [NeedDuration]. Tests of a policy use it to
+// build the calls they record.
+func (c Call) WithDuration(d time.Duration) Call {
+	c.took, c.timed = d, true
+	return c
+}
+
+// HasDuration reports whether c's duration was measured, that is whether
+// [Call.Duration] returns it rather than panicking. A policy that reads
+// the duration only when it is there (a wrapper that logs calls) asks
+// this first.
+func (c Call) HasDuration() bool { return c.timed }
 
 // A Policy decides when a closed circuit opens.
 //
@@ -68,7 +100,8 @@ type Needs uint8
 const (
 	// NeedTime asks the breaker to set Call.At.
 	NeedTime Needs = 1 << iota
-	// NeedDuration asks the breaker to set Call.Duration.
+	// NeedDuration asks the breaker to measure each call, for
+	// [Call.Duration].
 	NeedDuration
 )
 
@@ -81,7 +114,7 @@ const (
 // the circuit again as soon as the policy has seen enough slow calls.
 //
 // ProbeFailed reports whether a half-open probe that finished as c counts
-// as a failure. c.Failed is Classify's verdict, and c.At and c.Duration are
+// as a failure. c.Failed is Classify's verdict, and c.At and c.Duration() are
 // set as for Record, by what the policy's terms ask for. The breaker asks
 // only about probes that Classify called a success: a failed probe stays
 // failed, and an ignored one counts for nothing. A probe judged failed
@@ -129,6 +162,19 @@ func (e *ArgError) Error() string { return "policy: " + e.Field + ": " + e.probl
 // Unwrap returns the error this one reports on, if any: [ErrShared] for a
 // child of a combinator that belongs to another breaker.
 func (e *ArgError) Unwrap() error { return e.err }
+
+// NewArgError returns the error a policy's Bind method reports for a bad
+// argument: arg of the constructor named policy, and what is wrong with
+// it. NewArgError("Debt", "limit", "must be at least 1, got 0") reads
+// "policy: Debt.limit: must be at least 1, got 0", and breaker.New reports
+// it with the Field "Policy.limit", as it does for the built-in policies.
+// An empty policy or arg is left out of Field.
+func NewArgError(policy, arg, problem string) *ArgError {
+	if policy == "" || arg == "" {
+		return &ArgError{Field: policy + arg, arg: arg, problem: problem}
+	}
+	return argError(policy, arg, problem)
+}
 
 // argError reports the argument arg of the constructor policy.
 func argError(policy, arg, problem string) *ArgError {

@@ -31,7 +31,7 @@ func run(t *testing.T, make func() policy.Policy, steps []step) {
 		t.Helper()
 		p := make()
 		for i, s := range steps {
-			c := policy.Call{Failed: s.failed, At: t0.Add(s.at), Duration: s.took}
+			c := policy.Call{Failed: s.failed, At: t0.Add(s.at)}.WithDuration(s.took)
 			if got := p.Record(c); got != s.trip {
 				t.Fatalf("step %d (%+v): Record = %v, want %v", i, s, got, s.trip)
 			}

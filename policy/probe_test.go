@@ -13,10 +13,10 @@ import (
 // Probes as the breaker reports them, judged against a threshold of a
 // second.
 var (
-	fastProbe   = policy.Call{At: t0, Duration: 10 * time.Millisecond}
-	edgeProbe   = policy.Call{At: t0, Duration: time.Second}
-	slowProbe   = policy.Call{At: t0, Duration: time.Second + 1}
-	failedProbe = policy.Call{At: t0, Duration: 10 * time.Millisecond, Failed: true}
+	fastProbe   = policy.Call{At: t0}.WithDuration(10 * time.Millisecond)
+	edgeProbe   = policy.Call{At: t0}.WithDuration(time.Second)
+	slowProbe   = policy.Call{At: t0}.WithDuration(time.Second + 1)
+	failedProbe = policy.Call{At: t0, Failed: true}.WithDuration(10 * time.Millisecond)
 )
 
 func slow() policy.Policy { return policy.Slow(time.Second, 0.5, 5, time.Minute) }

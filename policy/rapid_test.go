@@ -103,7 +103,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 			m, run := windowtest.NewTime(over), int64(0)
 			return pair{policy.When(over, trip, opts...), reference{
 				record: func(c policy.Call) bool {
-					m.Record(c.At, window.Mark(c.Failed, countSlow && c.Duration > p.threshold))
+					m.Record(c.At, window.Mark(c.Failed, countSlow && c.Duration() > p.threshold))
 					s := m.Sum(c.At)
 					switch {
 					case c.Failed && run > 0:
@@ -130,7 +130,7 @@ func policies(p params, depth int) *rapid.Generator[pair] {
 			})
 		case "slow":
 			ratio, minCalls := ratios().Draw(t, "ratio"), rapid.IntRange(1, 8).Draw(t, "minCalls")
-			slow := func(c policy.Call) bool { return c.Duration > p.threshold }
+			slow := func(c policy.Call) bool { return c.Duration() > p.threshold }
 			over := max(over, p.threshold) // a threshold longer than the window is refused
 			return timed(policy.Slow(p.threshold, ratio, minCalls, over), over, slow, func(s window.Counts) bool {
 				return share(s.Slow, s.Calls, minCalls, ratio)
@@ -231,7 +231,7 @@ func TestPoliciesMatchReference(t *testing.T) {
 			"wallStep": func(t *rapid.T) { now = wallStep(t, now) },
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
-				c := policy.Call{Failed: rapid.Bool().Draw(t, "failed"), At: now, Duration: durations.Draw(t, "took")}
+				c := policy.Call{Failed: rapid.Bool().Draw(t, "failed"), At: now}.WithDuration(durations.Draw(t, "took"))
 				// Runs of the same call, so that thresholds are reached.
 				for range rapid.IntRange(1, 4).Draw(t, "times") {
 					if got, want := pr.real.Record(c), pr.ref.record(c); got != want {

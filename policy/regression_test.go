@@ -129,7 +129,7 @@ func TestWindowKeepsItsCallsOverAWallClockStepForward(t *testing.T) {
 		w := policy.Window(3, time.Minute)
 		r := policy.Rate(1, 3, time.Minute)
 		s := policy.Slow(time.Second, 1, 3, time.Minute)
-		bad := func() policy.Call { return policy.Call{Failed: true, At: c.Now(), Duration: 2 * time.Second} }
+		bad := func() policy.Call { return policy.Call{Failed: true, At: c.Now()}.WithDuration(2 * time.Second) }
 		for range 2 {
 			for _, p := range []policy.Policy{w, r, s} {
 				if p.Record(bad()) {
@@ -163,7 +163,7 @@ func TestHugeWindowsDoNotOverflow(t *testing.T) {
 			if _, err := policy.Bind(p); err != nil {
 				t.Fatalf("%v: %v", p, err)
 			}
-			bad := func(at time.Time) policy.Call { return policy.Call{Failed: true, At: at, Duration: huge} }
+			bad := func(at time.Time) policy.Call { return policy.Call{Failed: true, At: at}.WithDuration(huge) }
 			if p.Record(bad(start)) {
 				t.Fatalf("%v tripped on its first failure", p)
 			}

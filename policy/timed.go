@@ -155,11 +155,11 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 	return &SlowPolicy{timed: newTimed(over), share: share{ratio, int64(minCalls)}, threshold: threshold}
 }
 
-// Record counts c at c.At, as slow if c.Duration is above the threshold,
+// Record counts c at c.At, as slow if c.Duration() is above the threshold,
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration > p.threshold))
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration() > p.threshold))
 	return p.reached(s.Slow, s.Calls)
 }
 

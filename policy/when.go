@@ -92,11 +92,11 @@ func When(over time.Duration, trip func(c Counts) bool, opts ...WhenOption) *Whe
 	return p
 }
 
-// Record counts c at c.At (as slow if c.Duration is above the threshold
+// Record counts c at c.At (as slow if c.Duration() is above the threshold
 // of SlowerThan), moves the streak on, and reports what trip says of the
 // counts.
 func (p *WhenPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, p.slow && c.Duration > p.threshold))
+	s := p.w.RecordSum(c.At, window.Mark(c.Failed, p.slow && c.Duration() > p.threshold))
 	n := Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow}
 	if c.Failed {
 		n.ConsecutiveFailures = p.step(1)

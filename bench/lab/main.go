@@ -36,6 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -98,15 +99,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"Replays outages or recorded calls against circuit-breaker candidates in virtual time.\nThe guide is docs/lab.md.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	// The flag package prints the error and the whole usage on a bad
+	// flag: sixty lines that bury the one that matters. Print only the
+	// error, said the lab's way, and the usage on -help alone.
+	fullUsage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fullUsage()
+		return exitOK
 	}
 	usage := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "lab: "+format+"\n", args...)
 		return exitUsage
+	}
+	if err != nil {
+		return usage("%s (-help lists the flags)", flagProblem(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return usage("unexpected argument %q: every input is a flag (see -help)", fs.Arg(0))
@@ -116,7 +126,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var empty []string
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if g, ok := f.Value.(flag.Getter); ok {
+			if v, ok := g.Get().(string); ok && strings.TrimSpace(v) == "" {
+				empty = append(empty, f.Name)
+			}
+		}
+	})
+	if len(empty) > 0 {
+		// -policies '' and -scenarios '' read as "the defaults" once: an
+		// empty value is a mistake, most often a shell variable unset.
+		return usage("-%s is empty: give it a value, or leave the flag out for its default", empty[0])
+	}
 	if *tracePath != "" && (*file != "" || *scenarios != "") {
 		return usage("-trace replays a trace instead of scenarios: drop -scenario and -scenarios")
 	}
@@ -265,7 +288,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runTune(lab.Input{Trace: &tr, OpenTrace: open}, ps, settings, *families, objective, opt, stdout, stderr)
 		}
 		if rep, err = lab.ReplayTrace(bufio.NewReaderSize(r, 1<<16), tr, ps, opt); err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, flagError(err))
 			return exitUsage
 		}
 	} else {
@@ -335,7 +358,7 @@ func runTune(in lab.Input, baseline []lab.Candidate, settings []setting, familie
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, flagError(err))
 		return exitUsage
 	}
 	if err := rep.Write(stdout); err != nil {
@@ -412,18 +435,64 @@ func setFault(tr *lab.Trace, start, end string) error {
 		tr.FaultStart, tr.FaultEnd = ds, de
 		return nil
 	}
-	ts, errS := lab.ParseTraceTime(start)
-	te, errE := lab.ParseTraceTime(end)
+	ts, errTS := lab.ParseTraceTime(start)
+	te, errTE := lab.ParseTraceTime(end)
 	switch {
-	case errS != nil:
-		return fmt.Errorf("-fault-start: %q is neither an offset (\"5m\") nor a time: %v", start, errS)
-	case errE != nil:
-		return fmt.Errorf("-fault-end: %q is neither an offset (\"5m\") nor a time: %v", end, errE)
+	case errS != nil && errTS != nil:
+		return fmt.Errorf("-fault-start: %q is neither an offset (\"5m\") nor a time: %v", start, errTS)
+	case errE != nil && errTE != nil:
+		return fmt.Errorf("-fault-end: %q is neither an offset (\"5m\") nor a time: %v", end, errTE)
+	case errS == nil && errTE == nil:
+		return errors.New("-fault-start is an offset from the first call and -fault-end a time: give both as offsets (\"2m30s\") or both as times")
+	case errE == nil && errTS == nil:
+		return errors.New("-fault-end is an offset from the first call and -fault-start a time: give both as offsets (\"2m30s\") or both as times")
 	case !te.After(ts):
 		return fmt.Errorf("-fault-end (%v) must be after -fault-start (%v)", te.UTC(), ts.UTC())
 	}
 	tr.FaultStartTime, tr.FaultEndTime = ts, te
 	return nil
+}
+
+// flagError names the flags behind a trace's fault in err, which the lab
+// names by the fields of lab.Trace they set.
+func flagError(err error) error {
+	var re *lab.RangeError
+	if errors.As(err, &re) {
+		switch re.Field {
+		case "Trace.FaultStart", "Trace.FaultEnd", "Trace.FaultStartTime", "Trace.FaultEndTime":
+			return fmt.Errorf("lab: -fault-start, -fault-end: %s", re.Problem())
+		}
+	}
+	return err
+}
+
+// flagProblem says what is wrong with a flag the flag package refused,
+// naming the flag and the form its value takes, where the flag package
+// would say "parse error".
+func flagProblem(fs *flag.FlagSet, err error) string {
+	m := regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([^:]+): (.*)$`).FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	value, name := m[1], m[2]
+	want := m[3]
+	if f := fs.Lookup(name); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			switch g.Get().(type) {
+			case uint64:
+				want = "must be a whole number from 0 to 18446744073709551615"
+			case int:
+				want = "must be a whole number"
+			case float64:
+				want = "must be a number"
+			case time.Duration:
+				want = "must be a Go duration such as 500ms, 30s or 1m30s"
+			case bool:
+				want = "must be true or false"
+			}
+		}
+	}
+	return fmt.Sprintf("-%s: %s, got %q", name, want, value)
 }
 
 // parseFailCodes reads "5xx,429,503": codes and classes of codes.
@@ -432,17 +501,23 @@ func parseFailCodes(v string) (func(int) bool, error) {
 	codes := map[int]bool{}
 	for _, part := range strings.Split(v, ",") {
 		part = strings.ToLower(strings.TrimSpace(part))
-		if len(part) == 3 && part[1:] == "xx" && part[0] >= '1' && part[0] <= '9' {
+		if len(part) == 3 && part[1:] == "xx" && part[0] >= '0' && part[0] <= '9' {
+			if part[0] < '1' || part[0] > '5' {
+				return nil, fmt.Errorf("%q is not a class of HTTP status codes: the classes are 1xx to 5xx", part)
+			}
 			classes[part[0]-'0'] = true
 			continue
 		}
 		n, err := strconv.Atoi(part)
-		if err != nil || n < 100 || n > 999 {
+		if err != nil {
 			return nil, fmt.Errorf("%q is neither a status code (503) nor a class (5xx)", part)
+		}
+		if n < lab.MinStatus || n > lab.MaxStatus {
+			return nil, fmt.Errorf("%d is not an HTTP status code: they run from %d to %d", n, lab.MinStatus, lab.MaxStatus)
 		}
 		codes[n] = true
 	}
-	return func(code int) bool { return codes[code] || code >= 100 && code <= 999 && classes[code/100] }, nil
+	return func(code int) bool { return codes[code] || code >= 100 && code <= 599 && classes[code/100] }, nil
 }
 
 // setting is a run-wide breaker setting: a flag named like the spec's
@@ -466,6 +541,10 @@ func applySettings(cs []lab.Candidate, settings []setting) error {
 	}
 	if base.Backoff != nil && base.Backoff.Max == 0 {
 		return errors.New("lab: -backoff-factor and -backoff-jitter need -backoff, the longest open period")
+	}
+	if base.Backoff != nil && base.OpenTimeout != 0 && base.Backoff.Max < base.OpenTimeout {
+		return fmt.Errorf("lab: -backoff (%v), the longest open period, is shorter than -open (%v), the first: give a -backoff of at least %v",
+			base.Backoff.Max, base.OpenTimeout, base.OpenTimeout)
 	}
 	for i := range cs {
 		c := &cs[i]

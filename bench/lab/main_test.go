@@ -105,7 +105,8 @@ func TestTraceFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.HasPrefix(strings.SplitN(byOffset, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
+	_, table, _ := strings.Cut(byOffset, "scenario ")
+	if !strings.HasPrefix(strings.SplitN(table, "\n", 3)[1], "calls ") || strings.Contains(byOffset, "n/a ") {
 		t.Errorf("want a row for the trace \"calls\" with timing figures:\n%s", byOffset)
 	}
 	code, found, errOut := runLab(t, "-trace", "testdata/calls.csv", "-find-fault", "0.5", "-policies", "consecutive(5)")
@@ -302,7 +303,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"argument", []string{"outage"}, `unexpected argument "outage"`},
-		{"bad seed", []string{"-seed", "-1"}, `invalid value "-1" for flag -seed`},
+		{"bad seed", []string{"-seed", "-1"}, `lab: -seed: must be a whole number from 0 to 18446744073709551615, got "-1" (-help lists the flags)`},
 		{"unknown policy", []string{"-policies", "consecutive,magic"}, "column 13: unknown policy \"magic\": write consecutive(N)"},
 		{"caret", []string{"-policies", "consecutive(5),rate(1.5,20,10s)"}, "Rate.ratio: must be a fraction in (0, 1], got 1.5\n  -policies consecutive(5),rate(1.5,20,10s)\n                                ^\n"},
 		{"run-wide setting", []string{"-open", "-5s"}, "lab: -open: must be positive, got -5s"},
@@ -328,7 +329,7 @@ func TestBadInput(t *testing.T) {
 		{"bad weights", []string{"-tune", "-weights", "sent=-2"}, "lab: -weights.sent: must be a number from 0 to 1e12"},
 		{"unknown family", []string{"-tune", "-families", "rate,magic"}, `unknown family "magic"; the families are consecutive`},
 		{"tune and out", []string{"-tune", "-out", dir}, "-out goes with a run"},
-		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, "or at least OpenTimeout (10s), got 5s"},
+		{"backoff below open", []string{"-scenarios", "outage", "-backoff", "5s"}, `lab: candidate "consecutive": backoff, the longest open period (5s), is shorter than the first open period (10s, the scenario's open_timeout)`},
 		{"unknown scenario", []string{"-scenarios", "earthquake"}, `unknown scenario "earthquake"; known scenarios: healthy, outage`},
 		{"policy twice", []string{"-policies", "consecutive,consecutive"}, "consecutive is listed twice"},
 		{"missing file", []string{"-scenario", filepath.Join(dir, "nope.json")}, "no such file"},
@@ -486,5 +487,82 @@ func TestDocsFleetExcerpt(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("docs/lab.md: only %d rows under \"### Alone and shared\"", n)
+	}
+}
+
+// TestBadInputFirstHour (issue 19): input the command ran with in silence,
+// or answered with a misleading error or sixty lines of usage. Each is now
+// one line that names the flag, field or line and what is wrong, and exit
+// status 2.
+func TestBadInputFirstHour(t *testing.T) {
+	dir := t.TempDir()
+	file := func(ext, content string) string {
+		t.Helper()
+		f, err := os.CreateTemp(dir, "*."+ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content)
+		f.Close()
+		return f.Name()
+	}
+	const calls = "testdata/calls.csv"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"fault after the trace", []string{"-trace", calls, "-fault-start", "2h", "-fault-end", "3h"},
+			"lab: -fault-start, -fault-end: the fault, 2h0m0s to 3h0m0s after the first call, is outside the trace, which runs 4m0.013s from its first call: no call falls in it"},
+		{"fault before the trace", []string{"-trace", calls, "-fault-start", "2026-11-29T14:00:00Z", "-fault-end", "2026-11-29T15:00:00Z"},
+			"lab: -fault-start, -fault-end: the fault, 2026-11-29T14:00:00Z to 2026-11-29T15:00:00Z, is outside the trace, which runs from 2026-11-30T14:00:00Z to 2026-11-30T14:04:00.013Z"},
+		{"fail code 700", []string{"-trace", calls, "-fail-codes", "700"}, "lab: -fail-codes: 700 is not an HTTP status code: they run from 100 to 599"},
+		{"fail class 7xx", []string{"-trace", calls, "-fail-codes", "5xx,7xx"}, `lab: -fail-codes: "7xx" is not a class of HTTP status codes: the classes are 1xx to 5xx`},
+		{"status 999", []string{"-trace", file("csv", "start,duration,status\n1764511331,5,200\n1764511332,5,999\n")}, "lab: trace line 3: outcome: 999 is not an HTTP status code: they run from 100 to 599"},
+		{"header only", []string{"-trace", file("csv", "start,duration,status\n")}, "lab: trace line 1: no calls: the trace has a header and nothing after it"},
+		{"reorder, short file", []string{"-trace", file("csv", "start,duration,status\n2026-11-30T14:05:00Z,5,200\n2026-11-30T14:02:00Z,5,200\n"), "-reorder", "1m"},
+			"lab: trace line 3: start: 2026-11-30T14:02:00Z is more than 1m0s before a call read earlier (2026-11-30T14:05:00Z)"},
+		{"empty policies", []string{"-policies", ""}, "lab: -policies is empty: give it a value, or leave the flag out for its default"},
+		{"blank scenarios", []string{"-scenarios", " "}, "lab: -scenarios is empty"},
+		{"empty trace", []string{"-trace", ""}, "lab: -trace is empty"},
+		{"empty families", []string{"-tune", "-families", ""}, "lab: -families is empty"},
+		{"empty open", []string{"-open", ""}, "lab: -open is empty"},
+		{"weights all zero", []string{"-tune", "-weights", "sent=0,lost=0,false-trip=0,close=0"}, "lab: -weights: every weight is 0, so every setting would cost 0: give at least one weight above 0"},
+		{"fault time then offset", []string{"-trace", calls, "-fault-start", "2026-11-30T14:02:30Z", "-fault-end", "30s"},
+			`lab: -fault-end is an offset from the first call and -fault-start a time: give both as offsets ("2m30s") or both as times`},
+		{"fault offset then time", []string{"-trace", calls, "-fault-start", "30s", "-fault-end", "2026-11-30T14:02:30Z"},
+			"lab: -fault-start is an offset from the first call and -fault-end a time"},
+		{"fault end neither", []string{"-trace", calls, "-fault-start", "30s", "-fault-end", "noon"}, `lab: -fault-end: "noon" is neither an offset`},
+		{"rate 1e400", []string{"-scenario", file("json", `{"name": "x", "duration": "1m", "rate": 1e400}`)}, `scenario "x": rate: 1e400 is too large: expected a number of at most 1.8e+308`},
+		{"fleet abc", []string{"-fleet", "abc"}, `lab: -fleet: must be a whole number, got "abc" (-help lists the flags)`},
+		{"seed -1", []string{"-seed", "-1"}, `lab: -seed: must be a whole number from 0 to 18446744073709551615, got "-1"`},
+		{"slow-call x", []string{"-trace", calls, "-slow-call", "x"}, `lab: -slow-call: must be a Go duration such as 500ms, 30s or 1m30s, got "x"`},
+		{"find-fault x", []string{"-trace", calls, "-find-fault", "x"}, `lab: -find-fault: must be a number, got "x"`},
+		{"share maybe", []string{"-fleet", "2", "-share=maybe"}, `lab: -share: must be true or false, got "maybe"`},
+		{"unknown flag", []string{"-bogus"}, "lab: flag provided but not defined: -bogus (-help lists the flags)"},
+		{"backoff below open", []string{"-backoff", "1s", "-open", "10s"}, "lab: -backoff (1s), the longest open period, is shorter than -open (10s), the first: give a -backoff of at least 10s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runLab(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q\nwant it to contain %q", errOut, tc.want)
+			}
+			if n := strings.Count(errOut, "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want the one that says what is wrong:\n%s", n, errOut)
+			}
+			if strings.Contains(errOut, "Backoff.Max") || strings.Contains(errOut, "parse error") {
+				t.Errorf("stderr %q names a Go field or says only \"parse error\"", errOut)
+			}
+		})
+	}
+	// -help still prints the whole usage, and exits 0.
+	if code, _, errOut := runLab(t, "-help"); code != 0 || !strings.Contains(errOut, "Usage: go run ./bench/lab [flags]") || !strings.Contains(errOut, "-fault-start") {
+		t.Errorf("-help: exit %d, stderr:\n%s", code, errOut)
 	}
 }

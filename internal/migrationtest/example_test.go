@@ -230,29 +230,51 @@ func Example_hystrix() {
 // cachedUser stands for the README's fallback.
 func cachedUser(id string) *User { return &User{ID: "cached " + id} }
 
+// Client stands for the README's client of the users service.
+type Client = dependency
+
+// Users calls the users service through a breaker.
+type Users struct {
+	client  *Client
+	breaker *breaker.Breaker[*User]
+}
+
+func NewUsers(client *Client) (*Users, error) {
+	b, err := breaker.New(breaker.Config[*User]{Name: "users"})
+	if err != nil {
+		// A configuration mistake, named ("breaker: invalid config:
+		// OpenTimeout …"): fail at start-up, not at the first call.
+		return nil, err
+	}
+	return &Users{client: client, breaker: b}, nil
+}
+
+func (u *Users) Get(ctx context.Context, id string) (*User, error) {
+	user, err := u.breaker.Execute(ctx, func(ctx context.Context) (*User, error) {
+		return u.client.GetUser(ctx, id)
+	})
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		// Rejected without calling the service. open.Until() says when
+		// probes will be let through; serve a fallback meanwhile.
+		return cachedUser(id), nil
+	}
+	return user, err
+}
+
 // Example_readme is the README's quick start, on a dependency that is down
-// for its first five calls.
+// for its first five calls. TestReadmeQuickStartIsExample checks that the
+// code above is the README's.
 func Example_readme() {
-	client := &dependency{}
-	var users, _ = breaker.New(breaker.Config[*User]{Name: "users"})
-
-	GetUser := func(ctx context.Context, id string) (*User, error) {
-		u, err := users.Execute(ctx, func(ctx context.Context) (*User, error) {
-			return client.GetUser(ctx, id)
-		})
-		var open *breaker.OpenError
-		if errors.As(err, &open) {
-			// Rejected without calling the service. open.Until() says when
-			// probes will be let through; serve a fallback meanwhile.
-			return cachedUser(id), nil
-		}
-		return u, err
+	client := &Client{}
+	users, err := NewUsers(client)
+	if err != nil {
+		panic(err)
 	}
-
 	for range 6 {
-		fmt.Println(GetUser(context.Background(), "42"))
+		fmt.Println(users.Get(context.Background(), "42"))
 	}
-	fmt.Println(users.State(), client.calls)
+	fmt.Println(users.breaker.State(), client.calls)
 	// Output:
 	// <nil> down
 	// <nil> down

@@ -166,3 +166,77 @@ func TestLibraryUsesStandardLibraryOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadmeQuickStartIsExample (issue 19): the README's quick start threw
+// New's error away, and drifted from Example_readme unseen. Every line of
+// its code is now in example_test.go, which runs it.
+func TestReadmeQuickStartIsExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Quick start\n\n```go\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no block of Go under the README's Quick start")
+	}
+	if strings.Contains(string(m[1]), ", _ = breaker.New") || strings.Contains(string(m[1]), ", _ := breaker.New") {
+		t.Error("the quick start throws New's error away")
+	}
+	flat := strings.Join(strings.Fields(string(example)), " ")
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" || line == "import (" || line == ")" || strings.HasPrefix(line, "\"") {
+			continue
+		}
+		if !strings.Contains(flat, line) {
+			t.Errorf("README quick start line not in Example_readme's file: %s", line)
+		}
+	}
+}
+
+// TestReadmeGoVersions (issue 19): the Go version each module needs was
+// stated nowhere. The README's table says it; this keeps it equal to the
+// go directives of the go.mod files and of go.work.
+func TestReadmeGoVersions(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goLine := regexp.MustCompile(`(?m)^go (\S+)$`)
+	version := func(file string) string {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := goLine.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s has no go directive", file)
+		}
+		return string(m[1])
+	}
+	rows := map[string]string{ // a README row, by what it starts with, and the file whose go directive it states
+		"| `github.com/tripwire-go/tripwire` (": "go.mod",
+		"| working in a clone":                  "go.work",
+		"| `…/prombreaker`, `…/otelbreaker`, `…/grpcbreaker`, `…/fleet/redisfleet`": "prombreaker/go.mod",
+	}
+	for _, nested := range []string{"otelbreaker/go.mod", "grpcbreaker/go.mod", "fleet/redisfleet/go.mod"} {
+		if v, w := version(nested), version("prombreaker/go.mod"); v != w {
+			t.Errorf("%s says go %s, prombreaker/go.mod go %s: the README gives the nested modules one version", nested, v, w)
+		}
+	}
+	for prefix, file := range rows {
+		var row string
+		for line := range strings.Lines(string(readme)) {
+			if strings.HasPrefix(line, prefix) {
+				row = line
+			}
+		}
+		if want := "Go " + version(file) + " or later"; !strings.Contains(row, want) {
+			t.Errorf("README row %q... says %q, want %q (the go directive of %s)", prefix, strings.TrimSpace(row), want, file)
+		}
+	}
+}
