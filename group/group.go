@@ -95,9 +95,9 @@ type Config[K comparable, T any] struct {
 // [New]; the zero value is not usable. All methods are safe for concurrent
 // use.
 //
-// Getting the breaker of a key that exists reads a snapshot of the keys,
-// with no lock, no allocation (a test asserts it) and, most of the time,
-// no shared write; BenchmarkGroupGet in bench/ measures what it costs.
+// Getting the breaker of a key that exists (and whose OnCreate has run)
+// reads a snapshot of the keys, with no lock, no allocation (a test
+// asserts it) and, most of the time, no shared write; BenchmarkGroupGet in bench/ measures what it costs.
 // That snapshot is refreshed once the Gets that missed it
 // have paid for copying it (a quarter of its size), so a key created a
 // moment ago may take the locked path a few times first. Creating a
