@@ -440,14 +440,14 @@ func (g *Group[K, T]) queueLocked(key K, e *entry[T], created bool) {
 // called from inside a callback on the delivering goroutine, which would
 // wait for itself.
 func (g *Group[K, T]) unlockAndDeliver(wait *entry[T]) {
-	var me int64 // this goroutine's id, found only if it has to wait
+	me := int64(-1) // this goroutine's id, found only if it has to wait
 	for {
 		switch {
 		case !g.delivering && len(g.events) > 0:
 			g.deliverLocked()
 			continue
 		case !g.delivering || wait == nil || wait.creating.Load() == 0:
-		case me == 0:
+		case me == -1:
 			me = goid()
 			continue
 		case me != g.deliverer:
