@@ -91,8 +91,10 @@ func (c *core) armTimer(w fsm.Word, d time.Duration) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	if d < 0 {
-		c.timer = nil // forced open: no end to flag
+	if d <= 0 {
+		// Forced open: no end to flag. Or a period that has ended
+		// already: the machine published its word flagged.
+		c.timer = nil
 		return
 	}
 	m := c.m

@@ -31,6 +31,15 @@ var errProbePanic = errors.New("fn panicked")
 // Consecutive with a judge that fails half-open probes slower than a
 // threshold (slowProbes), which the model mirrors with SlowProbe.
 //
+// Besides the steps one caller makes one after the other, "race next close"
+// makes permits taken before a close (Reset, an adopted close, the probes'
+// own close) report while the close resets the policy, as other goroutines
+// would, and the open period's end be noticed then. The model takes such
+// permits as late (they free their slot and change nothing: the contract's
+// "a call that started under an earlier state changes nothing") and the
+// period's end as noticed before the close. "adopt ..." steps apply
+// outside decisions as a coordinator does.
+//
 // seen, when set, is told what the run reached: each transition
 // ("closed>open"), each kind of rejection ("rejected open"), a permit
 // reported after the circuit moved on ("late"), a probe judged failed
@@ -63,11 +72,12 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	}
 	seen("threshold=" + strconv.Itoa(md.Threshold))
 	seen("probes=" + strconv.Itoa(md.Probes))
-	var pol policy.Policy = policy.Consecutive(md.Threshold)
+	var inner policy.Policy = policy.Consecutive(md.Threshold)
 	if md.SlowProbe > 0 {
 		seen("slowprobe=" + md.SlowProbe.String())
-		pol = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
+		inner = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
 	}
+	pol := &racingReset{Policy: inner}
 	clk := newManualClock(rapid.SampledFrom(clockStarts()).Draw(t, "clock"))
 	var (
 		events []model.Event
@@ -111,6 +121,15 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	}
 	var calls []call
 	outcomes := rapid.SampledFrom([]breaker.Outcome{breaker.Success, breaker.Failure, breaker.Ignored})
+	// raced is what the model must do, before a close, for what pol's hook
+	// did while the close ran.
+	var raced []func()
+	closing := func() {
+		for _, f := range raced {
+			f()
+		}
+		raced = nil
+	}
 
 	// rejected checks a rejection that the model agrees with.
 	rejected := func(t *rapid.T, err error) {
@@ -156,8 +175,44 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			case c.ref.State == model.HalfOpen && o == breaker.Success && md.SlowProbe > 0 && clk.Now().Sub(c.ref.At) > md.SlowProbe:
 				seen("slow probe")
 			}
-			c.real.Done(int(o), nil)
+			c.real.Done(int(o), nil) // a success may close the circuit
+			closing()
 			md.Done(c.ref, model.Outcome(o), clk.Now())
+		},
+		"race next close": func(t *rapid.T) {
+			type race struct {
+				expire bool
+				pick   int
+				o      breaker.Outcome
+			}
+			// A success that would close the circuit waits for the
+			// close in progress: it is reported after, by "done".
+			plan := make([]race, rapid.IntRange(1, 3).Draw(t, "racers"))
+			for i := range plan {
+				plan[i] = race{
+					expire: rapid.Bool().Draw(t, "expire"),
+					pick:   rapid.IntRange(0, 7).Draw(t, "pick"),
+					o:      rapid.SampledFrom([]breaker.Outcome{breaker.Failure, breaker.Ignored}).Draw(t, "outcome"),
+				}
+			}
+			pol.hook = func() {
+				for _, r := range plan {
+					if r.expire {
+						b.State()
+						raced = append(raced, func() { md.Observe(clk.Now()) })
+						continue
+					}
+					if len(calls) == 0 {
+						continue
+					}
+					i := r.pick % len(calls)
+					c := calls[i]
+					calls = append(calls[:i], calls[i+1:]...)
+					c.real.Done(int(r.o), nil)
+					seen("raced a close")
+					raced = append(raced, func() { md.Done(c.ref, model.Ignored, clk.Now()) })
+				}
+			}
 		},
 		"execute": func(t *rapid.T) {
 			o := outcomes.Draw(t, "outcome")
@@ -174,6 +229,7 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 				})
 			})
 			mp, ok := md.Allow(clk.Now())
+			closing() // the call's success may have closed the circuit
 			switch {
 			case ok != ran:
 				t.Fatalf("fn ran: %v; the model lets the call through: %v", ran, ok)
@@ -229,7 +285,31 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		},
 		"reset": func(t *rapid.T) {
 			b.Reset()
+			closing()
 			md.Reset(clk.Now())
+		},
+		"adopt open": func(t *rapid.T) {
+			d := rapid.SampledFrom([]time.Duration{-1, 0, time.Second, md.Timeout, 3 * md.Timeout}).Draw(t, "for")
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d})
+			md.AdoptOpen(d, clk.Now())
+		},
+		"adopt close": func(t *rapid.T) {
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose})
+			closing()
+			md.AdoptClose(clk.Now())
+		},
+		"adopt force open": func(t *rapid.T) {
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptForceOpen})
+			md.AdoptForceOpen(clk.Now())
+		},
+		"adopt disable": func(t *rapid.T) {
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptDisable})
+			md.AdoptDisable(clk.Now())
+		},
+		"adopt clear mode": func(t *rapid.T) {
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptClearMode})
+			closing()
+			md.AdoptClearMode(clk.Now())
 		},
 		"state": func(t *rapid.T) {
 			if got, want := b.State(), md.Observe(clk.Now()); got != breaker.State(want) {
@@ -260,6 +340,25 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	})
 }
 
+// racingReset wraps the policy of checkModel's breaker with a hook that
+// runs inside its Reset, where a close waits without the breaker's lock:
+// the test does there what other goroutines do while a close runs. Unwrap
+// keeps the terms of the policy it wraps.
+type racingReset struct {
+	policy.Policy
+	hook func()
+}
+
+func (p *racingReset) Unwrap() policy.Policy { return p.Policy }
+
+func (p *racingReset) Reset() {
+	if h := p.hook; h != nil {
+		p.hook = nil
+		h()
+	}
+	p.Policy.Reset()
+}
+
 // slowProbes is Consecutive with a judge of half-open probes that fails
 // those slower than threshold, as policy.Slow judges them; the model's
 // SlowProbe.
@@ -275,3 +374,96 @@ func (p slowProbes) Bind(b *policy.Binding) error {
 }
 
 func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration() > p.threshold }
+
+// TestBreakerMatchesModelRealClock drives a breaker on the real clock,
+// where the end of an open period is flagged by a timer rather than seen
+// by reading the clock on every call, against the model at time.Now().
+// Open periods last an hour or have ended at once (TripFor and AdoptOpen
+// of zero or less), so the test never races the clock: after a period of
+// zero, the next call must find the circuit half-open, timer or not.
+func TestBreakerMatchesModelRealClock(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		md := &model.Breaker{
+			Threshold: rapid.IntRange(1, 3).Draw(t, "threshold"),
+			Timeout:   time.Hour,
+			Probes:    rapid.IntRange(1, 3).Draw(t, "probes"),
+		}
+		b, err := breaker.New(breaker.Config[int]{
+			Policy:         policy.Consecutive(md.Threshold),
+			OpenTimeout:    md.Timeout,
+			HalfOpenProbes: md.Probes,
+			ProbeTimeout:   breaker.NoProbeTimeout,
+			Classify:       func(result int, _ error) breaker.Outcome { return breaker.Outcome(result) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type call struct {
+			real breaker.Permit[int]
+			ref  model.Permit
+		}
+		var calls []call
+		periods := rapid.SampledFrom([]time.Duration{-1, 0, time.Hour})
+		t.Repeat(map[string]func(*rapid.T){
+			"allow": func(t *rapid.T) {
+				p, err := b.Allow()
+				mp, ok := md.Allow(time.Now())
+				switch {
+				case ok != (err == nil):
+					t.Fatalf("breaker: %v; model lets the call through: %v (model %v)", err, ok, md.State)
+				case ok:
+					calls = append(calls, call{p, mp})
+				default:
+					var oe *breaker.OpenError
+					if !errors.As(err, &oe) || oe.State() != breaker.State(md.State) {
+						t.Fatalf("rejection %v, model %v", err, md.State)
+					}
+				}
+			},
+			"done": func(t *rapid.T) {
+				if len(calls) == 0 {
+					t.Skip("no call in flight")
+				}
+				i := rapid.IntRange(0, len(calls)-1).Draw(t, "call")
+				o := rapid.SampledFrom([]breaker.Outcome{breaker.Success, breaker.Failure, breaker.Ignored}).Draw(t, "outcome")
+				c := calls[i]
+				calls = append(calls[:i], calls[i+1:]...)
+				c.real.Done(int(o), nil)
+				md.Done(c.ref, model.Outcome(o), time.Now())
+			},
+			"trip": func(t *rapid.T) {
+				b.Trip()
+				md.Trip(time.Now())
+			},
+			"trip for": func(t *rapid.T) {
+				d := periods.Draw(t, "for")
+				b.TripFor(d)
+				md.TripFor(d, time.Now())
+			},
+			"adopt open": func(t *rapid.T) {
+				d := periods.Draw(t, "for")
+				b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d})
+				md.AdoptOpen(d, time.Now())
+			},
+			"adopt close": func(t *rapid.T) {
+				b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose})
+				md.AdoptClose(time.Now())
+			},
+			"force open": func(t *rapid.T) {
+				b.ForceOpen()
+				md.ForceOpen(time.Now())
+			},
+			"reset": func(t *rapid.T) {
+				b.Reset()
+				md.Reset(time.Now())
+			},
+			"": func(t *rapid.T) {
+				// Metrics, unlike State, moves nothing on: the next call
+				// must see the end of the period by itself.
+				if got, want := b.Metrics().State, breaker.State(md.Observe(time.Now())); got != want {
+					t.Fatalf("Metrics().State = %v, model %v", got, want)
+				}
+			},
+		})
+	})
+}

@@ -290,3 +290,129 @@ func TestExtremeDurationsStaySane(t *testing.T) {
 		r.wantState(breaker.Closed)
 	})
 }
+
+// duringReset is Consecutive with a hook that runs inside the policy's
+// Reset, where a close waits without the breaker's lock: what another
+// goroutine does while a Reset runs.
+type duringReset struct {
+	*policy.ConsecutivePolicy
+	hook func()
+}
+
+func (p *duringReset) Unwrap() policy.Policy { return p.ConsecutivePolicy }
+
+func (p *duringReset) Reset() {
+	if h := p.hook; h != nil {
+		p.hook = nil
+		h()
+	}
+	p.ConsecutivePolicy.Reset()
+}
+
+// onOtherGoroutine runs f on another goroutine and waits for it.
+func onOtherGoroutine(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+}
+
+// TestResetUndoneByEarlierProbe: a half-open probe admitted before Reset
+// that failed while Reset ran (resetting the policy without the lock)
+// opened the circuit again, and Reset, finding a newer word than the one
+// it began from, dropped its close: Reset returned with the circuit open,
+// although calls that started before a Reset change nothing. An adopted
+// close (how a coordinator applies the fleet's close) was lost the same
+// way.
+func TestResetUndoneByEarlierProbe(t *testing.T) {
+	closes := map[string]func(b *breaker.Breaker[int]){
+		"Reset":       func(b *breaker.Breaker[int]) { b.Reset() },
+		"AdoptClose":  func(b *breaker.Breaker[int]) { b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose}) },
+		"probe-close": nil, // the other probe's success closes it
+	}
+	for name, closeIt := range closes {
+		t.Run(name, func(t *testing.T) {
+			eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+				pol := &duringReset{ConsecutivePolicy: policy.Consecutive(1)}
+				r := newRig(t, cs, breaker.Config[int]{Policy: pol, OpenTimeout: time.Minute, HalfOpenProbes: 2, CloseAfter: 1})
+				r.b.Trip()
+				r.clk.Add(time.Minute)
+				early := allow(t, r) // a probe admitted before the close
+				pol.hook = func() { onOtherGoroutine(func() { early.Done(0, errDependency) }) }
+				if closeIt != nil {
+					closeIt(r.b)
+				} else {
+					allow(t, r).Done(0, nil)
+				}
+				r.wantState(breaker.Closed)
+				r.wantLog("closed>open", "open>half-open", "half-open>closed")
+				if m := r.b.Metrics(); m.Reopens != 0 {
+					t.Fatalf("Metrics().Reopens = %d: the earlier probe reopened the circuit", m.Reopens)
+				}
+			})
+		})
+	}
+}
+
+// TestTripForZeroRejectsUntilTimerFires: with the real clock, TripFor(0)
+// and Adopt(AdoptOpen{For: 0}) (how a coordinator adopts a half-open
+// record) published an open word and armed a zero-length timer to flag
+// it; until that timer ran, calls were rejected without a look at the
+// clock, though the doc says the next call finds the circuit half-open.
+func TestTripForZeroRejectsUntilTimerFires(t *testing.T) {
+	opens := map[string]func(b *breaker.Breaker[int]){
+		"TripFor(0)":         func(b *breaker.Breaker[int]) { b.TripFor(0) },
+		"TripFor(-1)":        func(b *breaker.Breaker[int]) { b.TripFor(-1) },
+		"AdoptOpen(0)":       func(b *breaker.Breaker[int]) { b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen}) },
+		"AdoptOpen(-1s)":     func(b *breaker.Breaker[int]) { b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: -time.Second}) },
+		"TripFor(0) on open": func(b *breaker.Breaker[int]) { b.Trip(); b.TripFor(0) },
+	}
+	for name, open := range opens {
+		t.Run(name, func(t *testing.T) {
+			b, err := breaker.New(breaker.Config[int]{OpenTimeout: time.Hour, HalfOpenProbes: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 100 {
+				open(b)
+				if _, err := b.Execute(context.Background(), succeed); err != nil {
+					t.Fatalf("round %d: the call after an open period of zero was rejected: %v", i, err)
+				}
+				if s := b.State(); s != breaker.Closed {
+					t.Fatalf("round %d: State() = %v after the probe succeeded, want closed", i, s)
+				}
+			}
+		})
+	}
+}
+
+// TestResetUndoneByEndOfOpenPeriod: the same fault through time instead of
+// a probe. An open period that ended while Reset reset the policy moved the
+// circuit to half-open at the next look, and Reset, finding a newer word,
+// dropped its close. Only a decision made meanwhile (Trip, ForceOpen, ...)
+// may stand against a close now.
+func TestResetUndoneByEndOfOpenPeriod(t *testing.T) {
+	eachClockStart(t, clockStarts(), func(t *testing.T, cs clockStart) {
+		pol := &duringReset{ConsecutivePolicy: policy.Consecutive(1)}
+		r := newRig(t, cs, breaker.Config[int]{Policy: pol, OpenTimeout: time.Minute})
+		r.b.Trip()
+		pol.hook = func() {
+			r.clk.Add(time.Minute)
+			onOtherGoroutine(func() { r.b.State() })
+		}
+		r.b.Reset()
+		r.wantState(breaker.Closed)
+		r.wantLog("closed>open", "open>half-open", "half-open>closed")
+
+		// A decision made while the policy resets stands: the last wins.
+		r.b.Trip()
+		pol.hook = func() { onOtherGoroutine(r.b.ForceOpen) }
+		r.b.Reset()
+		r.wantState(breaker.Open)
+		if m := r.b.Metrics(); m.Mode != breaker.ModeForcedOpen {
+			t.Fatalf("Metrics().Mode = %v, want the ForceOpen made during Reset", m.Mode)
+		}
+	})
+}

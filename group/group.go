@@ -8,6 +8,7 @@ import (
 	"iter"
 	"maps"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -52,17 +53,26 @@ type Config[K comparable, T any] struct {
 	New func(key K) breaker.Config[T]
 
 	// OnCreate, if set, is called with each breaker the group builds and
-	// keeps, before the Get that built it returns: the place to hand every
-	// breaker of the group to a coordinator or an exporter. It is also
-	// called for a breaker that the group evicted and then took back
-	// because its circuit opened (see [Group]). It runs with no lock held.
+	// keeps, before any Get returns that breaker: the place to hand every
+	// breaker of the group to a coordinator or an exporter, which then
+	// sees every call made through it. A Get that finds another goroutine
+	// running OnCreate or OnEvict waits for it, and for the events before
+	// its own. The one exception is a Get made from inside OnCreate or
+	// OnEvict (or from a callback they cause on the same goroutine): it
+	// returns at once, and the OnCreate of its breaker runs right after
+	// the current callback returns. So OnCreate and OnEvict must not wait
+	// for a Get that another goroutine makes. OnCreate is also called for a
+	// breaker that the group evicted and then took back because its
+	// circuit opened (see [Group]). It runs with no lock held.
 	OnCreate func(key K, b *breaker.Breaker[T])
 
 	// OnEvict, if set, is called with each breaker the group stops
 	// holding, so that whatever OnCreate attached can be detached. It runs
 	// with no lock held, after the eviction; for one group the calls of
 	// OnCreate and OnEvict are made one at a time, in the order of the
-	// events.
+	// events. If one of them panics, the panic goes on up to the caller
+	// that was delivering, the event counts as delivered, and the next
+	// caller delivers the events after it.
 	OnEvict func(key K, b *breaker.Breaker[T])
 
 	// MaxBreakers bounds the number of breakers the group keeps. 0 means
@@ -85,9 +95,9 @@ type Config[K comparable, T any] struct {
 // [New]; the zero value is not usable. All methods are safe for concurrent
 // use.
 //
-// Getting the breaker of a key that exists reads a snapshot of the keys,
-// with no lock, no allocation (a test asserts it) and, most of the time,
-// no shared write; BenchmarkGroupGet in bench/ measures what it costs.
+// Getting the breaker of a key that exists (and whose OnCreate has run)
+// reads a snapshot of the keys, with no lock, no allocation (a test
+// asserts it) and, most of the time, no shared write; BenchmarkGroupGet in bench/ measures what it costs.
 // That snapshot is refreshed once the Gets that missed it
 // have paid for copying it (a quarter of its size), so a key created a
 // moment ago may take the locked path a few times first. Creating a
@@ -139,9 +149,13 @@ type Group[K comparable, T any] struct {
 	periodStart time.Time
 
 	// events waits to be handed to OnCreate and OnEvict, in order, by the
-	// one goroutine that is delivering.
+	// one goroutine that is delivering: deliverer, a goroutine id (see
+	// goid). delivered is signalled after each event, for the Gets that
+	// wait for the OnCreate of their breaker.
 	events     []event[K, T]
 	delivering bool
+	deliverer  int64
+	delivered  sync.Cond
 
 	newConfig func(K) breaker.Config[T]
 	onCreate  func(K, *breaker.Breaker[T])
@@ -160,11 +174,15 @@ type entry[T any] struct {
 	// evicted is set, under the group's lock, while the group does not
 	// hold b after holding it.
 	evicted bool
+	// creating counts the OnCreate events of b queued and not yet
+	// delivered. Written under the group's lock; Get reads it without,
+	// and hands b out only once it is zero.
+	creating atomic.Int32
 }
 
 type event[K comparable, T any] struct {
 	key     K
-	b       *breaker.Breaker[T]
+	e       *entry[T]
 	created bool // else evicted
 }
 
@@ -247,6 +265,7 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	if g.idleAfter == 0 {
 		g.idleAfter = DefaultIdleAfter
 	}
+	g.delivered.L = &g.mu
 	g.periodStart = g.now()
 	g.publishLocked()
 	return g, nil
@@ -278,9 +297,10 @@ func returnsOnePolicy[K comparable, T any](newConfig func(K) breaker.Config[T]) 
 // Get returns the breaker of key, creating it if there is none. It fails
 // only when Config.New gives a configuration that breaker.New refuses (the
 // error wraps breaker.ErrInvalidConfig and names the key), or with
-// ErrFull.
+// ErrFull. A breaker it returns has been passed to Config.OnCreate (see
+// there for the one exception).
 func (g *Group[K, T]) Get(key K) (*breaker.Breaker[T], error) {
-	if e := (*g.read.Load())[key]; e != nil {
+	if e := (*g.read.Load())[key]; e != nil && e.creating.Load() == 0 {
 		g.touch(e)
 		return e.b, nil
 	}
@@ -299,9 +319,16 @@ func (g *Group[K, T]) Execute(ctx context.Context, key K, fn func(context.Contex
 }
 
 func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
-	if b := g.lookup(key); b != nil {
-		return b, nil
+	g.mu.Lock()
+	if e := g.all[key]; e != nil {
+		g.touch(e)
+		if (*g.read.Load())[key] != e {
+			g.missedLocked()
+		}
+		g.unlockAndDeliver(e)
+		return e.b, nil
 	}
+	g.mu.Unlock()
 	// Build the breaker without the lock: Config.New and a policy's
 	// Validate and Claim are user code.
 	cfg := g.newConfig(key)
@@ -336,21 +363,21 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	if old := g.all[key]; old != nil {
 		// Another goroutine built one first; ours was never used.
 		g.touch(old)
-		g.mu.Unlock()
+		g.unlockAndDeliver(old)
 		return old.b, nil
 	}
 	if now.Sub(g.periodStart) >= g.idleAfter {
 		g.endPeriodLocked(now)
 	}
 	if len(g.all) >= g.max && !g.makeRoomLocked() {
-		g.unlockAndDeliver()
+		g.unlockAndDeliver(nil)
 		return nil, ErrFull
 	}
 	g.touch(e)
 	g.all[key] = e
 	g.missedLocked()
 	g.queueLocked(key, e, true)
-	g.unlockAndDeliver()
+	g.unlockAndDeliver(e)
 	return b, nil
 }
 
@@ -371,7 +398,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 		return
 	}
 	if cur == nil && len(g.all) >= g.max && !g.makeRoomLocked() {
-		g.unlockAndDeliver()
+		g.unlockAndDeliver(nil)
 		return
 	}
 	if cur != nil {
@@ -382,7 +409,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 	g.all[key] = e
 	g.publishLocked()
 	g.queueLocked(key, e, true)
-	g.unlockAndDeliver()
+	g.unlockAndDeliver(nil)
 }
 
 // evictLocked forgets the breaker of key.
@@ -394,61 +421,114 @@ func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
 
 // queueLocked queues an event for OnCreate or OnEvict.
 func (g *Group[K, T]) queueLocked(key K, e *entry[T], created bool) {
-	if (created && g.onCreate != nil) || (!created && g.onEvict != nil) {
-		g.events = append(g.events, event[K, T]{key, e.b, created})
+	switch {
+	case created && g.onCreate != nil:
+		e.creating.Add(1)
+	case !created && g.onEvict != nil:
+	default:
+		return
 	}
+	g.events = append(g.events, event[K, T]{key, e, created})
 }
 
 // unlockAndDeliver unlocks the group and, unless another goroutine is at
 // it, hands the queued events to OnCreate and OnEvict, in order, with no
 // lock held. The goroutine that delivers takes what others queue
-// meanwhile, so that the calls stay in order and one at a time.
-func (g *Group[K, T]) unlockAndDeliver() {
-	if g.delivering || len(g.events) == 0 {
+// meanwhile, so that the calls stay in order and one at a time. With wait
+// set, it returns only once the OnCreate events of wait have been
+// delivered, by this goroutine or by the one delivering, unless it is
+// called from inside a callback on the delivering goroutine, which would
+// wait for itself.
+func (g *Group[K, T]) unlockAndDeliver(wait *entry[T]) {
+	me := int64(-1) // this goroutine's id, found only if it has to wait
+	for {
+		switch {
+		case !g.delivering && len(g.events) > 0:
+			g.deliverLocked()
+			continue
+		case !g.delivering || wait == nil || wait.creating.Load() == 0:
+		case me == -1:
+			me = goid()
+			continue
+		case me != g.deliverer:
+			g.delivered.Wait()
+			continue
+		}
 		g.mu.Unlock()
 		return
 	}
-	g.delivering = true
-	for len(g.events) > 0 {
-		evs := g.events
-		g.events = nil
-		g.mu.Unlock()
-		func() {
-			defer func() {
-				if len(evs) > 0 { // a callback panicked: let the next caller go on
-					g.mu.Lock()
-					g.events = append(evs, g.events...)
-					g.delivering = false
-					g.mu.Unlock()
-				}
-			}()
-			for len(evs) > 0 {
-				ev := evs[0]
-				evs = evs[1:]
-				if ev.created {
-					g.onCreate(ev.key, ev.b)
-				} else {
-					g.onEvict(ev.key, ev.b)
-				}
-			}
-		}()
-		g.mu.Lock()
-	}
-	g.delivering = false
-	g.mu.Unlock()
 }
 
-// lookup returns the breaker of key from all, or nil.
-func (g *Group[K, T]) lookup(key K) *breaker.Breaker[T] {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e := g.all[key]
-	if e == nil {
-		return nil
+// deliverLocked hands the queued events to OnCreate and OnEvict, one at a
+// time and with no lock held, until none is left. It is called, and
+// returns, with the lock held. If a callback panics, its event counts as
+// delivered, the group is left for the next caller to deliver the rest,
+// and the panic goes on up with the lock released.
+func (g *Group[K, T]) deliverLocked() {
+	g.delivering = true
+	g.deliverer = goid()
+	for len(g.events) > 0 {
+		ev := g.events[0]
+		g.events[0] = event[K, T]{} // not kept alive by the backing array
+		g.events = g.events[1:]
+		g.mu.Unlock()
+		g.deliver(ev)
+		g.mu.Lock()
+		g.deliveredLocked(ev)
 	}
-	g.touch(e)
-	g.missedLocked()
-	return e.b
+	g.events = nil
+	g.delivering = false
+	g.delivered.Broadcast()
+}
+
+// deliver calls the callback of ev. If it panics, the event is marked
+// delivered and the group is handed on before the panic goes on up: a
+// flag that stayed set would keep every later event from being delivered.
+func (g *Group[K, T]) deliver(ev event[K, T]) {
+	done := false
+	defer func() {
+		if !done {
+			g.mu.Lock()
+			g.deliveredLocked(ev)
+			g.delivering = false
+			g.delivered.Broadcast()
+			g.mu.Unlock()
+		}
+	}()
+	if ev.created {
+		g.onCreate(ev.key, ev.e.b)
+	} else {
+		g.onEvict(ev.key, ev.e.b)
+	}
+	done = true
+}
+
+// deliveredLocked notes that ev has been delivered, and wakes the Gets that
+// wait for an OnCreate.
+func (g *Group[K, T]) deliveredLocked(ev event[K, T]) {
+	if ev.created {
+		ev.e.creating.Add(-1)
+		g.delivered.Broadcast()
+	}
+}
+
+// goid returns the id of the calling goroutine, as the first line of its
+// stack trace gives it ("goroutine 42 [running]:"). A Get needs it only
+// to tell whether it runs inside a callback of the group, and it is read
+// only where events are delivered or waited for, never on the path of a
+// Get of a key the group holds.
+func goid() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	var id int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + int64(c-'0')
+	}
+	return id
 }
 
 // missedLocked counts a Get that read missed, and publishes all once the

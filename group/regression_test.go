@@ -2,6 +2,7 @@ package group_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -122,6 +123,153 @@ func TestOnCreateAndOnEvict(t *testing.T) {
 	a.Trip()           // taken back
 	want := []string{"create a", "create b", "evict a", "create c", "create a"}
 	if !slices.Equal(log, want) {
+		t.Fatalf("calls %q, want %q", log, want)
+	}
+}
+
+// TestPanicInLastCallbackStopsDelivery: when OnCreate or OnEvict panicked
+// on the last queued event, the group's delivering flag stayed set, and no
+// callback ever ran again: fleet.GroupHooks stopped attaching breakers (a
+// duplicate Prometheus registration in an OnCreate is enough).
+func TestPanicInLastCallbackStopsDelivery(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	var created, evicted []string
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] { return breaker.Config[int]{Policy: policy.Consecutive(1)} },
+		OnCreate: func(k string, _ *breaker.Breaker[int]) {
+			created = append(created, k)
+			if k == "boom" {
+				panic("OnCreate of boom")
+			}
+		},
+		OnEvict: func(k string, _ *breaker.Breaker[int]) {
+			evicted = append(evicted, k)
+			if k == "a" {
+				panic("OnEvict of a")
+			}
+		},
+		IdleAfter: time.Minute,
+		Clock:     clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	getPanics := func(key string, want any) *breaker.Breaker[int] {
+		t.Helper()
+		var b *breaker.Breaker[int]
+		v := func() (v any) {
+			defer func() { v = recover() }()
+			b, _ = g.Get(key)
+			return nil
+		}()
+		if v != want {
+			t.Fatalf("Get(%q) panicked with %v, want %v", key, v, want)
+		}
+		return b
+	}
+	getPanics("boom", "OnCreate of boom") // the last event panics
+	if b := mustGet(t, g, "boom"); b == nil {
+		t.Fatal("no breaker for boom")
+	}
+	mustGet(t, g, "a")
+	if want := []string{"boom", "a"}; !slices.Equal(created, want) {
+		t.Fatalf("OnCreate calls %q after a panic on the last event, want %q", created, want)
+	}
+	clk.Add(time.Minute)
+	mustGet(t, g, "b") // ends the first period; nothing idle yet
+	clk.Add(time.Minute)
+	getPanics("c", "OnEvict of a") // evicts boom and a, then creates c
+	mustGet(t, g, "d")
+	slices.Sort(evicted)
+	if want := []string{"boom", "a", "b", "c", "d"}; !slices.Equal(created, want) || !slices.Equal(evicted, []string{"a", "boom"}) {
+		t.Fatalf("after a panic in OnEvict: OnCreate calls %q, want %q; OnEvict calls %q", created, want, evicted)
+	}
+}
+
+// TestGetReturnsBeforeOnCreate: a Get that found another goroutine running
+// a callback queued the OnCreate of its new breaker and returned at once,
+// against the doc of OnCreate; with fleet.GroupHooks the breaker was used,
+// and could trip, before it was attached. A Get of a key whose OnCreate had
+// not run yet returned its breaker at once too. Now both wait for it.
+func TestGetReturnsBeforeOnCreate(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		created = map[string]bool{}
+	)
+	inSlow, release := make(chan struct{}), make(chan struct{})
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] { return breaker.Config[int]{Policy: policy.Consecutive(1)} },
+		OnCreate: func(k string, _ *breaker.Breaker[int]) {
+			if k == "slow" {
+				close(inSlow)
+				<-release
+			}
+			mu.Lock()
+			created[k] = true
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasCreated := func(k string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return created[k]
+	}
+	go g.Get("slow") // delivers, and waits in OnCreate
+	<-inSlow
+	type got struct {
+		key     string
+		created bool
+	}
+	results := make(chan got, 2)
+	for _, k := range []string{"fast", "slow"} {
+		go func() {
+			if _, err := g.Get(k); err != nil {
+				t.Errorf("Get(%q): %v", k, err)
+			}
+			results <- got{k, wasCreated(k)}
+		}()
+	}
+	// Let both Gets get as far as they go before OnCreate of slow returns:
+	// "fast" is in the group, and they have had time to return.
+	for g.Len() < 2 {
+		runtime.Gosched()
+	}
+	for range 1000 {
+		runtime.Gosched()
+	}
+	close(release)
+	for range 2 {
+		if r := <-results; !r.created {
+			t.Errorf("Get(%q) returned before OnCreate of its breaker ran", r.key)
+		}
+	}
+}
+
+// A Get made from inside OnCreate, on the goroutine delivering, cannot
+// wait for the delivery it is part of: it returns, and the OnCreate of its
+// breaker runs right after the current one, before the outer Get returns.
+func TestGetFromInsideOnCreate(t *testing.T) {
+	var g *group.Group[string, int]
+	var log []string
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] { return breaker.Config[int]{Policy: policy.Consecutive(1)} },
+		OnCreate: func(k string, _ *breaker.Breaker[int]) {
+			log = append(log, "create "+k)
+			if k == "outer" {
+				mustGet(t, g, "inner")
+				mustGet(t, g, "outer")
+				log = append(log, "got inner")
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, g, "outer")
+	if want := []string{"create outer", "got inner", "create inner"}; !slices.Equal(log, want) {
 		t.Fatalf("calls %q, want %q", log, want)
 	}
 }

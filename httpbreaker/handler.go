@@ -23,7 +23,13 @@ import (
 // which Failed returns true is a failure, unless the request's context was
 // canceled by then (the client went away: it counts for nothing); any other
 // status is a success, and so is a response with no explicit status (200).
-// A panic in Next counts as a failure and goes on up to net/http.
+// A panic in Next counts as a failure and goes on up to net/http, with one
+// exception: a panic with [http.ErrAbortHandler] (net/http's way to abort
+// a response, which httputil.ReverseProxy takes when it cannot copy the
+// body) once the request's context is canceled is a client that went
+// away, and counts for nothing, like a failed status then. It goes on up
+// too. Aborted while the client is still there (the backend broke off
+// mid-body), it is a failure.
 //
 // A request whose context is already done when it arrives is not served
 // either: it gets a 503 without Retry-After, and counts for nothing. So
@@ -65,11 +71,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	failed := failedOr(h.Failed, DefaultHandlerFailed)
 	rec := &recorder{ResponseWriter: w}
-	started := false
-	_, err := h.Breaker.Execute(r.Context(), func(ctx context.Context) (int, error) {
+	started, aborted := false, false
+	_, err := h.Breaker.Execute(r.Context(), func(ctx context.Context) (status int, err error) {
 		started = true
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler && errors.Is(ctx.Err(), context.Canceled) {
+					// The client went away: with Classify nil, Ignored.
+					// The abort goes on up below, past the breaker.
+					aborted = true
+					status, err = rec.status, context.Canceled
+					return
+				}
+				panic(v) // a failure for the breaker; the value goes on up
+			}
+		}()
 		h.Next.ServeHTTP(rec, r)
-		status := rec.status
+		status = rec.status
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -82,6 +100,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return status, &StatusError{StatusCode: status}
 	})
+	if aborted {
+		panic(http.ErrAbortHandler)
+	}
 	if started {
 		return
 	}

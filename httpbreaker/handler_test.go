@@ -300,3 +300,40 @@ func TestHandlerRateLimitedClientDoesNotShedEveryone(t *testing.T) {
 		t.Fatalf("another client got %d with the circuit %v after ten 429s; want 200, closed", rec.Code, b.State())
 	}
 }
+
+// TestHandlerAbortCountsClientGoneAsFailure: a handler that aborts with
+// panic(http.ErrAbortHandler), net/http's sentinel (httputil.ReverseProxy
+// panics with it when it cannot copy the body, most often to a client that
+// went away), counted as a failure like any panic, so clients that hung up
+// could open the circuit of a healthy backend. With the request's context
+// canceled it now counts for nothing, as a failed status then does; without,
+// it is still a failure. Either way the abort goes on up to net/http.
+func TestHandlerAbortCountsClientGoneAsFailure(t *testing.T) {
+	for _, clientGone := range []bool{true, false} {
+		b := newServerBreaker(t, breaker.Config[int]{Policy: policy.Consecutive(1)})
+		ctx, cancel := context.WithCancel(context.Background())
+		h := &httpbreaker.Handler{Breaker: b, Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "partial")
+			if clientGone {
+				cancel()
+			}
+			panic(http.ErrAbortHandler)
+		})}
+		func() {
+			defer func() {
+				if v := recover(); v != http.ErrAbortHandler {
+					t.Fatalf("client gone %v: recovered %v, want http.ErrAbortHandler", clientGone, v)
+				}
+			}()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+		}()
+		cancel()
+		m := b.Metrics()
+		if clientGone && (m.Ignored != 1 || m.Failures != 0 || b.State() != breaker.Closed) {
+			t.Fatalf("an abort after the client went away: metrics %+v, state %v; want one ignored call, closed", m, b.State())
+		}
+		if !clientGone && (m.Failures != 1 || b.State() != breaker.Open) {
+			t.Fatalf("an abort with the client there: metrics %+v, state %v; want one failure, open", m, b.State())
+		}
+	}
+}

@@ -54,8 +54,8 @@ const (
 // correctly while they are less than 2^(tagBits-1) laps apart (see newer).
 // Every slot is re-tagged each time the head passes it, so stored tags are
 // never more than a lap behind the head, except after the window sat idle:
-// an advance of 2^lapGapBits laps or more therefore clears every slot
-// instead of comparing tags.
+// an advance of 2^lapGapBits laps or more therefore renews every slot
+// without comparing tags (see renew).
 const lapGapBits = tagBits - 2
 
 // newer reports whether the tag t, read from a word, is of a later lap
@@ -249,11 +249,12 @@ func (w *Time) record(ns, h int64, failed, slow bool) (k, calls int64, head bool
 		if k < h {
 			k = h // count into the newest bucket
 		} else if k > h {
+			far := w.before(h, k)
 			if !w.head.CompareAndSwap(h, k) {
 				h = w.head.Load()
 				continue // another goroutine moved the head: look again
 			}
-			w.advance(h, k)
+			w.advance(h, k, far)
 		}
 		s, tag := &w.slots[k&w.mask], w.tag(k)
 		n, ok := w.bump(&s.calls, tag, k, 1)
@@ -422,22 +423,47 @@ func (w *Time) Reset() {
 	w.changed.Add(1) // after the stores: see cachedOlder
 }
 
+// farJump is what a slot held just before the head jumped to it from so
+// far back that tags cannot be compared (see advance): its three words.
+type farJump struct {
+	words [3]uint64 // calls, failures, slow
+}
+
+// before returns what advance needs to know from before the head moves
+// from h to k: for a far jump, the words of k's slot.
+func (w *Time) before(h, k int64) farJump {
+	if h == noHead || uint64(k-h) < uint64(1)<<w.shift<<lapGapBits {
+		return farJump{}
+	}
+	s := &w.slots[k&w.mask]
+	return farJump{[3]uint64{s.calls.Load(), s.failures.Load(), s.slow.Load()}}
+}
+
 // advance re-tags the slots that the head passed on its way from old to k,
 // so that they count from zero for their new lap. Only the goroutine whose
 // compare-and-swap moved the head from old to k calls it, so the ranges of
-// concurrent advances do not overlap.
-func (w *Time) advance(old, k int64) {
+// concurrent advances do not overlap. far is what before returned just
+// ahead of that compare-and-swap.
+func (w *Time) advance(old, k int64, far farJump) {
 	if old == noHead {
 		return // a new window holds only zero counts
 	}
 	n := int64(1) << w.shift
 	if gap := uint64(k - old); gap >= uint64(n)<<lapGapBits {
-		// Idle for 2^30 laps or more: the stored tags are too old to
-		// compare (see lapGapBits), and all of them are outside the
-		// window. Writers that count into the new head while this runs
-		// may lose that count; it takes a window idle for 2^30 of its
-		// lengths to get here.
-		w.Reset()
+		// Idle for 2^lapGapBits laps or more (a 16ms window idle for 99
+		// days): the stored tags are too old to compare (see
+		// lapGapBits), and all of them are outside the window. Clearing
+		// every slot, as Reset does, also cleared the new head's, into
+		// which writers that read the head may have counted already:
+		// a call whose Record had returned was lost.
+		for i := range n {
+			j := k - i
+			s := &w.slots[j&w.mask]
+			w.renew(&s.calls, j, k, far.words[0])
+			w.renew(&s.failures, j, k, far.words[1])
+			w.renew(&s.slow, j, k, far.words[2])
+		}
+		w.changed.Add(1) // a stale word that matched a tag is gone
 		return
 	} else if gap < uint64(n) {
 		n = int64(gap)
@@ -448,6 +474,38 @@ func (w *Time) advance(old, k int64) {
 		w.bump(&s.calls, tag, j, 0)
 		w.bump(&s.failures, tag, j, 0)
 		w.bump(&s.slow, tag, j, 0)
+	}
+}
+
+// renew re-tags word for bucket j, empty, after the head jumped to k from
+// so far back that the tags the slots hold cannot be compared with j's.
+// It keeps only what writers wrote since the jump: the count of the head
+// bucket k, which writers that read the new head count into, and a word
+// of a later lap than j's that the head, moving on past k meanwhile,
+// wrote (one at most as many laps ahead of j's as the head is now). Any
+// other word is from before the jump, whatever its tag says. was is what
+// k's slot held just before the jump: if it had k's tag already (its lap
+// a multiple of 2^tagBits laps back), writers added to that old count,
+// which is taken off.
+func (w *Time) renew(word *atomic.Uint64, j, k int64, was uint64) {
+	tag := w.tag(j)
+	for {
+		old := word.Load()
+		t := uint32(old >> countBits)
+		if t == tag && j == k {
+			stale, _ := count(was, tag)
+			if stale == 0 || word.CompareAndSwap(old, old-uint64(min(stale, int64(old&countMask)))) {
+				return
+			}
+			continue
+		}
+		laps := uint64(w.head.Load()>>w.shift - j>>w.shift)
+		if d := (t - tag) & tagMask; t&tagLive != 0 && d != 0 && uint64(d) <= laps {
+			return
+		}
+		if word.CompareAndSwap(old, uint64(tag)<<countBits) {
+			return
+		}
 	}
 }
 

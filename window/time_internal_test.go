@@ -185,3 +185,35 @@ func TestTimeEmptySlotIsNeverNewer(t *testing.T) {
 		})
 	}
 }
+
+// TestLongIdleJumpLosesRecordedCall: a head that jumped 2^lapGapBits laps
+// or more (a 16ms window idle for 99 days, a 1ms one for 6) reset every
+// slot, the new head's included, after its compare-and-swap had published
+// the new head: a writer that read the new head and counted into it
+// before the reset lost its call, after its Record had returned. The
+// interleaving is replayed step by step: the head moves, another goroutine
+// records, then the goroutine that moved the head advances.
+func TestLongIdleJumpLosesRecordedCall(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Millisecond), func(t *testing.T, start time.Time) {
+		for _, laps := range []int64{1 << lapGapBits, 1<<lapGapBits + 3, 1 << (tagBits - 1), 1 << tagBits} {
+			w := NewTime(16 * time.Millisecond)
+			w.Record(start, Failed)
+			h := w.head.Load()
+			k := h + laps<<w.shift
+			now := start.Add(time.Duration(k-h) * w.Width())
+			far := w.before(h, k)
+			if !w.head.CompareAndSwap(h, k) {
+				t.Fatal("head moved")
+			}
+			w.Record(now, Failed|Slow) // reads the new head and counts into it
+			w.advance(h, k, far)
+			if got, want := w.Sum(now), (Counts{Calls: 1, Failures: 1, Slow: 1}); got != want {
+				t.Fatalf("after a jump of %d laps: Sum = %+v, want %+v: the call recorded into the new head", laps, got, want)
+			}
+			w.Record(now.Add(w.Width()), 0)
+			if got, want := w.Sum(now.Add(w.Width())), (Counts{Calls: 2, Failures: 1, Slow: 1}); got != want {
+				t.Fatalf("a bucket on: Sum = %+v, want %+v", got, want)
+			}
+		}
+	})
+}

@@ -212,3 +212,35 @@ func alignUp(t time.Time, width time.Duration) time.Time {
 	}
 	return t.Add(width - r)
 }
+
+// TestTimeFarJumpKeepsConcurrentCounts: four writers record at once, the
+// first time after the window sat idle 2^29 laps or more (a 16ms window
+// idle for 99 days). Whichever moves the head re-tags every slot while the
+// others count into the new head; each call whose Record returned must be
+// in the sum. Clearing every slot there lost about one round in a
+// thousand; TestLongIdleJumpLosesRecordedCall replays that interleaving
+// exactly.
+func TestTimeFarJumpKeepsConcurrentCounts(t *testing.T) {
+	const writers = 4
+	start := epochs.Today
+	over := window.Buckets * time.Millisecond
+	for _, laps := range []int64{1 << 29, 1<<31 + 5, 1 << 31} {
+		far := start.Add(time.Duration(laps) * over)
+		for round := range 500 {
+			w := window.NewTime(over)
+			w.Record(start, window.Failed)
+			var wg sync.WaitGroup
+			for range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					w.Record(far, window.Failed)
+				}()
+			}
+			wg.Wait()
+			if got, want := w.Sum(far), (window.Counts{Calls: writers, Failures: writers}); got != want {
+				t.Fatalf("jump of %d laps, round %d: Sum = %+v, want %+v", laps, round, got, want)
+			}
+		}
+	}
+}

@@ -26,9 +26,10 @@ type Config struct {
 	CloseAfter int
 	// Opened, when set, is called with the machine's lock held each time the
 	// circuit opens, with the word it opened under and how long it stays
-	// open; d is negative for an open period with no end (forced open). The
-	// breaker uses it to arm a timer that calls MarkDue; it must not call
-	// back into the machine.
+	// open; d is negative for an open period with no end (forced open), and
+	// zero for one that has already ended, whose word is published with the
+	// due flag set. The breaker uses it to arm a timer that calls MarkDue;
+	// it must not call back into the machine.
 	Opened func(w Word, d time.Duration)
 	// Notify makes the machine queue every transition for Flush. Without
 	// it, transitions are not recorded at all.
@@ -86,6 +87,15 @@ type Machine struct {
 
 	mu        sync.Mutex
 	closedGen uint64 // the generation of the last plain closed word
+	// decisions counts the transitions that are decisions (every open, a
+	// Disable, a close), as opposed to the moves that time makes (an open
+	// period ending, probe slots reclaimed): a close that finds it changed
+	// after the policy's Reset knows that a later decision stands.
+	decisions uint64
+	// resetting is set while a close runs the policy's Reset without mu:
+	// a probe admitted before the close cannot open the circuit then (see
+	// close).
+	resetting bool
 	cfg       Config
 	since     time.Time // when the current state began
 	mode      Mode      // the manual mode in force
@@ -146,10 +156,12 @@ func (m *Machine) Record(w Word, c policy.Call) bool {
 
 // TripFrom opens the circuit if it is still in w, and reports whether it did:
 // the policy tripped a closed circuit, or a probe of a half-open one failed.
+// While a close resets the policy it does nothing: the call that failed
+// was admitted before the close, and changes nothing (see close).
 func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Load() != w || w.Muted() {
+	if m.Load() != w || w.Muted() || m.resetting {
 		return false
 	}
 	cause := CausePolicy
@@ -214,6 +226,7 @@ func (m *Machine) Disable(now time.Time, cause Cause) {
 	w := m.Load()
 	m.mode = ModeDisabled
 	m.trips = 0
+	m.decisions++
 	m.publish(w, makeWord(Closed, w.Gen()+1)|muteBit, now, cause, true)
 }
 
@@ -369,18 +382,18 @@ func sinceNanos(now, then int64) time.Duration {
 // with it, and releasing it changes nothing. now is the time of the outcome.
 func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 	if o == Failure {
-		// The new open period retags the slots, so this probe's slot needs
-		// no release of its own. If opening panics (OpenFor runs user
-		// code) there is no new period: free the slot as an ignored probe
-		// would, or it stays taken for good.
+		// A new open period retags the slots, so this probe's slot needs
+		// no release of its own. If the circuit does not open (OpenFor
+		// runs user code and panicked, or a close is resetting the policy
+		// and the probe came too late to count), free the slot as an
+		// ignored probe would, or it stays taken for good.
 		opened := false
 		defer func() {
 			if !opened {
 				m.Release(w, Ignored, now)
 			}
 		}()
-		m.TripFrom(w, now)
-		opened = true
+		opened = m.TripFrom(w, now)
 		return
 	}
 	for {
@@ -494,7 +507,14 @@ func (m *Machine) openLocked(w Word, now time.Time, d time.Duration, cause Cause
 	} else {
 		d = max(d, 0)
 		p.until = now.Add(d)
+		if d == 0 {
+			// The period has ended already: the next caller must read
+			// the clock and find the circuit half-open, without waiting
+			// for a timer to flag the word.
+			next |= dueBit
+		}
 	}
+	m.decisions++
 	switch {
 	case cause == CausePolicy:
 		m.opens.Trips++
@@ -544,6 +564,15 @@ func (m *Machine) halfOpenLocked(w Word, at time.Time, timeout bool) Word {
 //   - and publishes the closed word, unless another transition came first,
 //     in which case that one stands (the last action wins).
 //
+// While the policy's Reset runs, the circuit may move without a decision:
+// its open period may end, its probe slots be reclaimed. The close goes on
+// from where those moves left it. What it must not do is let a call
+// admitted before it decide: a half-open probe that fails then would open
+// the circuit again, and the close, finding a newer open word, would drop
+// itself, so a Reset returned with the circuit open. So resetting is set
+// meanwhile, and TripFrom refuses every call (a closed call is fenced by
+// the muted word already; a probe's slot is freed as ignored).
+//
 // Closes are serialised by closing, so two of them never interleave their
 // steps. If the policy's Reset panics, the circuit stays as it was (a muted
 // word is replaced by its unmuted twin), no transition is reported, and the
@@ -563,9 +592,10 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 		m.word.Store(uint64(fence))
 	}
 	last := m.closedGen
+	decisions := m.decisions
+	m.resetting = true
 	m.mu.Unlock()
 
-	m.rec.drain(last)
 	reset := false
 	defer func() {
 		if reset {
@@ -574,26 +604,30 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 		// The policy's Reset panicked: leave the circuit as it was.
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		m.resetting = false
 		if m.Load() == fence && fence != w {
 			m.storeWord(makeWord(Closed, fence.Gen()+1) | w&muteBit)
 		}
 	}()
+	m.rec.drain(last)
 	m.cfg.Policy.Reset()
 	reset = true
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The due flag is no transition: a real-clock timer sets it, without
-	// the lock, on the open word the close began from, when that open
-	// period ends. Comparing the whole word took it for one, and the
-	// close (a Reset above all) was lost.
-	if m.Load()&^dueBit != fence&^dueBit {
-		return // another transition came first
+	m.resetting = false
+	// Only a decision made meanwhile stands against the close: comparing
+	// the word lost the close to the due flag a real-clock timer sets,
+	// to an open period that ended, and to a probe admitted before it.
+	if m.decisions != decisions {
+		return // a later decision came first: the last one wins
 	}
+	cur := m.Load()
 	report := m.mode != ModeNone
 	m.mode = ModeNone
 	m.trips = 0
-	m.publish(fence, makeWord(Closed, fence.Gen()+1), now, cause, report)
+	m.decisions++
+	m.publish(cur, makeWord(Closed, cur.Gen()+1), now, cause, report)
 }
 
 // storeWord publishes w, noting the generation of a plain closed word for

@@ -45,6 +45,40 @@ func report(m *Machine, p permit, o Outcome, now time.Time) {
 	}
 }
 
+// racer is the machine's policy in the model test: Consecutive, with a
+// hook that runs inside its Reset, where a close waits without the
+// machine's lock, so that a test can do there what other goroutines do
+// while a Reset, an adopted close or the probes' close runs.
+type racer struct {
+	policy.Policy
+	hook func()
+}
+
+func (p *racer) Reset() {
+	if h := p.hook; h != nil {
+		p.hook = nil
+		h()
+	}
+	p.Policy.Reset()
+}
+
+// race is one thing done while a close resets the policy: a call admitted
+// before the close finishes (failed or ignored; a success that would close
+// the circuit waits for the close in progress, so it is reported after),
+// or the open period's end is noticed.
+type race struct {
+	expire bool
+	pick   int // the permit reported, modulo the permits in flight
+	o      Outcome
+}
+
+// TestMachineMatchesModel drives the machine and the reference model with
+// the same random steps. Besides the steps one caller makes one after the
+// other, "race next close" makes calls admitted before a close (a Reset,
+// an adopted close, the probes' close) finish while it runs, and the open
+// period end meanwhile: the model takes the finished calls as late (they
+// free their slot and change nothing) and the end of the period as
+// noticed before the close.
 func TestMachineMatchesModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		md := &model.Breaker{
@@ -64,8 +98,9 @@ func TestMachineMatchesModel(t *testing.T) {
 			closeAfter = md.Probes
 		}
 		var opened []time.Duration
+		pol := &racer{Policy: policy.Consecutive(md.Threshold)}
 		m := New(Config{
-			Policy:       policy.Consecutive(md.Threshold),
+			Policy:       pol,
 			OpenFor:      func(int) time.Duration { return md.Timeout },
 			Probes:       md.Probes,
 			CloseAfter:   closeAfter,
@@ -76,6 +111,24 @@ func TestMachineMatchesModel(t *testing.T) {
 		var log []Transition
 		var permits []permit
 		lastGen := m.Load().Gen()
+		// raced is what the model must do, before a close, for what the
+		// hook of pol did while the close ran.
+		var raced []func()
+		closing := func() {
+			for _, f := range raced {
+				f()
+			}
+			raced = nil
+		}
+		// endedAtOnce checks the word of an open period of d <= 0: it
+		// must carry the due flag, so that a breaker on the real clock
+		// reads the clock at the next call, instead of rejecting calls
+		// until a timer flags it.
+		endedAtOnce := func(t *rapid.T, d time.Duration) {
+			if w := m.Load(); d <= 0 && !w.Due() {
+				t.Fatalf("an open period of %v: word %v not due", d, w.State())
+			}
+		}
 
 		t.Repeat(map[string]func(*rapid.T){
 			"admit": func(t *rapid.T) {
@@ -96,8 +149,36 @@ func TestMachineMatchesModel(t *testing.T) {
 				o := Outcome(rapid.IntRange(0, 2).Draw(t, "outcome"))
 				p := permits[i]
 				permits = append(permits[:i], permits[i+1:]...)
-				report(m, p, o, now)
+				report(m, p, o, now) // a success may close the circuit
+				closing()
 				md.Done(p.p, model.Outcome(o), now)
+			},
+			"race next close": func(t *rapid.T) {
+				plan := make([]race, rapid.IntRange(1, 3).Draw(t, "racers"))
+				for i := range plan {
+					plan[i] = race{
+						expire: rapid.Bool().Draw(t, "expire"),
+						pick:   rapid.IntRange(0, 7).Draw(t, "pick"),
+						o:      rapid.SampledFrom([]Outcome{Failure, Ignored}).Draw(t, "outcome"),
+					}
+				}
+				pol.hook = func() {
+					for _, r := range plan {
+						if r.expire {
+							m.Expire(now)
+							raced = append(raced, func() { md.Observe(now) })
+							continue
+						}
+						if len(permits) == 0 {
+							continue
+						}
+						i := r.pick % len(permits)
+						p := permits[i]
+						permits = append(permits[:i], permits[i+1:]...)
+						report(m, p, r.o, now)
+						raced = append(raced, func() { md.Done(p.p, model.Ignored, now) })
+					}
+				}
 			},
 			"advance": func(t *rapid.T) {
 				// Steps around the timeout matter most: draw them often.
@@ -122,8 +203,9 @@ func TestMachineMatchesModel(t *testing.T) {
 				md.Trip(now)
 			},
 			"trip for": func(t *rapid.T) {
-				d := time.Duration(rapid.Int64Range(-1, int64(2*md.Timeout)).Draw(t, "for"))
+				d := time.Duration(rapid.OneOf(rapid.Int64Range(-1, 0), rapid.Int64Range(-1, int64(2*md.Timeout))).Draw(t, "for"))
 				m.TripFor(d, now, CauseManual)
+				endedAtOnce(t, d)
 				md.TripFor(d, now)
 			},
 			"force open": func(t *rapid.T) {
@@ -136,7 +218,32 @@ func TestMachineMatchesModel(t *testing.T) {
 			},
 			"reset": func(t *rapid.T) {
 				m.Reset(now, CauseManual)
+				closing()
 				md.Reset(now)
+			},
+			"adopt open": func(t *rapid.T) {
+				d := time.Duration(rapid.OneOf(rapid.Int64Range(-1, 0), rapid.Int64Range(-1, int64(2*md.Timeout))).Draw(t, "for"))
+				m.TripFor(d, now, CauseExternal)
+				endedAtOnce(t, d)
+				md.AdoptOpen(d, now)
+			},
+			"adopt close": func(t *rapid.T) {
+				m.Close(now, CauseExternal)
+				closing()
+				md.AdoptClose(now)
+			},
+			"adopt force open": func(t *rapid.T) {
+				m.ForceOpen(now, CauseExternal)
+				md.AdoptForceOpen(now)
+			},
+			"adopt disable": func(t *rapid.T) {
+				m.Disable(now, CauseExternal)
+				md.AdoptDisable(now)
+			},
+			"adopt clear mode": func(t *rapid.T) {
+				m.ClearMode(now, CauseExternal)
+				closing()
+				md.AdoptClearMode(now)
 			},
 			"": func(t *rapid.T) {
 				m.Flush(func(tr Transition) { log = append(log, tr) })

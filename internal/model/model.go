@@ -214,33 +214,75 @@ func (m *Breaker) Trip(now time.Time) {
 
 // TripFor opens the circuit for d, as the breaker's TripFor does, in place
 // of any open period or mode.
-func (m *Breaker) TripFor(d time.Duration, now time.Time) {
+func (m *Breaker) TripFor(d time.Duration, now time.Time) { m.tripFor(d, now, CauseManual) }
+
+func (m *Breaker) tripFor(d time.Duration, now time.Time, cause Cause) {
 	m.Mode = ModeNone
-	m.move(Open, now, CauseManual, true)
+	m.move(Open, now, cause, true)
 	m.Until = now.Add(max(d, 0))
 }
 
 // ForceOpen opens the circuit until another manual action.
-func (m *Breaker) ForceOpen(now time.Time) {
+func (m *Breaker) ForceOpen(now time.Time) { m.forceOpen(now, CauseManual) }
+
+func (m *Breaker) forceOpen(now time.Time, cause Cause) {
 	if m.Mode != ModeForcedOpen {
 		m.Mode = ModeForcedOpen
-		m.move(Open, now, CauseManual, true)
+		m.move(Open, now, cause, true)
 		m.Until = time.Time{}
 	}
 }
 
 // Disable closes the circuit until another manual action; the policy
 // records nothing meanwhile.
-func (m *Breaker) Disable(now time.Time) {
+func (m *Breaker) Disable(now time.Time) { m.disable(now, CauseManual) }
+
+func (m *Breaker) disable(now time.Time, cause Cause) {
 	if m.Mode != ModeDisabled {
 		m.Mode = ModeDisabled
-		m.move(Closed, now, CauseManual, true)
+		m.move(Closed, now, cause, true)
 	}
 }
 
 // Reset closes the circuit, clears the policy and ends any mode.
-func (m *Breaker) Reset(now time.Time) {
+func (m *Breaker) Reset(now time.Time) { m.close(now, CauseManual) }
+
+func (m *Breaker) close(now time.Time, cause Cause) {
 	report := m.Mode != ModeNone
 	m.Mode = ModeNone
-	m.move(Closed, now, CauseManual, report)
+	m.move(Closed, now, cause, report)
+}
+
+// The Adopt methods apply a decision taken outside the breaker, as
+// breaker.Adopt does, with CauseExternal.
+
+// AdoptOpen opens the circuit for d, as TripFor does.
+func (m *Breaker) AdoptOpen(d time.Duration, now time.Time) { m.tripFor(d, now, CauseExternal) }
+
+// AdoptClose closes an open or half-open circuit, as probes would, and ends
+// a forced-open mode. A closed circuit, disabled or not, stays as it is. It
+// does not look at the clock: an open circuit whose period has ended closes
+// from open.
+func (m *Breaker) AdoptClose(now time.Time) {
+	if m.State != Closed {
+		m.close(now, CauseExternal)
+	}
+}
+
+// AdoptForceOpen forces the circuit open, as ForceOpen does.
+func (m *Breaker) AdoptForceOpen(now time.Time) { m.forceOpen(now, CauseExternal) }
+
+// AdoptDisable disables the circuit, as Disable does.
+func (m *Breaker) AdoptDisable(now time.Time) { m.disable(now, CauseExternal) }
+
+// AdoptClearMode ends a manual mode: a forced-open circuit gets an ordinary
+// open period from now, a disabled one closes.
+func (m *Breaker) AdoptClearMode(now time.Time) {
+	switch m.Mode {
+	case ModeForcedOpen:
+		m.Mode = ModeNone
+		m.move(Open, now, CauseExternal, true)
+	case ModeDisabled:
+		m.close(now, CauseExternal)
+	}
 }
