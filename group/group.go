@@ -47,7 +47,8 @@ type Config[K comparable, T any] struct {
 	// group is built, [New] calls New twice with the zero K and fails if
 	// both configurations hold the same Policy; it builds no breaker from
 	// them. New must therefore accept the zero key and have no side effect
-	// that matters (a panic there only skips the check). Whatever escapes
+	// that matters: a New that panics there fails New with a [ConfigError]
+	// for Field "New" that says so. Whatever escapes
 	// the check is caught at the second key: Get fails with a [ConfigError]
 	// for Field "New".
 	New func(key K) breaker.Config[T]
@@ -255,9 +256,9 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 		return nil, &ConfigError{Field: "MaxBreakers", problem: "must not be negative, got " + strconv.Itoa(cfg.MaxBreakers)}
 	case cfg.IdleAfter < 0:
 		return nil, &ConfigError{Field: "IdleAfter", problem: "must not be negative, got " + cfg.IdleAfter.String()}
-	case returnsOnePolicy(cfg.New):
-		return nil, &ConfigError{Field: "New", problem: "returned the same Policy twice; it must build a fresh one on every call, " +
-			"since a policy holds the state of one circuit (only the first key's breaker could be built)"}
+	}
+	if problem := checkNew(cfg.New); problem != "" {
+		return nil, &ConfigError{Field: "New", problem: problem}
 	}
 	if g.max == 0 {
 		g.max = DefaultMaxBreakers
@@ -271,27 +272,33 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	return g, nil
 }
 
-// returnsOnePolicy reports whether newConfig, called twice with the zero
-// key, returns the same policy: a pointer to the same variable. A panic
-// means that New does not take the zero key, and nothing is known.
-func returnsOnePolicy[K comparable, T any](newConfig func(K) breaker.Config[T]) (same bool) {
+// checkNew calls newConfig twice with the zero key and says what is wrong
+// with it, or "" when nothing is: a panic (New must accept the zero key),
+// or the same policy twice (a pointer to the same variable), which only the
+// first key's breaker could use.
+func checkNew[K comparable, T any](newConfig func(K) breaker.Config[T]) (problem string) {
 	defer func() {
-		if recover() != nil {
-			same = false
+		if r := recover(); r != nil {
+			problem = fmt.Sprintf("panicked when called with the zero key (%v); group.New calls it with the zero key "+
+				"to check that it builds a fresh policy each time, so it must accept that key", r)
 		}
 	}()
 	var zero K
 	p1, p2 := newConfig(zero).Policy, newConfig(zero).Policy
 	if p1 == nil || p2 == nil {
-		return false
+		return ""
 	}
 	v1, v2 := reflect.ValueOf(p1), reflect.ValueOf(p2)
 	// Distinct zero-size variables may share an address, and a policy
 	// held by value is copied: only a pointer to something tells.
 	if v1.Kind() != reflect.Pointer || v1.Type() != v2.Type() || v1.Type().Elem().Size() == 0 {
-		return false
+		return ""
 	}
-	return v1.Pointer() == v2.Pointer()
+	if v1.Pointer() == v2.Pointer() {
+		return "returned the same Policy twice; it must build a fresh one on every call, " +
+			"since a policy holds the state of one circuit (only the first key's breaker could be built)"
+	}
+	return ""
 }
 
 // Get returns the breaker of key, creating it if there is none. It fails

@@ -158,15 +158,16 @@ func TestNewReturningOnePolicyIsRefusedByNew(t *testing.T) {
 	}
 }
 
-// A New that shares a policy past the check at New (here, one that panics
-// on the zero key) is caught at the second key: the error names the key
-// and the field, and the group keeps only the first key's breaker.
+// A New that shares a policy past the check at New (here, one that builds
+// a fresh policy for the zero key only) is caught at the second key: the
+// error names the key and the field, and the group keeps only the first
+// key's breaker.
 func TestNewSharingAPolicyIsRefusedAtTheSecondKey(t *testing.T) {
 	shared := policy.Consecutive(3)
 	g, err := group.New(group.Config[int, int]{
 		New: func(k int) breaker.Config[int] {
 			if k == 0 {
-				panic("no zero key")
+				return breaker.Config[int]{Policy: policy.Consecutive(3)}
 			}
 			return breaker.Config[int]{Policy: shared}
 		},
@@ -185,6 +186,26 @@ func TestNewSharingAPolicyIsRefusedAtTheSecondKey(t *testing.T) {
 	}
 	if g.Len() != 1 {
 		t.Fatalf("Len() = %d after a refused breaker", g.Len())
+	}
+}
+
+// TestNewPanickingOnZeroKeyIsReported: group.New calls Config.New with the
+// zero key; a New that panics there used to be accepted silently, and the
+// panic came back at the first Get of that key. It is now a ConfigError
+// for New that quotes the panic.
+func TestNewPanickingOnZeroKeyIsReported(t *testing.T) {
+	_, err := group.New(group.Config[string, int]{
+		New: func(host string) breaker.Config[int] {
+			if host == "" {
+				panic("empty host")
+			}
+			return breaker.Config[int]{}
+		},
+	})
+	var ce *group.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "New" || !errors.Is(err, breaker.ErrInvalidConfig) ||
+		!strings.Contains(err.Error(), "zero key") || !strings.Contains(err.Error(), "empty host") {
+		t.Fatalf("New = %v, want a ConfigError for New that names the zero key and the panic", err)
 	}
 }
 
