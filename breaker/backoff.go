@@ -28,7 +28,11 @@ type Backoff struct {
 	// [0, 1). 0 means no jitter.
 	Jitter float64
 	// Rand returns a number in [0, 1) for the jitter. nil means
-	// math/rand/v2's Float64. Set it to make tests deterministic. It is
+	// math/rand/v2's Float64. Set it to make tests deterministic. A value
+	// outside [0, 1), NaN included, counts as 0 (no jitter): a broken
+	// source must neither stretch nor negate the period, nor stop the
+	// circuit from opening; the lab, which runs Rand before a breaker
+	// does, reports such a value as an error. It is
 	// called while the breaker changes state: it must be quick and must not
 	// call the breaker. If it panics, the panic reaches the caller whose
 	// call was opening the circuit, and the circuit does not open: it stays
