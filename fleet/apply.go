@@ -1,0 +1,226 @@
+package fleet
+
+import (
+	"sync"
+	"time"
+
+	"github.com/tripwire-go/tripwire/breaker"
+)
+
+// This file is the applier: the one owner of what each attached breaker
+// has adopted. Every record, whatever brought it (a step's answer, an
+// event, a flush, the probe gate, an operator's call), is submitted here,
+// and applied one at a time, in order, with no lock held: a callback that
+// the adoption runs may call the coordinator or the breaker again, and its
+// own records wait in the queue for the current one to finish.
+
+// update is one record to apply to one member.
+type update struct {
+	m   *member
+	rec Record
+	// seq is the member's view.seq when the step that brought rec began:
+	// a record of another incarnation is trusted only if nothing was
+	// applied since (incarnations have no order).
+	seq uint64
+	// event: rec came as an event, which is not ordered with the answers
+	// of steps: a record of another incarnation is read again instead.
+	event bool
+	// at is when rec was received, on Config.Clock: an open period is
+	// shortened by the time rec waited to be applied.
+	at time.Time
+	// notDue: the probe gate's "not due" answer. A record of the
+	// generation applied is applied again, so that a breaker whose local
+	// period ended before the fleet's waits out the fleet's.
+	notDue bool
+}
+
+// applier is the queue of updates, and whether some goroutine is draining
+// it. Its lock guards nothing else and is never held across a call out.
+type applier struct {
+	mu       sync.Mutex
+	queue    []update
+	draining bool
+}
+
+// submit applies u, in order after every update submitted before it. If
+// another goroutine (or an outer frame of this one, inside a callback) is
+// applying, u waits in the queue and submit returns at once: submit never
+// waits for anyone, so no callback can deadlock on it.
+func (co *Coordinator) submit(u update) {
+	a := &co.applier
+	a.mu.Lock()
+	a.queue = append(a.queue, u)
+	if a.draining {
+		a.mu.Unlock()
+		return
+	}
+	a.draining = true
+	a.mu.Unlock()
+	done := false
+	defer func() {
+		if !done {
+			// A callback panicked inside Adopt: let the next submit drain.
+			a.mu.Lock()
+			a.draining = false
+			a.mu.Unlock()
+		}
+	}()
+	for {
+		a.mu.Lock()
+		if len(a.queue) == 0 {
+			a.queue = nil
+			a.draining = false
+			a.mu.Unlock()
+			done = true
+			return
+		}
+		u := a.queue[0]
+		a.queue = a.queue[1:]
+		a.mu.Unlock()
+		co.apply(u)
+	}
+}
+
+// apply adopts u's record if it is newer than the one its member applied:
+// the same incarnation and a higher generation, or another incarnation
+// learnt by a step that began after the last application.
+func (co *Coordinator) apply(u update) {
+	m, rec := u.m, u.rec
+	if m.detached.Load() {
+		return
+	}
+	if err := rec.Validate(); err != nil {
+		co.unreadable(m, err)
+		return
+	}
+	v := m.view.Load()
+	old := v.rec
+	switch {
+	case !v.known:
+	case rec.Incarnation != old.Incarnation:
+		if u.event || u.seq != v.seq {
+			co.enqueue(job{kind: jobSync, m: m})
+			return
+		}
+	case rec.Generation < old.Generation:
+		return
+	case rec.Generation == old.Generation:
+		if u.notDue && rec.State == breaker.Open && rec.Mode == ModeNone {
+			co.adoptOpen(m, rec, u.at)
+		}
+		return
+	}
+	co.setBad(m, false)
+	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
+	m.mu.Lock()
+	m.fullUntil = time.Time{}
+	warn := rec.Rules != "" && rec.Rules != co.rules && !m.rulesWarned
+	if warn {
+		m.rulesWarned = true
+	}
+	m.mu.Unlock()
+	if warn {
+		co.log.Warn("fleet: the fleet's record was made under other rules than this instance's; give every instance the same Config rules",
+			"circuit", m.name, "instance", co.cfg.Instance, "rules", co.rules, "record_rules", rec.Rules, "params", co.params.String())
+	}
+	var prev *Record
+	if v.known {
+		prev = &old
+	}
+	co.adopt(m, rec, prev, u.at)
+}
+
+// adopt applies rec, newer than old (nil: the first record seen), to m's
+// breaker. What the breaker is already doing is not applied again: an
+// instance whose own trip opened the fleet stays in its own open period,
+// rather than reporting an open → open transition for the same outage.
+func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
+	mt := m.c.Metrics()
+	do := func(a breaker.Adoption) {
+		co.stats.adopted.Add(1)
+		m.c.Adopt(a)
+	}
+	switch rec.Mode {
+	case ModeForcedOpen:
+		if mt.Mode != ModeForcedOpen {
+			do(breaker.Adoption{Kind: breaker.AdoptForceOpen})
+		}
+		return
+	case ModeDisabled:
+		if mt.Mode != ModeDisabled {
+			do(breaker.Adoption{Kind: breaker.AdoptDisable})
+		}
+		return
+	}
+	if old != nil && old.Mode == ModeDisabled && mt.Mode == ModeDisabled {
+		do(breaker.Adoption{Kind: breaker.AdoptClearMode})
+		mt = m.c.Metrics()
+	}
+	switch rec.State {
+	case breaker.Open:
+		co.adoptOpen(m, rec, at)
+	case breaker.HalfOpen:
+		now := co.cfg.Clock.Now()
+		if mt.Mode == ModeNone && (mt.State == breaker.HalfOpen || mt.State == breaker.Open && !mt.Until.IsZero() && !mt.Until.After(now)) {
+			return // half-open already, or due
+		}
+		do(breaker.Adoption{Kind: breaker.AdoptOpen})
+	case breaker.Closed:
+		// A closed record is adopted only as news: the close of an open
+		// record this instance knew. A record seen for the first time, or
+		// created again after a loss, knows nothing of this breaker's
+		// failures, so its breaker keeps its own state.
+		if old != nil && old.Incarnation == rec.Incarnation && old.State != breaker.Closed &&
+			(mt.State != breaker.Closed || mt.Mode != ModeNone) {
+			do(breaker.Adoption{Kind: breaker.AdoptClose})
+		}
+	}
+}
+
+// adoptOpen opens m's breaker for what remains of rec's open period, less
+// the time rec waited since at. A breaker open on its own (no mode) for
+// about as long is left alone: the difference is the round trip that told
+// it, and adopting would only report a second opening of the same outage.
+func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
+	now := co.cfg.Clock.Now()
+	left := rec.Remaining - now.Sub(at)
+	if left < 0 {
+		left = 0
+	}
+	until := now.Add(left)
+	mt := m.c.Metrics()
+	if mt.Mode == ModeNone && mt.State == breaker.Open && !mt.Until.IsZero() {
+		if d := mt.Until.Sub(until); d >= -co.cfg.GateTimeout && d <= co.cfg.GateTimeout {
+			return
+		}
+	}
+	co.stats.adopted.Add(1)
+	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left})
+}
+
+// setBad notes whether m's last record was unreadable; a detached member
+// is never marked, so that Degraded cannot stay true for a breaker that is
+// gone.
+func (co *Coordinator) setBad(m *member, bad bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bad == bad || (bad && m.detached.Load()) {
+		return false
+	}
+	m.bad = bad
+	if bad {
+		co.bad.Add(1)
+	} else {
+		co.bad.Add(-1)
+	}
+	return true
+}
+
+// unreadable notes that m's record cannot be read: m works locally until a
+// readable record comes.
+func (co *Coordinator) unreadable(m *member, err error) {
+	co.stats.badRecords.Add(1)
+	if co.setBad(m, true) {
+		co.log.Error("fleet: unreadable record; this breaker works locally", "circuit", m.name, "err", err)
+	}
+}

@@ -1,0 +1,76 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"strconv"
+)
+
+// This file is the periodic flush, and Sync: the counts of every attached
+// breaker and the reading of their records, in one batch per interval.
+
+// Sync sends the counts and reads the records of every attached breaker
+// now, as the periodic flush does, and adopts what changed. A Sync that
+// overlaps a flush (or another Sync) waits for it, so that no count is
+// sent twice; the ctx is the caller's: its end fails the Sync but says
+// nothing of the store's health.
+func (co *Coordinator) Sync(ctx context.Context) error {
+	if co.closed.Load() {
+		return ErrClosed
+	}
+	return co.flush(ctx)
+}
+
+// flush sends the counts and reads the records of every attached breaker,
+// in one batch. Flushes are serialised; each count is sent at most once
+// (a batch whose answer is lost is not sent again: a count sent twice
+// would inflate the fleet's failure rate, one lost only thins it). The
+// records are applied after the flush has let go of its lock.
+func (co *Coordinator) flush(ctx context.Context) error {
+	co.flushMu.Lock()
+	ms := co.members()
+	if len(ms) == 0 {
+		co.flushMu.Unlock()
+		return nil
+	}
+	batch := make([]Counts, len(ms))
+	seqs := make([]uint64, len(ms))
+	for i, m := range ms {
+		seqs[i] = m.view.Load().seq
+		batch[i] = Counts{Name: m.name, Instance: co.cfg.Instance}
+		if co.params.FailureRate <= 0 {
+			continue
+		}
+		// Metrics takes the breaker's lock but runs no callback.
+		if mt := m.c.Metrics(); mt.Counted {
+			m.mu.Lock()
+			batch[i].Successes, batch[i].Failures = mt.Successes-m.sentS, mt.Failures-m.sentF
+			m.sentS, m.sentF = mt.Successes, mt.Failures
+			m.mu.Unlock()
+		}
+	}
+	var recs []Record
+	var errs []error
+	err := co.step(ctx, func(ctx context.Context) (err error) {
+		recs, errs, err = co.store.Flush(ctx, batch, co.params)
+		return err
+	})
+	co.flushMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(recs) != len(ms) || len(errs) != len(ms) {
+		err := errors.New("fleet: store returned " + strconv.Itoa(len(recs)) + " records for " + strconv.Itoa(len(ms)))
+		co.failed(err)
+		return err
+	}
+	at := co.cfg.Clock.Now()
+	for i, m := range ms {
+		if errs[i] != nil {
+			co.unreadable(m, errs[i])
+			continue
+		}
+		co.submit(update{m: m, rec: recs[i], seq: seqs[i], at: at})
+	}
+	return nil
+}
