@@ -607,7 +607,9 @@ func TestTripperAdoptsNoRedundantOpen(t *testing.T) {
 		e.cfg.Quorum = 1
 		a := e.instance("a", nil)
 		var got []string
-		a.b.Subscribe(func(tr breaker.Transition) { got = append(got, tr.From.String()+"→"+tr.To.String()+" "+tr.Cause.String()) })
+		a.b.Subscribe(func(tr breaker.Transition) {
+			got = append(got, tr.From.String()+"→"+tr.To.String()+" "+tr.Cause.String())
+		})
 		a.fail()
 		a.sync()
 		if len(got) != 1 || got[0] != "closed→open policy" {
