@@ -37,6 +37,7 @@ type core struct {
 	onTransition func(Transition)
 	listeners    listeners               // Subscribe's; see hooks.go
 	gate         atomic.Pointer[gateBox] // SetProbeGate's; nil: none
+	timing       OpenTiming              // OpenTiming's; see hooks.go
 	counters     *counters               // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
@@ -57,6 +58,15 @@ func (c *core) init(s *settings) {
 	c.judge = s.terms.Judge
 	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
 	c.probeTimeout = s.probeTimeout
+	c.timing = OpenTiming{Timeout: s.openTimeout}
+	if s.backoff != nil {
+		bo := *s.backoff
+		bo.Rand = nil
+		if bo.Factor == 0 {
+			bo.Factor = DefaultBackoffFactor
+		}
+		c.timing.Backoff = &bo
+	}
 	c.notify = s.onStateChange
 	c.onTransition = s.onTransition
 	if s.countCalls {

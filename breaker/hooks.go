@@ -185,6 +185,29 @@ func (c *core) askGate(w fsm.Word, now time.Time) (*gateBox, ProbeID, bool) {
 	return nil, 0, true
 }
 
+// OpenTiming is how a breaker times its open periods: what a coordinator
+// that shares the circuit with a fleet follows for the fleet's own, unless
+// told otherwise (package fleet does).
+type OpenTiming struct {
+	// Timeout is the first open period: Config.OpenTimeout, or its default.
+	Timeout time.Duration
+	// Backoff is a copy of Config.Backoff with its defaults filled in (its
+	// Rand left out), or nil for a breaker without one.
+	Backoff *Backoff
+}
+
+// OpenTiming returns how the breaker times its open periods, for a
+// coordinator that shares the circuit: see [OpenTiming]. Each call returns
+// a fresh copy.
+func (b *Breaker[T]) OpenTiming() OpenTiming {
+	t := b.timing
+	if t.Backoff != nil {
+		bo := *t.Backoff
+		t.Backoff = &bo
+	}
+	return t
+}
+
 // AdoptionKind says what outside decision [Breaker.Adopt] applies.
 type AdoptionKind uint8
 

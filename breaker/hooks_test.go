@@ -335,3 +335,28 @@ func TestAdoptLastDecisionWins(t *testing.T) {
 	r.wantMode(breaker.ModeNone)
 	r.wantState(breaker.Open)
 }
+
+// OpenTiming reports the open period and backoff with their defaults, as
+// the breaker uses them, for a fleet that follows them.
+func TestOpenTiming(t *testing.T) {
+	b, err := breaker.New(breaker.Config[int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ot := b.OpenTiming(); ot.Timeout != breaker.DefaultOpenTimeout || ot.Backoff != nil {
+		t.Fatalf("defaults: %+v", ot)
+	}
+	b, err = breaker.New(breaker.Config[int]{OpenTimeout: 2 * time.Second, Backoff: &breaker.Backoff{Jitter: 0.5, Rand: func() float64 { return 0 }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ot := b.OpenTiming()
+	if ot.Timeout != 2*time.Second || ot.Backoff == nil || ot.Backoff.Factor != breaker.DefaultBackoffFactor ||
+		ot.Backoff.Max != 2*time.Second*breaker.DefaultBackoffMaxFactor || ot.Backoff.Jitter != 0.5 || ot.Backoff.Rand != nil {
+		t.Fatalf("with a backoff: %+v %+v", ot, ot.Backoff)
+	}
+	ot.Backoff.Factor = 9
+	if b.OpenTiming().Backoff.Factor == 9 {
+		t.Fatal("OpenTiming returned the breaker's own Backoff, not a copy")
+	}
+}

@@ -114,14 +114,14 @@ func (co *Coordinator) apply(u update) {
 	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
 	m.mu.Lock()
 	m.fullUntil = time.Time{}
-	warn := rec.Rules != "" && rec.Rules != co.rules && !m.rulesWarned
+	warn := rec.Rules != "" && rec.Rules != m.rules && !m.rulesWarned
 	if warn {
 		m.rulesWarned = true
 	}
 	m.mu.Unlock()
 	if warn {
 		co.log.Warn("fleet: the fleet's record was made under other rules than this instance's; give every instance the same Config rules",
-			"circuit", m.name, "instance", co.cfg.Instance, "rules", co.rules, "record_rules", rec.Rules, "params", co.params.String())
+			"circuit", m.name, "instance", co.cfg.Instance, "rules", m.rules, "record_rules", rec.Rules, "params", m.params.String())
 	}
 	var prev *Record
 	if v.known {

@@ -47,11 +47,18 @@ type Config struct {
 	Quorum       int
 	QuorumWindow time.Duration
 
-	// OpenTimeout is the fleet's open period. 0 means DefaultOpenTimeout.
-	// Backoff, when set, lengthens it after each failed probe (its Factor
-	// and Max; Jitter is not used: the fleet has one period, measured on
-	// the store's clock; a zero Max means the breaker's
-	// DefaultBackoffMaxFactor times OpenTimeout).
+	// OpenTimeout is the fleet's open period. Backoff, when set, lengthens
+	// it after each failed probe (its Factor and Max; Jitter is not used:
+	// the fleet has one period, measured on the store's clock; a zero Max
+	// means the breaker's DefaultBackoffMaxFactor times OpenTimeout).
+	//
+	// Both zero (the default) means that the fleet follows each attached
+	// breaker's own: its OpenTimeout and Backoff (breaker.OpenTiming), so
+	// that attaching a breaker does not change how long it stays open. A
+	// circuit that cannot say (a breaker.Circuit that is not a
+	// *breaker.Breaker) gets DefaultOpenTimeout. Set either to give every
+	// circuit of the coordinator the same period; Attach then logs, once
+	// per circuit, that the fleet's period replaces the breaker's own.
 	OpenTimeout time.Duration
 	Backoff     *breaker.Backoff
 
@@ -129,8 +136,8 @@ func (e *ConfigError) Error() string { return "fleet: invalid config: " + e.Fiel
 // Unwrap returns breaker.ErrInvalidConfig.
 func (e *ConfigError) Unwrap() error { return breaker.ErrInvalidConfig }
 
-func (c *Config) params() (Params, error) {
-	bad := func(f, why string) (Params, error) { return Params{}, &ConfigError{Field: f, why: why} }
+func (c *Config) params() (Params, bool, error) {
+	bad := func(f, why string) (Params, bool, error) { return Params{}, false, &ConfigError{Field: f, why: why} }
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -159,6 +166,7 @@ func (c *Config) params() (Params, error) {
 	case !(c.FailureRate >= 0 && c.FailureRate <= 1):
 		return bad("FailureRate", "must be in [0, 1], got "+strconv.FormatFloat(c.FailureRate, 'g', -1, 64))
 	}
+	follow := c.OpenTimeout == 0 && c.Backoff == nil
 	if c.Quorum == 0 {
 		c.Quorum = DefaultQuorum
 	}
@@ -214,7 +222,20 @@ func (c *Config) params() (Params, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return p, nil
+	return p, follow, nil
+}
+
+// withTiming returns p with the open period and backoff of t, as a
+// breaker reads them.
+func (p Params) withTiming(t breaker.OpenTiming) Params {
+	if t.Timeout <= 0 {
+		return p
+	}
+	p.OpenTimeout, p.BackoffFactor, p.BackoffMax = t.Timeout, 1, t.Timeout
+	if bo := t.Backoff; bo != nil && bo.Factor >= 1 && bo.Max >= t.Timeout {
+		p.BackoffFactor, p.BackoffMax = bo.Factor, bo.Max
+	}
+	return p
 }
 
 // isNil reports whether v holds a nil pointer (a typed nil is not a nil

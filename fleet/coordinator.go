@@ -49,7 +49,7 @@ import (
 type Coordinator struct {
 	cfg    Config
 	params Params
-	rules  string // params.Rules()
+	follow bool // OpenTimeout and Backoff unset: each circuit follows its breaker's
 	store  Store
 	log    *slog.Logger
 	guard  *breaker.Breaker[struct{}]
@@ -112,8 +112,10 @@ type Stats struct {
 // the applier alone; the rest is small bookkeeping under mu, which is never
 // held across a call to the store, the breaker or a callback.
 type member struct {
-	c    breaker.Circuit
-	name string
+	c      breaker.Circuit
+	name   string
+	params Params // the rules of every step for this circuit
+	rules  string // params.Rules()
 
 	view     atomic.Pointer[view] // the newest record applied; never nil
 	detached atomic.Bool          // written under mu
@@ -148,7 +150,7 @@ type heldLease struct {
 // work. An invalid cfg gives an error that wraps breaker.ErrInvalidConfig
 // and names the field.
 func New(cfg Config) (*Coordinator, error) {
-	p, err := cfg.params()
+	p, follow, err := cfg.params()
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +166,7 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	co := &Coordinator{
-		cfg: cfg, params: p, rules: p.Rules(), store: cfg.Store, log: cfg.Logger, guard: guard,
+		cfg: cfg, params: p, follow: follow, store: cfg.Store, log: cfg.Logger, guard: guard,
 		leases: cfg.Instance + "/" + randomID()[:8] + "/",
 		ctx:    ctx, cancel: cancel,
 		circuits: map[string]*member{},
@@ -181,8 +183,38 @@ func New(cfg Config) (*Coordinator, error) {
 }
 
 // Params returns the rules the coordinator sends with each step, its
-// Config's with the defaults filled in.
+// Config's with the defaults filled in. With Config.OpenTimeout and
+// Backoff unset, the steps of an attached circuit carry its breaker's open
+// period instead (see [Coordinator.ParamsOf]).
 func (co *Coordinator) Params() Params { return co.params }
+
+// ParamsOf returns the rules the coordinator sends with each step for the
+// circuit name: Params, with the open period of its breaker when the
+// fleet follows the breakers'. ok is false if no circuit of that name is
+// attached.
+func (co *Coordinator) ParamsOf(name string) (p Params, ok bool) {
+	if m := co.member(name); m != nil {
+		return m.params, true
+	}
+	return co.params, false
+}
+
+// paramsFor returns the rules of the steps for c.
+func (co *Coordinator) paramsFor(c breaker.Circuit) Params {
+	t, ok := c.(interface{ OpenTiming() breaker.OpenTiming })
+	switch {
+	case !ok:
+		return co.params
+	case co.follow:
+		return co.params.withTiming(t.OpenTiming())
+	}
+	if own := co.params.withTiming(t.OpenTiming()); own.OpenTimeout != co.params.OpenTimeout || own.BackoffFactor != co.params.BackoffFactor || own.BackoffMax != co.params.BackoffMax {
+		co.log.Info("fleet: the fleet's open period replaces the breaker's own (Config.OpenTimeout or Backoff is set)",
+			"circuit", c.Name(), "fleet_open", co.params.OpenTimeout, "breaker_open", own.OpenTimeout,
+			"fleet_backoff_max", co.params.BackoffMax, "breaker_backoff_max", own.BackoffMax)
+	}
+	return co.params
+}
 
 // Instance returns the name this instance goes by in the quorum.
 func (co *Coordinator) Instance() string { return co.cfg.Instance }
@@ -267,7 +299,8 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	if !own(c, co) {
 		return nil, errors.New("fleet: Attach: the breaker " + strconv.Quote(name) + " is already attached to a coordinator; detach it first")
 	}
-	m := &member{c: c, name: name, leases: map[breaker.ProbeID]heldLease{}}
+	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{}}
+	m.rules = m.params.Rules()
 	m.view.Store(&view{})
 	co.mu.Lock()
 	switch {
@@ -373,7 +406,7 @@ func (co *Coordinator) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), co.cfg.StepTimeout)
 	defer cancel()
 	for _, j := range back {
-		if _, err := co.store.ReportProbe(ctx, j.m.name, j.rep, co.params); err == nil {
+		if _, err := co.store.ReportProbe(ctx, j.m.name, j.rep, j.m.params); err == nil {
 			co.stats.leasesReturned.Add(1)
 		}
 	}

@@ -33,12 +33,47 @@ func (co *Coordinator) flush(ctx context.Context) error {
 		co.flushMu.Unlock()
 		return nil
 	}
+	// One batch per set of rules: one, unless circuits follow breakers of
+	// different open periods.
+	var order []Params
+	groups := map[Params][]*member{}
+	for _, m := range ms {
+		if groups[m.params] == nil {
+			order = append(order, m.params)
+		}
+		groups[m.params] = append(groups[m.params], m)
+	}
+	var updates []update
+	var bad []*member
+	var badErrs []error
+	var err error
+	for _, p := range order {
+		got, b, be, gerr := co.flushBatch(ctx, groups[p], p)
+		updates, bad, badErrs = append(updates, got...), append(bad, b...), append(badErrs, be...)
+		if gerr != nil {
+			err = gerr
+		}
+	}
+	co.flushMu.Unlock()
+	for i, m := range bad {
+		co.unreadable(m, badErrs[i])
+	}
+	for _, u := range updates {
+		co.submit(u)
+	}
+	return err
+}
+
+// flushBatch sends the counts and reads the records of ms, whose steps
+// follow p. It returns the records to apply, and the members whose record
+// could not be read with the reason.
+func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) ([]update, []*member, []error, error) {
 	batch := make([]Counts, len(ms))
 	seqs := make([]uint64, len(ms))
 	for i, m := range ms {
 		seqs[i] = m.view.Load().seq
 		batch[i] = Counts{Name: m.name, Instance: co.cfg.Instance}
-		if co.params.FailureRate <= 0 {
+		if p.FailureRate <= 0 {
 			continue
 		}
 		// Metrics takes the breaker's lock but runs no callback.
@@ -52,25 +87,27 @@ func (co *Coordinator) flush(ctx context.Context) error {
 	var recs []Record
 	var errs []error
 	err := co.step(ctx, func(ctx context.Context) (err error) {
-		recs, errs, err = co.store.Flush(ctx, batch, co.params)
+		recs, errs, err = co.store.Flush(ctx, batch, p)
 		return err
 	})
-	co.flushMu.Unlock()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if len(recs) != len(ms) || len(errs) != len(ms) {
 		err := errors.New("fleet: store returned " + strconv.Itoa(len(recs)) + " records for " + strconv.Itoa(len(ms)))
 		co.failed(err)
-		return err
+		return nil, nil, nil, err
 	}
 	at := co.cfg.Clock.Now()
+	var updates []update
+	var bad []*member
+	var badErrs []error
 	for i, m := range ms {
 		if errs[i] != nil {
-			co.unreadable(m, errs[i])
+			bad, badErrs = append(bad, m), append(badErrs, errs[i])
 			continue
 		}
-		co.submit(update{m: m, rec: recs[i], seq: seqs[i], at: at})
+		updates = append(updates, update{m: m, rec: recs[i], seq: seqs[i], at: at})
 	}
-	return nil
+	return updates, bad, badErrs, nil
 }

@@ -49,7 +49,7 @@ func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 	var a acquired
 	if co.cfg.Driven {
 		a.err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, q, co.params)
+			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, q, m.params)
 			return err
 		})
 	} else {
@@ -79,7 +79,7 @@ func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 		// A permit that is never reported leaves its lease here (the
 		// store lets it expire): forget those the store has forgotten.
 		for i, l := range m.leases {
-			if at.Sub(l.at) > 2*co.params.ProbeTimeout {
+			if at.Sub(l.at) > 2*m.params.ProbeTimeout {
 				delete(m.leases, i)
 			}
 		}
@@ -131,7 +131,7 @@ func (g *gate) acquire(q ProbeRequest, seq uint64) (acquired, bool) {
 		// The step has the whole StepTimeout: a store that answers after
 		// the gate gave up is slow, not down.
 		a.err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, q, co.params)
+			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, q, m.params)
 			return err
 		})
 		if state.CompareAndSwap(0, 1) {

@@ -40,12 +40,13 @@ func (co *Coordinator) force(ctx context.Context, name string, mode Mode) error 
 	}
 	m := co.member(name)
 	var seq uint64
+	p := co.params
 	if m != nil {
-		seq = m.view.Load().seq
+		seq, p = m.view.Load().seq, m.params
 	}
 	var rec Record
 	err := co.step(ctx, func(ctx context.Context) (err error) {
-		rec, err = co.store.Force(ctx, name, mode, co.params)
+		rec, err = co.store.Force(ctx, name, mode, p)
 		return err
 	})
 	if err != nil {

@@ -617,3 +617,49 @@ func TestTripperAdoptsNoRedundantOpen(t *testing.T) {
 		}
 	})
 }
+
+// Issue 19, item 2: the fleet silently replaced the breaker's open period:
+// a breaker with OpenTimeout 2s attached with docs/fleet.md's setup opened
+// for the fleet's default 60s after a trip. With OpenTimeout and Backoff
+// unset, the fleet follows each breaker's own.
+func TestFleetFollowsBreakerOpenPeriod(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	cfg := fleet.Config{Store: e.store, Instance: "a", Quorum: 1, Clock: e.clk, FlushInterval: time.Hour, Logger: e.cfg.Logger}
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 2 * time.Second, Clock: e.clk,
+		Backoff: &breaker.Backoff{Factor: 3, Max: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	fleet.Drain(co)
+	a := &instance{t: t, b: b, co: co}
+	a.fail()
+	a.sync()
+	if got := b.Metrics().Until.Sub(e.clk.Now()); got != 2*time.Second {
+		t.Fatalf("open for %v after a trip, want the breaker's own 2s", got)
+	}
+	if r := e.record(); r.State != breaker.Open || r.Remaining != 2*time.Second {
+		t.Fatalf("the fleet's record %+v: want open for the breaker's 2s", r)
+	}
+	if p, _ := co.ParamsOf("dep"); p.OpenTimeout != 2*time.Second || p.BackoffFactor != 3 || p.BackoffMax != time.Minute {
+		t.Fatalf("ParamsOf: %+v, want the breaker's period and backoff", p)
+	}
+}
+
+// Issue 19, item 2: a fleet period set in Config replaces the breaker's,
+// and Attach says so.
+func TestFleetPeriodSetSaysItReplaces(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.OpenTimeout = time.Minute
+	e.instanceWith("a", nil, breaker.Config[int]{OpenTimeout: 2 * time.Second})
+	if !strings.Contains(e.logs.String(), "replaces the breaker's own") {
+		t.Fatalf("Attach did not say that the fleet's period replaces the breaker's:\n%s", e.logs.String())
+	}
+}

@@ -224,7 +224,7 @@ func (co *Coordinator) do(j job) {
 	switch j.kind {
 	case jobTrip:
 		err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			rec, err = co.store.Trip(ctx, j.m.name, j.trip, co.params)
+			rec, err = co.store.Trip(ctx, j.m.name, j.trip, j.m.params)
 			return err
 		})
 		if err == nil {
@@ -232,7 +232,7 @@ func (co *Coordinator) do(j job) {
 		}
 	case jobClosed:
 		err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			rec, err = co.store.Closed(ctx, j.m.name, j.close, co.params)
+			rec, err = co.store.Closed(ctx, j.m.name, j.close, j.m.params)
 			return err
 		})
 		if err == nil {
@@ -240,14 +240,14 @@ func (co *Coordinator) do(j job) {
 		}
 	case jobReport:
 		err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			rec, err = co.store.ReportProbe(ctx, j.m.name, j.rep, co.params)
+			rec, err = co.store.ReportProbe(ctx, j.m.name, j.rep, j.m.params)
 			return err
 		})
 	case jobSync:
 		var recs []Record
 		var errs []error
 		err = co.step(co.ctx, func(ctx context.Context) (err error) {
-			recs, errs, err = co.store.Flush(ctx, []Counts{{Name: j.m.name, Instance: co.cfg.Instance}}, co.params)
+			recs, errs, err = co.store.Flush(ctx, []Counts{{Name: j.m.name, Instance: co.cfg.Instance}}, j.m.params)
 			return err
 		})
 		if err == nil {
