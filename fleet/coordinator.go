@@ -146,6 +146,12 @@ type heldLease struct {
 	at time.Time
 }
 
+// The guard breaker's first and longest open periods.
+const (
+	guardOpen    = 250 * time.Millisecond
+	guardMaxOpen = 2 * time.Second
+)
+
 // New returns a coordinator configured by cfg and starts its background
 // work. An invalid cfg gives an error that wraps breaker.ErrInvalidConfig
 // and names the field.
@@ -154,10 +160,15 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The guard keeps a dead store from being hammered: after 3 failures
+	// in a row it lets one step through per open period, which starts
+	// short, so that a blip is over soon after it ends, and doubles up to
+	// guardMaxOpen during a long outage.
 	guard, err := breaker.New(breaker.Config[struct{}]{
 		Name:           "fleet-store",
 		Policy:         policy.Consecutive(3),
-		OpenTimeout:    2 * time.Second,
+		OpenTimeout:    guardOpen,
+		Backoff:        &breaker.Backoff{Factor: 2, Max: guardMaxOpen},
 		HalfOpenProbes: 1,
 		Clock:          cfg.Clock,
 	})
