@@ -24,7 +24,9 @@ import (
 // other instances of a fleet, through a [Store]. Build one per process
 // with [New], attach breakers with [Coordinator.Attach], and Close it when
 // done. The zero value is not usable. All methods are safe for concurrent
-// use, including from the callbacks of an attached breaker.
+// use, and all but Close may be called from the callbacks of an attached
+// breaker (Close waits for the coordinator's goroutines, on one of which
+// the callback may run).
 //
 // What it does for each attached breaker:
 //
@@ -384,7 +386,9 @@ func (co *Coordinator) detach(m *member) []heldLease {
 // coordinator's background work and waits for it. It gives back the probe
 // leases of this instance's probes still in flight, and sends the probe
 // reports still queued, within StepTimeout, so that the fleet does not wait
-// out their ProbeTimeout. Close returns ErrClosed if called again.
+// out their ProbeTimeout. Close returns ErrClosed if called again. Do not
+// call it from a callback of an attached breaker: it waits for the
+// goroutines that may be running that callback.
 func (co *Coordinator) Close() error {
 	co.mu.Lock()
 	if co.closed.Load() {

@@ -663,3 +663,49 @@ func TestFleetPeriodSetSaysItReplaces(t *testing.T) {
 		t.Fatalf("Attach did not say that the fleet's period replaces the breaker's:\n%s", e.logs.String())
 	}
 }
+
+// Issue 18, "worth a look": a record that waited before it was applied
+// lengthened the local open period by its wait. A record's Remaining is
+// measured when the store answered; the time it then waits in the
+// coordinator (here, behind a slow callback of another breaker) is taken
+// off.
+func TestDelayedRecordDoesNotLengthenOpenPeriod(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Quorum = 1
+	p := fleet.Params{Quorum: 1, QuorumWindow: time.Second, OpenTimeout: 30 * time.Second, BackoffFactor: 1,
+		BackoffMax: 30 * time.Second, Probes: 1, ProbeTimeout: time.Second, Retention: time.Hour}
+	for _, n := range []string{"dep1", "dep2"} {
+		if _, err := e.store.Trip(context.Background(), n, fleet.TripRequest{Instance: "x"}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until := e.clk.Now().Add(30 * time.Second)
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	var slow sync.Once
+	var bs []*breaker.Breaker[int]
+	for _, n := range []string{"dep1", "dep2"} {
+		b, err := breaker.New(breaker.Config[int]{Name: n, OpenTimeout: 30 * time.Second, Clock: e.clk,
+			OnStateChange: func(string, breaker.State, breaker.State) { slow.Do(func() { e.clk.Add(5 * time.Second) }) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := co.Attach(b); err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	if err := co.Sync(context.Background()); err != nil { // both records, read at once
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if m := b.Metrics(); m.State != breaker.Open || !m.Until.Equal(until) {
+			t.Fatalf("%s: %v until %v, want open until the fleet's %v", b.Name(), m.State, m.Until, until)
+		}
+	}
+}
