@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,11 +12,12 @@ import (
 	"github.com/tripwire-go/tripwire/policy"
 )
 
-// This file holds the coordinator's shape and its life: New, Attach,
-// detach and Close. What it does for an attached breaker lives beside it,
-// one job per file: apply.go adopts records, gate.go is the probe gate,
-// work.go runs the hand-offs, flush.go the flushes, health.go watches the
-// store, operator.go takes the fleet-wide actions and events.go listens.
+// This file holds the coordinator's shape and its life: New and Close.
+// The rest lives beside it, one job per file: config.go reads the Config,
+// attach.go attaches and detaches breakers, apply.go adopts records,
+// gate.go is the probe gate, work.go runs the hand-offs, flush.go the
+// flushes, health.go watches the store, operator.go takes the fleet-wide
+// actions, events.go listens, and stats.go counts.
 
 // Coordinator shares the circuits of the breakers attached to it with the
 // other instances of a fleet, through a [Store]. Build one per process
@@ -73,41 +72,6 @@ type Coordinator struct {
 	bad       atomic.Int64 // attached circuits whose record is unreadable
 	nextProbe atomic.Uint64
 	stats     stats
-}
-
-type stats struct {
-	storeErrors, badRecords, adopted, tripsSent, closesSent, admitted, rejected, unknown,
-	gateTimeouts, dropped, resyncs, events, leasesReturned atomic.Uint64
-}
-
-// Stats are a coordinator's counts since it was built, for dashboards: see
-// [Coordinator.Stats].
-type Stats struct {
-	// Degraded is Coordinator.Degraded; Slow says that the store answered
-	// its last steps after GateTimeout, or not at all, which is part of it.
-	Degraded, Slow bool
-	// StoreErrors counts failed store steps (and steps the guard breaker
-	// refused); BadRecords the records it could not read.
-	StoreErrors, BadRecords uint64
-	// Adopted counts the fleet's decisions applied to local breakers.
-	Adopted uint64
-	// TripsSent counts local openings sent to the store; ClosesSent the
-	// local closes on a breaker's own probes.
-	TripsSent, ClosesSent uint64
-	// ProbesAdmitted, ProbesRejected and ProbesLocal count the probe
-	// gate's answers: a fleet lease, a refusal, and a local decision
-	// (store unknown, down or slow). GateTimeouts counts the candidates
-	// that waited the whole GateTimeout.
-	ProbesAdmitted, ProbesRejected, ProbesLocal, GateTimeouts uint64
-	// Dropped counts hand-offs lost because the queue was full; the next
-	// flush makes up for them.
-	Dropped uint64
-	// Resyncs counts the times the store answered again after failing.
-	Resyncs uint64
-	// Events counts the records received as events.
-	Events uint64
-	// LeasesReturned counts the probe leases Close gave back.
-	LeasesReturned uint64
 }
 
 // member is one attached breaker. Its record state (view) is written by
@@ -232,155 +196,8 @@ func (co *Coordinator) paramsFor(c breaker.Circuit) Params {
 // Instance returns the name this instance goes by in the quorum.
 func (co *Coordinator) Instance() string { return co.cfg.Instance }
 
-// Degraded reports whether the coordinator is working locally: the store
-// failed its last step, answers slower than GateTimeout (so that probe
-// candidates decide locally), or a record of an attached breaker could not
-// be read. The breakers then behave exactly as without a coordinator.
-func (co *Coordinator) Degraded() bool {
-	return co.health.down.Load() || co.health.slow.Load() || co.bad.Load() > 0
-}
-
-// Stats returns the coordinator's counts.
-func (co *Coordinator) Stats() Stats {
-	s := &co.stats
-	return Stats{
-		Degraded: co.Degraded(), Slow: co.health.slow.Load(),
-		StoreErrors: s.storeErrors.Load(), BadRecords: s.badRecords.Load(),
-		Adopted: s.adopted.Load(), TripsSent: s.tripsSent.Load(), ClosesSent: s.closesSent.Load(),
-		ProbesAdmitted: s.admitted.Load(), ProbesRejected: s.rejected.Load(),
-		ProbesLocal: s.unknown.Load(), GateTimeouts: s.gateTimeouts.Load(),
-		Dropped: s.dropped.Load(), Resyncs: s.resyncs.Load(), Events: s.events.Load(),
-		LeasesReturned: s.leasesReturned.Load(),
-	}
-}
-
 // ErrClosed is returned by the methods of a closed coordinator.
 var ErrClosed = errors.New("fleet: coordinator closed")
-
-// owners maps each attached breaker to its coordinator, process-wide: a
-// breaker attached to two coordinators would count twice toward a quorum.
-var owners struct {
-	sync.Mutex
-	m map[breaker.Circuit]*Coordinator
-}
-
-// own records that co owns c; false if another coordinator (or co) does.
-// A circuit whose dynamic type cannot be a map key is not tracked.
-func own(c breaker.Circuit, co *Coordinator) bool {
-	if !reflect.TypeOf(c).Comparable() {
-		return true
-	}
-	owners.Lock()
-	defer owners.Unlock()
-	if owners.m == nil {
-		owners.m = map[breaker.Circuit]*Coordinator{}
-	}
-	if owners.m[c] != nil {
-		return false
-	}
-	owners.m[c] = co
-	return true
-}
-
-func disown(c breaker.Circuit, co *Coordinator) {
-	if !reflect.TypeOf(c).Comparable() {
-		return
-	}
-	owners.Lock()
-	defer owners.Unlock()
-	if owners.m[c] == co {
-		delete(owners.m, c)
-	}
-}
-
-// Attach shares c's circuit with the fleet under c's name, until detach is
-// called or the coordinator is closed. It installs a transition listener
-// and a probe gate on c, and reads the fleet's record (off the caller's
-// path), so that a breaker attached during an outage opens with the fleet.
-// Attach each breaker of a group.Group as it is created. A circuit needs a
-// name, unique among those attached; a breaker belongs to at most one
-// coordinator at a time (attached to two, its trips would count twice
-// toward the quorum).
-func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
-	if c == nil || isNil(c) {
-		return nil, errors.New("fleet: Attach: the circuit is nil")
-	}
-	name := c.Name()
-	if name == "" {
-		return nil, errors.New("fleet: Attach: the circuit has no name; its fleet record is found by name")
-	}
-	if !own(c, co) {
-		return nil, errors.New("fleet: Attach: the breaker " + strconv.Quote(name) + " is already attached to a coordinator; detach it first")
-	}
-	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{}}
-	m.rules = m.params.Rules()
-	m.view.Store(&view{})
-	co.mu.Lock()
-	switch {
-	case co.closed.Load():
-		err = ErrClosed
-	case co.circuits[name] != nil:
-		err = errors.New("fleet: Attach: a circuit named " + strconv.Quote(name) + " is already attached")
-	default:
-		co.circuits[name] = m
-	}
-	co.mu.Unlock()
-	if err != nil {
-		disown(c, co)
-		return nil, err
-	}
-	cancel := c.Subscribe(func(t breaker.Transition) { co.transition(m, t) })
-	c.SetProbeGate(&gate{co: co, m: m})
-	m.mu.Lock()
-	if m.detached.Load() {
-		// Close ran meanwhile, and left the undoing to us.
-		m.mu.Unlock()
-		cancel()
-		c.SetProbeGate(nil)
-		disown(c, co)
-		return nil, ErrClosed
-	}
-	m.cancel = cancel
-	m.mu.Unlock()
-	co.enqueue(job{kind: jobSync, m: m})
-	var once sync.Once
-	return func() { once.Do(func() { co.detach(m) }) }, nil
-}
-
-// detach ends m's attachment: from then on no queued work applies a record
-// to it or marks it unreadable. It returns the leases of m's probes in
-// flight, for Close to give back.
-func (co *Coordinator) detach(m *member) []heldLease {
-	m.mu.Lock()
-	if m.detached.Load() {
-		m.mu.Unlock()
-		return nil
-	}
-	m.detached.Store(true)
-	cancel := m.cancel
-	var held []heldLease
-	for _, l := range m.leases {
-		held = append(held, l)
-	}
-	clear(m.leases)
-	wasBad := m.bad
-	m.bad = false
-	m.mu.Unlock()
-	if wasBad {
-		co.bad.Add(-1)
-	}
-	if cancel != nil { // else Attach is still setting up, and undoes it
-		cancel()
-		m.c.SetProbeGate(nil)
-		disown(m.c, co)
-	}
-	co.mu.Lock()
-	if co.circuits[m.name] == m {
-		delete(co.circuits, m.name)
-	}
-	co.mu.Unlock()
-	return held
-}
 
 // Close detaches every breaker, which from then on works alone, stops the
 // coordinator's background work and waits for it. It gives back the probe
