@@ -35,49 +35,109 @@ type update struct {
 }
 
 // applier is the queue of updates, and whether some goroutine is draining
-// it. Its lock guards nothing else and is never held across a call out.
+// it (and is inside apply, where it may be running callbacks). Its lock
+// guards nothing else and is never held across a call out.
 type applier struct {
 	mu       sync.Mutex
-	queue    []update
+	queue    []queued
 	draining bool
+	applying bool
+}
+
+// queued is an update in the queue; done, if set, is closed once it was
+// applied (or its application gave up on a panic).
+type queued struct {
+	update
+	done chan struct{}
 }
 
 // submit applies u, in order after every update submitted before it. If
 // another goroutine (or an outer frame of this one, inside a callback) is
 // applying, u waits in the queue and submit returns at once: submit never
 // waits for anyone, so no callback can deadlock on it.
-func (co *Coordinator) submit(u update) {
+func (co *Coordinator) submit(u update) { co.submitAll([]update{u}, false) }
+
+// submitAll applies us, in order, as submit does. With wait, it returns
+// once they were applied, when that is safe: when the goroutine draining
+// the queue is between two updates, it cannot be this one inside a
+// callback, and will get to ours; when it is inside one, it may be this
+// one, and the updates are left to it (they are then applied right after
+// the current one). Operators' calls wait, so that their own breakers have
+// adopted what they did when they return.
+func (co *Coordinator) submitAll(us []update, wait bool) {
+	if len(us) == 0 {
+		return
+	}
 	a := &co.applier
 	a.mu.Lock()
-	a.queue = append(a.queue, u)
+	var done chan struct{}
+	if wait && a.draining && !a.applying {
+		done = make(chan struct{})
+	}
+	for i, u := range us {
+		q := queued{update: u}
+		if done != nil && i == len(us)-1 {
+			q.done = done
+		}
+		a.queue = append(a.queue, q)
+	}
 	if a.draining {
 		a.mu.Unlock()
+		if done != nil {
+			<-done
+		}
 		return
 	}
 	a.draining = true
 	a.mu.Unlock()
-	done := false
+	co.drain()
+}
+
+// drain applies the queued updates until none is left.
+func (co *Coordinator) drain() {
+	a := &co.applier
+	var cur queued
+	finished := false
 	defer func() {
-		if !done {
-			// A callback panicked inside Adopt: let the next submit drain.
-			a.mu.Lock()
-			a.draining = false
-			a.mu.Unlock()
+		if finished {
+			return
 		}
+		// A callback panicked inside Adopt: wake every waiter and let the
+		// next submit drain what is left.
+		a.mu.Lock()
+		a.draining, a.applying = false, false
+		if cur.done != nil {
+			close(cur.done)
+		}
+		for i := range a.queue {
+			if a.queue[i].done != nil {
+				close(a.queue[i].done)
+				a.queue[i].done = nil
+			}
+		}
+		a.mu.Unlock()
 	}()
 	for {
 		a.mu.Lock()
 		if len(a.queue) == 0 {
 			a.queue = nil
-			a.draining = false
+			a.draining, a.applying = false, false
 			a.mu.Unlock()
-			done = true
+			finished = true
 			return
 		}
-		u := a.queue[0]
+		cur = a.queue[0]
 		a.queue = a.queue[1:]
+		a.applying = true
 		a.mu.Unlock()
-		co.apply(u)
+		co.apply(cur.update)
+		a.mu.Lock()
+		a.applying = false
+		if cur.done != nil {
+			close(cur.done)
+		}
+		cur = queued{}
+		a.mu.Unlock()
 	}
 }
 

@@ -18,15 +18,16 @@ func (co *Coordinator) Sync(ctx context.Context) error {
 	if co.closed.Load() {
 		return ErrClosed
 	}
-	return co.flush(ctx)
+	return co.flush(ctx, true)
 }
 
 // flush sends the counts and reads the records of every attached breaker,
 // in one batch. Flushes are serialised; each count is sent at most once
 // (a batch whose answer is lost is not sent again: a count sent twice
 // would inflate the fleet's failure rate, one lost only thins it). The
-// records are applied after the flush has let go of its lock.
-func (co *Coordinator) flush(ctx context.Context) error {
+// records are applied after the flush has let go of its lock; with wait,
+// flush returns once they were (see submitAll).
+func (co *Coordinator) flush(ctx context.Context, wait bool) error {
 	co.flushMu.Lock()
 	ms := co.members()
 	if len(ms) == 0 {
@@ -58,9 +59,7 @@ func (co *Coordinator) flush(ctx context.Context) error {
 	for i, m := range bad {
 		co.unreadable(m, badErrs[i])
 	}
-	for _, u := range updates {
-		co.submit(u)
-	}
+	co.submitAll(updates, wait)
 	return err
 }
 

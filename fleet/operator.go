@@ -10,9 +10,9 @@ import (
 // ForceOpen forces the circuit name open on every instance: every call is
 // rejected and no probe runs until Clear or Disable. It returns once the
 // store has taken it; this instance's breaker adopts it before ForceOpen
-// returns (unless a callback of the breaker made the call, or another
-// goroutine is applying records to it: then right after), the others on
-// the event, or at their next flush.
+// returns (unless a callback made the call while a record was being
+// applied: then right after the callback returns), the others on the
+// event, or at their next flush.
 func (co *Coordinator) ForceOpen(ctx context.Context, name string) error {
 	return co.force(ctx, name, ModeForcedOpen)
 }
@@ -53,7 +53,7 @@ func (co *Coordinator) force(ctx context.Context, name string, mode Mode) error 
 		return err
 	}
 	if m != nil {
-		co.submit(update{m: m, rec: rec, seq: seq, at: co.cfg.Clock.Now()})
+		co.submitAll([]update{{m: m, rec: rec, seq: seq, at: co.cfg.Clock.Now()}}, true)
 	}
 	return nil
 }

@@ -89,13 +89,16 @@ func TestFault1CallbackCallDeadlocks(t *testing.T) {
 	e.cfg.Quorum, e.cfg.Probes = 1, 1
 	a := e.instance("a", nil)
 	var b *breaker.Breaker[int]
+	var co *fleet.Coordinator
 	var inCallback atomic.Int32
 	var err error
 	b, err = breaker.New(breaker.Config[int]{
 		Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 3, Clock: e.clk,
 		OnStateChange: func(_ string, _, to breaker.State) {
 			if to == breaker.Open && inCallback.Add(1) == 1 {
+				// A call, and a Sync, from the callback of an adoption.
 				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, nil })
+				_ = co.Sync(context.Background())
 			}
 		},
 	})
@@ -104,7 +107,7 @@ func TestFault1CallbackCallDeadlocks(t *testing.T) {
 	}
 	cfg := e.cfg
 	cfg.Instance, cfg.Store = "b", e.store
-	co, err := fleet.New(cfg)
+	co, err = fleet.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

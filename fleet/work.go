@@ -144,9 +144,9 @@ func (co *Coordinator) loop() {
 		case <-co.work.wake:
 			co.runQueued()
 		case <-tick.C:
-			_ = co.flush(co.ctx)
+			_ = co.flush(co.ctx, false)
 		case <-co.work.kick:
-			_ = co.flush(co.ctx)
+			_ = co.flush(co.ctx, false)
 		}
 	}
 }
@@ -196,7 +196,7 @@ func (co *Coordinator) Step() int {
 	}
 	if kicked || now.Sub(w.lastFlush) >= co.cfg.FlushInterval {
 		w.lastFlush = now
-		_ = co.flush(co.ctx)
+		_ = co.flush(co.ctx, false)
 		// A flush that found the store back asks for another; it has
 		// just been done.
 		select {
