@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,11 +215,8 @@ func (co *Coordinator) Close() error {
 		return ErrClosed
 	}
 	co.closed.Store(true)
-	ms := make([]*member, 0, len(co.circuits))
-	for _, m := range co.circuits {
-		ms = append(ms, m)
-	}
 	co.mu.Unlock()
+	ms := co.members()
 	var back []job
 	for _, m := range ms {
 		for _, l := range co.detach(m) {
@@ -251,12 +250,16 @@ func (co *Coordinator) member(name string) *member {
 	return co.circuits[name]
 }
 
+// members returns the attached circuits in the order of their names, so
+// that a driven coordinator does the same work in the same order on every
+// run.
 func (co *Coordinator) members() []*member {
 	co.mu.Lock()
-	defer co.mu.Unlock()
 	ms := make([]*member, 0, len(co.circuits))
 	for _, m := range co.circuits {
 		ms = append(ms, m)
 	}
+	co.mu.Unlock()
+	slices.SortFunc(ms, func(a, b *member) int { return strings.Compare(a.name, b.name) })
 	return ms
 }
