@@ -556,16 +556,21 @@ func TestFault18RulesDifferLogged(t *testing.T) {
 	}
 }
 
-// slowAcquireStore hangs AcquireProbe until its context ends.
+// slowAcquireStore holds AcquireProbe, while slow, until hold is closed:
+// a store that answers, late.
 type slowAcquireStore struct {
 	fleet.Store
 	slow atomic.Bool
+	hold chan struct{}
 }
 
 func (s *slowAcquireStore) AcquireProbe(ctx context.Context, n string, q fleet.ProbeRequest, p fleet.Params) (fleet.Verdict, fleet.Record, error) {
 	if s.slow.Load() {
-		<-ctx.Done()
-		return 0, fleet.Record{}, ctx.Err()
+		select {
+		case <-s.hold:
+		case <-ctx.Done():
+			return 0, fleet.Record{}, ctx.Err()
+		}
 	}
 	return s.Store.AcquireProbe(ctx, n, q, p)
 }
@@ -575,8 +580,7 @@ func (s *slowAcquireStore) AcquireProbe(ctx context.Context, n string, q fleet.P
 // every candidate of every half-open period waited the whole gate timeout.
 func TestFault19SlowStoreIsDegraded(t *testing.T) {
 	e := newFleetEnv(t, epochs.Today)
-	e.cfg.StepTimeout = 50 * time.Millisecond
-	ss := &slowAcquireStore{Store: e.store}
+	ss := &slowAcquireStore{Store: e.store, hold: make(chan struct{})}
 	a, b := e.instance("a", ss), e.instance("b", nil)
 	a.fail()
 	b.fail()
@@ -596,7 +600,8 @@ func TestFault19SlowStoreIsDegraded(t *testing.T) {
 		t.Fatalf("%d candidates waited the whole gate timeout, want 1: the others decide at once", n)
 	}
 	ss.slow.Store(false)
-	a.sync() // a step that answers in time
+	close(ss.hold) // the late answer comes
+	a.sync()       // a step that answers in time
 	if a.co.Degraded() {
 		t.Fatalf("still degraded once the store answers in time: %+v", a.co.Stats())
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -43,8 +44,8 @@ type work struct {
 	wake  chan struct{} // tells the loop that the queue has work
 	kick  chan struct{} // asks for a flush now
 
-	stepMu    sync.Mutex // Driven: one Step at a time
-	lastFlush time.Time  // under stepMu: when Step last flushed
+	stepping  atomic.Bool // Driven: a Step is running
+	lastFlush time.Time   // written by the running Step alone
 }
 
 func (w *work) init(driven bool) {
@@ -178,14 +179,19 @@ func (co *Coordinator) runQueued() int {
 // the last one (or if the store answered again after failing). It returns
 // the number of hand-offs it ran: none means no step of this instance can
 // have changed a record. A coordinator that runs itself does this work in
-// its own goroutines; there Step does nothing and returns 0.
+// its own goroutines; there Step does nothing and returns 0. A Step called
+// while another runs (from a callback of a breaker that the running one
+// made adopt a record, say) returns 0 at once: the running Step does the
+// work, which it holds no lock across.
 func (co *Coordinator) Step() int {
 	if !co.cfg.Driven {
 		return 0
 	}
 	w := &co.work
-	w.stepMu.Lock()
-	defer w.stepMu.Unlock()
+	if !w.stepping.CompareAndSwap(false, true) {
+		return 0
+	}
+	defer w.stepping.Store(false)
 	n := co.runQueued()
 	now := co.cfg.Clock.Now()
 	kicked := false
