@@ -68,7 +68,6 @@ type Coordinator struct {
 
 	work    work
 	applier applier
-	flushMu sync.Mutex // one flush at a time: counts are sent once
 
 	health    health
 	bad       atomic.Int64 // attached circuits whose record is unreadable

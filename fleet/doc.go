@@ -35,9 +35,10 @@
 //     HalfOpenProbes. (TestFault4QuorumLostAfterLocalCloses)
 //  6. Queued work is fenced by its breaker's attachment: once detached, no
 //     record is applied to it and it is never marked unreadable. Flushes
-//     are serialised, so each count is sent once. One breaker belongs to at
-//     most one coordinator. (TestFault7WorkAfterDetach,
-//     TestFault5CountsSentTwice, TestFault18BreakerOnTwoCoordinators)
+//     take each count once (flush.go), so overlapping flushes never send a
+//     count twice. One breaker belongs to at most one coordinator.
+//     (TestFault7WorkAfterDetach, TestFault5CountsSentTwice,
+//     TestFault18BreakerOnTwoCoordinators)
 //  7. The context of an operator's call is the operator's, not the store's
 //     health; a store that answers after the gate timeout counts as one
 //     that does not answer, and Degraded says so.

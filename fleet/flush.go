@@ -11,9 +11,9 @@ import (
 
 // Sync sends the counts and reads the records of every attached breaker
 // now, as the periodic flush does, and adopts what changed. A Sync that
-// overlaps a flush (or another Sync) waits for it, so that no count is
-// sent twice; the ctx is the caller's: its end fails the Sync but says
-// nothing of the store's health.
+// overlaps a flush (or another Sync) never sends a count twice; the ctx is
+// the caller's: its end fails the Sync but says nothing of the store's
+// health.
 func (co *Coordinator) Sync(ctx context.Context) error {
 	if co.closed.Load() {
 		return ErrClosed
@@ -22,16 +22,15 @@ func (co *Coordinator) Sync(ctx context.Context) error {
 }
 
 // flush sends the counts and reads the records of every attached breaker,
-// in one batch. Flushes are serialised; each count is sent at most once
-// (a batch whose answer is lost is not sent again: a count sent twice
-// would inflate the fleet's failure rate, one lost only thins it). The
-// records are applied after the flush has let go of its lock; with wait,
-// flush returns once they were (see submitAll).
+// in one batch per set of rules. Each count is taken once, under its
+// member's lock, so that overlapping flushes never send it twice; a batch
+// whose answer is lost is not sent again (a count sent twice would inflate
+// the fleet's failure rate, one lost only thins it). No lock is held
+// across a step. With wait, flush returns once the records were applied
+// (see submitAll).
 func (co *Coordinator) flush(ctx context.Context, wait bool) error {
-	co.flushMu.Lock()
 	ms := co.members()
 	if len(ms) == 0 {
-		co.flushMu.Unlock()
 		return nil
 	}
 	// One batch per set of rules: one, unless circuits follow breakers of
@@ -45,28 +44,21 @@ func (co *Coordinator) flush(ctx context.Context, wait bool) error {
 		groups[m.params] = append(groups[m.params], m)
 	}
 	var updates []update
-	var bad []*member
-	var badErrs []error
 	var err error
 	for _, p := range order {
-		got, b, be, gerr := co.flushBatch(ctx, groups[p], p)
-		updates, bad, badErrs = append(updates, got...), append(bad, b...), append(badErrs, be...)
+		got, gerr := co.flushBatch(ctx, groups[p], p)
+		updates = append(updates, got...)
 		if gerr != nil {
 			err = gerr
 		}
-	}
-	co.flushMu.Unlock()
-	for i, m := range bad {
-		co.unreadable(m, badErrs[i])
 	}
 	co.submitAll(updates, wait)
 	return err
 }
 
 // flushBatch sends the counts and reads the records of ms, whose steps
-// follow p. It returns the records to apply, and the members whose record
-// could not be read with the reason.
-func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) ([]update, []*member, []error, error) {
+// follow p, and returns the records to apply.
+func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) ([]update, error) {
 	batch := make([]Counts, len(ms))
 	seqs := make([]uint64, len(ms))
 	for i, m := range ms {
@@ -77,10 +69,7 @@ func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) (
 		}
 		// Metrics takes the breaker's lock but runs no callback.
 		if mt := m.c.Metrics(); mt.Counted {
-			m.mu.Lock()
-			batch[i].Successes, batch[i].Failures = mt.Successes-m.sentS, mt.Failures-m.sentF
-			m.sentS, m.sentF = mt.Successes, mt.Failures
-			m.mu.Unlock()
+			batch[i].Successes, batch[i].Failures = m.take(mt.Successes, mt.Failures)
 		}
 	}
 	var recs []Record
@@ -90,23 +79,36 @@ func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) (
 		return err
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if len(recs) != len(ms) || len(errs) != len(ms) {
 		err := errors.New("fleet: store returned " + strconv.Itoa(len(recs)) + " records for " + strconv.Itoa(len(ms)))
 		co.failed(err)
-		return nil, nil, nil, err
+		return nil, err
 	}
 	at := co.cfg.Clock.Now()
 	var updates []update
-	var bad []*member
-	var badErrs []error
 	for i, m := range ms {
 		if errs[i] != nil {
-			bad, badErrs = append(bad, m), append(badErrs, errs[i])
+			co.unreadable(m, errs[i])
 			continue
 		}
 		updates = append(updates, update{m: m, rec: recs[i], seq: seqs[i], at: at})
 	}
-	return updates, bad, badErrs, nil
+	return updates, nil
+}
+
+// take returns the counts of m's breaker not taken yet, given its totals,
+// and marks them taken. Totals read before an overlapping flush took later
+// ones give nothing: counts only grow.
+func (m *member) take(succ, fail uint64) (ds, df uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if succ > m.sentS {
+		ds, m.sentS = succ-m.sentS, succ
+	}
+	if fail > m.sentF {
+		df, m.sentF = fail-m.sentF, fail
+	}
+	return ds, df
 }
