@@ -717,3 +717,51 @@ func TestDelayedRecordDoesNotLengthenOpenPeriod(t *testing.T) {
 		}
 	}
 }
+
+// Rule 1, driven: a callback of an adoption that Step made calls Step,
+// Sync, an operator action and the breaker again; none of them blocks.
+func TestDrivenCallbacksCallBack(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Quorum = 1
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	var b *breaker.Breaker[int]
+	var calls atomic.Int32
+	b, err = breaker.New(breaker.Config[int]{
+		Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk,
+		OnStateChange: func(_ string, _, to breaker.State) {
+			if calls.Add(1) > 3 {
+				return
+			}
+			ctx := context.Background()
+			co.Step()
+			_ = co.Sync(ctx)
+			_, _ = b.Execute(ctx, func(context.Context) (int, error) { return 0, nil })
+			if to == breaker.Open {
+				_ = co.Disable(ctx, "dep")
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	withWatchdog(t, "a driven outage with callbacks that call back", func() {
+		co.Step()
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
+		co.Step()
+		e.clk.Add(30 * time.Second)
+		co.Step()
+		_ = co.Sync(context.Background())
+	})
+	if m := b.Metrics(); m.Mode != breaker.ModeDisabled {
+		t.Fatalf("the callback's Disable was not adopted: %+v", m)
+	}
+}
