@@ -37,6 +37,7 @@ type core struct {
 	onTransition func(Transition)
 	listeners    listeners               // Subscribe's; see hooks.go
 	gate         atomic.Pointer[gateBox] // SetProbeGate's; nil: none
+	timing       OpenTiming              // OpenTiming's; see hooks.go
 	counters     *counters               // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
@@ -57,6 +58,15 @@ func (c *core) init(s *settings) {
 	c.judge = s.terms.Judge
 	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
 	c.probeTimeout = s.probeTimeout
+	c.timing = OpenTiming{Timeout: s.openTimeout}
+	if s.backoff != nil {
+		bo := *s.backoff
+		bo.Rand = nil
+		if bo.Factor == 0 {
+			bo.Factor = DefaultBackoffFactor
+		}
+		c.timing.Backoff = &bo
+	}
 	c.notify = s.onStateChange
 	c.onTransition = s.onTransition
 	if s.countCalls {
@@ -169,6 +179,7 @@ type ticket struct {
 	w     fsm.Word
 	start time.Time
 	gate  *gateBox
+	probe ProbeID // the gate's id of the probe; read only with gate set
 }
 
 // admit decides whether a call may run now, starting from the word w.
@@ -197,11 +208,11 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 				now = c.clock.Now()
 			}
 			if c.m.Acquire(w, now) {
-				g, ok := c.askGate(w, now)
+				g, id, ok := c.askGate(w, now)
 				if !ok {
 					return ticket{}, c.rejectionFor(w)
 				}
-				return ticket{w: w, start: now, gate: g}, nil
+				return ticket{w: w, start: now, gate: g, probe: id}, nil
 			}
 			next := c.load()
 			if next == w && !c.m.Reclaim(w, now) {
@@ -241,16 +252,21 @@ func (c *core) finish(t ticket, o Outcome) {
 		if o == Success && c.judge != nil {
 			o = c.judgeProbe(t, now)
 		}
-		c.probeDone(t, o)
-		c.m.Release(t.w, fsm.Outcome(o), now)
-		c.flush()
+		c.release(t, o, now)
 	}
 }
 
-// probeDone tells the gate that admitted the probe of t how it ended.
-func (c *core) probeDone(t ticket, o Outcome) {
+// release frees the half-open slot of the probe admitted with t, which
+// ended with o, after telling the gate that admitted it. The slot is freed
+// even if the gate panics: otherwise, with NoProbeTimeout, the circuit would
+// stay half-open for good, rejecting every call.
+func (c *core) release(t ticket, o Outcome, now time.Time) {
+	defer func() {
+		c.m.Release(t.w, fsm.Outcome(o), now)
+		c.flush()
+	}()
 	if t.gate != nil {
-		t.gate.g.ProbeDone(t.w.Gen(), o)
+		t.gate.g.ProbeDone(t.w.Gen(), t.probe, o)
 	}
 }
 
@@ -262,9 +278,7 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 	judged := false
 	defer func() {
 		if !judged {
-			c.probeDone(t, Failure)
-			c.m.Release(t.w, fsm.Failure, now)
-			c.flush()
+			c.release(t, Failure, now)
 		}
 	}()
 	call := policy.Call{}

@@ -124,14 +124,25 @@ func (v GateVerdict) String() string {
 type ProbeGate interface {
 	// AcquireProbe is called where the breaker would admit a half-open
 	// probe, with the breaker's generation. It may block briefly: the gate
-	// bounds how long. If it panics, the local slot is freed, no probe
-	// runs, and the panic goes on up to the caller of Execute or Allow.
-	AcquireProbe(gen uint64) GateVerdict
-	// ProbeDone reports how a probe that AcquireProbe admitted (GateAdmit)
-	// for gen ended: Success, Failure or Ignored (ignored also for a
-	// permit released unreported). It must not block.
-	ProbeDone(gen uint64, o Outcome)
+	// bounds how long. With GateAdmit it returns the probe's identity,
+	// which the breaker hands back to ProbeDone, so that a gate with many
+	// probes in flight knows which one ended (the other verdicts' id is
+	// not used). If it panics, the local slot is freed, no probe runs, and
+	// the panic goes on up to the caller of Execute or Allow.
+	AcquireProbe(gen uint64) (GateVerdict, ProbeID)
+	// ProbeDone reports how the probe id, which AcquireProbe admitted
+	// (GateAdmit) for gen, ended: Success, Failure or Ignored (ignored also
+	// for a permit released unreported). It is called once per admitted
+	// probe, and must not block. If it panics, the probe's local slot is
+	// freed all the same (its outcome counts), and the panic goes on up to
+	// the caller that reported the probe.
+	ProbeDone(gen uint64, id ProbeID, o Outcome)
 }
+
+// ProbeID is a probe's identity, chosen by the [ProbeGate] that admitted it
+// and handed back to its ProbeDone: a coordinator uses it to find the lease
+// it holds for that probe, among the others of the same generation.
+type ProbeID uint64
 
 // SetProbeGate makes g the breaker's probe gate; nil removes it. Probes
 // admitted by an earlier gate report to that gate.
@@ -148,12 +159,13 @@ func (b *Breaker[T]) SetProbeGate(g ProbeGate) {
 type gateBox struct{ g ProbeGate }
 
 // askGate asks the gate, if any, whether the probe that just took a slot
-// in w may run. It returns the gate to report the probe to (nil: none) and
-// whether the probe may run. A panicking gate frees the slot.
-func (c *core) askGate(w fsm.Word, now time.Time) (*gateBox, bool) {
+// in w may run. It returns the gate to report the probe to (nil: none),
+// the probe's id, and whether the probe may run. A panicking gate frees
+// the slot.
+func (c *core) askGate(w fsm.Word, now time.Time) (*gateBox, ProbeID, bool) {
 	g := c.gate.Load()
 	if g == nil {
-		return nil, true
+		return nil, 0, true
 	}
 	answered := false
 	defer func() {
@@ -161,16 +173,39 @@ func (c *core) askGate(w fsm.Word, now time.Time) (*gateBox, bool) {
 			c.m.Release(w, fsm.Ignored, now)
 		}
 	}()
-	v := g.g.AcquireProbe(w.Gen())
+	v, id := g.g.AcquireProbe(w.Gen())
 	answered = true
 	switch v {
 	case GateAdmit:
-		return g, true
+		return g, id, true
 	case GateReject:
 		c.m.Release(w, fsm.Ignored, now)
-		return nil, false
+		return nil, 0, false
 	}
-	return nil, true
+	return nil, 0, true
+}
+
+// OpenTiming is how a breaker times its open periods: what a coordinator
+// that shares the circuit with a fleet follows for the fleet's own, unless
+// told otherwise (package fleet does).
+type OpenTiming struct {
+	// Timeout is the first open period: Config.OpenTimeout, or its default.
+	Timeout time.Duration
+	// Backoff is a copy of Config.Backoff with its defaults filled in (its
+	// Rand left out), or nil for a breaker without one.
+	Backoff *Backoff
+}
+
+// OpenTiming returns how the breaker times its open periods, for a
+// coordinator that shares the circuit: see [OpenTiming]. Each call returns
+// a fresh copy.
+func (b *Breaker[T]) OpenTiming() OpenTiming {
+	t := b.timing
+	if t.Backoff != nil {
+		bo := *t.Backoff
+		t.Backoff = &bo
+	}
+	return t
 }
 
 // AdoptionKind says what outside decision [Breaker.Adopt] applies.

@@ -3,6 +3,7 @@ package breaker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -108,29 +109,39 @@ func TestListenerPanicStillDelivers(t *testing.T) {
 }
 
 // gate is a ProbeGate that answers with verdict, or panics with panicWith,
-// and records what it was told.
+// and records what it was told. Each probe it admits gets the next id, from
+// 1; ProbeDone panics with donePanic once it has recorded the report.
 type gate struct {
 	mu        sync.Mutex
 	verdict   breaker.GateVerdict
 	panicWith any
+	donePanic any
 	acquired  []uint64
 	done      []string
+	doneIDs   []breaker.ProbeID
+	next      breaker.ProbeID
 }
 
-func (g *gate) AcquireProbe(gen uint64) breaker.GateVerdict {
+func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.acquired = append(g.acquired, gen)
 	if g.panicWith != nil {
 		panic(g.panicWith)
 	}
-	return g.verdict
+	g.next++
+	return g.verdict, g.next
 }
 
-func (g *gate) ProbeDone(gen uint64, o breaker.Outcome) {
+func (g *gate) ProbeDone(gen uint64, id breaker.ProbeID, o breaker.Outcome) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.done = append(g.done, o.String())
+	g.doneIDs = append(g.doneIDs, id)
+	p := g.donePanic
+	g.mu.Unlock()
+	if p != nil {
+		panic(p)
+	}
 }
 
 func TestProbeGate(t *testing.T) {
@@ -209,6 +220,39 @@ func TestProbeGate(t *testing.T) {
 			r.wantState(breaker.Closed)
 		})
 	})
+}
+
+// Each probe's report names the probe: the gate gets back the id it gave,
+// whatever order the probes of one generation end in.
+func TestProbeGateReportNamesItsProbe(t *testing.T) {
+	r := newManualRig(t, todayStart, breaker.Config[int]{OpenTimeout: time.Second, HalfOpenProbes: 3})
+	g := &gate{verdict: breaker.GateAdmit}
+	r.b.SetProbeGate(g)
+	r.b.Trip()
+	r.clk.Add(time.Second)
+	p1, p2, p3 := allow(t, r.rig), allow(t, r.rig), allow(t, r.rig)
+	p2.Release()
+	p3.Done(0, errDependency)
+	p1.Done(0, nil)
+	if fmt.Sprint(g.doneIDs) != "[2 3 1]" || strings.Join(g.done, " ") != "ignored failure success" {
+		t.Fatalf("reports %v for ids %v, want ignored, failure, success for 2, 3, 1", g.done, g.doneIDs)
+	}
+}
+
+// Fault 12 of issue 18: a ProbeGate whose ProbeDone panicked kept the
+// probe's local slot; with NoProbeTimeout the circuit stayed half-open for
+// good, rejecting every call. The slot is freed and the outcome counts.
+func TestProbeDonePanicLeaksSlot(t *testing.T) {
+	r := halfOpen(t, todayStart, breaker.Config[int]{ProbeTimeout: breaker.NoProbeTimeout}, 1)
+	boom := errors.New("report exploded")
+	g := &gate{verdict: breaker.GateAdmit, donePanic: boom}
+	r.b.SetProbeGate(g)
+	if v := catch(func() { r.exec(nil) }); v != boom {
+		t.Fatalf("recovered %v, want the gate's panic", v)
+	}
+	if m := r.b.Metrics(); m.ProbesInFlight != 0 || m.State != breaker.Closed {
+		t.Fatalf("after a panicking ProbeDone: %+v; want the slot freed and the success counted", m)
+	}
 }
 
 // The probe gate is asked with the generation of the half-open period, the
@@ -290,4 +334,29 @@ func TestAdoptLastDecisionWins(t *testing.T) {
 	r.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: time.Second})
 	r.wantMode(breaker.ModeNone)
 	r.wantState(breaker.Open)
+}
+
+// OpenTiming reports the open period and backoff with their defaults, as
+// the breaker uses them, for a fleet that follows them.
+func TestOpenTiming(t *testing.T) {
+	b, err := breaker.New(breaker.Config[int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ot := b.OpenTiming(); ot.Timeout != breaker.DefaultOpenTimeout || ot.Backoff != nil {
+		t.Fatalf("defaults: %+v", ot)
+	}
+	b, err = breaker.New(breaker.Config[int]{OpenTimeout: 2 * time.Second, Backoff: &breaker.Backoff{Jitter: 0.5, Rand: func() float64 { return 0 }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ot := b.OpenTiming()
+	if ot.Timeout != 2*time.Second || ot.Backoff == nil || ot.Backoff.Factor != breaker.DefaultBackoffFactor ||
+		ot.Backoff.Max != 2*time.Second*breaker.DefaultBackoffMaxFactor || ot.Backoff.Jitter != 0.5 || ot.Backoff.Rand != nil {
+		t.Fatalf("with a backoff: %+v %+v", ot, ot.Backoff)
+	}
+	ot.Backoff.Factor = 9
+	if b.OpenTiming().Backoff.Factor == 9 {
+		t.Fatal("OpenTiming returned the breaker's own Backoff, not a copy")
+	}
 }

@@ -107,6 +107,7 @@ func (i *instance) sync() {
 	if err := i.co.Sync(context.Background()); err != nil {
 		i.t.Fatalf("Sync: %v", err)
 	}
+	fleet.Settle(i.co)
 }
 
 func (i *instance) wantState(s breaker.State) {

@@ -3,6 +3,52 @@
 // a quorum of them has seen it fail, the fleet probes it with at most K
 // calls in all, and operators can force it open or closed everywhere.
 //
+// # Rules the coordinator keeps
+//
+// Every change to the [Coordinator] keeps these; each names the file that
+// keeps it and a test that checks it.
+//
+//  1. No user callback, and no breaker call that can run one, while the
+//     coordinator holds a lock. Every lock of the coordinator guards a few
+//     fields and is let go before any call out: to the store, to a breaker,
+//     to a callback. Records are applied by one serialised applier
+//     (apply.go) with no lock held; a callback that calls the coordinator
+//     or the breaker again while a record is applied queues what it learns
+//     and never waits. (TestFault1CallbackCallDeadlocks)
+//  2. Adoption is monotonic. A record carries its order: its incarnation
+//     and its generation within it. The applier alone applies records, and
+//     never an older one over one it applied, whatever path brought it: a
+//     step's answer, an event, a flush, the probe gate, an operator's call.
+//     A record of another incarnation (incarnations have no order) is
+//     applied only from a step that began after the last application;
+//     otherwise the record is read again. (TestFault2NotDueOverridesNewerDisable)
+//  3. A probe's report names its own lease: the probe gate gives each
+//     probe it admits a breaker.ProbeID, and ProbeDone hands it back.
+//     Close hands back every lease it holds, and sends the reports still
+//     queued. (TestFault3ProbeResultUnderWrongLease, TestFault17CloseKeepsLeases)
+//  4. Every local opening reaches the store, the first trip and every
+//     reopening after a failed probe alike, so a lost record re-forms at
+//     the next failed probe. (TestFault16LostRecordNeverReforms)
+//  5. A replica's local close is visible to the fleet ([Store.Closed]), and
+//     a half-open record counts trips as a closed one does: a record never
+//     stays half-open short of K for good, whatever the replicas'
+//     HalfOpenProbes. (TestFault4QuorumLostAfterLocalCloses)
+//  6. Queued work is fenced by its breaker's attachment: once detached, no
+//     record is applied to it and it is never marked unreadable. Flushes
+//     take each count once (flush.go), so overlapping flushes never send a
+//     count twice. One breaker belongs to at most one coordinator.
+//     (TestFault7WorkAfterDetach, TestFault5CountsSentTwice,
+//     TestFault18BreakerOnTwoCoordinators)
+//  7. The context of an operator's call is the operator's, not the store's
+//     health; a store that answers after the gate timeout counts as one
+//     that does not answer, and Degraded says so.
+//     (TestFault8OperatorContextIsNotStoreHealth, TestFault19SlowStoreIsDegraded)
+//  8. Members whose rules differ are told: a record carries the fingerprint
+//     of the rules it was made under ([Params.Rules]), and a member whose
+//     own differ logs it once. (TestFault18RulesDifferLogged)
+//
+// # How it works
+//
 // The breakers stay local. Each instance counts its own calls, trips on
 // its own and rejects on its own; a [Coordinator] attached to its breakers
 // shares only their transitions (and, optionally, batched counts) through
@@ -15,12 +61,12 @@
 //
 // A [Store] keeps one [Record] per circuit and changes it in atomic steps,
 // one per method, with no lock held between steps: [Store.Trip],
-// [Store.Flush], [Store.AcquireProbe], [Store.ReportProbe], [Store.Force]
-// and the best-effort [Store.Events]. Times are the store's: a record
-// carries how long it stays open, never until when, so the instances'
-// clocks need not agree. [Memory] keeps records in one process; the module
-// fleet/redisfleet keeps them in Redis. Package fleettest is a conformance
-// suite that every Store runs.
+// [Store.Closed], [Store.Flush], [Store.AcquireProbe], [Store.ReportProbe],
+// [Store.Force] and the best-effort [Store.Events]. Times are the store's:
+// a record carries how long it stays open, never until when, so the
+// instances' clocks need not agree. [Memory] keeps records in one process;
+// the module fleet/redisfleet keeps them in Redis. Package fleettest is a
+// conformance suite that every Store runs.
 //
 // # Guarantees
 //
@@ -29,7 +75,7 @@
 //   - Only a half-open probe candidate waits, at most Config.GateTimeout.
 //   - At most Config.Probes probes per fleet generation, while the store
 //     answers within the gate timeout; otherwise each instance decides
-//     locally, within its breaker's HalfOpenProbes.
+//     locally, within its breaker's HalfOpenProbes, and is degraded.
 //   - Every record carries a generation and an incarnation id: late
 //     answers of an older generation, and a record lost and created again,
 //     are told apart.
@@ -40,6 +86,7 @@
 //
 // [Coordinator.Attach] takes any breaker.Circuit (every *breaker.Breaker[T]
 // is one); [GroupHooks] attaches every breaker of a group.Group as the group
-// builds it. Fleet-wide operator actions are [Coordinator.ForceOpen],
-// [Coordinator.Disable] and [Coordinator.Clear].
+// builds it. Unless Config.OpenTimeout or Backoff is set, the fleet's open
+// period is each breaker's own. Fleet-wide operator actions are
+// [Coordinator.ForceOpen], [Coordinator.Disable] and [Coordinator.Clear].
 package fleet

@@ -100,6 +100,9 @@ func TestDrivenCoordinator(t *testing.T) {
 			i.sync()
 			i.wantState(breaker.Closed)
 		}
+		if n := runtime.NumGoroutine(); n > before {
+			t.Fatalf("%d goroutines after a whole outage of driven coordinators, %d before", n, before)
+		}
 	})
 }
 

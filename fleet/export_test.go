@@ -1,18 +1,31 @@
 package fleet
 
+import "runtime"
+
 // Drain waits until the hand-offs queued before it are done.
 func Drain(co *Coordinator) {
 	if co.cfg.Driven {
 		return // its hand-offs wait for Step
 	}
 	done := make(chan struct{})
-	select {
-	case co.work <- job{kind: jobBarrier, done: done}:
-	case <-co.ctx.Done():
-		return
-	}
+	co.enqueue(job{kind: jobBarrier, done: done})
 	select {
 	case <-done:
 	case <-co.ctx.Done():
+	}
+	Settle(co)
+}
+
+// Settle waits until no goroutine is applying records: a record submitted
+// while another goroutine applies is applied by that one, right after.
+func Settle(co *Coordinator) {
+	for {
+		co.applier.mu.Lock()
+		idle := !co.applier.draining && len(co.applier.queue) == 0
+		co.applier.mu.Unlock()
+		if idle {
+			return
+		}
+		runtime.Gosched()
 	}
 }

@@ -37,6 +37,8 @@ type memRecord struct {
 	ok       int
 	leases   map[string]time.Time // lease → expiry
 	trips    map[string]time.Time // instance → when it tripped
+	closers  map[string]bool      // instances closed on their own probes
+	rules    string               // Params.Rules of the last transition
 	buckets  map[int64]*[2]uint64 // bucket → successes, failures
 	lastUsed time.Time
 }
@@ -74,7 +76,7 @@ func newIncarnation() string {
 func (m *Memory) load(name string, now time.Time, p Params) *memRecord {
 	r := m.recs[name]
 	if r == nil || (p.Retention > 0 && now.Sub(r.lastUsed) >= p.Retention) {
-		r = &memRecord{inc: newIncarnation(), gen: 1}
+		r = &memRecord{inc: newIncarnation(), gen: 1, rules: p.Rules()}
 		r.clear()
 		m.recs[name] = r
 	}
@@ -86,6 +88,7 @@ func (r *memRecord) clear() {
 	r.ok = 0
 	r.leases = map[string]time.Time{}
 	r.trips = map[string]time.Time{}
+	r.closers = map[string]bool{}
 	r.buckets = map[int64]*[2]uint64{}
 }
 
@@ -94,11 +97,13 @@ func (r *memRecord) openNow(now time.Time, opens int, p Params) {
 	r.open = true
 	r.opens = opens
 	r.until = now.Add(p.OpenFor(opens))
+	r.rules = p.Rules()
 	r.clear()
 }
 
-func (r *memRecord) closeNow() {
+func (r *memRecord) closeNow(p Params) {
 	r.gen++
+	r.rules = p.Rules()
 	r.open = false
 	r.opens = 0
 	r.until = time.Time{}
@@ -118,6 +123,7 @@ func (r *memRecord) record(name string, now time.Time) Record {
 	rec := Record{
 		Name: name, Version: ProtocolVersion, Incarnation: r.inc, Generation: r.gen,
 		Mode: r.mode, Opens: r.opens, Probing: len(r.leases), Succeeded: r.ok,
+		Rules: r.rules,
 	}
 	switch {
 	case !r.open:
@@ -167,11 +173,11 @@ func (m *Memory) step(ctx context.Context, name string, p Params, f func(r *memR
 // Trip implements [Store.Trip].
 func (m *Memory) Trip(ctx context.Context, name string, t TripRequest, p Params) (Record, error) {
 	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
-		if r.open || r.mode == ModeDisabled {
-			return
+		if r.mode != ModeNone || (r.open && now.Before(r.until)) {
+			return // open, forced open or disabled: nothing to add
 		}
 		if t.Incarnation == r.inc && t.Generation < r.gen {
-			return // tripped before the close it has not heard of
+			return // tripped before the change it has not heard of
 		}
 		r.trips[t.Instance] = now
 		for inst, at := range r.trips {
@@ -180,7 +186,24 @@ func (m *Memory) Trip(ctx context.Context, name string, t TripRequest, p Params)
 			}
 		}
 		if len(r.trips) >= p.Quorum {
-			r.openNow(now, 1, p)
+			opens := 1
+			if r.open {
+				opens = r.opens + 1 // half-open: a reopening
+			}
+			r.openNow(now, opens, p)
+		}
+	})
+}
+
+// Closed implements [Store.Closed].
+func (m *Memory) Closed(ctx context.Context, name string, c CloseRequest, p Params) (Record, error) {
+	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
+		if !r.open || r.mode != ModeNone || now.Before(r.until) || c.Incarnation != r.inc || c.Generation != r.gen {
+			return
+		}
+		r.closers[c.Instance] = true
+		if len(r.closers) >= p.Quorum {
+			r.closeNow(p)
 		}
 	})
 }
@@ -218,7 +241,9 @@ func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record,
 				total += b[0] + b[1]
 				failed += b[1]
 			}
-			if total > 0 && total >= uint64(p.MinCalls) && float64(failed) >= p.FailureRate*float64(total) {
+			// Divided, as policy.Rate divides: 55 of 100 reaches 0.55,
+			// where 0.55*100 is a hair above 55.
+			if total > 0 && total >= uint64(p.MinCalls) && float64(failed)/float64(total) >= p.FailureRate {
 				r.openNow(now, 1, p)
 			}
 		})
@@ -277,7 +302,7 @@ func (m *Memory) ReportProbe(ctx context.Context, name string, q ProbeReport, p 
 		case breaker.Success:
 			r.ok++
 			if r.ok >= p.Probes {
-				r.closeNow()
+				r.closeNow(p)
 			}
 		case breaker.Failure:
 			r.openNow(now, r.opens+1, p)
@@ -288,7 +313,7 @@ func (m *Memory) ReportProbe(ctx context.Context, name string, q ProbeReport, p 
 // Force implements [Store.Force].
 func (m *Memory) Force(ctx context.Context, name string, mode Mode, p Params) (Record, error) {
 	return m.step(ctx, name, p, func(r *memRecord, now time.Time) {
-		r.closeNow()
+		r.closeNow(p)
 		r.mode = mode
 		if mode == ModeForcedOpen {
 			r.open = true

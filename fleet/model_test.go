@@ -128,6 +128,9 @@ func TestModelFleetAgainstLocalBreakers(t *testing.T) {
 						rt.Fatal(err)
 					}
 				}
+				for _, co := range cos {
+					fleet.Settle(co)
+				}
 				recs, _, err := store.Flush(ctx, []fleet.Counts{{Name: "dep", Instance: "model"}}, cos[0].Params())
 				if err != nil {
 					rt.Fatal(err)

@@ -3,6 +3,9 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
 	"strconv"
 	"time"
 
@@ -66,6 +69,11 @@ type Record struct {
 	// Probing is the number of live probe leases; Succeeded the number of
 	// this generation's probes that succeeded.
 	Probing, Succeeded int
+	// Rules is the fingerprint ([Params.Rules]) of the rules of the step
+	// that made the record's last transition (or created it): an instance
+	// whose own rules differ learns that the fleet is run under others.
+	// Empty from a store that does not keep it.
+	Rules string
 }
 
 // ErrProtocol is wrapped by the error for a record this package cannot read
@@ -166,7 +174,30 @@ func (p Params) OpenFor(opens int) time.Duration {
 	if p.BackoffMax > 0 && d > float64(p.BackoffMax) {
 		return p.BackoffMax
 	}
+	if d >= math.MaxInt64 {
+		// float64(math.MaxInt64) is 2^63, one past the largest Duration:
+		// converting it (or more) gives a negative period.
+		return math.MaxInt64
+	}
 	return time.Duration(d)
+}
+
+// Rules returns a short fingerprint of p, the same for equal Params on
+// every platform: a [Record] carries the fingerprint of the rules it was
+// made under, so that members whose rules differ can tell.
+func (p Params) Rules() string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%d|%d|%g|%d|%d|%d|%g|%d|%d|%d", p.Quorum, p.QuorumWindow, p.OpenTimeout,
+		p.BackoffFactor, p.BackoffMax, p.Probes, p.ProbeTimeout, p.FailureRate, p.MinCalls,
+		p.RateWindow, p.Retention)
+	return strconv.FormatUint(h.Sum64()>>32, 16)
+}
+
+// String returns p in a form for log lines.
+func (p Params) String() string {
+	return fmt.Sprintf("quorum %d in %v, open %v (backoff x%g up to %v), %d probes of %v, rate %g of %d in %v, retention %v",
+		p.Quorum, p.QuorumWindow, p.OpenTimeout, p.BackoffFactor, p.BackoffMax, p.Probes, p.ProbeTimeout,
+		p.FailureRate, p.MinCalls, p.RateWindow, p.Retention)
 }
 
 // TripRequest is a trip of one instance's breaker.
@@ -177,6 +208,16 @@ type TripRequest struct {
 	// breaker tripped. A trip made under an older generation of a record
 	// that has since closed is not counted: it is news from before the
 	// close.
+	Incarnation string
+	Generation  uint64
+}
+
+// CloseRequest notes that one instance's breaker closed on its own probes
+// while the record it knew was open: see [Store.Closed].
+type CloseRequest struct {
+	// Instance names the instance whose breaker closed.
+	Instance string
+	// Incarnation and Generation are the open record the instance knew.
 	Incarnation string
 	Generation  uint64
 }
@@ -253,11 +294,23 @@ type ProbeReport struct {
 // use. Errors other than a [RecordError] mean the store could not be
 // reached or failed; the [Coordinator] then works locally.
 type Store interface {
-	// Trip notes that an instance's breaker tripped. It opens the record
-	// when Quorum distinct instances tripped within QuorumWindow, and
-	// returns the record after the step: an open record for the caller to
-	// adopt, or a closed one that is still short of its quorum.
+	// Trip notes that an instance's breaker opened on its own: its policy
+	// tripped, or a probe the fleet did not lease failed. It opens the
+	// record when Quorum distinct instances tripped within QuorumWindow,
+	// and returns the record after the step: an open record for the
+	// caller to adopt, or one that is still short of its quorum. A
+	// half-open record counts trips as a closed one does, and reopens at
+	// the quorum (the next backoff step); an open or forced-open one, or a
+	// disabled one, ignores them.
 	Trip(ctx context.Context, name string, t TripRequest, p Params) (Record, error)
+
+	// Closed notes that an instance's breaker closed on its own probes
+	// while the record was open (its CloseAfter is below Probes, or its
+	// probes were decided locally). A half-open record of the request's
+	// generation closes once Quorum distinct instances did so, as it
+	// closes at K leased successes: otherwise it could stay half-open for
+	// good, short of K, with every breaker closed. Other records ignore it.
+	Closed(ctx context.Context, name string, c CloseRequest, p Params) (Record, error)
 
 	// Flush adds each instance's counts to the fleet's (when FailureRate
 	// is set; it opens a record whose fleet-wide rate is reached) and

@@ -133,6 +133,16 @@ func (e *env) report(r fleet.Record, lease string, o breaker.Outcome) fleet.Reco
 	return rec
 }
 
+func (e *env) closed(inst string, r fleet.Record) fleet.Record {
+	e.t.Helper()
+	rec, err := e.s.Closed(e.ctx(), name, fleet.CloseRequest{Instance: inst, Incarnation: r.Incarnation, Generation: r.Generation}, e.p)
+	if err != nil {
+		e.t.Fatalf("Closed(%s): %v", inst, err)
+	}
+	e.valid(rec)
+	return rec
+}
+
 func (e *env) force(m fleet.Mode) fleet.Record {
 	e.t.Helper()
 	rec, err := e.s.Force(e.ctx(), name, m, e.p)
@@ -389,6 +399,77 @@ var cases = []struct {
 		}
 		cancel()
 		for range ch { // closed once the store has stopped
+		}
+	}},
+	// Fault 4 of issue 18: with breakers whose CloseAfter is below K, each
+	// replica closed on its own probe and the record stayed half-open short
+	// of K for good, ignoring every trip. A quorum of local closes closes
+	// it; a close noted early, or for another generation, is not counted.
+	{"fault 4: a quorum of local closes closes a half-open record", func(e *env) {
+		r := e.open()
+		e.want(e.closed("a", r), breaker.Open, r.Generation, e.p.OpenTimeout) // not due yet
+		e.adv(e.p.OpenTimeout)
+		if v, _ := e.acquire(r, "l1"); v != fleet.ProbeAdmit {
+			e.t.Fatalf("acquire: %v", v)
+		}
+		e.want(e.report(r, "l1", breaker.Success), breaker.HalfOpen, r.Generation, 0)
+		e.want(e.closed("a", r), breaker.HalfOpen, r.Generation, 0)
+		e.want(e.closed("a", r), breaker.HalfOpen, r.Generation, 0) // the same instance again
+		stale := r
+		stale.Generation--
+		e.want(e.closed("b", stale), breaker.HalfOpen, r.Generation, 0)
+		c := e.closed("b", r)
+		e.want(c, breaker.Closed, r.Generation+1, 0)
+		e.want(e.closed("c", r), breaker.Closed, c.Generation, 0) // closed already
+	}},
+	// Fault 4 and 16 of issue 18: trips on a half-open record were
+	// ignored, so replicas that had closed (or reopened) on their own
+	// could not open the fleet again. They count, and reopen it at the
+	// quorum with the next backoff step.
+	{"fault 4: trips on a half-open record reopen it at the quorum", func(e *env) {
+		r := e.open()
+		e.adv(e.p.OpenTimeout)
+		e.want(e.trip("a", r), breaker.HalfOpen, r.Generation, 0)
+		next := e.trip("b", r)
+		e.want(next, breaker.Open, r.Generation+1, 2*e.p.OpenTimeout)
+		if next.Opens != 2 {
+			e.t.Fatalf("opens %d, want 2", next.Opens)
+		}
+	}},
+	// Fault 9 of issue 18: failed >= rate*total missed its own boundary,
+	// 0.55*100 being 55.000000000000007.
+	{"fault 9: failure rate at its boundary", func(e *env) {
+		e.p.FailureRate, e.p.MinCalls, e.p.RateWindow = 0.55, 100, 10*time.Second
+		e.want(e.flush("a", 45, 55), breaker.Open, 2, e.p.OpenTimeout)
+	}},
+	// Fault 10 of issue 18: an open period of 2^63 ns came back negative.
+	{"fault 10: the longest open period", func(e *env) {
+		// The second period is 2^33 ns times 2^30, exactly 2^63 ns.
+		e.p.OpenTimeout, e.p.BackoffMax, e.p.BackoffFactor = 1<<33, 1<<63-1, 1<<30
+		e.p.Retention = 0 // kept for good: the test outlives any retention
+		r0 := e.read()
+		e.trip("a", r0)
+		r := e.trip("b", r0)
+		if r.State != breaker.Open || r.Remaining <= 0 {
+			e.t.Fatalf("opened for a long period: %+v", r)
+		}
+		e.adv(r.Remaining)
+		e.acquire(r, "l")
+		next := e.report(r, "l", breaker.Failure)
+		// Open, for the longest period the store holds (a Lua number
+		// holds µs exactly until the year 2255, where the Redis store's
+		// longest periods end).
+		if next.State != breaker.Open || next.Remaining <= 0 {
+			e.t.Fatalf("reopened for the longest period: %+v", next)
+		}
+	}},
+	{"a record carries the rules it was made under", func(e *env) {
+		if r := e.read(); r.Rules != e.p.Rules() {
+			e.t.Fatalf("new record's rules %q, want %q", r.Rules, e.p.Rules())
+		}
+		e.p.Probes = 7
+		if r := e.open(); r.Rules != e.p.Rules() {
+			e.t.Fatalf("opened record's rules %q, want %q", r.Rules, e.p.Rules())
 		}
 	}},
 	{"a done context fails the step", func(e *env) {

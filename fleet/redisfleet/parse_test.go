@@ -12,8 +12,9 @@ import (
 // reply — parsing gives a valid record or a RecordError, never a panic.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
-		"1|inc|2|1|0|5000|1|0|0|dep",
-		"1|inc|2|2|0|0|1|3|0|a|b",
+		"1|inc|2|1|0|5000|1|0|0|r1|dep",
+		"1|inc|2|1|0|9223372036854776|1|0|0||dep",
+		"1|inc|2|2|0|0|1|3|0|a|b|c",
 		"2|inc|2|1|0|5|1|0|0|dep",
 		"1||2|1|0|5|1|0|0|dep",
 		"1|inc|-1|1|0|5|1|0|0|dep",

@@ -8,7 +8,8 @@ package redisfleet
 //
 // KEYS: 1 the record (a hash), 2 the probe leases (a sorted set, scored by
 // expiry), 3 the trips (a sorted set of instances, scored by time), 4 the
-// counts (a hash of bucket:kind → count).
+// counts (a hash of bucket:kind → count), 5 the instances that closed on
+// their own probes while the record was half-open (a set).
 //
 // ARGV: 1 protocol version, 2 an incarnation id for a record created now,
 // 3 Quorum, 4 QuorumWindow µs, 5 OpenTimeout µs, 6 BackoffFactor, 7
@@ -16,7 +17,8 @@ package redisfleet
 // MinCalls, 12 RateWindow µs, 13 Retention ms, 14 the circuit's name, 15
 // the events channel, 16 an offset in µs added to the server's time (0,
 // except in this package's tests of a real server, whose clock they cannot
-// set); from 17 on, the step's own arguments.
+// set), 17 the fingerprint of the rules (fleet.Params.Rules); from 18 on,
+// the step's own arguments.
 //
 // Times are integers of microseconds, which a Lua number (a double) holds
 // exactly until the year 2255. They are written with string.format('%.0f')
@@ -28,12 +30,16 @@ package redisfleet
 // a fleet.RecordError.
 //
 // Reply: {verdict, version, incarnation, generation, state (0 closed, 1
-// open, 2 half-open), mode, remaining µs, opens, probing, succeeded}, all
-// strings.
+// open, 2 half-open), mode, remaining µs, opens, probing, succeeded,
+// rules}, all strings.
+//
+// A fraction is compared divided (failed / total >= rate), as policy.Rate
+// compares it: 0.55 * 100 is a hair above 55, so 55 failures of 100 would
+// miss a rate of 0.55 multiplied.
 const prelude = `
 local PROTO = tonumber(ARGV[1])
 local A = ARGV
-local K_REC, K_LEASE, K_TRIP, K_CNT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_REC, K_LEASE, K_TRIP, K_CNT, K_DONE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(A[16])
 local function f(n) return string.format('%.0f', n) end
@@ -44,8 +50,8 @@ local p = {quorum = tonumber(A[3]), qwin = tonumber(A[4]), open = tonumber(A[5])
 local r = {}
 local raw = redis.call('HGETALL', K_REC)
 if #raw == 0 then
-  r = {v = PROTO, inc = A[2], gen = 1, open = 0, mode = 0, upto = 0, opens = 0, ok = 0}
-  redis.call('DEL', K_LEASE, K_TRIP, K_CNT)
+  r = {v = PROTO, inc = A[2], gen = 1, open = 0, mode = 0, upto = 0, opens = 0, ok = 0, rules = A[17]}
+  redis.call('DEL', K_LEASE, K_TRIP, K_CNT, K_DONE)
 else
   local h = {}
   for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end
@@ -68,22 +74,28 @@ else
   if r.gen < 1 then return redis.error_reply('TWBAD gen ' .. h['gen']) end
   if h['inc'] == nil or h['inc'] == '' then return redis.error_reply('TWBAD inc empty') end
   r.inc = h['inc']
+  r.rules = h['rules'] or ''
 end
 local gen0 = r.gen
 
 local function clear()
   r.ok = 0
-  redis.call('DEL', K_LEASE, K_TRIP, K_CNT)
+  r.rules = A[17]
+  redis.call('DEL', K_LEASE, K_TRIP, K_CNT, K_DONE)
 end
 local function openfor(opens)
   local d = p.open
   local i = 1
   while i < opens and d < p.bmax do d = d * p.factor; i = i + 1 end
   if p.bmax > 0 and d > p.bmax then d = p.bmax end
+  -- the longest Duration, in µs: the client reads no more
+  if d > 9223372036854775 then d = 9223372036854775 end
   return math.floor(d)
 end
 local function open_now(opens)
-  r.gen = r.gen + 1; r.open = 1; r.opens = opens; r.upto = now + openfor(opens)
+  -- An end past 2^53 µs (the year 2255) is not a number the record can
+  -- hold exactly: the longest periods end there.
+  r.gen = r.gen + 1; r.open = 1; r.opens = opens; r.upto = math.min(now + openfor(opens), 9007199254740992)
   clear()
 end
 local function close_now()
@@ -96,9 +108,9 @@ local function live()
 end
 local function finish(verdict)
   redis.call('HSET', K_REC, 'v', f(r.v), 'inc', r.inc, 'gen', f(r.gen), 'open', f(r.open),
-    'mode', f(r.mode), 'until', f(r.upto), 'opens', f(r.opens), 'ok', f(r.ok))
+    'mode', f(r.mode), 'until', f(r.upto), 'opens', f(r.opens), 'ok', f(r.ok), 'rules', r.rules)
   if p.keep > 0 then
-    for _, k in ipairs({K_REC, K_LEASE, K_TRIP, K_CNT}) do redis.call('PEXPIRE', k, f(p.keep)) end
+    for _, k in ipairs({K_REC, K_LEASE, K_TRIP, K_CNT, K_DONE}) do redis.call('PEXPIRE', k, f(p.keep)) end
   end
   local probing = live()
   local st, rem = 0, 0
@@ -107,7 +119,7 @@ local function finish(verdict)
     elseif now < r.upto then st = 1; rem = r.upto - now
     else st = 2 end
   end
-  local out = {f(verdict), f(r.v), r.inc, f(r.gen), f(st), f(r.mode), f(rem), f(r.opens), f(probing), f(r.ok)}
+  local out = {f(verdict), f(r.v), r.inc, f(r.gen), f(st), f(r.mode), f(rem), f(r.opens), f(probing), f(r.ok), r.rules}
   if r.gen ~= gen0 then
     local ev = {}
     for i = 2, #out do ev[#ev + 1] = out[i] end
@@ -118,17 +130,30 @@ local function finish(verdict)
 end
 `
 
-// tripScript: 17 instance, 18 known incarnation, 19 known generation.
+// tripScript: 18 instance, 19 known incarnation, 20 known generation. A
+// half-open record counts trips as a closed one does, and reopens at the
+// quorum.
 const tripScript = prelude + `
-if r.open == 0 and r.mode ~= 2 and not (A[18] == r.inc and tonumber(A[19]) < r.gen) then
-  redis.call('ZADD', K_TRIP, f(now), A[17])
+if r.mode == 0 and (r.open == 0 or now >= r.upto) and not (A[19] == r.inc and tonumber(A[20]) < r.gen) then
+  redis.call('ZADD', K_TRIP, f(now), A[18])
   redis.call('ZREMRANGEBYSCORE', K_TRIP, '-inf', f(now - p.qwin))
-  if redis.call('ZCARD', K_TRIP) >= p.quorum then open_now(1) end
+  if redis.call('ZCARD', K_TRIP) >= p.quorum then
+    if r.open == 1 then open_now(r.opens + 1) else open_now(1) end
+  end
 end
 return finish(0)
 `
 
-// flushScript: 17 successes, 18 failures.
+// closedScript: 18 instance, 19 known incarnation, 20 known generation.
+const closedScript = prelude + `
+if r.open == 1 and r.mode == 0 and now >= r.upto and A[19] == r.inc and tonumber(A[20]) == r.gen then
+  redis.call('SADD', K_DONE, A[18])
+  if redis.call('SCARD', K_DONE) >= p.quorum then close_now() end
+end
+return finish(0)
+`
+
+// flushScript: 18 successes, 19 failures.
 const flushScript = prelude + `
 if p.rate > 0 and r.open == 0 and r.mode == 0 then
   local width = math.floor(p.rwin / 10)
@@ -146,44 +171,44 @@ if p.rate > 0 and r.open == 0 and r.mode == 0 then
       if kind == 'f' then failed = failed + n end
     end
   end
-  local s, fl = tonumber(A[17]), tonumber(A[18])
+  local s, fl = tonumber(A[18]), tonumber(A[19])
   if s + fl > 0 then
-    redis.call('HINCRBY', K_CNT, f(idx) .. ':s', A[17])
-    redis.call('HINCRBY', K_CNT, f(idx) .. ':f', A[18])
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':s', A[18])
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':f', A[19])
     total = total + s + fl
     failed = failed + fl
   end
-  if total > 0 and total >= p.minc and failed >= p.rate * total then open_now(1) end
+  if total > 0 and total >= p.minc and failed / total >= p.rate then open_now(1) end
 end
 return finish(0)
 `
 
-// acquireScript: 17 incarnation, 18 generation, 19 lease. Verdicts as
+// acquireScript: 18 incarnation, 19 generation, 20 lease. Verdicts as
 // fleet.Verdict: 1 admit, 2 full, 3 reopened, 4 not due, 5 stale.
 const acquireScript = prelude + `
 local v
-if A[17] ~= r.inc or tonumber(A[18]) ~= r.gen or r.open == 0 then
+if A[18] ~= r.inc or tonumber(A[19]) ~= r.gen or r.open == 0 then
   if r.open == 1 then v = 3 else v = 5 end
 elseif r.mode == 1 then v = 3
 elseif now < r.upto then v = 4
 elseif live() + r.ok >= p.probes then v = 2
 else
-  redis.call('ZADD', K_LEASE, f(now + p.ptime), A[19])
+  redis.call('ZADD', K_LEASE, f(now + p.ptime), A[20])
   v = 1
 end
 return finish(v)
 `
 
-// reportScript: 17 incarnation, 18 generation, 19 lease, 20 outcome (s,
+// reportScript: 18 incarnation, 19 generation, 20 lease, 21 outcome (s,
 // f or i).
 const reportScript = prelude + `
-if A[17] == r.inc and tonumber(A[18]) == r.gen and r.open == 1 then
+if A[18] == r.inc and tonumber(A[19]) == r.gen and r.open == 1 then
   live()
-  if redis.call('ZREM', K_LEASE, A[19]) == 1 then
-    if A[20] == 's' then
+  if redis.call('ZREM', K_LEASE, A[20]) == 1 then
+    if A[21] == 's' then
       r.ok = r.ok + 1
       if r.ok >= p.probes then close_now() end
-    elseif A[20] == 'f' then
+    elseif A[21] == 'f' then
       open_now(r.opens + 1)
     end
   end
@@ -191,10 +216,10 @@ end
 return finish(0)
 `
 
-// forceScript: 17 mode.
+// forceScript: 18 mode.
 const forceScript = prelude + `
 close_now()
-r.mode = tonumber(A[17])
+r.mode = tonumber(A[18])
 if r.mode == 1 then r.open = 1 end
 return finish(0)
 `

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,10 +33,11 @@ type Options struct {
 // with EVALSHA, that reads the time from the server. Build one with [New];
 // the zero value is not usable. Safe for concurrent use.
 //
-// A circuit named name keeps four keys, all with the hash tag {name} so
+// A circuit named name keeps five keys, all with the hash tag {name} so
 // that a Redis Cluster holds them on one node: the record
-// "<prefix>:{name}:r", the probe leases ":l", the trips of the quorum ":t"
-// and the fleet-wide counts ":c". Each step sets them to expire after
+// "<prefix>:{name}:r", the probe leases ":l", the trips of the quorum ":t",
+// the fleet-wide counts ":c" and the instances that closed on their own
+// probes ":d". Each step sets them to expire after
 // Params.Retention, so the circuits of a service that went away do not
 // stay behind.
 type Store struct {
@@ -53,6 +55,7 @@ var (
 	acquire = redis.NewScript(acquireScript)
 	report  = redis.NewScript(reportScript)
 	force   = redis.NewScript(forceScript)
+	closed  = redis.NewScript(closedScript)
 )
 
 // New returns a store that keeps its records through c: a *redis.Client,
@@ -69,7 +72,7 @@ func New(c redis.UniversalClient, o Options) *Store {
 
 func (s *Store) keys(name string) []string {
 	k := s.prefix + ":{" + name + "}:"
-	return []string{k + "r", k + "l", k + "t", k + "c"}
+	return []string{k + "r", k + "l", k + "t", k + "c", k + "d"}
 }
 
 func micros(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
@@ -88,7 +91,7 @@ func (s *Store) args(name string, p fleet.Params, extra ...any) []any {
 		strconv.FormatFloat(p.BackoffFactor, 'g', -1, 64), micros(p.BackoffMax),
 		p.Probes, micros(p.ProbeTimeout),
 		strconv.FormatFloat(p.FailureRate, 'g', -1, 64), p.MinCalls, micros(p.RateWindow),
-		p.Retention.Milliseconds(), name, s.channel, s.offset.Load(),
+		p.Retention.Milliseconds(), name, s.channel, s.offset.Load(), p.Rules(),
 	}
 	return append(a, extra...)
 }
@@ -112,6 +115,12 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, name string, p fleet.
 // Trip implements [fleet.Store.Trip].
 func (s *Store) Trip(ctx context.Context, name string, t fleet.TripRequest, p fleet.Params) (fleet.Record, error) {
 	_, rec, err := s.run(ctx, trip, name, p, t.Instance, t.Incarnation, strconv.FormatUint(t.Generation, 10))
+	return rec, err
+}
+
+// Closed implements [fleet.Store.Closed].
+func (s *Store) Closed(ctx context.Context, name string, c fleet.CloseRequest, p fleet.Params) (fleet.Record, error) {
+	_, rec, err := s.run(ctx, closed, name, p, c.Instance, c.Incarnation, strconv.FormatUint(c.Generation, 10))
 	return rec, err
 }
 
@@ -250,8 +259,8 @@ func parseReply(name string, res any, err error) (fleet.Verdict, fleet.Record, e
 		return 0, fleet.Record{}, err
 	}
 	list, ok := res.([]any)
-	if !ok || len(list) != 10 {
-		return 0, fleet.Record{}, fleet.NewRecordError(name, "reply", "not a record of 10 fields")
+	if !ok || len(list) != 11 {
+		return 0, fleet.Record{}, fleet.NewRecordError(name, "reply", "not a record of 11 fields")
 	}
 	fields := make([]string, len(list))
 	for i, v := range list {
@@ -268,9 +277,10 @@ func parseReply(name string, res any, err error) (fleet.Verdict, fleet.Record, e
 }
 
 // parseRecord reads version, incarnation, generation, state, mode,
-// remaining µs, opens, probing and succeeded, and validates the record.
+// remaining µs, opens, probing, succeeded and rules, and validates the
+// record.
 func parseRecord(name string, f []string) (fleet.Record, error) {
-	rec := fleet.Record{Name: name, Incarnation: f[1]}
+	rec := fleet.Record{Name: name, Incarnation: f[1], Rules: f[9]}
 	var n [8]int64
 	for i, j := range []int{0, 2, 3, 4, 5, 6, 7, 8} {
 		x, err := strconv.ParseInt(f[j], 10, 64)
@@ -292,19 +302,21 @@ func parseRecord(name string, f []string) (fleet.Record, error) {
 		return fleet.Record{}, fleet.NewRecordError(name, "State", "unknown state "+f[3])
 	}
 	rec.Mode = fleet.Mode(min(n[3], 255))
-	rec.Remaining = time.Duration(n[4]) * time.Microsecond
+	// At most the longest Duration: a period of 2^63 ns, a hair more in
+	// µs after the script's arithmetic in doubles, must not wrap negative.
+	rec.Remaining = time.Duration(min(n[4], math.MaxInt64/int64(time.Microsecond))) * time.Microsecond
 	rec.Opens, rec.Probing, rec.Succeeded = int(n[5]), int(n[6]), int(n[7])
 	return rec, rec.Validate()
 }
 
-var recordFields = []string{"Version", "Incarnation", "Generation", "State", "Mode", "Remaining", "Opens", "Probing", "Succeeded"}
+var recordFields = []string{"Version", "Incarnation", "Generation", "State", "Mode", "Remaining", "Opens", "Probing", "Succeeded", "Rules"}
 
 // parseEvent reads a published record: its fields as in a reply, without
 // the verdict, joined by "|", with the name last.
 func parseEvent(payload string) (fleet.Record, error) {
-	f := strings.SplitN(payload, "|", 10)
-	if len(f) != 10 {
+	f := strings.SplitN(payload, "|", 11)
+	if len(f) != 11 {
 		return fleet.Record{}, fleet.NewRecordError("", "event", "not a record")
 	}
-	return parseRecord(f[9], f[:9])
+	return parseRecord(f[10], f[:10])
 }
