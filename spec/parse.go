@@ -289,7 +289,7 @@ func (p *parser) namesHelp() string {
 // settings reads key=value pairs after '@', then checks them together.
 // In a list, a ',' ends them unless a key and '=' follow it.
 func (p *parser) settings(s *Spec) error {
-	at := p.pos - 1 // the '@'
+	at := p.pos - 1          // the '@'
 	seen := map[string]int{} // key: offset of its value
 	for {
 		p.space()

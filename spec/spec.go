@@ -147,10 +147,10 @@ func (s *Spec) UnmarshalText(text []byte) error {
 // lowercased, and its arguments. The zero Expr is no policy. Get one from
 // [Parse]; it cannot be changed, and copies share nothing that changes.
 type Expr struct {
-	name string   // "rate", or a combinator's "any"
-	fam  *family  // nil for a combinator
-	args []value  // the family's arguments
-	kids []Expr   // a combinator's policies
+	name string  // "rate", or a combinator's "any"
+	fam  *family // nil for a combinator
+	args []value // the family's arguments
+	kids []Expr  // a combinator's policies
 }
 
 // IsZero reports whether e is the zero Expr: no policy.
