@@ -46,7 +46,7 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 		t.Errorf("stdout differs:\n%s\n---\n%s", outs[0], outs[1])
 	}
 	for _, want := range append(scenarios, "scenario", "consecutive", "window", "rate", "lastn", "slow",
-		"any(consecutive(5), slow(1s, 0.5, 20, 10s))", "columns:") {
+		"any(consecutive(5),slow(1s,0.5,20,10s))", "columns:") {
 		if !strings.Contains(outs[0], want) {
 			t.Errorf("no %q in the output:\n%s", want, outs[0])
 		}
@@ -90,7 +90,7 @@ func TestPoliciesFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3, 20, 10s)@probes=1", "consecutive(5)@probes=1\n"} {
+	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3,20,10s)@probes=1", "consecutive(5)@probes=1\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
