@@ -30,6 +30,14 @@ type Error struct {
 	problem string
 }
 
+// NewError returns the error for a problem at offset in text, in the
+// argument or setting field, for a caller that checks more than Parse
+// does (against a running breaker, say) and points at the spec as Parse
+// would. An offset outside text is clamped to it.
+func NewError(text string, offset int, field, problem string) *Error {
+	return &Error{Text: text, Offset: min(max(offset, 0), len(text)), Field: field, problem: problem}
+}
+
 // Problem says what is wrong, without naming the field or the column.
 func (e *Error) Problem() string { return e.problem }
 

@@ -97,25 +97,20 @@ func Config[T any](s Spec) breaker.Config[T] {
 // SetSetting sets one setting of s from its key and value as a spec
 // writes them after '@' ("open", "30s"), as a command's flag for that
 // setting would. It checks the value alone: Parse also checks the
-// settings against each other (a backoff shorter than open). The error
-// says what is wrong with the value, and wraps ErrInvalid.
+// settings against each other (a backoff shorter than open). The error is
+// an [*Error] whose Text is the value (the key, for an unknown key) and
+// whose Problem says what is wrong with it, for a message of the
+// caller's own: "-open: must be positive, got -1s".
 func (s *Spec) SetSetting(key, value string) error {
 	st := findSetting(key)
 	if st == nil {
-		return &settingError{key: key, problem: "unknown setting; the settings are " + settingKeys()}
+		return NewError(key, 0, "@"+key, "unknown setting; the settings are "+settingKeys())
 	}
 	if err := st.set(s, value); err != nil {
-		return &settingError{key: key, problem: err.Error()}
+		return NewError(value, 0, "@"+key, err.Error())
 	}
 	return nil
 }
-
-// settingError is SetSetting's error: Error.Offset and the column mean
-// nothing without a whole spec.
-type settingError struct{ key, problem string }
-
-func (e *settingError) Error() string { return "spec: @" + e.key + ": " + e.problem }
-func (e *settingError) Unwrap() error { return ErrInvalid }
 
 // Set parses text into s, for [flag.Value]: flag.Var(&s, "breaker", "...").
 // On error s is unchanged.

@@ -320,9 +320,9 @@ func TestSetSetting(t *testing.T) {
 		t.Error("SetSetting changed the Backoff of another Spec")
 	}
 	for _, kv := range [][3]string{
-		{"colour", "red", "spec: @colour: unknown setting; the settings are open, probes"},
-		{"open", "-1s", "spec: @open: must be positive, got -1s"},
-		{"probes", "x", `spec: @probes: "x" is not a whole number`},
+		{"colour", "red", "spec: column 1: @colour: unknown setting; the settings are open, probes"},
+		{"open", "-1s", "spec: column 1: @open: must be positive, got -1s"},
+		{"probes", "x", `spec: column 1: @probes: "x" is not a whole number`},
 	} {
 		err := s.SetSetting(kv[0], kv[1])
 		if !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), kv[2]) {
