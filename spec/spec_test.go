@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,6 +38,7 @@ func TestParseCanonical(t *testing.T) {
 		{"consecutive(5)@probe-timeout=off,backoff-jitter=0.1,backoff-factor=3,backoff=5m,close-after=2,probes=1,open=30s",
 			"consecutive(5)@open=30s,probes=1,close-after=2,backoff=5m,backoff-factor=3,backoff-jitter=0.1,probe-timeout=off"},
 		{"consecutive(5) @ open = 30s , probes = 1", "consecutive(5)@open=30s,probes=1"},
+		{"\tconsecutive(\t5)\t@open=30s\t", "consecutive(5)@open=30s"},
 		{"consecutive(5)@probe-timeout=2s", "consecutive(5)@probe-timeout=2s"},
 		{"@open=90s", "@open=1m30s"},
 	} {
@@ -355,5 +358,123 @@ func TestEqual(t *testing.T) {
 	same, _ := Parse("ANY(consecutive(5), rate(0.30,20,10000ms)) @ backoff=5m, open=30s")
 	if !same.Equal(base) {
 		t.Errorf("%s differs from %s", same, base)
+	}
+}
+
+// A setting a spec leaves out is checked with its default by breaker.New,
+// not by Parse: a backoff below the default open timeout parses, and the
+// breaker refuses it, naming the field.
+func TestDefaultsCheckedByNew(t *testing.T) {
+	s, err := Parse("consecutive(5)@backoff=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = breaker.New(Config[int](s))
+	var ce *breaker.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "Backoff.Max" {
+		t.Errorf("breaker.New: %v", err)
+	}
+}
+
+// docsTable returns the rows of the table in docs/spec.md under heading,
+// each cell without its backquotes.
+func docsTable(t *testing.T, heading string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "spec.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("docs/spec.md: no %q", heading)
+	}
+	var rows [][]string
+	for line := range strings.Lines(section) {
+		if strings.HasPrefix(line, "#") {
+			break
+		}
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), " | ")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+			cells[i] = strings.TrimSuffix(strings.TrimPrefix(cells[i], "`"), "`")
+		}
+		rows = append(rows, cells)
+	}
+	if len(rows) < 5 {
+		t.Fatalf("docs/spec.md: only %d rows under %q", len(rows), heading)
+	}
+	return rows
+}
+
+// The canonical forms docs/spec.md shows are what String prints.
+func TestDocsCanonical(t *testing.T) {
+	for _, row := range docsTable(t, "## The canonical form") {
+		s, err := Parse(row[0])
+		if err != nil || s.String() != row[1] {
+			t.Errorf("docs/spec.md: %s prints as %s; Parse gives %q, %v", row[0], row[1], s, err)
+		}
+	}
+}
+
+// The errors docs/spec.md shows are what Parse returns.
+func TestDocsErrors(t *testing.T) {
+	for _, row := range docsTable(t, "## Errors") {
+		if _, err := Parse(row[0]); err == nil || err.Error() != row[1] {
+			t.Errorf("docs/spec.md: %s gives\n%s\nbut Parse gives\n%v", row[0], row[1], err)
+		}
+	}
+}
+
+// The settings docs/spec.md lists are the language's, in String's order.
+func TestDocsSettings(t *testing.T) {
+	rows := docsTable(t, "### Settings")
+	if len(rows) != len(settings) {
+		t.Fatalf("docs/spec.md lists %d settings, the language has %d", len(rows), len(settings))
+	}
+	for i, row := range rows {
+		key, _, _ := strings.Cut(row[0], "=")
+		if key != settings[i].key || row[1] != settings[i].field {
+			t.Errorf("docs/spec.md row %d: %s for %s; the language has %s for %s", i+1, key, row[1], settings[i].key, settings[i].field)
+		}
+		var s Spec
+		if i >= 4 { // backoff-factor and -jitter need backoff
+			s.Backoff = &breaker.Backoff{Max: time.Hour}
+		}
+		if err := s.SetSetting(key, strings.TrimPrefix(row[0], key+"=")); err != nil {
+			t.Errorf("docs/spec.md's example %s: %v", row[0], err)
+		}
+	}
+}
+
+// The policies docs/spec.md lists are the language's, with their
+// arguments' names.
+func TestDocsPolicies(t *testing.T) {
+	rows := docsTable(t, "### Policies")
+	if len(rows) != len(families)+len(combinators) {
+		t.Fatalf("docs/spec.md lists %d policies, the language has %d", len(rows), len(families)+len(combinators))
+	}
+	for _, row := range rows {
+		name, args, _ := strings.Cut(strings.TrimSuffix(row[0], ")"), "(")
+		if c, ok := combinators[name]; ok {
+			if row[1] != "policy."+c.goName || args != "p,..." {
+				t.Errorf("docs/spec.md: %s, %s", row[0], row[1])
+			}
+			continue
+		}
+		f := families[name]
+		if f == nil {
+			t.Errorf("docs/spec.md lists %s, which the language does not have", row[0])
+			continue
+		}
+		var want []string
+		for _, p := range f.params {
+			want = append(want, p.name)
+		}
+		if row[1] != "policy."+f.goName || args != strings.Join(want, ",") {
+			t.Errorf("docs/spec.md: %s, %s; the language has %s(%s)", row[0], row[1], f.goName, strings.Join(want, ","))
+		}
 	}
 }
