@@ -60,6 +60,9 @@ func ParseCandidates(text string, named []Candidate) ([]Candidate, error) {
 				}
 			}
 		} else {
+			if it.Spec.Policy.IsZero() {
+				return nil, spec.NewError(text, it.Offset, "", "a candidate needs a policy, or a candidate's name, before its settings: consecutive(5)@open=30s")
+			}
 			c.New = it.Spec.Policy.New
 		}
 		c.setSettings(it.Spec)

@@ -75,6 +75,7 @@ func TestParseCandidatesErrors(t *testing.T) {
 		{"rate@open=10s,backoff=5s", "                      ^", "@backoff", "at least OpenTimeout"},
 		{"consecutive(5),consecutive(5)", "               ^", "", "listed twice"},
 		{"consecutive", "           ^", "", "needs its arguments in parentheses"},
+		{"consecutive(5), @open=30s", "                ^", "", "a candidate needs a policy"},
 		{"consecutive(5)@close-after=0", "                           ^", "@close-after", "must be between 1 and 65535, got 0"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {

@@ -20,7 +20,8 @@
 //
 // A Spec is a [flag.Value] (flag.Var(&s, "breaker", "...")) and an
 // [encoding.TextMarshaler] and [encoding.TextUnmarshaler], so it is a
-// string in a JSON, YAML or TOML config file.
+// string in a JSON config file, and in any format whose library reads and
+// writes text marshalers.
 //
 // # Grammar
 //

@@ -124,7 +124,8 @@ func (s *Spec) Set(text string) error {
 }
 
 // MarshalText writes s.String(), for [encoding.TextMarshaler]: a Spec in
-// a JSON, YAML or TOML config file is a string in the language.
+// a JSON config file (or any format whose library honours text
+// marshalers) is a string in the language.
 func (s Spec) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText parses text into s, for [encoding.TextUnmarshaler]. Empty
