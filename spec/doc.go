@@ -12,7 +12,7 @@
 //
 //	s, err := spec.Parse("rate(0.3,20,10s)@open=30s,probes=1")
 //	if err != nil {
-//		return err // "spec: column 6: Rate.ratio: ..." with errors.As(err, &*spec.Error)
+//		return err // a *spec.Error: "spec: column 6: Rate.ratio: ..."
 //	}
 //	cfg := spec.Config[*http.Response](s)
 //	cfg.Name = "payments"

@@ -47,8 +47,8 @@ type Item struct {
 	// Ref is the name the item refers to, when it is one of the names
 	// given to ParseList rather than a policy: "rate" in "rate@open=30s".
 	Ref string
-	// Text is the item as written, spaces trimmed, and Offset where it
-	// starts in the list, in bytes.
+	// Text is the item as written, without the spaces around it, and
+	// Offset where it starts in the list, in bytes.
 	Text   string
 	Offset int
 }
