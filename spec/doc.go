@@ -64,7 +64,7 @@
 //	backoff-jitter=F  Backoff.Jitter: in [0, 1); needs backoff
 //	probe-timeout=D   ProbeTimeout: a positive duration, or off for breaker.NoProbeTimeout
 //
-// A setting may be given once. A spec with no policy ("@open=30s") sets
+// any and all nest at most [MaxDepth] deep. A setting may be given once. A spec with no policy ("@open=30s") sets
 // only settings: its Config has a nil Policy, which breaker.New takes for
 // its default.
 //

@@ -149,7 +149,7 @@ func (p *parser) spec() (s Spec, ref string, err error) {
 			return s, "", err
 		}
 		if ref == "" {
-			if s.Policy, err = p.policy(); err != nil {
+			if s.Policy, err = p.policy(0); err != nil {
 				return s, "", err
 			}
 		}
@@ -179,8 +179,13 @@ func (p *parser) ref() (string, error) {
 	return "", nil
 }
 
-// policy reads a constructor call.
-func (p *parser) policy() (Expr, error) {
+// MaxDepth is how deeply any(...) and all(...) may nest: far more than a
+// configuration needs, and few enough that no input can exhaust the
+// parser's stack.
+const MaxDepth = 32
+
+// policy reads a constructor call, depth combinators deep.
+func (p *parser) policy(depth int) (Expr, error) {
 	start := p.pos
 	name := p.word()
 	if name == "" {
@@ -204,9 +209,12 @@ func (p *parser) policy() (Expr, error) {
 	open := p.pos
 	p.pos++ // '('
 	if isComb {
+		if depth == MaxDepth {
+			return Expr{}, p.fail(start, "", "%s(...) nested more than %d deep", lower, MaxDepth)
+		}
 		e := Expr{name: lower}
 		for {
-			kid, err := p.policy()
+			kid, err := p.policy(depth + 1)
 			if err != nil {
 				return Expr{}, err
 			}

@@ -174,6 +174,25 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// Combinators nest at most MaxDepth deep, so that no input can exhaust the
+// stack.
+func TestParseDepth(t *testing.T) {
+	nest := func(n int) string {
+		return strings.Repeat("any(", n) + "consecutive(5)" + strings.Repeat(")", n)
+	}
+	if _, err := Parse(nest(MaxDepth)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse(nest(MaxDepth + 1))
+	var se *Error
+	if !errors.As(err, &se) || se.Offset != 4*MaxDepth || se.Problem() != "any(...) nested more than 32 deep" {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Parse(nest(1_000_000)); !errors.As(err, &se) {
+		t.Errorf("err = %v", err)
+	}
+}
+
 // Columns count characters, not bytes, so that the caret stands under
 // the mistake after a non-ASCII character.
 func TestErrorColumnCountsCharacters(t *testing.T) {
