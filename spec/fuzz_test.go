@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripwire-go/tripwire/breaker"
 	"pgregory.net/rapid"
 )
 
@@ -57,7 +58,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) { roundTrip(t, text) })
 }
 
-// Every spec the language can write, drawn from its tables, round-trips.
+// Every spec the language can write, drawn from its tables, round-trips,
+// and builds a breaker.
 func TestRoundTripGenerated(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		text := genSpec(t)
@@ -66,6 +68,13 @@ func TestRoundTripGenerated(t *testing.T) {
 			t.Fatalf("Parse(%q): %v", text, err)
 		}
 		roundTrip(t, text)
+		// What Parse accepts, breaker.New does: the settings that Parse
+		// leaves to defaults aside (a backoff below the default open).
+		if s.Backoff == nil || s.OpenTimeout != 0 {
+			if _, err := breaker.New(Config[int](s)); err != nil {
+				t.Fatalf("Parse(%q) accepted what breaker.New refuses: %v", text, err)
+			}
+		}
 		// Spaces between the parts change nothing.
 		spaced := strings.NewReplacer(",", " , ", "(", " ( ", ")", " ) ", "@", " @ ", "=", " = ").Replace(text)
 		if sp, err := Parse(spaced); err != nil || !sp.Equal(s) {

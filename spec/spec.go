@@ -18,7 +18,9 @@ import (
 // applies, as in [breaker.Config]. The zero Spec sets nothing, not even a
 // policy. A Spec is a value: copying one and changing a setting of the
 // copy leaves the original as it was, except for what Backoff points to,
-// which Spec never changes but the caller may.
+// which Spec never changes but the caller may. Its methods that do not
+// change it (String, Equal, MarshalText) and Config are safe for
+// concurrent use; Set, SetSetting and UnmarshalText change it.
 type Spec struct {
 	// Policy is the policy, or the zero Expr when the spec gives none
 	// (breaker.Config's default policy then applies).
@@ -141,7 +143,7 @@ func (s *Spec) UnmarshalText(text []byte) error {
 
 // Expr is a policy as a spec writes it: a constructor of package policy,
 // lowercased, and its arguments. The zero Expr is no policy. Get one from
-// [Parse]; it cannot be changed, and copies share nothing that changes.
+// [Parse]; it cannot be changed, so it is safe for concurrent use.
 type Expr struct {
 	name string  // "rate", or a combinator's "any"
 	fam  *family // nil for a combinator
