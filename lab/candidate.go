@@ -3,7 +3,6 @@ package lab
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,48 +46,16 @@ type Candidate struct {
 	ProbeTimeout time.Duration
 }
 
-// Spec describes the candidate in the notation of [ParseCandidates]: its
-// policy's String method (or its name, for a policy without one), followed
-// by the settings the candidate sets, such as "consecutive(5)@open=30s".
+// Spec describes the candidate in the language of package spec, as
+// [ParseCandidates] reads it: its policy (in the canonical form when the
+// language can write it, or else its String method or the candidate's
+// name) followed by the settings the candidate sets, such as
+// "consecutive(5)@open=30s".
 func (c Candidate) Spec() string {
 	if c.New == nil {
 		return c.Name
 	}
-	return specOf(c.New(), c.Name) + c.settingsSpec()
-}
-
-// settingsSpec writes the candidate's own settings as "@key=value,...",
-// or "" when it sets none.
-func (c Candidate) settingsSpec() string {
-	var kv []string
-	if c.OpenTimeout != 0 {
-		kv = append(kv, "open="+shortDuration(c.OpenTimeout))
-	}
-	if c.HalfOpenProbes != 0 {
-		kv = append(kv, "probes="+strconv.Itoa(c.HalfOpenProbes))
-	}
-	if c.CloseAfter != 0 {
-		kv = append(kv, "close-after="+strconv.Itoa(c.CloseAfter))
-	}
-	if c.Backoff != nil {
-		kv = append(kv, "backoff="+shortDuration(c.Backoff.Max))
-		if c.Backoff.Factor != 0 {
-			kv = append(kv, "backoff-factor="+strconv.FormatFloat(c.Backoff.Factor, 'g', -1, 64))
-		}
-		if c.Backoff.Jitter != 0 {
-			kv = append(kv, "backoff-jitter="+strconv.FormatFloat(c.Backoff.Jitter, 'g', -1, 64))
-		}
-	}
-	switch {
-	case c.ProbeTimeout < 0:
-		kv = append(kv, "probe-timeout=off")
-	case c.ProbeTimeout > 0:
-		kv = append(kv, "probe-timeout="+shortDuration(c.ProbeTimeout))
-	}
-	if len(kv) == 0 {
-		return ""
-	}
-	return "@" + strings.Join(kv, ",")
+	return c.describe(c.New())
 }
 
 // config returns the breaker configuration of c in scenario s, with its

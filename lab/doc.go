@@ -13,6 +13,12 @@
 //	...
 //	rep.WriteTable(os.Stdout)
 //
+// Candidates are also written in the one-line language of package spec,
+// the same that configures a breaker from a flag or a config file:
+// [ParseCandidates] reads "consecutive(5),rate(0.3,20,10s)@open=30s" and
+// [Candidate.Spec] writes each candidate back in that language's canonical
+// form.
+//
 // # Simulation
 //
 // A [Scenario] describes traffic (calls per second, with jitter) and the
@@ -122,9 +128,10 @@
 // [Tune] searches a grid of thresholds for each policy family over
 // scenarios or a trace, on every core, and reports per family the setting
 // with the lowest cost for an [Objective] and the Pareto front, with the
-// winner as Go code: the cheapest of every setting searched and every
-// baseline candidate scored beside them. The search is deterministic: the report does not
-// depend on the number of workers.
+// winner as a spec ([TuneReport].Spec, for a flag or a config file) and as
+// Go code: the cheapest of every setting searched and every baseline
+// candidate scored beside them. The search is deterministic: the report
+// does not depend on the number of workers.
 //
 // # Fleets
 //

@@ -118,8 +118,8 @@ func ExampleParseCandidates() {
 	fmt.Println(err.(*lab.SpecError).Caret())
 	// Output:
 	// consecutive(5): open 0s, 0 probes
-	// rate(0.3, 20, 10s)@open=30s,probes=1: open 30s, 1 probes
-	// lab: candidate spec, column 13: Rate.over: "10" needs a unit: write it like "10s" or "250ms"
+	// rate(0.3,20,10s)@open=30s,probes=1: open 30s, 1 probes
+	// spec: column 13: Rate.over: "10" needs a unit: write it like "10s" or "250ms"
 	// rate(0.3,20,10)
 	//             ^
 }

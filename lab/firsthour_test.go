@@ -163,7 +163,8 @@ func TestTuneWinnerIncludesBaseline(t *testing.T) {
 	}
 	if s := out.String(); strings.Contains(s, "note:") ||
 		!strings.Contains(s, "winner: any (cost ") ||
-		!strings.Contains(s, "Policy:         policy.Any(policy.Consecutive(2), policy.Slow(time.Second, 0.5, 20, 10*time.Second)),") {
+		!strings.Contains(s, "Policy:         policy.Any(policy.Consecutive(2), policy.Slow(time.Second, 0.5, 20, 10*time.Second)),") ||
+		!strings.Contains(s, "\n  any(consecutive(2),slow(1s,0.5,20,10s))@open=1s,probes=1\n") {
 		t.Errorf("report:\n%s", s)
 	}
 }

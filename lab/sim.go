@@ -242,7 +242,7 @@ func newSim(s *Scenario, c *Candidate, n int, seed uint64, share bool, quorum in
 			return nil, err
 		}
 		if i == 0 {
-			m.r.Spec = specOf(cfg.Policy, c.Name) + c.settingsSpec()
+			m.r.Spec = c.describe(cfg.Policy)
 			if err := checkBackoff(c, &cfg); err != nil {
 				return nil, err
 			}

@@ -23,8 +23,10 @@ func TestParseCandidates(t *testing.T) {
 	}
 	wantNames := []string{"consecutive(10)", "rate(0.3,20,10s)", "any(consecutive(5),slow(1s,0.5,20,10s))@open=30s,probes=1,backoff=5m,backoff-factor=3",
 		"lastn(0.25,20,100)", "all(window(3,1s),rate(0.5,10,1m))", "rate@probe-timeout=2s"}
-	wantSpecs := []string{"consecutive(10)", "rate(0.3, 20, 10s)", "any(consecutive(5), slow(1s, 0.5, 20, 10s))@open=30s,probes=1,backoff=5m,backoff-factor=3",
-		"lastn(0.25, 20, 100)", "all(window(3, 1s), rate(0.5, 10, 1m0s))", "rate(0.25, 20, 10s)@probe-timeout=2s"}
+	// Spec writes the canonical form of package spec: the same for a
+	// candidate named by its spec or by a default's name.
+	wantSpecs := []string{"consecutive(10)", "rate(0.3,20,10s)", "any(consecutive(5),slow(1s,0.5,20,10s))@open=30s,probes=1,backoff=5m,backoff-factor=3",
+		"lastn(0.25,20,100)", "all(window(3,1s),rate(0.5,10,1m))", "rate(0.25,20,10s)@probe-timeout=2s"}
 	if strings.Join(names, " ") != strings.Join(wantNames, " ") {
 		t.Errorf("names\n%q\nwant\n%q", names, wantNames)
 	}
@@ -67,15 +69,17 @@ func TestParseCandidatesErrors(t *testing.T) {
 		{"consecutive(5)@open=-3s", "                    ^", "@open", "must be positive"},
 		{"consecutive(5)@probes=0", "                      ^", "@probes", "must be between 1 and"},
 		{"consecutive(5)@colour=red", "               ^", "@colour", "unknown setting"},
-		{"consecutive(5)@open=10s,backoff=5s", "              ^", "@backoff", "at least OpenTimeout"},
-		{"consecutive(5)@backoff-factor=3", "              ^", "", "need backoff=MAX"},
-		{"lastn(0.5,200,100)", "^", "", "minCalls"},
+		{"consecutive(5)@open=10s,backoff=5s", "                                ^", "@backoff", "at least OpenTimeout"},
+		{"consecutive(5)@backoff-factor=3", "              ^", "@backoff", "need backoff=MAX"},
+		{"lastn(0.5,200,100)", "          ^", "LastN.minCalls", "must be at most n (100), got 200"},
+		{"rate@open=10s,backoff=5s", "                      ^", "@backoff", "at least OpenTimeout"},
 		{"consecutive(5),consecutive(5)", "               ^", "", "listed twice"},
 		{"consecutive", "           ^", "", "needs its arguments in parentheses"},
+		{"consecutive(5), @open=30s", "                ^", "", "a candidate needs a policy"},
 		{"consecutive(5)@close-after=0", "                           ^", "@close-after", "must be between 1 and 65535, got 0"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
-			_, err := ParseCandidates(tc.spec, nil)
+			_, err := ParseCandidates(tc.spec, DefaultCandidates()[2:3])
 			var se *SpecError
 			if !errors.As(err, &se) || !errors.Is(err, ErrInvalidSpec) {
 				t.Fatalf("err = %v, want a *SpecError", err)
@@ -87,5 +91,25 @@ func TestParseCandidatesErrors(t *testing.T) {
 				t.Errorf("Field %q Problem %q, want %q and %q", se.Field, se.Problem(), tc.field, tc.problem)
 			}
 		})
+	}
+}
+
+// A named candidate's settings are checked with those its name adds: a
+// backoff shorter than the candidate's own open timeout is refused there,
+// not when the run builds the breaker.
+func TestParseCandidatesNamedSettings(t *testing.T) {
+	named := []Candidate{{Name: "patient", New: DefaultCandidates()[0].New, OpenTimeout: 10 * time.Second, HalfOpenProbes: 2}}
+	cs, err := ParseCandidates("patient@probes=1,backoff=1m", named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cs[0]; c.OpenTimeout != 10*time.Second || c.HalfOpenProbes != 1 || c.Backoff.Max != time.Minute ||
+		c.Spec() != "consecutive(5)@open=10s,probes=1,backoff=1m" || named[0].HalfOpenProbes != 2 {
+		t.Errorf("got %+v, spec %s", c, c.Spec())
+	}
+	_, err = ParseCandidates("consecutive(3),patient@backoff=5s", named)
+	var se *SpecError
+	if !errors.As(err, &se) || se.Column() != 16 || se.Field != "@backoff" || !strings.Contains(se.Problem(), "at least OpenTimeout (open=10s)") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"go/format"
 	"io"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/spec"
 )
 
 // Objective weighs what a candidate costs in a tuning search. The cost of
@@ -141,6 +140,11 @@ type TuneReport struct {
 	// Go struct fields ("OpenTimeout: 10 * time.Second"), for the code of
 	// the winner.
 	Settings []string
+	// Spec is the winner with those settings in the spec language, for a
+	// flag or a config file: "lastn(0.25,5,10)@open=10s,probes=3". It is
+	// the zero Spec when the winner's policy is one the language cannot
+	// write (a baseline candidate of the caller's own).
+	Spec spec.Spec
 }
 
 // Families lists the policy families Tune searches, in its order.
@@ -182,9 +186,7 @@ type Input struct {
 // gridEntry is one setting of a family's thresholds.
 type gridEntry struct {
 	family string
-	spec   string // as ParseCandidates reads it
-	goCode string
-	new    func() policy.Policy
+	expr   spec.Expr
 }
 
 // grid returns the settings Tune tries for a family: a few values of each
@@ -192,31 +194,31 @@ type gridEntry struct {
 // to a few thousand calls a second.
 func grid(family string, slowCall time.Duration) []gridEntry {
 	var out []gridEntry
-	add := func(spec, code string, build func() policy.Policy) {
-		out = append(out, gridEntry{family, spec, code, build})
+	add := func(format string, args ...any) {
+		s, err := spec.Parse(fmt.Sprintf(format, args...))
+		if err != nil {
+			panic("lab: the tuning grid has a bad entry: " + err.Error()) // never: its values are fixed, and slowCall positive
+		}
+		out = append(out, gridEntry{family, s.Policy})
 	}
 	ratios := []float64{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8}
 	r := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	switch family {
 	case "consecutive":
 		for _, n := range []int{2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50} {
-			add(fmt.Sprintf("consecutive(%d)", n), fmt.Sprintf("policy.Consecutive(%d)", n),
-				func() policy.Policy { return policy.Consecutive(n) })
+			add("consecutive(%d)", n)
 		}
 	case "window":
 		for _, n := range []int{3, 5, 10, 20, 30, 50, 100} {
 			for _, over := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute} {
-				add(fmt.Sprintf("window(%d,%s)", n, shortDuration(over)), fmt.Sprintf("policy.Window(%d, %s)", n, goDuration(over)),
-					func() policy.Policy { return policy.Window(n, over) })
+				add("window(%d,%s)", n, over)
 			}
 		}
 	case "rate":
 		for _, ratio := range ratios {
 			for _, minCalls := range []int{5, 10, 20, 50, 100} {
 				for _, over := range []time.Duration{2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute} {
-					add(fmt.Sprintf("rate(%s,%d,%s)", r(ratio), minCalls, shortDuration(over)),
-						fmt.Sprintf("policy.Rate(%s, %d, %s)", r(ratio), minCalls, goDuration(over)),
-						func() policy.Policy { return policy.Rate(ratio, minCalls, over) })
+					add("rate(%s,%d,%s)", r(ratio), minCalls, over)
 				}
 			}
 		}
@@ -227,9 +229,7 @@ func grid(family string, slowCall time.Duration) []gridEntry {
 					if minCalls > n {
 						continue
 					}
-					add(fmt.Sprintf("lastn(%s,%d,%d)", r(ratio), minCalls, n),
-						fmt.Sprintf("policy.LastN(%s, %d, %d)", r(ratio), minCalls, n),
-						func() policy.Policy { return policy.LastN(ratio, minCalls, n) })
+					add("lastn(%s,%d,%d)", r(ratio), minCalls, n)
 				}
 			}
 		}
@@ -237,9 +237,7 @@ func grid(family string, slowCall time.Duration) []gridEntry {
 		for _, ratio := range []float64{0.1, 0.2, 0.3, 0.5, 0.7, 0.9} {
 			for _, minCalls := range []int{5, 10, 20, 50} {
 				for _, over := range []time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second} {
-					add(fmt.Sprintf("slow(%s,%s,%d,%s)", shortDuration(slowCall), r(ratio), minCalls, shortDuration(over)),
-						fmt.Sprintf("policy.Slow(%s, %s, %d, %s)", goDuration(slowCall), r(ratio), minCalls, goDuration(over)),
-						func() policy.Policy { return policy.Slow(slowCall, ratio, minCalls, over) })
+					add("slow(%s,%s,%d,%s)", slowCall, r(ratio), minCalls, over)
 				}
 			}
 		}
@@ -318,7 +316,9 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 	cands := make([]Candidate, 0, len(entries)+len(t.Baseline))
 	for _, e := range entries {
 		c := t.Base
-		c.Name, c.New = e.spec+c.settingsSpec(), e.new
+		s := c.settings()
+		s.Policy = e.expr
+		c.Name, c.New = s.String(), e.expr.New
 		cands = append(cands, c)
 	}
 	if err := checkCandidates(cands); err != nil {
@@ -341,7 +341,7 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 	for i := range cands {
 		sc := Score{Candidate: cands[i]}
 		if i < len(entries) {
-			sc.GoCode = entries[i].goCode
+			sc.GoCode = entries[i].expr.GoCode()
 		}
 		for _, r := range results[i] {
 			sc.FaultSent += r.res.FaultSent
@@ -406,12 +406,17 @@ func Tune(in Input, t Tuning) (*TuneReport, error) {
 			rep.WinnerIsBaseline = true
 		}
 	}
-	rep.Settings = settingsCode(rep.Winner.Candidate, in)
+	run := runSettings(rep.Winner.Candidate, in)
+	rep.Settings = settingsCode(run)
+	if e, ok := exprOf(rep.Winner.Candidate.New()); ok {
+		run.Policy = e
+		rep.Spec = run
+	}
 	return rep, nil
 }
 
 // goPolicy writes the policy of c as a Go expression, from its spec:
-// "any(consecutive(5), slow(1s, 0.5, 20, 10s))" becomes
+// "any(consecutive(5),slow(1s,0.5,20,10s))" becomes
 // "policy.Any(policy.Consecutive(5), policy.Slow(time.Second, 0.5, 20, 10 * time.Second))".
 // It returns false for a policy the spec language cannot write (one of
 // the caller's own), whose Go form the lab does not know.
@@ -419,42 +424,12 @@ func goPolicy(c Candidate) (string, bool) {
 	if c.New == nil {
 		return "", false
 	}
-	p := c.New()
-	st, ok := p.(fmt.Stringer)
+	e, ok := exprOf(c.New())
 	if !ok {
 		return "", false
 	}
-	var b strings.Builder
-	for _, tok := range specToken.FindAllString(st.String(), -1) {
-		switch name, call := strings.CutSuffix(tok, "("); {
-		case call:
-			lower := strings.ToLower(name)
-			switch f, ok := families[lower]; {
-			case ok:
-				b.WriteString("policy." + f.goName + "(")
-			case lower == "any" || lower == "all":
-				b.WriteString("policy." + strings.ToUpper(lower[:1]) + lower[1:] + "(")
-			default:
-				return "", false
-			}
-		case strings.Trim(tok, "(), ") == "":
-			b.WriteString(tok)
-		default:
-			if _, err := strconv.ParseFloat(tok, 64); err == nil {
-				b.WriteString(tok)
-			} else if d, err := time.ParseDuration(tok); err == nil {
-				b.WriteString(goDuration(d))
-			} else {
-				return "", false
-			}
-		}
-	}
-	return b.String(), true
+	return e.GoCode(), true
 }
-
-// specToken splits a policy's spec into calls ("rate("), arguments and
-// punctuation.
-var specToken = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*\(|[^(),\s]+|[(),\s]+`)
 
 // scenarioResult is one candidate's result in one scenario, with the time
 // from the end of the fault to the end of the run, which a circuit that
@@ -562,10 +537,11 @@ func runUnit(in Input, scenario int, cands []Candidate, opt Options) (ScenarioRe
 	return replay(src.s, src, growingBins(), cands, opt)
 }
 
-// settingsCode writes the breaker settings the search ran with as Go
-// struct fields: the base candidate's, or those the scenarios share.
-func settingsCode(base Candidate, in Input) []string {
-	open, probes := base.OpenTimeout, base.HalfOpenProbes
+// runSettings returns the breaker settings the search ran with: the base
+// candidate's, and the open timeout and probes the scenarios (or the
+// trace) share where the base leaves them.
+func runSettings(base Candidate, in Input) spec.Spec {
+	s := base.settings()
 	same := func(get func(s *Scenario) int64) (int64, bool) {
 		if len(in.Scenarios) == 0 {
 			return 0, false
@@ -579,27 +555,32 @@ func settingsCode(base Candidate, in Input) []string {
 		return v, v != 0
 	}
 	if in.Trace != nil {
-		if open == 0 {
-			open = in.Trace.OpenTimeout
+		if s.OpenTimeout == 0 {
+			s.OpenTimeout = in.Trace.OpenTimeout
 		}
-		if probes == 0 {
-			probes = in.Trace.HalfOpenProbes
+		if s.HalfOpenProbes == 0 {
+			s.HalfOpenProbes = in.Trace.HalfOpenProbes
 		}
 	}
-	if v, ok := same(func(s *Scenario) int64 { return int64(s.OpenTimeout) }); ok && open == 0 {
-		open = time.Duration(v)
+	if v, ok := same(func(s *Scenario) int64 { return int64(s.OpenTimeout) }); ok && s.OpenTimeout == 0 {
+		s.OpenTimeout = time.Duration(v)
 	}
-	if v, ok := same(func(s *Scenario) int64 { return int64(s.HalfOpenProbes) }); ok && probes == 0 {
-		probes = int(v)
+	if v, ok := same(func(s *Scenario) int64 { return int64(s.HalfOpenProbes) }); ok && s.HalfOpenProbes == 0 {
+		s.HalfOpenProbes = int(v)
 	}
+	return s
+}
+
+// settingsCode writes the breaker settings of s as Go struct fields.
+func settingsCode(s spec.Spec) []string {
 	var out []string
-	if open != 0 {
-		out = append(out, "OpenTimeout: "+goDuration(open))
+	if s.OpenTimeout != 0 {
+		out = append(out, "OpenTimeout: "+goDuration(s.OpenTimeout))
 	}
-	if probes != 0 {
-		out = append(out, "HalfOpenProbes: "+strconv.Itoa(probes))
+	if s.HalfOpenProbes != 0 {
+		out = append(out, "HalfOpenProbes: "+strconv.Itoa(s.HalfOpenProbes))
 	}
-	if bo := base.Backoff; bo != nil {
+	if bo := s.Backoff; bo != nil {
 		fields := []string{"Max: " + goDuration(bo.Max)}
 		if bo.Factor != 0 {
 			fields = append(fields, "Factor: "+strconv.FormatFloat(bo.Factor, 'g', -1, 64))
@@ -609,14 +590,14 @@ func settingsCode(base Candidate, in Input) []string {
 		}
 		out = append(out, "Backoff: &breaker.Backoff{"+strings.Join(fields, ", ")+"}")
 	}
-	if base.CloseAfter != 0 {
-		out = append(out, "CloseAfter: "+strconv.Itoa(base.CloseAfter))
+	if s.CloseAfter != 0 {
+		out = append(out, "CloseAfter: "+strconv.Itoa(s.CloseAfter))
 	}
 	switch {
-	case base.ProbeTimeout < 0:
+	case s.ProbeTimeout < 0:
 		out = append(out, "ProbeTimeout: breaker.NoProbeTimeout")
-	case base.ProbeTimeout > 0:
-		out = append(out, "ProbeTimeout: "+goDuration(base.ProbeTimeout))
+	case s.ProbeTimeout > 0:
+		out = append(out, "ProbeTimeout: "+goDuration(s.ProbeTimeout))
 	}
 	return out
 }
@@ -672,10 +653,11 @@ func (r *TuneReport) Write(w io.Writer) error {
 	if r.WinnerIsBaseline {
 		of = ", of the candidates for comparison: no setting searched does as well"
 	}
-	if r.Winner.GoCode == "" {
+	if r.Winner.GoCode == "" || r.Spec.Policy.IsZero() {
 		fmt.Fprintf(&b, "\nwinner: %s (cost %.0f%s): %s\n", r.Winner.Candidate.Name, r.Winner.Cost, of, r.Winner.Candidate.Spec())
 	} else {
-		fmt.Fprintf(&b, "\nwinner: %s (cost %.0f%s), as Go:\n\n%s\n", r.Winner.Candidate.Name, r.Winner.Cost, of, r.GoCode())
+		fmt.Fprintf(&b, "\nwinner: %s (cost %.0f%s), as a spec (a -policies candidate, a flag or a config value):\n\n  %s\n\nas Go:\n\n%s\n",
+			r.Winner.Candidate.Name, r.Winner.Cost, of, r.Spec, r.GoCode())
 	}
 	for line := range strings.Lines(b.String()) {
 		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/spec"
 )
 
 // A search gives the same report whatever the number of workers, its
@@ -70,6 +73,28 @@ func TestTuneDeterministicAndPareto(t *testing.T) {
 	}
 	if code := rep.GoCode(); !strings.Contains(code, "var cfg = breaker.Config[T]{\n\tPolicy:") || !strings.Contains(code, "OpenTimeout:    10 * time.Second,") {
 		t.Errorf("Go code:\n%s", code)
+	}
+	checkWinnerSpec(t, rep, outs[0])
+}
+
+// checkWinnerSpec: the winner's spec is its policy with the settings the
+// search ran with, printed in the report, and reads back, through package
+// spec, to the same configuration as the Go code: one spelling.
+func checkWinnerSpec(t *testing.T, rep *TuneReport, out string) {
+	t.Helper()
+	s := rep.Spec
+	if s.Policy.String() != rep.Winner.Candidate.Name && !rep.WinnerIsBaseline {
+		t.Errorf("spec %s, winner %s", s, rep.Winner.Candidate.Name)
+	}
+	if s.Policy.GoCode() != rep.Winner.GoCode || s.OpenTimeout != 10*time.Second || s.HalfOpenProbes != 3 {
+		t.Errorf("spec %s, Go policy %s", s, rep.Winner.GoCode)
+	}
+	back, err := spec.Parse(s.String())
+	if err != nil || !back.Equal(s) {
+		t.Errorf("spec %s reads back as %s, %v", s, back, err)
+	}
+	if !strings.Contains(out, "as a spec (a -policies candidate, a flag or a config value):\n\n  "+s.String()+"\n\nas Go:") {
+		t.Errorf("the report does not print the spec %s:\n%s", s, out)
 	}
 }
 

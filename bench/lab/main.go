@@ -63,7 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the random traffic; the same seed gives the same output")
 	policies := fs.String("policies", "", "comma-separated candidates to compare: policies spelt as their Go constructors, lowercased,\n"+
 		"such as `consecutive(10),rate(0.3,20,10s),any(consecutive(5),slow(1s,0.5,20,10s))`, each optionally with\n"+
-		"breaker settings after '@' (consecutive(5)@open=30s,probes=1), or default candidates by name (see -list)")
+		"breaker settings after '@' (consecutive(5)@open=30s,probes=1), or default candidates by name (see -list);\n"+
+		"the language is package spec's, the same as a breaker's flag or config value (docs/spec.md)")
 	var settings []setting
 	for _, st := range []struct{ key, usage string }{
 		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},
@@ -180,7 +181,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *policies != "" {
 		var err error
 		if ps, err = lab.ParseCandidates(*policies, ps); err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintf(stderr, "lab: -policies: %v\n", err)
 			var se *lab.SpecError
 			if errors.As(err, &se) {
 				fmt.Fprintf(stderr, "  -policies %s\n", strings.ReplaceAll(se.Caret(), "\n", "\n            "))

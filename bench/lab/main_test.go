@@ -46,7 +46,7 @@ func TestDefaultRunIdenticalAcrossRuns(t *testing.T) {
 		t.Errorf("stdout differs:\n%s\n---\n%s", outs[0], outs[1])
 	}
 	for _, want := range append(scenarios, "scenario", "consecutive", "window", "rate", "lastn", "slow",
-		"any(consecutive(5), slow(1s, 0.5, 20, 10s))", "columns:") {
+		"any(consecutive(5),slow(1s,0.5,20,10s))", "columns:") {
 		if !strings.Contains(outs[0], want) {
 			t.Errorf("no %q in the output:\n%s", want, outs[0])
 		}
@@ -90,7 +90,7 @@ func TestPoliciesFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3, 20, 10s)@probes=1", "consecutive(5)@probes=1\n"} {
+	for _, want := range []string{"consecutive(5)@open=30s,probes=1", "rate(0.3,20,10s)@probes=1", "consecutive(5)@probes=1\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
@@ -565,4 +565,41 @@ func TestBadInputFirstHour(t *testing.T) {
 	if code, _, errOut := runLab(t, "-help"); code != 0 || !strings.Contains(errOut, "Usage: go run ./bench/lab [flags]") || !strings.Contains(errOut, "-fault-start") {
 		t.Errorf("-help: exit %d, stderr:\n%s", code, errOut)
 	}
+}
+
+// One spelling: the spec -tune prints for its winner is a -policies
+// candidate that, run over the same scenario, does what the search scored.
+func TestTuneSpecFeedsPolicies(t *testing.T) {
+	code, out, errOut := runLab(t, "-tune", "-scenarios", "outage", "-families", "consecutive", "-probes", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, after, ok := strings.Cut(out, "as a spec (a -policies candidate, a flag or a config value):\n\n  ")
+	winnerSpec, _, _ := strings.Cut(after, "\n")
+	if !ok || !strings.HasSuffix(winnerSpec, "@open=10s,probes=2") {
+		t.Fatalf("no winner spec with the run's settings in\n%s", out)
+	}
+	_, name, _ := strings.Cut(out, "\nwinner: ")
+	name, _, _ = strings.Cut(name, " ")
+	var tuned []string // cost, fault_sent, healthy_lost, ...
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) == 6 && f[0] == name {
+			tuned = f
+			break
+		}
+	}
+	code, ran, errOut := runLab(t, "-scenarios", "outage", "-policies", winnerSpec)
+	if code != 0 || tuned == nil {
+		t.Fatalf("-policies %s: exit %d: %s\n%s", winnerSpec, code, errOut, out)
+	}
+	for line := range strings.Lines(ran) {
+		// scenario candidate time_to_trip fault_sent fault_failed healthy_lost ...
+		if f := strings.Fields(line); len(f) > 5 && f[1] == winnerSpec {
+			if f[3] != tuned[2] || f[5] != tuned[3] {
+				t.Errorf("-tune scored %s with fault_sent %s, healthy_lost %s; run alone: %s, %s", winnerSpec, tuned[2], tuned[3], f[3], f[5])
+			}
+			return
+		}
+	}
+	t.Errorf("no row for %s in\n%s", winnerSpec, ran)
 }
