@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/goid"
 )
 
 // This file is the applier: the one owner of what each attached breaker
@@ -41,7 +42,11 @@ type applier struct {
 	mu       sync.Mutex
 	queue    []queued
 	draining bool
-	applying bool
+	// drainer is the id of the goroutine draining (package internal/goid;
+	// 0 when unknown): a call that waits for its updates must not be made
+	// by the drainer itself, from inside a callback, or it would wait for
+	// itself.
+	drainer int64
 }
 
 // queued is an update in the queue; done, if set, is closed once it was
@@ -58,20 +63,24 @@ type queued struct {
 func (co *Coordinator) submit(u update) { co.submitAll([]update{u}, false) }
 
 // submitAll applies us, in order, as submit does. With wait, it returns
-// once they were applied, when that is safe: when the goroutine draining
-// the queue is between two updates, it cannot be this one inside a
-// callback, and will get to ours; when it is inside one, it may be this
-// one, and the updates are left to it (they are then applied right after
-// the current one). Operators' calls wait, so that their own breakers have
-// adopted what they did when they return.
+// once they were applied, by this goroutine or by the one draining the
+// queue, unless this goroutine is the one draining, inside a callback of
+// the update it is applying: it would wait for itself, so the updates are
+// left to it, and applied right after the current one. Operators' calls
+// wait, so that their own breakers have adopted what they did when they
+// return.
 func (co *Coordinator) submitAll(us []update, wait bool) {
 	if len(us) == 0 {
 		return
 	}
 	a := &co.applier
+	me := int64(0)
+	if wait {
+		me = goid.Current()
+	}
 	a.mu.Lock()
 	var done chan struct{}
-	if wait && a.draining && !a.applying {
+	if wait && a.draining && me != 0 && me != a.drainer {
 		done = make(chan struct{})
 	}
 	for i, u := range us {
@@ -89,6 +98,7 @@ func (co *Coordinator) submitAll(us []update, wait bool) {
 		return
 	}
 	a.draining = true
+	a.drainer = goid.Current()
 	a.mu.Unlock()
 	co.drain()
 }
@@ -105,7 +115,7 @@ func (co *Coordinator) drain() {
 		// A callback panicked inside Adopt: wake every waiter and let the
 		// next submit drain what is left.
 		a.mu.Lock()
-		a.draining, a.applying = false, false
+		a.draining, a.drainer = false, 0
 		if cur.done != nil {
 			close(cur.done)
 		}
@@ -121,18 +131,16 @@ func (co *Coordinator) drain() {
 		a.mu.Lock()
 		if len(a.queue) == 0 {
 			a.queue = nil
-			a.draining, a.applying = false, false
+			a.draining, a.drainer = false, 0
 			a.mu.Unlock()
 			finished = true
 			return
 		}
 		cur = a.queue[0]
 		a.queue = a.queue[1:]
-		a.applying = true
 		a.mu.Unlock()
 		co.apply(cur.update)
 		a.mu.Lock()
-		a.applying = false
 		if cur.done != nil {
 			close(cur.done)
 		}

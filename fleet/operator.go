@@ -10,9 +10,11 @@ import (
 // ForceOpen forces the circuit name open on every instance: every call is
 // rejected and no probe runs until Clear or Disable. It returns once the
 // store has taken it; this instance's breaker adopts it before ForceOpen
-// returns (unless a callback made the call while a record was being
-// applied: then right after the callback returns), the others on the
-// event, or at their next flush.
+// returns, the others on the event, or at their next flush. A call made
+// from a callback that the adoption of a record runs returns at once, and
+// its record is applied right after that callback returns. A call from any
+// other goroutine waits for the record being applied, so a callback must
+// not wait for a goroutine that calls the coordinator.
 func (co *Coordinator) ForceOpen(ctx context.Context, name string) error {
 	return co.force(ctx, name, ModeForcedOpen)
 }

@@ -8,7 +8,6 @@ import (
 	"iter"
 	"maps"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/goid"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -151,7 +151,7 @@ type Group[K comparable, T any] struct {
 
 	// events waits to be handed to OnCreate and OnEvict, in order, by the
 	// one goroutine that is delivering: deliverer, a goroutine id (see
-	// goid). delivered is signalled after each event, for the Gets that
+	// package internal/goid; 0 when unknown, and then no Get waits). delivered is signalled after each event, for the Gets that
 	// wait for the OnCreate of their breaker.
 	events     []event[K, T]
 	delivering bool
@@ -455,7 +455,7 @@ func (g *Group[K, T]) unlockAndDeliver(wait *entry[T]) {
 			continue
 		case !g.delivering || wait == nil || wait.creating.Load() == 0:
 		case me == -1:
-			me = goid()
+			me = goid.Current()
 			continue
 		case me != g.deliverer:
 			g.delivered.Wait()
@@ -473,7 +473,7 @@ func (g *Group[K, T]) unlockAndDeliver(wait *entry[T]) {
 // and the panic goes on up with the lock released.
 func (g *Group[K, T]) deliverLocked() {
 	g.delivering = true
-	g.deliverer = goid()
+	g.deliverer = goid.Current()
 	for len(g.events) > 0 {
 		ev := g.events[0]
 		g.events[0] = event[K, T]{} // not kept alive by the backing array
@@ -517,25 +517,6 @@ func (g *Group[K, T]) deliveredLocked(ev event[K, T]) {
 		ev.e.creating.Add(-1)
 		g.delivered.Broadcast()
 	}
-}
-
-// goid returns the id of the calling goroutine, as the first line of its
-// stack trace gives it ("goroutine 42 [running]:"). A Get needs it only
-// to tell whether it runs inside a callback of the group, and it is read
-// only where events are delivered or waited for, never on the path of a
-// Get of a key the group holds.
-func goid() int64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = b[len("goroutine "):]
-	var id int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + int64(c-'0')
-	}
-	return id
 }
 
 // missedLocked counts a Get that read missed, and publishes all once the
