@@ -93,19 +93,22 @@ func (s *Store) args(name string, p fleet.Params, extra ...any) []any {
 	return append(a, extra...)
 }
 
-func checkName(name string) error {
+// checkName refuses a circuit whose keys would not share one hash tag,
+// and so in a Redis Cluster one slot (see checkTag).
+func (s *Store) checkName(name string) error {
 	if name == "" {
 		return errors.New("redisfleet: a circuit needs a name: its keys' hash tag is made of it")
 	}
-	return nil
+	return checkTag(s.prefix, name)
 }
 
 // run runs script for name and reads its reply.
 func (s *Store) run(ctx context.Context, sc *redis.Script, name string, p fleet.Params, extra ...any) (fleet.Verdict, fleet.Record, error) {
-	if err := checkName(name); err != nil {
+	if err := s.checkName(name); err != nil {
 		return 0, fleet.Record{}, err
 	}
 	res, err := sc.Run(ctx, s.c, s.keys(name), s.args(name, p, extra...)...).Result()
+	s.unanswered(err)
 	return parseReply(name, res, err)
 }
 
@@ -121,7 +124,7 @@ func (s *Store) Trip(ctx context.Context, name string, t fleet.TripRequest, p fl
 // loaded).
 func (s *Store) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Params) ([]fleet.Record, []error, error) {
 	for _, c := range batch {
-		if err := checkName(c.Name); err != nil {
+		if err := s.checkName(c.Name); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -133,6 +136,7 @@ func (s *Store) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Params)
 				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10))...)
 		}
 		_, perr := pipe.Exec(ctx)
+		s.unanswered(perr)
 		if perr != nil && attempt == 0 && redis.HasErrorPrefix(perr, "NOSCRIPT") {
 			if err := flush.Load(ctx, s.c).Err(); err != nil {
 				return nil, nil, err

@@ -246,7 +246,9 @@ func startNode(dir string) (*Node, error) {
 			"--bind", "127.0.0.1", "--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--cluster-node-timeout", strconv.FormatInt(NodeTimeout.Milliseconds(), 10),
-			"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "notice")
+			"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "notice",
+			// A replica syncs at once, not after the default 5s wait for others.
+			"--repl-diskless-sync-delay", "0")
 		if err != nil {
 			continue
 		}
