@@ -292,11 +292,13 @@ func TestClusterStepsFollowTakeoverOfHungMaster(t *testing.T) {
 	f.dep.failing.Store(true)
 	eventually(t, "master hung: every instance open on its own", 3*time.Second, states(breaker.Open, a, b))
 	f.dep.failing.Store(false)
+	takeover := time.Now()
 	if err := heir.Client().Do(context.Background(), "CLUSTER", "FAILOVER", "TAKEOVER").Err(); err != nil {
 		t.Fatal(err)
 	}
 	f.serves("TAKEOVER: the replica serves the circuit", heir)
-	toRecover := eventually(t, "TAKEOVER: every coordinator recovered, the old master still hung", 10*time.Second, settled(a, b))
+	eventually(t, "TAKEOVER: every coordinator recovered, the old master still hung", 10*time.Second, settled(a, b))
+	toRecover := time.Since(takeover)
 	eventually(t, "TAKEOVER: every instance closed", 5*time.Second, states(breaker.Closed, a, b))
 	g := f.outage("after the takeover", heir)
 	w, _ := checkWaits(t, "hung master and TAKEOVER", a, b)

@@ -3,6 +3,8 @@ package redisfleet_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +46,18 @@ func clusterOptions() *redis.ClusterOptions {
 		DialTimeout: fxStep, ReadTimeout: fxStep, WriteTimeout: fxStep, PoolTimeout: fxStep}
 }
 
+// testLog writes a coordinator's log lines to its test's log, shown when
+// the test fails.
+type testLog struct {
+	t  *testing.T
+	id string
+}
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("%s: %s", l.id, strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // flakyDep is the dependency the instances call: it fails while failing is
 // set.
 type flakyDep struct{ failing atomic.Bool }
@@ -62,6 +76,7 @@ type instance struct {
 	maxWait atomic.Int64
 	wasDeg  atomic.Bool
 	calls   atomic.Int64
+	idle    atomic.Bool // set: the instance makes no calls
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -75,6 +90,7 @@ func newInstance(t *testing.T, id, circuit string, s *redisfleet.Store, dep *fla
 	co, err := fleet.New(fleet.Config{
 		Store: s, Instance: id, Quorum: 1, OpenTimeout: fxOpen, Probes: 1, ProbeTimeout: fxProbeTimeout,
 		FlushInterval: fxFlush, GateTimeout: fxGate, StepTimeout: fxStep,
+		Logger: slog.New(slog.NewTextHandler(testLog{t, id}, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +122,9 @@ func (in *instance) load(dep *flakyDep) {
 		case <-in.stop:
 			return
 		case <-tick.C:
+		}
+		if in.idle.Load() {
+			continue
 		}
 		var inFn time.Duration
 		start := time.Now()
