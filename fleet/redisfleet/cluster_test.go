@@ -3,6 +3,7 @@ package redisfleet_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -306,4 +307,105 @@ func TestClusterStepsFollowTakeoverOfHungMaster(t *testing.T) {
 		toDeg.Round(time.Millisecond), toRecover.Round(time.Millisecond), w.Round(100*time.Microsecond), g, time.Since(start).Round(time.Millisecond))
 	resume()
 	f.cl.WaitHealthy(t)
+}
+
+// TestClusterFlushAfterScriptLossNeedsOnlyItsMasters: after the masters
+// lost their scripts (a restart, SCRIPT FLUSH), a flush loads them again
+// through the masters of its own circuits. It loaded them on every node
+// the client knows (go-redis's ScriptLoad), so a node that did not answer
+// — a hung replica here — failed every flush until it came back.
+func TestClusterFlushAfterScriptLossNeedsOnlyItsMasters(t *testing.T) {
+	cl := redistest.SharedCluster(t)
+	cl.WaitHealthy(t)
+	replica, master := cl.Replica(t)
+	// A client that knows the replica (see Cluster.Slots).
+	o := clusterOptions()
+	o.ClusterSlots = cl.Slots
+	s := redisfleet.New(cl.Client(t, o), redisfleet.Options{Prefix: "sl"})
+	name := ""
+	for i := 0; name == "" && i < 1000; i++ {
+		if n := "sl" + strconv.Itoa(i); cl.MasterOf(t, cl.Slot(t, n)) == master {
+			name = n
+		}
+	}
+	batch := []fleet.Counts{{Name: name, Instance: "a", Successes: 1}}
+	flush := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), fxStep)
+		defer cancel()
+		_, errs, err := s.Flush(ctx, batch, fleettest.Params())
+		return errors.Join(append(errs, err)...)
+	}
+	if err := flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range cl.Nodes {
+		if err := n.Client().ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := replica.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	err := flush()
+	if err := replica.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("flush after the scripts were lost, with the replica hung: %v", err)
+	}
+	cl.WaitHealthy(t)
+}
+
+// TestClusterFlushCountsOnceWhenOneMasterLostItsScripts: when one master
+// lost the scripts and the others did not, a flush sends again only the
+// steps that master refused. It sent the whole batch again, so the counts
+// of the circuits on the other masters were added twice, inflating the
+// fleet's failure rate.
+func TestClusterFlushCountsOnceWhenOneMasterLostItsScripts(t *testing.T) {
+	cl := redistest.SharedCluster(t)
+	cl.WaitHealthy(t)
+	cc := cl.Client(t, clusterOptions())
+	s := redisfleet.New(cc, redisfleet.Options{Prefix: "co"})
+	ctx := context.Background()
+	p := fleettest.Params()
+	p.FailureRate, p.MinCalls, p.RateWindow = 0.9, 1000, time.Minute // counts kept, never opening
+	// A circuit on each master.
+	var batch []fleet.Counts
+	var masters []*redistest.Node
+	for i := 0; len(batch) < 3 && i < 1000; i++ {
+		name := "co" + strconv.Itoa(i)
+		m := cl.MasterOf(t, cl.Slot(t, name))
+		if !slices.Contains(masters, m) {
+			masters = append(masters, m)
+			batch = append(batch, fleet.Counts{Name: name, Instance: "a", Successes: 5, Failures: 1})
+		}
+	}
+	if _, _, err := s.Flush(ctx, batch, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := masters[0].Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, err := s.Flush(ctx, batch, p)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range batch {
+		counts, err := cc.HGetAll(ctx, redisfleet.Keys(s, c.Name)[3]).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok, failed int
+		for k, v := range counts {
+			n, _ := strconv.Atoi(v)
+			if strings.HasSuffix(k, ":s") {
+				ok += n
+			} else {
+				failed += n
+			}
+		}
+		if ok != 10 || failed != 2 {
+			t.Errorf("circuit %s: %d successes and %d failures after two flushes of 5 and 1", c.Name, ok, failed)
+		}
+	}
 }

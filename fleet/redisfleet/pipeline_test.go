@@ -65,8 +65,14 @@ func TestFlushIsOneRoundTrip(t *testing.T) {
 			}
 		}
 		if round == 0 {
-			// NOSCRIPT: the script is loaded and the pipeline sent again
-			// (go-redis also dials a fresh connection after the errors).
+			// NOSCRIPT: the first step goes again by EVAL, which loads the
+			// script, and the others by EVALSHA after it (go-redis also
+			// dials a fresh connection after the errors).
+			calls := srv.CommandCalls(t)
+			if calls["eval"] != 1 || calls["evalsha"] != int64(2*len(batch)-1) || calls["script|load"] != 0 {
+				t.Fatalf("first flush of %d circuits: %d EVAL, %d EVALSHA, %d SCRIPT LOAD; want 1, %d, 0",
+					len(batch), calls["eval"], calls["evalsha"], calls["script|load"], 2*len(batch)-1)
+			}
 			continue
 		}
 		if h.single.Load() != 0 || h.pipelines.Load() != 1 {

@@ -471,3 +471,41 @@ func (c *Cluster) MasterOf(t testing.TB, slot int) *Node {
 	t.Fatalf("no master serves slot %d", slot)
 	return nil
 }
+
+// Slots returns the cluster's slot map as CLUSTER NODES tells it: every
+// master's slot ranges, each with the master and its replicas. Give it to
+// ClusterOptions.ClusterSlots for a client that knows every node: Redis
+// leaves a replica out of CLUSTER SLOTS until it has reported a
+// replication offset, and then some nodes may still answer from a cached
+// reply without it.
+func (c *Cluster) Slots(ctx context.Context) ([]redis.ClusterSlot, error) {
+	v, err := c.Nodes[0].view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []redis.ClusterSlot
+	for _, m := range v {
+		if !m.isMaster || m.failing {
+			continue
+		}
+		nodes := []redis.ClusterNode{{ID: m.id, Addr: m.addr}}
+		for _, r := range v {
+			if !r.isMaster && r.master == m.id && !r.failing {
+				nodes = append(nodes, redis.ClusterNode{ID: r.id, Addr: r.addr})
+			}
+		}
+		for _, rg := range strings.Fields(m.slots) {
+			lo, hi, ok := strings.Cut(rg, "-")
+			if !ok {
+				hi = lo
+			}
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := strconv.Atoi(hi)
+			if err1 != nil || err2 != nil {
+				continue // a slot being imported or migrated: "[n->-id]"
+			}
+			out = append(out, redis.ClusterSlot{Start: a, End: b, Nodes: nodes})
+		}
+	}
+	return out, nil
+}
