@@ -417,3 +417,57 @@ func TestClusterFlushCountsOnceWhenOneMasterLostItsScripts(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterFlushWithOneMasterCutOff: when one instance's link to one
+// master is cut (a blackhole), its flush returns within the step timeout,
+// the single steps of circuits on the other masters still work, and once
+// the link is back every circuit flushes again.
+//
+// The flush fails as a whole, not only for the circuits of the master cut
+// off: go-redis's cluster pipeline, when its context ends while it waits
+// to retry one node, marks every command failed, also those the other
+// masters answered (and ran).
+func TestClusterFlushWithOneMasterCutOff(t *testing.T) {
+	cl := redistest.SharedCluster(t)
+	cl.WaitHealthy(t)
+	cc, proxies := cl.ProxiedClient(t, clusterOptions())
+	s := redisfleet.New(cc, redisfleet.Options{Prefix: newPrefix("cut")})
+	p := fleettest.Params()
+	var batch []fleet.Counts
+	var masters []*redistest.Node
+	for i := 0; len(batch) < 3 && i < 1000; i++ {
+		name := "cut" + strconv.Itoa(i)
+		m := cl.MasterOf(t, cl.Slot(t, name))
+		if !slices.Contains(masters, m) {
+			masters = append(masters, m)
+			batch = append(batch, fleet.Counts{Name: name, Instance: "a", Successes: 1})
+		}
+	}
+	ctx := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), fxStep)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	flush := func() error {
+		_, errs, err := s.Flush(ctx(), batch, p)
+		return errors.Join(append(errs, err)...)
+	}
+	if err := flush(); err != nil {
+		t.Fatal(err)
+	}
+	cut := proxies[masters[0].Addr]
+	cut.Blackhole()
+	start := time.Now()
+	err := flush()
+	if took := time.Since(start); err == nil || took > fxStep+fxSlack {
+		t.Errorf("flush with a master cut off: %v after %v; want an error within the step timeout, %v", err, took, fxStep)
+	}
+	for i, c := range batch {
+		_, err := s.Trip(ctx(), c.Name, fleet.TripRequest{Instance: "a"}, p)
+		if cutOff := i == 0; cutOff != (err != nil) {
+			t.Errorf("Trip of %s on %s (cut off: %v): %v", c.Name, masters[i].Addr, cutOff, err)
+		}
+	}
+	cut.Heal()
+	eventually(t, "link back: every circuit flushes", 5*time.Second, func() bool { return flush() == nil })
+}

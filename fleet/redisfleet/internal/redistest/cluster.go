@@ -148,6 +148,30 @@ func (c *Cluster) Client(t testing.TB, o *redis.ClusterOptions) *redis.ClusterCl
 	return cc
 }
 
+// ProxiedClient returns a cluster client of c whose connections to each
+// node go through a [Proxy] of their own, and those proxies by node
+// address: a test can slow down or cut off this client's link to one
+// node while other clients keep theirs. o is as for Client.
+func (c *Cluster) ProxiedClient(t testing.TB, o *redis.ClusterOptions) (*redis.ClusterClient, map[string]*Proxy) {
+	t.Helper()
+	proxies := map[string]*Proxy{}
+	for _, n := range c.Nodes {
+		proxies[n.Addr] = NewProxy(t, "tcp", n.Addr)
+	}
+	var opt redis.ClusterOptions
+	if o != nil {
+		opt = *o
+	}
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if p := proxies[addr]; p != nil {
+			addr = p.Addr()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	return c.Client(t, &opt), proxies
+}
+
 func startCluster() (c *Cluster, err error) {
 	begin := time.Now()
 	dir, err := os.MkdirTemp("", "rfc")
