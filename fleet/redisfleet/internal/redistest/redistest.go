@@ -126,6 +126,5 @@ func (l *tail) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// errStopped is what a fixture's method returns on a server that is not
-// running.
+// errStopped fails a test that signals a server it stopped.
 var errStopped = errors.New("redistest: the server is not running")
