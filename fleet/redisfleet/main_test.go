@@ -3,6 +3,8 @@ package redisfleet_test
 import (
 	"os"
 	"testing"
+
+	"github.com/tripwire-go/tripwire/fleet/redisfleet/internal/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -10,5 +12,6 @@ func TestMain(m *testing.M) {
 		memberMain()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Stops the cluster the tests share, if one started it.
+	os.Exit(redistest.Main(m))
 }

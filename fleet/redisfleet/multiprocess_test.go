@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tripwire-go/tripwire/fleet/redisfleet/internal/redistest"
 )
 
 // dependency is the service the members call: it fails while failing is
@@ -441,94 +442,6 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// proxy forwards TCP connections to a unix socket, with a delay or a cut
-// the test sets: one member's network to Redis.
-type proxy struct {
-	ln     net.Listener
-	target string
-	delay  atomic.Int64
-	cut    atomic.Bool
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.setCut(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if p.cut.Load() {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("unix", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.pipe(c, s)
-		go p.pipe(s, c)
-	}
-}
-
-func (p *proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if d := time.Duration(p.delay.Load()); d > 0 {
-				hold(d)
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// setCut cuts (or restores) the member's network: open connections are
-// closed and new ones refused.
-func (p *proxy) setCut(on bool) {
-	p.cut.Store(on)
-	if on {
-		p.mu.Lock()
-		for c := range p.conns {
-			c.Close()
-		}
-		p.conns = map[net.Conn]struct{}{}
-		p.mu.Unlock()
-	}
-}
-
 // TestMultiProcess runs N = 4 member processes against a real redis-server
 // and a loopback dependency: a shared outage and recovery (members 1 and
 // 2 with clocks 30s ahead and behind), the same outage without sharing,
@@ -538,21 +451,21 @@ func TestMultiProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and a redis-server; takes ~30s")
 	}
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fw := &fleetWatch{}
-	watchC := srv.client(t)
+	watchC := srv.Client(t)
 	go fw.run(ctx, watchC, "mp:events")
 	dep := &dependency{fleet: fw}
 	hs := httptest.NewServer(dep)
 	defer hs.Close()
-	px := startProxy(t, srv.sock)
+	px := redistest.NewProxy(t, "unix", srv.Sock)
 	addr := func(i int) string {
 		if i == 0 {
-			return "tcp:" + px.ln.Addr().String()
+			return "tcp:" + px.Addr()
 		}
-		return "unix:" + srv.sock
+		return "unix:" + srv.Sock
 	}
 	const n = 4
 
@@ -565,9 +478,9 @@ func TestMultiProcess(t *testing.T) {
 
 	shared := startMembers(t, n, true, addr, hs.URL, dep)
 	hold(300 * time.Millisecond) // attach and first sync
-	before := srv.commandCalls(t)
+	before := srv.CommandCalls(t)
 	sr := shared.outage(t, fw, "shared", 2500*time.Millisecond)
-	after := srv.commandCalls(t)
+	after := srv.CommandCalls(t)
 	t.Logf("with sharing: every member open %v after the first failure; %d requests by then, %d during the whole outage, %d while the fleet was open (in flight or not yet heard of it); every member closed %v after the fleet's close",
 		sr.toAllOpen.Round(time.Millisecond), sr.intoOutage, sr.duringOutage, sr.intoOpenFleet, sr.closeLag.Round(time.Millisecond))
 	var gens []uint64
@@ -628,10 +541,10 @@ func TestMultiProcess(t *testing.T) {
 		who         string
 		apply, undo func()
 	}
-	pauser := srv.client(t)
+	pauser := srv.Client(t)
 	faults := []fault{
-		{"SIGSTOP redis", "all", func() { srv.signal(syscall.SIGSTOP) }, func() { srv.signal(syscall.SIGCONT) }},
-		{"kill + restart redis", "all", srv.stop, srv.start},
+		{"SIGSTOP redis", "all", func() { srv.Signal(syscall.SIGSTOP) }, func() { srv.Signal(syscall.SIGCONT) }},
+		{"kill + restart redis", "all", srv.Stop, srv.Start},
 		{"CLIENT PAUSE 10s", "all", func() {
 			if err := pauser.Do(ctx, "CLIENT", "PAUSE", "10000", "ALL").Err(); err != nil {
 				t.Fatal(err)
@@ -646,8 +559,8 @@ func TestMultiProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, func() {}},
-		{"proxy +150ms each way", "member 0", func() { px.delay.Store(int64(150 * time.Millisecond)) }, func() { px.delay.Store(0) }},
-		{"proxy cut", "member 0", func() { px.setCut(true) }, func() { px.setCut(false) }},
+		{"proxy +150ms each way", "member 0", func() { px.SetLatency(150 * time.Millisecond) }, func() { px.SetLatency(0) }},
+		{"proxy cut", "member 0", func() { px.Refuse() }, func() { px.Heal() }},
 	}
 	type row struct {
 		name, who         string

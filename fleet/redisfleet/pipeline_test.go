@@ -14,6 +14,7 @@ import (
 	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/fleet/fleettest"
 	"github.com/tripwire-go/tripwire/fleet/redisfleet"
+	"github.com/tripwire-go/tripwire/fleet/redisfleet/internal/redistest"
 )
 
 // countHook counts what a client sends: single commands and pipelines.
@@ -38,8 +39,8 @@ func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // TestFlushIsOneRoundTrip: the flush of many circuits is one pipeline,
 // once the server has the script.
 func TestFlushIsOneRoundTrip(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.client(t)
+	srv := redistest.Start(t)
+	c := srv.Client(t)
 	h := &countHook{}
 	c.AddHook(h)
 	s := redisfleet.New(c, redisfleet.Options{})
@@ -64,8 +65,14 @@ func TestFlushIsOneRoundTrip(t *testing.T) {
 			}
 		}
 		if round == 0 {
-			// NOSCRIPT: the script is loaded and the pipeline sent again
-			// (go-redis also dials a fresh connection after the errors).
+			// NOSCRIPT: the first step goes again by EVAL, which loads the
+			// script, and the others by EVALSHA after it (go-redis also
+			// dials a fresh connection after the errors).
+			calls := srv.CommandCalls(t)
+			if calls["eval"] != 1 || calls["evalsha"] != int64(2*len(batch)-1) || calls["script|load"] != 0 {
+				t.Fatalf("first flush of %d circuits: %d EVAL, %d EVALSHA, %d SCRIPT LOAD; want 1, %d, 0",
+					len(batch), calls["eval"], calls["evalsha"], calls["script|load"], 2*len(batch)-1)
+			}
 			continue
 		}
 		if h.single.Load() != 0 || h.pipelines.Load() != 1 {
@@ -78,8 +85,8 @@ func TestFlushIsOneRoundTrip(t *testing.T) {
 // TestMalformedEventsAreDropped: a message on the events channel that is
 // not a record is dropped, and the records after it still come.
 func TestMalformedEventsAreDropped(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.client(t)
+	srv := redistest.Start(t)
+	c := srv.Client(t)
 	s := redisfleet.New(c, redisfleet.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -112,10 +119,10 @@ func TestMalformedEventsAreDropped(t *testing.T) {
 // subscription, leaves no goroutine behind once it and its client are
 // closed, also when the server went away meanwhile.
 func TestCloseLeavesNoGoroutineOverRedis(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	before := runtime.NumGoroutine()
 	for _, kill := range []bool{false, true} {
-		c := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.sock, ContextTimeoutEnabled: true})
+		c := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock, ContextTimeoutEnabled: true})
 		co, err := fleet.New(fleet.Config{Store: redisfleet.New(c, redisfleet.Options{}), Instance: "a", FlushInterval: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -128,7 +135,7 @@ func TestCloseLeavesNoGoroutineOverRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		if kill {
-			srv.stop()
+			srv.Stop()
 			_ = co.Sync(context.Background())
 		}
 		if err := co.Close(); err != nil {

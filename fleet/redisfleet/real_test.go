@@ -11,22 +11,23 @@ import (
 	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/fleet/fleettest"
 	"github.com/tripwire-go/tripwire/fleet/redisfleet"
+	"github.com/tripwire-go/tripwire/fleet/redisfleet/internal/redistest"
 )
 
 // TestConformanceRedis runs the suite on a real redis-server: its Lua is
 // not miniredis's. The server's clock cannot be set, so the scripts' time
 // is moved on by an offset, and each case gets a prefix of its own.
 func TestConformanceRedis(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	var n atomic.Int64
 	fleettest.Run(t, fleettest.Harness{
 		New: func(t *testing.T, start time.Time) (fleet.Store, func(time.Duration)) {
-			s := redisfleet.New(srv.client(t), redisfleet.Options{Prefix: "c" + strconv.FormatInt(n.Add(1), 10)})
+			s := redisfleet.New(srv.Client(t), redisfleet.Options{Prefix: "c" + strconv.FormatInt(n.Add(1), 10)})
 			redisfleet.Advance(s, time.Until(start))
 			return s, func(d time.Duration) { redisfleet.Advance(s, d) }
 		},
 		Drop: func(t *testing.T, s fleet.Store, name string) {
-			if err := srv.client(t).FlushAll(context.Background()).Err(); err != nil {
+			if err := srv.Client(t).FlushAll(context.Background()).Err(); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -39,8 +40,8 @@ func TestConformanceRedis(t *testing.T) {
 // gives a RecordError naming the field, changes nothing, and panics
 // nowhere.
 func TestHostileRecords(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.client(t)
+	srv := redistest.Start(t)
+	c := srv.Client(t)
 	ctx := context.Background()
 	s := redisfleet.New(c, redisfleet.Options{})
 	p := fleettest.Params()

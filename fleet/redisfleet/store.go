@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -96,19 +97,22 @@ func (s *Store) args(name string, p fleet.Params, extra ...any) []any {
 	return append(a, extra...)
 }
 
-func checkName(name string) error {
+// checkName refuses a circuit whose keys would not share one hash tag,
+// and so in a Redis Cluster one slot (see checkTag).
+func (s *Store) checkName(name string) error {
 	if name == "" {
 		return errors.New("redisfleet: a circuit needs a name: its keys' hash tag is made of it")
 	}
-	return nil
+	return checkTag(s.prefix, name)
 }
 
 // run runs script for name and reads its reply.
 func (s *Store) run(ctx context.Context, sc *redis.Script, name string, p fleet.Params, extra ...any) (fleet.Verdict, fleet.Record, error) {
-	if err := checkName(name); err != nil {
+	if err := s.checkName(name); err != nil {
 		return 0, fleet.Record{}, err
 	}
 	res, err := sc.Run(ctx, s.c, s.keys(name), s.args(name, p, extra...)...).Result()
+	s.unanswered(err)
 	return parseReply(name, res, err)
 }
 
@@ -125,44 +129,56 @@ func (s *Store) Closed(ctx context.Context, name string, c fleet.CloseRequest, p
 }
 
 // Flush implements [fleet.Store.Flush]: the steps of the whole batch go to
-// Redis in one pipeline, one round trip (two the first time, or after the
-// server lost its scripts: the pipeline is sent again once the script is
-// loaded).
+// Redis in one pipeline, one round trip (on a cluster, one to each master
+// involved, in parallel). A server that lost the script (a restart, a
+// failover to a replica, SCRIPT FLUSH) refuses its circuits' steps with
+// NOSCRIPT, and only those are sent again, the first by EVAL, which loads
+// the script where it goes, so that the steps after it on that server find
+// it: a round trip more per server that lost it. Sending the others again
+// would count them twice; SCRIPT LOAD would go to every node of a cluster,
+// and wait on any that does not answer.
 func (s *Store) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Params) ([]fleet.Record, []error, error) {
 	for _, c := range batch {
-		if err := checkName(c.Name); err != nil {
+		if err := s.checkName(c.Name); err != nil {
 			return nil, nil, err
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	cmds := make([]*redis.Cmd, len(batch))
+	pending := make([]int, len(batch))
+	for i := range pending {
+		pending[i] = i
+	}
+	// Each round after the first ends the NOSCRIPT of the step it sends
+	// by EVAL, so the rounds end.
+	for round := 0; len(pending) > 0; round++ {
 		pipe := s.c.Pipeline()
-		cmds := make([]*redis.Cmd, len(batch))
-		for i, c := range batch {
-			cmds[i] = flush.EvalSha(ctx, pipe, s.keys(c.Name), s.args(c.Name, p,
+		for k, i := range pending {
+			run := flush.EvalSha
+			if round > 0 && k == 0 {
+				run = flush.Eval
+			}
+			c := batch[i]
+			cmds[i] = run(ctx, pipe, s.keys(c.Name), s.args(c.Name, p,
 				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10))...)
 		}
-		_, perr := pipe.Exec(ctx)
-		if perr != nil && attempt == 0 && redis.HasErrorPrefix(perr, "NOSCRIPT") {
-			if err := flush.Load(ctx, s.c).Err(); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		recs := make([]fleet.Record, len(batch))
-		errs := make([]error, len(batch))
-		failed := 0
-		for i, cmd := range cmds {
-			res, err := cmd.Result()
-			_, recs[i], errs[i] = parseReply(batch[i].Name, res, err)
-			if errs[i] != nil && !errors.As(errs[i], new(*fleet.RecordError)) {
-				failed++
-			}
-		}
-		if failed == len(batch) && failed > 0 {
-			return nil, nil, errs[0]
-		}
-		return recs, errs, nil
+		_, err := pipe.Exec(ctx)
+		s.unanswered(err)
+		pending = slices.DeleteFunc(pending, func(i int) bool { return !redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") })
 	}
+	recs := make([]fleet.Record, len(batch))
+	errs := make([]error, len(batch))
+	failed := 0
+	for i, cmd := range cmds {
+		res, err := cmd.Result()
+		_, recs[i], errs[i] = parseReply(batch[i].Name, res, err)
+		if errs[i] != nil && !errors.As(errs[i], new(*fleet.RecordError)) {
+			failed++
+		}
+	}
+	if failed == len(batch) && failed > 0 {
+		return nil, nil, errs[0]
+	}
+	return recs, errs, nil
 }
 
 // AcquireProbe implements [fleet.Store.AcquireProbe].
