@@ -92,6 +92,9 @@ tripwire_breaker_external_opens_total{breaker="shared"} 1
 tripwire_breaker_manual_opens_total{breaker="payments"} 1
 tripwire_breaker_manual_opens_total{breaker="search"} 1
 tripwire_breaker_manual_opens_total{breaker="shared"} 0
+# HELP tripwire_breaker_last_trip_rule 1 for the rule of the policy that decided the circuit's last trip (rule: consecutive, window, rate, lastn, slow, when, all, or a custom policy's; path: which child of Any or All, empty otherwise). Absent before the first trip. The full account is in the transition's evidence.
+# TYPE tripwire_breaker_last_trip_rule gauge
+tripwire_breaker_last_trip_rule{breaker="payments",path="",rule="consecutive"} 1
 # HELP tripwire_breaker_mode Whether the manual mode of the label is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).
 # TYPE tripwire_breaker_mode gauge
 tripwire_breaker_mode{breaker="payments",mode="disabled"} 0
