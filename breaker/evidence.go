@@ -25,22 +25,24 @@ type Evidence struct {
 	// Account is, for a trip by the policy (CausePolicy), the policy's
 	// account of what it counted: which rule decided, against what
 	// threshold, over which window. Nil for the other causes.
-	Account *policy.Account
+	Account *policy.Account `json:"account,omitempty"`
 	// Failures are the last failures (at most MaxFailures, oldest first)
 	// recorded while the circuit was in the state it left, for a trip by
 	// the policy or a failed probe. Nil otherwise.
-	Failures []FailureRecord
+	Failures []FailureRecord `json:"failures,omitempty"`
 	// Detail says, for a probe, how it ended ("probe failed: ...", "3
 	// probes succeeded"), and for a timeout, which open period ended.
-	Detail string
+	Detail string `json:"detail,omitempty"`
 	// Action, Who and Why are, for a manual or external transition, what
 	// was done ("trip", "trip-for 30s", "force-open", "disable", "reset";
 	// for an adoption "adopt open 30s" and the like), by whom and why, as
 	// given to [Breaker.Act] or in the [Adoption]. Who and Why are empty
 	// for a plain Trip, TripFor, ForceOpen, Disable or Reset.
-	Action, Who, Why string
+	Action string `json:"action,omitempty"`
+	Who    string `json:"who,omitempty"`
+	Why    string `json:"why,omitempty"`
 	// Text says it all in one line, for a log or a page.
-	Text string
+	Text string `json:"text"`
 }
 
 // String returns e.Text.
@@ -54,8 +56,8 @@ func (e *Evidence) String() string {
 // FailureRecord is one failed call kept as evidence: when it failed and
 // what its error said, through Config.DescribeError.
 type FailureRecord struct {
-	At    time.Time
-	Error string
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
 }
 
 // MaxFailures is how many failed calls a breaker keeps for the evidence of

@@ -18,26 +18,27 @@ type Account struct {
 	// "lastn", "slow", "when", or what a custom policy calls itself. For
 	// [All], whose children decide together, it is "all". It is a short,
 	// fixed word per rule, fit for a metric's label.
-	Rule string
+	Rule string `json:"rule"`
 	// Path says which child of [Any] or [All] decided, as "any[1]" or
 	// "all[0].any[2]"; it is empty for a policy that is not a combinator's
 	// child. Like Rule it comes from the policy's shape, never from a
 	// call, so it is bounded.
-	Path string
+	Path string `json:"path,omitempty"`
 	// Tripped reports whether the rule's condition holds now.
-	Tripped bool
+	Tripped bool `json:"tripped"`
 	// Counted is what the rule counts (failures, slow calls), and Calls,
 	// when the rule judges a share, how many calls it counted them among.
-	Counted, Calls int64
+	Counted int64 `json:"counted"`
+	Calls   int64 `json:"calls,omitempty"`
 	// Over is the trailing window the rule counts in; zero for a rule that
 	// counts calls rather than time (Consecutive, LastN).
-	Over time.Duration
+	Over time.Duration `json:"over,omitempty"`
 	// Text says it all in one line, for a person:
 	// "rate: 12 of 31 calls failed (38.7% ≥ 25%) in the last 10s".
-	Text string
+	Text string `json:"text"`
 	// Children are the accounts of an All's children, which decided
 	// together; nil otherwise.
-	Children []Account
+	Children []Account `json:"children,omitempty"`
 }
 
 // String returns a.Text, or a word saying there is no account.
