@@ -55,7 +55,7 @@ func newBrowser(t *testing.T) *browser {
 	bin := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.WindowSize(1360, 760), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1360, 760))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
