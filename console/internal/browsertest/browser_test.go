@@ -164,7 +164,9 @@ func (s *service) fail(b *breaker.Breaker[int]) {
 	_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("connection refused") })
 }
 
-func row(name, state string) string { return `tr[data-name="` + name + `"][data-state="` + state + `"]` }
+func row(name, state string) string {
+	return `tr[data-name="` + name + `"][data-state="` + state + `"]`
+}
 
 // The page loads with no console error; a circuit that trips shows as open
 // through the stream, without a reload.
@@ -232,7 +234,7 @@ func TestActionsRefusedWithoutAuthorizerAndCrossOrigin(t *testing.T) {
 	b.noErrors(t) // before the refused POST, which the browser logs
 	b.run(t, chromedp.Evaluate(`fetch("api/action", {method: "POST", headers: {"Content-Type": "application/json"},
 			body: JSON.stringify({name: "api", action: "force-open", reason: "x"})}).then(r => r.status)`, &code,
-			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 	if buttons != 0 || code != http.StatusForbidden {
 		t.Errorf("read-only console: %d action buttons, a POST got %d", buttons, code)
 	}
