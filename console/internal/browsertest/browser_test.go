@@ -340,3 +340,40 @@ func TestScreenshot(t *testing.T) {
 	}
 	b.noErrors(t)
 }
+
+// A page over a thousand circuits renders in under a second, counted from
+// the start of the navigation to the last row in the document.
+func TestThousandCircuitsRenderInUnderASecond(t *testing.T) {
+	reg := new(breaker.Registry)
+	for i := range 1000 {
+		b, err := breaker.New(breaker.Config[int]{Name: fmt.Sprintf("dep-%04d", i), Policy: policy.Consecutive(1), CountCalls: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.Add(b); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("down") })
+		}
+	}
+	c, err := console.New(reg, console.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	defer c.Close()
+	b := newBrowser(t)
+	var ms float64
+	b.run(t, chromedp.Navigate(srv.URL+"/"),
+		chromedp.Poll(`document.querySelectorAll("#rows tr").length === 1000`, nil, chromedp.WithPollingInterval(5*time.Millisecond)),
+		chromedp.Evaluate(`Number(document.body.dataset.rendered)`, &ms))
+	var timing string
+	b.run(t, chromedp.Evaluate(`performance.getEntries().map(e => e.name.replace(/^.*\//, "") + " " + Math.round(e.startTime) + "+" + Math.round(e.duration)).join(", ")`, &timing))
+	t.Logf("1000 circuits rendered %.0f ms after the navigation started (%s)", ms, timing)
+	if ms >= 1000 {
+		t.Errorf("1000 circuits took %.0f ms to render, want under a second", ms)
+	}
+	b.noErrors(t)
+}
