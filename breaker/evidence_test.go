@@ -245,3 +245,57 @@ func TestFailureNotingAddsNothingToSuccess(t *testing.T) {
 		t.Errorf("failure: %v allocations", n)
 	}
 }
+
+// owed is a custom policy that gives its account through its terms.
+type owed struct {
+	policy.Owner
+	n int
+}
+
+func (d *owed) Record(c policy.Call) bool {
+	if c.Failed {
+		d.n++
+	}
+	return d.n >= 2
+}
+func (d *owed) Reset() { d.n = 0 }
+func (d *owed) Bind(b *policy.Binding) error {
+	b.Explain(policy.ExplainerFunc(func(time.Time) policy.Account {
+		return policy.Account{Rule: "debt", Tripped: d.n >= 2, Counted: int64(d.n), Text: fmt.Sprintf("debt: %d failures owed (limit 2)", d.n)}
+	}))
+	return b.Claim(&d.Owner)
+}
+
+// plain is a custom policy with no terms at all.
+type plain struct{ n int }
+
+func (p *plain) Record(c policy.Call) bool { p.n++; return c.Failed }
+func (p *plain) Reset()                    {}
+
+// wrapped forwards to what it wraps, and keeps its terms through Unwrap.
+type wrapped struct{ policy.Policy }
+
+func (w wrapped) Unwrap() policy.Policy { return w.Policy }
+
+// TestEvidenceOfCustomPolicies: a custom policy's account comes through its
+// terms, also behind a wrapper; one that gives none says so.
+func TestEvidenceOfCustomPolicies(t *testing.T) {
+	boom := errors.New("x")
+	k := newEvidenceKit(t, breaker.Config[int]{Policy: &owed{}})
+	k.call(boom)
+	k.call(boom)
+	if a := k.last(t).Evidence.Account; a.Rule != "debt" || a.Text != "debt: 2 failures owed (limit 2)" {
+		t.Errorf("custom account = %+v", a)
+	}
+	k = newEvidenceKit(t, breaker.Config[int]{Policy: wrapped{policy.Rate(0.5, 2, time.Minute)}})
+	k.call(boom)
+	k.call(boom)
+	if a := k.last(t).Evidence.Account; a.Rule != "rate" {
+		t.Errorf("wrapped account = %+v", a)
+	}
+	k = newEvidenceKit(t, breaker.Config[int]{Policy: &plain{}})
+	k.call(boom)
+	if a := k.last(t).Evidence.Account; a.Rule != "custom" || !strings.Contains(a.Text, "gives no account") {
+		t.Errorf("account of a policy with none = %+v", a)
+	}
+}
