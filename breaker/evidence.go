@@ -267,6 +267,9 @@ func (c *core) explain(t *Transition) {
 	case CauseProbe:
 		if t.To == Closed {
 			e.Detail = strconv.Itoa(ev.closeAfter) + " probes succeeded"
+			if ev.closeAfter == 1 {
+				e.Detail = "1 probe succeeded"
+			}
 		} else {
 			e.Failures = c.recentFailures(since, t.At)
 			e.Detail = "probe failed"

@@ -157,7 +157,7 @@ func TestEvidenceOfProbesAndTimeouts(t *testing.T) {
 	}
 	k.clk.Add(time.Hour)
 	k.call(nil)
-	if tr := k.last(t); tr.To != breaker.Closed || tr.Evidence.Detail != "1 probes succeeded" {
+	if tr := k.last(t); tr.To != breaker.Closed || tr.Evidence.Detail != "1 probe succeeded" {
 		t.Errorf("close evidence = %q (to %v)", tr.Evidence.Detail, tr.To)
 	}
 }

@@ -75,7 +75,7 @@ func TestSpanEventsOneCallerAtATime(t *testing.T) {
 				start.Add(time.Minute).Format(time.RFC3339Nano)},
 			"probe": {
 				"tripwire.breaker.state_change breaker.name=payments breaker.from=open breaker.to=half-open breaker.cause=timeout breaker.mode=none breaker.why=the open period of 1m0s ended; probes may run",
-				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed breaker.cause=probe breaker.mode=none breaker.why=1 probes succeeded",
+				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed breaker.cause=probe breaker.mode=none breaker.why=1 probe succeeded",
 			},
 		}
 		spans := rec.Ended()
