@@ -73,6 +73,7 @@ type Console struct {
 	log   *slog.Logger
 	token string
 	hub   hub
+	rates rates
 }
 
 // New returns a console for the circuits of reg. It fails if reg is nil
@@ -179,16 +180,20 @@ func (c *Console) writableToken() string {
 
 // circuitJSON is one circuit as the API shows it.
 type circuitJSON struct {
-	Name          string           `json:"name"`
-	State         breaker.State    `json:"state"`
-	Mode          breaker.Mode     `json:"mode"`
-	Since         time.Time        `json:"since"`
-	Until         *time.Time       `json:"until,omitempty"`
-	Counted       bool             `json:"counted"`
-	Successes     uint64           `json:"successes"`
-	Failures      uint64           `json:"failures"`
-	Ignored       uint64           `json:"ignored"`
-	Rejected      uint64           `json:"rejected"`
+	Name      string        `json:"name"`
+	State     breaker.State `json:"state"`
+	Mode      breaker.Mode  `json:"mode"`
+	Since     time.Time     `json:"since"`
+	Until     *time.Time    `json:"until,omitempty"`
+	Counted   bool          `json:"counted"`
+	Successes uint64        `json:"successes"`
+	Failures  uint64        `json:"failures"`
+	Ignored   uint64        `json:"ignored"`
+	Rejected  uint64        `json:"rejected"`
+	// ErrorRate and Volume are over the last one to two minutes once the
+	// console has listed the circuit that long, since the breaker was
+	// built before: failures among finished calls, and calls of every
+	// outcome (rejections included).
 	ErrorRate     float64          `json:"error_rate"`
 	Volume        uint64           `json:"volume"`
 	Trips         uint64           `json:"trips"`
@@ -251,17 +256,15 @@ func fromMetrics(name string, m breaker.Metrics) circuitJSON {
 		Trips: m.Trips, Reopens: m.Reopens, ManualOpens: m.ManualOpens, ExternalOpens: m.ExternalOpens,
 		Probes: m.ProbesInFlight,
 	}
-	if done := m.Successes + m.Failures; done > 0 {
-		j.ErrorRate = float64(m.Failures) / float64(done)
-	}
-	j.Volume = m.Successes + m.Failures + m.Ignored + m.Rejected
 	return j
 }
 
 // describe reads one circuit: its metrics, its last transition, its
 // timeline, and with history all its transitions kept.
 func (c *Console) describe(name string, cc breaker.Circuit, now time.Time, history bool) circuitJSON {
-	j := fromMetrics(name, cc.Metrics())
+	m := cc.Metrics()
+	j := fromMetrics(name, m)
+	c.rates.recent(&j, m, now)
 	ts := cc.Transitions()
 	if n := len(ts); n > 0 {
 		last := toTransition(ts[n-1])
@@ -373,6 +376,7 @@ func (c *Console) list(now time.Time) listJSON {
 	l.Collisions = c.reg.Each(func(name string, cc breaker.Circuit) {
 		l.Circuits = append(l.Circuits, c.describe(name, cc, now, false))
 	})
+	c.rates.forget(now)
 	slices.SortFunc(l.Circuits, attention)
 	return l
 }

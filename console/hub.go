@@ -176,13 +176,16 @@ func (h *hub) counts() []byte {
 	}
 	out.Circuits = []countsJSON{}
 	h.c.reg.Each(func(name string, cc breaker.Circuit) {
-		j := fromMetrics(name, cc.Metrics())
+		m := cc.Metrics()
+		j := fromMetrics(name, m)
+		h.c.rates.recent(&j, m, now)
 		out.Circuits = append(out.Circuits, countsJSON{
 			Name: j.Name, State: j.State, Mode: j.Mode, Since: j.Since, Until: j.Until, Counted: j.Counted,
 			Successes: j.Successes, Failures: j.Failures, Ignored: j.Ignored, Rejected: j.Rejected,
 			ErrorRate: j.ErrorRate, Volume: j.Volume, Probes: j.Probes, Fleet: h.c.fleetView(name),
 		})
 	})
+	h.c.rates.forget(now)
 	return message("counts", out)
 }
 
