@@ -204,6 +204,9 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 	if err := rc.Flush(); err != nil {
 		return // the connection cannot stream
 	}

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -69,15 +70,20 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "where the console listens")
 	readonly := flag.Bool("readonly", false, "serve the console read-only (no actions)")
 	flag.Parse()
-	if err := run(*addr, *readonly); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := run(ctx, *addr, *readonly, func(url string) {
+		fmt.Printf("console: %s (Ctrl-C to stop)\n", url)
+	})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "console:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, readonly bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+// run serves the demo on addr until ctx is done, and calls ready with the
+// console's address once it listens.
+func run(ctx context.Context, addr string, readonly bool, ready func(url string)) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	now := time.Now()
 	deps := []dependency{
@@ -119,10 +125,15 @@ func run(addr string, readonly bool) error {
 	reg.AddSet(shards)
 	cache := dependency{"cache", 50 * time.Second, 10 * time.Second, 1, 0, now}
 
-	// The load: a few callers per dependency, a call every few milliseconds.
+	// The load: a few callers per dependency, a call every few milliseconds,
+	// until ctx is done; run waits for them before it returns.
+	var load sync.WaitGroup
+	defer load.Wait()
 	for i, d := range deps {
 		for range 3 {
+			load.Add(1)
 			go func() {
+				defer load.Done()
 				for ctx.Err() == nil {
 					_, _ = breakers[i].Execute(ctx, d.call)
 					pause(ctx, 20*time.Millisecond)
@@ -130,7 +141,9 @@ func run(addr string, readonly bool) error {
 			}()
 		}
 	}
+	load.Add(1)
 	go func() {
+		defer load.Done()
 		for ctx.Err() == nil {
 			shard := strconv.Itoa(rand.IntN(6))
 			_, _ = shards.Execute(ctx, shard, func(ctx context.Context) (int, error) {
@@ -159,14 +172,16 @@ func run(addr string, readonly bool) error {
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	load.Add(1)
 	go func() {
+		defer load.Done()
 		<-ctx.Done()
 		c.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	fmt.Printf("console: http://%s/debug/tripwire/ (Ctrl-C to stop)\n", ln.Addr())
+	ready("http://" + ln.Addr().String() + "/debug/tripwire/")
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
