@@ -47,13 +47,20 @@ func validName(name string) string { return strings.ToValidUTF8(name, "\uFFFD") 
 // already, and a nil one; the circuits before it in cs are added, those
 // after it are not.
 func (r *Registry) Add(cs ...Circuit) error {
+	// Names first, with no lock held: a Circuit may be the user's own.
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		if c != nil && !isNilPointer(c) {
+			names[i] = validName(c.Name())
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, c := range cs {
 		if c == nil || isNilPointer(c) {
 			return errors.New("breaker: Registry.Add: circuit " + strconv.Itoa(i) + " is nil")
 		}
-		name := validName(c.Name())
+		name := names[i]
 		if r.names[name] {
 			return errors.Join(ErrDuplicateName, errors.New("breaker: Registry.Add: "+strconv.Quote(name)+" is registered already"))
 		}
