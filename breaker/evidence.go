@@ -96,18 +96,20 @@ func truncate(s string) string {
 }
 
 // evidence is what a core keeps to explain its transitions. None of it is
-// touched by a successful call; a failed call takes one TryLock.
+// touched by a successful call; a failed call takes one TryLock. The rings
+// are allocated at the first failure and the first transition, so that the
+// many breakers of a group that never fail cost little.
 type evidence struct {
 	describe   func(error) string
 	explainer  policy.Terms
 	closeAfter int
 
-	failures failureLog
+	failures atomic.Pointer[failureLog]
 	notes    noteLog
 
 	histMu sync.Mutex
-	hist   [MaxTransitions]Transition
-	histN  int // transitions ever recorded
+	hist   *[MaxTransitions]Transition // nil before the first transition
+	histN  int                         // transitions ever recorded
 
 	// lastTrip is the last transition caused by the policy, for Metrics.
 	lastTrip atomic.Pointer[Transition]
@@ -131,7 +133,11 @@ var errPanicked = errors.New("the call panicked")
 //
 //go:noinline
 func (c *core) noteFailure(err error) {
-	l := &c.ev.failures
+	l := c.ev.failures.Load()
+	if l == nil {
+		c.ev.failures.CompareAndSwap(nil, new(failureLog))
+		l = c.ev.failures.Load()
+	}
 	if !l.mu.TryLock() {
 		return
 	}
@@ -144,7 +150,10 @@ func (c *core) noteFailure(err error) {
 // recentFailures returns, oldest first, the failures kept between from and
 // to (inclusive; a zero from: no lower bound), described.
 func (c *core) recentFailures(from, to time.Time) []FailureRecord {
-	l := &c.ev.failures
+	l := c.ev.failures.Load()
+	if l == nil {
+		return nil
+	}
 	var (
 		at  [MaxFailures]time.Time
 		err [MaxFailures]error
@@ -301,6 +310,9 @@ func (c *core) explain(t *Transition) {
 	}
 	t.Evidence = e
 	ev.histMu.Lock()
+	if ev.hist == nil {
+		ev.hist = new([MaxTransitions]Transition)
+	}
 	ev.hist[ev.histN%MaxTransitions] = *t
 	ev.histN++
 	ev.histMu.Unlock()
