@@ -201,12 +201,21 @@ func (c *core) describeError(err error) (s string) {
 // latest wins, which is exact for nesting; only two actions begun at the
 // same generation on different goroutines, racing, may see one's
 // transition credited to the other.
+//
+// A note is kept until every transition it can have caused is delivered:
+// deliveries come in generation order, so once a transition past a note's
+// span is delivered, the note is done. Delivery may lag behind the actions
+// (one goroutine delivers while others act), so notes are not dropped
+// sooner; at most maxNotes are kept, against a caller that acts in a loop
+// while nothing is delivered.
 type noteLog struct {
-	mu   sync.Mutex // guards ring and seq
-	ring [8]note
-	next int
-	seq  uint64
+	mu    sync.Mutex // guards notes and seq
+	notes []note
+	seq   uint64
 }
+
+// maxNotes bounds the notes kept; past it the oldest finished one goes.
+const maxNotes = 64
 
 // note is one action: it caused the manual or external transitions of the
 // generations in (from, to].
@@ -221,17 +230,33 @@ type note struct {
 func (c *core) act(action, who, why string, f func(now time.Time)) {
 	l := c.notes()
 	l.mu.Lock()
-	i := l.next
 	l.seq++
-	l.ring[i] = note{from: c.load().Gen(), to: math.MaxUint64, seq: l.seq, action: action, who: who, why: why}
-	l.next = (i + 1) % len(l.ring)
 	seq := l.seq
+	from := c.load().Gen()
+	if len(l.notes) >= maxNotes {
+		for i, n := range l.notes {
+			if n.to != math.MaxUint64 {
+				l.notes = append(l.notes[:i], l.notes[i+1:]...)
+				break
+			}
+		}
+	}
+	l.notes = append(l.notes, note{from: from, to: math.MaxUint64, seq: seq, action: action, who: who, why: why})
 	l.mu.Unlock()
 	defer func() {
-		// Also when f panics (a policy's Reset): the span ends here.
+		// Also when f panics (a policy's Reset): the span ends here. An
+		// action that changed nothing is dropped at once.
+		to := c.load().Gen()
 		l.mu.Lock()
-		if l.ring[i].seq == seq {
-			l.ring[i].to = c.load().Gen()
+		for i := range l.notes {
+			if l.notes[i].seq == seq {
+				if to == from {
+					l.notes = append(l.notes[:i], l.notes[i+1:]...)
+				} else {
+					l.notes[i].to = to
+				}
+				break
+			}
 		}
 		l.mu.Unlock()
 	}()
@@ -241,16 +266,24 @@ func (c *core) act(action, who, why string, f func(now time.Time)) {
 
 func (c *core) notes() *noteLog { return &c.ev.notes }
 
-// noteFor returns the note of the action that caused the transition to gen.
-func (l *noteLog) noteFor(gen uint64) (note, bool) {
+// delivered returns the note of the action that caused the transition to
+// gen, if it was one, and drops the notes it is past: called for every
+// transition delivered, in order.
+func (l *noteLog) delivered(gen uint64, manual bool) (note, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var best note
-	for _, n := range l.ring {
-		if n.action != "" && n.from < gen && gen <= n.to && (best.action == "" || n.from > best.from || n.from == best.from && n.seq > best.seq) {
+	keep := l.notes[:0]
+	for _, n := range l.notes {
+		if manual && n.from < gen && gen <= n.to && (best.action == "" || n.from > best.from || n.from == best.from && n.seq > best.seq) {
 			best = n
 		}
+		if n.to >= gen {
+			keep = append(keep, n)
+		}
 	}
+	clear(l.notes[len(keep):])
+	l.notes = keep
 	return best, best.action != ""
 }
 
@@ -294,7 +327,7 @@ func (c *core) explain(t *Transition) {
 		}
 		e.Text = e.Detail + "; probes may run"
 	case CauseManual, CauseExternal:
-		if n, ok := c.notes().noteFor(t.Generation); ok {
+		if n, ok := c.notes().delivered(t.Generation, true); ok {
 			e.Action, e.Who, e.Why = n.action, n.who, n.why
 		}
 		e.Text = t.Cause.String()
@@ -307,6 +340,9 @@ func (c *core) explain(t *Transition) {
 		if e.Why != "" {
 			e.Text += ": " + e.Why
 		}
+	}
+	if t.Cause != CauseManual && t.Cause != CauseExternal {
+		c.notes().delivered(t.Generation, false)
 	}
 	t.Evidence = e
 	ev.histMu.Lock()
