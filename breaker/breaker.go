@@ -138,6 +138,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	finished := false
 	defer func() {
 		if !finished {
+			b.noteFailure(errPanicked)
 			b.finish(ticket{w: w}, Failure)
 		}
 	}()
@@ -165,6 +166,7 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	finished := false
 	defer func() {
 		if !finished {
+			b.noteFailure(errPanicked)
 			b.finish(t, Failure)
 		}
 	}()
@@ -183,11 +185,16 @@ func (b *Breaker[T]) outcome(ctx context.Context, res T, err error) Outcome {
 		return Ignored
 	}
 	if b.classify != nil {
-		return b.classify(res, err)
+		o := b.classify(res, err)
+		if o != Success && o != Ignored {
+			b.noteFailure(err)
+		}
+		return o
 	}
 	if err == nil {
 		return Success
 	}
+	b.noteFailure(err)
 	return Failure
 }
 

@@ -146,6 +146,14 @@ type Config[T any] struct {
 	// over a few cache lines (at most 1 KiB per breaker) so that cores do
 	// not contend for one.
 	CountCalls bool
+
+	// DescribeError turns the error of a failed call into the text kept
+	// in a transition's evidence ([Evidence.Failures]). nil means
+	// [DescribeError]: the error's text cut to MaxErrorText bytes. Replace
+	// it to keep secrets out of logs, or to name a failure better; what it
+	// returns is cut to MaxErrorText too. It is called only when a
+	// transition is delivered, with no lock held, never on a call's path.
+	DescribeError func(error) string
 }
 
 // Clock tells the time. Library code reads time only through it, so that
@@ -246,6 +254,7 @@ type settings struct {
 	backoff       *Backoff
 	probeTimeout  time.Duration
 	countCalls    bool
+	describeError func(error) string
 }
 
 func (c Config[T]) validate() (settings, error) {
@@ -260,6 +269,7 @@ func (c Config[T]) validate() (settings, error) {
 		clock:         c.Clock,
 		probeTimeout:  c.ProbeTimeout,
 		countCalls:    c.CountCalls,
+		describeError: c.DescribeError,
 	}
 	if c.OpenTimeout < 0 {
 		return s, &ConfigError{Field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}

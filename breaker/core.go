@@ -46,6 +46,8 @@ type core struct {
 	// timer is the pending wake-up of the current open period (real clock
 	// only). Guarded by the machine's lock: only fsm.Config.Opened touches it.
 	timer *time.Timer
+
+	ev evidence // why each transition happened; see evidence.go
 }
 
 func (c *core) init(s *settings) {
@@ -72,6 +74,7 @@ func (c *core) init(s *settings) {
 	if s.countCalls {
 		c.counters = newCounters()
 	}
+	c.ev.describe, c.ev.explainer, c.ev.closeAfter = s.describeError, s.terms, s.closeAfter
 	mc := fsm.Config{
 		Policy:     s.policy,
 		OpenFor:    s.openFor(),
@@ -148,28 +151,23 @@ func (c *core) state() State {
 }
 
 func (c *core) trip() {
-	c.m.Trip(c.clock.Now(), fsm.CauseManual)
-	c.flush()
+	_ = c.actOn(Action{Kind: ActTrip})
 }
 
 func (c *core) tripFor(d time.Duration) {
-	c.m.TripFor(d, c.clock.Now(), fsm.CauseManual)
-	c.flush()
+	c.act("trip-for "+d.String(), "", "", func(now time.Time) { c.m.TripFor(d, now, fsm.CauseManual) })
 }
 
 func (c *core) forceOpen() {
-	c.m.ForceOpen(c.clock.Now(), fsm.CauseManual)
-	c.flush()
+	_ = c.actOn(Action{Kind: ActForceOpen})
 }
 
 func (c *core) disable() {
-	c.m.Disable(c.clock.Now(), fsm.CauseManual)
-	c.flush()
+	_ = c.actOn(Action{Kind: ActDisable})
 }
 
 func (c *core) reset() {
-	c.m.Reset(c.clock.Now(), fsm.CauseManual)
-	c.flush()
+	_ = c.actOn(Action{Kind: ActReset})
 }
 
 // ticket is what an admitted call remembers: the word it was admitted under,
@@ -330,6 +328,7 @@ func (c *core) flush() { c.m.Flush(c.deliver) }
 // afterwards, with its original value.
 func (c *core) deliver(ft fsm.Transition) {
 	t := c.transition(ft)
+	c.explain(&t)
 	var (
 		panicked bool
 		value    any

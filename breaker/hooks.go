@@ -31,6 +31,11 @@ type Circuit interface {
 	SetProbeGate(g ProbeGate)
 	// Adopt applies an outside decision; see Breaker.Adopt.
 	Adopt(a Adoption)
+	// Act takes an operator's action; see Breaker.Act.
+	Act(a Action) error
+	// Transitions returns the last transitions with their evidence; see
+	// Breaker.Transitions.
+	Transitions() []Transition
 }
 
 var _ Circuit = (*Breaker[int])(nil)
@@ -255,6 +260,10 @@ type Adoption struct {
 	// as zero (open, then half-open at the next look). Other kinds ignore
 	// it.
 	For time.Duration
+	// Who decided and Why, for the evidence of the transitions the
+	// adoption causes: a coordinator names itself and describes the
+	// record it adopts. Optional.
+	Who, Why string
 }
 
 // Adopt applies a decision taken outside the breaker, such as a fleet's.
@@ -266,20 +275,24 @@ type Adoption struct {
 func (b *Breaker[T]) Adopt(a Adoption) { b.adopt(a) }
 
 func (c *core) adopt(a Adoption) {
-	now := c.clock.Now()
+	var f func(now time.Time)
 	switch a.Kind {
 	case AdoptOpen:
-		c.m.TripFor(a.For, now, fsm.CauseExternal)
+		f = func(now time.Time) { c.m.TripFor(a.For, now, fsm.CauseExternal) }
 	case AdoptClose:
-		c.m.Close(now, fsm.CauseExternal)
+		f = func(now time.Time) { c.m.Close(now, fsm.CauseExternal) }
 	case AdoptForceOpen:
-		c.m.ForceOpen(now, fsm.CauseExternal)
+		f = func(now time.Time) { c.m.ForceOpen(now, fsm.CauseExternal) }
 	case AdoptDisable:
-		c.m.Disable(now, fsm.CauseExternal)
+		f = func(now time.Time) { c.m.Disable(now, fsm.CauseExternal) }
 	case AdoptClearMode:
-		c.m.ClearMode(now, fsm.CauseExternal)
+		f = func(now time.Time) { c.m.ClearMode(now, fsm.CauseExternal) }
 	default:
 		return
 	}
-	c.flush()
+	action := "adopt " + a.Kind.String()
+	if a.Kind == AdoptOpen {
+		action += " " + max(a.For, 0).String()
+	}
+	c.act(action, a.Who, a.Why, f)
 }

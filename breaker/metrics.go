@@ -50,6 +50,13 @@ type Metrics struct {
 	// not start because its context was already done counts nowhere. Each
 	// count only grows.
 	Successes, Failures, Ignored, Rejected uint64
+
+	// TripRule and TripPath name the rule of the policy that decided the
+	// last trip (policy.Account's Rule and Path: "rate", "any[1]"), empty
+	// before the first. They come from the policy's shape, never from a
+	// call, so exporters may use them as labels. The full account is in
+	// the evidence of the trip's transition ([Breaker.Transitions]).
+	TripRule, TripPath string
 }
 
 // Metrics returns a snapshot of the breaker. State, Since, Until, Trips and
@@ -86,6 +93,9 @@ func (c *core) metrics() Metrics {
 			// What State would report, without making it so.
 			m.State, m.Since = HalfOpen, st.Until
 		}
+	}
+	if t := c.ev.lastTrip.Load(); t != nil && t.Evidence != nil && t.Evidence.Account != nil {
+		m.TripRule, m.TripPath = t.Evidence.Account.Rule, t.Evidence.Account.Path
 	}
 	if c.counters != nil {
 		m.Counted = true

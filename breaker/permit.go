@@ -133,6 +133,9 @@ func (p Permit[T]) Done(result T, err error) {
 	case err != nil:
 		o = Failure
 	}
+	if o != Success && o != Ignored {
+		p.b.noteFailure(err)
+	}
 	finished = true
 	p.b.finish(t, o)
 }

@@ -96,6 +96,10 @@ type Transition struct {
 	// Until is, when To is Open with a timed period, when probes are let
 	// through; the zero time otherwise (and while forced open).
 	Until time.Time
+	// Evidence is why it happened: the policy's account, the failures
+	// that led to it, the probe, or who acted and why. Assembled when the
+	// transition is delivered; shared by its listeners, read-only.
+	Evidence *Evidence
 }
 
 func (c *core) transition(t fsm.Transition) Transition {

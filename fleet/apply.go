@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -206,6 +207,7 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 	mt := m.c.Metrics()
 	do := func(a breaker.Adoption) {
 		co.stats.adopted.Add(1)
+		a.Who, a.Why = adoptedBy, recordWhy(rec)
 		m.c.Adopt(a)
 	}
 	switch rec.Mode {
@@ -263,7 +265,23 @@ func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
 		}
 	}
 	co.stats.adopted.Add(1)
-	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left})
+	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left, Who: adoptedBy, Why: recordWhy(rec)})
+}
+
+// adoptedBy is the Who of every adopted transition's evidence.
+const adoptedBy = "fleet"
+
+// recordWhy is the Why of an adopted transition's evidence: the fleet's
+// record, as an operator reading a breaker's history needs it.
+func recordWhy(rec Record) string {
+	why := "fleet record generation " + strconv.FormatUint(rec.Generation, 10) + ": " + rec.State.String()
+	switch {
+	case rec.Mode != ModeNone:
+		why += ", " + rec.Mode.String()
+	case rec.State == breaker.Open:
+		why += " for " + rec.Remaining.String() + " (open period " + strconv.Itoa(rec.Opens) + " in a row)"
+	}
+	return why
 }
 
 // setBad notes whether m's last record was unreadable; a detached member

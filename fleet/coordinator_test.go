@@ -491,3 +491,28 @@ func TestFleetWideFailureRate(t *testing.T) {
 		}
 	})
 }
+
+// TestAdoptedTransitionSaysTheFleetDecided: a transition adopted from the
+// fleet's record carries, in its evidence, that the fleet decided and
+// which record it was, so that an operator reading a breaker's history
+// can tell a fleet-wide decision from a local one.
+func TestAdoptedTransitionSaysTheFleetDecided(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	a, b := e.instance("a", nil), e.instance("b", nil)
+	ctx := context.Background()
+	if err := a.co.ForceOpen(ctx, "dep"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.co.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ts := b.b.Transitions()
+	if len(ts) == 0 {
+		t.Fatal("b adopted nothing")
+	}
+	last := ts[len(ts)-1]
+	if last.Cause != breaker.CauseExternal || last.Evidence == nil || last.Evidence.Who != "fleet" ||
+		!strings.Contains(last.Evidence.Why, "fleet record generation") || !strings.Contains(last.Evidence.Why, "forced-open") {
+		t.Fatalf("b's last transition %+v, evidence %+v; want an external one whose evidence names the fleet's record", last, last.Evidence)
+	}
+}

@@ -155,6 +155,16 @@ func (r *Registration) Add(breakers ...Breaker) error {
 // [NameCollisionsName].
 func (r *Registration) AddGroup(g Group) { r.set.AddGroup(g) }
 
+// AddRegistry makes the registration report every circuit of reg, as reg
+// lists them at each collection: the registry the console reads, so that
+// the two show the same circuits. A circuit whose name is already reported
+// is left out, as for a group.
+func (r *Registration) AddRegistry(reg *breaker.Registry) {
+	if reg != nil {
+		r.set.AddGroup(metricset.Registry{R: reg})
+	}
+}
+
 // Unregister stops reporting: the instruments stay on the meter but get no
 // more measurements from this registration.
 func (r *Registration) Unregister() error { return r.reg.Unregister() }

@@ -267,3 +267,24 @@ func TestCollisionsAreReportedNotMixed(t *testing.T) {
 		Data:        metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{point(2, key("api")), point(1, key("db"))}},
 	}, got[otelbreaker.NameCollisionsName], metricdatatest.IgnoreTimestamp())
 }
+
+// A breaker.Registry is read afresh at each collection: a circuit added to
+// it after Register is reported, as the console shows it.
+func TestRegisterRegistry(t *testing.T) {
+	reader, provider := setup(t)
+	r := new(breaker.Registry)
+	reg, err := otelbreaker.Register(provider.Meter("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.AddRegistry(r)
+	b := newBreaker(t, breaker.Config[int]{Name: "late"})
+	if err := r.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	b.Trip()
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: otelbreaker.ManualOpensName, Unit: "{open}", Description: manualHelp,
+		Data: sum(true, point(1, otelbreaker.NameKey.String("late"))),
+	}, collect(t, reader)[otelbreaker.ManualOpensName], metricdatatest.IgnoreTimestamp())
+}

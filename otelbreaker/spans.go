@@ -21,7 +21,9 @@ const (
 	// StateChangeEvent is added to the span of a call during which the
 	// breaker changed state (see [SpanEvents] for which call gets it). Its
 	// attributes: NameKey, FromKey, ToKey, CauseKey and ModeKey (the manual
-	// mode in force after it).
+	// mode in force after it), and from its evidence WhyKey, and when
+	// there are any RuleKey and PathKey (a trip's rule) and WhoKey (an
+	// operator's action).
 	StateChangeEvent = "tripwire.breaker.state_change"
 )
 
@@ -39,6 +41,16 @@ const (
 	// UntilKey is when the open period that rejected a call ends, in RFC
 	// 3339 form, on the breaker's clock.
 	UntilKey = attribute.Key("breaker.until")
+	// WhyKey is a StateChangeEvent's evidence in one line
+	// (breaker.Evidence.Text): "rate: 12 of 31 calls failed (38.7% ≥ 25%)
+	// in the last 10s; last failure: ...".
+	WhyKey = attribute.Key("breaker.why")
+	// RuleKey and PathKey are the rule of the policy that decided a trip
+	// and, in Any or All, which child (policy.Account's Rule and Path).
+	RuleKey = attribute.Key("breaker.rule")
+	PathKey = attribute.Key("breaker.path")
+	// WhoKey is who took the action that caused a StateChangeEvent.
+	WhoKey = attribute.Key("breaker.who")
 )
 
 // AddRejectionEvent adds a RejectedEvent to the span of ctx if err is a
@@ -213,9 +225,20 @@ func (c Call) add(from, to uint64) {
 	}
 	c.log.mu.Unlock()
 	for _, ch := range changes {
-		c.span.AddEvent(StateChangeEvent, trace.WithTimestamp(ch.at), trace.WithAttributes(
+		attrs := []attribute.KeyValue{
 			NameKey.String(c.name), FromKey.String(ch.t.From.String()), ToKey.String(ch.t.To.String()),
-			CauseKey.String(ch.t.Cause.String()), ModeKey.String(ch.t.Mode.String())))
+			CauseKey.String(ch.t.Cause.String()), ModeKey.String(ch.t.Mode.String()),
+		}
+		if e := ch.t.Evidence; e != nil {
+			attrs = append(attrs, WhyKey.String(e.Text))
+			if a := e.Account; a != nil {
+				attrs = append(attrs, RuleKey.String(a.Rule), PathKey.String(a.Path))
+			}
+			if e.Who != "" {
+				attrs = append(attrs, WhoKey.String(e.Who))
+			}
+		}
+		c.span.AddEvent(StateChangeEvent, trace.WithTimestamp(ch.at), trace.WithAttributes(attrs...))
 	}
 }
 

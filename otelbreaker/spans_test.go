@@ -69,12 +69,13 @@ func TestSpanEventsOneCallerAtATime(t *testing.T) {
 
 		want := map[string][]string{
 			"fail-1": nil,
-			"fail-2": {"tripwire.breaker.state_change breaker.name=payments breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none"},
+			"fail-2": {"tripwire.breaker.state_change breaker.name=payments breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none" +
+				" breaker.why=consecutive: 2 failures in a row (threshold 2); last failure: down breaker.rule=consecutive breaker.path="},
 			"rejected": {"tripwire.breaker.rejected breaker.name=payments breaker.state=open breaker.forced=false breaker.until=" +
 				start.Add(time.Minute).Format(time.RFC3339Nano)},
 			"probe": {
-				"tripwire.breaker.state_change breaker.name=payments breaker.from=open breaker.to=half-open breaker.cause=timeout breaker.mode=none",
-				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed breaker.cause=probe breaker.mode=none",
+				"tripwire.breaker.state_change breaker.name=payments breaker.from=open breaker.to=half-open breaker.cause=timeout breaker.mode=none breaker.why=the open period of 1m0s ended; probes may run",
+				"tripwire.breaker.state_change breaker.name=payments breaker.from=half-open breaker.to=closed breaker.cause=probe breaker.mode=none breaker.why=1 probe succeeded",
 			},
 		}
 		spans := rec.Ended()
@@ -210,7 +211,8 @@ func TestSpanEventsForget(t *testing.T) {
 	otelbreaker.Execute(ctx, se, b, func(context.Context) (int, error) { return 0, errDown })
 	span.End()
 	got := events(rec.Ended()[0])
-	want := []string{"tripwire.breaker.state_change breaker.name=a breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none"}
+	want := []string{"tripwire.breaker.state_change breaker.name=a breaker.from=closed breaker.to=open breaker.cause=policy breaker.mode=none" +
+		" breaker.why=consecutive: 1 failures in a row (threshold 1); last failure: down breaker.rule=consecutive breaker.path="}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
 	}

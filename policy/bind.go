@@ -43,6 +43,9 @@ type Terms struct {
 	// Judge, if not nil, judges the half-open probes that Classify
 	// called a success (see [ProbeJudge]).
 	Judge ProbeJudge
+	// Explainer, if not nil, gives the policy's account when it trips
+	// (see [Explainer] and [Terms.Explain]).
+	Explainer Explainer
 }
 
 // ProbeFailed reports whether a half-open probe that finished as c counts

@@ -42,6 +42,7 @@ func (g *group) bind(b *Binding) (judges []ProbeJudge, err error) {
 	if err := g.claim(b); err != nil {
 		return nil, err
 	}
+	ex := groupExplainer{name: strings.ToLower(g.name)}
 	for i, p := range g.ps {
 		t, err := b.Child(p)
 		if err != nil {
@@ -50,7 +51,9 @@ func (g *group) bind(b *Binding) (judges []ProbeJudge, err error) {
 		if t.Judge != nil {
 			judges = append(judges, t.Judge)
 		}
+		ex.children = append(ex.children, t)
 	}
+	b.Explain(ex)
 	return judges, nil
 }
 

@@ -57,6 +57,7 @@ func (p *ConsecutivePolicy) Bind(b *Binding) error {
 	if err := atLeast("Consecutive", "failures", p.failures, 1); err != nil {
 		return err
 	}
+	b.Explain(p)
 	return p.claim(b)
 }
 

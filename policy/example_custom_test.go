@@ -46,7 +46,27 @@ func (d *debt) Bind(b *policy.Binding) error {
 		return policy.NewArgError("debt", "limit", fmt.Sprintf("must be at least 1, got %d", d.limit))
 	}
 	b.Need(policy.NeedTime)
+	b.Explain(policy.ExplainerFunc(func(now time.Time) policy.Account {
+		s := d.w.Sum(now)
+		owed := s.Failures - (s.Calls - s.Failures)
+		return policy.Account{Rule: "debt", Tripped: owed >= d.limit, Counted: owed, Calls: s.Calls, Over: time.Minute,
+			Text: fmt.Sprintf("debt: %d failures more than successes (limit %d) in the last 1m0s", owed, d.limit)}
+	}))
 	return b.Claim(&d.owner)
+}
+
+// The guide's custom policy explains its trips through its terms: the
+// account is in the evidence of the transition.
+func Example_customPolicyExplains() {
+	b, _ := breaker.New(breaker.Config[string]{
+		Name: "users", Policy: newDebt(2),
+		OnTransition: func(t breaker.Transition) { fmt.Println(t.To, t.Evidence.Account.Rule+":", t.Evidence.Account.Text) },
+	})
+	for range 2 {
+		_, _ = b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("down") })
+	}
+	// Output:
+	// open debt: debt: 2 failures more than successes (limit 2) in the last 1m0s
 }
 
 type logged struct{ policy.Policy }

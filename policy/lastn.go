@@ -64,6 +64,7 @@ func (p *LastNPolicy) Bind(b *Binding) error {
 	); err != nil {
 		return err
 	}
+	b.Explain(p)
 	return p.claim(b)
 }
 

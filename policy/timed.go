@@ -72,6 +72,7 @@ func (p *WindowPolicy) Record(c Call) bool {
 // Bind reports a failures below 1 or an over that is not positive, asks
 // for the time of each call, and claims the policy for one breaker.
 func (p *WindowPolicy) Bind(b *Binding) error {
+	b.Explain(p)
 	return p.bind(b, firstError(atLeast("Window", "failures", p.failures, 1), positive("Window", "over", p.over)))
 }
 
@@ -119,6 +120,7 @@ func (p *RatePolicy) Record(c Call) bool {
 // is not positive, asks for the time of each call, and claims the policy
 // for one breaker.
 func (p *RatePolicy) Bind(b *Binding) error {
+	b.Explain(p)
 	return p.bind(b, firstError(p.share.validate("Rate"), positive("Rate", "over", p.over)))
 }
 
@@ -180,6 +182,7 @@ func (p *SlowPolicy) Bind(b *Binding) error {
 	}
 	b.Need(NeedDuration)
 	b.JudgeProbes(slowJudge(p.threshold))
+	b.Explain(p)
 	return nil
 }
 

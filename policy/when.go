@@ -154,6 +154,7 @@ func (p *WhenPolicy) Bind(b *Binding) error {
 	if err := p.bind(b, err); err != nil {
 		return err
 	}
+	b.Explain(p)
 	if p.slow {
 		b.Need(NeedDuration)
 		b.JudgeProbes(slowJudge(p.threshold))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tripwire-go/tripwire/breaker"
@@ -56,9 +57,9 @@ var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is alre
 // The call counts are exported only for breakers built with
 // Config.CountCalls.
 type Collector struct {
-	state, mode, since, probes, calls, collisions *prometheus.Desc
-	opens                                         [4]*prometheus.Desc // by metricset.OpenCounts
-	set                                           metricset.Set
+	state, mode, since, probes, calls, collisions, lastTrip *prometheus.Desc
+	opens                                                   [4]*prometheus.Desc // by metricset.OpenCounts
+	set                                                     metricset.Set
 }
 
 // NewCollector returns a collector configured by opts, exporting the given
@@ -84,6 +85,8 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 			"Half-open probe calls running now."),
 		calls: desc("calls_total",
 			"Calls by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open. Only for breakers that count calls.", "outcome"),
+		lastTrip: desc("last_trip_rule",
+			"1 for the rule of the policy that decided the circuit's last trip (rule: consecutive, window, rate, lastn, slow, when, all, or a custom policy's; path: which child of Any or All, empty otherwise). Absent before the first trip. The full account is in the transition's evidence.", "rule", "path"),
 		collisions: desc("name_collisions",
 			"Breakers of a group left out of this scrape because a breaker with the same name was exported first."),
 	}
@@ -110,6 +113,16 @@ func (c *Collector) Add(breakers ...Breaker) error {
 	return errors.Join(errs...)
 }
 
+// AddRegistry makes the collector export every circuit of r, as r lists
+// them at each scrape: the registry the console reads, so that the two show
+// the same circuits. A circuit whose name is already exported is left out
+// and counted in tripwire_breaker_name_collisions, as for a group.
+func (c *Collector) AddRegistry(r *breaker.Registry) {
+	if r != nil {
+		c.set.AddGroup(metricset.Registry{R: r})
+	}
+}
+
 // AddGroup makes the collector export every breaker in g, as it is at each
 // scrape. A breaker of g whose name is already exported is left out and
 // counted in tripwire_breaker_name_collisions{breaker="<name>"}.
@@ -117,7 +130,7 @@ func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions} {
+	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions, c.lastTrip} {
 		ch <- d
 	}
 	for _, d := range c.opens {
@@ -153,6 +166,12 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 		ch <- prometheus.MustNewConstMetric(c.opens[i], prometheus.CounterValue, float64(o.N), m.Name)
 	}
 	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
+	if m.TripRule != "" {
+		// Rule and path come from the policy's shape, never from a call:
+		// a bounded label set (an error's text never is one).
+		ch <- prometheus.MustNewConstMetric(c.lastTrip, prometheus.GaugeValue, 1, m.Name,
+			strings.ToValidUTF8(m.TripRule, "\uFFFD"), strings.ToValidUTF8(m.TripPath, "\uFFFD"))
+	}
 	if !m.Counted {
 		return
 	}

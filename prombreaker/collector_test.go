@@ -92,6 +92,9 @@ tripwire_breaker_external_opens_total{breaker="shared"} 1
 tripwire_breaker_manual_opens_total{breaker="payments"} 1
 tripwire_breaker_manual_opens_total{breaker="search"} 1
 tripwire_breaker_manual_opens_total{breaker="shared"} 0
+# HELP tripwire_breaker_last_trip_rule 1 for the rule of the policy that decided the circuit's last trip (rule: consecutive, window, rate, lastn, slow, when, all, or a custom policy's; path: which child of Any or All, empty otherwise). Absent before the first trip. The full account is in the transition's evidence.
+# TYPE tripwire_breaker_last_trip_rule gauge
+tripwire_breaker_last_trip_rule{breaker="payments",path="",rule="consecutive"} 1
 # HELP tripwire_breaker_mode Whether the manual mode of the label is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).
 # TYPE tripwire_breaker_mode gauge
 tripwire_breaker_mode{breaker="payments",mode="disabled"} 0
@@ -326,5 +329,30 @@ tripwire_breaker_trips_total{breaker="solo"} 0
 	}
 	if n := strings.Count(string(body), "tripwire_breaker_state{"); n != 6*3 {
 		t.Fatalf("%d state series, want 3 for each of 6 names:\n%s", n, body)
+	}
+}
+
+// A breaker.Registry is read afresh at each scrape: a circuit added to it
+// after AddRegistry is exported, with the rule of its last trip.
+func TestCollectorRegistry(t *testing.T) {
+	c, err := prombreaker.NewCollector(prombreaker.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := new(breaker.Registry)
+	c.AddRegistry(r)
+	b := newBreaker(t, breaker.Config[int]{Name: "late", Policy: policy.Any(policy.Consecutive(9), policy.Consecutive(1))})
+	if err := r.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("secret text") })
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	want := `# HELP tripwire_breaker_last_trip_rule 1 for the rule of the policy that decided the circuit's last trip (rule: consecutive, window, rate, lastn, slow, when, all, or a custom policy's; path: which child of Any or All, empty otherwise). Absent before the first trip. The full account is in the transition's evidence.
+# TYPE tripwire_breaker_last_trip_rule gauge
+tripwire_breaker_last_trip_rule{breaker="late",path="any[1]",rule="consecutive"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tripwire_breaker_last_trip_rule"); err != nil {
+		t.Fatal(err)
 	}
 }

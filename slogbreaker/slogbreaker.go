@@ -3,6 +3,7 @@ package slogbreaker
 import (
 	"context"
 	"log/slog"
+	"strconv"
 
 	"github.com/tripwire-go/tripwire/breaker"
 )
@@ -49,6 +50,13 @@ func OnStateChange(logger *slog.Logger) func(name string, from, to breaker.State
 // changes that keep the state (Disable of a closed circuit, ForceOpen of an
 // open one), which OnStateChange never sees. The function is safe for
 // concurrent use and may be shared by any number of breakers.
+//
+// The transition's evidence follows: "why" (its one-line text, such as
+// "rate: 12 of 31 calls failed (38.7% ≥ 25%) in the last 10s; last
+// failure: ..."), and when there are any "rule" and "path" (the policy's
+// rule that decided a trip, and in Any or All which child), "who" and
+// "action" (an operator's or a coordinator's action), and "failures" (a
+// group of the last failed calls, "0", "1"... each "at" and "error").
 func OnTransition(logger *slog.Logger) func(breaker.Transition) {
 	return func(t breaker.Transition) {
 		l := logger
@@ -69,6 +77,35 @@ func OnTransition(logger *slog.Logger) func(breaker.Transition) {
 		if !t.Until.IsZero() {
 			attrs = append(attrs, slog.Time("until", t.Until))
 		}
+		attrs = append(attrs, evidenceAttrs(t.Evidence)...)
 		l.LogAttrs(context.Background(), level, Message, attrs...)
 	}
+}
+
+// evidenceAttrs are the attributes of a transition's evidence.
+func evidenceAttrs(e *breaker.Evidence) []slog.Attr {
+	if e == nil {
+		return nil
+	}
+	attrs := []slog.Attr{slog.String("why", e.Text)}
+	if a := e.Account; a != nil {
+		attrs = append(attrs, slog.String("rule", a.Rule))
+		if a.Path != "" {
+			attrs = append(attrs, slog.String("path", a.Path))
+		}
+	}
+	if e.Action != "" {
+		attrs = append(attrs, slog.String("action", e.Action))
+	}
+	if e.Who != "" {
+		attrs = append(attrs, slog.String("who", e.Who))
+	}
+	if len(e.Failures) > 0 {
+		fs := make([]any, len(e.Failures))
+		for i, f := range e.Failures {
+			fs[i] = slog.Group(strconv.Itoa(i), slog.Time("at", f.At), slog.String("error", f.Error))
+		}
+		attrs = append(attrs, slog.Group("failures", fs...))
+	}
+	return attrs
 }

@@ -166,3 +166,19 @@ func (s *Set) Collect(fn func(m breaker.Metrics)) []Collision {
 	slices.SortFunc(cs, func(a, b Collision) int { return cmp.Compare(a.Name, b.Name) })
 	return cs
 }
+
+// Registry reads a breaker.Registry as a Group: its circuits' metrics,
+// listed afresh at each collection, so that an exporter and the console
+// read one list.
+type Registry struct{ R *breaker.Registry }
+
+// Metrics returns the metrics of every circuit of the registry.
+func (r Registry) Metrics() iter.Seq[breaker.Metrics] {
+	return func(yield func(breaker.Metrics) bool) {
+		for c := range r.R.Circuits() {
+			if !yield(c.Metrics()) {
+				return
+			}
+		}
+	}
+}
