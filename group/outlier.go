@@ -148,10 +148,12 @@ func pct(r float64) string { return strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
 type detector struct {
 	cfg Outliers // defaults filled in
 
-	// next is when the next evaluation is due, in Unix nanoseconds, for a
-	// group with a Clock of the user's; due is the flag a timer sets when
-	// the group reads real time, so that Get reads one atomic and no clock.
-	next atomic.Int64
+	// next is when the next evaluation is due (a time.Time, so that real
+	// time compares on the monotonic clock). Get reads it on a group with
+	// a Clock of the user's; on one that reads real time, Get reads due,
+	// the flag a timer raises, so that it reads one atomic and no clock.
+	// Written only with mu held.
+	next atomic.Pointer[time.Time]
 	due  atomic.Bool
 
 	mu    sync.Mutex // held by the one goroutine evaluating
@@ -226,7 +228,8 @@ func cmpOr(v, def int) int {
 // start schedules the first evaluation, one interval from now.
 func (g *Group[K, T]) startDetector(now time.Time) {
 	d := g.detect
-	d.next.Store(now.Add(d.cfg.Interval).UnixNano())
+	next := now.Add(d.cfg.Interval)
+	d.next.Store(&next)
 	if g.clock == nil {
 		d.timer = time.AfterFunc(d.cfg.Interval, func() { d.due.Store(true) })
 	}
@@ -240,7 +243,7 @@ func (g *Group[K, T]) detectDue() bool {
 	if g.clock == nil {
 		return d.due.Load()
 	}
-	return g.clock.Now().UnixNano() >= d.next.Load()
+	return !g.clock.Now().Before(*d.next.Load())
 }
 
 // DetectOutliers runs the outlier detector now if Config.Outliers is set
@@ -257,10 +260,17 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	}
 	defer d.mu.Unlock()
 	now := g.now()
-	if now.UnixNano() < d.next.Load() {
+	if next := *d.next.Load(); now.Before(next) {
+		if d.timer != nil && d.due.Load() {
+			// Called early, or the timer ran ahead of the clock: lower
+			// the flag, or every Get would come here until next.
+			d.due.Store(false)
+			d.timer.Reset(next.Sub(now))
+		}
 		return nil
 	}
-	d.next.Store(now.Add(d.cfg.Interval).UnixNano())
+	next := now.Add(d.cfg.Interval)
+	d.next.Store(&next)
 	if d.timer != nil {
 		d.due.Store(false)
 		d.timer.Reset(d.cfg.Interval)
