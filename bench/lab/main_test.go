@@ -603,3 +603,23 @@ func TestTuneSpecFeedsPolicies(t *testing.T) {
 	}
 	t.Errorf("no row for %s in\n%s", winnerSpec, ran)
 }
+
+// -hosts runs the multi-host table, for the scenarios and per-host
+// policies given, and refuses the flags of the single-dependency runs.
+func TestHostsFlag(t *testing.T) {
+	code, out, errOut := runLab(t, "-hosts", "-scenarios", "one-flaky-host-lb", "-policies", "rate(0.3,20,10s)")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"one-flaky-host-lb", "rate(0.3,20,10s) +success-rate", "wrongly_opened", "+cap(0.5)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runLab(t, "-hosts", "-fleet", "2"); code != 2 || !strings.Contains(errOut, "-fleet does not go with -hosts") {
+		t.Errorf("-hosts -fleet 2: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runLab(t, "-hosts", "-scenarios", "nope"); code != 2 || !strings.Contains(errOut, `no multi-host scenario "nope"`) {
+		t.Errorf("-hosts -scenarios nope: exit %d: %s", code, errOut)
+	}
+}
