@@ -251,6 +251,12 @@ func RunHosts(scenarios []HostScenario, candidates []HostCandidate, seed uint64)
 }
 
 func runHosts(s *HostScenario, c *HostCandidate, calls []hostCall, seed uint64) (HostResult, error) {
+	return runHostsWith(s, c, calls, seed, nil)
+}
+
+// runHostsWith is runHosts, with every outlier the detector finds also
+// handed to onOutlier, if set: the tests look at when they were found.
+func runHostsWith(s *HostScenario, c *HostCandidate, calls []hostCall, seed uint64, onOutlier func(group.Outlier[int])) (HostResult, error) {
 	res := HostResult{Scenario: s.Name, Candidate: c.Name}
 	if c.Host.New == nil {
 		return res, errors.New("lab: host candidate " + strconv.Quote(c.Name) + ": Host.New is nil")
@@ -292,7 +298,12 @@ func runHosts(s *HostScenario, c *HostCandidate, calls []hostCall, seed uint64) 
 		},
 		Clock:         clk,
 		Outliers:      c.Outliers,
-		OnOutlier:     func(o group.Outlier[int]) { res.Outliers += b2i(o.Opened) },
+		OnOutlier: func(o group.Outlier[int]) {
+			res.Outliers += b2i(o.Opened)
+			if onOutlier != nil {
+				onOutlier(o)
+			}
+		},
 		MaxOpenShare:  c.MaxOpenShare,
 		KeepOneClosed: c.KeepOneClosed,
 	}

@@ -1,7 +1,10 @@
 package lab
 
 import (
+	"time"
+
 	"bytes"
+	"github.com/tripwire-go/tripwire/group"
 	"os"
 	"strings"
 	"testing"
@@ -79,5 +82,38 @@ func TestHostScenarioErrors(t *testing.T) {
 	s.Bad = []int{10}
 	if _, err := RunHosts([]HostScenario{s}, DefaultHostCandidates(), 1); err == nil || !strings.Contains(err.Error(), "Bad") {
 		t.Fatalf("a bad host out of range: %v", err)
+	}
+}
+
+// When every host is down, no evaluation of the fault finds an outlier:
+// every host fails every call alike. (The evaluation that ends just after
+// the fault began judges calls from before it, and may: that one is left
+// out.)
+func TestAllHostsDownNoOutlierDuringTheFault(t *testing.T) {
+	for _, s := range BuiltinHosts() {
+		if !s.AllBad {
+			continue
+		}
+		if raceEnabled {
+			s.Duration, s.FaultStart, s.FaultEnd = 4*time.Minute, time.Minute, 3*time.Minute
+		}
+		calls := hostTraffic(&s, 1)
+		for _, c := range DefaultHostCandidates() {
+			if c.Outliers == nil {
+				continue
+			}
+			var during []group.Outlier[int]
+			_, err := runHostsWith(&s, &c, calls, 1, func(o group.Outlier[int]) {
+				if at := o.At.Sub(epoch); at > s.FaultStart+group.DefaultOutlierInterval && at <= s.FaultEnd {
+					during = append(during, o)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(during) > 0 {
+				t.Errorf("%s, %s: outliers during the fault: %v", s.Name, c.Name, during)
+			}
+		}
 	}
 }
