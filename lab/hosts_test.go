@@ -1,13 +1,13 @@
 package lab
 
 import (
-	"time"
-
 	"bytes"
-	"github.com/tripwire-go/tripwire/group"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/group"
 )
 
 func hostResults(t *testing.T) map[string]HostResult {
