@@ -296,8 +296,8 @@ func runHostsWith(s *HostScenario, c *HostCandidate, calls []hostCall, seed uint
 			}
 			return bc
 		},
-		Clock:         clk,
-		Outliers:      c.Outliers,
+		Clock:    clk,
+		Outliers: c.Outliers,
 		OnOutlier: func(o group.Outlier[int]) {
 			res.Outliers += b2i(o.Opened)
 			if onOutlier != nil {
