@@ -165,6 +165,7 @@ func (w *gated[K, T]) Reset() {
 // allowTrip decides a trip that the policy of key asked for.
 func (g *Group[K, T]) allowTrip(key K, e *entry[T]) bool {
 	c := g.cap
+	now := g.now() // before the lock: a Clock is the user's code
 	c.mu.Lock()
 	if e.mark.slot {
 		c.mu.Unlock()
@@ -177,7 +178,7 @@ func (g *Group[K, T]) allowTrip(key K, e *entry[T]) bool {
 		return true
 	}
 	if !c.takeLocked(&e.mark) {
-		c.refusedLocked(key, "policy", g.now(), c.held)
+		c.refusedLocked(key, "policy", now, c.held)
 		c.mu.Unlock()
 		return false
 	}
@@ -244,8 +245,9 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 	// No place: close it again. Adopt resets the policy, so the refusal is
 	// noted after it.
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose})
+	now := g.now()
 	c.mu.Lock()
-	c.refusedLocked(key, by, g.now(), open)
+	c.refusedLocked(key, by, now, open)
 	c.mu.Unlock()
 }
 

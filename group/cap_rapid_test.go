@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,4 +198,85 @@ func TestCapNeverExceededUnderConcurrentTripsAndEvictions(t *testing.T) {
 	if held, _ := g.OpenLimit(); held != open {
 		t.Fatalf("the cap counts %d places taken, the breakers say %d open", held, open)
 	}
+}
+
+// The detector evaluates while calls, trips and evictions go on, from the
+// Gets that find it due and from DetectOutliers: clean under -race, and the
+// cap holds at the end.
+func TestDetectorUnderConcurrentCalls(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	const share = 0.5
+	var mu sync.Mutex
+	opened := 0
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(20), OpenTimeout: time.Second}
+		},
+		MaxBreakers:  24,
+		IdleAfter:    time.Second,
+		Clock:        clk,
+		MaxOpenShare: share,
+		Outliers: &group.Outliers{
+			Interval:        time.Second,
+			SuccessRate:     &group.SuccessRateTest{MinVolume: 3, MinKeys: 3},
+			FailureRate:     &group.FailureRateTest{MinVolume: 3, MinKeys: 3, Threshold: 0.5},
+			MaxEjectedShare: 1,
+		},
+		OnOutlier: func(o group.Outlier[string]) {
+			mu.Lock()
+			opened += b2i(o.Opened)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, rounds = 6, 300
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				k := fmt.Sprint("k", (r+w)%10)
+				if r%50 == 0 {
+					k = fmt.Sprint("new-", w, "-", r) // a creation: idle keys are swept
+				}
+				var err error
+				if k == "k0" && bad.Add(1)%5 < 3 || r%17 == 0 {
+					err = errDown
+				}
+				g.Execute(context.Background(), k, func(context.Context) (int, error) { return 0, err })
+				switch {
+				case w == 0 && r%20 == 0:
+					clk.Add(time.Second)
+				case w == 1 && r%25 == 0:
+					g.DetectOutliers()
+				case w == 2 && r%40 == 0:
+					if b, err := g.Get(k); err == nil {
+						b.Trip()
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	keys, open := countOpen(g)
+	if l := limitOf(share, false, keys); open > l {
+		t.Fatalf("%d of %d keys open, cap %d", open, keys, l)
+	}
+	if held, _ := g.OpenLimit(); held != open {
+		t.Fatalf("the cap counts %d places taken, the breakers say %d open", held, open)
+	}
+	if opened == 0 {
+		t.Fatal("the detector opened no key: the test does not test it")
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

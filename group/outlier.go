@@ -255,27 +255,10 @@ func (g *Group[K, T]) detectDue() bool {
 // opens circuits and calls Config.OnOutlier.
 func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	d := g.detect
-	if d == nil || !d.mu.TryLock() {
+	if d == nil {
 		return nil
 	}
-	defer d.mu.Unlock()
-	now := g.now()
-	if next := *d.next.Load(); now.Before(next) {
-		if d.timer != nil && d.due.Load() {
-			// Called early, or the timer ran ahead of the clock: lower
-			// the flag, or every Get would come here until next.
-			d.due.Store(false)
-			d.timer.Reset(next.Sub(now))
-		}
-		return nil
-	}
-	next := now.Add(d.cfg.Interval)
-	d.next.Store(&next)
-	if d.timer != nil {
-		d.due.Store(false)
-		d.timer.Reset(d.cfg.Interval)
-	}
-	found, open, keys := g.judge(now)
+	found, open, keys, now := g.evaluate()
 	// MaxEjectedShare counts open keys whatever opened them, as Envoy's
 	// max_ejection_percent counts every ejection; at least one may open.
 	most := max(int(math.Floor(d.cfg.MaxEjectedShare*float64(keys)+1e-9)), 1)
@@ -290,6 +273,35 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 		}
 	}
 	return found
+}
+
+// evaluate judges the keys if an evaluation is due, and returns the
+// outliers with the counts of open keys and of keys, and the time. It holds
+// the detector's mutex, and calls no user code but the Clock.
+func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.Time) {
+	d := g.detect
+	if !d.mu.TryLock() {
+		return
+	}
+	defer d.mu.Unlock()
+	now = g.now()
+	if next := *d.next.Load(); now.Before(next) {
+		if d.timer != nil && d.due.Load() {
+			// Called early, or the timer ran ahead of the clock: lower
+			// the flag, or every Get would come here until next.
+			d.due.Store(false)
+			d.timer.Reset(next.Sub(now))
+		}
+		return
+	}
+	next := now.Add(d.cfg.Interval)
+	d.next.Store(&next)
+	if d.timer != nil {
+		d.due.Store(false)
+		d.timer.Reset(d.cfg.Interval)
+	}
+	found, open, keys = g.judge(now)
+	return found, open, keys, now
 }
 
 // sample is one key's calls during an interval.
