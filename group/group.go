@@ -113,7 +113,9 @@ type Config[K comparable, T any] struct {
 	// opens the circuit; other opens are undone at once (see
 	// [Group.KeptClosed]). 0 means no cap by share; it must be at most 1.
 	// With a cap (this or KeepOneClosed) the group wraps each key's policy
-	// to ask it, which costs a closed call an indirect call more.
+	// so that it asks before a trip: every closed call then goes through
+	// the policy's Record, as with any policy but the default one, whose
+	// successes the breaker handles without a shared write.
 	MaxOpenShare float64
 
 	// KeepOneClosed keeps at least one of the group's keys closed, so that
