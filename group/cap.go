@@ -310,10 +310,10 @@ func (g *Group[K, T]) KeptClosed() []KeptClosed[K] {
 	return out
 }
 
-// OpenLimit returns how many of the group's keys may be open at once now,
-// and how many hold a place (their circuit is not closed, or a trip of
-// theirs is under way). Without a cap, limit is the number of keys and
-// open is 0.
+// OpenLimit returns how many of the group's keys hold a place in the cap
+// (their circuit is not closed, or a trip of theirs is under way), and how
+// many may at once now. Without a cap, open is 0 and limit is the number
+// of keys.
 func (g *Group[K, T]) OpenLimit() (open, limit int) {
 	c := g.cap
 	if c == nil {

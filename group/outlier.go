@@ -225,7 +225,7 @@ func cmpOr(v, def int) int {
 	return v
 }
 
-// start schedules the first evaluation, one interval from now.
+// startDetector schedules the first evaluation, one interval from now.
 func (g *Group[K, T]) startDetector(now time.Time) {
 	d := g.detect
 	next := now.Add(d.cfg.Interval)
