@@ -2,8 +2,8 @@ package group_test
 
 import (
 	"context"
-	"sync"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/tripwire-go/tripwire/breaker"
