@@ -68,9 +68,6 @@ type capState[K comparable] struct {
 	kept    map[K]*KeptClosed[K]
 }
 
-// on reports whether a cap is configured.
-func (c *capState[K]) on() bool { return c != nil }
-
 // limitFor returns how many of n keys may be open at once. As with Envoy's
 // max_ejection_percent, a share lets at least one key open whatever n is;
 // KeepOneClosed then keeps one of the n closed, even if that leaves none to

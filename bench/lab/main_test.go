@@ -623,3 +623,40 @@ func TestHostsFlag(t *testing.T) {
 		t.Errorf("-hosts -scenarios nope: exit %d: %s", code, errOut)
 	}
 }
+
+// The multi-host excerpt in docs/lab.md ("Many hosts", seed 1) is what
+// -hosts prints, row for row.
+func TestDocsHostsExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## Many hosts")
+	_, excerpt, ok2 := strings.Cut(section, "```text\n")
+	excerpt, _, ok3 := strings.Cut(excerpt, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/lab.md: no table excerpt under \"## Many hosts\"")
+	}
+	code, out, errOut := runLab(t, "-hosts", "-seed", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(out) {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	n := 0
+	for line := range strings.Lines(excerpt) {
+		row := strings.Join(strings.Fields(line), " ")
+		if row == "" {
+			continue
+		}
+		n++
+		if !rows[row] {
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich -hosts does not print", row)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("the excerpt has %d rows", n)
+	}
+}
