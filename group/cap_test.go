@@ -2,6 +2,7 @@ package group_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -173,5 +174,36 @@ func TestCapConfigErrors(t *testing.T) {
 		if err == nil {
 			t.Errorf("MaxOpenShare %v accepted", share)
 		}
+	}
+}
+
+// A full group does not evict a closed key that the cap needs: with half of
+// its keys open, one key fewer would put the open share over the cap.
+func TestCapFullGroupKeepsTheClosedKeysItNeeds(t *testing.T) {
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Minute}
+		},
+		MaxBreakers:  4,
+		MaxOpenShare: 0.5,
+		Clock:        epochs.Mock(epochs.Today),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		mustGet(t, g, k)
+	}
+	fail(g, "a")
+	fail(g, "b")
+	if _, err := g.Get("e"); !errors.Is(err, group.ErrFull) {
+		t.Fatalf("Get(e) = %v, want ErrFull", err)
+	}
+	mustGet(t, g, "a").Reset() // one open of four: a closed key may go
+	if _, err := g.Get("e"); err != nil {
+		t.Fatalf("Get(e) = %v", err)
+	}
+	if keys, open := countOpen(g); open > limitOf(0.5, false, keys) {
+		t.Fatalf("%d of %d open", open, keys)
 	}
 }

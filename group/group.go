@@ -166,8 +166,11 @@ type Config[K comparable, T any] struct {
 //
 // A group never evicts a circuit that is open, nor one that is half-open
 // with probes in flight: forgetting either would send every call to a
-// dependency known to be failing, instead of the few probes. If every
-// breaker of a full group is open or probing, Get returns [ErrFull].
+// dependency known to be failing, instead of the few probes. With a cap on
+// open keys (Config.MaxOpenShare, Config.KeepOneClosed), it does not evict
+// a closed circuit either when one key fewer would leave more keys open
+// than the cap allows. If a full group can evict nothing, Get returns
+// [ErrFull].
 type Group[K comparable, T any] struct {
 	// read is a snapshot of all, swapped whole and never written to: Get
 	// reads it without a lock.
@@ -242,8 +245,9 @@ func touchAt[T any](e *entry[T], p uint64) {
 }
 
 // ErrFull is returned by Get and Execute when the group holds MaxBreakers
-// breakers, each of them open or half-open with probes in flight, and a new
-// key comes.
+// breakers, each of them open or half-open with probes in flight (or
+// closed, but needed to keep the share of open keys under the group's
+// cap), and a new key comes.
 var ErrFull = errors.New("group: full: every breaker is open or probing; raise MaxBreakers")
 
 // ConfigError is the error New returns for an invalid Config, and Get when
