@@ -29,4 +29,24 @@
 // half-open one with probes in flight. See [Group] for the exact rules,
 // [Group.Metrics] to export every breaker of a group, and Config.OnCreate
 // to hand each breaker to a coordinator.
+//
+// # Comparing keys
+//
+// Two options look at the keys together. Config.Outliers compares each
+// key's calls with its siblings' every interval, as Envoy's outlier
+// detection does, and opens a key that stands out although its own policy
+// has not tripped; when every key fails alike none stands out. See
+// [Outliers] and [Group.DetectOutliers]. Config.MaxOpenShare and
+// Config.KeepOneClosed cap how many keys may be open at once, whatever
+// opened them; [Group.KeptClosed] says which keys the group kept closed and
+// why. The rules the cap keeps:
+//
+//   - a key's own policy, and the detector, never open a key beyond the cap:
+//     they ask first;
+//   - an open made inside a breaker (Trip, TripFor, ForceOpen, an adopted
+//     decision) beyond the cap is undone at the transition, before the call
+//     that made it returns;
+//   - an eviction never leaves more keys open than the cap allows;
+//   - no user code runs, and no breaker is called, while the group holds a
+//     lock.
 package group

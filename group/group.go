@@ -89,6 +89,39 @@ type Config[K comparable, T any] struct {
 	// means the real clock. When set, it is also the Clock of every breaker
 	// whose Config leaves Clock nil.
 	Clock breaker.Clock
+
+	// Outliers, if set, turns on outlier detection: every Interval, each
+	// key's calls are compared with its siblings', and a key that stands
+	// out opens although its own policy has not tripped. When every key
+	// fails alike (the whole service is down), none stands out and the
+	// per-key policies decide as before. See [Outliers]; nil means no
+	// detection. The detector reads the breakers' call counts, so it turns
+	// on breaker.Config.CountCalls for every key. It has no goroutine: Get
+	// runs it when it is due (with a Clock of the user's, Get then reads
+	// that clock), and so does [Group.DetectOutliers].
+	Outliers *Outliers
+
+	// OnOutlier, if set, is called with each outlier the detector finds,
+	// opened or not, with no lock held, on the goroutine that ran the
+	// evaluation.
+	OnOutlier func(Outlier[K])
+
+	// MaxOpenShare caps the share of the group's keys whose circuit may be
+	// open (or half-open) at once, whatever opened them: their policy, the
+	// outlier detector, Trip or ForceOpen, a fleet. At least one key may
+	// open, whatever the share. A key's own policy is refused before it
+	// opens the circuit; other opens are undone at once (see
+	// [Group.KeptClosed]). 0 means no cap by share; it must be at most 1.
+	// With a cap (this or KeepOneClosed) the group wraps each key's policy
+	// so that it asks before a trip: every closed call then goes through
+	// the policy's Record, as with any policy but the default one, whose
+	// successes the breaker handles without a shared write.
+	MaxOpenShare float64
+
+	// KeepOneClosed keeps at least one of the group's keys closed, so that
+	// the group never rejects every call, whatever MaxOpenShare allows. A
+	// group of one key then never opens it.
+	KeepOneClosed bool
 }
 
 // Group holds one circuit breaker per key (per host, per tenant, per
@@ -133,8 +166,11 @@ type Config[K comparable, T any] struct {
 //
 // A group never evicts a circuit that is open, nor one that is half-open
 // with probes in flight: forgetting either would send every call to a
-// dependency known to be failing, instead of the few probes. If every
-// breaker of a full group is open or probing, Get returns [ErrFull].
+// dependency known to be failing, instead of the few probes. With a cap on
+// open keys (Config.MaxOpenShare, Config.KeepOneClosed), it does not evict
+// a closed circuit either when one key fewer would leave more keys open
+// than the cap allows. If a full group can evict nothing, Get returns
+// [ErrFull].
 type Group[K comparable, T any] struct {
 	// read is a snapshot of all, swapped whole and never written to: Get
 	// reads it without a lock.
@@ -164,6 +200,10 @@ type Group[K comparable, T any] struct {
 	max       int
 	idleAfter time.Duration
 	clock     breaker.Clock // nil: the real clock
+
+	cap       *capState[K] // nil: no cap on open keys
+	detect    *detector    // nil: no outlier detection
+	onOutlier func(Outlier[K])
 }
 
 type entry[T any] struct {
@@ -179,6 +219,8 @@ type entry[T any] struct {
 	// delivered. Written under the group's lock; Get reads it without,
 	// and hands b out only once it is zero.
 	creating atomic.Int32
+	// mark is what the cap and the outlier detector keep of b.
+	mark entryMark
 }
 
 type event[K comparable, T any] struct {
@@ -203,8 +245,9 @@ func touchAt[T any](e *entry[T], p uint64) {
 }
 
 // ErrFull is returned by Get and Execute when the group holds MaxBreakers
-// breakers, each of them open or half-open with probes in flight, and a new
-// key comes.
+// breakers, each of them open or half-open with probes in flight (or
+// closed, but needed to keep the share of open keys under the group's
+// cap), and a new key comes.
 var ErrFull = errors.New("group: full: every breaker is open or probing; raise MaxBreakers")
 
 // ConfigError is the error New returns for an invalid Config, and Get when
@@ -256,6 +299,19 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 		return nil, &ConfigError{Field: "MaxBreakers", problem: "must not be negative, got " + strconv.Itoa(cfg.MaxBreakers)}
 	case cfg.IdleAfter < 0:
 		return nil, &ConfigError{Field: "IdleAfter", problem: "must not be negative, got " + cfg.IdleAfter.String()}
+	case !(cfg.MaxOpenShare >= 0 && cfg.MaxOpenShare <= 1):
+		return nil, &ConfigError{Field: "MaxOpenShare", problem: "must be in [0, 1], got " + strconv.FormatFloat(cfg.MaxOpenShare, 'g', -1, 64)}
+	}
+	if cfg.Outliers != nil {
+		o := *cfg.Outliers
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+		g.detect = &detector{cfg: o}
+		g.onOutlier = cfg.OnOutlier
+	}
+	if (cfg.MaxOpenShare > 0 && cfg.MaxOpenShare < 1) || cfg.KeepOneClosed {
+		g.cap = &capState[K]{share: cmp.Or(cfg.MaxOpenShare, 1), keepOne: cfg.KeepOneClosed, kept: map[K]*KeptClosed[K]{}}
 	}
 	if problem := checkNew(cfg.New); problem != "" {
 		return nil, &ConfigError{Field: "New", problem: problem}
@@ -269,6 +325,9 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	g.delivered.L = &g.mu
 	g.periodStart = g.now()
 	g.publishLocked()
+	if g.detect != nil {
+		g.startDetector(g.periodStart)
+	}
 	return g, nil
 }
 
@@ -307,6 +366,9 @@ func checkNew[K comparable, T any](newConfig func(K) breaker.Config[T]) (problem
 // ErrFull. A breaker it returns has been passed to Config.OnCreate (see
 // there for the one exception).
 func (g *Group[K, T]) Get(key K) (*breaker.Breaker[T], error) {
+	if g.detect != nil && g.detectDue() {
+		g.DetectOutliers()
+	}
 	if e := (*g.read.Load())[key]; e != nil && e.creating.Load() == 0 {
 		g.touch(e)
 		return e.b, nil
@@ -346,6 +408,24 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 		cfg.Clock = g.clock
 	}
 	e := &entry[T]{}
+	e.mark.out = true // until the group holds it
+	if g.detect != nil {
+		cfg.CountCalls = true
+	}
+	if g.cap != nil {
+		p := cfg.Policy
+		if p == nil {
+			p = policy.Consecutive(breaker.DefaultFailures)
+		}
+		cfg.Policy = &gated[K, T]{p: p, g: g, key: key, e: e}
+		userT := cfg.OnTransition
+		cfg.OnTransition = func(t breaker.Transition) {
+			if userT != nil {
+				userT(t)
+			}
+			g.capTransition(key, e, t)
+		}
+	}
 	user := cfg.OnStateChange
 	cfg.OnStateChange = func(name string, from, to breaker.State) {
 		if user != nil {
@@ -382,6 +462,7 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	}
 	g.touch(e)
 	g.all[key] = e
+	g.capInLocked(e)
 	g.missedLocked()
 	g.queueLocked(key, e, true)
 	g.unlockAndDeliver(e)
@@ -414,6 +495,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 	e.evicted = false
 	g.touch(e)
 	g.all[key] = e
+	g.capInLocked(e)
 	g.publishLocked()
 	g.queueLocked(key, e, true)
 	g.unlockAndDeliver(nil)
@@ -423,6 +505,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
 	delete(g.all, key)
 	e.evicted = true
+	g.capOutLocked(key, e)
 	g.queueLocked(key, e, false)
 }
 
@@ -550,7 +633,7 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	p := g.period.Load()
 	evicted := false
 	for k, e := range g.all {
-		if e.seen.Load() < p && evictable(e.b) {
+		if e.seen.Load() < p && evictable(e.b) && g.mayEvictLocked(e) {
 			g.evictLocked(k, e)
 			evicted = true
 		}
@@ -581,6 +664,9 @@ func (g *Group[K, T]) makeRoomLocked() bool {
 	for _, c := range cands {
 		if len(g.all) <= target {
 			break
+		}
+		if !g.mayEvictLocked(g.all[c.key]) {
+			continue
 		}
 		g.evictLocked(c.key, g.all[c.key])
 	}

@@ -10,6 +10,7 @@
 //	go run ./bench/lab -trace calls.csv [-fault-start T -fault-end T] [-slow-call D] ...
 //	go run ./bench/lab -tune [-families f,g] [-weights sent=1,lost=1,...] ...
 //	go run ./bench/lab -fleet N [-route round-robin|random] [-share=false] [-quorum Q] ...
+//	go run ./bench/lab -hosts [-policies SPECS] [-scenarios x,y] [-seed N]
 //
 // With no flags it runs the built-in scenarios against the default
 // candidates and prints a table. -policies takes policies spelt as their
@@ -37,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	weights := fs.String("weights", lab.DefaultObjective.String(), "with -tune: the objective's weights, minimised: sent (calls into the fault), lost (healthy calls),\nfalse-trip (trips before a fault) and close (seconds open after it)")
 	out := fs.String("out", "", "also write table.txt, results.csv, results.json, one SVG timeline per scenario and index.html to `DIR`")
 	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
+	hosts := fs.Bool("hosts", false, "run the multi-host scenarios: ten hosts, one breaker each in a group, with each -policies candidate\n"+
+		"(default consecutive(5)) alone, with the group's outlier detection, and with a cap on open hosts")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench/lab [flags]\n\n"+
 			"Replays outages or recorded calls against circuit-breaker candidates in virtual time.\nThe guide is docs/lab.md.\n\nFlags:\n")
@@ -192,6 +196,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := applySettings(ps, settings); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
+	}
+	if *hosts {
+		for _, name := range []string{"trace", "scenario", "tune", "fleet", "route", "share", "quorum", "out", "families", "weights"} {
+			if set[name] {
+				return usage("-%s does not go with -hosts", name)
+			}
+		}
+		if *policies == "" {
+			ps = []lab.Candidate{lab.DefaultHostCandidates()[0].Host}
+			if err := applySettings(ps, settings); err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitUsage
+			}
+		}
+		return runHosts(ps, *scenarios, *seed, stdout, stderr)
 	}
 
 	if !*tune {
@@ -611,6 +630,52 @@ func writeDir(dir string, rep *lab.Report, table []byte) error {
 	return nil
 }
 
+// runHosts runs the multi-host scenarios (all, or those named) against the
+// group variants of each per-host candidate, and prints the table.
+func runHosts(ps []lab.Candidate, names string, seed uint64, stdout, stderr io.Writer) int {
+	scenarios := lab.BuiltinHosts()
+	if names != "" {
+		var err error
+		if scenarios, err = selectHosts(scenarios, names); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+	}
+	var cands []lab.HostCandidate
+	for _, p := range ps {
+		cands = append(cands, lab.HostVariants(p)...)
+	}
+	res, err := lab.RunHosts(scenarios, cands, seed)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	if err := lab.WriteHostTable(stdout, res); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	return exitOK
+}
+
+// selectHosts returns the multi-host scenarios of from named in names, a
+// comma-separated list, in its order.
+func selectHosts(from []lab.HostScenario, names string) ([]lab.HostScenario, error) {
+	var out []lab.HostScenario
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(from, func(s lab.HostScenario) bool { return s.Name == name })
+		if i < 0 {
+			known := make([]string, len(from))
+			for j, s := range from {
+				known[j] = s.Name
+			}
+			return nil, fmt.Errorf("lab: -scenarios: no multi-host scenario %q; the built-in ones are %s", name, strings.Join(known, ", "))
+		}
+		out = append(out, from[i])
+	}
+	return out, nil
+}
+
 func printList(w io.Writer) {
 	fmt.Fprintln(w, "Built-in scenarios (-scenarios):")
 	for _, s := range lab.Builtin() {
@@ -619,6 +684,10 @@ func printList(w io.Writer) {
 	fmt.Fprintln(w, "\nDefault candidates (-policies takes their names, or specs such as rate(0.3,20,10s)@open=30s):")
 	for _, p := range lab.DefaultCandidates() {
 		fmt.Fprintf(w, "  %-14s %s\n", p.Name, p.Spec())
+	}
+	fmt.Fprintln(w, "\nMulti-host scenarios (-hosts -scenarios):")
+	for _, s := range lab.BuiltinHosts() {
+		fmt.Fprintf(w, "  %-18s %s\n", s.Name, s.Description)
 	}
 	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")
 }

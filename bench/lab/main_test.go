@@ -603,3 +603,60 @@ func TestTuneSpecFeedsPolicies(t *testing.T) {
 	}
 	t.Errorf("no row for %s in\n%s", winnerSpec, ran)
 }
+
+// -hosts runs the multi-host table, for the scenarios and per-host
+// policies given, and refuses the flags of the single-dependency runs.
+func TestHostsFlag(t *testing.T) {
+	code, out, errOut := runLab(t, "-hosts", "-scenarios", "one-flaky-host-lb", "-policies", "rate(0.3,20,10s)")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"one-flaky-host-lb", "rate(0.3,20,10s) +success-rate", "wrongly_opened", "+cap(0.5)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runLab(t, "-hosts", "-fleet", "2"); code != 2 || !strings.Contains(errOut, "-fleet does not go with -hosts") {
+		t.Errorf("-hosts -fleet 2: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runLab(t, "-hosts", "-scenarios", "nope"); code != 2 || !strings.Contains(errOut, `no multi-host scenario "nope"`) {
+		t.Errorf("-hosts -scenarios nope: exit %d: %s", code, errOut)
+	}
+}
+
+// The multi-host excerpt in docs/lab.md ("Many hosts", seed 1) is what
+// -hosts prints, row for row.
+func TestDocsHostsExcerpt(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "lab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## Many hosts")
+	_, excerpt, ok2 := strings.Cut(section, "```text\n")
+	excerpt, _, ok3 := strings.Cut(excerpt, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/lab.md: no table excerpt under \"## Many hosts\"")
+	}
+	code, out, errOut := runLab(t, "-hosts", "-seed", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(out) {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	n := 0
+	for line := range strings.Lines(excerpt) {
+		row := strings.Join(strings.Fields(line), " ")
+		if row == "" {
+			continue
+		}
+		n++
+		if !rows[row] {
+			t.Errorf("docs/lab.md shows the row\n\t%s\nwhich -hosts does not print", row)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("the excerpt has %d rows", n)
+	}
+}
