@@ -3,6 +3,7 @@ package group
 import (
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -241,7 +242,8 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 	c.mu.Unlock()
 	// No place: close it again. Adopt resets the policy, so the refusal is
 	// noted after it.
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose})
+	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
+		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"})
 	now := g.now()
 	c.mu.Lock()
 	c.refusedLocked(key, by, now, open)

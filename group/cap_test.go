@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +145,12 @@ func TestCapUndoesManualAndExternalOpens(t *testing.T) {
 	}
 	if by["h2"] != "manual" || by["h3"] != "external" || len(by) != 2 {
 		t.Fatalf("KeptClosed: %v", by)
+	}
+	// The closing transition says the cap kept the key closed, and why.
+	ts := mustGet(t, g, "h3").Transitions()
+	if ev := ts[len(ts)-1].Evidence; ev == nil || ev.Who != "group cap" ||
+		!strings.Contains(ev.Why, "2 keys open already") || !strings.Contains(ev.Why, "opened by external") {
+		t.Fatalf("evidence of the re-close: %+v", ev)
 	}
 }
 

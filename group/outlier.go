@@ -142,6 +142,12 @@ func (o Outlier[K]) String() string {
 		" over " + strconv.Itoa(o.Keys) + " keys"
 }
 
+// why is the evidence of the transition that opens o's circuit.
+func (o Outlier[K]) why() string {
+	return o.Test + " outlier: " + strconv.FormatUint(o.Calls, 10) + " calls, " + pct(o.FailureRate) +
+		" failed; threshold " + pct(o.Threshold) + ", mean " + pct(o.Mean) + " over " + strconv.Itoa(o.Keys) + " keys"
+}
+
 func pct(r float64) string { return strconv.FormatFloat(r*100, 'f', 1, 64) + "%" }
 
 // detector is the state of outlier detection.
@@ -264,7 +270,7 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	most := max(int(math.Floor(d.cfg.MaxEjectedShare*float64(keys)+1e-9)), 1)
 	for i := range found {
 		o := &found[i]
-		if open < most && g.eject(o.Key, now) {
+		if open < most && g.eject(o.Key, now, o.why()) {
 			o.Opened = true
 			open++
 		}
@@ -421,9 +427,9 @@ func meanStdev[K comparable, T any](samples []sample[K, T]) (mean, sd float64) {
 }
 
 // eject opens the circuit of an outlier, if it is still held and closed
-// with no manual mode, and the cap has room. It reports whether it opened
-// it.
-func (g *Group[K, T]) eject(key K, now time.Time) bool {
+// with no manual mode, and the cap has room; why is the evidence of its
+// transition. It reports whether it opened it.
+func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
 	g.mu.Lock()
 	e := g.all[key]
 	g.mu.Unlock()
@@ -451,6 +457,6 @@ func (g *Group[K, T]) eject(key K, now time.Time) bool {
 	if d == 0 {
 		d = e.b.OpenTiming().Timeout
 	}
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d})
+	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
 	return true
 }

@@ -72,6 +72,12 @@ func TestSuccessRateOutlierOpens(t *testing.T) {
 	if s := o.String(); !strings.Contains(s, "success-rate outlier, opened: 100 calls, 40.0% failed") {
 		t.Fatalf("String: %s", s)
 	}
+	// The transition says who opened the key and why.
+	ts := mustGet(t, g, "bad").Transitions()
+	if ev := ts[len(ts)-1].Evidence; ev == nil || ev.Who != "group outlier detection" ||
+		!strings.Contains(ev.Why, "success-rate outlier: 100 calls, 40.0% failed") {
+		t.Fatalf("evidence of the opening: %+v", ev)
+	}
 	for i := range 9 {
 		if st := mustGet(t, g, fmt.Sprint("h", i)).State(); st != breaker.Closed {
 			t.Fatalf("healthy h%d is %v", i, st)
