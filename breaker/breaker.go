@@ -20,8 +20,8 @@ type Breaker[T any] struct {
 	// indirection costs the hot path one load from a line it reads anyway.
 	*core
 	classify func(T, error) Outcome
-	// fastSuccess: a nil error is a Success that needs no counting
-	// (Classify nil, CountCalls off), so Execute may take its shortest path.
+	// fastSuccess: a nil error is a Success (Classify nil), so Execute may
+	// take its shortest path, which counts it with CountCalls.
 	fastSuccess bool
 }
 
@@ -33,7 +33,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
+	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil}
 	b.core.init(&s)
 	return b, nil
 }
@@ -144,6 +144,9 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	res, err = fn(ctx)
 	if err == nil && b.fastSuccess {
 		finished = true
+		// CountCalls costs this path one atomic add on a line of its
+		// own core's (see counters), and the default a nil check.
+		b.count(Success)
 		// The default policy, written out here to save a call: a success
 		// of a healthy circuit only reads its streak, and has nothing to
 		// record. One that ends a streak goes through Record, which fences

@@ -107,10 +107,11 @@ func (c *core) load() fsm.Word { return fsm.Word(c.word.Load()) }
 
 // fastRejection returns the error for a call under w when the circuit is
 // open and the call can be rejected without reading the clock, or nil. It
-// is one load and one comparison: rejectionFor sets OpenError.fast only on
-// errors built for such words.
+// is one load and one comparison (and, with CountCalls, the count):
+// rejectionFor sets OpenError.fast only on errors built for such words.
 func (c *core) fastRejection(w fsm.Word) error {
 	if e := c.rejection.Load(); e.fast == w {
+		c.rejected()
 		return e
 	}
 	return nil
@@ -296,10 +297,9 @@ func (c *core) rejectionFor(w fsm.Word) error {
 	}
 	until, forced := c.m.Period()
 	e := newOpenError(c.name, w, until, c.probes, c.probeTimeout, forced)
-	if w.Rejecting() && !c.exact && c.counters == nil {
+	if w.Rejecting() && !c.exact {
 		// Open, no due flag, real clock: until the word changes, calls
-		// under it are rejected without reading the clock. (A counting
-		// breaker skips the fast path: its rejections are counted here.)
+		// under it are rejected without reading the clock.
 		e.fast = w
 	}
 	c.rejection.Store(e)

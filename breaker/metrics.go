@@ -94,11 +94,9 @@ func (c *core) metrics() Metrics {
 	return m
 }
 
-// The call-counting hooks, in finish and rejectionFor. A counting breaker
-// sends its closed successes to finish (Breaker.fastSuccess is false) and
-// its open rejections to rejectionFor (its OpenErrors are never fast), so
-// that the shortest paths, taken when CountCalls is off, carry no hook at
-// all.
+// The call-counting hooks. Every path that finishes or rejects a call
+// calls one: Execute's and Done's shortcut for a closed success, finish,
+// fastRejection and rejectionFor. Without CountCalls each is a nil check.
 
 // count counts a finished call.
 func (c *core) count(o Outcome) {
@@ -127,7 +125,9 @@ const kindRejected = int(Ignored) + 1
 //
 // The shards are allocated together as one power-of-two block of at most
 // 1 KiB, which Go's allocator aligns to its size class, so each shard sits
-// on a cache line of its own.
+// on a cache line of its own. There are four shards per core, so that two
+// busy goroutines share a line only by bad luck (one chance in eight with
+// two cores, where two shards made it one in two), and at most maxShards.
 type counters struct {
 	shards []shard
 	mask   uintptr
@@ -144,8 +144,8 @@ type shard struct {
 const maxShards = 16
 
 func newCounters() *counters {
-	n := 1
-	for n < runtime.GOMAXPROCS(0) && n < maxShards {
+	n, procs := 1, runtime.GOMAXPROCS(0)
+	for procs > 1 && n < 4*procs && n < maxShards {
 		n <<= 1
 	}
 	return &counters{shards: make([]shard, n), mask: uintptr(n - 1)}

@@ -112,6 +112,7 @@ func (p Permit[T]) Done(result T, err error) {
 		// token: copying the whole ticket, just written by Allow, cost a
 		// stalled store forward (a fifth of BenchmarkAllow's time).
 		p.release()
+		b.count(Success)
 		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
 			return
 		}

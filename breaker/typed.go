@@ -33,6 +33,6 @@ func View[R, T any](b *Breaker[T], classify func(R, error) Outcome) *Breaker[R] 
 	return &Breaker[R]{
 		core:        b.core,
 		classify:    classify,
-		fastSuccess: classify == nil && b.counters == nil,
+		fastSuccess: classify == nil,
 	}
 }
