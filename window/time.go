@@ -482,7 +482,7 @@ func (w *Time) advance(old, k int64, far farJump) {
 // It keeps only what writers wrote since the jump: the count of the head
 // bucket k, which writers that read the new head count into, and a word
 // of a later lap than j's that the head, moving on past k meanwhile,
-// wrote (one at most as many laps ahead of j's as the head is now). Any
+// wrote (one of a bucket no later than the head is now). Any
 // other word is from before the jump, whatever its tag says. was is what
 // k's slot held just before the jump: if it had k's tag already (its lap
 // a multiple of 2^tagBits laps back), writers added to that old count,
@@ -499,8 +499,13 @@ func (w *Time) renew(word *atomic.Uint64, j, k int64, was uint64) {
 			}
 			continue
 		}
-		laps := uint64(w.head.Load()>>w.shift - j>>w.shift)
-		if d := (t - tag) & tagMask; t&tagLive != 0 && d != 0 && uint64(d) <= laps {
+		// The word is d laps ahead of j: it counts bucket j + d·buckets,
+		// which a writer can only have written once the head reached it.
+		// (Comparing laps alone kept a stale word of the lap the head is
+		// in, of a bucket ahead of the head, that merely had that lap's
+		// tag: the laps of k and of the old head had the same truncated
+		// tag, and counts from before the jump came back a bucket later.)
+		if d := (t - tag) & tagMask; t&tagLive != 0 && d != 0 && uint64(d)<<w.shift <= uint64(w.head.Load()-j) {
 			return
 		}
 		if word.CompareAndSwap(old, uint64(tag)<<countBits) {

@@ -217,3 +217,30 @@ func TestLongIdleJumpLosesRecordedCall(t *testing.T) {
 		}
 	})
 }
+// TestFarJumpKeepsStaleCountOfLapAhead: after a jump far enough for
+// advance to renew every slot, renew kept a stale word whose tag was
+// fewer laps ahead of its slot's new bucket than the head was, taking it
+// for one written since the jump. But a slot after the head's holds the
+// lap before the head's: a word with the head's lap tag there counts a
+// bucket ahead of the head, which no writer can have reached. With the
+// old head and the new one 2^tagBits·… laps apart their lap tags are
+// equal, and the old head's calls came back into the window a bucket
+// after the jump. (Found by TestTimeMatchesModel: a 2ns window, calls at
+// 1ns and 0ns, then at 2^32ns and 2^32+1ns, summed four calls.)
+func TestFarJumpKeepsStaleCountOfLapAhead(t *testing.T) {
+	epochs.Run(t, epochs.For(time.Nanosecond), func(t *testing.T, start time.Time) {
+		w := NewTime(2 * time.Nanosecond) // two buckets of 1ns
+		if w.bucket(w.nanos(start))&1 == 0 {
+			start = start.Add(time.Nanosecond) // the head in the second slot
+		}
+		w.Record(start, 0)
+		w.Record(start.Add(-time.Nanosecond), 0) // late: into the head
+		// 2^31 laps on, in the first slot: the same truncated lap tag.
+		jump := start.Add(1<<32 - 1)
+		w.Record(jump, 0)
+		w.Record(jump.Add(time.Nanosecond), 0) // into the second slot
+		if got, want := w.Sum(jump.Add(time.Nanosecond)), (Counts{Calls: 2}); got != want {
+			t.Fatalf("Sum = %+v, want %+v: the calls before the jump came back", got, want)
+		}
+	})
+}
