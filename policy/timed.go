@@ -28,6 +28,23 @@ func newTimed(over time.Duration) timed { return timed{over: over, w: window.New
 // Reset forgets every call recorded.
 func (p *timed) Reset() { p.w.Reset() }
 
+// judge reports whether the share of the window's calls that part counts
+// reaches the ratio, given part and a lower bound of the calls from
+// RecordBounds. A share below the ratio with fewer calls stays below it
+// with more (float64 division is monotonic), so most verdicts of a
+// healthy window need nothing more; the others sum the window exactly,
+// and take its slow calls for part when slow is set, else its failures.
+func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, slow bool) bool {
+	if float64(part)/float64(atLeast) < s.ratio {
+		return false
+	}
+	c := w.Sum(at)
+	if slow {
+		return s.reached(c.Slow, c.Calls)
+	}
+	return s.reached(c.Failures, c.Calls)
+}
+
 // bind checks the arguments by validate, asks for the time each call
 // finished, and claims the policy.
 func (p *timed) bind(b *Binding, validate error) error {
@@ -66,7 +83,9 @@ func Window(failures int, over time.Duration) *WindowPolicy {
 // window reach the threshold. It reports that on every call, successes
 // included, so that [All] can combine it.
 func (p *WindowPolicy) Record(c Call) bool {
-	return p.w.RecordSum(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
+	// The verdict needs no call count: RecordBounds gives the failures
+	// exactly and spares the sum of every core's call counts.
+	return p.w.RecordBounds(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
 }
 
 // Bind reports a failures below 1 or an over that is not positive, asks
@@ -111,8 +130,8 @@ func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, false))
-	return p.reached(s.Failures, s.Calls)
+	s := p.w.RecordBounds(c.At, window.Mark(c.Failed, false))
+	return p.judge(p.w, c.At, s.Failures, s.Calls, false)
 }
 
 // Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
@@ -159,8 +178,8 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration() > p.threshold))
-	return p.reached(s.Slow, s.Calls)
+	s := p.w.RecordBounds(c.At, window.Mark(c.Failed, c.Duration() > p.threshold))
+	return p.judge(p.w, c.At, s.Slow, s.Calls, true)
 }
 
 // Bind reports a threshold that is not positive, a ratio outside (0, 1], a

@@ -99,6 +99,31 @@ func TestTimeMatchesModel(t *testing.T) {
 				w.Record(now, window.Mark(failed, slow))
 				m.Record(now, window.Mark(failed, slow))
 			},
+			// Calls counted into each stripe, as goroutines on
+			// different cores count them: the sums are the same.
+			"recordOn": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				w.RecordOn(rapid.IntRange(0, w.Stripes()-1).Draw(t, "stripe"), now, window.Mark(failed, slow))
+				m.Record(now, window.Mark(failed, slow))
+			},
+			// RecordBounds from a stripe: failures and slow calls
+			// as the model counts them, calls at most the model's
+			// and at least what that stripe and the older buckets
+			// hold.
+			"recordBounds": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				stripe := rapid.IntRange(0, w.Stripes()-1).Draw(t, "stripe")
+				m.Record(now, window.Mark(failed, slow))
+				got, want := w.RecordBoundsOn(stripe, now, window.Mark(failed, slow)), m.Sum(now)
+				if got.Failures != want.Failures || got.Slow != want.Slow || got.Calls > want.Calls || got.Calls < 1 {
+					t.Fatalf("RecordBounds(%v) = %+v, model says %+v", now, got, want)
+				}
+				if w.Stripes() == 1 && got != want {
+					t.Fatalf("RecordBounds(%v) with one stripe = %+v, model says %+v", now, got, want)
+				}
+			},
 			// RecordSum is Record then Sum, in runs so that most
 			// of a run's sums come from the cache.
 			"recordSum": func(t *rapid.T) {
