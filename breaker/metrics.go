@@ -4,7 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/tripwire-go/tripwire/internal/stripe"
 )
 
 // Metrics is a snapshot of a breaker, for dashboards and exporters: see
@@ -118,10 +119,8 @@ const kindRejected = int(Ignored) + 1
 
 // counters counts calls by kind in shards, one cache line each, so that
 // calls on different cores do not write to the same line. A call picks its
-// shard from the address of its goroutine's stack: a goroutine keeps the
-// same shard while its stack stays put, and goroutines spread over the
-// shards. Any shard is correct (the adds are atomic); the choice only
-// spreads the writes.
+// shard by its goroutine's stack (see package internal/stripe). Any shard
+// is correct (the adds are atomic); the choice only spreads the writes.
 //
 // The shards are allocated together as one power-of-two block of at most
 // 1 KiB, which Go's allocator aligns to its size class, so each shard sits
@@ -131,6 +130,7 @@ const kindRejected = int(Ignored) + 1
 type counters struct {
 	shards []shard
 	mask   uintptr
+	pick   stripe.Picker
 }
 
 type shard struct {
@@ -156,12 +156,16 @@ func newCounters() *counters {
 //
 //go:noinline
 func (c *counters) add(k int) {
-	var onStack byte
-	// Stacks are at least 2 KiB apart; mix the bits above that so that
-	// neighbouring stacks land on different shards.
-	p := uintptr(unsafe.Pointer(&onStack)) >> 11
-	i := uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) & c.mask
-	c.shards[i].n[k].Add(1)
+	n := &c.shards[c.pick.Pick(c.mask)].n[k]
+	// A compare-and-swap rather than an Add, which costs the same: its
+	// failure tells the picker that another goroutine writes this shard.
+	for {
+		old := n.Load()
+		if n.CompareAndSwap(old, old+1) {
+			return
+		}
+		c.pick.Contended()
+	}
 }
 
 // sum returns the counts of every kind, over all shards.

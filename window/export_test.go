@@ -4,7 +4,7 @@ import "time"
 
 // recordOn is Record into the stripe st, for tests that choose the stripe
 // a call counts into.
-func (w *Time) recordOn(st *stripe, now time.Time, m Marks) {
+func (w *Time) recordOn(st *callStripe, now time.Time, m Marks) {
 	w.count(st, w.nanos(now), m&Failed != 0, m&Slow != 0)
 }
 

@@ -5,7 +5,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/tripwire-go/tripwire/internal/stripe"
 )
 
 // Buckets is the number of buckets of a [Time] window (windows shorter than
@@ -148,10 +149,11 @@ type Time struct {
 	// the cache of older buckets that what it summed may have changed.
 	changed atomic.Uint64
 	older   olderSums
-	// stripes hold the call counts (see stripe); smask is their number
-	// less one.
-	stripes []stripe
+	// stripes hold the call counts (see callStripe); smask is their
+	// number less one, and pick picks the caller's.
+	stripes []callStripe
 	smask   uintptr
+	pick    stripe.Picker
 	// The pad keeps the failure and slow counters off the cache line of
 	// the words above, which every call reads: otherwise each failure on
 	// one core would evict them from the others.
@@ -159,18 +161,19 @@ type Time struct {
 	slots [Buckets]slot
 }
 
-// stripe holds a call counter word for each bucket slot. Every call bumps
-// a calls word, so one word per bucket would be written by every core and
-// bounce between them: each goroutine counts into the stripe its stack
-// address picks, as the breaker's call counters and its Record fence do,
-// and a bucket's calls are the sum over the stripes. A stripe is two cache
+// callStripe holds a call counter word for each bucket slot. Every call
+// bumps a calls word, so one word per bucket would be written by every
+// core and bounce between them: each goroutine counts into the stripe its
+// stack address picks (see package internal/stripe), as the breaker's
+// call counters and its Record fence do, and a bucket's calls are the sum
+// over the stripes. A stripe is two cache
 // lines, and the stripes are allocated in one power-of-two block, which
 // Go's allocator aligns to its size, so no two stripes share a line.
 //
 // Failures and slow calls are not striped: they are written only by the
 // calls they mark, and read by every call of a policy that judges the
 // window, which reads a line another core writes only when calls fail.
-type stripe struct {
+type callStripe struct {
 	calls [Buckets]atomic.Uint64
 }
 
@@ -189,15 +192,12 @@ func stripesFor(procs int) int {
 	return n
 }
 
-// stripe returns the stripe of the calling goroutine: the one its stack
-// address picks. A goroutine keeps it while its stack stays put, and
-// goroutines spread over the stripes; any stripe is correct, the choice
-// only spreads the writes.
-func (w *Time) stripe() *stripe {
-	var onStack byte
-	// Stacks are at least 2 KiB apart; mix the bits above that.
-	p := uintptr(unsafe.Pointer(&onStack)) >> 11
-	return &w.stripes[uintptr(uint64(p)*0x9E3779B97F4A7C15>>32)&w.smask]
+// stripe returns the stripe of the calling goroutine.
+func (w *Time) stripe() *callStripe {
+	if w.smask == 0 {
+		return &w.stripes[0]
+	}
+	return &w.stripes[w.pick.Pick(w.smask)]
 }
 
 // olderSums caches the sums of the buckets of a window other than its
@@ -235,7 +235,7 @@ func NewTime(over time.Duration) *Time {
 		shift--
 	}
 	n := stripesFor(runtime.GOMAXPROCS(0))
-	w := &Time{width: ns >> shift, shift: shift, mask: 1<<shift - 1, stripes: make([]stripe, n), smask: uintptr(n - 1)}
+	w := &Time{width: ns >> shift, shift: shift, mask: 1<<shift - 1, stripes: make([]callStripe, n), smask: uintptr(n - 1)}
 	// Go's division truncates towards zero, so low·width >= MinInt64,
 	// and (low+high)·width <= MaxInt64.
 	w.low = max(math.MinInt64/w.width, noHead+1)
@@ -302,7 +302,7 @@ func (w *Time) RecordBounds(now time.Time, m Marks) Counts {
 	return w.recordBounds(w.stripe(), now, m)
 }
 
-func (w *Time) recordBounds(st *stripe, now time.Time, m Marks) Counts {
+func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
 	k, calls, ok := w.count(st, w.nanos(now), m&Failed != 0, m&Slow != 0)
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
@@ -322,21 +322,25 @@ func (w *Time) recordBounds(st *stripe, now time.Time, m Marks) Counts {
 // the stripe st. It returns the bucket it counted into, st's call count of
 // that bucket just after it, and whether that bucket was still the head
 // afterwards.
-func (w *Time) count(st *stripe, ns int64, failed, slow bool) (k, calls int64, head bool) {
+func (w *Time) count(st *callStripe, ns int64, failed, slow bool) (k, calls int64, head bool) {
 	h := w.head.Load()
 	if !failed && !slow && w.holds(h, ns) {
 		// The common case, a success in the head bucket: one
 		// compare-and-swap, unless another goroutine wrote the word
 		// between its load and the swap.
-		if calls, ok := inc(&st.calls[h&w.mask], w.tag(h)); ok {
+		word := &st.calls[h&w.mask]
+		if calls, ok := inc(word, w.tag(h)); ok {
 			return h, calls, w.settled(h)
 		}
+		// Mostly another goroutine's write to this stripe: tell the
+		// picker, which moves goroutines that keep colliding apart.
+		w.pick.Contended()
 	}
 	return w.record(st, ns, h, failed, slow)
 }
 
 // record is count for every case; h is the head as count read it.
-func (w *Time) record(st *stripe, ns, h int64, failed, slow bool) (k, calls int64, head bool) {
+func (w *Time) record(st *callStripe, ns, h int64, failed, slow bool) (k, calls int64, head bool) {
 	k = w.bucketNear(ns, h)
 	for {
 		if k < h {
