@@ -5,6 +5,7 @@ package bench
 import (
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ var (
 	barFlag   = flag.Bool("bar", false, "run TestPerformanceBar: the hot paths' ratios, measured side by side")
 	barRounds = flag.Int("bar.rounds", 7, "TestPerformanceBar: rounds, each measuring every pair once")
 	barTime   = flag.Duration("bar.benchtime", 50*time.Millisecond, "TestPerformanceBar: time per benchmark per round")
+	barOut    = flag.String("bar.out", "", "TestPerformanceBar: also write its report to this file (bench/peers/run.sh quotes it)")
 )
 
 // A ratio is one performance target: the time per call of num divided by
@@ -176,6 +178,11 @@ func TestPerformanceBar(t *testing.T) {
 		}
 	}
 	t.Log(report.String())
+	if *barOut != "" {
+		if err := os.WriteFile(*barOut, []byte(report.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // measure runs f as a benchmark and returns its time per call. A hot path
