@@ -118,10 +118,15 @@ func (c *core) fastRejection(w fsm.Word) error {
 }
 
 // succeeded counts a success of a call admitted closed under w, for a
-// policy that needs no time. Execute calls the default policy itself, and
-// this for every other. It writes nothing unless the policy does.
+// policy that needs no duration. Execute calls the default policy itself,
+// and this for every other. It writes nothing unless the policy does, and
+// reads the clock only for a policy that needs the time.
 func (c *core) succeeded(w fsm.Word) {
-	if c.m.Record(w, policy.Call{}) {
+	var call policy.Call
+	if c.needs != 0 {
+		call.At = c.clock.Now()
+	}
+	if c.m.Record(w, call) {
 		c.tripFrom(w)
 	}
 }

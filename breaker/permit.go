@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Permit is the right to make one call, granted by [Breaker.Allow]. Use the
@@ -65,7 +67,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()
-	if w.Plain() && b.needs == 0 {
+	if w.Plain() && b.needs&policy.NeedDuration == 0 {
 		tok := tokens.Get().(*token)
 		// Field by field: a ticket built aside and copied in whole was
 		// read back in wider loads than it was written with, and the
@@ -106,7 +108,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.fastSuccess && w.Plain() && b.needs == 0 {
+	if w := p.tok.t.w; err == nil && b.fastSuccess && w.Plain() && b.needs&policy.NeedDuration == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions. It reads the word alone from the
 		// token: copying the whole ticket, just written by Allow, cost a
