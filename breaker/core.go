@@ -17,6 +17,9 @@ type core struct {
 	m     *fsm.Machine
 	name  string
 	clock Clock
+	// coarse, if not nil, tells the time of a closed call for a policy
+	// that needs it only to within a tolerance (see coarseClock).
+	coarse *coarseClock
 	// exact: read the clock on every call while open (a Clock of the
 	// user's); otherwise a timer flags the end of each open period.
 	exact bool
@@ -52,6 +55,9 @@ func (c *core) init(s *settings) {
 	c.clock = s.clock
 	c.exact = s.exactClock
 	c.needs = s.terms.Needs
+	if !c.exact && c.needs == policy.NeedTime && s.terms.TimeWithin > 0 {
+		c.coarse = newCoarseClock(c.clock, s.terms.TimeWithin)
+	}
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
 	c.probes = s.probes
 	c.judge = s.terms.Judge
@@ -117,6 +123,15 @@ func (c *core) fastRejection(w fsm.Word) error {
 	return nil
 }
 
+// callTime returns the time of a closed call that finished now, for the
+// policy: from the coarse clock if the policy's terms allow one.
+func (c *core) callTime() time.Time {
+	if c.coarse != nil {
+		return c.coarse.Now()
+	}
+	return c.clock.Now()
+}
+
 // succeeded counts a success of a call admitted closed under w, for a
 // policy that needs no duration. Execute calls the default policy itself,
 // and this for every other. It writes nothing unless the policy does, and
@@ -124,7 +139,7 @@ func (c *core) fastRejection(w fsm.Word) error {
 func (c *core) succeeded(w fsm.Word) {
 	var call policy.Call
 	if c.needs != 0 {
-		call.At = c.clock.Now()
+		call.At = c.callTime()
 	}
 	if c.m.Record(w, call) {
 		c.tripFrom(w)
@@ -231,7 +246,7 @@ func (c *core) finish(t ticket, o Outcome) {
 		}
 		call := policy.Call{Failed: o == Failure}
 		if c.needs != 0 {
-			call.At = c.clock.Now()
+			call.At = c.callTime()
 			if c.needs&policy.NeedDuration != 0 {
 				call = call.WithDuration(call.At.Sub(t.start))
 			}

@@ -13,7 +13,9 @@ import (
 // they use is Call.At, which the breaker sets because they need NeedTime.
 //
 // The window's edge is precise to one of its [window.Buckets] buckets: a
-// call counts until it is over old, less at most over/16.
+// call counts until it is over old, less at most over/16. They ask for the
+// time of a call to within a quarter of a bucket (NeedTimeWithin), so that
+// a breaker on the real clock need not read the clock for every call.
 type timed struct {
 	owner
 	over time.Duration
@@ -46,14 +48,20 @@ func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, slow boo
 }
 
 // bind checks the arguments by validate, asks for the time each call
-// finished, and claims the policy.
+// finished, to within a quarter of a bucket, and claims the policy.
 func (p *timed) bind(b *Binding, validate error) error {
 	if validate != nil {
 		return validate
 	}
-	b.Need(NeedTime)
+	b.NeedTimeWithin(p.w.Width() / timeWithinBucket)
 	return p.claim(b)
 }
+
+// timeWithinBucket is how many times finer than a bucket the time-window
+// policies need the time of a call: a call placed in its bucket by a time
+// up to a quarter of a bucket early leaves the window at most that much
+// early, so the window's edge is precise to 1.25 buckets, not 1.
+const timeWithinBucket = 4
 
 // WindowPolicy trips when enough calls have failed within a trailing span
 // of time. Build one with [Window]; the zero value is not usable.
@@ -73,7 +81,8 @@ type WindowPolicy struct {
 // the number of successes in between: unlike [Consecutive], a success does
 // not excuse the failures before it, and unlike [Rate], a busy minute does
 // not dilute them. The window's edge is precise to over/16 (see
-// [window.Time]). A failures below 1 or an over that is not positive is
+// [window.Time]), and a breaker on the real clock may time a call up to
+// over/64 early (see [Binding.NeedTimeWithin]), which moves it by as much. A failures below 1 or an over that is not positive is
 // reported by breaker.New as an invalid configuration.
 func Window(failures int, over time.Duration) *WindowPolicy {
 	return &WindowPolicy{timed: newTimed(over), failures: int64(failures)}
@@ -120,7 +129,8 @@ type RatePolicy struct {
 // minCalls keeps a quiet minute's two calls, one of them failed, from
 // opening the circuit. It is judged on every call: a success can trip it
 // too, once older successes have left the window. The window's edge is
-// precise to over/16 (see [window.Time]). A ratio outside (0, 1], a
+// precise to over/16 (see [window.Time]), and a breaker on the real clock
+// may time a call up to over/64 early (see [Binding.NeedTimeWithin]). A ratio outside (0, 1], a
 // minCalls below 1 or an over that is not positive is reported by
 // breaker.New as an invalid configuration.
 func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
