@@ -22,9 +22,11 @@ type Breaker[T any] struct {
 	// indirection costs the hot path one load from a line it reads anyway.
 	*core
 	classify func(T, error) Outcome
-	// fastSuccess: a nil error is a Success (Classify nil), so Execute may
-	// take its shortest path, which counts it with CountCalls.
-	fastSuccess bool
+	// fastSuccess: a nil error is a Success (Classify nil) that needs no
+	// counting (CountCalls off), so Execute may take its shortest path;
+	// countedSuccess: the same with CountCalls, which takes a path as
+	// short with the count added.
+	fastSuccess, countedSuccess bool
 }
 
 // New returns a closed breaker configured by cfg. An invalid cfg gives an
@@ -35,7 +37,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil}
+	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls, countedSuccess: cfg.Classify == nil && cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }
@@ -127,6 +129,10 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}
+		if err := b.countedRejection(w); err != nil {
+			b.rejected()
+			return res, err
+		}
 		t, err := b.admit(w)
 		if err != nil {
 			return res, err
@@ -149,13 +155,22 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	res, err = fn(ctx)
 	if err == nil && b.fastSuccess {
 		finished = true
-		// CountCalls costs this path one atomic add on a line of its
-		// own core's (see counters), and the default a nil check.
-		b.count(Success)
 		// The default policy, written out here to save a call: a success
 		// of a healthy circuit only reads its streak, and has nothing to
 		// record. One that ends a streak goes through Record, which fences
 		// it against a concurrent Reset.
+		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+			return res, nil
+		}
+		b.succeeded(w)
+		return res, nil
+	}
+	if err == nil && b.countedSuccess {
+		// The same with CountCalls, apart so that the path above is
+		// what it was before counting had a shortcut: this one costs
+		// one atomic add more, on a line of its own core's (counters).
+		finished = true
+		b.count(Success)
 		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}

@@ -95,9 +95,10 @@ func (c *core) metrics() Metrics {
 	return m
 }
 
-// The call-counting hooks. Every path that finishes or rejects a call
-// calls one: Execute's and Done's shortcut for a closed success, finish,
-// fastRejection and rejectionFor. Without CountCalls each is a nil check.
+// The call-counting hooks. Every path that finishes or rejects a call of
+// a counting breaker calls one: Execute's shortcut for a counted closed
+// success and Done's, finish, the callers of countedRejection, and
+// rejectionFor. The shortcuts of a breaker without CountCalls carry none.
 
 // count counts a finished call.
 func (c *core) count(o Outcome) {

@@ -78,6 +78,10 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	if err := b.fastRejection(w); err != nil {
 		return Permit[T]{}, err
 	}
+	if err := b.countedRejection(w); err != nil {
+		b.rejected()
+		return Permit[T]{}, err
+	}
 	t, err := b.admit(w)
 	if err != nil {
 		return Permit[T]{}, err
@@ -108,7 +112,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.fastSuccess && w.Plain() && b.needs&policy.NeedDuration == 0 {
+	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && b.needs&policy.NeedDuration == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions. It reads the word alone from the
 		// token: copying the whole ticket, just written by Allow, cost a
