@@ -221,6 +221,18 @@ func TestLastMatchesModel(t *testing.T) {
 					m.Record(window.Mark(failed, slow))
 				}
 			},
+			// RecordSum, in runs: a run of plain successes over a
+			// full ring of them writes nothing, and the calls after
+			// it must count as if it had.
+			"recordSum": func(t *rapid.T) {
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
+					m.Record(window.Mark(failed, slow))
+					if got, want := w.RecordSum(window.Mark(failed, slow)), m.Sum(); got != want {
+						t.Fatalf("RecordSum = %+v, model says %+v", got, want)
+					}
+				}
+			},
 			"reset": func(t *rapid.T) {
 				w.Reset()
 				m.Reset()

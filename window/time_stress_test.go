@@ -194,6 +194,29 @@ func TestLastConcurrentLaps(t *testing.T) {
 	if got, want := w.Sum(), (window.Counts{Calls: 70}); got != want {
 		t.Fatalf("after successes Sum = %+v, want %+v", got, want)
 	}
+	// RecordSum of successes, which writes nothing into a full ring of
+	// them, races Records of failures: once the last failure is 70 plain
+	// calls back, the ring holds none.
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				if g == 0 && i%10 == 0 {
+					w.Record(window.Failed)
+					continue
+				}
+				checkConsistent(t, w.RecordSum(0))
+			}
+		}()
+	}
+	wg.Wait()
+	for range 70 {
+		w.RecordSum(0)
+	}
+	if got, want := w.Sum(), (window.Counts{Calls: 70}); got != want {
+		t.Fatalf("70 successes after the failures: Sum = %+v, want %+v", got, want)
+	}
 }
 
 type call struct {
