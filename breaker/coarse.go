@@ -20,6 +20,10 @@ import (
 // a test sees every call at the time it set. Like the open period's timer,
 // its timer is armed only while calls come, runs no user code, and leaves
 // no goroutine behind once it has fired.
+//
+// A breaker takes one only for a tolerance of minCoarse or more, so that
+// a busy breaker's timer fires at most 100 times a second: a large group
+// of busy breakers would otherwise spend a core on timers.
 type coarseClock struct {
 	clock Clock
 	every time.Duration
@@ -31,6 +35,10 @@ type coarseClock struct {
 	armed atomic.Bool
 	timer *time.Timer
 }
+
+// minCoarse is the least tolerance a breaker reads a coarse clock for: a
+// Window or Rate over 640 ms or more.
+const minCoarse = 10 * time.Millisecond
 
 func newCoarseClock(clock Clock, every time.Duration) *coarseClock {
 	c := &coarseClock{clock: clock, every: every}

@@ -80,8 +80,8 @@ func TestCoarseClockConcurrentRefresh(t *testing.T) {
 }
 
 // Which breakers read a coarse clock: on the real clock, those whose
-// policy needs the time of each call to within a tolerance and not its
-// duration. A Clock of the user's, a policy that needs the exact time or
+// policy needs the time of each call to within a tolerance (of minCoarse
+// or more) and not its duration. A Clock of the user's, a policy that needs the exact time or
 // the duration, or one that needs no time, is read as before.
 func TestCoarseClockOnlyWhereTermsAllow(t *testing.T) {
 	for _, tc := range []struct {
@@ -93,6 +93,7 @@ func TestCoarseClockOnlyWhereTermsAllow(t *testing.T) {
 		{"window", Config[int]{Policy: policy.Window(5, time.Minute)}, true},
 		{"any(consecutive, rate)", Config[int]{Policy: policy.Any(policy.Consecutive(5), policy.Rate(0.5, 20, time.Minute))}, true},
 		{"default", Config[int]{}, false},
+		{"rate over 100ms: a timer too busy", Config[int]{Policy: policy.Rate(0.5, 20, 100*time.Millisecond)}, false},
 		{"slow", Config[int]{Policy: policy.Slow(time.Second, 0.5, 20, time.Minute)}, false},
 		{"rate on a clock of the user's", Config[int]{Policy: policy.Rate(0.5, 20, time.Minute), Clock: &readCounter{at: epochs.Today}}, false},
 		{"exact time", Config[int]{Policy: exactTime{}}, false},

@@ -55,7 +55,7 @@ func (c *core) init(s *settings) {
 	c.clock = s.clock
 	c.exact = s.exactClock
 	c.needs = s.terms.Needs
-	if !c.exact && c.needs == policy.NeedTime && s.terms.TimeWithin > 0 {
+	if !c.exact && c.needs == policy.NeedTime && s.terms.TimeWithin >= minCoarse {
 		c.coarse = newCoarseClock(c.clock, s.terms.TimeWithin)
 	}
 	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
