@@ -31,12 +31,16 @@ func newTimed(over time.Duration) timed { return timed{over: over, w: window.New
 func (p *timed) Reset() { p.w.Reset() }
 
 // judge reports whether the share of the window's calls that part counts
-// reaches the ratio, given part and a lower bound of the calls from
-// RecordBounds. A share below the ratio with fewer calls stays below it
-// with more (float64 division is monotonic), so most verdicts of a
-// healthy window need nothing more; the others sum the window exactly,
-// and take its slow calls for part when slow is set, else its failures.
-func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, slow bool) bool {
+// reaches the ratio, given part and the calls from RecordBounds: exact
+// when exact is set (the call had marks), else a lower bound. A share
+// below the ratio with fewer calls stays below it with more (float64
+// division is monotonic), so most verdicts of a healthy window need
+// nothing more; the others sum the window exactly, and take its slow
+// calls for part when slow is set, else its failures.
+func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, exact, slow bool) bool {
+	if exact {
+		return s.reached(part, atLeast)
+	}
 	if float64(part)/float64(atLeast) < s.ratio {
 		return false
 	}
@@ -140,8 +144,9 @@ func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	s := p.w.RecordBounds(c.At, window.Mark(c.Failed, false))
-	return p.judge(p.w, c.At, s.Failures, s.Calls, false)
+	m := window.Mark(c.Failed, false)
+	s := p.w.RecordBounds(c.At, m)
+	return p.judge(p.w, c.At, s.Failures, s.Calls, m != 0, false)
 }
 
 // Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
@@ -188,8 +193,9 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordBounds(c.At, window.Mark(c.Failed, c.Duration() > p.threshold))
-	return p.judge(p.w, c.At, s.Slow, s.Calls, true)
+	m := window.Mark(c.Failed, c.Duration() > p.threshold)
+	s := p.w.RecordBounds(c.At, m)
+	return p.judge(p.w, c.At, s.Slow, s.Calls, m != 0, true)
 }
 
 // Bind reports a threshold that is not positive, a ratio outside (0, 1], a

@@ -285,9 +285,11 @@ func (w *Time) RecordSum(now time.Time, m Marks) Counts {
 
 // RecordBounds counts one call that finished at now, as Record does, and
 // returns the counts of the window that ends at now as RecordSum does,
-// except for Calls, which may fall short of RecordSum's by calls that
-// other goroutines counted into the newest bucket: it is a lower bound.
-// Failures and Slow are not capped by it, and may exceed it.
+// except, for a call without marks, Calls, which may fall short of
+// RecordSum's by calls that other goroutines counted into the newest
+// bucket: it is a lower bound, which Failures and Slow may exceed. For a
+// call with marks (failed, slow), after which a verdict most often needs
+// the exact count, it returns what RecordSum returns.
 //
 // It is for a policy that judges the window on every call and needs the
 // exact number of calls only now and then: a ratio of failures to calls
@@ -310,6 +312,10 @@ func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
 	c, ok := w.cached(k)
 	if !ok {
 		c = w.cacheOlder(k)
+	}
+	if m != 0 {
+		c.add(w.bucketCounts(k&w.mask, w.tag(k)))
+		return c
 	}
 	s, tag := &w.slots[k&w.mask], w.tag(k)
 	f, _ := count(s.failures.Load(), tag)
