@@ -41,8 +41,8 @@ func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, exact, s
 	if exact {
 		return s.reached(part, atLeast)
 	}
-	if float64(part)/float64(atLeast) < s.ratio {
-		return false
+	if part == 0 && s.ratio > 0 || float64(part)/float64(atLeast) < s.ratio {
+		return false // a healthy window: no division for none
 	}
 	c := w.Sum(at)
 	if slow {
