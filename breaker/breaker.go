@@ -180,7 +180,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	}
 	o := b.outcome(ctx, res, err)
 	finished = true
-	b.finish(ticket{w: w}, o)
+	b.done(ticket{w: w}, o, err)
 	return res, err
 }
 
@@ -196,7 +196,7 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	res, err = fn(ctx)
 	o := b.outcome(ctx, res, err)
 	finished = true
-	b.finish(t, o)
+	b.done(t, o, err)
 	return res, err
 }
 

@@ -51,6 +51,8 @@ type core struct {
 	timer *time.Timer
 
 	ev evidence // why each transition happened; see evidence.go
+
+	rec recovery // ramp-up and retry-after; see recovery.go
 }
 
 func (c *core) init(s *settings) {
@@ -90,7 +92,9 @@ func (c *core) init(s *settings) {
 		// only transitions, never a call that causes none.
 		Notify:       true,
 		ProbeTimeout: s.probeTimeout,
+		Ramp:         s.rampUp,
 	}
+	c.rec.ramp, c.rec.maxRetryAfter = s.rampUp, s.maxRetryAfter
 	if !c.exact {
 		mc.Opened = c.armTimer
 	}
@@ -214,6 +218,9 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 	for {
 		switch w.State() {
 		case fsm.Closed:
+			if w.Ramping() && !c.m.AdmitRamp(w, c.clock.Now()) {
+				return ticket{}, c.rampRejection(w)
+			}
 			t := ticket{w: w}
 			if c.needs&policy.NeedDuration != 0 && !w.Muted() {
 				t.start = c.clock.Now()

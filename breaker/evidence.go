@@ -341,6 +341,7 @@ func (c *core) explain(t *Transition) {
 			e.Text += ": " + e.Why
 		}
 	}
+	c.explainRecovery(t, e)
 	if t.Cause != CauseManual && t.Cause != CauseExternal {
 		c.notes().delivered(t.Generation, false)
 	}

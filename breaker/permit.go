@@ -144,7 +144,7 @@ func (p Permit[T]) Done(result T, err error) {
 		p.b.noteFailure(err)
 	}
 	finished = true
-	p.b.finish(t, o)
+	p.b.done(t, o, err)
 }
 
 // Release gives the permit back without a result: the call counts as

@@ -39,6 +39,9 @@ type Config struct {
 	// admitted or finished: the probes still in flight are forgotten (their
 	// results change nothing) and new probes are let in. See Reclaim.
 	ProbeTimeout time.Duration
+	// Ramp, when positive, is how long after a close by probes the circuit
+	// admits only a rising share of calls; see Ramp.
+	Ramp time.Duration
 }
 
 // period is one open period: when it ends, or that it has no end. It is
@@ -105,6 +108,10 @@ type Machine struct {
 	head      int
 	flushing  bool
 	queued    atomic.Int32 // len(queue)-head, readable without mu
+
+	// ramp is the ramp of the last close by probes (with Config.Ramp),
+	// stored before the word that announces it.
+	ramp atomic.Pointer[Ramp]
 }
 
 // Opens counts the times a circuit opened, by what opened it.
@@ -143,12 +150,12 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // that close can wait for it before resetting the policy: a result that
 // passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
-	if m.Load() != w || w.Muted() {
+	if !same(m.Load(), w) || w.Muted() {
 		return false
 	}
 	n := m.rec.enter(w.Gen())
 	defer n.Add(-1)
-	if m.Load() != w {
+	if !same(m.Load(), w) {
 		return false
 	}
 	return m.cfg.Policy.Record(c)
@@ -161,9 +168,10 @@ func (m *Machine) Record(w Word, c policy.Call) bool {
 func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Load() != w || w.Muted() || m.resetting {
+	if !same(m.Load(), w) || w.Muted() || m.resetting {
 		return false
 	}
+	w = m.Load()
 	cause := CausePolicy
 	if w.State() == HalfOpen {
 		cause = CauseProbe
@@ -627,13 +635,19 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 	m.mode = ModeNone
 	m.trips = 0
 	m.decisions++
-	m.publish(cur, makeWord(Closed, cur.Gen()+1), now, cause, report)
+	next := makeWord(Closed, cur.Gen()+1)
+	if cause == CauseProbe && m.cfg.Ramp > 0 {
+		// Before the word: a caller that sees the ramp flag finds its ramp.
+		m.ramp.Store(NewRamp(next.Gen(), now, m.cfg.Ramp))
+		next |= rampBit
+	}
+	m.publish(cur, next, now, cause, report)
 }
 
 // storeWord publishes w, noting the generation of a plain closed word for
 // close's drain.
 func (m *Machine) storeWord(w Word) {
-	if w.Plain() {
+	if w.counted() {
 		m.closedGen = w.Gen()
 	}
 	m.word.Store(uint64(w))
