@@ -94,6 +94,9 @@ func (c *core) init(s *settings) {
 		ProbeTimeout: s.probeTimeout,
 		Ramp:         s.rampUp,
 	}
+	if s.backoff != nil {
+		mc.Forget = s.backoff.Forget
+	}
 	c.rec.ramp, c.rec.maxRetryAfter = s.rampUp, s.maxRetryAfter
 	if !c.exact {
 		mc.Opened = c.armTimer

@@ -39,6 +39,9 @@ type Config struct {
 	// admitted or finished: the probes still in flight are forgotten (their
 	// results change nothing) and new probes are let in. See Reclaim.
 	ProbeTimeout time.Duration
+	// Forget, when positive, makes the backoff remember across closes by
+	// probes: see forgetLocked. Zero: every close starts the count over.
+	Forget time.Duration
 	// Ramp, when positive, is how long after a close by probes the circuit
 	// admits only a rising share of calls; see Ramp.
 	Ramp time.Duration
@@ -109,6 +112,9 @@ type Machine struct {
 	flushing  bool
 	queued    atomic.Int32 // len(queue)-head, readable without mu
 
+	// closedAt is when the circuit last closed by probes, for Forget.
+	closedAt time.Time
+
 	// ramp is the ramp of the last close by probes (with Config.Ramp),
 	// stored before the word that announces it.
 	ramp atomic.Pointer[Ramp]
@@ -176,7 +182,7 @@ func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	if w.State() == HalfOpen {
 		cause = CauseProbe
 	}
-	m.openLocked(w, now, m.stepLocked(), cause)
+	m.openLocked(w, now, m.stepLocked(now), cause)
 	return true
 }
 
@@ -192,7 +198,7 @@ func (m *Machine) Trip(now time.Time, cause Cause) {
 	if w.State() == Open && m.mode != ModeForcedOpen {
 		return
 	}
-	d := m.stepLocked()
+	d := m.stepLocked(now)
 	m.mode = ModeNone
 	m.openLocked(w, now, d, cause)
 }
@@ -260,7 +266,7 @@ func (m *Machine) ClearMode(now time.Time, cause Cause) {
 	m.mu.Lock()
 	if m.mode == ModeForcedOpen {
 		defer m.mu.Unlock()
-		d := m.stepLocked()
+		d := m.stepLocked(now)
 		m.mode = ModeNone
 		m.openLocked(m.Load(), now, d, cause)
 		return
@@ -499,7 +505,8 @@ func (m *Machine) Status() Status {
 // counts the trip. OpenFor may run user code (a backoff's random source): it
 // is called before anything changes, so that a panic leaves the machine as
 // it was.
-func (m *Machine) stepLocked() time.Duration {
+func (m *Machine) stepLocked(now time.Time) time.Duration {
+	m.forgetLocked(now)
 	d := m.cfg.OpenFor(m.trips + 1)
 	m.trips++
 	return d
@@ -633,7 +640,7 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 	cur := m.Load()
 	report := m.mode != ModeNone
 	m.mode = ModeNone
-	m.trips = 0
+	m.closedLocked(now, cause)
 	m.decisions++
 	next := makeWord(Closed, cur.Gen()+1)
 	if cause == CauseProbe && m.cfg.Ramp > 0 {
