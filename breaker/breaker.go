@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -125,7 +123,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if !w.Plain() || b.needs&policy.NeedDuration != 0 {
+	if !w.Plain() || b.gated {
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}

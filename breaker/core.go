@@ -24,6 +24,11 @@ type core struct {
 	// user's); otherwise a timer flags the end of each open period.
 	exact bool
 	needs policy.Needs
+	// gated: a closed call goes through admit, for a start time or a
+	// shedder; otherwise a plain closed word admits it at once.
+	gated bool
+	// shed is the policy's shedder, if any (see policy.Shedder).
+	shed policy.Shedder
 	// consecutive is the policy when it is a *policy.ConsecutivePolicy, to
 	// be called without going through the interface.
 	consecutive *policy.ConsecutivePolicy
@@ -60,6 +65,8 @@ func (c *core) init(s *settings) {
 	c.clock = s.clock
 	c.exact = s.exactClock
 	c.needs = s.terms.Needs
+	c.shed = s.terms.Shedder
+	c.gated = c.needs&policy.NeedDuration != 0 || c.shed != nil
 	if !c.exact && c.needs == policy.NeedTime && s.terms.TimeWithin >= minCoarse {
 		c.coarse = newCoarseClock(c.clock, s.terms.TimeWithin)
 	}
@@ -223,6 +230,9 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 		case fsm.Closed:
 			if w.Ramping() && !c.m.AdmitRamp(w, c.clock.Now()) {
 				return ticket{}, c.rampRejection(w)
+			}
+			if c.shed != nil && !w.Muted() && c.shed.Shed(c.clock.Now()) {
+				return ticket{}, c.shedRejection(w)
 			}
 			t := ticket{w: w}
 			if c.needs&policy.NeedDuration != 0 && !w.Muted() {

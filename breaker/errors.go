@@ -39,6 +39,7 @@ type OpenError struct {
 	forced bool
 	hint   time.Duration // RetryAfter of a half-open or ramp rejection
 	ramp   bool          // rejected by a ramp-up: the circuit is closed
+	shed   bool          // shed by the policy's throttle: the circuit is closed
 
 	gen uint64
 	msg string
@@ -119,6 +120,9 @@ func (e *OpenError) RetryAfter(now time.Time) time.Duration {
 	}
 	if e.ramp {
 		return min(e.hint, max(e.until.Sub(now), 0))
+	}
+	if e.shed {
+		return e.hint
 	}
 	if e.forced {
 		return 0

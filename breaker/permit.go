@@ -67,7 +67,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()
-	if w.Plain() && b.needs&policy.NeedDuration == 0 {
+	if w.Plain() && !b.gated {
 		tok := tokens.Get().(*token)
 		// Field by field: a ticket built aside and copied in whole was
 		// read back in wider loads than it was written with, and the

@@ -58,15 +58,46 @@ type askedOpen struct {
 // through, so a retry soon is likely to pass.
 func (e *OpenError) Ramping() bool { return e.ramp }
 
-// Is reports whether target is ErrRampUp and e a ramp-up's rejection;
-// Unwrap gives ErrOpen for every rejection.
-func (e *OpenError) Is(target error) bool { return e.ramp && target == ErrRampUp }
+// Throttled reports whether the call was shed by the policy's throttle
+// (policy.Throttle, or any policy.Shedder): the circuit is closed and
+// lets most calls through.
+func (e *OpenError) Throttled() bool { return e.shed }
+
+// Is reports whether target is ErrRampUp and e a ramp-up's rejection, or
+// ErrThrottled and e a shed call's; Unwrap gives ErrOpen for every
+// rejection.
+func (e *OpenError) Is(target error) bool {
+	return e.ramp && target == ErrRampUp || e.shed && target == ErrThrottled
+}
+
+// ErrThrottled is wrapped, beside ErrOpen, by the error of a call that the
+// policy's throttle shed (see policy.Shedder): the circuit is closed and
+// sheds a share of the calls while the dependency struggles.
+var ErrThrottled = errors.New("breaker: call shed by the throttle")
+
+// shedRejection returns the error for a call under the closed word w that
+// the shedder shed, building it once per generation. Its RetryAfter is
+// HalfOpenRetryAfter: the share shed changes with every call that runs.
+func (c *core) shedRejection(w fsm.Word) error {
+	c.rejected()
+	if e := c.rejection.Load(); e.gen == w.Gen() && e.shed {
+		return e
+	}
+	e := &OpenError{name: c.name, state: Closed, shed: true, gen: w.Gen(), fast: noWord, counted: noWord, hint: HalfOpenRetryAfter}
+	circuit := "circuit"
+	if c.name != "" {
+		circuit += " " + strconv.Quote(c.name)
+	}
+	e.msg = "breaker: " + circuit + " shed the call: the throttle sheds load while the dependency fails"
+	c.rejection.Store(e)
+	return e
+}
 
 // rampRejection returns the error for a call under the ramping word w that
 // the ramp did not admit, building it once per ramp.
 func (c *core) rampRejection(w fsm.Word) error {
 	c.rejected()
-	if e := c.rejection.Load(); e.gen == w.Gen() {
+	if e := c.rejection.Load(); e.gen == w.Gen() && e.ramp {
 		return e
 	}
 	e := &OpenError{name: c.name, state: Closed, ramp: true, gen: w.Gen(), fast: noWord, counted: noWord, hint: HalfOpenRetryAfter}

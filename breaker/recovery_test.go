@@ -267,3 +267,22 @@ func monoEpochs() []epochs.Epoch {
 	}
 	return out
 }
+
+// Neither a ramp nor a throttle allocates per call: their rejections are
+// built once per generation.
+func TestRampAndThrottleAllocateNothingPerCall(t *testing.T) {
+	ctx := context.Background()
+	clk := epochs.NewClock(epochs.Today)
+	b, _ := breaker.New(breaker.Config[int]{Clock: clk, HalfOpenProbes: 1, OpenTimeout: time.Second, RampUp: time.Hour})
+	closeByProbe(t, b, clk, time.Second)
+	if n := testing.AllocsPerRun(1000, func() { b.Execute(ctx, okCall) }); n != 0 {
+		t.Fatalf("a ramping breaker allocates %v per call", n)
+	}
+	th, _ := breaker.New(breaker.Config[int]{Clock: clk, Policy: policy.Throttle(2, time.Minute).WithRand(func() float64 { return 0 })})
+	for range 10 {
+		th.Execute(ctx, failCall)
+	}
+	if n := testing.AllocsPerRun(1000, func() { th.Execute(ctx, okCall) }); n != 0 {
+		t.Fatalf("a throttling breaker allocates %v per call", n)
+	}
+}
