@@ -25,7 +25,7 @@ var ErrRampUp = errors.New("breaker: circuit ramping up after close")
 // where a curve that is steep at its end would ask for most of it at once.
 // Which calls are let through is decided by counting, not by chance: of
 // any run of calls, the share is let through to within one call.
-const RampFloor = fsm.RampFloor
+const RampFloor = 0.1 // fsm.RampFloor; TestRampFloorIsTheMachines keeps them equal
 
 // RetryAfterer is implemented by an error that carries how long its
 // dependency asked its callers to wait: an HTTP 429 or 503 with a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -284,5 +285,11 @@ func TestRampAndThrottleAllocateNothingPerCall(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { th.Execute(ctx, okCall) }); n != 0 {
 		t.Fatalf("a throttling breaker allocates %v per call", n)
+	}
+}
+
+func TestRampFloorIsTheMachines(t *testing.T) {
+	if breaker.RampFloor != fsm.RampFloor {
+		t.Fatalf("breaker.RampFloor %v, fsm.RampFloor %v", breaker.RampFloor, fsm.RampFloor)
 	}
 }

@@ -112,9 +112,9 @@ type Breaker struct {
 	RampCredit int64
 	// Rejected says why the last call Allow refused was refused: "open",
 	// "half-open", "ramp" or "shed".
-	Rejected  string
-	Log       []Transition
-	Events    []Event
+	Rejected string
+	Log      []Transition
+	Events   []Event
 }
 
 // move changes the state to to, in a new generation. The change is logged
