@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -401,4 +402,121 @@ func percent(n, of int) string {
 		return "n/a"
 	}
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
+}
+
+// RecoveryTuneReport is the result of [TuneRecovery]: for each scenario
+// and base candidate, the base's result and the best of each kind of
+// recovery setting.
+type RecoveryTuneReport struct {
+	Seed  uint64
+	Lines []RecoveryTuneLine
+}
+
+// RecoveryTuneLine is one scenario's result for one kind of setting on one
+// base candidate: the best setting of that kind and its figures.
+type RecoveryTuneLine struct {
+	Scenario, Base, Kind string
+	Best                 RecoveryResult
+	Score                float64
+}
+
+// RecoveryScore is what TuneRecovery maximises: the calls served less
+// half the calls failed, since a failure sent is both an error for a
+// caller and load on a dependency that is struggling.
+func RecoveryScore(r RecoveryResult) float64 { return float64(r.Served) - 0.5*float64(r.Failed) }
+
+// recoveryKinds are the kinds of recovery setting TuneRecovery searches,
+// each a few values, as settings of a spec added to a base candidate, or
+// as a policy around its own.
+var recoveryKinds = []struct {
+	kind  string
+	specs []string // "%s" stands for the base's policy; the rest are settings
+}{
+	{"binary", []string{""}},
+	{"ramp", []string{"@ramp=10s", "@ramp=30s", "@ramp=1m"}},
+	{"throttle", []string{"any(throttle(1.5,10s),%s)", "any(throttle(2,10s),%s)", "any(throttle(3,10s),%s)", "any(throttle(2,30s),%s)"}},
+	{"backoff-forget", []string{"@backoff=2m,backoff-forget=30s", "@backoff=2m,backoff-forget=1m", "@backoff=2m,backoff-forget=5m"}},
+	{"retry-after", []string{"@retry-after-max=30s", "@retry-after-max=1m", "@retry-after-max=5m"}},
+}
+
+// TuneRecovery searches, for each base candidate (a policy of the spec
+// language with its settings), each kind of recovery setting over a few
+// values in each recovery scenario, and reports the best of each kind by
+// [RecoveryScore] beside the base alone ("binary").
+func TuneRecovery(scenarios []RecoveryScenario, bases []Candidate, seed uint64) (*RecoveryTuneReport, error) {
+	rep := &RecoveryTuneReport{Seed: seed}
+	for _, base := range bases {
+		pol := base.Spec()
+		settings := ""
+		if i := strings.IndexByte(pol, '@'); i >= 0 {
+			pol, settings = pol[:i], pol[i+1:]
+		}
+		for _, k := range recoveryKinds {
+			var cands []Candidate
+			for _, sp := range k.specs {
+				text := pol + sp
+				if strings.Contains(sp, "%s") {
+					text = fmt.Sprintf(sp, pol)
+				}
+				if settings != "" {
+					if strings.Contains(text, "@") {
+						text += "," + settings
+					} else {
+						text += "@" + settings
+					}
+				}
+				cs, err := ParseCandidates(text, nil)
+				if err != nil {
+					return nil, fmt.Errorf("lab: tuning %s on %s: %w", k.kind, base.Name, err)
+				}
+				cands = append(cands, cs...)
+			}
+			run, err := RunRecovery(scenarios, cands, seed)
+			if err != nil {
+				return nil, err
+			}
+			for i, s := range run.Scenarios {
+				best := run.Results[i][0]
+				for _, r := range run.Results[i][1:] {
+					if RecoveryScore(r) > RecoveryScore(best) {
+						best = r
+					}
+				}
+				rep.Lines = append(rep.Lines, RecoveryTuneLine{Scenario: s.Name, Base: base.Spec(), Kind: k.kind, Best: best, Score: RecoveryScore(best)})
+			}
+		}
+	}
+	// By scenario, then in the order searched.
+	order := map[string]int{}
+	for i, s := range scenarios {
+		order[s.Name] = i
+	}
+	slices.SortStableFunc(rep.Lines, func(a, b RecoveryTuneLine) int { return order[a.Scenario] - order[b.Scenario] })
+	return rep, nil
+}
+
+// WriteText writes the search's result, one table per scenario.
+func (rep *RecoveryTuneReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	var last string
+	var tw *tabwriter.Writer
+	for _, l := range rep.Lines {
+		if l.Scenario != last {
+			if tw != nil {
+				tw.Flush()
+				b.WriteString("\n")
+			}
+			last = l.Scenario
+			fmt.Fprintf(&b, "%s:\n", l.Scenario)
+			tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  base\tkind\tbest\tscore\tserved\tfailed\trejected\t")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.0f\t%s\t%d\t%d\t\n", l.Base, l.Kind, l.Best.Candidate, l.Score, percent(l.Best.Served, l.Best.Offered), l.Best.Failed, l.Best.Rejected)
+	}
+	if tw != nil {
+		tw.Flush()
+	}
+	fmt.Fprintf(&b, "\nseed %d; score: calls served less half the calls failed, maximised\n", rep.Seed)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
