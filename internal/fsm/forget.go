@@ -33,17 +33,26 @@ func (m *Machine) forgetLocked(now time.Time) {
 	if m.cfg.Forget <= 0 || m.trips == 0 || m.Load().State() != Closed {
 		return
 	}
-	healthy := now.Sub(m.closedAt)
-	if healthy <= 0 {
-		return
-	}
-	n := healthy / m.cfg.Forget
-	if n >= time.Duration(m.trips) {
-		m.trips = 0
-		return
-	}
-	m.trips -= int(n)
+	var spent time.Duration
+	m.trips, spent = Forgive(m.trips, now.Sub(m.closedAt), m.cfg.Forget)
 	// The time forgiven is spent: a second look (after OpenFor panicked)
 	// forgives no more.
-	m.closedAt = m.closedAt.Add(n * m.cfg.Forget)
+	m.closedAt = m.closedAt.Add(spent)
+}
+
+// Forgive is the law of a backoff that remembers, for the machine and for
+// whoever else keeps a count of openings in a row (a group's ejections):
+// of count, one is forgiven per whole forget in healthy. It returns what
+// is left, and the healthy time that forgiving spent (a whole number of
+// forgets; all of healthy once nothing is left to forgive). A healthy time
+// of zero or less (a clock that went back) forgives nothing.
+func Forgive(count int, healthy, forget time.Duration) (left int, spent time.Duration) {
+	if count <= 0 || healthy <= 0 || forget <= 0 {
+		return max(count, 0), 0
+	}
+	n := healthy / forget
+	if n >= time.Duration(count) {
+		return 0, healthy
+	}
+	return count - int(n), n * forget
 }
