@@ -44,6 +44,10 @@ type recovery struct {
 	// asked is the last open period a dependency asked for, kept for the
 	// evidence of the transition it caused.
 	asked atomic.Pointer[askedOpen]
+	// rampErr and shedErr are the rejections of a ramp and of the
+	// shedder, built once per generation, apart from core.rejection so
+	// that a breaker with both does not rebuild one for the other.
+	rampErr, shedErr atomic.Pointer[OpenError]
 }
 
 // askedOpen is an open period a dependency asked for: its transition's
@@ -80,7 +84,7 @@ var ErrThrottled = errors.New("breaker: call shed by the throttle")
 // HalfOpenRetryAfter: the share shed changes with every call that runs.
 func (c *core) shedRejection(w fsm.Word) error {
 	c.rejected()
-	if e := c.rejection.Load(); e.gen == w.Gen() && e.shed {
+	if e := c.rec.shedErr.Load(); e != nil && e.gen == w.Gen() {
 		return e
 	}
 	e := &OpenError{name: c.name, state: Closed, shed: true, gen: w.Gen(), fast: noWord, counted: noWord, hint: HalfOpenRetryAfter}
@@ -89,7 +93,7 @@ func (c *core) shedRejection(w fsm.Word) error {
 		circuit += " " + strconv.Quote(c.name)
 	}
 	e.msg = "breaker: " + circuit + " shed the call: the throttle sheds load while the dependency fails"
-	c.rejection.Store(e)
+	c.rec.shedErr.Store(e)
 	return e
 }
 
@@ -97,7 +101,7 @@ func (c *core) shedRejection(w fsm.Word) error {
 // the ramp did not admit, building it once per ramp.
 func (c *core) rampRejection(w fsm.Word) error {
 	c.rejected()
-	if e := c.rejection.Load(); e.gen == w.Gen() && e.ramp {
+	if e := c.rec.rampErr.Load(); e != nil && e.gen == w.Gen() {
 		return e
 	}
 	e := &OpenError{name: c.name, state: Closed, ramp: true, gen: w.Gen(), fast: noWord, counted: noWord, hint: HalfOpenRetryAfter}
@@ -109,7 +113,7 @@ func (c *core) rampRejection(w fsm.Word) error {
 		e.until = r.End()
 	}
 	e.msg = "breaker: " + circuit + " ramping up after close until " + e.until.Format(time.RFC3339Nano)
-	c.rejection.Store(e)
+	c.rec.rampErr.Store(e)
 	return e
 }
 

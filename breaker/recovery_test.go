@@ -293,3 +293,35 @@ func TestRampFloorIsTheMachines(t *testing.T) {
 		t.Fatalf("breaker.RampFloor %v, fsm.RampFloor %v", breaker.RampFloor, fsm.RampFloor)
 	}
 }
+
+// A breaker with a ramp and a throttle at once builds each rejection once
+// per generation, not once per alternation between them.
+func TestRejectionCacheThrashBetweenRampAndThrottle(t *testing.T) {
+	ctx := context.Background()
+	clk := epochs.NewClock(epochs.Today)
+	u := 0.999 // sheds nothing yet
+	b, _ := breaker.New(breaker.Config[int]{Clock: clk, HalfOpenProbes: 1, OpenTimeout: time.Second, RampUp: 90 * time.Second,
+		Policy: policy.Throttle(1, time.Minute).WithRand(func() float64 { return u })})
+	b.Trip()
+	clk.Add(time.Second)
+	b.Execute(ctx, okCall)    // the probe closes it: ramping
+	clk.Add(40 * time.Second) // the ramp's share is 10% + 90%·40/90 = 50%: every other call
+	for range 20 {
+		b.Execute(ctx, failCall) // those that run fail and are counted
+	}
+	u = 0 // now the throttle sheds every call the ramp lets through
+	var ramp, throttled int
+	if n := testing.AllocsPerRun(1000, func() {
+		_, err := b.Execute(ctx, failCall)
+		if errors.Is(err, breaker.ErrRampUp) {
+			ramp++
+		} else if errors.Is(err, breaker.ErrThrottled) {
+			throttled++
+		}
+	}); n != 0 {
+		t.Fatalf("a ramping, throttling breaker allocates %v per call", n)
+	}
+	if ramp == 0 || throttled == 0 {
+		t.Fatalf("%d ramp rejections, %d throttled: want both", ramp, throttled)
+	}
+}
