@@ -61,7 +61,9 @@ func ExampleRetryAfterer() {
 	clk.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	b, _ := breaker.New(breaker.Config[int]{
 		Clock: clk, MaxRetryAfter: time.Minute,
-		OnTransition: func(t breaker.Transition) { fmt.Println(t.From, ">", t.To, "until", t.Until.Format(time.TimeOnly), "-", t.Evidence) },
+		OnTransition: func(t breaker.Transition) {
+			fmt.Println(t.From, ">", t.To, "until", t.Until.Format(time.TimeOnly), "-", t.Evidence)
+		},
 	})
 	b.Execute(context.Background(), func(context.Context) (int, error) { return 0, busy{2 * time.Hour} })
 	// Output:
