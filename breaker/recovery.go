@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // ErrRampUp is wrapped, beside ErrOpen, by the error of a call rejected by
@@ -174,7 +175,8 @@ func (c *core) askedDetail(gen uint64) (string, bool) {
 }
 
 // explainRecovery completes e, the evidence of t, for an open period a
-// dependency asked for and for a close that starts a ramp-up.
+// dependency asked for (its Account, for a closed circuit, has the rule
+// "retry-after") and for a close that starts a ramp-up.
 func (c *core) explainRecovery(t *Transition, e *Evidence) {
 	switch {
 	case t.To == Open && (t.Cause == CausePolicy || t.Cause == CauseProbe):
@@ -182,7 +184,12 @@ func (c *core) explainRecovery(t *Transition, e *Evidence) {
 		if !ok {
 			return
 		}
-		e.Account = nil // the policy did not decide
+		e.Account = nil // the policy did not decide: the dependency did
+		if t.Cause == CausePolicy {
+			// A fixed rule word, as Metrics.TripRule and the exporters'
+			// labels want; the text says the rest.
+			e.Account = &policy.Account{Rule: "retry-after", Tripped: true, Text: d}
+		}
 		e.Detail = d
 		e.Text = d
 		if n := len(e.Failures); n > 0 {

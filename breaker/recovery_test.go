@@ -211,6 +211,9 @@ func TestRetryAfterOpensForTheAskedPeriod(t *testing.T) {
 		if len(evs) != 1 || !evs[0].Until.Equal(clk.Now().Add(12*time.Second)) || !strings.Contains(evs[0].Evidence.Text, "open period 12s asked by the dependency") {
 			t.Fatalf("transition %+v", evs)
 		}
+		if m := b.Metrics(); m.TripRule != "retry-after" {
+			t.Fatalf("Metrics().TripRule = %q, want retry-after", m.TripRule)
+		}
 		clk.Add(12 * time.Second)
 		if s := b.State(); s != breaker.HalfOpen {
 			t.Fatalf("state %v after 12s, want half-open", s)
