@@ -125,7 +125,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if !w.Plain() || b.needs&policy.NeedDuration != 0 {
+	if !w.Plain() || policy.Needs(b.needs.Load())&policy.NeedDuration != 0 {
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}
@@ -160,7 +160,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		// of a healthy circuit only reads its streak, and has nothing to
 		// record. One that ends a streak goes through Record, which fences
 		// it against a concurrent Reset.
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)
@@ -172,7 +172,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		// one atomic add more, on a line of its own core's (counters).
 		finished = true
 		b.count(Success)
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)

@@ -255,6 +255,7 @@ type settings struct {
 	probeTimeout  time.Duration
 	countCalls    bool
 	describeError func(error) string
+	text          string // Settings.Text, for Reconfigure
 }
 
 func (c Config[T]) validate() (settings, error) {

@@ -205,7 +205,7 @@ type OpenTiming struct {
 // coordinator that shares the circuit: see [OpenTiming]. Each call returns
 // a fresh copy.
 func (b *Breaker[T]) OpenTiming() OpenTiming {
-	t := b.timing
+	t := b.live.Load().timing
 	if t.Backoff != nil {
 		bo := *t.Backoff
 		t.Backoff = &bo

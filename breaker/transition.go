@@ -27,7 +27,8 @@ const (
 	CauseExternal
 )
 
-// String returns "policy", "probe", "timeout", "manual" or "external".
+// String returns "policy", "probe", "timeout", "manual", "external" or
+// "reconfigure".
 func (c Cause) String() string {
 	switch c {
 	case CausePolicy:
@@ -40,6 +41,8 @@ func (c Cause) String() string {
 		return "manual"
 	case CauseExternal:
 		return "external"
+	case CauseReconfigure:
+		return "reconfigure"
 	}
 	return "Cause(" + strconv.Itoa(int(c)) + ")"
 }
