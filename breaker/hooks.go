@@ -33,6 +33,11 @@ type Circuit interface {
 	Adopt(a Adoption)
 	// Act takes an operator's action; see Breaker.Act.
 	Act(a Action) error
+	// Reconfigure gives the circuit new settings; see
+	// Breaker.Reconfigure.
+	Reconfigure(s Settings, who, why string) error
+	// Settings returns the settings in force; see Breaker.Settings.
+	Settings() Settings
 	// Transitions returns the last transitions with their evidence; see
 	// Breaker.Transitions.
 	Transitions() []Transition
