@@ -61,6 +61,7 @@ func (c *core) init(s *settings) {
 	}
 	c.ev.describe = s.describeError
 	mc := s.machineConfig()
+	mc.Stamp = c.stamp
 	if !c.exact {
 		mc.Opened = c.armTimer
 	}

@@ -260,3 +260,14 @@ func specDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// stamp gives a call carried over a Reconfigure the time the policy now
+// in force needs, read now: the call finished while the counts moved, and
+// under a policy that needed none. It has no duration if it started under
+// such a policy; a policy that needs one reads it as absent.
+func (c *core) stamp(call policy.Call) policy.Call {
+	if call.At.IsZero() && policy.Needs(c.needs.Load())&policy.NeedTime != 0 {
+		call.At = c.clock.Now()
+	}
+	return call
+}

@@ -40,6 +40,10 @@ type Config struct {
 	// admitted or finished: the probes still in flight are forgotten (their
 	// results change nothing) and new probes are let in. See Reclaim.
 	ProbeTimeout time.Duration
+	// Stamp, when set, gives a closed call carried over a Reconfigure
+	// what the policy now in force needs and the call, finished under
+	// another policy, may lack: its time. Reconfigure keeps it.
+	Stamp func(policy.Call) policy.Call
 }
 
 // period is one open period: when it ends, or that it has no end. It is
@@ -158,8 +162,8 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // that close can wait for it before resetting the policy: a result that
 // passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
-	if m.Load() != w || w.Muted() {
-		return m.recordLate(w, c)
+	if m.Load() != w || w&(muteBit|dueBit) != 0 {
+		return m.recordLate(w, c) // or muted, or fenced by a Reconfigure
 	}
 	n := m.rec.enter(w.Gen())
 	if m.Load() != w {
@@ -176,7 +180,7 @@ func (m *Machine) Record(w Word, c policy.Call) bool {
 // was admitted before the close, and changes nothing (see close).
 func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	m.mu.Lock()
-	for w.Plain() && m.Load() != w && m.swapping.Load() && w.Gen() >= m.carryFrom.Load() {
+	for w.State() == Closed && !w.Muted() && m.swapping.Load() && w.Gen() >= m.carryFrom.Load() && !m.carried(w, m.Load()) {
 		// The policy decided just before a reconfiguration began: the
 		// decision stands once it is over (see carried).
 		m.mu.Unlock()

@@ -52,7 +52,10 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	if w.Plain() {
 		// As close does: no result of w may pass Record's check while
 		// the counts move. Those that find the fence wait (recordLate).
-		fence = makeWord(Closed, w.Gen()+1) | muteBit
+		// The fence is a closed word with the due flag, which no other
+		// closed word has: calls admitted under it run as under a plain
+		// word (Plain holds), and Record makes their results wait too.
+		fence = makeWord(Closed, w.Gen()+1) | dueBit
 		m.swapping.Store(true)
 		m.word.Store(uint64(fence))
 	}
@@ -118,10 +121,11 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 }
 
 // carried reports whether a closed call admitted under w still counts
-// now that the word is cur: w is plain, cur is plain and later, and only
-// reconfigurations came between them.
+// now that the word is cur: w is plain (or a Reconfigure's fence), cur is
+// plain, not a fence, and later, and only reconfigurations came between
+// them.
 func (m *Machine) carried(w, cur Word) bool {
-	return w.Plain() && cur.Plain() && w.Gen() < cur.Gen() && w.Gen() >= m.carryFrom.Load()
+	return w.Plain() && cur.Plain() && !cur.Due() && w.Gen() < cur.Gen() && w.Gen() >= m.carryFrom.Load()
 }
 
 // recordLate is Record for a call whose word w is no longer current: it
@@ -131,12 +135,15 @@ func (m *Machine) carried(w, cur Word) bool {
 // that finish during one wait.
 func (m *Machine) recordLate(w Word, c policy.Call) bool {
 	if !w.Plain() {
-		return false
+		return false // muted: a disabled circuit, or a Reset's fence
 	}
 	for {
 		cur := m.Load()
 		if !m.carried(w, cur) {
-			if m.swapping.Load() && w.Gen() >= m.carryFrom.Load() {
+			// Wait while a Reconfigure hands the counts over; and look
+			// again if the word moved since cur (a handover that ended
+			// meanwhile has cleared swapping).
+			if w.Gen() >= m.carryFrom.Load() && (m.swapping.Load() || m.Load() != cur) {
 				runtime.Gosched()
 				continue
 			}
@@ -146,6 +153,9 @@ func (m *Machine) recordLate(w Word, c policy.Call) bool {
 		if m.Load() != cur {
 			n.Add(-1)
 			continue
+		}
+		if m.cfg.Stamp != nil {
+			c = m.cfg.Stamp(c)
 		}
 		trip := m.cfg.Policy.Record(c)
 		n.Add(-1)
