@@ -91,9 +91,9 @@ type Breaker struct {
 	// new ones are let in. 0: slots are held as long as probes run.
 	ProbeTimeout time.Duration
 
-	State     State
-	Mode      Mode
-	Gen       int // goes up at every transition and at Reset
+	State State
+	Mode  Mode
+	Gen   int // goes up at every transition and at Reset
 	// CarryFrom is the generation of the last transition that was not a
 	// reconfiguration: a closed permit of that generation or later still
 	// counts while the circuit is closed with no mode (see Reconfigure).
