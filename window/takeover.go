@@ -18,14 +18,22 @@ func (w *Time) TakeOver(old *Time, now time.Time) {
 	k := max(old.bucketNear(old.nanos(now), h), h)
 	n := int64(1) << old.shift
 	for j := k - n + 1; j <= k; j++ {
-		if uint64(j-old.low) > uint64(old.high) {
-			continue // start·width would overflow: a bucket before 1970 or past 2262
-		}
 		c := old.bucketCounts(j&old.mask, old.tag(j))
 		if c.Calls == 0 {
 			continue
 		}
-		at := old.timeOf(j * old.width)
+		// The bucket's start, or for the lowest buckets, whose start an
+		// int64 does not hold, its last nanosecond.
+		var ns int64
+		switch {
+		case uint64(j-old.low) <= uint64(old.high):
+			ns = j * old.width
+		case uint64(j+1-old.low) <= uint64(old.high):
+			ns = (j+1)*old.width - 1
+		default:
+			continue
+		}
+		at := old.timeOf(ns)
 		for i := range c.Calls {
 			var m Marks
 			if i < c.Failures {
