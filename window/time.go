@@ -301,10 +301,17 @@ func (w *Time) RecordSum(now time.Time, m Marks) Counts {
 // that another core writes, unless calls fail. It does not allocate and
 // takes no lock.
 func (w *Time) RecordBounds(now time.Time, m Marks) Counts {
-	return w.recordBounds(w.stripe(), now, m)
+	// Small enough to be inlined with the stripe picked below: a policy
+	// calls it on every call.
+	return w.recordBounds(nil, now, m)
 }
 
+// recordBounds is RecordBounds into the stripe st, or the caller's if st
+// is nil.
 func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
+	if st == nil {
+		st = w.stripe()
+	}
 	k, calls, ok := w.count(st, w.nanos(now), m&Failed != 0, m&Slow != 0)
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
