@@ -288,3 +288,22 @@ func (p *hookedTakeOver) TakeOver(prev policy.Policy, now time.Time) bool {
 	p.hook()
 	return policy.TakeOver(p.Policy, prev, now)
 }
+
+// TestReconfiguredHotPathDoesNotAllocate: after a Reconfigure, a closed
+// success and an open rejection allocate nothing, as before one.
+func TestReconfiguredHotPathDoesNotAllocate(t *testing.T) {
+	b, _ := breaker.New(breaker.Config[int]{})
+	if err := b.Reconfigure(breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Hour}, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ok := func(context.Context) (int, error) { return 1, nil }
+	if n := testing.AllocsPerRun(100, func() { _, _ = b.Execute(ctx, ok) }); n != 0 {
+		t.Errorf("closed success: %v allocations", n)
+	}
+	failN(b, 2)
+	_, _ = b.Execute(ctx, ok) // the first rejection builds the period's error
+	if n := testing.AllocsPerRun(100, func() { _, _ = b.Execute(ctx, ok) }); n != 0 {
+		t.Errorf("open rejection: %v allocations", n)
+	}
+}
