@@ -10,10 +10,6 @@ import (
 	"github.com/tripwire-go/tripwire/policy"
 )
 
-// CauseReconfigure: [Breaker.Reconfigure] gave the circuit new settings.
-// The state and the mode stay (From == To); the generation rises.
-const CauseReconfigure Cause = Cause(fsm.CauseReconfigure)
-
 // Settings are the parts of a [Config] that a running breaker can take
 // anew with [Breaker.Reconfigure]: the policy and what shapes the open and
 // half-open periods. Each field means what the Config field of its name

@@ -179,6 +179,8 @@ func _() {
 	_ = x[Cause(fsm.CausePolicy)-CausePolicy]
 	_ = x[CauseExternal-Cause(fsm.CauseExternal)]
 	_ = x[Cause(fsm.CauseExternal)-CauseExternal]
+	_ = x[CauseReconfigure-Cause(fsm.CauseReconfigure)]
+	_ = x[Cause(fsm.CauseReconfigure)-CauseReconfigure]
 	_ = x[MaxHalfOpenProbes-fsm.MaxProbes]
 	_ = x[fsm.MaxProbes-MaxHalfOpenProbes]
 }

@@ -25,6 +25,10 @@ const (
 	// such as a fleet coordinator's. A coordinator skips these, so that it
 	// never echoes back what it adopted.
 	CauseExternal
+	// CauseReconfigure: [Breaker.Reconfigure] gave the circuit new
+	// settings. The state and the mode stay (From == To); the generation
+	// rises.
+	CauseReconfigure
 )
 
 // String returns "policy", "probe", "timeout", "manual", "external" or
