@@ -486,6 +486,17 @@ func TestBreakerMatchesModelRealClock(t *testing.T) {
 				b.Reset()
 				md.Reset(time.Now())
 			},
+			"reconfigure": func(t *rapid.T) {
+				// The open period in force keeps its end, and its timer:
+				// after a period of zero, the next call finds the circuit
+				// half-open.
+				threshold := rapid.IntRange(1, 3).Draw(t, "new threshold")
+				probes := rapid.IntRange(1, 3).Draw(t, "new probes")
+				if err := b.Reconfigure(breaker.Settings{Policy: policy.Consecutive(threshold), OpenTimeout: time.Hour, HalfOpenProbes: probes, ProbeTimeout: breaker.NoProbeTimeout}, "", ""); err != nil {
+					t.Fatal(err)
+				}
+				md.Reconfigure(threshold, time.Hour, probes, 0, 0, time.Now())
+			},
 			"": func(t *rapid.T) {
 				// Metrics, unlike State, moves nothing on: the next call
 				// must see the end of the period by itself.
