@@ -232,3 +232,89 @@ func TestReconfigureStressWindows(t *testing.T) {
 		t.Errorf("Metrics: %d calls, state %v; made %d, want closed", got, m.State, made.Load())
 	}
 }
+
+// TestReconfigureStressWithActions runs calls, Reconfigure and the manual
+// actions (Trip, TripFor, Reset, Disable, ForceOpen) at once, under -race,
+// with a policy that trips: nothing deadlocks (a result waiting for a
+// handover, a trip decided before one, a close and a reconfiguration in
+// turn), the transitions form one chain in generation order, and every
+// call finished is counted by the breaker.
+func TestReconfigureStressWithActions(t *testing.T) {
+	clk := newManualClock(clockStart{name: "today", at: epochs.Today})
+	var (
+		mu    sync.Mutex
+		trans []breaker.Transition
+	)
+	b, err := breaker.New(breaker.Config[int]{
+		Policy: policy.Consecutive(3), OpenTimeout: time.Second, Clock: clk, CountCalls: true,
+		OnTransition: func(tr breaker.Transition) {
+			mu.Lock()
+			trans = append(trans, tr)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg       sync.WaitGroup
+		finished atomic.Int64
+		stop     atomic.Bool
+	)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range *reconfigureCalls / 4 {
+				_, err := b.Execute(context.Background(), func(context.Context) (int, error) {
+					if (i+g)%4 == 0 {
+						return 0, errors.New("boom")
+					}
+					return 1, nil
+				})
+				if !errors.Is(err, breaker.ErrOpen) {
+					finished.Add(1)
+				}
+				if i%50 == 0 {
+					clk.Add(300 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; !stop.Load(); i++ {
+			switch i % 6 {
+			case 0:
+				b.Trip()
+			case 1:
+				b.Reset()
+			case 2:
+				b.Disable()
+			case 3:
+				b.TripFor(time.Duration(i%3) * time.Second)
+			case 4:
+				b.ForceOpen()
+			}
+			ps := []policy.Policy{policy.Consecutive(2 + i%3), policy.Rate(0.5, 4, time.Second*time.Duration(1+i%5)), policy.LastN(0.5, 4, 8)}
+			if err := b.Reconfigure(breaker.Settings{Policy: ps[i%len(ps)], OpenTimeout: time.Duration(1+i%2) * time.Second, HalfOpenProbes: 1 + i%3}, "", ""); err != nil {
+				t.Errorf("Reconfigure: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	stop.Store(true)
+	<-done
+	if m := b.Metrics(); int64(m.Successes+m.Failures) != finished.Load() {
+		t.Errorf("Metrics counts %d finished calls, made %d", m.Successes+m.Failures, finished.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(trans); i++ {
+		if trans[i].From != trans[i-1].To || trans[i].Generation <= trans[i-1].Generation {
+			t.Fatalf("transition %d %+v does not follow %+v", i, trans[i], trans[i-1])
+		}
+	}
+}
