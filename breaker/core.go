@@ -289,8 +289,15 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 		call.At = now
 	}
 	l := c.live.Load()
-	if l.timeProbes && !t.start.IsZero() {
-		call = call.WithDuration(now.Sub(t.start))
+	if l.timeProbes {
+		// A probe admitted before a Reconfigure gave the policy a judge
+		// that times probes has no start: zero, never slow. Its result
+		// changes nothing anyway (the half-open period started again).
+		d := time.Duration(0)
+		if !t.start.IsZero() {
+			d = now.Sub(t.start)
+		}
+		call = call.WithDuration(d)
 	}
 	failed := l.judge != nil && l.judge.ProbeFailed(call)
 	judged = true

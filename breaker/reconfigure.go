@@ -156,7 +156,9 @@ func (c *core) settings() Settings {
 //     its result reached it before the change, by the new one otherwise. A
 //     result that arrives while the counts move waits for them (a handover
 //     copies counters: microseconds, or one Record per call a time window
-//     holds). A trip the old policy decided just before stands.
+//     holds). A trip the old policy decided just before stands. A carried
+//     call that started under a policy that needed no durations counts
+//     for a new one that does (Slow) with a duration of zero: never slow.
 //   - a half-open circuit starts its half-open period again with the new
 //     number of probes: probes in flight are forgotten, as after a probe
 //     timeout, and their results change nothing.
@@ -257,13 +259,17 @@ func specDuration(d time.Duration) string {
 	return s
 }
 
-// stamp gives a call carried over a Reconfigure the time the policy now
-// in force needs, read now: the call finished while the counts moved, and
-// under a policy that needed none. It has no duration if it started under
-// such a policy; a policy that needs one reads it as absent.
+// stamp gives a call carried over a Reconfigure what the policy now in
+// force needs and the call may lack, having started or finished under a
+// policy that needed less: its time, read now, and a duration, of zero
+// (its start was not taken: it counts, and never as slow).
 func (c *core) stamp(call policy.Call) policy.Call {
-	if call.At.IsZero() && policy.Needs(c.needs.Load())&policy.NeedTime != 0 {
+	needs := policy.Needs(c.needs.Load())
+	if call.At.IsZero() && needs&policy.NeedTime != 0 {
 		call.At = c.clock.Now()
+	}
+	if !call.HasDuration() && needs&policy.NeedDuration != 0 {
+		call = call.WithDuration(0)
 	}
 	return call
 }

@@ -189,6 +189,7 @@ func TestReconfigureStressWindows(t *testing.T) {
 		func() policy.Policy { return policy.Window(1000000, 5*time.Second) },
 		func() policy.Policy { return policy.LastN(0.99, 100, 128) },
 		func() policy.Policy { return policy.Consecutive(1000000) },
+		func() policy.Policy { return policy.Slow(time.Second, 0.99, 1000000, 10*time.Second) },
 		func() policy.Policy { return policy.Rate(0.99, 1000000, 10*time.Second) },
 	}
 	var (

@@ -307,3 +307,38 @@ func TestReconfiguredHotPathDoesNotAllocate(t *testing.T) {
 		t.Errorf("open rejection: %v allocations", n)
 	}
 }
+
+// TestReconfigureToSlowWithCallsInFlight pins a panic: a call (or a
+// half-open probe) admitted under a policy that needs no durations, which
+// finished after a Reconfigure to Slow, reached Slow's Record (or its
+// judge of probes) with no duration, and Call.Duration panicked. Such a
+// call counts with a duration of zero: never slow.
+func TestReconfigureToSlowWithCallsInFlight(t *testing.T) {
+	eachClockStart(t, clockStartsFor(time.Minute), func(t *testing.T, cs clockStart) {
+		clk := newManualClock(cs)
+		b, _ := breaker.New(breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, ProbeTimeout: breaker.NoProbeTimeout, Clock: clk})
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Reconfigure(breaker.Settings{Policy: policy.Slow(time.Second, 0.5, 1, time.Minute), OpenTimeout: time.Second, ProbeTimeout: breaker.NoProbeTimeout}, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		p.Done(1, nil)
+		if b.State() != breaker.Closed {
+			t.Fatalf("a carried success tripped Slow: %v", b.State())
+		}
+
+		b2, _ := breaker.New(breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Second, ProbeTimeout: breaker.NoProbeTimeout, Clock: clk})
+		failN(b2, 1)
+		clk.Add(time.Second)
+		probe, err := b2.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b2.Reconfigure(breaker.Settings{Policy: policy.Slow(time.Second, 0.5, 1, time.Minute), OpenTimeout: time.Second, ProbeTimeout: breaker.NoProbeTimeout}, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		probe.Done(1, nil) // forgotten; judged first, with no duration
+	})
+}
