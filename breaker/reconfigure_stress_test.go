@@ -179,7 +179,16 @@ func TestReconfigureStress(t *testing.T) {
 // handovers between windows run while calls wait, and must neither race
 // nor lose the breaker's own counts.
 func TestReconfigureStressWindows(t *testing.T) {
-	clk := newManualClock(clockStart{name: "today", at: epochs.Today})
+	t.Run("clock=manual", func(t *testing.T) {
+		clk := newManualClock(clockStart{name: "today", at: epochs.Today})
+		reconfigureWindows(t, clk, clk.Add)
+	})
+	// The real clock: the time windows read a coarse clock, which each
+	// Reconfigure replaces.
+	t.Run("clock=real", func(t *testing.T) { reconfigureWindows(t, nil, func(time.Duration) {}) })
+}
+
+func reconfigureWindows(t *testing.T, clk breaker.Clock, advance func(time.Duration)) {
 	b, err := breaker.New(breaker.Config[int]{Policy: policy.Rate(0.99, 1000000, 10*time.Second), Clock: clk, CountCalls: true})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +219,7 @@ func TestReconfigureStressWindows(t *testing.T) {
 				})
 				made.Add(1)
 				if i%64 == 0 {
-					clk.Add(100 * time.Millisecond)
+					advance(100 * time.Millisecond)
 				}
 			}
 		}()
