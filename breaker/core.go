@@ -238,7 +238,8 @@ func (c *core) finish(t ticket, o Outcome) {
 		} else if needs := policy.Needs(c.needs.Load()); needs != 0 {
 			call.At = c.clock.Now()
 			// A call admitted before a Reconfigure asked for durations
-			// has no start: it is recorded without one.
+			// has no start: the machine gives it a duration of zero
+			// (stamp), since its word is no longer current.
 			if needs&policy.NeedDuration != 0 && !t.start.IsZero() {
 				call = call.WithDuration(call.At.Sub(t.start))
 			}
