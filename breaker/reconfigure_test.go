@@ -342,3 +342,26 @@ func TestReconfigureToSlowWithCallsInFlight(t *testing.T) {
 		probe.Done(1, nil) // forgotten; judged first, with no duration
 	})
 }
+
+// TestReconfigurePanickingTakeOver: a policy whose TakeOver panics leaves
+// the breaker as it was, with the old policy, and the panic goes on up;
+// a call admitted before counts for the old policy.
+func TestReconfigurePanickingTakeOver(t *testing.T) {
+	b, _ := breaker.New(breaker.Config[int]{Policy: policy.Consecutive(2), Clock: newManualClock(clockStarts()[0])})
+	p, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &hookedTakeOver{Policy: policy.Consecutive(10), hook: func() { panic("takeover") }}
+	if v := catch(func() { _ = b.Reconfigure(breaker.Settings{Policy: bad}, "", "") }); v != "takeover" {
+		t.Fatalf("recovered %v, want the TakeOver's panic", v)
+	}
+	if len(b.Transitions()) != 0 || b.Settings().Text != "consecutive(2)@open=1m,probes=3" {
+		t.Fatalf("a failed Reconfigure changed the breaker: %+v, %q", b.Transitions(), b.Settings().Text)
+	}
+	p.Done(0, errDown)
+	failN(b, 1)
+	if b.State() != breaker.Open {
+		t.Fatalf("State() = %v after 2 failures under the old Consecutive(2)", b.State())
+	}
+}

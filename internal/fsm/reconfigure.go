@@ -42,7 +42,8 @@ func limitsOf(cfg Config) *limits {
 //     from the next trip, and the backoff keeps its count of trips.
 //
 // Reconfigurations and closes are serialised. If handover panics, nothing
-// changes, and the panic goes on up.
+// changes but the generation (the calls in flight are carried over, to the
+// old policy), no transition is reported, and the panic goes on up.
 func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	m.closing.Lock()
 	defer m.closing.Unlock()
