@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -20,9 +22,11 @@ type Breaker[T any] struct {
 	// indirection costs the hot path one load from a line it reads anyway.
 	*core
 	classify func(T, error) Outcome
-	// fastSuccess: a nil error is a Success that needs no counting
-	// (Classify nil, CountCalls off), so Execute may take its shortest path.
-	fastSuccess bool
+	// fastSuccess: a nil error is a Success (Classify nil) that needs no
+	// counting (CountCalls off), so Execute may take its shortest path;
+	// countedSuccess: the same with CountCalls, which takes a path as
+	// short with the count added.
+	fastSuccess, countedSuccess bool
 }
 
 // New returns a closed breaker configured by cfg. An invalid cfg gives an
@@ -33,7 +37,7 @@ func New[T any](cfg Config[T]) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls}
+	b := &Breaker[T]{core: new(core), classify: cfg.Classify, fastSuccess: cfg.Classify == nil && !cfg.CountCalls, countedSuccess: cfg.Classify == nil && cfg.CountCalls}
 	b.core.init(&s)
 	return b, nil
 }
@@ -121,8 +125,12 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if !w.Plain() || b.needs != 0 {
+	if !w.Plain() || policy.Needs(b.needs.Load())&policy.NeedDuration != 0 {
 		if err := b.fastRejection(w); err != nil {
+			return res, err
+		}
+		if err := b.countedRejection(w); err != nil {
+			b.rejected()
 			return res, err
 		}
 		t, err := b.admit(w)
@@ -131,10 +139,13 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		}
 		return b.run(ctx, fn, t)
 	}
-	// Closed, and no clock to read: run's body, written out here with a
-	// shortcut for a plain success, because calling run cost the hot path
-	// 18 more instructions per call (147 against 129, counted with
-	// callgrind on BenchmarkExecute's serial closed success).
+	// Closed, and no start time to take: run's body, written out here
+	// with a shortcut for a plain success, because calling run cost the
+	// hot path 18 more instructions per call (147 against 129, counted
+	// with callgrind on BenchmarkExecute's serial closed success). A
+	// policy that needs the time of the call gets it from finish or
+	// succeeded, after the call: admit and run would cost it about 150
+	// more (callgrind, BenchmarkPolicyExecute with Rate).
 	finished := false
 	defer func() {
 		if !finished {
@@ -149,7 +160,19 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		// of a healthy circuit only reads its streak, and has nothing to
 		// record. One that ends a streak goes through Record, which fences
 		// it against a concurrent Reset.
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
+			return res, nil
+		}
+		b.succeeded(w)
+		return res, nil
+	}
+	if err == nil && b.countedSuccess {
+		// The same with CountCalls, apart so that the path above is
+		// what it was before counting had a shortcut: this one costs
+		// one atomic add more, on a line of its own core's (counters).
+		finished = true
+		b.count(Success)
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)

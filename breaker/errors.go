@@ -43,7 +43,9 @@ type OpenError struct {
 	msg string
 	// fast is the one word under which a call may be rejected with this
 	// error without further checks (see core.fastRejection), or noWord.
-	fast fsm.Word
+	// counted is the same for a breaker that counts calls, whose
+	// rejections take one step more (see core.countedRejection).
+	fast, counted fsm.Word
 }
 
 // noWord matches no state word: generations never get that high.
@@ -54,7 +56,7 @@ const noWord = ^fsm.Word(0)
 // probeTimeout the probe timeout in force (0: none), and forced whether the circuit is
 // forced open.
 func newOpenError(name string, w fsm.Word, until time.Time, probes int, probeTimeout time.Duration, forced bool) *OpenError {
-	e := &OpenError{name: name, state: State(w.State()), gen: w.Gen(), fast: noWord}
+	e := &OpenError{name: name, state: State(w.State()), gen: w.Gen(), fast: noWord, counted: noWord}
 	circuit := "circuit"
 	if name != "" {
 		circuit += " " + strconv.Quote(name)

@@ -4,7 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/tripwire-go/tripwire/internal/stripe"
 )
 
 // Metrics is a snapshot of a breaker, for dashboards and exporters: see
@@ -104,11 +105,10 @@ func (c *core) metrics() Metrics {
 	return m
 }
 
-// The call-counting hooks, in finish and rejectionFor. A counting breaker
-// sends its closed successes to finish (Breaker.fastSuccess is false) and
-// its open rejections to rejectionFor (its OpenErrors are never fast), so
-// that the shortest paths, taken when CountCalls is off, carry no hook at
-// all.
+// The call-counting hooks. Every path that finishes or rejects a call of
+// a counting breaker calls one: Execute's shortcut for a counted closed
+// success and Done's, finish, the callers of countedRejection, and
+// rejectionFor. The shortcuts of a breaker without CountCalls carry none.
 
 // count counts a finished call.
 func (c *core) count(o Outcome) {
@@ -130,17 +130,18 @@ const kindRejected = int(Ignored) + 1
 
 // counters counts calls by kind in shards, one cache line each, so that
 // calls on different cores do not write to the same line. A call picks its
-// shard from the address of its goroutine's stack: a goroutine keeps the
-// same shard while its stack stays put, and goroutines spread over the
-// shards. Any shard is correct (the adds are atomic); the choice only
-// spreads the writes.
+// shard by its goroutine's stack (see package internal/stripe). Any shard
+// is correct (the adds are atomic); the choice only spreads the writes.
 //
 // The shards are allocated together as one power-of-two block of at most
 // 1 KiB, which Go's allocator aligns to its size class, so each shard sits
-// on a cache line of its own.
+// on a cache line of its own. There are four shards per core, so that two
+// busy goroutines share a line only by bad luck (one chance in eight with
+// two cores, where two shards made it one in two), and at most maxShards.
 type counters struct {
 	shards []shard
 	mask   uintptr
+	pick   stripe.Picker
 }
 
 type shard struct {
@@ -154,8 +155,8 @@ type shard struct {
 const maxShards = 16
 
 func newCounters() *counters {
-	n := 1
-	for n < runtime.GOMAXPROCS(0) && n < maxShards {
+	n, procs := 1, runtime.GOMAXPROCS(0)
+	for procs > 1 && n < 4*procs && n < maxShards {
 		n <<= 1
 	}
 	return &counters{shards: make([]shard, n), mask: uintptr(n - 1)}
@@ -166,12 +167,16 @@ func newCounters() *counters {
 //
 //go:noinline
 func (c *counters) add(k int) {
-	var onStack byte
-	// Stacks are at least 2 KiB apart; mix the bits above that so that
-	// neighbouring stacks land on different shards.
-	p := uintptr(unsafe.Pointer(&onStack)) >> 11
-	i := uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) & c.mask
-	c.shards[i].n[k].Add(1)
+	n := &c.shards[c.pick.Pick(c.mask)].n[k]
+	// A compare-and-swap rather than an Add, which costs the same: its
+	// failure tells the picker that another goroutine writes this shard.
+	for {
+		old := n.Load()
+		if n.CompareAndSwap(old, old+1) {
+			return
+		}
+		c.pick.Contended()
+	}
 }
 
 // sum returns the counts of every kind, over all shards.

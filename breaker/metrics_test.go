@@ -180,3 +180,42 @@ func TestMetricsConcurrentCounts(t *testing.T) {
 		t.Fatalf("counted %d calls (%+v), want %d", got, countsOf(m), goroutines*calls)
 	}
 }
+
+// A counting breaker takes the shortcuts that one without CountCalls
+// takes (a closed success with nothing to record, a rejection under a
+// word whose error is at hand), and each shortcut counts its call:
+// through Execute, Allow and a View alike.
+func TestMetricsCountsOnEveryShortcut(t *testing.T) {
+	b, err := breaker.New(breaker.Config[int]{CountCalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := breaker.View[string](b, nil)
+	ok := func(context.Context) (int, error) { return 1, nil }
+	for range 3 {
+		if _, err := b.Execute(context.Background(), ok); err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Done(1, nil)
+		p.Done(1, nil) // a second report counts nothing
+		if _, err := v.Execute(context.Background(), func(context.Context) (string, error) { return "", nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Trip()
+	for range 4 {
+		_, err := b.Execute(context.Background(), ok)
+		wantRejected(t, err)
+		_, err = b.Allow()
+		wantRejected(t, err)
+		_, err = v.Execute(context.Background(), func(context.Context) (string, error) { return "", nil })
+		wantRejected(t, err)
+	}
+	if got, want := countsOf(b.Metrics()), (counts{ok: 9, rejected: 12}); got != want {
+		t.Fatalf("counts = %+v, want %+v", got, want)
+	}
+}

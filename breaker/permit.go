@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Permit is the right to make one call, granted by [Breaker.Allow]. Use the
@@ -65,7 +67,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()
-	if w.Plain() && b.needs == 0 {
+	if w.Plain() && policy.Needs(b.needs.Load())&policy.NeedDuration == 0 {
 		tok := tokens.Get().(*token)
 		// Field by field: a ticket built aside and copied in whole was
 		// read back in wider loads than it was written with, and the
@@ -74,6 +76,10 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 		return Permit[T]{b: b, tok: tok, seq: tok.seq.Load()}, nil
 	}
 	if err := b.fastRejection(w); err != nil {
+		return Permit[T]{}, err
+	}
+	if err := b.countedRejection(w); err != nil {
+		b.rejected()
 		return Permit[T]{}, err
 	}
 	t, err := b.admit(w)
@@ -106,13 +112,14 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.fastSuccess && w.Plain() && b.needs == 0 {
+	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && policy.Needs(b.needs.Load())&policy.NeedDuration == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions. It reads the word alone from the
 		// token: copying the whole ticket, just written by Allow, cost a
 		// stalled store forward (a fifth of BenchmarkAllow's time).
 		p.release()
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		b.count(Success)
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return
 		}
 		b.succeeded(w)

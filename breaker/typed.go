@@ -31,8 +31,9 @@ func View[R, T any](b *Breaker[T], classify func(R, error) Outcome) *Breaker[R] 
 		panic("breaker: View of a nil *Breaker")
 	}
 	return &Breaker[R]{
-		core:        b.core,
-		classify:    classify,
-		fastSuccess: classify == nil && b.counters == nil,
+		core:           b.core,
+		classify:       classify,
+		fastSuccess:    classify == nil && b.counters == nil,
+		countedSuccess: classify == nil && b.counters != nil,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // A Binder is a policy with terms: something it needs from the breaker
@@ -40,6 +41,11 @@ type Unwrapper interface {
 type Terms struct {
 	// Needs is which fields of [Call] the breaker must set.
 	Needs Needs
+	// TimeWithin is how much earlier than the call finished Call.At may
+	// be, when Needs has NeedTime: the smallest tolerance that a policy of
+	// the tree gave [Binding.NeedTimeWithin], or zero, for the exact time,
+	// as soon as one of them asked for the time with [Binding.Need].
+	TimeWithin time.Duration
 	// Judge, if not nil, judges the half-open probes that Classify
 	// called a success (see [ProbeJudge]).
 	Judge ProbeJudge
@@ -63,6 +69,9 @@ func (t Terms) ProbeFailed(c Call) bool {
 type Binding struct {
 	root  *binding // shared by a policy and all its children
 	terms Terms
+	// exactTime: a policy of this tree asked for NeedTime with Need, so
+	// TimeWithin does not hold.
+	exactTime bool
 }
 
 // binding is what one call of Bind shares across the whole policy tree.
@@ -79,7 +88,39 @@ var errNotBound = errors.New("policy: Bind called with a Binding that policy.Bin
 func (b *Binding) Need(n Needs) {
 	if b.live() {
 		b.terms.Needs |= n
+		b.exactTime = b.exactTime || n&NeedTime != 0
 	}
+}
+
+// NeedTimeWithin asks the breaker to set Call.At, as Need(NeedTime) does,
+// to within d: At may be up to d earlier than the call finished (and, on
+// a loaded machine, by as long again as a timer can run late). A policy
+// that places calls in buckets, as the time windows do, needs no more
+// than a fraction of a bucket; a breaker on the real clock then reads the
+// clock about once every d rather than on every call, which is most of
+// what such a policy costs a call. A d of zero or less asks for the exact
+// time. On a Binding that Bind did not make it does nothing.
+func (b *Binding) NeedTimeWithin(d time.Duration) {
+	if !b.live() {
+		return
+	}
+	if d <= 0 {
+		b.Need(NeedTime)
+		return
+	}
+	b.terms.Needs |= NeedTime
+	if b.terms.TimeWithin == 0 || d < b.terms.TimeWithin {
+		b.terms.TimeWithin = d
+	}
+}
+
+// result returns the terms b collected.
+func (b *Binding) result() Terms {
+	t := b.terms
+	if b.exactTime || t.Needs&NeedTime == 0 {
+		t.TimeWithin = 0
+	}
+	return t
 }
 
 // JudgeProbes makes j the judge of half-open probes that Classify called a
@@ -107,8 +148,12 @@ func (b *Binding) Child(p Policy) (Terms, error) {
 	if err := bind(p, c); err != nil {
 		return Terms{}, err
 	}
-	b.Need(c.terms.Needs)
-	return c.terms, nil
+	b.terms.Needs |= c.terms.Needs
+	b.exactTime = b.exactTime || c.exactTime
+	if w := c.terms.TimeWithin; w > 0 && (b.terms.TimeWithin == 0 || w < b.terms.TimeWithin) {
+		b.terms.TimeWithin = w
+	}
+	return c.result(), nil
 }
 
 // Bind binds p to the breaker being built: it checks p's arguments,
@@ -137,7 +182,7 @@ func Bind(p Policy) (Terms, error) {
 			o.claimed.Store(false)
 		}
 	}
-	return b.terms, err
+	return b.result(), err
 }
 
 // Check returns p's terms and the first error Bind would report for its
@@ -147,7 +192,7 @@ func Bind(p Policy) (Terms, error) {
 func Check(p Policy) (Terms, error) {
 	b := &Binding{root: &binding{}}
 	err := bind(p, b)
-	return b.terms, err
+	return b.result(), err
 }
 
 // bind binds p on b.

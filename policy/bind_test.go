@@ -131,3 +131,46 @@ func (m *majority) Reset() {
 		p.Reset()
 	}
 }
+
+// needsExactTime asks for the time of each call with Need: exactly.
+type needsExactTime struct{}
+
+func (needsExactTime) Record(policy.Call) bool { return false }
+func (needsExactTime) Reset()                  {}
+func (needsExactTime) Bind(b *policy.Binding) error {
+	b.Need(policy.NeedTime)
+	return nil
+}
+
+// The time windows need the time of a call to a quarter of a bucket; a
+// tree of policies gets the smallest tolerance of its members, and none
+// as soon as one of them needs the exact time. A wrapper keeps its
+// policy's tolerance.
+func TestTermsTimeWithin(t *testing.T) {
+	bucket := time.Minute / 16
+	for _, tc := range []struct {
+		name string
+		p    policy.Policy
+		want time.Duration
+	}{
+		{"rate", policy.Rate(0.5, 20, time.Minute), bucket / 4},
+		{"window", policy.Window(5, 16*time.Second), time.Second / 4},
+		{"consecutive", policy.Consecutive(5), 0},
+		{"any(consecutive, rate)", policy.Any(policy.Consecutive(5), policy.Rate(0.5, 20, time.Minute)), bucket / 4},
+		{"all(rate 1m, window 16s)", policy.All(policy.Rate(0.5, 20, time.Minute), policy.Window(5, 16*time.Second)), time.Second / 4},
+		{"any(exact, rate)", policy.Any(needsExactTime{}, policy.Rate(0.5, 20, time.Minute)), 0},
+		{"any(rate, exact)", policy.Any(policy.Rate(0.5, 20, time.Minute), needsExactTime{}), 0},
+		{"wrapped rate", unwrapped{counting{policy.Rate(0.5, 20, time.Minute), new(atomic.Int64)}}, bucket / 4},
+	} {
+		terms, err := policy.Check(tc.p)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if terms.TimeWithin != tc.want {
+			t.Errorf("%s: TimeWithin = %v, want %v", tc.name, terms.TimeWithin, tc.want)
+		}
+		if tc.want != 0 && terms.Needs&policy.NeedTime == 0 {
+			t.Errorf("%s: a tolerance without NeedTime", tc.name)
+		}
+	}
+}

@@ -45,8 +45,7 @@ func LastN(ratio float64, minCalls, n int) *LastNPolicy {
 // Record counts c and reports whether the share of failures among the
 // last n calls reaches the ratio.
 func (p *LastNPolicy) Record(c Call) bool {
-	p.w.Record(window.Mark(c.Failed, false))
-	s := p.w.Sum()
+	s := p.w.RecordSum(window.Mark(c.Failed, false))
 	return p.reached(s.Failures, s.Calls)
 }
 

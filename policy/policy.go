@@ -22,7 +22,9 @@ import (
 type Call struct {
 	// Failed is true when the call was classified as a failure.
 	Failed bool
-	// At is when the call finished. Set only for policies that need NeedTime.
+	// At is when the call finished. Set only for policies that need
+	// NeedTime; for one that asked for it with [Binding.NeedTimeWithin],
+	// it may be that much earlier.
 	At time.Time
 	// took is how long the call ran, when timed is set.
 	took  time.Duration

@@ -227,14 +227,19 @@ func TestPoliciesMatchReference(t *testing.T) {
 			}),
 		)
 		now := start(t, p.over)
+		goroutines := newGoroutines(4)
+		defer goroutines.stop()
 		t.Repeat(map[string]func(*rapid.T){
 			"wallStep": func(t *rapid.T) { now = wallStep(t, now) },
 			"record": func(t *rapid.T) {
 				now = now.Add(steps.Draw(t, "step"))
 				c := policy.Call{Failed: rapid.Bool().Draw(t, "failed"), At: now}.WithDuration(durations.Draw(t, "took"))
-				// Runs of the same call, so that thresholds are reached.
+				// Runs of the same call, so that thresholds are reached,
+				// each from a goroutine of its own stack: the windows
+				// count calls into a stripe per stack.
+				on := rapid.IntRange(0, len(goroutines.in)-1).Draw(t, "goroutine")
 				for range rapid.IntRange(1, 4).Draw(t, "times") {
-					if got, want := pr.real.Record(c), pr.ref.record(c); got != want {
+					if got, want := goroutines.record(on, pr.real, c), pr.ref.record(c); got != want {
 						t.Fatalf("%v: Record(%+v) = %v, reference says %v", pr.real, c, got, want)
 					}
 				}
@@ -273,13 +278,16 @@ func TestRateCachedVerdictsMatchFullEvaluation(t *testing.T) {
 				return time.Duration(rapid.Int64Range(0, 2*int64(over)).Draw(t, "any"))
 			}))
 		now := start(t, over)
+		goroutines := newGoroutines(4)
+		defer goroutines.stop()
 		t.Repeat(map[string]func(*rapid.T){
 			"run": func(t *rapid.T) {
 				failures := rapid.IntRange(0, 4).Draw(t, "failures") // out of 8
 				for range rapid.IntRange(1, 60).Draw(t, "calls") {
 					now = now.Add(within.Draw(t, "tick"))
 					c := policy.Call{Failed: rapid.IntRange(0, 7).Draw(t, "draw") < failures, At: now}
-					if got, want := pr.real.Record(c), pr.ref.record(c); got != want {
+					on := rapid.IntRange(0, len(goroutines.in)-1).Draw(t, "goroutine")
+					if got, want := goroutines.record(on, pr.real, c), pr.ref.record(c); got != want {
 						t.Fatalf("%v: Record(%+v) = %v, full evaluation says %v", pr.real, c, got, want)
 					}
 				}
@@ -291,4 +299,42 @@ func TestRateCachedVerdictsMatchFullEvaluation(t *testing.T) {
 			},
 		})
 	})
+}
+
+// goroutines records calls on a few goroutines of their own, one call at
+// a time: as calls from different goroutines, in an order the test draws.
+// A time window counts the calls of each goroutine's stack into a stripe
+// of its own, and a verdict from one stripe must be the one the reference
+// gives for all of them.
+type goroutines struct {
+	in  []chan func()
+	out chan struct{}
+}
+
+func newGoroutines(n int) *goroutines {
+	g := &goroutines{in: make([]chan func(), n), out: make(chan struct{})}
+	for i := range g.in {
+		g.in[i] = make(chan func())
+		go func() {
+			for f := range g.in[i] {
+				f()
+				g.out <- struct{}{}
+			}
+		}()
+	}
+	return g
+}
+
+// record calls p.Record(c) on goroutine i and returns its verdict.
+func (g *goroutines) record(i int, p policy.Policy, c policy.Call) (trip bool) {
+	g.in[i] <- func() { trip = p.Record(c) }
+	<-g.out
+	return trip
+}
+
+// stop ends the goroutines.
+func (g *goroutines) stop() {
+	for _, in := range g.in {
+		close(in)
+	}
 }

@@ -13,7 +13,9 @@ import (
 // they use is Call.At, which the breaker sets because they need NeedTime.
 //
 // The window's edge is precise to one of its [window.Buckets] buckets: a
-// call counts until it is over old, less at most over/16.
+// call counts until it is over old, less at most over/16. They ask for the
+// time of a call to within a quarter of a bucket (NeedTimeWithin), so that
+// a breaker on the real clock need not read the clock for every call.
 type timed struct {
 	owner
 	over time.Duration
@@ -28,15 +30,42 @@ func newTimed(over time.Duration) timed { return timed{over: over, w: window.New
 // Reset forgets every call recorded.
 func (p *timed) Reset() { p.w.Reset() }
 
+// judge reports whether the share of the window's calls that part counts
+// reaches the ratio, given part and the calls from RecordBounds: exact
+// when exact is set (the call had marks), else a lower bound. A share
+// below the ratio with fewer calls stays below it with more (float64
+// division is monotonic), so most verdicts of a healthy window need
+// nothing more; the others sum the window exactly, and take its slow
+// calls for part when slow is set, else its failures.
+func (s share) judge(w *window.Time, at time.Time, part, atLeast int64, exact, slow bool) bool {
+	if exact {
+		return s.reached(part, atLeast)
+	}
+	if part == 0 && s.ratio > 0 || float64(part)/float64(atLeast) < s.ratio {
+		return false // a healthy window: no division for none
+	}
+	c := w.Sum(at)
+	if slow {
+		return s.reached(c.Slow, c.Calls)
+	}
+	return s.reached(c.Failures, c.Calls)
+}
+
 // bind checks the arguments by validate, asks for the time each call
-// finished, and claims the policy.
+// finished, to within a quarter of a bucket, and claims the policy.
 func (p *timed) bind(b *Binding, validate error) error {
 	if validate != nil {
 		return validate
 	}
-	b.Need(NeedTime)
+	b.NeedTimeWithin(p.w.Width() / timeWithinBucket)
 	return p.claim(b)
 }
+
+// timeWithinBucket is how many times finer than a bucket the time-window
+// policies need the time of a call: a call placed in its bucket by a time
+// up to a quarter of a bucket early leaves the window at most that much
+// early, so the window's edge is precise to 1.25 buckets, not 1.
+const timeWithinBucket = 4
 
 // WindowPolicy trips when enough calls have failed within a trailing span
 // of time. Build one with [Window]; the zero value is not usable.
@@ -56,7 +85,8 @@ type WindowPolicy struct {
 // the number of successes in between: unlike [Consecutive], a success does
 // not excuse the failures before it, and unlike [Rate], a busy minute does
 // not dilute them. The window's edge is precise to over/16 (see
-// [window.Time]). A failures below 1 or an over that is not positive is
+// [window.Time]), and a breaker on the real clock may time a call up to
+// over/64 early (see [Binding.NeedTimeWithin]), which moves it by as much. A failures below 1 or an over that is not positive is
 // reported by breaker.New as an invalid configuration.
 func Window(failures int, over time.Duration) *WindowPolicy {
 	return &WindowPolicy{timed: newTimed(over), failures: int64(failures)}
@@ -66,7 +96,9 @@ func Window(failures int, over time.Duration) *WindowPolicy {
 // window reach the threshold. It reports that on every call, successes
 // included, so that [All] can combine it.
 func (p *WindowPolicy) Record(c Call) bool {
-	return p.w.RecordSum(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
+	// The verdict needs no call count: RecordBounds gives the failures
+	// exactly and spares the sum of every core's call counts.
+	return p.w.RecordBounds(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
 }
 
 // Bind reports a failures below 1 or an over that is not positive, asks
@@ -102,7 +134,8 @@ type RatePolicy struct {
 // minCalls keeps a quiet minute's two calls, one of them failed, from
 // opening the circuit. It is judged on every call: a success can trip it
 // too, once older successes have left the window. The window's edge is
-// precise to over/16 (see [window.Time]). A ratio outside (0, 1], a
+// precise to over/16 (see [window.Time]), and a breaker on the real clock
+// may time a call up to over/64 early (see [Binding.NeedTimeWithin]). A ratio outside (0, 1], a
 // minCalls below 1 or an over that is not positive is reported by
 // breaker.New as an invalid configuration.
 func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
@@ -112,8 +145,9 @@ func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, false))
-	return p.reached(s.Failures, s.Calls)
+	m := window.Mark(c.Failed, false)
+	s := p.w.RecordBounds(c.At, m)
+	return p.judge(p.w, c.At, s.Failures, s.Calls, m != 0, false)
 }
 
 // Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
@@ -161,8 +195,9 @@ func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Durati
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, c.Duration() > p.threshold))
-	return p.reached(s.Slow, s.Calls)
+	m := window.Mark(c.Failed, c.Duration() > p.threshold)
+	s := p.w.RecordBounds(c.At, m)
+	return p.judge(p.w, c.At, s.Slow, s.Calls, m != 0, true)
 }
 
 // Bind reports a threshold that is not positive, a ratio outside (0, 1], a

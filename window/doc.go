@@ -20,10 +20,17 @@
 // Both take each call's [Marks] (Failed, Slow: a set, so that a kind added
 // later changes no caller) and report their sums as [Counts]. Recording costs O(1) atomic operations
 // and never allocates; summing costs a few loads ([Time], which caches the
-// sum of the buckets behind the newest one; three loads per bucket when the
-// newest bucket has just changed) or two per 64 calls ([Last]).
+// sum of the buckets behind the newest one; two loads per bucket and one
+// per bucket and stripe when the newest bucket has just changed) or two per 64 calls ([Last]).
 // [Time.RecordSum] records a call and sums the window in one pass, for code
-// that judges the window on every call.
+// that judges the window on every call; [Time.RecordBounds] does so
+// reading only the calling goroutine's share of the call counts, for code
+// that can judge from a lower bound of the calls most of the time.
+//
+// A [Time] window counts calls in stripes, one per few cores, picked by the
+// recording goroutine: concurrent calls on different cores write different
+// cache lines, so recording does not get slower as cores are added.
+// [Last] orders every call by one position, which every call writes.
 //
 // # Concurrency
 //

@@ -62,6 +62,36 @@ func (w *Last) Record(m Marks) {
 	set(&w.slow[word], bit, m&Slow != 0)
 }
 
+// RecordSum counts one call, with its marks, and returns the counts Sum
+// would then return, the call included: what a policy that judges the
+// last n calls does on every call.
+//
+// A plain success into a full ring of plain successes changes nothing
+// that can be seen: it pushes out a call just like it, and which slot the
+// next call of another kind then takes does not matter, since every slot
+// holds the same. RecordSum then writes nothing, not even the position
+// that every other Record moves on: on a healthy dependency, calls on
+// many cores read the ring and write no line, where Record bounces the
+// position's line between them. It does not allocate and takes no lock.
+// Under a concurrent Reset it may return counts from before the Reset.
+func (w *Last) RecordSum(m Marks) Counts {
+	if m == 0 && w.pos.Load() >= w.n && w.clean() {
+		return Counts{Calls: int64(w.n)}
+	}
+	w.Record(m)
+	return w.Sum()
+}
+
+// clean reports whether no slot holds a failure or a slow call.
+func (w *Last) clean() bool {
+	for i := range w.failures {
+		if w.failures[i].Load() != 0 || w.slow[i].Load() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Sum returns the counts over the last n calls, or over every call since the
 // last Reset while there have been fewer.
 func (w *Last) Sum() Counts {

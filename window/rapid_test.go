@@ -99,6 +99,31 @@ func TestTimeMatchesModel(t *testing.T) {
 				w.Record(now, window.Mark(failed, slow))
 				m.Record(now, window.Mark(failed, slow))
 			},
+			// Calls counted into each stripe, as goroutines on
+			// different cores count them: the sums are the same.
+			"recordOn": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				w.RecordOn(rapid.IntRange(0, w.Stripes()-1).Draw(t, "stripe"), now, window.Mark(failed, slow))
+				m.Record(now, window.Mark(failed, slow))
+			},
+			// RecordBounds from a stripe: failures and slow calls
+			// as the model counts them, calls at most the model's
+			// and at least what that stripe and the older buckets
+			// hold; for a failed or slow call, all of it exact.
+			"recordBounds": func(t *rapid.T) {
+				now = now.Add(steps.Draw(t, "step"))
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				stripe := rapid.IntRange(0, w.Stripes()-1).Draw(t, "stripe")
+				m.Record(now, window.Mark(failed, slow))
+				got, want := w.RecordBoundsOn(stripe, now, window.Mark(failed, slow)), m.Sum(now)
+				if got.Failures != want.Failures || got.Slow != want.Slow || got.Calls > want.Calls || got.Calls < 1 {
+					t.Fatalf("RecordBounds(%v) = %+v, model says %+v", now, got, want)
+				}
+				if (w.Stripes() == 1 || failed || slow) && got != want {
+					t.Fatalf("RecordBounds(%v, failed %v, slow %v) with %d stripes = %+v, model says %+v", now, failed, slow, w.Stripes(), got, want)
+				}
+			},
 			// RecordSum is Record then Sum, in runs so that most
 			// of a run's sums come from the cache.
 			"recordSum": func(t *rapid.T) {
@@ -194,6 +219,18 @@ func TestLastMatchesModel(t *testing.T) {
 				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
 					w.Record(window.Mark(failed, slow))
 					m.Record(window.Mark(failed, slow))
+				}
+			},
+			// RecordSum, in runs: a run of plain successes over a
+			// full ring of them writes nothing, and the calls after
+			// it must count as if it had.
+			"recordSum": func(t *rapid.T) {
+				failed, slow := rapid.Bool().Draw(t, "failed"), rapid.Bool().Draw(t, "slow")
+				for range rapid.IntRange(1, 2*max(n, 1)).Draw(t, "times") {
+					m.Record(window.Mark(failed, slow))
+					if got, want := w.RecordSum(window.Mark(failed, slow)), m.Sum(); got != want {
+						t.Fatalf("RecordSum = %+v, model says %+v", got, want)
+					}
 				}
 			},
 			"reset": func(t *rapid.T) {

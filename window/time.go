@@ -2,8 +2,11 @@ package window
 
 import (
 	"math"
+	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripwire-go/tripwire/internal/stripe"
 )
 
 // Buckets is the number of buckets of a [Time] window (windows shorter than
@@ -96,8 +99,8 @@ func newer(t, tag uint32) bool {
 // the zero time: a time-based policy gets it only when the breaker was not
 // told it needs the time, so every method panics on it, saying so.
 //
-// Every method is safe for concurrent use, and Record, Sum and RecordSum
-// are lock-free and do not allocate. Under concurrency Sum may miss calls
+// Every method is safe for concurrent use, and Record, Sum, RecordSum and
+// RecordBounds are lock-free and do not allocate. Under concurrency Sum may miss calls
 // whose Record has not returned yet and may see the oldest bucket leave the
 // window while it reads; it never counts a call twice, never counts a call
 // that left the window before Sum started, and never reports more failures
@@ -109,6 +112,14 @@ func newer(t, tag uint32) bool {
 // the head bucket to a cached sum of the others, which no longer change. So
 // a policy that judges the window on every call reads all the buckets once
 // each time the head moves on, not on every call.
+//
+// Calls are counted in stripes, one cache line pair per stripe, picked by
+// the recording goroutine's stack address: four per processor
+// (GOMAXPROCS at NewTime), at most 8, one with GOMAXPROCS 1. Concurrent
+// successes on different cores then write different lines, and
+// RecordBounds reads only its own; Sum and RecordSum add the stripes up.
+// A window takes 512 bytes plus 128 per stripe: 1.5 KiB with
+// GOMAXPROCS 2 or more.
 //
 // Build one with [NewTime]; the zero value is not usable. A Time must not be
 // copied after first use.
@@ -138,11 +149,55 @@ type Time struct {
 	// the cache of older buckets that what it summed may have changed.
 	changed atomic.Uint64
 	older   olderSums
-	// The pad keeps the counters, written on every call, off the cache
-	// line of the words above, which every call reads: otherwise each
-	// increment on one core would evict them from the others.
+	// stripes hold the call counts (see callStripe); smask is their
+	// number less one, and pick picks the caller's.
+	stripes []callStripe
+	smask   uintptr
+	pick    stripe.Picker
+	// The pad keeps the failure and slow counters off the cache line of
+	// the words above, which every call reads: otherwise each failure on
+	// one core would evict them from the others.
 	_     [64]byte
 	slots [Buckets]slot
+}
+
+// callStripe holds a call counter word for each bucket slot. Every call
+// bumps a calls word, so one word per bucket would be written by every
+// core and bounce between them: each goroutine counts into the stripe its
+// stack address picks (see package internal/stripe), as the breaker's
+// call counters and its Record fence do, and a bucket's calls are the sum
+// over the stripes. A stripe is two cache
+// lines, and the stripes are allocated in one power-of-two block, which
+// Go's allocator aligns to its size, so no two stripes share a line.
+//
+// Failures and slow calls are not striped: they are written only by the
+// calls they mark, and read by every call of a policy that judges the
+// window, which reads a line another core writes only when calls fail.
+type callStripe struct {
+	calls [Buckets]atomic.Uint64
+}
+
+// maxStripes bounds the memory of a window: 128 bytes a stripe.
+const maxStripes = 8
+
+// stripesFor returns the number of stripes for procs processors: one
+// alone, else four per processor, so that two busy goroutines share one by
+// bad luck only (one chance in eight on two cores), and at most
+// maxStripes.
+func stripesFor(procs int) int {
+	n := 1
+	for procs > 1 && n < 4*procs && n < maxStripes {
+		n <<= 1
+	}
+	return n
+}
+
+// stripe returns the stripe of the calling goroutine.
+func (w *Time) stripe() *callStripe {
+	if w.smask == 0 {
+		return &w.stripes[0]
+	}
+	return &w.stripes[w.pick.Pick(w.smask)]
 }
 
 // olderSums caches the sums of the buckets of a window other than its
@@ -164,9 +219,10 @@ type olderSums struct {
 	calls, failures, slow atomic.Int64
 }
 
-// slot holds one bucket's three counter words.
+// slot holds one bucket's failure and slow counter words; its calls are
+// in the stripes.
 type slot struct {
-	calls, failures, slow atomic.Uint64
+	failures, slow atomic.Uint64
 }
 
 // NewTime returns an empty window over the trailing over. An over below one
@@ -178,7 +234,8 @@ func NewTime(over time.Duration) *Time {
 	for ns < 1<<shift {
 		shift--
 	}
-	w := &Time{width: ns >> shift, shift: shift, mask: 1<<shift - 1}
+	n := stripesFor(runtime.GOMAXPROCS(0))
+	w := &Time{width: ns >> shift, shift: shift, mask: 1<<shift - 1, stripes: make([]callStripe, n), smask: uintptr(n - 1)}
 	// Go's division truncates towards zero, so low·width >= MinInt64,
 	// and (low+high)·width <= MaxInt64.
 	w.low = max(math.MinInt64/w.width, noHead+1)
@@ -201,7 +258,7 @@ func (w *Time) Span() time.Duration { return time.Duration(w.width << w.shift) }
 // slow: see [Marks]). It does not allocate and takes no lock: two loads of the head, and one compare-and-swap per
 // counter it bumps (the call, and its failure and slowness when set).
 func (w *Time) Record(now time.Time, m Marks) {
-	w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
+	w.count(w.stripe(), w.nanos(now), m&Failed != 0, m&Slow != 0)
 }
 
 // RecordSum counts one call that finished at now, as Record does, and
@@ -212,7 +269,7 @@ func (w *Time) Record(now time.Time, m Marks) {
 // compare-and-swap that counted it, so a success costs one atomic write
 // and a few loads. It does not allocate and takes no lock.
 func (w *Time) RecordSum(now time.Time, m Marks) Counts {
-	k, calls, ok := w.count(w.nanos(now), m&Failed != 0, m&Slow != 0)
+	k, _, ok := w.count(w.stripe(), w.nanos(now), m&Failed != 0, m&Slow != 0)
 	if !ok {
 		return w.Sum(now) // the head moved on meanwhile: rare
 	}
@@ -222,28 +279,81 @@ func (w *Time) RecordSum(now time.Time, m Marks) Counts {
 	if !ok {
 		c = w.cacheOlder(k)
 	}
-	c.add(w.slots[k&w.mask].countsWith(w.tag(k), calls))
+	c.add(w.bucketCounts(k&w.mask, w.tag(k)))
 	return c
 }
 
-// count counts one call at ns, in nanoseconds since the Unix epoch. It
-// returns the bucket it counted into, that bucket's call count just after
-// it, and whether that bucket was still the head afterwards.
-func (w *Time) count(ns int64, failed, slow bool) (k, calls int64, head bool) {
+// RecordBounds counts one call that finished at now, as Record does, and
+// returns the counts of the window that ends at now as RecordSum does,
+// except, for a call without marks, Calls, which may fall short of
+// RecordSum's by calls that other goroutines counted into the newest
+// bucket: it is a lower bound, which Failures and Slow may exceed. For a
+// call with marks (failed, slow), after which a verdict most often needs
+// the exact count, it returns what RecordSum returns.
+//
+// It is for a policy that judges the window on every call and needs the
+// exact number of calls only now and then: a ratio of failures to calls
+// that stays below its threshold with the lower bound stays below it with
+// any larger number of calls, so such a policy calls Sum only when the
+// bound does not settle the verdict (see policy.Rate). It reads only the
+// calling goroutine's own call counter, where RecordSum reads every
+// core's: on many cores, a success then writes and reads no cache line
+// that another core writes, unless calls fail. It does not allocate and
+// takes no lock.
+func (w *Time) RecordBounds(now time.Time, m Marks) Counts {
+	// Small enough to be inlined with the stripe picked below: a policy
+	// calls it on every call.
+	return w.recordBounds(nil, now, m)
+}
+
+// recordBounds is RecordBounds into the stripe st, or the caller's if st
+// is nil.
+func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
+	if st == nil {
+		st = w.stripe()
+	}
+	k, calls, ok := w.count(st, w.nanos(now), m&Failed != 0, m&Slow != 0)
+	if !ok {
+		return w.Sum(now) // the head moved on meanwhile: rare
+	}
+	c, ok := w.cached(k)
+	if !ok {
+		c = w.cacheOlder(k)
+	}
+	if m != 0 {
+		c.add(w.bucketCounts(k&w.mask, w.tag(k)))
+		return c
+	}
+	s, tag := &w.slots[k&w.mask], w.tag(k)
+	f, _ := count(s.failures.Load(), tag)
+	sl, _ := count(s.slow.Load(), tag)
+	c.add(Counts{Calls: calls, Failures: f, Slow: sl})
+	return c
+}
+
+// count counts one call at ns, in nanoseconds since the Unix epoch, into
+// the stripe st. It returns the bucket it counted into, st's call count of
+// that bucket just after it, and whether that bucket was still the head
+// afterwards.
+func (w *Time) count(st *callStripe, ns int64, failed, slow bool) (k, calls int64, head bool) {
 	h := w.head.Load()
 	if !failed && !slow && w.holds(h, ns) {
 		// The common case, a success in the head bucket: one
 		// compare-and-swap, unless another goroutine wrote the word
 		// between its load and the swap.
-		if calls, ok := inc(&w.slots[h&w.mask].calls, w.tag(h)); ok {
+		word := &st.calls[h&w.mask]
+		if calls, ok := inc(word, w.tag(h)); ok {
 			return h, calls, w.settled(h)
 		}
+		// Mostly another goroutine's write to this stripe: tell the
+		// picker, which moves goroutines that keep colliding apart.
+		w.pick.Contended()
 	}
-	return w.record(ns, h, failed, slow)
+	return w.record(st, ns, h, failed, slow)
 }
 
 // record is count for every case; h is the head as count read it.
-func (w *Time) record(ns, h int64, failed, slow bool) (k, calls int64, head bool) {
+func (w *Time) record(st *callStripe, ns, h int64, failed, slow bool) (k, calls int64, head bool) {
 	k = w.bucketNear(ns, h)
 	for {
 		if k < h {
@@ -257,7 +367,7 @@ func (w *Time) record(ns, h int64, failed, slow bool) (k, calls int64, head bool
 			w.advance(h, k, far)
 		}
 		s, tag := &w.slots[k&w.mask], w.tag(k)
-		n, ok := w.bump(&s.calls, tag, k, 1)
+		n, ok := w.bump(&st.calls[k&w.mask], tag, k, 1)
 		if !ok {
 			h = w.head.Load()
 			continue // the head lapped this slot meanwhile: count into the new head
@@ -314,7 +424,7 @@ func (w *Time) Sum(now time.Time) Counts {
 		// The window ends at the head: its older buckets no longer
 		// change, so their sum can come from the cache.
 		c := w.cachedOlder(h)
-		c.add(w.slots[h&w.mask].counts(w.tag(h)))
+		c.add(w.bucketCounts(h&w.mask, w.tag(h)))
 		return c
 	}
 	if uint64(k-h) >= uint64(1)<<w.shift {
@@ -322,7 +432,7 @@ func (w *Time) Sum(now time.Time) Counts {
 	}
 	// The window ends past the head, whose bucket still fills: no cache.
 	c := w.sumOlder(k)
-	c.add(w.slots[k&w.mask].counts(w.tag(k)))
+	c.add(w.bucketCounts(k&w.mask, w.tag(k)))
 	return c
 }
 
@@ -372,26 +482,31 @@ func (w *Time) sumOlder(k int64) Counts {
 	// Slot i holds bucket k's lap up to k's own slot, and the lap
 	// before it past that: walking the slots in order needs no division.
 	last, tag := k&w.mask, w.tag(k)
-	for i := range w.slots[:1<<w.shift] {
-		if int64(i) == last {
+	for i := range int64(1) << w.shift {
+		if i == last {
 			tag = tagLive | (tag-1)&tagMask // the lap before
 			continue
 		}
-		c.add(w.slots[i].counts(tag))
+		c.add(w.bucketCounts(i, tag))
 	}
 	return c
 }
 
-// counts returns what the slot holds for the lap tag.
-func (s *slot) counts(tag uint32) Counts {
+// bucketCounts returns what slot i holds for the lap tag, its calls
+// summed over the stripes.
+func (w *Time) bucketCounts(i int64, tag uint32) Counts {
 	// Calls first: a writer bumps calls before failures and slow, so a
 	// failure read later may belong to a call this read missed; the min
 	// in countsWith keeps the bucket consistent.
-	calls, ok := count(s.calls.Load(), tag)
-	if !ok {
+	var calls int64
+	for j := range w.stripes {
+		n, _ := count(w.stripes[j].calls[i].Load(), tag)
+		calls += n
+	}
+	if calls == 0 {
 		return Counts{}
 	}
-	return s.countsWith(tag, calls)
+	return w.slots[i].countsWith(tag, calls)
 }
 
 // countsWith returns what the slot holds for the lap tag, given that its
@@ -415,8 +530,10 @@ func (c *Counts) add(d Counts) {
 // forgotten.
 func (w *Time) Reset() {
 	for i := range w.slots {
+		for j := range w.stripes {
+			w.stripes[j].calls[i].Store(0)
+		}
 		s := &w.slots[i]
-		s.calls.Store(0)
 		s.failures.Store(0)
 		s.slow.Store(0)
 	}
@@ -424,9 +541,10 @@ func (w *Time) Reset() {
 }
 
 // farJump is what a slot held just before the head jumped to it from so
-// far back that tags cannot be compared (see advance): its three words.
+// far back that tags cannot be compared (see advance): its words.
 type farJump struct {
-	words [3]uint64 // calls, failures, slow
+	calls          [maxStripes]uint64 // by stripe
+	failures, slow uint64
 }
 
 // before returns what advance needs to know from before the head moves
@@ -435,8 +553,13 @@ func (w *Time) before(h, k int64) farJump {
 	if h == noHead || uint64(k-h) < uint64(1)<<w.shift<<lapGapBits {
 		return farJump{}
 	}
+	var far farJump
+	for j := range w.stripes {
+		far.calls[j] = w.stripes[j].calls[k&w.mask].Load()
+	}
 	s := &w.slots[k&w.mask]
-	return farJump{[3]uint64{s.calls.Load(), s.failures.Load(), s.slow.Load()}}
+	far.failures, far.slow = s.failures.Load(), s.slow.Load()
+	return far
 }
 
 // advance re-tags the slots that the head passed on its way from old to k,
@@ -458,10 +581,12 @@ func (w *Time) advance(old, k int64, far farJump) {
 		// a call whose Record had returned was lost.
 		for i := range n {
 			j := k - i
+			for st := range w.stripes {
+				w.renew(&w.stripes[st].calls[j&w.mask], j, k, far.calls[st])
+			}
 			s := &w.slots[j&w.mask]
-			w.renew(&s.calls, j, k, far.words[0])
-			w.renew(&s.failures, j, k, far.words[1])
-			w.renew(&s.slow, j, k, far.words[2])
+			w.renew(&s.failures, j, k, far.failures)
+			w.renew(&s.slow, j, k, far.slow)
 		}
 		w.changed.Add(1) // a stale word that matched a tag is gone
 		return
@@ -471,7 +596,9 @@ func (w *Time) advance(old, k int64, far farJump) {
 	for i := range n {
 		j := k - i
 		s, tag := &w.slots[j&w.mask], w.tag(j)
-		w.bump(&s.calls, tag, j, 0)
+		for st := range w.stripes {
+			w.bump(&w.stripes[st].calls[j&w.mask], tag, j, 0)
+		}
 		w.bump(&s.failures, tag, j, 0)
 		w.bump(&s.slow, tag, j, 0)
 	}
@@ -482,7 +609,7 @@ func (w *Time) advance(old, k int64, far farJump) {
 // It keeps only what writers wrote since the jump: the count of the head
 // bucket k, which writers that read the new head count into, and a word
 // of a later lap than j's that the head, moving on past k meanwhile,
-// wrote (one at most as many laps ahead of j's as the head is now). Any
+// wrote (one of a bucket no later than the head is now). Any
 // other word is from before the jump, whatever its tag says. was is what
 // k's slot held just before the jump: if it had k's tag already (its lap
 // a multiple of 2^tagBits laps back), writers added to that old count,
@@ -499,8 +626,13 @@ func (w *Time) renew(word *atomic.Uint64, j, k int64, was uint64) {
 			}
 			continue
 		}
-		laps := uint64(w.head.Load()>>w.shift - j>>w.shift)
-		if d := (t - tag) & tagMask; t&tagLive != 0 && d != 0 && uint64(d) <= laps {
+		// The word is d laps ahead of j: it counts bucket j + d·buckets,
+		// which a writer can only have written once the head reached it.
+		// (Comparing laps alone kept a stale word of the lap the head is
+		// in, of a bucket ahead of the head, that merely had that lap's
+		// tag: the laps of k and of the old head had the same truncated
+		// tag, and counts from before the jump came back a bucket later.)
+		if d := (t - tag) & tagMask; t&tagLive != 0 && d != 0 && uint64(d)<<w.shift <= uint64(w.head.Load()-j) {
 			return
 		}
 		if word.CompareAndSwap(old, uint64(tag)<<countBits) {

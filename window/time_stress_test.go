@@ -22,7 +22,8 @@ import (
 // throughout. Between phases the window must match the model exactly, and
 // during a phase every sum must lie between the sums before and after it:
 // the buckets of earlier phases are never written during a phase, so a
-// lost or misplaced count shows.
+// lost or misplaced count shows. Half the writers record with
+// RecordBounds, whose bounds must hold while the others write.
 func TestTimeRollKeepsConcurrentCounts(t *testing.T) {
 	epochs.Run(t, epochs.All(), testTimeRollKeepsConcurrentCounts)
 }
@@ -79,7 +80,18 @@ func testTimeRollKeepsConcurrentCounts(t *testing.T, t0 time.Time) {
 				defer wg.Done()
 				<-begin
 				for _, c := range calls[g] {
-					w.Record(c.at, window.Mark(c.failed, c.slow))
+					if g%2 == 0 {
+						w.Record(c.at, window.Mark(c.failed, c.slow))
+						continue
+					}
+					// RecordBounds, from a stripe of its own: at
+					// least its own call, and never more than the
+					// window holds once every writer is done.
+					got := w.RecordBounds(c.at, window.Mark(c.failed, c.slow))
+					if got.Calls < 1 || got.Calls > after.Calls || got.Failures > after.Failures || got.Slow > after.Slow {
+						t.Errorf("bucket %d: RecordBounds = %+v, the window ends up with %+v", bucket, got, after)
+						return
+					}
 				}
 			}()
 		}
@@ -181,6 +193,29 @@ func TestLastConcurrentLaps(t *testing.T) {
 	wg.Wait()
 	if got, want := w.Sum(), (window.Counts{Calls: 70}); got != want {
 		t.Fatalf("after successes Sum = %+v, want %+v", got, want)
+	}
+	// RecordSum of successes, which writes nothing into a full ring of
+	// them, races Records of failures: once the last failure is 70 plain
+	// calls back, the ring holds none.
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				if g == 0 && i%10 == 0 {
+					w.Record(window.Failed)
+					continue
+				}
+				checkConsistent(t, w.RecordSum(0))
+			}
+		}()
+	}
+	wg.Wait()
+	for range 70 {
+		w.RecordSum(0)
+	}
+	if got, want := w.Sum(), (window.Counts{Calls: 70}); got != want {
+		t.Fatalf("70 successes after the failures: Sum = %+v, want %+v", got, want)
 	}
 }
 

@@ -22,7 +22,20 @@ const (
 	// RateClosedSuccess: every call succeeds, under a failure-rate policy
 	// over a rolling time window instead of consecutive failures.
 	RateClosedSuccess
+	// RateCountedClosedSuccess: RateClosedSuccess with the calls counted
+	// for metrics, as a production service exports them (gobreaker
+	// always counts).
+	RateCountedClosedSuccess
+	// WindowClosedSuccess: every call succeeds, under a policy that trips
+	// at Failures failures within a rolling RateWindow.
+	WindowClosedSuccess
 )
+
+// Windowed reports whether sc needs a rolling time window, which only some
+// libraries have.
+func (sc Scenario) Windowed() bool {
+	return sc == RateClosedSuccess || sc == RateCountedClosedSuccess || sc == WindowClosedSuccess
+}
 
 // The common configuration every adapter follows as far as its library
 // allows.

@@ -9,7 +9,7 @@ import (
 // adapterCase is one library under test, listed by the generated file.
 type adapterCase struct {
 	lib         string
-	rate        bool // has a RateClosedSuccess configuration
+	rate        bool // has a rolling window: runs the Windowed scenarios
 	serialOnly  bool
 	consecutive bool // trips at the 5th failure in a row, not before
 	forgets     bool // a success starts the failure count afresh
@@ -35,16 +35,18 @@ func counting(fail bool) (*Target, *atomic.Int64) {
 func scenariosOf(c adapterCase) []Scenario {
 	s := []Scenario{ClosedSuccess, ClosedFailure, Open}
 	if c.rate {
-		s = append(s, RateClosedSuccess)
+		s = append(s, RateClosedSuccess, RateCountedClosedSuccess, WindowClosedSuccess)
 	}
 	return s
 }
 
 var scenarioNames = map[Scenario]string{
-	ClosedSuccess:     "closed-success",
-	ClosedFailure:     "closed-failure",
-	Open:              "open",
-	RateClosedSuccess: "rate-closed-success",
+	ClosedSuccess:            "closed-success",
+	ClosedFailure:            "closed-failure",
+	Open:                     "open",
+	RateClosedSuccess:        "rate-closed-success",
+	RateCountedClosedSuccess: "rate-counted-closed-success",
+	WindowClosedSuccess:      "window-closed-success",
 }
 
 // TestAdapters checks that every adapter, in every configuration a

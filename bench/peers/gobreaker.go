@@ -11,10 +11,11 @@ import (
 // Configuration: MaxRequests 3 (probes; as many successes close it),
 // Timeout 60 s, ReadyToTrip at ConsecutiveFailures >= 5 (its default trips
 // at more than 5). Interval 0: the counts are never cleared while closed.
-// For RateClosedSuccess it uses its rolling window instead: Interval
-// RateWindow split into buckets of RateBucket (BucketPeriod), tripping when
-// at least RateMinCalls requests were counted and at least RateRatio of them
-// failed.
+// For RateClosedSuccess (and RateCountedClosedSuccess: it always counts)
+// it uses its rolling window instead: Interval RateWindow split into
+// buckets of RateBucket (BucketPeriod), tripping when at least RateMinCalls
+// requests were counted and at least RateRatio of them failed; for
+// WindowClosedSuccess, when Failures of them failed.
 //
 // Differences: it takes func() (T, error), without a context, and reads the
 // clock (time.Now) under a mutex twice per call, in every state. Execute
@@ -32,12 +33,15 @@ func NewGobreaker(sc Scenario) *Gobreaker {
 		Timeout:     OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= Failures },
 	}
-	if sc == RateClosedSuccess {
+	if sc.Windowed() {
 		st.Interval = RateWindow
 		st.BucketPeriod = RateBucket
 		st.ReadyToTrip = func(c gobreaker.Counts) bool {
 			return c.Requests >= RateMinCalls && float64(c.TotalFailures) >= RateRatio*float64(c.Requests)
 		}
+	}
+	if sc == WindowClosedSuccess {
+		st.ReadyToTrip = func(c gobreaker.Counts) bool { return c.TotalFailures >= Failures }
 	}
 	return &Gobreaker{cb: gobreaker.NewCircuitBreaker[int](st)}
 }

@@ -10,7 +10,9 @@ import (
 // Tripwire is tripwire's breaker with the zero Config: Consecutive(5),
 // 60 s open, 3 probes, which is the common configuration exactly. For
 // RateClosedSuccess its policy is policy.Rate(RateRatio, RateMinCalls,
-// RateWindow) instead.
+// RateWindow) instead, for RateCountedClosedSuccess the same with
+// CountCalls, and for WindowClosedSuccess policy.Window(Failures,
+// RateWindow).
 type Tripwire struct {
 	b *breaker.Breaker[int]
 }
@@ -19,8 +21,14 @@ type Tripwire struct {
 // the configuration, which would be a bug in tripwire.
 func NewTripwire(sc Scenario) *Tripwire {
 	var cfg breaker.Config[int]
-	if sc == RateClosedSuccess {
+	switch sc {
+	case RateClosedSuccess:
 		cfg.Policy = policy.Rate(RateRatio, RateMinCalls, RateWindow)
+	case RateCountedClosedSuccess:
+		cfg.Policy = policy.Rate(RateRatio, RateMinCalls, RateWindow)
+		cfg.CountCalls = true
+	case WindowClosedSuccess:
+		cfg.Policy = policy.Window(Failures, RateWindow)
 	}
 	b, err := breaker.New(cfg)
 	if err != nil {

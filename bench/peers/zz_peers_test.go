@@ -64,6 +64,14 @@ func init() {
 		benchmark{order: 53, scenario: "rate-closed-success", lib: "tripwire", mode: "parallel", run: benchRateClosedSuccessTripwireParallel},
 		benchmark{order: 54, scenario: "rate-closed-success", lib: "gobreaker", mode: "serial", run: benchRateClosedSuccessGobreakerSerial},
 		benchmark{order: 55, scenario: "rate-closed-success", lib: "gobreaker", mode: "parallel", run: benchRateClosedSuccessGobreakerParallel},
+		benchmark{order: 56, scenario: "rate-counted-closed-success", lib: "tripwire", mode: "serial", run: benchRateCountedClosedSuccessTripwireSerial},
+		benchmark{order: 57, scenario: "rate-counted-closed-success", lib: "tripwire", mode: "parallel", run: benchRateCountedClosedSuccessTripwireParallel},
+		benchmark{order: 58, scenario: "rate-counted-closed-success", lib: "gobreaker", mode: "serial", run: benchRateCountedClosedSuccessGobreakerSerial},
+		benchmark{order: 59, scenario: "rate-counted-closed-success", lib: "gobreaker", mode: "parallel", run: benchRateCountedClosedSuccessGobreakerParallel},
+		benchmark{order: 60, scenario: "window-closed-success", lib: "tripwire", mode: "serial", run: benchWindowClosedSuccessTripwireSerial},
+		benchmark{order: 61, scenario: "window-closed-success", lib: "tripwire", mode: "parallel", run: benchWindowClosedSuccessTripwireParallel},
+		benchmark{order: 62, scenario: "window-closed-success", lib: "gobreaker", mode: "serial", run: benchWindowClosedSuccessGobreakerSerial},
+		benchmark{order: 63, scenario: "window-closed-success", lib: "gobreaker", mode: "parallel", run: benchWindowClosedSuccessGobreakerParallel},
 	)
 	adapters = append(adapters,
 		adapterCase{lib: "tripwire", rate: true, serialOnly: false, consecutive: true, forgets: true, new: func(sc Scenario) Adapter { return NewTripwire(sc) }},
@@ -799,6 +807,90 @@ func benchRateClosedSuccessGobreakerSerial(b *testing.B) {
 
 func benchRateClosedSuccessGobreakerParallel(b *testing.B) {
 	a := NewGobreaker(RateClosedSuccess)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			a.cb.Execute(OK.Plain)
+		}
+	})
+	mustBeClosed(b, a)
+}
+
+func benchRateCountedClosedSuccessTripwireSerial(b *testing.B) {
+	a := NewTripwire(RateCountedClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		a.b.Execute(ctx, OK.Ctx)
+	}
+	mustBeClosed(b, a)
+}
+
+func benchRateCountedClosedSuccessTripwireParallel(b *testing.B) {
+	a := NewTripwire(RateCountedClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			a.b.Execute(ctx, OK.Ctx)
+		}
+	})
+	mustBeClosed(b, a)
+}
+
+func benchRateCountedClosedSuccessGobreakerSerial(b *testing.B) {
+	a := NewGobreaker(RateCountedClosedSuccess)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.cb.Execute(OK.Plain)
+	}
+	mustBeClosed(b, a)
+}
+
+func benchRateCountedClosedSuccessGobreakerParallel(b *testing.B) {
+	a := NewGobreaker(RateCountedClosedSuccess)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			a.cb.Execute(OK.Plain)
+		}
+	})
+	mustBeClosed(b, a)
+}
+
+func benchWindowClosedSuccessTripwireSerial(b *testing.B) {
+	a := NewTripwire(WindowClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		a.b.Execute(ctx, OK.Ctx)
+	}
+	mustBeClosed(b, a)
+}
+
+func benchWindowClosedSuccessTripwireParallel(b *testing.B) {
+	a := NewTripwire(WindowClosedSuccess)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			a.b.Execute(ctx, OK.Ctx)
+		}
+	})
+	mustBeClosed(b, a)
+}
+
+func benchWindowClosedSuccessGobreakerSerial(b *testing.B) {
+	a := NewGobreaker(WindowClosedSuccess)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.cb.Execute(OK.Plain)
+	}
+	mustBeClosed(b, a)
+}
+
+func benchWindowClosedSuccessGobreakerParallel(b *testing.B) {
+	a := NewGobreaker(WindowClosedSuccess)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

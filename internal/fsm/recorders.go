@@ -3,7 +3,8 @@ package fsm
 import (
 	"runtime"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/tripwire-go/tripwire/internal/stripe"
 )
 
 // recorders counts the calls inside Machine.Record, by the parity of the
@@ -15,13 +16,14 @@ import (
 // begins, so a count of that parity only holds calls that will fail their
 // check at once, or that passed it under the generation being waited for.
 //
-// The counts are sharded over cache lines by the caller's stack address, as
-// the breaker's call counters are, so that concurrent calls on different
-// cores do not write one line. A Record costs two atomic adds on a line of
+// The counts are sharded over cache lines by the caller's stack (see
+// package internal/stripe), as the breaker's call counters are, so that
+// concurrent calls on different cores do not write one line. A Record costs two atomic adds on a line of
 // its own core; the breaker keeps them off its fastest path (a success with
 // the default policy and no streak to end).
 type recorders struct {
 	shards [recShards]recShard
+	pick   stripe.Picker
 }
 
 type recShard struct {
@@ -34,12 +36,16 @@ const recShards = 8
 // enter registers a call of generation gen and returns the count to
 // decrement when it leaves.
 func (r *recorders) enter(gen uint64) *atomic.Int64 {
-	var onStack byte
-	p := uintptr(unsafe.Pointer(&onStack)) >> 11
-	i := uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) % recShards
-	n := &r.shards[i].n[gen&1]
-	n.Add(1)
-	return n
+	n := &r.shards[r.pick.Pick(recShards-1)].n[gen&1]
+	// A compare-and-swap rather than an Add, which costs the same: its
+	// failure tells the picker that another goroutine writes this shard.
+	for {
+		old := n.Load()
+		if n.CompareAndSwap(old, old+1) {
+			return n
+		}
+		r.pick.Contended()
+	}
 }
 
 // drain waits until no call of gen's parity is inside Record. Such calls

@@ -94,6 +94,7 @@ const (
 	CauseTimeout                   // the open period ended
 	CauseManual                    // Trip, TripFor, ForceOpen, Disable or Reset
 	CauseExternal                  // a decision adopted from outside (a coordinator)
+	// CauseReconfigure follows: see reconfigure.go
 )
 
 // Transition is one change of state or of manual mode, in the order it

@@ -377,3 +377,61 @@ func TestThousandCircuitsRenderInUnderASecond(t *testing.T) {
 	}
 	b.noErrors(t)
 }
+
+// The apply action, taken on the page, gives a circuit new settings that
+// take effect at once (a threshold of one failure trips it), with the
+// form prefilled with the circuit's settings; a bad spec is refused with
+// its column, shown under the field with a caret.
+func TestApplyTakesEffectAndABadSpecShowsItsColumn(t *testing.T) {
+	s := newService(t, func(*http.Request) (string, error) { return "alice", nil })
+	b := newBrowser(t)
+	chooseApply := chromedp.Evaluate(`(() => { const k = document.getElementById("actkind"); k.value = "apply"; k.dispatchEvent(new Event("change")); })()`, nil)
+	var prefilled string
+	b.run(t, chromedp.Navigate(s.url),
+		chromedp.WaitVisible(`button[data-act="db"]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-act="db"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
+		chooseApply,
+		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
+		chromedp.Value(`#actspec`, &prefilled, chromedp.ByQuery),
+		chromedp.SetValue(`#actspec`, "consecutive(1)@open=30s,probes=1", chromedp.ByQuery),
+		chromedp.SendKeys(`#actreason`, "trip sooner", chromedp.ByQuery),
+		chromedp.Click(`#actgo`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#actdlg`, chromedp.ByQuery))
+	if prefilled != "consecutive(2)@open=1m,probes=3" {
+		t.Errorf("the form was prefilled with %q", prefilled)
+	}
+	if got := s.db.Settings().Text; got != "consecutive(1)@open=30s,probes=1" {
+		t.Fatalf("db's settings are %q after apply", got)
+	}
+	ts := s.db.Transitions()
+	if e := ts[len(ts)-1].Evidence; e.Action != "reconfigure" || e.Who != "alice" || e.Why != "trip sooner" || e.New != "consecutive(1)@open=30s,probes=1" {
+		t.Errorf("evidence = %+v", e)
+	}
+	s.fail(s.db) // one failure trips it now
+	var why string
+	b.run(t, chromedp.WaitVisible(row("db", "open"), chromedp.ByQuery),
+		chromedp.Text(row("db", "open")+` td.why`, &why, chromedp.ByQuery))
+	if !strings.Contains(why, "1 failures in a row (threshold 1)") && !strings.Contains(why, "threshold 1") {
+		t.Errorf("the row says why %q", why)
+	}
+	b.noErrors(t) // before the refused apply, whose 400 the browser logs
+
+	var msg, caret string
+	b.run(t, chromedp.Click(`button[data-act="db"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
+		chooseApply,
+		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
+		chromedp.SetValue(`#actspec`, "rate(1.5,20,10s)", chromedp.ByQuery),
+		chromedp.SendKeys(`#actreason`, "typo", chromedp.ByQuery),
+		chromedp.Click(`#actgo`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#actcaret`, chromedp.ByQuery),
+		chromedp.Text(`#actmsg`, &msg, chromedp.ByQuery),
+		chromedp.Text(`#actcaret`, &caret, chromedp.ByQuery))
+	if !strings.Contains(msg, "column 6") || !strings.Contains(msg, "Rate.ratio") || caret != "rate(1.5,20,10s)\n     ^" {
+		t.Errorf("a bad spec shows %q and caret %q", msg, caret)
+	}
+	if got := s.db.Settings().Text; got != "consecutive(1)@open=30s,probes=1" {
+		t.Errorf("a refused apply changed the settings to %q", got)
+	}
+}

@@ -35,7 +35,7 @@ type lib struct {
 	// an error alone.
 	Results    int
 	SerialOnly bool // no RunParallel twin
-	Rate       bool // also runs the rate scenario
+	Rate       bool // has a rolling window: runs the Windowed scenarios
 	// Consecutive: trips at the 5th failure in a row and not before, as
 	// the adapter test checks.
 	Consecutive bool
@@ -67,16 +67,19 @@ var libs = []lib{
 // scenario is one row group: Const names its peers.Scenario, Loop the
 // shape of its loop body.
 type scenario struct {
-	Name  string
-	Const string
-	Loop  string // "success", "failure" or "open"
+	Name     string
+	Const    string
+	Loop     string // "success", "failure" or "open"
+	Windowed bool   // needs a rolling window: libs with Rate only
 }
 
 var scenarios = []scenario{
 	{Name: "closed-success", Const: "ClosedSuccess", Loop: "success"},
 	{Name: "closed-failure", Const: "ClosedFailure", Loop: "failure"},
 	{Name: "open", Const: "Open", Loop: "open"},
-	{Name: "rate-closed-success", Const: "RateClosedSuccess", Loop: "success"},
+	{Name: "rate-closed-success", Const: "RateClosedSuccess", Loop: "success", Windowed: true},
+	{Name: "rate-counted-closed-success", Const: "RateCountedClosedSuccess", Loop: "success", Windowed: true},
+	{Name: "window-closed-success", Const: "WindowClosedSuccess", Loop: "success", Windowed: true},
 }
 
 // bench is one generated benchmark.
@@ -101,7 +104,7 @@ func benches() []bench {
 	order := 0
 	for _, s := range scenarios {
 		for _, l := range libs {
-			if s.Const == "RateClosedSuccess" && !l.Rate {
+			if s.Windowed && !l.Rate {
 				continue
 			}
 			modes := []string{"serial", "parallel"}

@@ -31,6 +31,7 @@ func main() {
 		rounds    = flag.String("rounds", "", "number of interleaved rounds")
 		benchtime = flag.String("benchtime", "", "-benchtime of each round")
 		note      = flag.String("note", "", "a remark on the run (a noisy machine, ...)")
+		barPath   = flag.String("bar", "", "TestPerformanceBar's report from the same run, quoted under the targets")
 	)
 	flag.Parse()
 	if *csvPath == "" {
@@ -55,6 +56,13 @@ func main() {
 			fail(err)
 		}
 		meta.Modules = strings.TrimSpace(string(b))
+	}
+	if *barPath != "" {
+		b, err := os.ReadFile(*barPath)
+		if err != nil {
+			fail(err)
+		}
+		meta.Bar = strings.TrimRight(string(b), "\n")
 	}
 	if *textPath != "" {
 		b, err := os.ReadFile(*textPath)

@@ -84,9 +84,7 @@ func TestWrite(t *testing.T) {
 	for _, want := range []string{
 		"| CPU | Some CPU |",
 		"| cores | 2 (GOMAXPROCS 2) |",
-		"| closed success, serial: ≤ 1.5× the floor | 1.25× | yes |",
-		"| closed success, parallel: ≤ 1.0× the floor | 0.050× | yes |",
-		"| open rejection, serial: ≤ 1.0× the floor | not measured | – |",
+		"| Rate policy, closed success, serial: ≥ 4× faster than gobreaker's rolling window | not measured | – |",
 		"| 0 allocs/op, closed-success, parallel | 1 allocs/op | **no** |",
 		"| hystrix | 1200 | ± ∞ | – |  | 1024 | 12 |",
 		"| gobreaker | 0.033× | – |",
@@ -106,7 +104,7 @@ func TestWriteAllMeasured(t *testing.T) {
 	csv.WriteString("goos: linux\ngoarch: amd64\npkg: github.com/tripwire-go/tripwire/bench/peers\n")
 	for _, unit := range []string{"sec/op", "B/op", "allocs/op"} {
 		csv.WriteString(",peers.txt,\n," + unit + ",CI\n")
-		for _, sc := range []string{"closed-success", "open", "rate-closed-success"} {
+		for _, sc := range []string{"closed-success", "open", "rate-closed-success", "rate-counted-closed-success", "window-closed-success"} {
 			for _, lib := range []string{"floor", "tripwire", "gobreaker"} {
 				for _, mode := range []string{"serial", "parallel"} {
 					csv.WriteString("Peers/scenario=" + sc + "/lib=" + lib + "/mode=" + mode + "-2,1e-08,1%\n")
