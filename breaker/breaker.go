@@ -123,7 +123,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if !w.Plain() || b.gated {
+	if !w.Plain() || b.gated.Load() {
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}
@@ -158,7 +158,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		// of a healthy circuit only reads its streak, and has nothing to
 		// record. One that ends a streak goes through Record, which fences
 		// it against a concurrent Reset.
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)
@@ -170,7 +170,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		// one atomic add more, on a line of its own core's (counters).
 		finished = true
 		b.count(Success)
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return res, nil
 		}
 		b.succeeded(w)

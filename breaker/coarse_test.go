@@ -103,7 +103,7 @@ func TestCoarseClockOnlyWhereTermsAllow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := b.coarse != nil; got != tc.coarse {
+		if got := b.coarse.Load() != nil; got != tc.coarse {
 			t.Errorf("%s: coarse clock %v, want %v", tc.name, got, tc.coarse)
 		}
 	}
@@ -128,11 +128,11 @@ func TestCoarseClockFeedsClosedCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.coarse.timer.Stop()
+	defer b.coarse.Load().timer.Stop()
 	clk := &readCounter{at: epochs.Today}
 	// Before any call, so no race: a clock that counts, and a period
 	// that cannot end while the test runs.
-	b.coarse.clock, b.coarse.every = clk, time.Hour
+	b.coarse.Load().clock, b.coarse.Load().every = clk, time.Hour
 	ok := func(context.Context) (int, error) { return 1, nil }
 	bad := func(context.Context) (int, error) { return 0, context.DeadlineExceeded }
 	for i := range 50 {

@@ -46,9 +46,9 @@ type Config[T any] struct {
 	// a Reset never reaches the policy after it: the Reset waits for the
 	// results already inside Record, and calls that run while it resets the
 	// policy are not recorded. So Record must not call the breaker's Reset,
-	// Adopt or Done of a probe (they may wait for that Record), and Reset may
-	// call Metrics, State, Trip and the like, but not Reset or Adopt, or
-	// report a probe.
+	// Adopt, Reconfigure or Done of a probe (they may wait for that Record),
+	// and Reset may call Metrics, State, Trip and the like, but not Reset,
+	// Adopt or Reconfigure, or report a probe.
 	Policy policy.Policy
 
 	// OpenTimeout is how long the circuit stays open before it lets probes
@@ -278,6 +278,7 @@ type settings struct {
 	describeError func(error) string
 	rampUp        time.Duration
 	maxRetryAfter time.Duration
+	text          string // Settings.Text, for Reconfigure
 }
 
 func (c Config[T]) validate() (settings, error) {

@@ -19,33 +19,28 @@ type core struct {
 	clock Clock
 	// coarse, if not nil, tells the time of a closed call for a policy
 	// that needs it only to within a tolerance (see coarseClock).
-	coarse *coarseClock
+	//
+	// coarse, needs and consecutive change only with Reconfigure: atomic,
+	// so that calls read them as plain loads (on amd64 and arm64 the same
+	// instruction as a field's) while a reconfiguration replaces them.
+	coarse atomic.Pointer[coarseClock]
 	// exact: read the clock on every call while open (a Clock of the
 	// user's); otherwise a timer flags the end of each open period.
 	exact bool
-	needs policy.Needs
-	// gated: a closed call goes through admit, for a start time or a
-	// shedder; otherwise a plain closed word admits it at once.
-	gated bool
-	// shed is the policy's shedder, if any (see policy.Shedder).
-	shed policy.Shedder
+	needs atomic.Uint32 // the policy.Needs of the policy's terms
+	// gated: a closed call goes through admit, for a start time or the
+	// policy's shedder (live.shed); otherwise a plain closed word admits
+	// it at once. Set with needs, by setPolicy.
+	gated atomic.Bool
 	// consecutive is the policy when it is a *policy.ConsecutivePolicy, to
 	// be called without going through the interface.
-	consecutive *policy.ConsecutivePolicy
-	probes      int
-	// judge is the judge the policy's terms name, if any: it has the last word
-	// on probes that succeeded. timeProbes: it needs their durations, so
-	// half-open admissions read the clock.
-	judge      policy.ProbeJudge
-	timeProbes bool
-	// probeTimeout is Config.ProbeTimeout: with it, half-open admissions
-	// read the clock.
-	probeTimeout time.Duration
+	consecutive atomic.Pointer[policy.ConsecutivePolicy]
+	// live is what else Reconfigure changes; see reconfigure.go.
+	live         atomic.Pointer[live]
 	notify       func(name string, from, to State)
 	onTransition func(Transition)
 	listeners    listeners               // Subscribe's; see hooks.go
 	gate         atomic.Pointer[gateBox] // SetProbeGate's; nil: none
-	timing       OpenTiming              // OpenTiming's; see hooks.go
 	counters     *counters               // nil unless Config.CountCalls; see metrics.go
 
 	// rejection is the error for calls rejected under its generation,
@@ -64,46 +59,15 @@ func (c *core) init(s *settings) {
 	c.name = s.name
 	c.clock = s.clock
 	c.exact = s.exactClock
-	c.needs = s.terms.Needs
-	c.shed = s.terms.Shedder
-	c.gated = c.needs&policy.NeedDuration != 0 || c.shed != nil
-	if !c.exact && c.needs == policy.NeedTime && s.terms.TimeWithin >= minCoarse {
-		c.coarse = newCoarseClock(c.clock, s.terms.TimeWithin)
-	}
-	c.consecutive, _ = s.policy.(*policy.ConsecutivePolicy)
-	c.probes = s.probes
-	c.judge = s.terms.Judge
-	c.timeProbes = c.judge != nil && c.needs&policy.NeedDuration != 0
-	c.probeTimeout = s.probeTimeout
-	c.timing = OpenTiming{Timeout: s.openTimeout}
-	if s.backoff != nil {
-		bo := *s.backoff
-		bo.Rand = nil
-		if bo.Factor == 0 {
-			bo.Factor = DefaultBackoffFactor
-		}
-		c.timing.Backoff = &bo
-	}
+	c.setPolicy(s)
 	c.notify = s.onStateChange
 	c.onTransition = s.onTransition
 	if s.countCalls {
 		c.counters = newCounters()
 	}
-	c.ev.describe, c.ev.explainer, c.ev.closeAfter = s.describeError, s.terms, s.closeAfter
-	mc := fsm.Config{
-		Policy:     s.policy,
-		OpenFor:    s.openFor(),
-		Probes:     s.probes,
-		CloseAfter: s.closeAfter,
-		// Always: a listener may Subscribe at any time. Queueing costs
-		// only transitions, never a call that causes none.
-		Notify:       true,
-		ProbeTimeout: s.probeTimeout,
-		Ramp:         s.rampUp,
-	}
-	if s.backoff != nil {
-		mc.Forget = s.backoff.Forget
-	}
+	c.ev.describe = s.describeError
+	mc := s.machineConfig()
+	mc.Stamp = c.stamp
 	c.rec.ramp, c.rec.maxRetryAfter = s.rampUp, s.maxRetryAfter
 	if !c.exact {
 		mc.Opened = c.armTimer
@@ -171,9 +135,9 @@ func (c *core) succeeded(w fsm.Word) {
 	// The time of the call, from the coarse clock if the policy's terms
 	// allow one. Written out rather than in a method, which the compiler
 	// does not inline: 15 instructions a call (callgrind).
-	if c.coarse != nil {
-		call.At = c.coarse.Now()
-	} else if c.needs != 0 {
+	if cc := c.coarse.Load(); cc != nil {
+		call.At = cc.Now()
+	} else if c.needs.Load() != 0 {
 		call.At = c.clock.Now()
 	}
 	if c.m.Record(w, call) {
@@ -231,11 +195,13 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			if w.Ramping() && !c.m.AdmitRamp(w, c.clock.Now()) {
 				return ticket{}, c.rampRejection(w)
 			}
-			if c.shed != nil && !w.Muted() && c.shed.Shed(c.clock.Now()) {
-				return ticket{}, c.shedRejection(w)
+			if c.gated.Load() && !w.Muted() {
+				if sh := c.live.Load().shed; sh != nil && sh.Shed(c.clock.Now()) {
+					return ticket{}, c.shedRejection(w)
+				}
 			}
 			t := ticket{w: w}
-			if c.needs&policy.NeedDuration != 0 && !w.Muted() {
+			if policy.Needs(c.needs.Load())&policy.NeedDuration != 0 && !w.Muted() {
 				t.start = c.clock.Now()
 			}
 			return t, nil
@@ -251,7 +217,7 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 			w = next
 		case fsm.HalfOpen:
 			var now time.Time
-			if c.probeTimeout > 0 || c.timeProbes {
+			if l := c.live.Load(); l.probeTimeout > 0 || l.timeProbes {
 				now = c.clock.Now()
 			}
 			if c.m.Acquire(w, now) {
@@ -282,11 +248,14 @@ func (c *core) finish(t ticket, o Outcome) {
 			return
 		}
 		call := policy.Call{Failed: o == Failure}
-		if c.coarse != nil {
-			call.At = c.coarse.Now() // see succeeded
-		} else if c.needs != 0 {
+		if cc := c.coarse.Load(); cc != nil {
+			call.At = cc.Now() // see succeeded
+		} else if needs := policy.Needs(c.needs.Load()); needs != 0 {
 			call.At = c.clock.Now()
-			if c.needs&policy.NeedDuration != 0 {
+			// A call admitted before a Reconfigure asked for durations
+			// has no start: the machine gives it a duration of zero
+			// (stamp), since its word is no longer current.
+			if needs&policy.NeedDuration != 0 && !t.start.IsZero() {
 				call = call.WithDuration(call.At.Sub(t.start))
 			}
 		}
@@ -295,10 +264,11 @@ func (c *core) finish(t ticket, o Outcome) {
 		}
 	case fsm.HalfOpen:
 		var now time.Time
-		if o != Ignored || c.probeTimeout > 0 {
+		l := c.live.Load()
+		if o != Ignored || l.probeTimeout > 0 {
 			now = c.clock.Now()
 		}
-		if o == Success && c.judge != nil {
+		if o == Success && l.judge != nil {
 			o = c.judgeProbe(t, now)
 		}
 		c.release(t, o, now)
@@ -331,13 +301,21 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 		}
 	}()
 	call := policy.Call{}
-	if c.needs&policy.NeedTime != 0 {
+	if policy.Needs(c.needs.Load())&policy.NeedTime != 0 {
 		call.At = now
 	}
-	if c.timeProbes {
-		call = call.WithDuration(now.Sub(t.start))
+	l := c.live.Load()
+	if l.timeProbes {
+		// A probe admitted before a Reconfigure gave the policy a judge
+		// that times probes has no start: zero, never slow. Its result
+		// changes nothing anyway (the half-open period started again).
+		d := time.Duration(0)
+		if !t.start.IsZero() {
+			d = now.Sub(t.start)
+		}
+		call = call.WithDuration(d)
 	}
-	failed := c.judge.ProbeFailed(call)
+	failed := l.judge != nil && l.judge.ProbeFailed(call)
 	judged = true
 	if failed {
 		return Failure
@@ -358,7 +336,8 @@ func (c *core) rejectionFor(w fsm.Word) error {
 		return e
 	}
 	until, forced := c.m.Period()
-	e := newOpenError(c.name, w, until, c.probes, c.probeTimeout, forced)
+	l := c.live.Load()
+	e := newOpenError(c.name, w, until, l.probes, l.probeTimeout, forced)
 	if w.Rejecting() && !c.exact {
 		// Open, no due flag, real clock: until the word changes, calls
 		// under it are rejected without reading the clock.

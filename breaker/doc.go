@@ -97,6 +97,16 @@
 // [Metrics.Mode] tells which mode is in force, and a rejection while forced
 // open says so ([OpenError.Forced]).
 //
+// # Reconfiguration
+//
+// [Breaker.Reconfigure] gives a running breaker a new policy and new open
+// and half-open settings ([Settings]; package spec writes them as one line)
+// in one step: the state, the mode and the open period stay, the new policy
+// takes over what the old one counted where it can (policy.Successor), and
+// every closed call in flight is counted once, by one of the two policies.
+// The change is a transition of cause CauseReconfigure, with who, why and
+// the settings before and after in its evidence.
+//
 // # Transitions and coordinators
 //
 // [Config.OnStateChange] is told each change of state; [Config.OnTransition]
@@ -122,7 +132,8 @@
 //
 // Every method is safe for concurrent use. A call in the closed state reads
 // one atomic word before it runs and again when it reports (a result from
-// an earlier state is dropped); with the default policy a success writes
+// an earlier state is dropped; one from before a Reconfigure is not, the
+// state being the same); with the default policy a success writes
 // no shared memory and reads no clock. A rejected call allocates nothing and, with the real
 // clock, reads no clock either: the breaker arms one timer per open period
 // instead. State changes take a lock, and [Config.OnStateChange] runs after

@@ -41,6 +41,11 @@ type Evidence struct {
 	Action string `json:"action,omitempty"`
 	Who    string `json:"who,omitempty"`
 	Why    string `json:"why,omitempty"`
+	// Old and New are, for a Reconfigure (CauseReconfigure), the settings
+	// before and after, as the spec language writes them (see
+	// [Settings.Text]); Detail then says whether the counts carried over.
+	Old string `json:"old,omitempty"`
+	New string `json:"new,omitempty"`
 	// Text says it all in one line, for a log or a page.
 	Text string `json:"text"`
 }
@@ -100,9 +105,7 @@ func truncate(s string) string {
 // are allocated at the first failure and the first transition, so that the
 // many breakers of a group that never fail cost little.
 type evidence struct {
-	describe   func(error) string
-	explainer  policy.Terms
-	closeAfter int
+	describe func(error) string
 
 	failures atomic.Pointer[failureLog]
 	notes    noteLog
@@ -223,11 +226,17 @@ type note struct {
 	from, to         uint64
 	seq              uint64 // order of the actions' starts
 	action, who, why string
+	reconf           *reconfNote // a Reconfigure's
 }
 
 // act runs one manual or external action f, noted as action by who for
 // why, then delivers the transitions it caused.
 func (c *core) act(action, who, why string, f func(now time.Time)) {
+	c.actNoted(note{action: action, who: who, why: why}, f)
+}
+
+// actNoted is act with the note n (its span and seq filled in here).
+func (c *core) actNoted(n note, f func(now time.Time)) {
 	l := c.notes()
 	l.mu.Lock()
 	l.seq++
@@ -241,7 +250,8 @@ func (c *core) act(action, who, why string, f func(now time.Time)) {
 			}
 		}
 	}
-	l.notes = append(l.notes, note{from: from, to: math.MaxUint64, seq: seq, action: action, who: who, why: why})
+	n.from, n.to, n.seq = from, math.MaxUint64, seq
+	l.notes = append(l.notes, n)
 	l.mu.Unlock()
 	defer func() {
 		// Also when f panics (a policy's Reset): the span ends here. An
@@ -307,9 +317,9 @@ func (c *core) explain(t *Transition) {
 			e.Text += "; last failure: " + e.Failures[n-1].Error
 		}
 	case CauseProbe:
-		if t.To == Closed {
-			e.Detail = strconv.Itoa(ev.closeAfter) + " probes succeeded"
-			if ev.closeAfter == 1 {
+		if closeAfter := c.live.Load().closeAfter; t.To == Closed {
+			e.Detail = strconv.Itoa(closeAfter) + " probes succeeded"
+			if closeAfter == 1 {
 				e.Detail = "1 probe succeeded"
 			}
 		} else {
@@ -326,12 +336,19 @@ func (c *core) explain(t *Transition) {
 			e.Detail = "the open period of " + t.At.Sub(prev.At).String() + " ended"
 		}
 		e.Text = e.Detail + "; probes may run"
-	case CauseManual, CauseExternal:
+	case CauseManual, CauseExternal, CauseReconfigure:
 		if n, ok := c.notes().delivered(t.Generation, true); ok {
 			e.Action, e.Who, e.Why = n.action, n.who, n.why
+			if r := n.reconf; r != nil && t.Cause == CauseReconfigure {
+				e.Old, e.New = r.old, r.new
+				e.Detail = r.old + " → " + r.new + "; counts restart"
+				if r.carried {
+					e.Detail = r.old + " → " + r.new + "; counts carried over"
+				}
+			}
 		}
 		e.Text = t.Cause.String()
-		if e.Action != "" {
+		if e.Action != "" && e.Action != e.Text {
 			e.Text += " " + e.Action
 		}
 		if e.Who != "" {
@@ -340,9 +357,12 @@ func (c *core) explain(t *Transition) {
 		if e.Why != "" {
 			e.Text += ": " + e.Why
 		}
+		if e.Detail != "" {
+			e.Text += "; " + e.Detail
+		}
 	}
 	c.explainRecovery(t, e)
-	if t.Cause != CauseManual && t.Cause != CauseExternal {
+	if t.Cause != CauseManual && t.Cause != CauseExternal && t.Cause != CauseReconfigure {
 		c.notes().delivered(t.Generation, false)
 	}
 	t.Evidence = e
@@ -368,7 +388,7 @@ func (c *core) account(now time.Time) (a policy.Account) {
 			a = policy.Account{Rule: "custom", Text: "the policy's Explain panicked"}
 		}
 	}()
-	return c.ev.explainer.Explain(now)
+	return c.live.Load().terms.Explain(now)
 }
 
 // lastTransition returns the last transition kept, if any.

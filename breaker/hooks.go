@@ -33,6 +33,11 @@ type Circuit interface {
 	Adopt(a Adoption)
 	// Act takes an operator's action; see Breaker.Act.
 	Act(a Action) error
+	// Reconfigure gives the circuit new settings; see
+	// Breaker.Reconfigure.
+	Reconfigure(s Settings, who, why string) error
+	// Settings returns the settings in force; see Breaker.Settings.
+	Settings() Settings
 	// Transitions returns the last transitions with their evidence; see
 	// Breaker.Transitions.
 	Transitions() []Transition
@@ -205,7 +210,7 @@ type OpenTiming struct {
 // coordinator that shares the circuit: see [OpenTiming]. Each call returns
 // a fresh copy.
 func (b *Breaker[T]) OpenTiming() OpenTiming {
-	t := b.timing
+	t := b.live.Load().timing
 	if t.Backoff != nil {
 		bo := *t.Backoff
 		t.Backoff = &bo

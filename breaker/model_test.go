@@ -100,9 +100,15 @@ func checkModelOf(t *rapid.T, seen func(feature string), recovery bool) {
 	pol := &racingReset{Policy: inner}
 	// The shedder, when the run has one, sheds what the "shed" step says:
 	// the breaker's handling of shedding, whatever the throttle's math.
-	var top policy.Policy = pol
-	if recovery || rapid.Bool().Draw(t, "shedder") {
-		top = &shedding{Policy: pol, on: &md.Shed}
+	shedder := recovery || rapid.Bool().Draw(t, "shedder")
+	withShedder := func(p policy.Policy) policy.Policy {
+		if shedder {
+			return &shedding{Policy: p, on: &md.Shed}
+		}
+		return p
+	}
+	top := withShedder(pol)
+	if shedder {
 		seen("shedder")
 	}
 	clk := newManualClock(rapid.SampledFrom(clockStarts()).Draw(t, "clock"))
@@ -295,7 +301,7 @@ func checkModelOf(t *rapid.T, seen func(feature string), recovery bool) {
 			seen("canceled") // the model does nothing: not even look at the clock
 		},
 		"shed": func(t *rapid.T) {
-			if top == pol {
+			if !shedder {
 				t.Skip("no shedder")
 			}
 			md.Shed = rapid.Bool().Draw(t, "shed")
@@ -350,6 +356,31 @@ func checkModelOf(t *rapid.T, seen func(feature string), recovery bool) {
 			b.Adopt(breaker.Adoption{Kind: breaker.AdoptClearMode})
 			closing()
 			md.AdoptClearMode(clk.Now())
+		},
+		"reconfigure": func(t *rapid.T) {
+			threshold := rapid.IntRange(1, 4).Draw(t, "new threshold")
+			timeout := time.Duration(rapid.IntRange(1, 10).Draw(t, "new timeout")) * time.Second
+			probes := rapid.IntRange(1, 4).Draw(t, "new probes")
+			closeAfter := rapid.IntRange(0, 5).Draw(t, "new close after")
+			pt := rapid.SampledFrom([]time.Duration{breaker.NoProbeTimeout, 0, 2 * time.Second}).Draw(t, "new probe timeout")
+			var inner policy.Policy = policy.Consecutive(threshold)
+			if md.SlowProbe > 0 {
+				inner = slowProbes{policy.Consecutive(threshold), md.SlowProbe}
+			}
+			pol = &racingReset{Policy: inner}
+			err := b.Reconfigure(breaker.Settings{Policy: withShedder(pol), OpenTimeout: timeout, HalfOpenProbes: probes, CloseAfter: closeAfter, ProbeTimeout: pt}, "test", "model")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mpt := pt
+			switch pt {
+			case 0:
+				mpt = timeout
+			case breaker.NoProbeTimeout:
+				mpt = 0
+			}
+			md.Reconfigure(threshold, timeout, probes, closeAfter, mpt, clk.Now())
+			seen("reconfigured")
 		},
 		"state": func(t *rapid.T) {
 			if got, want := b.State(), md.Observe(clk.Now()); got != breaker.State(want) {
@@ -432,6 +463,9 @@ func (p *shedding) Bind(b *policy.Binding) error {
 
 func (p *shedding) Shed(time.Time) bool { return *p.on }
 
+// Unwrap lets a Reconfigure's TakeOver reach the policy inside.
+func (p *shedding) Unwrap() policy.Policy { return p.Policy }
+
 // slowProbes is Consecutive with a judge of half-open probes that fails
 // those slower than threshold, as policy.Slow judges them; the model's
 // SlowProbe.
@@ -447,6 +481,10 @@ func (p slowProbes) Bind(b *policy.Binding) error {
 }
 
 func (p slowProbes) ProbeFailed(c policy.Call) bool { return c.Failed || c.Duration() > p.threshold }
+
+// Unwrap lets a Reconfigure find the Consecutive inside, to take over its
+// streak (Bind does not look: slowProbes binds itself).
+func (p slowProbes) Unwrap() policy.Policy { return p.ConsecutivePolicy }
 
 // TestBreakerMatchesModelRealClock drives a breaker on the real clock,
 // where the end of an open period is flagged by a timer rather than seen
@@ -529,6 +567,17 @@ func TestBreakerMatchesModelRealClock(t *testing.T) {
 			"reset": func(t *rapid.T) {
 				b.Reset()
 				md.Reset(time.Now())
+			},
+			"reconfigure": func(t *rapid.T) {
+				// The open period in force keeps its end, and its timer:
+				// after a period of zero, the next call finds the circuit
+				// half-open.
+				threshold := rapid.IntRange(1, 3).Draw(t, "new threshold")
+				probes := rapid.IntRange(1, 3).Draw(t, "new probes")
+				if err := b.Reconfigure(breaker.Settings{Policy: policy.Consecutive(threshold), OpenTimeout: time.Hour, HalfOpenProbes: probes, ProbeTimeout: breaker.NoProbeTimeout}, "", ""); err != nil {
+					t.Fatal(err)
+				}
+				md.Reconfigure(threshold, time.Hour, probes, 0, 0, time.Now())
 			},
 			"": func(t *rapid.T) {
 				// Metrics, unlike State, moves nothing on: the next call

@@ -67,7 +67,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()
-	if w.Plain() && !b.gated {
+	if w.Plain() && !b.gated.Load() {
 		tok := tokens.Get().(*token)
 		// Field by field: a ticket built aside and copied in whole was
 		// read back in wider loads than it was written with, and the
@@ -112,14 +112,14 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && b.needs&policy.NeedDuration == 0 {
+	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && policy.Needs(b.needs.Load())&policy.NeedDuration == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions. It reads the word alone from the
 		// token: copying the whole ticket, just written by Allow, cost a
 		// stalled store forward (a fifth of BenchmarkAllow's time).
 		p.release()
 		b.count(Success)
-		if c := b.consecutive; c != nil && c.Streak() == 0 && b.load() == w {
+		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
 			return
 		}
 		b.succeeded(w)

@@ -14,8 +14,6 @@ import (
 	"github.com/tripwire-go/tripwire/policy"
 )
 
-var errDown = errors.New("down")
-
 func okCall(context.Context) (int, error)   { return 1, nil }
 func failCall(context.Context) (int, error) { return 0, errDown }
 

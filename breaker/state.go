@@ -135,7 +135,7 @@ func (m *Mode) UnmarshalText(text []byte) error {
 // "manual" or "external". The zero Cause, which no transition has, and
 // values past CauseExternal are an error.
 func (c Cause) MarshalText() ([]byte, error) {
-	if c < CausePolicy || c > CauseExternal {
+	if c < CausePolicy || c > CauseReconfigure {
 		return nil, errors.New("breaker: cannot marshal " + c.String())
 	}
 	return []byte(c.String()), nil
@@ -143,13 +143,13 @@ func (c Cause) MarshalText() ([]byte, error) {
 
 // UnmarshalText sets c from the text MarshalText writes, in any case.
 func (c *Cause) UnmarshalText(text []byte) error {
-	for v := CausePolicy; v <= CauseExternal; v++ {
+	for v := CausePolicy; v <= CauseReconfigure; v++ {
 		if strings.EqualFold(string(text), v.String()) {
 			*c = v
 			return nil
 		}
 	}
-	return errors.New("breaker: unknown Cause " + strconv.Quote(string(text)) + `: want "policy", "probe", "timeout", "manual" or "external"`)
+	return errors.New("breaker: unknown Cause " + strconv.Quote(string(text)) + `: want "policy", "probe", "timeout", "manual", "external" or "reconfigure"`)
 }
 
 // The breaker and internal/fsm exchange States, Outcomes, Modes, Causes
@@ -179,6 +179,8 @@ func _() {
 	_ = x[Cause(fsm.CausePolicy)-CausePolicy]
 	_ = x[CauseExternal-Cause(fsm.CauseExternal)]
 	_ = x[Cause(fsm.CauseExternal)-CauseExternal]
+	_ = x[CauseReconfigure-Cause(fsm.CauseReconfigure)]
+	_ = x[Cause(fsm.CauseReconfigure)-CauseReconfigure]
 	_ = x[MaxHalfOpenProbes-fsm.MaxProbes]
 	_ = x[fsm.MaxProbes-MaxHalfOpenProbes]
 }

@@ -126,7 +126,7 @@ func TestModeAndCauseText(t *testing.T) {
 			t.Errorf("Mode %d: MarshalText %q, %v; back %v", m, got, err, back)
 		}
 	}
-	causes := map[breaker.Cause]string{breaker.CausePolicy: "policy", breaker.CauseProbe: "probe", breaker.CauseTimeout: "timeout", breaker.CauseManual: "manual", breaker.CauseExternal: "external"}
+	causes := map[breaker.Cause]string{breaker.CausePolicy: "policy", breaker.CauseProbe: "probe", breaker.CauseTimeout: "timeout", breaker.CauseManual: "manual", breaker.CauseExternal: "external", breaker.CauseReconfigure: "reconfigure"}
 	for c, text := range causes {
 		got, err := c.MarshalText()
 		var back breaker.Cause
@@ -134,7 +134,7 @@ func TestModeAndCauseText(t *testing.T) {
 			t.Errorf("Cause %d: MarshalText %q, %v; back %v", c, got, err, back)
 		}
 	}
-	for _, bad := range []interface{ MarshalText() ([]byte, error) }{breaker.Mode(3), breaker.Cause(0), breaker.Cause(6)} {
+	for _, bad := range []interface{ MarshalText() ([]byte, error) }{breaker.Mode(3), breaker.Cause(0), breaker.Cause(7)} {
 		if _, err := bad.MarshalText(); err == nil {
 			t.Errorf("%v marshals", bad)
 		}

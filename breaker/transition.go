@@ -25,9 +25,14 @@ const (
 	// such as a fleet coordinator's. A coordinator skips these, so that it
 	// never echoes back what it adopted.
 	CauseExternal
+	// CauseReconfigure: [Breaker.Reconfigure] gave the circuit new
+	// settings. The state and the mode stay (From == To); the generation
+	// rises.
+	CauseReconfigure
 )
 
-// String returns "policy", "probe", "timeout", "manual" or "external".
+// String returns "policy", "probe", "timeout", "manual", "external" or
+// "reconfigure".
 func (c Cause) String() string {
 	switch c {
 	case CausePolicy:
@@ -40,6 +45,8 @@ func (c Cause) String() string {
 		return "manual"
 	case CauseExternal:
 		return "external"
+	case CauseReconfigure:
+		return "reconfigure"
 	}
 	return "Cause(" + strconv.Itoa(int(c)) + ")"
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/fleet"
+	"github.com/tripwire-go/tripwire/spec"
 )
 
 // Options configure a [Console]. The zero value is a read-only console
@@ -205,6 +206,9 @@ type circuitJSON struct {
 	Timeline      []timelineJSON   `json:"timeline,omitempty"`
 	History       []transitionJSON `json:"history,omitempty"`
 	Fleet         *fleetJSON       `json:"fleet,omitempty"`
+	// Settings are the circuit's settings in the spec language, as the
+	// apply action takes them.
+	Settings string `json:"settings"`
 }
 
 // transitionJSON is one transition with its evidence.
@@ -278,6 +282,7 @@ func (c *Console) describe(name string, cc breaker.Circuit, now time.Time, histo
 		}
 	}
 	j.Fleet = c.fleetView(name)
+	j.Settings = cc.Settings().Text
 	return j
 }
 
@@ -416,9 +421,14 @@ type actionRequest struct {
 	Name   string `json:"name"`
 	Action string `json:"action"`
 	For    string `json:"for"`
+	Spec   string `json:"spec"` // apply's: the new settings, in the spec language
 	Reason string `json:"reason"`
 	Fleet  bool   `json:"fleet"`
 }
+
+// actApply is the action that gives a circuit new settings
+// (breaker.Circuit's Reconfigure), from a spec string.
+const actApply = "apply"
 
 // serveAction checks an action request, cheapest refusal first, and takes
 // it.
@@ -459,6 +469,12 @@ func (c *Console) serveAction(w http.ResponseWriter, r *http.Request) {
 	}
 	code, err := c.take(r.Context(), who, req)
 	if err != nil {
+		var se *spec.Error
+		if errors.As(err, &se) {
+			// The page points at the column, as the lab does.
+			writeJSON(w, code, map[string]any{"error": "console: " + err.Error(), "column": se.Column(), "caret": se.Caret()})
+			return
+		}
 		httpError(w, code, err.Error())
 		return
 	}
@@ -472,16 +488,16 @@ func (c *Console) serveAction(w http.ResponseWriter, r *http.Request) {
 
 // take validates and takes an action; the code is for its error.
 func (c *Console) take(ctx context.Context, who string, req actionRequest) (int, error) {
+	if req.Action == actApply {
+		return c.apply(who, req)
+	}
 	kind, err := breaker.ParseActionKind(req.Action)
 	if err != nil {
 		return http.StatusBadRequest, errors.New("console: " + err.Error())
 	}
-	reason := strings.TrimSpace(req.Reason)
-	switch {
-	case reason == "":
-		return http.StatusBadRequest, errors.New("console: an action needs a reason")
-	case len(reason) > MaxReason:
-		return http.StatusBadRequest, errors.New("console: the reason is longer than 500 bytes")
+	reason, err := reasonOf(req)
+	if err != nil {
+		return http.StatusBadRequest, err
 	}
 	var d time.Duration
 	if kind == breaker.ActTripFor {
@@ -549,4 +565,44 @@ func (c *Console) sameOrigin(r *http.Request) error {
 		return errors.New("console: cross-origin request refused: Origin " + quote(origin) + " is not this console's")
 	}
 	return nil
+}
+
+// reason checks and returns an action's reason.
+func reasonOf(req actionRequest) (string, error) {
+	reason := strings.TrimSpace(req.Reason)
+	switch {
+	case reason == "":
+		return "", errors.New("console: an action needs a reason")
+	case len(reason) > MaxReason:
+		return "", errors.New("console: the reason is longer than 500 bytes")
+	}
+	return reason, nil
+}
+
+// apply gives one circuit the settings of req.Spec. A spec that does not
+// parse is refused with its *spec.Error (the column of the fault); one
+// the breaker refuses, with the breaker's error. The fleet takes no new
+// settings: each instance has its own configuration.
+func (c *Console) apply(who string, req actionRequest) (int, error) {
+	reason, err := reasonOf(req)
+	if err != nil {
+		return http.StatusBadRequest, err
+	}
+	if req.Fleet {
+		return http.StatusBadRequest, errors.New("console: the fleet takes force-open, disable and reset, not apply: apply new settings on each instance")
+	}
+	s, err := spec.Parse(req.Spec)
+	if err != nil {
+		return http.StatusBadRequest, err
+	}
+	cc, ok := c.reg.Lookup(req.Name)
+	if !ok {
+		return http.StatusNotFound, errors.New("console: no circuit named " + quote(req.Name))
+	}
+	old := cc.Settings().Text
+	if err := cc.Reconfigure(s.Settings(), who, reason); err != nil {
+		return http.StatusBadRequest, errors.New("console: " + err.Error())
+	}
+	c.log.Warn("tripwire console: action", "who", who, "action", actApply, "circuit", req.Name, "why", reason, "fleet", false, "old", old, "new", s.String())
+	return http.StatusOK, nil
 }

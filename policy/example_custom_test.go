@@ -259,3 +259,46 @@ type slowUnasked struct{}
 
 func (slowUnasked) Record(c policy.Call) bool { return c.Duration() > time.Second }
 func (slowUnasked) Reset()                    {}
+
+// failures counts failures; at limit, it trips.
+type failures struct {
+	limit int64
+	n     atomic.Int64
+}
+
+func (p *failures) Record(c policy.Call) bool {
+	return c.Failed && p.n.Add(1) >= p.limit
+}
+
+func (p *failures) Reset() { p.n.Store(0) }
+
+// TakeOver keeps the count of a failures it replaces, whatever its limit.
+func (p *failures) TakeOver(prev policy.Policy, _ time.Time) bool {
+	q, ok := prev.(*failures)
+	if ok {
+		p.n.Store(q.n.Load())
+	}
+	return ok
+}
+
+// A policy of your own keeps its count across a Reconfigure by taking it
+// over from the policy it replaces.
+func ExampleSuccessor() {
+	b, _ := breaker.New(breaker.Config[int]{Policy: &failures{limit: 3}})
+	fail := func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("down") })
+	}
+	fail()
+	fail()
+	_ = b.Reconfigure(breaker.Settings{Policy: &failures{limit: 4}}, "", "")
+	fail()
+	fmt.Println(b.State())
+	fail() // the fourth
+	fmt.Println(b.State())
+	tr := b.Transitions()
+	fmt.Println(tr[0].Evidence.Detail)
+	// Output:
+	// closed
+	// open
+	// *policy_test.failures@open=1m,probes=3 → *policy_test.failures@open=1m,probes=3; counts carried over
+}

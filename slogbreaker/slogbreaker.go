@@ -55,8 +55,9 @@ func OnStateChange(logger *slog.Logger) func(name string, from, to breaker.State
 // "rate: 12 of 31 calls failed (38.7% ≥ 25%) in the last 10s; last
 // failure: ..."), and when there are any "rule" and "path" (the policy's
 // rule that decided a trip, and in Any or All which child), "who" and
-// "action" (an operator's or a coordinator's action), and "failures" (a
-// group of the last failed calls, "0", "1"... each "at" and "error").
+// "action" (an operator's or a coordinator's action), "old" and "new" (the
+// settings before and after a Reconfigure), and "failures" (a group of the
+// last failed calls, "0", "1"... each "at" and "error").
 func OnTransition(logger *slog.Logger) func(breaker.Transition) {
 	return func(t breaker.Transition) {
 		l := logger
@@ -99,6 +100,9 @@ func evidenceAttrs(e *breaker.Evidence) []slog.Attr {
 	}
 	if e.Who != "" {
 		attrs = append(attrs, slog.String("who", e.Who))
+	}
+	if e.Old != "" || e.New != "" {
+		attrs = append(attrs, slog.String("old", e.Old), slog.String("new", e.New))
 	}
 	if len(e.Failures) > 0 {
 		fs := make([]any, len(e.Failures))

@@ -265,3 +265,24 @@ func (s Spec) Equal(t Spec) bool {
 		s.CloseAfter == t.CloseAfter && s.ProbeTimeout == t.ProbeTimeout &&
 		s.RampUp == t.RampUp && s.MaxRetryAfter == t.MaxRetryAfter
 }
+
+// Settings returns the settings s describes, for a running breaker's
+// Reconfigure, with a fresh policy (as [Config] makes one) and a copy of
+// s's Backoff, and s's canonical form as their Text, which the breaker
+// keeps as the evidence of the change:
+//
+//	s, err := spec.Parse(text)
+//	...
+//	err = b.Reconfigure(s.Settings(), who, why)
+func (s Spec) Settings() breaker.Settings {
+	cfg := Config[struct{}](s)
+	return breaker.Settings{
+		Policy:         cfg.Policy,
+		OpenTimeout:    cfg.OpenTimeout,
+		HalfOpenProbes: cfg.HalfOpenProbes,
+		CloseAfter:     cfg.CloseAfter,
+		Backoff:        cfg.Backoff,
+		ProbeTimeout:   cfg.ProbeTimeout,
+		Text:           s.String(),
+	}
+}

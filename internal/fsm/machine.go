@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Config struct {
 	// Ramp, when positive, is how long after a close by probes the circuit
 	// admits only a rising share of calls; see Ramp.
 	Ramp time.Duration
+	// Stamp, when set, gives a closed call carried over a Reconfigure
+	// what the policy now in force needs and the call, finished under
+	// another policy, may lack: its time. Reconfigure keeps it.
+	Stamp func(policy.Call) policy.Call
 }
 
 // period is one open period: when it ends, or that it has no end. It is
@@ -86,6 +91,19 @@ type Machine struct {
 
 	// rec registers the calls inside Record; see close.
 	rec recorders
+
+	// lim holds the settings that half-open calls read without the lock;
+	// Reconfigure replaces it.
+	lim atomic.Pointer[limits]
+	// carryFrom is the generation of the last word published by anything
+	// but a reconfiguration: a closed call admitted under a plain word of
+	// that generation or later, whose word only reconfigurations replaced,
+	// still counts (see carried).
+	carryFrom atomic.Uint64
+	// swapping is set while a reconfiguration of a closed circuit hands
+	// the policy's counts over: a closed call that finishes meanwhile
+	// waits for it to end (see recordLate).
+	swapping atomic.Bool
 
 	// closing serialises closes (see close). It is taken before mu, and
 	// held while the policy's Reset runs, without mu.
@@ -131,6 +149,7 @@ type Opens struct {
 // New returns a closed machine. now is the time it starts in its state.
 func New(cfg Config, now time.Time) *Machine {
 	m := &Machine{cfg: cfg, since: now, epoch: now}
+	m.lim.Store(limitsOf(cfg))
 	m.open.Store(&period{until: now})
 	return m
 }
@@ -156,14 +175,18 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // that close can wait for it before resetting the policy: a result that
 // passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
-	if !same(m.Load(), w) || w.Muted() {
-		return false
+	if w&rampBit != 0 {
+		return m.recordRamp(w, c)
+	}
+	if m.Load() != w || w&(muteBit|dueBit) != 0 {
+		return m.recordLate(w, c) // or muted, or fenced by a Reconfigure
 	}
 	n := m.rec.enter(w.Gen())
-	defer n.Add(-1)
-	if !same(m.Load(), w) {
-		return false
+	if m.Load() != w {
+		n.Add(-1)
+		return m.recordLate(w, c)
 	}
+	defer n.Add(-1)
 	return m.cfg.Policy.Record(c)
 }
 
@@ -173,11 +196,23 @@ func (m *Machine) Record(w Word, c policy.Call) bool {
 // was admitted before the close, and changes nothing (see close).
 func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	m.mu.Lock()
+	for w.State() == Closed && !w.Muted() && m.swapping.Load() && w.Gen() >= m.carryFrom.Load() && !m.carried(w, m.Load()) {
+		// The policy decided just before a reconfiguration began: the
+		// decision stands once it is over (see carried).
+		m.mu.Unlock()
+		runtime.Gosched()
+		m.mu.Lock()
+	}
 	defer m.mu.Unlock()
-	if !same(m.Load(), w) || w.Muted() || m.resetting {
+	if w&rampBit != 0 && m.Load() != w {
+		w &^= rampBit // the ramp ended, or the word moved on: judge it as its plain twin
+	}
+	if cur := m.Load(); cur != w && m.carried(w, cur) {
+		w = cur // a closed call from before a reconfiguration
+	}
+	if m.Load() != w || w.Muted() || m.resetting {
 		return false
 	}
-	w = m.Load()
 	cause := CausePolicy
 	if w.State() == HalfOpen {
 		cause = CauseProbe
@@ -329,7 +364,7 @@ func (m *Machine) Period() (until time.Time, forced bool) {
 func (m *Machine) Acquire(w Word, now time.Time) bool {
 	for {
 		s := slots(m.slots.Load())
-		if !s.matches(w) || m.Load() != w || s.inflight() >= m.cfg.Probes {
+		if !s.matches(w) || m.Load() != w || s.inflight() >= int(m.lim.Load().probes) {
 			return false
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(s)+1<<inflightShift) {
@@ -341,7 +376,7 @@ func (m *Machine) Acquire(w Word, now time.Time) bool {
 
 // probed notes probe activity at now, for Reclaim.
 func (m *Machine) probed(now time.Time) {
-	if m.cfg.ProbeTimeout > 0 {
+	if m.lim.Load().probeTimeout > 0 {
 		m.probeAt.Store(int64(now.Sub(m.epoch)))
 	}
 }
@@ -354,13 +389,14 @@ func (m *Machine) probed(now time.Time) {
 // that never return (a hung call, a Permit never reported), which would
 // otherwise keep the circuit half-open and rejecting forever.
 func (m *Machine) Reclaim(w Word, now time.Time) bool {
-	if m.cfg.ProbeTimeout <= 0 || w.State() != HalfOpen {
+	lim := m.lim.Load()
+	if lim.probeTimeout <= 0 || w.State() != HalfOpen {
 		return false
 	}
 	idle := func() bool {
 		s := slots(m.slots.Load())
-		return s.matches(w) && s.inflight() >= m.cfg.Probes &&
-			sinceNanos(int64(now.Sub(m.epoch)), m.probeAt.Load()) >= m.cfg.ProbeTimeout
+		return s.matches(w) && s.inflight() >= int(lim.probes) &&
+			sinceNanos(int64(now.Sub(m.epoch)), m.probeAt.Load()) >= lim.probeTimeout
 	}
 	if !idle() {
 		return false
@@ -410,6 +446,7 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 		opened = m.TripFrom(w, now)
 		return
 	}
+	closeAfter := int(m.lim.Load().closeAfter)
 	for {
 		s := slots(m.slots.Load())
 		if !s.matches(w) {
@@ -421,12 +458,12 @@ func (m *Machine) Release(w Word, o Outcome, now time.Time) {
 		// in-flight count. Normally the close below ends the period first;
 		// when it does not (the policy's Reset panicked), each later
 		// success tries the close again.
-		if o == Success && n.successes() < m.cfg.CloseAfter {
+		if o == Success && n.successes() < closeAfter {
 			n++
 		}
 		if m.slots.CompareAndSwap(uint64(s), uint64(n)) {
 			m.probed(now)
-			if o == Success && n.successes() == m.cfg.CloseAfter {
+			if o == Success && n.successes() == closeAfter {
 				m.close(now, CauseProbe, func(cur Word, _ Mode) bool { return cur == w })
 			}
 			return
@@ -652,10 +689,19 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 }
 
 // storeWord publishes w, noting the generation of a plain closed word for
-// close's drain.
-func (m *Machine) storeWord(w Word) {
+// close's drain, and that calls admitted before it are not carried over.
+func (m *Machine) storeWord(w Word) { m.storeWordCarrying(w, false) }
+
+// storeWordCarrying is storeWord, which keeps the closed calls admitted
+// before w if carry is set: for a reconfiguration.
+func (m *Machine) storeWordCarrying(w Word, carry bool) {
 	if w.counted() {
 		m.closedGen = w.Gen()
+	}
+	if !carry {
+		// Before the word: a caller that reads the word, then carryFrom,
+		// finds carryFrom at least as new as the word.
+		m.carryFrom.Store(w.Gen())
 	}
 	m.word.Store(uint64(w))
 }
@@ -663,7 +709,7 @@ func (m *Machine) storeWord(w Word) {
 // publish makes to the current word, and queues a transition when the state
 // changed or report is set (the mode or the open period changed).
 func (m *Machine) publish(from, to Word, now time.Time, cause Cause, report bool) {
-	m.storeWord(to)
+	m.storeWordCarrying(to, cause == CauseReconfigure)
 	if from.State() == to.State() && !report {
 		return
 	}

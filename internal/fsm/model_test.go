@@ -249,6 +249,26 @@ func TestMachineMatchesModel(t *testing.T) {
 				closing()
 				md.AdoptClearMode(now)
 			},
+			"reconfigure": func(t *rapid.T) {
+				threshold := rapid.IntRange(1, 4).Draw(t, "new threshold")
+				timeout := time.Duration(rapid.IntRange(1, 10).Draw(t, "new timeout")) * time.Second
+				probes := rapid.IntRange(1, 4).Draw(t, "new probes")
+				ca := rapid.IntRange(0, 5).Draw(t, "new close after")
+				pt := time.Duration(rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(t, "new probe timeout")) * time.Second
+				next := &racer{Policy: policy.Consecutive(threshold)}
+				machineCA := ca
+				if machineCA == 0 {
+					machineCA = probes
+				}
+				prev := pol
+				m.Reconfigure(Config{Policy: next, OpenFor: func(int) time.Duration { return timeout }, Probes: probes, CloseAfter: machineCA, ProbeTimeout: pt},
+					now, func() { policy.TakeOver(next.Policy, prev.Policy, now) })
+				pol = next
+				if w := m.Load(); w.State() == Open && !m.Until().After(now) && !m.Status().Forced && !w.Due() {
+					t.Fatalf("a reconfigured open period that has ended: word not due")
+				}
+				md.Reconfigure(threshold, timeout, probes, ca, pt, now)
+			},
 			"": func(t *rapid.T) {
 				m.Flush(func(tr Transition) { log = append(log, tr) })
 				w := m.Load()

@@ -3,6 +3,8 @@ package fsm
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // RampFloor is the share of calls a ramp admits at its start. The share
@@ -114,4 +116,21 @@ func (m *Machine) AdmitRamp(w Word, now time.Time) bool {
 		return true
 	}
 	return r.admit(s)
+}
+
+// recordRamp is Record for a call admitted under the ramping word w: while
+// w is current it goes to the policy as any closed call does; once the
+// ramp has ended, or the word moved on, it is a call of w's plain twin,
+// which Record carries or drops as it would any.
+func (m *Machine) recordRamp(w Word, c policy.Call) bool {
+	if m.Load() != w {
+		return m.Record(w&^rampBit, c)
+	}
+	n := m.rec.enter(w.Gen())
+	if m.Load() != w {
+		n.Add(-1)
+		return m.Record(w&^rampBit, c)
+	}
+	defer n.Add(-1)
+	return m.cfg.Policy.Record(c)
 }

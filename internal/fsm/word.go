@@ -34,16 +34,15 @@ func (s State) String() string {
 // with one comparison, whether anything happened since.
 type Word uint64
 
-// Layout: bits 0-1 the state, bit 2 the due flag (open) or the ramp flag
-// (closed), bit 3 the mute flag, the rest the generation.
+// Layout: bits 0-1 the state, bit 2 the due flag (of an open word, or of a
+// Reconfigure's closed fence), bit 3 the mute flag, bit 4 the ramp flag
+// (closed), the rest the generation.
 const (
 	stateMask = 1<<2 - 1
 	dueBit    = 1 << 2
-	// rampBit shares the due flag's bit: the due flag means something only
-	// to an open word, the ramp flag only to a closed one.
-	rampBit  = dueBit
-	muteBit  = 1 << 3
-	genShift = 4
+	muteBit   = 1 << 3
+	rampBit   = 1 << 4
+	genShift  = 5
 )
 
 func makeWord(s State, gen uint64) Word { return Word(gen<<genShift | uint64(s)) }
@@ -111,6 +110,7 @@ const (
 	CauseTimeout                   // the open period ended
 	CauseManual                    // Trip, TripFor, ForceOpen, Disable or Reset
 	CauseExternal                  // a decision adopted from outside (a coordinator)
+	// CauseReconfigure follows: see reconfigure.go
 )
 
 // Transition is one change of state or of manual mode, in the order it

@@ -53,6 +53,7 @@ const (
 	CauseTimeout
 	CauseManual
 	CauseExternal
+	CauseReconfigure
 )
 
 // Event is one transition as Config.OnTransition reports it: a change of
@@ -97,9 +98,13 @@ type Breaker struct {
 	// circuit, not disabled, rejects the calls its ramp (if any) admitted.
 	Shed bool
 
-	State     State
-	Mode      Mode
-	Gen       int // goes up at every transition and at Reset
+	State State
+	Mode  Mode
+	Gen   int // goes up at every transition and at Reset
+	// CarryFrom is the generation of the last transition that was not a
+	// reconfiguration: a closed permit of that generation or later still
+	// counts while the circuit is closed with no mode (see Reconfigure).
+	CarryFrom int
 	Streak    int // consecutive failures while closed
 	Until     time.Time
 	InFlight  int       // half-open probes in flight
@@ -131,6 +136,7 @@ func (m *Breaker) move(to State, now time.Time, cause Cause, report bool) {
 	m.State = to
 	m.Gen++
 	m.Ramping = false
+	m.CarryFrom = m.Gen
 	switch to {
 	case Open:
 		m.Until = now.Add(m.Timeout)
@@ -215,7 +221,8 @@ func (m *Breaker) closeAfter() int {
 
 // Done reports the outcome of a permitted call at now.
 func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
-	if p.Gen != m.Gen {
+	carried := p.State == Closed && m.State == Closed && m.Mode == ModeNone && p.Gen >= m.CarryFrom
+	if p.Gen != m.Gen && !carried {
 		return // from an earlier state: changes nothing
 	}
 	switch p.State {
@@ -337,5 +344,24 @@ func (m *Breaker) AdoptClearMode(now time.Time) {
 		m.move(Open, now, CauseExternal, true)
 	case ModeDisabled:
 		m.close(now, CauseExternal)
+	}
+}
+
+// Reconfigure gives the circuit new parameters, as the breaker's
+// Reconfigure does with a Consecutive policy that takes over the streak:
+// the state, the mode, the streak and the open period in force stay; the
+// new Timeout applies from the next open period. A half-open circuit
+// starts its half-open period again (the probes in flight are forgotten).
+// Closed permits admitted before count as if admitted after (CarryFrom
+// does not move). threshold, timeout, probes and the others are the new
+// Threshold, Timeout, Probes, CloseAfter and ProbeTimeout.
+func (m *Breaker) Reconfigure(threshold int, timeout time.Duration, probes, closeAfter int, probeTimeout time.Duration, now time.Time) {
+	m.Threshold, m.Timeout, m.Probes, m.CloseAfter, m.ProbeTimeout = threshold, timeout, probes, closeAfter, probeTimeout
+	m.Events = append(m.Events, Event{From: m.State, To: m.State, Cause: CauseReconfigure, Mode: m.Mode})
+	m.Gen++
+	m.Ramping = false // a reconfiguration ends a ramp-up
+	if m.State == HalfOpen {
+		m.InFlight, m.Succeeded = 0, 0
+		m.ProbeAt = now
 	}
 }
