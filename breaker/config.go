@@ -162,7 +162,9 @@ type Config[T any] struct {
 	// back with part of its capacity and would fail again under all of its
 	// traffic at once. Calls the ramp rejects never reach the policy; those
 	// it admits are judged by it as usual, and a trip ends the ramp. A close
-	// by Reset (or Adopt) starts no ramp. 0 means none; negative is invalid.
+	// by Reset (or Adopt) starts no ramp, and a Reconfigure ends one in
+	// progress (it keeps RampUp, which Settings do not carry). 0 means
+	// none; negative is invalid.
 	RampUp time.Duration
 
 	// MaxRetryAfter, when positive, lets a failed call open the circuit for
@@ -172,8 +174,8 @@ type Config[T any] struct {
 	// waiting for the policy and without stepping the Backoff. httpbreaker
 	// and grpcbreaker report a 429 or 503's Retry-After and a gRPC
 	// RetryInfo so. The cap keeps a server that asks for hours from cutting
-	// its clients off for hours. 0 means results' retry times are not
-	// honoured; negative is invalid.
+	// its clients off for hours. Reconfigure keeps it. 0 means results'
+	// retry times are not honoured; negative is invalid.
 	MaxRetryAfter time.Duration
 }
 

@@ -326,3 +326,33 @@ func TestRejectionCacheThrashBetweenRampAndThrottle(t *testing.T) {
 		t.Fatalf("%d ramp rejections, %d throttled: want both", ramp, throttled)
 	}
 }
+
+// A Reconfigure during a ramp ends the ramp, and the calls the ramp let
+// through count for the new policy, as any closed call carried over does.
+func TestReconfigureDuringRamp(t *testing.T) {
+	clk := epochs.NewClock(epochs.Today)
+	b, _ := breaker.New(breaker.Config[int]{Clock: clk, HalfOpenProbes: 1, OpenTimeout: time.Second, RampUp: time.Hour, MaxRetryAfter: time.Minute})
+	closeByProbe(t, b, clk, time.Second)
+	p, err := b.Allow() // the ramp's first call
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reconfigure(breaker.Settings{Policy: policy.Consecutive(1), OpenTimeout: time.Second, HalfOpenProbes: 1}, "test", "ramp"); err != nil {
+		t.Fatal(err)
+	}
+	if n := admitted(t, b, 20); n != 20 {
+		t.Fatalf("after a Reconfigure %d of 20 ran: it ends the ramp", n)
+	}
+	p.Done(0, errDown)
+	if s := b.State(); s != breaker.Open {
+		t.Fatalf("state %v: a failure the ramp let through was lost across the Reconfigure", s)
+	}
+	// MaxRetryAfter is kept.
+	clk.Add(time.Second)
+	b.Execute(context.Background(), okCall) // closes: ramping again
+	clk.Add(time.Hour)
+	b.Execute(context.Background(), func(context.Context) (int, error) { return 0, busy{30 * time.Second} })
+	if tr := b.Transitions(); tr[len(tr)-1].Until.Sub(tr[len(tr)-1].At) != 30*time.Second {
+		t.Fatalf("after a Reconfigure the retry-after was not honoured: %+v", tr[len(tr)-1])
+	}
+}
