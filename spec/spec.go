@@ -274,6 +274,9 @@ func (s Spec) Equal(t Spec) bool {
 //	s, err := spec.Parse(text)
 //	...
 //	err = b.Reconfigure(s.Settings(), who, why)
+//
+// ramp= and retry-after-max= are not among them: a running breaker keeps
+// the RampUp and MaxRetryAfter it was built with.
 func (s Spec) Settings() breaker.Settings {
 	cfg := Config[struct{}](s)
 	return breaker.Settings{
