@@ -15,8 +15,27 @@ import (
 // Max, then shortened by a random fraction of up to Jitter, so that many
 // breakers that tripped together do not probe together.
 //
+// With Forget, the count outlives the close: see Forget.
+//
 // A Backoff is read once, by New; changing it afterwards has no effect.
 type Backoff struct {
+	// Forget, when positive, makes the backoff remember across closes: a
+	// circuit that probes close keeps its count of trips in a row, and
+	// each whole Forget it then stays closed forgives one of them,
+	//
+	//	trips = max(0, trips − ⌊time closed / Forget⌋)
+	//
+	// before the next trip adds one. So a dependency that flaps (fails
+	// again soon after each close) gets ever longer rests, up to Max,
+	// where without Forget every close starts over at OpenTimeout; and
+	// one that stays healthy sheds a step of its history every Forget,
+	// as Envoy shortens an ejection each interval a host stays healthy.
+	// Reset and a close adopted from a coordinator start the count over.
+	// Time is compared with the clock's monotonic reading, so a step of
+	// the wall clock changes nothing. 0 means every close starts the
+	// count over; negative is invalid.
+	Forget time.Duration
+
 	// Factor multiplies the open period at each trip in a row. 0 means 2;
 	// otherwise it must be at least 1.
 	Factor float64
@@ -66,6 +85,8 @@ func (bo *Backoff) validate(openTimeout time.Duration) error {
 		return &ConfigError{Field: "Backoff.Factor", why: "must be 0 (for 2) or a finite number of at least 1, got " + strconv.FormatFloat(bo.Factor, 'g', -1, 64)}
 	case bo.Max < openTimeout:
 		return &ConfigError{Field: "Backoff.Max", why: "must be 0 (for " + strconv.Itoa(DefaultBackoffMaxFactor) + " times OpenTimeout) or at least OpenTimeout (" + openTimeout.String() + "), got " + bo.Max.String()}
+	case bo.Forget < 0:
+		return &ConfigError{Field: "Backoff.Forget", why: "must not be negative, got " + bo.Forget.String()}
 	case !(bo.Jitter >= 0 && bo.Jitter < 1):
 		return &ConfigError{Field: "Backoff.Jitter", why: "must be in [0, 1), got " + strconv.FormatFloat(bo.Jitter, 'g', -1, 64)}
 	}

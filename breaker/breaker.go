@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/tripwire-go/tripwire/policy"
 )
 
 // Breaker is a circuit breaker for calls that return a T. Build one with
@@ -125,7 +123,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 		return res, err
 	}
 	w := b.load()
-	if !w.Plain() || policy.Needs(b.needs.Load())&policy.NeedDuration != 0 {
+	if !w.Plain() || b.gated.Load() {
 		if err := b.fastRejection(w); err != nil {
 			return res, err
 		}
@@ -180,7 +178,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	}
 	o := b.outcome(ctx, res, err)
 	finished = true
-	b.finish(ticket{w: w}, o)
+	b.done(ticket{w: w}, o, err)
 	return res, err
 }
 
@@ -196,7 +194,7 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	res, err = fn(ctx)
 	o := b.outcome(ctx, res, err)
 	finished = true
-	b.finish(t, o)
+	b.done(t, o, err)
 	return res, err
 }
 

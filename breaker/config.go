@@ -154,6 +154,29 @@ type Config[T any] struct {
 	// returns is cut to MaxErrorText too. It is called only when a
 	// transition is delivered, with no lock held, never on a call's path.
 	DescribeError func(error) string
+
+	// RampUp, when positive, is how long after probes close the circuit it
+	// admits only a rising share of calls, from RampFloor (10%) to all of
+	// them in a straight line; the others are rejected with an error that
+	// wraps both ErrOpen and ErrRampUp. Use it for a dependency that comes
+	// back with part of its capacity and would fail again under all of its
+	// traffic at once. Calls the ramp rejects never reach the policy; those
+	// it admits are judged by it as usual, and a trip ends the ramp. A close
+	// by Reset (or Adopt) starts no ramp, and a Reconfigure ends one in
+	// progress (it keeps RampUp, which Settings do not carry). 0 means
+	// none; negative is invalid.
+	RampUp time.Duration
+
+	// MaxRetryAfter, when positive, lets a failed call open the circuit for
+	// as long as the dependency asked: when the call's error (or one it
+	// wraps) implements [RetryAfterer] with a positive RetryAfter, the
+	// circuit opens at once for that long, at most MaxRetryAfter, without
+	// waiting for the policy and without stepping the Backoff. httpbreaker
+	// and grpcbreaker report a 429 or 503's Retry-After and a gRPC
+	// RetryInfo so. The cap keeps a server that asks for hours from cutting
+	// its clients off for hours. Reconfigure keeps it. 0 means results'
+	// retry times are not honoured; negative is invalid.
+	MaxRetryAfter time.Duration
 }
 
 // Clock tells the time. Library code reads time only through it, so that
@@ -255,6 +278,8 @@ type settings struct {
 	probeTimeout  time.Duration
 	countCalls    bool
 	describeError func(error) string
+	rampUp        time.Duration
+	maxRetryAfter time.Duration
 	text          string // Settings.Text, for Reconfigure
 }
 
@@ -271,6 +296,14 @@ func (c Config[T]) validate() (settings, error) {
 		probeTimeout:  c.ProbeTimeout,
 		countCalls:    c.CountCalls,
 		describeError: c.DescribeError,
+		rampUp:        c.RampUp,
+		maxRetryAfter: c.MaxRetryAfter,
+	}
+	if c.RampUp < 0 {
+		return s, &ConfigError{Field: "RampUp", why: "must not be negative, got " + c.RampUp.String()}
+	}
+	if c.MaxRetryAfter < 0 {
+		return s, &ConfigError{Field: "MaxRetryAfter", why: "must not be negative, got " + c.MaxRetryAfter.String()}
 	}
 	if c.OpenTimeout < 0 {
 		return s, &ConfigError{Field: "OpenTimeout", why: "must not be negative, got " + c.OpenTimeout.String()}

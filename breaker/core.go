@@ -28,6 +28,10 @@ type core struct {
 	// user's); otherwise a timer flags the end of each open period.
 	exact bool
 	needs atomic.Uint32 // the policy.Needs of the policy's terms
+	// gated: a closed call goes through admit, for a start time or the
+	// policy's shedder (live.shed); otherwise a plain closed word admits
+	// it at once. Set with needs, by setPolicy.
+	gated atomic.Bool
 	// consecutive is the policy when it is a *policy.ConsecutivePolicy, to
 	// be called without going through the interface.
 	consecutive atomic.Pointer[policy.ConsecutivePolicy]
@@ -47,6 +51,8 @@ type core struct {
 	timer *time.Timer
 
 	ev evidence // why each transition happened; see evidence.go
+
+	rec recovery // ramp-up and retry-after; see recovery.go
 }
 
 func (c *core) init(s *settings) {
@@ -62,6 +68,7 @@ func (c *core) init(s *settings) {
 	c.ev.describe = s.describeError
 	mc := s.machineConfig()
 	mc.Stamp = c.stamp
+	c.rec.ramp, c.rec.maxRetryAfter = s.rampUp, s.maxRetryAfter
 	if !c.exact {
 		mc.Opened = c.armTimer
 	}
@@ -185,6 +192,14 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 	for {
 		switch w.State() {
 		case fsm.Closed:
+			if w.Ramping() && !c.m.AdmitRamp(w, c.clock.Now()) {
+				return ticket{}, c.rampRejection(w)
+			}
+			if c.gated.Load() && !w.Muted() {
+				if sh := c.live.Load().shed; sh != nil && sh.Shed(c.clock.Now()) {
+					return ticket{}, c.shedRejection(w)
+				}
+			}
 			t := ticket{w: w}
 			if policy.Needs(c.needs.Load())&policy.NeedDuration != 0 && !w.Muted() {
 				t.start = c.clock.Now()

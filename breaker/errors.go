@@ -37,7 +37,9 @@ type OpenError struct {
 	state  State
 	until  time.Time
 	forced bool
-	hint   time.Duration // RetryAfter of a half-open rejection
+	hint   time.Duration // RetryAfter of a half-open or ramp rejection
+	ramp   bool          // rejected by a ramp-up: the circuit is closed
+	shed   bool          // shed by the policy's throttle: the circuit is closed
 
 	gen uint64
 	msg string
@@ -89,7 +91,8 @@ func (e *OpenError) Unwrap() error { return ErrOpen }
 func (e *OpenError) Name() string { return e.name }
 
 // State returns Open, or HalfOpen when the call was rejected because every
-// half-open probe slot was in use.
+// half-open probe slot was in use, or Closed when a ramp-up after a close
+// rejected it (see Ramping).
 func (e *OpenError) State() State { return e.state }
 
 // Forced reports whether the circuit was forced open (Breaker.ForceOpen):
@@ -113,6 +116,12 @@ func (e *OpenError) Until() time.Time { return e.until }
 // returns zero and Forced true; the package-level [RetryAfter] checks both.
 func (e *OpenError) RetryAfter(now time.Time) time.Duration {
 	if e.state == HalfOpen {
+		return e.hint
+	}
+	if e.ramp {
+		return min(e.hint, max(e.until.Sub(now), 0))
+	}
+	if e.shed {
 		return e.hint
 	}
 	if e.forced {

@@ -361,6 +361,7 @@ func (c *core) explain(t *Transition) {
 			e.Text += "; " + e.Detail
 		}
 	}
+	c.explainRecovery(t, e)
 	if t.Cause != CauseManual && t.Cause != CauseExternal && t.Cause != CauseReconfigure {
 		c.notes().delivered(t.Generation, false)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,14 @@ import (
 // FuzzModel runs the same steps from fuzz input.
 func TestBreakerMatchesModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) { checkModel(t, nil) })
+}
+
+// TestBreakerMatchesModelRecovery is TestBreakerMatchesModel with a
+// ramp-up and a shedder in every run, and the steps that reach them: the
+// ramp's share and the shed calls match the model, with the invariants of
+// every run (probes bounded, stale results fenced, manual modes winning).
+func TestBreakerMatchesModelRecovery(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) { checkModelOf(t, nil, true) })
 }
 
 // errProbePanic is what fn panics with in the "execute" step.
@@ -45,7 +54,13 @@ var errProbePanic = errors.New("fn panicked")
 // reported after the circuit moved on ("late"), a probe judged failed
 // for being slow ("slow probe"), "panic" and "canceled" calls, and first
 // the parameters ("probes=2"). TestWriteFuzzSeeds picks seeds by it.
-func checkModel(t *rapid.T, seen func(feature string)) {
+func checkModel(t *rapid.T, seen func(feature string)) { checkModelOf(t, seen, false) }
+
+// checkModelOf is checkModel; with recovery set, every run has a ramp-up
+// and a shedder, and the steps are those that reach them: calls, reports,
+// time, and the manual actions that must win over both, without the
+// adoptions.
+func checkModelOf(t *rapid.T, seen func(feature string), recovery bool) {
 	if seen == nil {
 		seen = func(string) {}
 	}
@@ -70,6 +85,11 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	default:
 		md.ProbeTimeout = probeTimeout
 	}
+	// A ramp-up after closes by probes in some runs.
+	md.Ramp = rapid.SampledFrom([]time.Duration{0, 3 * time.Second, 10 * time.Second}).Draw(t, "ramp")
+	if recovery {
+		md.Ramp = rapid.SampledFrom([]time.Duration{3 * time.Second, 10 * time.Second}).Draw(t, "ramp")
+	}
 	seen("threshold=" + strconv.Itoa(md.Threshold))
 	seen("probes=" + strconv.Itoa(md.Probes))
 	var inner policy.Policy = policy.Consecutive(md.Threshold)
@@ -78,6 +98,19 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		inner = slowProbes{policy.Consecutive(md.Threshold), md.SlowProbe}
 	}
 	pol := &racingReset{Policy: inner}
+	// The shedder, when the run has one, sheds what the "shed" step says:
+	// the breaker's handling of shedding, whatever the throttle's math.
+	shedder := recovery || rapid.Bool().Draw(t, "shedder")
+	withShedder := func(p policy.Policy) policy.Policy {
+		if shedder {
+			return &shedding{Policy: p, on: &md.Shed}
+		}
+		return p
+	}
+	top := withShedder(pol)
+	if shedder {
+		seen("shedder")
+	}
 	clk := newManualClock(rapid.SampledFrom(clockStarts()).Draw(t, "clock"))
 	var (
 		events []model.Event
@@ -85,7 +118,8 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 	)
 	var log []model.Transition
 	b, err := breaker.New(breaker.Config[int]{
-		Policy:         pol,
+		Policy:         top,
+		RampUp:         md.Ramp,
 		OpenTimeout:    md.Timeout,
 		HalfOpenProbes: md.Probes,
 		CloseAfter:     md.CloseAfter,
@@ -143,10 +177,16 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 		if md.State == model.Open && !oe.Until().Equal(md.Until) {
 			t.Fatalf("rejection says open until %v, model %v", oe.Until(), md.Until)
 		}
-		seen("rejected " + oe.State().String())
+		if oe.Ramping() != (md.Rejected == "ramp") || errors.Is(err, breaker.ErrRampUp) != oe.Ramping() {
+			t.Fatalf("rejection %v: ramping %v, model rejected for %q", err, oe.Ramping(), md.Rejected)
+		}
+		if oe.Throttled() != (md.Rejected == "shed") || errors.Is(err, breaker.ErrThrottled) != oe.Throttled() {
+			t.Fatalf("rejection %v: shed %v, model rejected for %q", err, oe.Throttled(), md.Rejected)
+		}
+		seen("rejected " + md.Rejected)
 	}
 
-	t.Repeat(map[string]func(*rapid.T){
+	steps := map[string]func(*rapid.T){
 		"allow": func(t *rapid.T) {
 			p, err := b.Allow()
 			mp, ok := md.Allow(clk.Now())
@@ -260,6 +300,12 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			}
 			seen("canceled") // the model does nothing: not even look at the clock
 		},
+		"shed": func(t *rapid.T) {
+			if !shedder {
+				t.Skip("no shedder")
+			}
+			md.Shed = rapid.Bool().Draw(t, "shed")
+		},
 		"advance": func(t *rapid.T) {
 			steps := []time.Duration{md.Timeout, md.Timeout - time.Nanosecond, time.Second}
 			clk.Add(rapid.SampledFrom(steps).Draw(t, "step"))
@@ -322,7 +368,7 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 				inner = slowProbes{policy.Consecutive(threshold), md.SlowProbe}
 			}
 			pol = &racingReset{Policy: inner}
-			err := b.Reconfigure(breaker.Settings{Policy: pol, OpenTimeout: timeout, HalfOpenProbes: probes, CloseAfter: closeAfter, ProbeTimeout: pt}, "test", "model")
+			err := b.Reconfigure(breaker.Settings{Policy: withShedder(pol), OpenTimeout: timeout, HalfOpenProbes: probes, CloseAfter: closeAfter, ProbeTimeout: pt}, "test", "model")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -342,6 +388,9 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 			}
 		},
 		"": func(t *rapid.T) {
+			if md.Ramping {
+				seen("ramping")
+			}
 			if m := b.Metrics(); m.Mode != breaker.Mode(md.Mode) {
 				t.Fatalf("Metrics().Mode = %v, model %v", m.Mode, md.Mode)
 			}
@@ -362,7 +411,19 @@ func checkModel(t *rapid.T, seen func(feature string)) {
 				}
 			}
 		},
-	})
+	}
+	// Calls, reports and short steps of time again, so that runs reach
+	// what takes many calls in a row: a ramp after a close, shedding.
+	steps["allow again"], steps["done again"], steps["execute again"] = steps["allow"], steps["done"], steps["execute"]
+	steps["advance a little"] = func(*rapid.T) { clk.Add(300 * time.Millisecond) }
+	if recovery {
+		for k := range steps {
+			if strings.HasPrefix(k, "adopt") || k == "execute canceled" || k == "force open" {
+				delete(steps, k)
+			}
+		}
+	}
+	t.Repeat(steps)
 }
 
 // racingReset wraps the policy of checkModel's breaker with a hook that
@@ -383,6 +444,27 @@ func (p *racingReset) Reset() {
 	}
 	p.Policy.Reset()
 }
+
+// shedding wraps checkModel's policy with a shedder that sheds while *on
+// is set, as the model's Shed says.
+type shedding struct {
+	policy.Policy
+	on *bool
+}
+
+func (p *shedding) Bind(b *policy.Binding) error {
+	t, err := b.Child(p.Policy)
+	if t.Judge != nil {
+		b.JudgeProbes(t.Judge)
+	}
+	b.Shed(p)
+	return err
+}
+
+func (p *shedding) Shed(time.Time) bool { return *p.on }
+
+// Unwrap lets a Reconfigure's TakeOver reach the policy inside.
+func (p *shedding) Unwrap() policy.Policy { return p.Policy }
 
 // slowProbes is Consecutive with a judge of half-open probes that fails
 // those slower than threshold, as policy.Slow judges them; the model's

@@ -67,7 +67,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	// Execute's shortcuts: a plain closed word needs no admission, and an
 	// open one may have its rejection at hand.
 	w := b.load()
-	if w.Plain() && policy.Needs(b.needs.Load())&policy.NeedDuration == 0 {
+	if w.Plain() && !b.gated.Load() {
 		tok := tokens.Get().(*token)
 		// Field by field: a ticket built aside and copied in whole was
 		// read back in wider loads than it was written with, and the
@@ -144,7 +144,7 @@ func (p Permit[T]) Done(result T, err error) {
 		p.b.noteFailure(err)
 	}
 	finished = true
-	p.b.finish(t, o)
+	p.b.done(t, o, err)
 }
 
 // Release gives the permit back without a result: the call counts as

@@ -50,7 +50,10 @@ type live struct {
 	probes       int
 	closeAfter   int
 	timing       OpenTiming // OpenTiming's; see hooks.go
-	text         string     // how the settings are written
+	// shed is the policy's shedder, if any (see policy.Shedder): a closed
+	// call asks it before it runs.
+	shed policy.Shedder
+	text string // how the settings are written
 }
 
 // setPolicy installs s's policy and settings for calls to read: at New,
@@ -72,6 +75,7 @@ func (c *core) setPolicy(s *settings) {
 		closeAfter:   s.closeAfter,
 		timing:       OpenTiming{Timeout: s.openTimeout},
 		text:         s.text,
+		shed:         s.terms.Shedder,
 	}
 	if s.backoff != nil {
 		bo := *s.backoff
@@ -86,6 +90,7 @@ func (c *core) setPolicy(s *settings) {
 	}
 	c.live.Store(l)
 	c.needs.Store(uint32(needs))
+	c.gated.Store(needs&policy.NeedDuration != 0 || l.shed != nil)
 	c.consecutive.Store(consecutive)
 	if old := c.coarse.Swap(cc); old != nil {
 		old.timer.Stop()
@@ -103,7 +108,17 @@ func (s *settings) machineConfig() fsm.Config {
 		// only transitions, never a call that causes none.
 		Notify:       true,
 		ProbeTimeout: s.probeTimeout,
+		Ramp:         s.rampUp,
+		Forget:       s.forget(),
 	}
+}
+
+// forget is the backoff's Forget, or 0 without a backoff.
+func (s *settings) forget() time.Duration {
+	if s.backoff == nil {
+		return 0
+	}
+	return s.backoff.Forget
 }
 
 // Settings returns the breaker's settings as Reconfigure takes them: the
@@ -192,6 +207,8 @@ func (c *core) reconfigure(st Settings, who, why string) error {
 	if err != nil {
 		return err
 	}
+	// What Settings does not carry stays as New set it.
+	s.rampUp, s.maxRetryAfter = c.rec.ramp, c.rec.maxRetryAfter
 	s.text = st.Text
 	if s.text == "" {
 		s.text = describeSettings(&s)

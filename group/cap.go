@@ -128,6 +128,11 @@ type entryMark struct {
 	// successes and failures are the breaker's counts at the last
 	// evaluation of the detector. Guarded by the detector's mutex.
 	successes, failures uint64
+	// ejections and ejectedUntil are the detector's memory of the key,
+	// with Outliers.EjectForget: its ejections not yet forgiven, and when
+	// the last one ended. Guarded by the group's lock.
+	ejections    int
+	ejectedUntil time.Time
 }
 
 // gated wraps the policy of a key of a capped group: a trip the policy asks

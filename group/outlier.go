@@ -21,8 +21,9 @@ import (
 // failure-rate test needs at least one judged key under its threshold (Envoy
 // ejects every host above it, up to its cap), and no key stands out when
 // every judged key has the same rate (a standard deviation that rounding
-// made non-zero does not count). Ejection times do not grow with each
-// ejection yet: a key is opened for Outliers.EjectFor.
+// made non-zero does not count). With Outliers.EjectForget, ejections
+// remember, as Envoy's do: each lasts longer than the key's last one, and
+// the key's record is forgiven while it stays healthy.
 
 // Defaults of [Outliers], [SuccessRateTest] and [FailureRateTest], Envoy's.
 const (
@@ -69,6 +70,16 @@ type Outliers struct {
 	// 0 means the key's own first open period (its Config.OpenTimeout);
 	// negative is invalid.
 	EjectFor time.Duration
+	// EjectForget, when positive, makes ejections remember, as Envoy's
+	// (base_ejection_time times the ejections, shortened while the host
+	// stays healthy) and breaker.Backoff.Forget do: a key's ejection lasts
+	// EjectFor × (n+1), at most DefaultMaxEjectFactor × EjectFor, where n
+	// counts its earlier ejections less one forgiven per whole EjectForget
+	// since the last of them ended. A key that is ejected again soon after
+	// it came back stays out longer each time; one that stays healthy
+	// sheds its record. 0 means every ejection lasts EjectFor; negative is
+	// invalid.
+	EjectForget time.Duration
 	// MaxEjectedShare bounds what the detector does: it opens a key only
 	// while fewer than this share of the group's keys are open, whatever
 	// opened them (at least one key may always be opened by it, as in
@@ -178,6 +189,8 @@ func (o *Outliers) validate() *ConfigError {
 		return bad("Interval", "must not be negative, got "+o.Interval.String())
 	case o.EjectFor < 0:
 		return bad("EjectFor", "must not be negative, got "+o.EjectFor.String())
+	case o.EjectForget < 0:
+		return bad("EjectForget", "must not be negative, got "+o.EjectForget.String())
 	case !(o.MaxEjectedShare >= 0 && o.MaxEjectedShare <= 1):
 		return bad("MaxEjectedShare", "must be in [0, 1], got "+strconv.FormatFloat(o.MaxEjectedShare, 'g', -1, 64))
 	}
@@ -457,6 +470,7 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
 	if d == 0 {
 		d = e.b.OpenTiming().Timeout
 	}
+	d = g.rememberEjection(e, d, now)
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
 	return true
 }

@@ -3,6 +3,7 @@ package grpcbreaker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -48,6 +49,29 @@ func report(p breaker.Permit[codes.Code], o breaker.Outcome, code codes.Code, er
 		if err == nil {
 			err = errFailed
 		}
-		p.Done(code, err)
+		p.Done(code, askedWait(code, err))
 	}
+}
+
+// askedError is a failed call's error with the wait its server asked for,
+// so that a breaker with Config.MaxRetryAfter opens for it.
+type askedError struct {
+	error
+	wait time.Duration
+}
+
+func (e *askedError) Unwrap() error             { return e.error }
+func (e *askedError) RetryAfter() time.Duration { return e.wait }
+
+// askedWait returns err with the delay of its RetryInfo detail, when the
+// status is ResourceExhausted or Unavailable (a server over its quota or
+// shedding load, which says how long to stay away), or err itself.
+func askedWait(code codes.Code, err error) error {
+	if code != codes.ResourceExhausted && code != codes.Unavailable {
+		return err
+	}
+	if d, ok := RetryAfter(err); ok && d > 0 {
+		return &askedError{error: err, wait: d}
+	}
+	return err
 }

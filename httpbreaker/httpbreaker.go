@@ -1,8 +1,11 @@
 package httpbreaker
 
 import (
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // DefaultFailed is the default of Transport.Failed and
@@ -29,6 +32,48 @@ func DefaultHandlerFailed(status int) bool {
 type StatusError struct {
 	// StatusCode is the response's status.
 	StatusCode int
+	// Retry is how long the server asked its clients to wait, from the
+	// Retry-After header of a 429 or 503 response (in seconds or as an
+	// HTTP date); 0 when it asked nothing. A breaker with
+	// Config.MaxRetryAfter opens for that long, at most that maximum.
+	Retry time.Duration
+}
+
+// RetryAfter returns e.Retry: it makes a StatusError a
+// [breaker.RetryAfterer].
+func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+
+// askedWait reads the Retry-After header of a 429 or 503 response: a
+// number of seconds, or an HTTP date, taken relative to the response's Date
+// header when it has one (so that a skew between the two clocks does not
+// count), else to the local clock. Anything else, or a time in the past,
+// asks for nothing.
+func askedWait(res *http.Response) time.Duration {
+	if res.StatusCode != http.StatusTooManyRequests && res.StatusCode != http.StatusServiceUnavailable {
+		return 0
+	}
+	v := strings.TrimSpace(res.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(math.MaxInt64/time.Second) {
+			return math.MaxInt64
+		}
+		return time.Duration(n) * time.Second
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	base, err := http.ParseTime(res.Header.Get("Date"))
+	if err != nil {
+		base = time.Now()
+	}
+	return max(at.Sub(base), 0)
 }
 
 // Error names the status, as in "httpbreaker: status 503 Service

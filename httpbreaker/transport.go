@@ -61,7 +61,7 @@ func roundTrip(b *breaker.Breaker[*http.Response], base http.RoundTripper, faile
 		sent = true
 		res, err := base.RoundTrip(req)
 		if err == nil && res != nil && failed(res.StatusCode) {
-			return res, &StatusError{StatusCode: res.StatusCode}
+			return res, &StatusError{StatusCode: res.StatusCode, Retry: askedWait(res)}
 		}
 		return res, err
 	})

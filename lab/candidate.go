@@ -44,6 +44,11 @@ type Candidate struct {
 	// ProbeTimeout is the breaker's Config.ProbeTimeout: 0 means the
 	// breaker's default, breaker.NoProbeTimeout none.
 	ProbeTimeout time.Duration
+	// RampUp is the breaker's Config.RampUp: 0 means none.
+	RampUp time.Duration
+	// MaxRetryAfter is the breaker's Config.MaxRetryAfter: 0 means the
+	// retry times results carry are not honoured.
+	MaxRetryAfter time.Duration
 }
 
 // Spec describes the candidate in the language of package spec, as
@@ -72,6 +77,8 @@ func (c *Candidate) config(s *Scenario, clk breaker.Clock, rand func() float64) 
 		HalfOpenProbes: s.HalfOpenProbes,
 		CloseAfter:     c.CloseAfter,
 		ProbeTimeout:   c.ProbeTimeout,
+		RampUp:         c.RampUp,
+		MaxRetryAfter:  c.MaxRetryAfter,
 		Clock:          clk,
 	}
 	if c.OpenTimeout != 0 {

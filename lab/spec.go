@@ -100,7 +100,7 @@ func ApplySetting(c *Candidate, key, value string) error {
 // settings returns c's breaker settings as a spec without a policy.
 func (c *Candidate) settings() spec.Spec {
 	return spec.Spec{OpenTimeout: c.OpenTimeout, HalfOpenProbes: c.HalfOpenProbes, CloseAfter: c.CloseAfter,
-		Backoff: c.Backoff, ProbeTimeout: c.ProbeTimeout}
+		Backoff: c.Backoff, ProbeTimeout: c.ProbeTimeout, RampUp: c.RampUp, MaxRetryAfter: c.MaxRetryAfter}
 }
 
 // setSettings gives c the settings s sets, leaving the others as they are.
@@ -119,6 +119,12 @@ func (c *Candidate) setSettings(s spec.Spec) {
 	}
 	if s.Backoff != nil {
 		c.Backoff = s.Backoff
+	}
+	if s.RampUp != 0 {
+		c.RampUp = s.RampUp
+	}
+	if s.MaxRetryAfter != 0 {
+		c.MaxRetryAfter = s.MaxRetryAfter
 	}
 }
 

@@ -52,6 +52,9 @@ type Terms struct {
 	// Explainer, if not nil, gives the policy's account when it trips
 	// (see [Explainer] and [Terms.Explain]).
 	Explainer Explainer
+	// Shedder, if not nil, is asked before each call of a closed circuit
+	// whether to shed it (see [Shedder]).
+	Shedder Shedder
 }
 
 // ProbeFailed reports whether a half-open probe that finished as c counts
@@ -149,6 +152,7 @@ func (b *Binding) Child(p Policy) (Terms, error) {
 		return Terms{}, err
 	}
 	b.terms.Needs |= c.terms.Needs
+	b.terms.Shedder = joinShedders(b.terms.Shedder, c.terms.Shedder)
 	b.exactTime = b.exactTime || c.exactTime
 	if w := c.terms.TimeWithin; w > 0 && (b.terms.TimeWithin == 0 || w < b.terms.TimeWithin) {
 		b.terms.TimeWithin = w

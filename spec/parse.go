@@ -350,14 +350,15 @@ func (p *parser) settings(s *Spec) error {
 // and points at the value of the setting at fault.
 func (p *parser) check(s *Spec, at int, seen map[string]int) error {
 	if s.Backoff != nil && s.Backoff.Max == 0 {
-		return p.fail(at, "@backoff", "backoff-factor and backoff-jitter need backoff=MAX, the longest open period")
+		return p.fail(at, "@backoff", "backoff-factor, backoff-jitter and backoff-forget need backoff=MAX, the longest open period")
 	}
 	if vat, ok := seen["Backoff.Max"]; ok && s.OpenTimeout != 0 && s.Backoff.Max < s.OpenTimeout {
 		return p.fail(vat, "@backoff", "must be at least OpenTimeout (open=%s), the first open period; got %s",
 			formatDuration(s.OpenTimeout), formatDuration(s.Backoff.Max))
 	}
 	cfg := Config[struct{}](Spec{OpenTimeout: s.OpenTimeout, HalfOpenProbes: s.HalfOpenProbes,
-		CloseAfter: s.CloseAfter, ProbeTimeout: s.ProbeTimeout, Backoff: s.Backoff})
+		CloseAfter: s.CloseAfter, ProbeTimeout: s.ProbeTimeout, Backoff: s.Backoff,
+		RampUp: s.RampUp, MaxRetryAfter: s.MaxRetryAfter})
 	if cfg.OpenTimeout == 0 {
 		// Left to the breaker's default or the caller's: Backoff.Max is
 		// checked against it when the breaker is built.

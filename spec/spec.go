@@ -32,17 +32,24 @@ type Spec struct {
 	// CloseAfter is breaker.Config.CloseAfter, set by close-after=.
 	CloseAfter int
 	// Backoff is breaker.Config.Backoff: its Max is set by backoff=, its
-	// Factor by backoff-factor= and its Jitter by backoff-jitter=. nil
+	// Factor by backoff-factor=, its Jitter by backoff-jitter= and its
+	// Forget by backoff-forget=. nil
 	// means none. A spec does not write Rand.
 	Backoff *breaker.Backoff
 	// ProbeTimeout is breaker.Config.ProbeTimeout, set by probe-timeout=
 	// (off for breaker.NoProbeTimeout).
 	ProbeTimeout time.Duration
+	// RampUp is breaker.Config.RampUp, set by ramp=.
+	RampUp time.Duration
+	// MaxRetryAfter is breaker.Config.MaxRetryAfter, set by
+	// retry-after-max=.
+	MaxRetryAfter time.Duration
 }
 
 // String writes s in the canonical form of the language: no spaces,
 // settings in a fixed order (open, probes, close-after, backoff,
-// backoff-factor, backoff-jitter, probe-timeout), durations without
+// backoff-factor, backoff-jitter, probe-timeout, ramp, backoff-forget,
+// retry-after-max), durations without
 // their zero units ("1m", not "1m0s") and in ASCII ("250us"), numbers as
 // strconv.FormatFloat(v, 'g', -1, 64) writes them. Parse reads it back to
 // an equal Spec, as time.ParseDuration reads Duration.String. The zero Spec
@@ -85,6 +92,8 @@ func Config[T any](s Spec) breaker.Config[T] {
 		HalfOpenProbes: s.HalfOpenProbes,
 		CloseAfter:     s.CloseAfter,
 		ProbeTimeout:   s.ProbeTimeout,
+		RampUp:         s.RampUp,
+		MaxRetryAfter:  s.MaxRetryAfter,
 	}
 	if p := s.Policy.New(); p != nil {
 		cfg.Policy = p
@@ -248,12 +257,13 @@ func (s Spec) Equal(t Spec) bool {
 	}
 	if s.Backoff != nil {
 		a, b := *s.Backoff, *t.Backoff
-		if a.Max != b.Max || a.Factor != b.Factor || a.Jitter != b.Jitter {
+		if a.Max != b.Max || a.Factor != b.Factor || a.Jitter != b.Jitter || a.Forget != b.Forget {
 			return false
 		}
 	}
 	return s.OpenTimeout == t.OpenTimeout && s.HalfOpenProbes == t.HalfOpenProbes &&
-		s.CloseAfter == t.CloseAfter && s.ProbeTimeout == t.ProbeTimeout
+		s.CloseAfter == t.CloseAfter && s.ProbeTimeout == t.ProbeTimeout &&
+		s.RampUp == t.RampUp && s.MaxRetryAfter == t.MaxRetryAfter
 }
 
 // Settings returns the settings s describes, for a running breaker's
@@ -264,6 +274,9 @@ func (s Spec) Equal(t Spec) bool {
 //	s, err := spec.Parse(text)
 //	...
 //	err = b.Reconfigure(s.Settings(), who, why)
+//
+// ramp= and retry-after-max= are not among them: a running breaker keeps
+// the RampUp and MaxRetryAfter it was built with.
 func (s Spec) Settings() breaker.Settings {
 	cfg := Config[struct{}](s)
 	return breaker.Settings{

@@ -227,7 +227,7 @@ func TestParseList(t *testing.T) {
 	for _, tc := range []struct{ list, caret, problem string }{
 		{"consecutive(5) rate(0.5,10,1s)", "               ^", "expected ',' between specs"},
 		{"consecutive(5),", "               ^", "at the end"},
-		{"consecutive(5),rat", "               ^", `unknown policy "rat": write consecutive(N), window(N,over), rate(ratio,minCalls,over), lastn(ratio,minCalls,n), slow(threshold,ratio,minCalls,over), any(p,...), all(p,...), or a name: rate`},
+		{"consecutive(5),rat", "               ^", `unknown policy "rat": write consecutive(N), window(N,over), rate(ratio,minCalls,over), lastn(ratio,minCalls,n), slow(threshold,ratio,minCalls,over), throttle(k,over), any(p,...), all(p,...), or a name: rate`},
 		{"any(rate,consecutive(2))", "        ^", "rate needs its arguments in parentheses"},
 	} {
 		_, err := ParseList(tc.list, []string{"rate"})
@@ -459,7 +459,7 @@ func TestDocsSettings(t *testing.T) {
 			t.Errorf("docs/spec.md row %d: %s for %s; the language has %s for %s", i+1, key, row[1], settings[i].key, settings[i].field)
 		}
 		var s Spec
-		if i >= 4 { // backoff-factor and -jitter need backoff
+		if i >= 4 { // backoff-factor, -jitter and -forget need backoff
 			s.Backoff = &breaker.Backoff{Max: time.Hour}
 		}
 		if err := s.SetSetting(key, strings.TrimPrefix(row[0], key+"=")); err != nil {

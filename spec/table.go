@@ -22,6 +22,7 @@ const (
 	argCount    argKind = iota // a whole number, at least 1
 	argRatio                   // a fraction in (0, 1]
 	argDuration                // a positive Go duration
+	argFactor                  // a number from 1 to MaxBackoffFactor
 )
 
 // value is one argument as parsed: counts and durations (in nanoseconds)
@@ -58,6 +59,8 @@ var families = map[string]*family{
 		func(v []value) policy.Policy {
 			return policy.Slow(time.Duration(v[0].i), v[1].f, int(v[2].i), time.Duration(v[3].i))
 		}},
+	"throttle": {"Throttle", []param{{"k", argFactor}, {"over", argDuration}},
+		func(v []value) policy.Policy { return policy.Throttle(v[0].f, time.Duration(v[1].i)) }},
 }
 
 // combinators are the policies a spec may call with policies as
@@ -70,7 +73,7 @@ var combinators = map[string]struct {
 	"all": {"All", func(ps ...policy.Policy) policy.Policy { return policy.All(ps...) }},
 }
 
-const policyHelp = "consecutive(N), window(N,over), rate(ratio,minCalls,over), lastn(ratio,minCalls,n), slow(threshold,ratio,minCalls,over), any(p,...), all(p,...)"
+const policyHelp = "consecutive(N), window(N,over), rate(ratio,minCalls,over), lastn(ratio,minCalls,n), slow(threshold,ratio,minCalls,over), throttle(k,over), any(p,...), all(p,...)"
 
 // parseArg reads one argument of a policy.
 func parseArg(kind argKind, text string) (value, error) {
@@ -87,6 +90,15 @@ func parseArg(kind argKind, text string) (value, error) {
 			return value{}, fmt.Errorf("must be at least 1, got %d", n)
 		}
 		return value{i: int64(n)}, nil
+	case argFactor:
+		f, err := strconv.ParseFloat(text, 64)
+		switch {
+		case err != nil:
+			return value{}, fmt.Errorf("%q is not a number: write one such as 2", text)
+		case !(f >= 1) || f > MaxBackoffFactor:
+			return value{}, fmt.Errorf("must be a number from 1 to %d, got %s", MaxBackoffFactor, text)
+		}
+		return value{f: f}, nil
 	case argRatio:
 		r, err := strconv.ParseFloat(text, 64)
 		if err != nil {
@@ -122,7 +134,7 @@ func parseDuration(text string) (time.Duration, error) {
 // formatArg writes an argument in its canonical form.
 func formatArg(kind argKind, v value) string {
 	switch kind {
-	case argRatio:
+	case argRatio, argFactor:
 		return formatFloat(v.f)
 	case argDuration:
 		return formatDuration(time.Duration(v.i))
@@ -236,6 +248,23 @@ var settings = []setting{
 			}
 			return formatDuration(s.ProbeTimeout), s.ProbeTimeout != 0
 		}},
+	{"ramp", "RampUp",
+		func(s *Spec, v string) (err error) { s.RampUp, err = positiveDuration(v); return err },
+		func(s *Spec) (string, bool) { return formatDuration(s.RampUp), s.RampUp != 0 }},
+	{"backoff-forget", "Backoff.Forget",
+		func(s *Spec, v string) error {
+			d, err := positiveDuration(v)
+			if err == nil {
+				backoff(s).Forget = d
+			}
+			return err
+		},
+		func(s *Spec) (string, bool) {
+			return formatDuration(backoffOf(s).Forget), backoffOf(s).Forget != 0
+		}},
+	{"retry-after-max", "MaxRetryAfter",
+		func(s *Spec, v string) (err error) { s.MaxRetryAfter, err = positiveDuration(v); return err },
+		func(s *Spec) (string, bool) { return formatDuration(s.MaxRetryAfter), s.MaxRetryAfter != 0 }},
 }
 
 // MaxBackoffFactor is the largest backoff-factor a spec accepts: beyond

@@ -11,6 +11,7 @@
 //	go run ./bench/lab -tune [-families f,g] [-weights sent=1,lost=1,...] ...
 //	go run ./bench/lab -fleet N [-route round-robin|random] [-share=false] [-quorum Q] ...
 //	go run ./bench/lab -hosts [-policies SPECS] [-scenarios x,y] [-seed N]
+//	go run ./bench/lab -recovery [-policies SPECS] [-scenarios x,y] [-seed N] [-tune]
 //
 // With no flags it runs the built-in scenarios against the default
 // candidates and prints a table. -policies takes policies spelt as their
@@ -99,6 +100,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
 	hosts := fs.Bool("hosts", false, "run the multi-host scenarios: ten hosts, one breaker each in a group, with each -policies candidate\n"+
 		"(default consecutive(5)) alone, with the group's outlier detection, and with a cap on open hosts")
+	recovery := fs.Bool("recovery", false, "run the recovery scenarios, whose dependency answers by the load it gets, against binary breakers\n"+
+		"and the ways of letting traffic back (ramp=, throttle(k,over), backoff-forget=, retry-after-max=); see docs/recovery.md")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench/lab [flags]\n\n"+
 			"Replays outages or recorded calls against circuit-breaker candidates in virtual time.\nThe guide is docs/lab.md.\n\nFlags:\n")
@@ -196,6 +199,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := applySettings(ps, settings); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
+	}
+	if *recovery {
+		for _, name := range []string{"trace", "scenario", "fleet", "route", "share", "quorum", "out", "families", "weights", "hosts"} {
+			if set[name] {
+				return usage("-%s does not go with -recovery", name)
+			}
+		}
+		if *policies == "" {
+			ps = nil
+		}
+		return runRecovery(ps, *scenarios, *seed, *tune, stdout, stderr)
 	}
 	if *hosts {
 		for _, name := range []string{"trace", "scenario", "tune", "fleet", "route", "share", "quorum", "out", "families", "weights"} {
@@ -657,6 +671,54 @@ func runHosts(ps []lab.Candidate, names string, seed uint64, stdout, stderr io.W
 	return exitOK
 }
 
+// runRecovery runs the recovery scenarios (all, or those named) against
+// ps (the default recovery candidates when nil), after a row without a
+// breaker; with tune, it searches the recovery settings instead.
+func runRecovery(ps []lab.Candidate, names string, seed uint64, tune bool, stdout, stderr io.Writer) int {
+	scenarios := lab.BuiltinRecovery()
+	if names != "" {
+		var out []lab.RecoveryScenario
+		for _, name := range strings.Split(names, ",") {
+			i := slices.IndexFunc(scenarios, func(s lab.RecoveryScenario) bool { return s.Name == strings.TrimSpace(name) })
+			if i < 0 {
+				fmt.Fprintf(stderr, "lab: -scenarios: no recovery scenario %q\n", name)
+				return exitUsage
+			}
+			out = append(out, scenarios[i])
+		}
+		scenarios = out
+	}
+	if tune {
+		base := ps
+		if base == nil {
+			base = lab.DefaultRecoveryCandidates()[1:3] // consecutive(5), rate(0.5,20,10s)
+		}
+		rep, err := lab.TuneRecovery(scenarios, base, seed)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError
+		}
+		if err := rep.WriteText(stdout); err != nil {
+			return exitError
+		}
+		return exitOK
+	}
+	cands := lab.DefaultRecoveryCandidates()
+	if ps != nil {
+		cands = append(cands[:1:1], ps...)
+	}
+	rep, err := lab.RunRecovery(scenarios, cands, seed)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	if err := rep.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	return exitOK
+}
+
 // selectHosts returns the multi-host scenarios of from named in names, a
 // comma-separated list, in its order.
 func selectHosts(from []lab.HostScenario, names string) ([]lab.HostScenario, error) {
@@ -687,6 +749,10 @@ func printList(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nMulti-host scenarios (-hosts -scenarios):")
 	for _, s := range lab.BuiltinHosts() {
+		fmt.Fprintf(w, "  %-18s %s\n", s.Name, s.Description)
+	}
+	fmt.Fprintln(w, "\nRecovery scenarios (-recovery -scenarios):")
+	for _, s := range lab.BuiltinRecovery() {
 		fmt.Fprintf(w, "  %-18s %s\n", s.Name, s.Description)
 	}
 	fmt.Fprintln(w, "\nScenario files (-scenario): the format is in go doc github.com/tripwire-go/tripwire/lab;\nan example is bench/lab/testdata/incident.json.")

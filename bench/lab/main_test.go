@@ -660,3 +660,51 @@ func TestDocsHostsExcerpt(t *testing.T) {
 		t.Fatalf("the excerpt has %d rows", n)
 	}
 }
+
+// docs/recovery.md's excerpts are what -recovery and -recovery -tune
+// print (seed 1), row for row, and every share its prose quotes is in one
+// of them.
+func TestDocsRecovery(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "recovery.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := ""
+	rows := map[string]bool{}
+	for _, args := range [][]string{{"-recovery", "-seed", "1"}, {"-recovery", "-tune", "-seed", "1"}} {
+		code, out, errOut := runLab(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		outputs += out
+		for line := range strings.Lines(out) {
+			rows[strings.Join(strings.Fields(line), " ")] = true
+		}
+	}
+	rest := string(doc)
+	blocks := 0
+	for {
+		_, after, ok := strings.Cut(rest, "```text\n")
+		if !ok {
+			break
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		rest = tail
+		blocks++
+		for line := range strings.Lines(block) {
+			if row := strings.Join(strings.Fields(line), " "); row != "" && !rows[row] {
+				t.Errorf("docs/recovery.md shows the row\n\t%s\nwhich -recovery does not print", row)
+			}
+		}
+	}
+	if blocks != 2 {
+		t.Fatalf("docs/recovery.md has %d excerpts, want 2", blocks)
+	}
+	_, prose, _ := strings.Cut(string(doc), "## When to use which")
+	for _, w := range strings.Fields(prose) {
+		w = strings.Trim(w, "(),.:;")
+		if strings.HasSuffix(w, "%") && !strings.Contains(outputs, " "+w+" ") {
+			t.Errorf("docs/recovery.md quotes %s, which no -recovery figure says", w)
+		}
+	}
+}

@@ -40,6 +40,12 @@ type Config struct {
 	// admitted or finished: the probes still in flight are forgotten (their
 	// results change nothing) and new probes are let in. See Reclaim.
 	ProbeTimeout time.Duration
+	// Forget, when positive, makes the backoff remember across closes by
+	// probes: see forgetLocked. Zero: every close starts the count over.
+	Forget time.Duration
+	// Ramp, when positive, is how long after a close by probes the circuit
+	// admits only a rising share of calls; see Ramp.
+	Ramp time.Duration
 	// Stamp, when set, gives a closed call carried over a Reconfigure
 	// what the policy now in force needs and the call, finished under
 	// another policy, may lack: its time. Reconfigure keeps it.
@@ -123,6 +129,13 @@ type Machine struct {
 	head      int
 	flushing  bool
 	queued    atomic.Int32 // len(queue)-head, readable without mu
+
+	// closedAt is when the circuit last closed by probes, for Forget.
+	closedAt time.Time
+
+	// ramp is the ramp of the last close by probes (with Config.Ramp),
+	// stored before the word that announces it.
+	ramp atomic.Pointer[Ramp]
 }
 
 // Opens counts the times a circuit opened, by what opened it.
@@ -162,6 +175,9 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // that close can wait for it before resetting the policy: a result that
 // passed the check reaches the policy before the Reset, never after it.
 func (m *Machine) Record(w Word, c policy.Call) bool {
+	if w&rampBit != 0 {
+		return m.recordRamp(w, c)
+	}
 	if m.Load() != w || w&(muteBit|dueBit) != 0 {
 		return m.recordLate(w, c) // or muted, or fenced by a Reconfigure
 	}
@@ -188,6 +204,9 @@ func (m *Machine) TripFrom(w Word, now time.Time) bool {
 		m.mu.Lock()
 	}
 	defer m.mu.Unlock()
+	if w&rampBit != 0 && m.Load() != w {
+		w &^= rampBit // the ramp ended, or the word moved on: judge it as its plain twin
+	}
 	if cur := m.Load(); cur != w && m.carried(w, cur) {
 		w = cur // a closed call from before a reconfiguration
 	}
@@ -198,7 +217,7 @@ func (m *Machine) TripFrom(w Word, now time.Time) bool {
 	if w.State() == HalfOpen {
 		cause = CauseProbe
 	}
-	m.openLocked(w, now, m.stepLocked(), cause)
+	m.openLocked(w, now, m.stepLocked(now), cause)
 	return true
 }
 
@@ -214,7 +233,7 @@ func (m *Machine) Trip(now time.Time, cause Cause) {
 	if w.State() == Open && m.mode != ModeForcedOpen {
 		return
 	}
-	d := m.stepLocked()
+	d := m.stepLocked(now)
 	m.mode = ModeNone
 	m.openLocked(w, now, d, cause)
 }
@@ -282,7 +301,7 @@ func (m *Machine) ClearMode(now time.Time, cause Cause) {
 	m.mu.Lock()
 	if m.mode == ModeForcedOpen {
 		defer m.mu.Unlock()
-		d := m.stepLocked()
+		d := m.stepLocked(now)
 		m.mode = ModeNone
 		m.openLocked(m.Load(), now, d, cause)
 		return
@@ -523,7 +542,8 @@ func (m *Machine) Status() Status {
 // counts the trip. OpenFor may run user code (a backoff's random source): it
 // is called before anything changes, so that a panic leaves the machine as
 // it was.
-func (m *Machine) stepLocked() time.Duration {
+func (m *Machine) stepLocked(now time.Time) time.Duration {
+	m.forgetLocked(now)
 	d := m.cfg.OpenFor(m.trips + 1)
 	m.trips++
 	return d
@@ -657,9 +677,15 @@ func (m *Machine) close(now time.Time, cause Cause, want func(Word, Mode) bool) 
 	cur := m.Load()
 	report := m.mode != ModeNone
 	m.mode = ModeNone
-	m.trips = 0
+	m.closedLocked(now, cause)
 	m.decisions++
-	m.publish(cur, makeWord(Closed, cur.Gen()+1), now, cause, report)
+	next := makeWord(Closed, cur.Gen()+1)
+	if cause == CauseProbe && m.cfg.Ramp > 0 {
+		// Before the word: a caller that sees the ramp flag finds its ramp.
+		m.ramp.Store(NewRamp(next.Gen(), now, m.cfg.Ramp))
+		next |= rampBit
+	}
+	m.publish(cur, next, now, cause, report)
 }
 
 // storeWord publishes w, noting the generation of a plain closed word for
@@ -669,7 +695,7 @@ func (m *Machine) storeWord(w Word) { m.storeWordCarrying(w, false) }
 // storeWordCarrying is storeWord, which keeps the closed calls admitted
 // before w if carry is set: for a reconfiguration.
 func (m *Machine) storeWordCarrying(w Word, carry bool) {
-	if w.Plain() {
+	if w.counted() {
 		m.closedGen = w.Gen()
 	}
 	if !carry {

@@ -21,7 +21,7 @@ func admit(m *Machine, now time.Time) (Word, bool) {
 	w := m.Expire(now)
 	switch w.State() {
 	case Closed:
-		return w, true
+		return w, !w.Ramping() || m.AdmitRamp(w, now)
 	case HalfOpen:
 		if m.Acquire(w, now) {
 			return w, true
@@ -97,6 +97,9 @@ func TestMachineMatchesModel(t *testing.T) {
 		if closeAfter == 0 {
 			closeAfter = md.Probes
 		}
+		// A ramp-up after closes by probes in some runs; the wall steps
+		// below must not move it.
+		md.Ramp = time.Duration(rapid.SampledFrom([]int{0, 0, 2, 5}).Draw(t, "ramp")) * time.Second
 		var opened []time.Duration
 		pol := &racer{Policy: policy.Consecutive(md.Threshold)}
 		m := New(Config{
@@ -105,6 +108,7 @@ func TestMachineMatchesModel(t *testing.T) {
 			Probes:       md.Probes,
 			CloseAfter:   closeAfter,
 			ProbeTimeout: md.ProbeTimeout,
+			Ramp:         md.Ramp,
 			Opened:       func(_ Word, d time.Duration) { opened = append(opened, d) },
 			Notify:       true,
 		}, now)
@@ -273,6 +277,9 @@ func TestMachineMatchesModel(t *testing.T) {
 				}
 				if w.Gen() < lastGen {
 					t.Fatalf("generation went down: %d after %d", w.Gen(), lastGen)
+				}
+				if w.Ramping() != md.Ramping {
+					t.Fatalf("ramping: machine %v, model %v", w.Ramping(), md.Ramping)
 				}
 				lastGen = w.Gen()
 				st := m.Status()

@@ -50,7 +50,7 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	m.mu.Lock()
 	w := m.Load()
 	fence := w
-	if w.Plain() {
+	if w.counted() { // plain or ramping: a Reconfigure ends a ramp
 		// As close does: no result of w may pass Record's check while
 		// the counts move. Those that find the fence wait (recordLate).
 		// The fence is a closed word with the due flag, which no other
@@ -87,8 +87,8 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.resetting = false
-	m.cfg.Policy, m.cfg.OpenFor, m.cfg.Probes, m.cfg.CloseAfter, m.cfg.ProbeTimeout =
-		cfg.Policy, cfg.OpenFor, cfg.Probes, cfg.CloseAfter, cfg.ProbeTimeout
+	m.cfg.Policy, m.cfg.OpenFor, m.cfg.Probes, m.cfg.CloseAfter, m.cfg.ProbeTimeout, m.cfg.Forget =
+		cfg.Policy, cfg.OpenFor, cfg.Probes, cfg.CloseAfter, cfg.ProbeTimeout, cfg.Forget
 	m.lim.Store(limitsOf(m.cfg))
 	cur := m.Load()
 	switch cur.State() {

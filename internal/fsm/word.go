@@ -34,13 +34,15 @@ func (s State) String() string {
 // with one comparison, whether anything happened since.
 type Word uint64
 
-// Layout: bits 0-1 the state, bit 2 the due flag, bit 3 the mute flag, the
-// rest the generation.
+// Layout: bits 0-1 the state, bit 2 the due flag (of an open word, or of a
+// Reconfigure's closed fence), bit 3 the mute flag, bit 4 the ramp flag
+// (closed), the rest the generation.
 const (
 	stateMask = 1<<2 - 1
 	dueBit    = 1 << 2
 	muteBit   = 1 << 3
-	genShift  = 4
+	rampBit   = 1 << 4
+	genShift  = 5
 )
 
 func makeWord(s State, gen uint64) Word { return Word(gen<<genShift | uint64(s)) }
@@ -58,7 +60,21 @@ func (w Word) Muted() bool { return w&muteBit != 0 }
 
 // Plain reports whether w is closed and not muted: a call under it runs and
 // its result goes to the policy. It is the test of the breaker's fastest path.
-func (w Word) Plain() bool { return w&(stateMask|muteBit) == 0 }
+// A ramping word is not plain, so the breaker's fastest path needs no test
+// of its own for a ramp.
+func (w Word) Plain() bool { return w&(stateMask|muteBit|rampBit) == 0 }
+
+// Ramping reports whether w is a closed word under which calls are admitted
+// in a rising share (see Ramp): the circuit closed by probes not long ago.
+func (w Word) Ramping() bool { return w&(stateMask|rampBit) == rampBit }
+
+// counted reports whether results of calls under w go to the policy: w is
+// closed and not muted, ramping or not.
+func (w Word) counted() bool { return w&(stateMask|muteBit) == 0 }
+
+// same reports whether the current word cur still admits results of calls
+// admitted under w: it is w, or w's twin once its ramp has ended.
+func same(cur, w Word) bool { return cur == w || cur == w&^rampBit }
 
 // Due reports whether an open circuit has been told (by MarkDue) that its
 // timeout has passed, so that the next caller should read the clock.

@@ -90,6 +90,13 @@ type Breaker struct {
 	// that long: the probes in flight are forgotten (a new generation) and
 	// new ones are let in. 0: slots are held as long as probes run.
 	ProbeTimeout time.Duration
+	// Ramp, when positive, is Config.RampUp: after a close by probes, a
+	// closed circuit admits a rising share of calls for that long (see
+	// rampAdmits).
+	Ramp time.Duration
+	// Shed, when set, is what the policy's shedder answers now: a closed
+	// circuit, not disabled, rejects the calls its ramp (if any) admitted.
+	Shed bool
 
 	State State
 	Mode  Mode
@@ -103,8 +110,16 @@ type Breaker struct {
 	InFlight  int       // half-open probes in flight
 	Succeeded int       // half-open probes that succeeded
 	ProbeAt   time.Time // when a probe was last admitted or finished, or half-open began
-	Log       []Transition
-	Events    []Event
+	// Ramping: the circuit closed by probes at RampStart and its ramp has
+	// not ended; RampCredit is the ramp's credit in millionths of a call.
+	Ramping    bool
+	RampStart  time.Time
+	RampCredit int64
+	// Rejected says why the last call Allow refused was refused: "open",
+	// "half-open", "ramp" or "shed".
+	Rejected string
+	Log      []Transition
+	Events   []Event
 }
 
 // move changes the state to to, in a new generation. The change is logged
@@ -120,6 +135,7 @@ func (m *Breaker) move(to State, now time.Time, cause Cause, report bool) {
 	}
 	m.State = to
 	m.Gen++
+	m.Ramping = false
 	m.CarryFrom = m.Gen
 	switch to {
 	case Open:
@@ -146,8 +162,17 @@ func (m *Breaker) Observe(now time.Time) State {
 func (m *Breaker) Allow(now time.Time) (Permit, bool) {
 	switch m.Observe(now) {
 	case Closed:
+		if m.Ramping && !m.rampAdmits(now) {
+			m.Rejected = "ramp"
+			return Permit{}, false
+		}
+		if m.Shed && m.Mode != ModeDisabled {
+			m.Rejected = "shed"
+			return Permit{}, false
+		}
 		return Permit{Gen: m.Gen, State: Closed, At: now}, true
 	case HalfOpen:
+		m.Rejected = "half-open"
 		if m.InFlight >= m.Probes && m.ProbeTimeout > 0 && now.Sub(m.ProbeAt) >= m.ProbeTimeout {
 			// Reclaim: still half-open, the probes in flight forgotten.
 			m.Gen++
@@ -158,8 +183,33 @@ func (m *Breaker) Allow(now time.Time) (Permit, bool) {
 			m.ProbeAt = now
 			return Permit{Gen: m.Gen, State: HalfOpen, At: now}, true
 		}
+	default:
+		m.Rejected = "open"
 	}
 	return Permit{}, false
+}
+
+// rampAdmits decides a call of a ramping circuit at now: the share of the
+// ramp rises in a line from 10% at the close to all calls at its end; each
+// call adds the share to a credit, and runs when the credit makes a whole
+// call (a million millionths), which it spends. The credit starts whole.
+func (m *Breaker) rampAdmits(now time.Time) bool {
+	const floor, unit = 0.1, 1_000_000
+	e := now.Sub(m.RampStart)
+	if e >= m.Ramp {
+		m.Ramping = false
+		return true
+	}
+	s := floor
+	if e > 0 {
+		s = floor + (1-floor)*float64(e)/float64(m.Ramp)
+	}
+	m.RampCredit += max(int64(s*unit), 1)
+	if m.RampCredit >= unit {
+		m.RampCredit -= unit
+		return true
+	}
+	return false
 }
 
 func (m *Breaker) closeAfter() int {
@@ -202,6 +252,9 @@ func (m *Breaker) Done(p Permit, o Outcome, now time.Time) {
 			m.InFlight--
 			if m.Succeeded++; m.Succeeded == m.closeAfter() {
 				m.move(Closed, now, CauseProbe, false)
+				if m.Ramp > 0 {
+					m.Ramping, m.RampStart, m.RampCredit = true, now, 1_000_000-1
+				}
 			}
 		case Ignored:
 			m.InFlight--
@@ -306,6 +359,7 @@ func (m *Breaker) Reconfigure(threshold int, timeout time.Duration, probes, clos
 	m.Threshold, m.Timeout, m.Probes, m.CloseAfter, m.ProbeTimeout = threshold, timeout, probes, closeAfter, probeTimeout
 	m.Events = append(m.Events, Event{From: m.State, To: m.State, Cause: CauseReconfigure, Mode: m.Mode})
 	m.Gen++
+	m.Ramping = false // a reconfiguration ends a ramp-up
 	if m.State == HalfOpen {
 		m.InFlight, m.Succeeded = 0, 0
 		m.ProbeAt = now
