@@ -22,6 +22,7 @@ var (
 	simSteps   = flag.Int("sim.steps", 0, "steps of each seed's chaotic phase (0: the harness's default)")
 	simCensus  = flag.Bool("sim.census", false, "run every seed and tally the invariants broken, rather than stop at the first")
 	simWithout = flag.String("sim.without", "", "comma-separated kinds of step the runs never take (fleetsim.Kinds)")
+	simIgnore  = flag.String("sim.ignore", "", "comma-separated invariants the runs do not check")
 	simCbCo    = flag.Bool("sim.cbco", true, "let user callbacks call the coordinator")
 	simStall   = flag.Duration("sim.stall", 0, "real time after which a step counts as blocked (0: the harness's default)")
 )
@@ -38,6 +39,12 @@ func simOptions(seed uint64) fleetsim.Options {
 			o.Without[strings.TrimSpace(k)] = true
 		}
 	}
+	if *simIgnore != "" {
+		o.Ignore = map[string]bool{}
+		for _, k := range strings.Split(*simIgnore, ",") {
+			o.Ignore[strings.TrimSpace(k)] = true
+		}
+	}
 	return o
 }
 
@@ -47,7 +54,11 @@ func simOptions(seed uint64) fleetsim.Options {
 // one seed. A failing seed prints its trace and how to replay it.
 func TestSim(t *testing.T) {
 	if *simSeed != 0 {
-		f := fleetsim.Run(simOptions(*simSeed))
+		o := simOptions(*simSeed)
+		if testing.Verbose() {
+			o.Echo = func(l string) { fmt.Println(l) }
+		}
+		f := fleetsim.Run(o)
 		if f != nil {
 			t.Fatal(f.Report())
 		}
@@ -166,7 +177,7 @@ func classify(f *fleetsim.Failure) string {
 		if strings.Contains(d, "half-open") || strings.Contains(d, "open") {
 			return "record not settled"
 		}
-	case fleetsim.InvQuorumSound:
+	case fleetsim.InvQuorumSound, fleetsim.InvProbeBound:
 		if strings.Contains(d, "coordinators") {
 			return "attached to two coordinators"
 		}

@@ -19,6 +19,7 @@ func (s *sim) observeTransition(p *proc, t breaker.Transition) {
 		s.violateLocked(InvDetached, fmt.Sprintf("i%d's breaker, attached to no coordinator, adopted %v>%v (mode %v)", p.id, t.From, t.To, t.Mode))
 		return
 	}
+	p.lastExt, p.lastTo = t.Cause == breaker.CauseExternal, t.To
 	own := t.To == breaker.Open && (t.Cause == breaker.CausePolicy || (t.Cause == breaker.CauseProbe && t.From == breaker.HalfOpen))
 	if !own || s.phase != 0 || p.co == nil || p.detach == nil || p.attached != 1 || p.co.Degraded() || !s.recOK {
 		return
@@ -152,9 +153,15 @@ func (s *sim) check() {
 		}
 		// A record without a mode promises nothing about a local mode
 		// (adopting a close leaves a disabled breaker as it is).
-		if v.known.Mode != fleet.ModeNone && v.m.Mode != v.known.Mode {
-			s.violateLocked(InvMonotonic, fmt.Sprintf("i%d's coordinator knows %s, newer than any local action, but its breaker is %v in mode %v: an older decision was applied over it",
-				p.id, recText(v.known), v.m.State, v.m.Mode))
+		bad := v.known.Mode != fleet.ModeNone && v.m.Mode != v.known.Mode
+		// Without a mode, the last adoption must agree with the record:
+		// an adopted open over a known close, or the other way round.
+		if v.known.Mode == fleet.ModeNone && p.lastExt && (v.known.State == breaker.Closed) != (p.lastTo == breaker.Closed) {
+			bad = true
+		}
+		if bad {
+			s.violateLocked(InvMonotonic, fmt.Sprintf("i%d's coordinator knows %s, newer than any local action, but its breaker is %v in mode %v (last adopted: %v): an older decision was applied over it",
+				p.id, recText(v.known), v.m.State, v.m.Mode, p.lastTo))
 			return
 		}
 	}
@@ -202,7 +209,11 @@ func (s *sim) check() {
 			}
 			if l := pm.lease; l != nil && l.k == cur && l.live && now.Before(l.expires) || pm.local && pm.localKey == cur {
 				n++
-				who = append(who, fmt.Sprintf("i%d%s", p.id, pm.leaseText()))
+				w := fmt.Sprintf("i%d%s", p.id, pm.leaseText())
+				if p.doubled {
+					w += " (its breaker attached to two coordinators)"
+				}
+				who = append(who, w)
 			}
 		}
 	}

@@ -55,6 +55,7 @@ func (k faultKind) String() string {
 type fault struct {
 	kind faultKind
 	d    time.Duration
+	back bool // the latency is the answer's, on its way back
 }
 
 func (f fault) before() error {
@@ -94,6 +95,7 @@ func (s *sim) inject(p *proc, op string) fault {
 		f.kind = faultKind(1 + s.rng.IntN(6))
 		if f.kind == latency {
 			f.d = []time.Duration{5 * time.Millisecond, 50 * time.Millisecond, 300 * time.Millisecond}[s.rng.IntN(3)]
+			f.back = s.rng.IntN(2) == 0
 		}
 	}
 	if f.kind != noFault {
@@ -107,13 +109,23 @@ func (s *sim) inject(p *proc, op string) fault {
 		extra := ""
 		if f.kind == latency {
 			extra = " " + f.d.String()
+			if f.back {
+				extra += " on the answer"
+			}
 		}
 		s.tracef("  i%d %s: fault: %v%s", p.id, op, f.kind, extra)
 	}
-	if f.kind == latency {
+	if f.kind == latency && !f.back {
 		s.clk.Advance(f.d)
 	}
 	return f
+}
+
+// answered lets the time pass that an answer late on its way back takes.
+func (s *sim) answered(f fault) {
+	if f.kind == latency && f.back {
+		s.clk.Advance(f.d)
+	}
 }
 
 // observeRec takes note of a record the store answered with.
@@ -135,12 +147,15 @@ func (s *sim) observeRecLocked(r fleet.Record) {
 		s.lastInc = r.Incarnation
 		s.incs++
 	}
+	wasOK := s.recOK
 	changed := !s.recOK || k != keyOf(s.rec)
 	s.rec, s.recAt, s.recOK = r, s.clk.Now(), true
 	if !changed {
 		return
 	}
-	s.trips = nil
+	if wasOK {
+		s.trips = nil // the trips since a loss count towards the new record
+	}
 	for _, l := range s.leases {
 		if l.k != k {
 			l.live = false
@@ -174,7 +189,7 @@ func (f *faultStore) Trip(ctx context.Context, name string, t fleet.TripRequest,
 	s.preempt(f.p, "Trip")
 	s.mu.Lock()
 	pre, preOK := keyOf(s.rec), s.recOK && s.rec.State == breaker.Closed && s.rec.Mode == fleet.ModeNone
-	if preOK {
+	if preOK || !s.recOK { // unknown: lost, and about to be created closed
 		s.trips = append(s.trips, tripRec{p: f.p, at: s.clk.Now(), k: key{t.Incarnation, t.Generation}})
 	}
 	s.mu.Unlock()
@@ -182,6 +197,7 @@ func (f *faultStore) Trip(ctx context.Context, name string, t fleet.TripRequest,
 	if err != nil {
 		return rec, err
 	}
+	s.answered(fa)
 	s.mu.Lock()
 	if preOK && rec.State == breaker.Open && rec.Incarnation == pre.inc && rec.Generation > pre.gen {
 		s.checkQuorumSound(pre, rec)
@@ -247,6 +263,7 @@ func (f *faultStore) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Pa
 	s.mu.Unlock()
 	s.preempt(f.p, "Flush")
 	recs, errs, err := s.tgt.Store.Flush(ctx, batch, p)
+	s.answered(fa)
 	s.mu.Lock()
 	if err == nil {
 		f.p.sentS += succ
@@ -304,6 +321,7 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 	if err != nil {
 		return v, rec, err
 	}
+	s.answered(fa)
 	s.mu.Lock()
 	s.observeRecLocked(rec)
 	if v == fleet.ProbeAdmit {
@@ -341,6 +359,7 @@ func (f *faultStore) ReportProbe(ctx context.Context, name string, r fleet.Probe
 	if err != nil {
 		return rec, err
 	}
+	s.answered(fa)
 	s.mu.Lock()
 	if l := s.leases[r.Lease]; l != nil {
 		l.live = false
@@ -381,6 +400,7 @@ func (f *faultStore) Force(ctx context.Context, name string, m fleet.Mode, p fle
 	if err != nil {
 		return rec, err
 	}
+	s.answered(fa)
 	s.observeRec(rec)
 	s.tracef("  i%d Force(%v) -> %s", f.p.id, m, recText(rec))
 	s.preempt(f.p, "Force answer")
