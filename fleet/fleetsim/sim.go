@@ -1031,13 +1031,17 @@ func (s *sim) callback(p *proc, t breaker.Transition) {
 // concurrently and joined at the end of the step.
 func (s *sim) preempt(p *proc, where string) {
 	s.mu.Lock()
-	if s.phase != 0 || s.nesting || s.fail != nil || s.o.Without["nest"] || s.rng.Float64() >= 0.08 {
+	odds := 0.08
+	if strings.HasPrefix(where, "AcquireProbe answer") && !strings.HasSuffix(where, "admit") {
+		odds = 0.4
+	}
+	if s.phase != 0 || s.nesting || s.fail != nil || s.o.Without["nest"] || s.rng.Float64() >= odds {
 		s.mu.Unlock()
 		return
 	}
 	s.nesting = true
 	kinds := []string{"sync", "fleet", "call", "close", "event", "step", "detach"}
-	if strings.HasSuffix(where, "answer") && s.rng.IntN(2) == 0 {
+	if strings.Contains(where, "answer") && s.rng.IntN(2) == 0 {
 		// Between an answer and its handling, what matters most is a
 		// newer record reaching the instance another way.
 		kinds = []string{"sync", "fleet", "event"}

@@ -339,7 +339,9 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 	}
 	s.mu.Unlock()
 	s.tracef("  i%d AcquireProbe(%v, %s) -> %v %s", f.p.id, key{r.Incarnation, r.Generation}, r.Lease, v, recText(rec))
-	s.preempt(f.p, "AcquireProbe answer")
+	// An answer other than admit is acted on after the store has moved
+	// on: the window where a newer decision can land first.
+	s.preempt(f.p, "AcquireProbe answer "+v.String())
 	rec, err = f.after(fa, rec)
 	if err != nil {
 		return 0, rec, err
