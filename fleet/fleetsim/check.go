@@ -40,11 +40,14 @@ func (s *sim) observeTransition(p *proc, t breaker.Transition) {
 }
 
 // delivered: p's coordinator finished a Step begun after some of its
-// breaker's own opens, with no fault in between: they have reached the
-// store. Once Quorum distinct instances' opens under the record the store
-// still holds have reached it within QuorumWindow, the record must have
-// moved on.
-func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps uint64) {
+// breaker's own opens, in which it flushed, with no fault in between: they
+// have reached the store, whether the coordinator sends them as hand-offs
+// or with its flush. Once Quorum distinct instances' opens under the
+// record the store still holds have reached it, all within QuorumWindow
+// (from the earliest open to the latest delivery, so that the store's own
+// window, which falls in between, is shorter), the record must have moved
+// on.
+func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps, flushes uint64) {
 	degraded := co.Degraded()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -52,13 +55,14 @@ func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps uint64) {
 		return
 	}
 	now, cur := s.clk.Now(), keyOf(s.rec)
+	flushed := p.flushes > flushes
 	kept := s.opens[:0]
 	for _, o := range s.opens {
 		if o.k != cur {
 			continue
 		}
 		if o.p == p && !o.delivered {
-			if o.steps >= steps {
+			if o.steps >= steps || !flushed {
 				kept = append(kept, o)
 				continue
 			}
@@ -70,24 +74,24 @@ func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps uint64) {
 		kept = append(kept, o)
 	}
 	s.opens = kept
-	var last time.Time
-	for _, o := range s.opens {
-		if o.delivered && o.dAt.After(last) {
-			last = o.dAt
+	for _, first := range s.opens {
+		if !first.delivered {
+			continue
 		}
-	}
-	seen := map[*proc]bool{}
-	var who []string
-	for _, o := range s.opens {
-		if o.delivered && last.Sub(o.dAt) < s.params.QuorumWindow && !seen[o.p] {
-			if o.p.doubled {
-				who = append(who, "attached to two coordinators:")
+		seen := map[*proc]bool{}
+		var who []string
+		for _, o := range s.opens {
+			if o.delivered && !o.at.Before(first.at) && o.dAt.Sub(first.at) < s.params.QuorumWindow && !seen[o.p] {
+				seen[o.p] = true
+				if o.p.doubled {
+					who = append(who, "attached to two coordinators:")
+				}
+				who = append(who, fmt.Sprintf("i%d %s at %v", o.p.id, o.how, o.at.Sub(s.o.Start)))
 			}
-			seen[o.p] = true
-			who = append(who, fmt.Sprintf("i%d %s at %v", o.p.id, o.how, o.at.Sub(s.o.Start)))
 		}
-	}
-	if len(seen) >= s.params.Quorum {
+		if len(seen) < s.params.Quorum {
+			continue
+		}
 		st := "closed"
 		if s.rec.State != breaker.Closed {
 			st = "half-open"
@@ -98,6 +102,7 @@ func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps uint64) {
 		}
 		s.violateLocked(InvQuorumOpens, fmt.Sprintf("%d instances (%s) opened on their own under the %s record %s%s within %v and told the store, quorum %d; the record has not moved on",
 			len(seen), strings.Join(who, ", "), st, recText(s.rec), lost, s.params.QuorumWindow, s.params.Quorum))
+		return
 	}
 }
 

@@ -98,9 +98,10 @@
 //     of their own accord (a policy trip, or a reopen after a failed
 //     probe) while R was closed or half-open, without a mode, each while
 //     its coordinator knew R and was not degraded, and each coordinator
-//     then finished a Step begun after that open with no fault injected
-//     since, those Steps within QuorumWindow of one another: R has moved on
-//     (a newer generation or incarnation). Unless R is disabled, a quorum
+//     then finished a Step begun after that open, in which it flushed, with
+//     no fault injected since — from the earliest of those opens to the
+//     latest of those Steps less than QuorumWindow: R has moved on (a newer
+//     generation or incarnation). Unless R is disabled, a quorum
 //     of opens opens the fleet — a reopen included, so that a lost record
 //     forms again.
 //   - leases-back: once Close has returned, with no fault injected into
@@ -126,9 +127,9 @@
 //
 //	fault                                        invariant       first seed
 //	 1 deadlock: a callback reaches the gate     no-block                54
-//	 2 an old answer over a newer decision       monotonic             2386
-//	 3 a probe reported under another's lease    own-lease              787
-//	 4 quorum lost after local closes            quorum-opens            23
+//	 2 an old answer over a newer decision       monotonic              882
+//	 3 a probe reported under another's lease    own-lease              173
+//	 4 quorum lost after local closes            quorum-opens           244
 //	                                             converge               201
 //	 5 counts sent twice                         counts-once             10
 //	 6 Close during Attach panics                no-panic                32

@@ -203,7 +203,8 @@ type proc struct {
 	unsureS  uint64 // of which the answer was lost
 	unsureF  uint64
 	flushing int
-	overlap  bool // two flushes of this process were in flight at once
+	flushes  uint64 // flushes that reached the store
+	overlap  bool   // two flushes of this process were in flight at once
 }
 
 type permit struct {
@@ -798,7 +799,7 @@ func (s *sim) step(p *proc) {
 		return
 	}
 	p.steps++
-	steps := p.steps
+	steps, flushes := p.steps, p.flushes
 	s.mu.Unlock()
 	s.tracef("i%d: Step", p.id)
 	n := co.Step()
@@ -806,7 +807,7 @@ func (s *sim) step(p *proc) {
 		n += co2.Step()
 	}
 	s.tracef("i%d: Step ran %d hand-offs", p.id, n)
-	s.delivered(p, co, steps)
+	s.delivered(p, co, steps, flushes)
 }
 
 // call runs one call through p's breaker with Execute.

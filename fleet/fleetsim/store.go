@@ -266,6 +266,7 @@ func (f *faultStore) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Pa
 	s.answered(fa)
 	s.mu.Lock()
 	if err == nil {
+		f.p.flushes++
 		f.p.sentS += succ
 		f.p.sentF += fail
 		if fa.lost() {
