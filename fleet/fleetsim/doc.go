@@ -43,10 +43,11 @@
 //     goroutine would: a Sync, a fleet-wide action, a call, a Close, a
 //     Detach, an event, another instance's Step. It runs on a goroutine
 //     of its own and is waited for, so the order stays the seed's; if it
-//     does not finish within Options.NestWait of real time it is taken to
-//     be blocked on a lock the interrupted step holds, and runs on
-//     concurrently until the step ends (such a run is not bound to replay
-//     exactly; the trace says so).
+//     parks on a lock or a channel (looked at every Options.NestWait), it
+//     waits for a lock the interrupted step holds, and runs on
+//     concurrently once that step lets go, joined when the step ends (the
+//     trace says so; what runs concurrently then is not bound to replay
+//     exactly).
 //
 // Then a calm phase: the faults stop, every instance reaches the store,
 // events are delivered in order, the dependency is healthy, held calls end,

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,10 +68,11 @@ type Options struct {
 	// Stall is how long, in real time, one step may run before the
 	// watchdog fails the seed as blocked. 0 means 5s.
 	Stall time.Duration
-	// NestWait is how long, in real time, a step that interrupts another
-	// at one of its store calls (or calls to the breaker) is waited for
-	// before it is taken to be blocked on a lock the interrupted step
-	// holds and let run concurrently. 0 means 100ms.
+	// NestWait is how often, in real time, the run looks whether a step
+	// that interrupts another (at one of its store calls, or calls to the
+	// breaker) and has not finished is parked on a lock or a channel: it
+	// then waits for the interrupted step, and is let run concurrently
+	// until the step ends. 0 means 1ms.
 	NestWait time.Duration
 }
 
@@ -293,7 +295,7 @@ func Run(o Options) *Failure {
 		o.Stall = 5 * time.Second
 	}
 	if o.NestWait == 0 {
-		o.NestWait = 100 * time.Millisecond
+		o.NestWait = time.Millisecond
 	}
 	if o.Start.IsZero() {
 		o.Start = Start
@@ -306,7 +308,9 @@ func Run(o Options) *Failure {
 		s.clk = NewVirtualClock(o.Start)
 	}
 	done := make(chan struct{})
+	ids := make(chan int64, 1)
 	go func() {
+		ids <- goid()
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil {
@@ -1059,7 +1063,9 @@ func (s *sim) preempt(p *proc, where string) {
 	}
 	s.tracef("  i%d at %s: interrupted by %s at i%d", p.id, where, name, target.id)
 	done := make(chan struct{})
+	ids := make(chan int64, 1)
 	go func() {
+		ids <- goid()
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil {
@@ -1071,16 +1077,60 @@ func (s *sim) preempt(p *proc, where string) {
 		}()
 		s.act(name, target, true)
 	}()
-	t := time.NewTimer(s.o.NestWait)
+	// Wait until it is done, or parked on a lock or a channel: it can
+	// only be waiting for the interrupted step, which waits for it. A
+	// look at its state (not a timeout) decides, so that a slow machine
+	// does not change the run.
+	id := <-ids
+	t := time.NewTicker(s.o.NestWait)
 	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		s.tracef("  (%s at i%d blocks on the interrupted step: it runs concurrently)", name, target.id)
-		s.mu.Lock()
-		s.pending = append(s.pending, done)
-		s.mu.Unlock()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if !parked(id) {
+				continue
+			}
+			s.tracef("  (%s at i%d blocks on the interrupted step: it runs concurrently)", name, target.id)
+			s.mu.Lock()
+			s.pending = append(s.pending, done)
+			s.mu.Unlock()
+			return
+		}
 	}
+}
+
+// goid returns the id of the calling goroutine, as its stack names it.
+func goid() int64 {
+	var buf [64]byte
+	f := strings.Fields(string(buf[:runtime.Stack(buf[:], false)]))
+	if len(f) < 2 {
+		return -1
+	}
+	id, _ := strconv.ParseInt(f[1], 10, 64)
+	return id
+}
+
+// parked reports whether goroutine id waits on a lock or a channel.
+func parked(id int64) bool {
+	buf := make([]byte, 1<<20)
+	all := string(buf[:runtime.Stack(buf, true)])
+	head := "goroutine " + strconv.FormatInt(id, 10) + " ["
+	i := strings.Index(all, head)
+	if i < 0 {
+		return false
+	}
+	st := all[i+len(head):]
+	if j := strings.IndexAny(st, ",]"); j >= 0 {
+		st = st[:j]
+	}
+	switch st {
+	case "sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "semacquire", "sync.WaitGroup.Wait",
+		"sync.Cond.Wait", "chan receive", "chan send", "select":
+		return true
+	}
+	return false
 }
 
 // endStep joins the steps that ran concurrently and checks the
