@@ -115,9 +115,19 @@
 //     degraded, knows R, and has its breaker in R's mode (and closed when R
 //     has none).
 //
-// Each invariant holds under the guarantees package fleet documents, or
-// the rules issue 18 states for it; which rule each one checks is said in
-// the report of the run that first found it.
+// Where each comes from: probe-bound, quorum-sound and converge are
+// guarantees package fleet documents (its package doc, Store.Trip, "the
+// coordinator resynchronises once the store answers"); no-panic, and
+// no-block for callbacks that call the breaker, follow from the breaker's
+// docs (a callback may call the breaker). The others are the rules the
+// fleet's design notes set for the coordinator of issue 18: monotonic
+// adoption (2), a report names its own lease and Close hands leases back
+// (3: own-lease, leases-back), every open reaches the store (4:
+// quorum-opens for reopens), a local close is visible to the fleet (5:
+// quorum-opens under a half-open record), work is fenced by its
+// attachment and one breaker has one coordinator (6: detached,
+// counts-once), and no user callback runs under the coordinator's lock
+// (1: callbacks that call the coordinator, Options.CallbacksUseCoordinator).
 //
 // # What it found in package fleet at 04e6d61
 //
