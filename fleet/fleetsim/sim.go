@@ -41,9 +41,11 @@ type Options struct {
 	// clk. nil: a fleet.Memory.
 	NewStore func(clk Clock) (Target, error)
 
-	// Known returns the record the coordinator knows for the circuit name
-	// (false: none, or not attached). Required: it is the seam through
-	// which the run sees what each instance has adopted.
+	// Known returns the newest record the coordinator has applied to the
+	// breaker attached under name (false: none yet, or none attached).
+	// Required: it is the seam through which the run sees what each
+	// instance has adopted. A coordinator that learns a record before it
+	// applies it must return the applied one, or "monotonic" sees the gap.
 	Known func(co *fleet.Coordinator, name string) (fleet.Record, bool)
 	// Deliver hands rec to co as if the store had pushed it (a driven
 	// coordinator subscribes to nothing). nil: no events are delivered,
@@ -51,7 +53,7 @@ type Options struct {
 	Deliver func(co *fleet.Coordinator, rec fleet.Record)
 
 	// CallbacksUseCoordinator lets user callbacks call the coordinator
-	// (Sync, ForceOpen, Disable, Clear) and not only the breaker: the rule
+	// (Sync, and Disable fleet-wide) and not only the breaker: the rule
 	// "no user callback while the coordinator holds a lock" promises that
 	// this is safe.
 	CallbacksUseCoordinator bool
