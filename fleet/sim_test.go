@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/fleet/fleetsim"
 )
 
@@ -31,7 +30,6 @@ var (
 func simOptions(seed uint64) fleetsim.Options {
 	o := fleetsim.Options{
 		Seed: seed, Steps: *simSteps, Stall: *simStall,
-		Known: fleet.KnownRecord, Deliver: fleet.DeliverEvent,
 		CallbacksUseCoordinator: *simCbCo,
 	}
 	if *simWithout != "" {

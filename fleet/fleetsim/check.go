@@ -128,7 +128,7 @@ func (s *sim) views() []view {
 		v := &vs[i]
 		v.m = v.p.b.Metrics()
 		if v.co != nil {
-			v.known, v.knownOK = s.o.Known(v.co, Circuit)
+			v.known, v.knownOK = known(v.co)
 			v.degraded = v.co.Degraded()
 		}
 	}
@@ -295,7 +295,7 @@ func (s *sim) calm() {
 		for _, p := range s.live() {
 			for {
 				s.mu.Lock()
-				if len(p.inbox) == 0 || s.o.Deliver == nil || p.co == nil {
+				if len(p.inbox) == 0 || p.co == nil {
 					p.inbox = nil
 					s.mu.Unlock()
 					break
@@ -304,7 +304,7 @@ func (s *sim) calm() {
 				p.inbox = p.inbox[1:]
 				s.mu.Unlock()
 				s.tracef("i%d: event %v delivered", p.id, keyOf(rec))
-				s.o.Deliver(co, rec)
+				co.Deliver(rec)
 			}
 		}
 		for _, p := range s.live() {

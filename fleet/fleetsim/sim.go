@@ -41,17 +41,6 @@ type Options struct {
 	// clk. nil: a fleet.Memory.
 	NewStore func(clk Clock) (Target, error)
 
-	// Known returns the newest record the coordinator has applied to the
-	// breaker attached under name (false: none yet, or none attached).
-	// Required: it is the seam through which the run sees what each
-	// instance has adopted. A coordinator that learns a record before it
-	// applies it must return the applied one, or "monotonic" sees the gap.
-	Known func(co *fleet.Coordinator, name string) (fleet.Record, bool)
-	// Deliver hands rec to co as if the store had pushed it (a driven
-	// coordinator subscribes to nothing). nil: no events are delivered,
-	// and the instances learn only from their own steps and Sync.
-	Deliver func(co *fleet.Coordinator, rec fleet.Record)
-
 	// CallbacksUseCoordinator lets user callbacks call the coordinator
 	// (Sync, and Disable fleet-wide) and not only the breaker: the rule
 	// "no user callback while the coordinator holds a lock" promises that
@@ -172,7 +161,6 @@ type proc struct {
 	id   int
 	b    *breaker.Breaker[int]
 	circ *circuit
-	fs   *faultStore
 
 	co       *fleet.Coordinator // nil: none running
 	coName   string
@@ -287,9 +275,6 @@ type sim struct {
 
 // Run runs one seed and returns the first invariant it broke, or nil.
 func Run(o Options) *Failure {
-	if o.Known == nil {
-		return &Failure{Seed: o.Seed, Invariant: "options", Detail: "Options.Known is required"}
-	}
 	if o.Steps == 0 {
 		o.Steps = 300
 	}
@@ -445,7 +430,6 @@ func (s *sim) run() {
 		s.o.Seed, s.n, cfg.Quorum, cfg.QuorumWindow, cfg.Probes, cfg.OpenTimeout, cfg.Backoff.Max, cfg.ProbeTimeout, cfg.FlushInterval, cfg.FailureRate, cfg.MinCalls)
 	for i := range s.n {
 		p := &proc{id: i}
-		p.fs = &faultStore{s: s, p: p}
 		open := pick(s, time.Second, 2*time.Second, 5*time.Second)
 		localMax = max(localMax, open)
 		bc := breaker.Config[int]{
@@ -489,7 +473,6 @@ func (s *sim) without(kind string) bool { return s.o.Without[kind] }
 // startCo builds a new coordinator for p and attaches p's breaker.
 func (s *sim) startCo(p *proc) {
 	cfg := s.fleetCfg
-	cfg.Store = p.fs
 	cfg.Clock = s.clk
 	cfg.Logger = discard
 	cfg.Driven = true
@@ -500,6 +483,7 @@ func (s *sim) startCo(p *proc) {
 	}
 	p.restarts++
 	s.mu.Unlock()
+	cfg.Store = &faultStore{s: s, p: p, co: cfg.Instance}
 	co, err := fleet.New(cfg)
 	if err != nil {
 		s.violate("options", err.Error())
@@ -772,8 +756,9 @@ func (s *sim) double(p *proc) {
 	}
 	s.mu.Unlock()
 	cfg := s.fleetCfg
-	cfg.Store, cfg.Clock, cfg.Logger, cfg.Driven = p.fs, s.clk, discard, true
+	cfg.Clock, cfg.Logger, cfg.Driven = s.clk, discard, true
 	cfg.Instance = fmt.Sprintf("i%d-second", p.id)
+	cfg.Store = &faultStore{s: s, p: p, co: cfg.Instance}
 	co2, err := fleet.New(cfg)
 	if err != nil {
 		return
@@ -876,13 +861,19 @@ func (s *sim) hold(p *proc, why string) {
 	s.tracef("i%d: %sallow: holding a call%s", p.id, why, pm.leaseText())
 }
 
-// knownLocked reads what p's coordinator knows. Known reads an atomic, so
-// it is safe with s.mu held.
+// knownLocked reads what p's coordinator knows. View takes only the
+// coordinator's leaf lock, so it is safe with s.mu held.
+// known returns the record co applied to the run's circuit (its View).
+func known(co *fleet.Coordinator) (fleet.Record, bool) {
+	v, ok := co.View(Circuit)
+	return v.Record, ok && v.Known
+}
+
 func (s *sim) knownLocked(p *proc) (key, bool) {
 	if p.co == nil {
 		return key{}, false
 	}
-	r, ok := s.o.Known(p.co, Circuit)
+	r, ok := known(p.co)
 	return keyOf(r), ok
 }
 
@@ -966,7 +957,7 @@ func (s *sim) override(p *proc) {
 func (s *sim) event(p *proc) {
 	s.mu.Lock()
 	co := p.co
-	if co == nil || len(p.inbox) == 0 || s.o.Deliver == nil {
+	if co == nil || len(p.inbox) == 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -988,7 +979,7 @@ func (s *sim) event(p *proc) {
 		return
 	}
 	s.tracef("i%d: event %v %s delivered", p.id, keyOf(rec), []string{"", "(out of order)", "", "(duplicate)"}[how])
-	s.o.Deliver(co, rec)
+	co.Deliver(rec)
 }
 
 // callback is every breaker's OnTransition: the run's bookkeeping, then a

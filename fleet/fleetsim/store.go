@@ -32,8 +32,9 @@ func (c *circuit) SetProbeGate(g breaker.ProbeGate) {
 // faultStore is one process's way to the shared store: every step passes
 // through it, so the run sees every answer, and it injects the faults.
 type faultStore struct {
-	s *sim
-	p *proc
+	s  *sim
+	p  *proc
+	co string // the instance name of the coordinator it serves
 }
 
 type faultKind uint8
@@ -209,6 +210,24 @@ func (f *faultStore) Trip(ctx context.Context, name string, t fleet.TripRequest,
 	return f.after(fa, rec)
 }
 
+func (f *faultStore) Closed(ctx context.Context, name string, c fleet.CloseRequest, p fleet.Params) (fleet.Record, error) {
+	s := f.s
+	fa := s.inject(f.p, "Closed")
+	if err := fa.before(); err != nil {
+		return fleet.Record{}, err
+	}
+	s.preempt(f.p, "Closed")
+	rec, err := s.tgt.Store.Closed(ctx, name, c, p)
+	if err != nil {
+		return rec, err
+	}
+	s.answered(fa)
+	s.observeRec(rec)
+	s.tracef("  i%d Closed(%s as of %v) -> %s", f.p.id, c.Instance, key{c.Incarnation, c.Generation}, recText(rec))
+	s.preempt(f.p, "Closed answer")
+	return f.after(fa, rec)
+}
+
 // checkQuorumSound: a Trip opened the record; Quorum distinct breakers
 // must have tripped within the window (trips of an older generation of
 // the same life of the record do not count).
@@ -326,11 +345,7 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 	s.mu.Lock()
 	s.observeRecLocked(rec)
 	if v == fleet.ProbeAdmit {
-		owner, _, ok := strings.Cut(r.Lease, "/")
-		if !ok {
-			owner = f.p.coName
-		}
-		l := &lease{id: r.Lease, p: f.p, owner: owner, k: key{r.Incarnation, r.Generation},
+		l := &lease{id: r.Lease, p: f.p, owner: f.co, k: key{r.Incarnation, r.Generation},
 			expires: s.clk.Now().Add(s.params.ProbeTimeout), live: true}
 		if n := len(f.p.frames); n > 0 && !fa.lost() && fa.kind != corrupt {
 			l.permit = f.p.frames[n-1]
