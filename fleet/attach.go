@@ -68,7 +68,13 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	if !own(c, co) {
 		return nil, errors.New("fleet: Attach: the breaker " + strconv.Quote(name) + " is already attached to a coordinator; detach it first")
 	}
-	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{}}
+	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{},
+		sender: co.leases + "a" + strconv.FormatUint(co.attaches.Add(1), 10)}
+	// The calls counted before the attachment are not the fleet's: a
+	// breaker attached again sends only what it counts from now on.
+	if mt := c.Metrics(); mt.Counted {
+		m.baseS, m.baseF = mt.Successes, mt.Failures
+	}
 	m.rules = m.params.Rules()
 	m.view.Store(&view{})
 	co.mu.Lock()

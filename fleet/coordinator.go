@@ -72,6 +72,7 @@ type Coordinator struct {
 	health    health
 	bad       atomic.Int64 // attached circuits whose record is unreadable
 	nextProbe atomic.Uint64
+	attaches  atomic.Uint64 // numbers each attachment's Counts.Sender
 	stats     stats
 }
 
@@ -92,8 +93,11 @@ type member struct {
 	fullUntil   time.Time
 	leases      map[breaker.ProbeID]heldLease
 	bad         bool   // the last record was unreadable
-	sentS       uint64 // counts already flushed
-	sentF       uint64
+	sender      string // the Counts.Sender of this attachment
+	baseS       uint64 // the breaker's totals when attached: not the fleet's
+	baseF       uint64
+	ackedS      uint64 // totals since attached that a flush's answer acknowledged
+	ackedF      uint64
 	closeSent   Record // the record whose local close was sent last
 	rulesWarned bool
 }

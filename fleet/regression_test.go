@@ -247,12 +247,13 @@ func TestFault4QuorumLostAfterLocalCloses(t *testing.T) {
 	})
 }
 
-// countingFlushStore counts what flushes send, and holds the first flush
+// countingFlushStore counts what flushes bring the store, and holds the first flush
 // with counts until a second flush arrives or a bound passes.
 type countingFlushStore struct {
 	fleet.Store
 	mu       sync.Mutex
 	failures uint64
+	taken    map[string][2]uint64
 	calls    int
 	second   chan struct{}
 }
@@ -261,8 +262,16 @@ func (c *countingFlushStore) Flush(ctx context.Context, b []fleet.Counts, p flee
 	c.mu.Lock()
 	c.calls++
 	n := c.calls
+	// What the store takes: a Counts with a Sender adds what its totals
+	// add to those taken before.
+	if c.taken == nil {
+		c.taken = map[string][2]uint64{}
+	}
 	for _, x := range b {
-		c.failures += x.Failures
+		t := c.taken[x.Sender]
+		_, addF, keepS, keepF := x.Take(t[0], t[1])
+		c.taken[x.Sender] = [2]uint64{keepS, keepF}
+		c.failures += addF
 	}
 	c.mu.Unlock()
 	switch n {
@@ -763,5 +772,155 @@ func TestDrivenCallbacksCallBack(t *testing.T) {
 	})
 	if m := b.Metrics(); m.Mode != breaker.ModeDisabled {
 		t.Fatalf("the callback's Disable was not adopted: %+v", m)
+	}
+}
+
+// lossyFlushStore takes each flush to the store, or not, and loses its
+// answer, or sends it twice (as a cluster pipeline that timed out on one
+// master sends again what the others applied), as told.
+type lossyFlushStore struct {
+	fleet.Store
+	mu     sync.Mutex
+	before int // flushes with counts failed before the store
+	after  int // flushes with counts whose answer is lost
+	twice  int // flushes with counts that reach the store twice
+}
+
+var errLost = errors.New("answer lost")
+
+func (l *lossyFlushStore) Flush(ctx context.Context, b []fleet.Counts, p fleet.Params) ([]fleet.Record, []error, error) {
+	counts := false
+	for _, c := range b {
+		counts = counts || c.Successes+c.Failures > 0
+	}
+	l.mu.Lock()
+	before, after, twice := counts && l.before > 0, counts && l.before == 0 && l.after > 0, counts && l.twice > 0
+	switch {
+	case before:
+		l.before--
+	case after:
+		l.after--
+	case twice:
+		l.twice--
+	}
+	l.mu.Unlock()
+	if before {
+		return nil, nil, errLost
+	}
+	if twice {
+		if _, _, err := l.Store.Flush(ctx, b, p); err != nil {
+			return nil, nil, err
+		}
+	}
+	recs, errs, err := l.Store.Flush(ctx, b, p)
+	if after && err == nil {
+		return nil, nil, errLost
+	}
+	return recs, errs, err
+}
+
+// countsEnv is one driven instance counting its calls toward a fleet-wide
+// failure rate of 0.5 over at least minCalls calls.
+func countsEnv(t *testing.T, minCalls int, st func(fleet.Store) fleet.Store) (*breaker.Breaker[int], *fleet.Coordinator, fleet.Store, func()) {
+	t.Helper()
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, minCalls
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), Clock: e.clk, CountCalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = "a", st(e.store), true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = co.Close() })
+	detach, err := co.Attach(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, co, e.store, detach
+}
+
+func fail(b *breaker.Breaker[int], n int) {
+	for range n {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
+	}
+}
+
+func readRecord(t *testing.T, st fleet.Store) fleet.Record {
+	t.Helper()
+	recs, _, err := st.Flush(context.Background(), []fleet.Counts{{Name: "dep", Instance: "reader"}}, fleet.Params{Quorum: 2, QuorumWindow: time.Second, OpenTimeout: time.Second, BackoffFactor: 1, Probes: 1, ProbeTimeout: time.Second, Retention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs[0]
+}
+
+// Counts exactly once: a flush that failed before it reached the store lost
+// its counts (they were marked sent before the step), so that a fleet-wide
+// failure rate was reached later than it should, or never.
+func TestFaultCountsLostWhenFlushFails(t *testing.T) {
+	ls := &lossyFlushStore{before: 1}
+	b, co, m, _ := countsEnv(t, 10, func(s fleet.Store) fleet.Store { ls.Store = s; return ls })
+	fail(b, 10)
+	if err := co.Sync(context.Background()); err == nil {
+		t.Fatal("the first Sync should fail")
+	}
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, m); r.State != breaker.Open {
+		t.Fatalf("10 failures of 10 calls, sent again after a failed flush: record %+v, want open", r)
+	}
+}
+
+// Counts exactly once: a batch that reached the store twice (a cluster
+// pipeline sends again what one master's timeout failed), or whose answer
+// was lost and that the coordinator sends again, counted twice.
+func TestFaultCountsTakenTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ls   *lossyFlushStore
+	}{{"twice", &lossyFlushStore{twice: 1}}, {"answer-lost", &lossyFlushStore{after: 1}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, co, m, _ := countsEnv(t, 20, func(s fleet.Store) fleet.Store { tc.ls.Store = s; return tc.ls })
+			fail(b, 10)
+			_ = co.Sync(context.Background())
+			if err := co.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r := readRecord(t, m); r.State != breaker.Closed {
+				t.Fatalf("10 failures counted twice: record %+v, want closed (20 calls needed)", r)
+			}
+			fail(b, 10)
+			if err := co.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r := readRecord(t, m); r.State != breaker.Open {
+				t.Fatalf("20 failures in all: record %+v, want open", r)
+			}
+		})
+	}
+}
+
+// X2 (found by the simulation): a breaker detached and attached again sent
+// every count it ever made again.
+func TestFaultX2ReattachResendsCounts(t *testing.T) {
+	b, co, m, detach := countsEnv(t, 15, func(s fleet.Store) fleet.Store { return s })
+	fail(b, 10)
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	detach()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, m); r.State != breaker.Closed {
+		t.Fatalf("10 failures sent again on re-attach: record %+v, want closed (15 calls needed)", r)
 	}
 }

@@ -192,8 +192,10 @@ type proc struct {
 	steps    uint64 // Steps begun
 	sentS    uint64 // counts that reached the store
 	sentF    uint64
-	unsureS  uint64 // of which the answer was lost
-	unsureF  uint64
+	sender   string // the Counts.Sender of co's attachment, once seen
+	attachS  uint64 // the breaker's totals when co's Attach began
+	attachF  uint64
+	baseOK   bool // no call of this breaker ended while Attach ran
 	flushing int
 	flushes  uint64 // flushes that reached the store
 	overlap  bool   // two flushes of this process were in flight at once
@@ -267,6 +269,7 @@ type sim struct {
 	incs     int // incarnations of the record seen
 	lastInc  string
 	taint    map[key]bool
+	taken    map[string][2]uint64 // Counts.Sender → the totals the store took
 	leases   map[string]*lease
 	trips    []tripRec
 	opens    []openRec
@@ -288,7 +291,7 @@ func Run(o Options) *Failure {
 		o.Start = Start
 	}
 	s := &sim{o: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
-		taint: map[key]bool{}, leases: map[string]*lease{}}
+		taint: map[key]bool{}, leases: map[string]*lease{}, taken: map[string][2]uint64{}}
 	if o.NewClock != nil {
 		s.clk = o.NewClock(o.Start)
 	} else {
@@ -506,9 +509,14 @@ func (s *sim) attach(p *proc) {
 	p.attached++
 	s.mu.Unlock()
 	s.tracef("i%d: attach to %s", p.id, p.coName)
+	mt := p.b.Metrics()
 	d, err := co.Attach(p.circ)
+	mt2 := p.b.Metrics()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A call that ended while Attach ran may or may not be the fleet's.
+	p.baseOK = mt.Successes == mt2.Successes && mt.Failures == mt2.Failures
+	p.attachS, p.attachF, p.sender = mt.Successes, mt.Failures, ""
 	if err != nil {
 		p.attached--
 		s.trace = append(s.trace, "  attach: "+err.Error())
@@ -712,6 +720,12 @@ func (s *sim) act(name string, p *proc, nested bool) {
 			s.tgt.Drop(Circuit)
 			s.mu.Lock()
 			s.recOK = false
+			// What the store took went with the record: it adds again
+			// what was never acknowledged.
+			clear(s.taken)
+			for _, p := range s.procs {
+				p.sentS, p.sentF = 0, 0
+			}
 			s.trips = nil
 			s.mu.Unlock()
 		}

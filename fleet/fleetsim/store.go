@@ -286,11 +286,22 @@ func (f *faultStore) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Pa
 	s.mu.Lock()
 	if err == nil {
 		f.p.flushes++
-		f.p.sentS += succ
-		f.p.sentF += fail
-		if fa.lost() {
-			f.p.unsureS += succ
-			f.p.unsureF += fail
+		// The store took the batch, whether or not its answer comes back:
+		// what it added is what the store's dedup of Counts.Sender gives.
+		for _, c := range batch {
+			if c.Name != Circuit {
+				continue
+			}
+			t := s.taken[c.Sender]
+			addS, addF, keepS, keepF := c.Take(t[0], t[1])
+			if c.Sender != "" {
+				s.taken[c.Sender] = [2]uint64{keepS, keepF}
+				if f.co == f.p.coName {
+					f.p.sender = c.Sender
+				}
+			}
+			f.p.sentS += addS
+			f.p.sentF += addF
 		}
 		for i, r := range recs {
 			if i < len(errs) && errs[i] == nil {
