@@ -73,7 +73,7 @@ func New(c redis.UniversalClient, o Options) *Store {
 
 func (s *Store) keys(name string) []string {
 	k := s.prefix + ":{" + name + "}:"
-	return []string{k + "r", k + "l", k + "t", k + "c", k + "d"}
+	return []string{k + "r", k + "l", k + "t", k + "c", k + "d", k + "s"}
 }
 
 func micros(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
@@ -159,7 +159,8 @@ func (s *Store) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Params)
 			}
 			c := batch[i]
 			cmds[i] = run(ctx, pipe, s.keys(c.Name), s.args(c.Name, p,
-				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10))...)
+				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10), c.Sender,
+				strconv.FormatUint(c.AckedSuccesses, 10), strconv.FormatUint(c.AckedFailures, 10))...)
 		}
 		_, err := pipe.Exec(ctx)
 		s.unanswered(err)
