@@ -156,7 +156,7 @@ end
 return finish(0)
 `
 
-// flushScript: 18 successes, 19 failures, 20 the sender ('' for counts
+// flushScript: 18 successes, 19 failures, 20 the sender (” for counts
 // since the last flush), 21 and 22 its acknowledged totals. With a sender,
 // 18 and 19 are its totals, and the step adds what exceeds both the
 // acknowledged totals and those it took from the sender before
