@@ -208,7 +208,7 @@ func firstLine(s string) string {
 // outcomes. Package fleet draws incarnation and lease ids from crypto/rand;
 // they are masked, being only ever compared for equality.
 func TestSimReplays(t *testing.T) {
-	ids := regexp.MustCompile(`[0-9a-f]{16}|[0-9a-f]{4}/`)
+	ids := regexp.MustCompile(`[0-9a-f]{16}|[0-9a-f]{8}/|[0-9a-f]{4}/`)
 	for _, seed := range []uint64{2, 5, 10, 17, 23} {
 		run := func() (string, *fleetsim.Failure) {
 			var b strings.Builder
