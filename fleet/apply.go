@@ -208,6 +208,8 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 	do := func(a breaker.Adoption) {
 		co.stats.adopted.Add(1)
 		a.Who, a.Why = adoptedBy, recordWhy(rec)
+		// Before Adopt: a callback it runs may steer the breaker itself.
+		m.fleetMade.Store(a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode)
 		m.c.Adopt(a)
 	}
 	switch rec.Mode {
@@ -237,11 +239,12 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 		do(breaker.Adoption{Kind: breaker.AdoptOpen})
 	case breaker.Closed:
 		// A closed record is adopted only as news: the close of an open
-		// record this instance knew. A record seen for the first time, or
-		// created again after a loss, knows nothing of this breaker's
-		// failures, so its breaker keeps its own state.
-		if old != nil && old.Incarnation == rec.Incarnation && old.State != breaker.Closed &&
-			(mt.State != breaker.Closed || mt.Mode != ModeNone) {
+		// record this instance knew, or of a state the fleet set (from a
+		// record lost since, or before a Clear). A record seen for the
+		// first time, or created again after a loss, knows nothing of
+		// this breaker's own failures, so its breaker keeps its own state.
+		news := old != nil && old.Incarnation == rec.Incarnation && old.State != breaker.Closed
+		if (news || m.fleetMade.Load()) && (mt.State != breaker.Closed || mt.Mode != ModeNone) {
 			do(breaker.Adoption{Kind: breaker.AdoptClose})
 		}
 	}
@@ -265,6 +268,7 @@ func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
 		}
 	}
 	co.stats.adopted.Add(1)
+	m.fleetMade.Store(true)
 	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left, Who: adoptedBy, Why: recordWhy(rec)})
 }
 

@@ -87,6 +87,11 @@ type member struct {
 
 	view     atomic.Pointer[view] // the newest record applied; never nil
 	detached atomic.Bool          // written under mu
+	// fleetMade: the breaker's state and mode are the fleet's, set by an
+	// adoption and not changed since by the breaker's own decision (a
+	// trip, a probe, a manual action). A newer closed record undoes them,
+	// whatever record they came from: one lost since, or a Clear.
+	fleetMade atomic.Bool
 
 	mu          sync.Mutex
 	cancel      func() // the subscription's; nil until Attach has set it

@@ -924,3 +924,23 @@ func TestFaultX2ReattachResendsCounts(t *testing.T) {
 		t.Fatalf("10 failures sent again on re-attach: record %+v, want closed (15 calls needed)", r)
 	}
 }
+
+// X1 (found by the simulation): a fleet mode adopted from a record that
+// was then lost is never cleared: the record created again is closed, and
+// a closed record of another incarnation was not adopted.
+func TestFaultX1ModeOutlivesLostRecord(t *testing.T) {
+	b, co, st, _ := countsEnv(t, 10, func(s fleet.Store) fleet.Store { return s })
+	if err := co.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeForcedOpen {
+		t.Fatalf("after ForceOpen: mode %v", m.Mode)
+	}
+	st.(*fleet.Memory).Drop("dep")
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}
