@@ -106,7 +106,16 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	m.mu.Unlock()
 	co.enqueue(job{kind: jobSync, m: m})
 	var once sync.Once
-	return func() { once.Do(func() { co.detach(m) }) }, nil
+	return func() {
+		once.Do(func() {
+			// The leases of probes in flight are given back: their
+			// reports no longer reach this coordinator.
+			for _, l := range co.detach(m) {
+				l.Outcome = breaker.Ignored
+				co.giveBack(m, l.ProbeReport)
+			}
+		})
+	}, nil
 }
 
 // detach ends m's attachment: from then on no queued work applies a record

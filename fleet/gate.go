@@ -72,7 +72,7 @@ func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 		if m.detached.Load() {
 			// Detached while asking: nobody would report this lease.
 			m.mu.Unlock()
-			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored}})
+			co.giveBack(m, ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored})
 			co.stats.unknown.Add(1)
 			return breaker.GateUnknown, 0
 		}
@@ -142,7 +142,7 @@ func (g *gate) acquire(q ProbeRequest, seq uint64) (acquired, bool) {
 			return
 		}
 		if a.v == ProbeAdmit {
-			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored}})
+			co.giveBack(m, ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored})
 		}
 		co.submit(update{m: m, rec: a.rec, seq: seq, at: co.cfg.Clock.Now()})
 	}()
@@ -175,4 +175,20 @@ func (g *gate) ProbeDone(_ uint64, id breaker.ProbeID, o breaker.Outcome) {
 	}
 	l.Outcome = o
 	g.co.enqueue(job{kind: jobReport, m: m, rep: l.ProbeReport})
+}
+
+// giveBack ends a lease that no probe will report: one granted after its
+// breaker was detached, or after the gate gave up waiting. It is queued,
+// unless the coordinator is closed, whose queue nobody runs any more:
+// Close hands back every lease, this one too, within StepTimeout.
+func (co *Coordinator) giveBack(m *member, rep ProbeReport) {
+	if !co.closed.Load() {
+		co.enqueue(job{kind: jobReport, m: m, rep: rep})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), co.cfg.StepTimeout)
+	defer cancel()
+	if _, err := co.store.ReportProbe(ctx, m.name, rep, m.params); err == nil {
+		co.stats.leasesReturned.Add(1)
+	}
 }

@@ -944,3 +944,41 @@ func TestFaultX1ModeOutlivesLostRecord(t *testing.T) {
 		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
 }
+
+// Found by the simulation (leases-back): detach dropped the leases of its
+// breaker's probes in flight; their reports no longer reached the store,
+// and the fleet waited out their ProbeTimeout.
+func TestFaultDetachKeepsLeases(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Quorum, e.cfg.Driven, e.cfg.Instance, e.cfg.Store = 1, true, "a", e.store
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	detach, err := co.Attach(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	e.clk.Add(30 * time.Second)
+	pm, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, e.store); r.Probing != 1 {
+		t.Fatalf("a probe admitted by the fleet: record %+v, want 1 lease", r)
+	}
+	detach()
+	co.Step()
+	pm.Release()
+	if r := readRecord(t, e.store); r.Probing != 0 {
+		t.Fatalf("detached with a probe in flight: record %+v still counts its lease", r)
+	}
+}

@@ -369,6 +369,11 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 	// An answer other than admit is acted on after the store has moved
 	// on: the window where a newer decision can land first.
 	s.preempt(f.p, "AcquireProbe answer "+v.String())
+	s.mu.Lock()
+	if l := s.leases[r.Lease]; l != nil && !fa.lost() && fa.kind != corrupt {
+		l.handed = true // a lease whose answer is lost costs the fleet its life
+	}
+	s.mu.Unlock()
 	rec, err = f.after(fa, rec)
 	if err != nil {
 		return 0, rec, err
@@ -379,6 +384,11 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 func (f *faultStore) ReportProbe(ctx context.Context, name string, r fleet.ProbeReport, p fleet.Params) (fleet.Record, error) {
 	s := f.s
 	s.checkOwnLease(f.p, r)
+	s.mu.Lock()
+	if l := s.leases[r.Lease]; l != nil {
+		l.ending = true
+	}
+	s.mu.Unlock()
 	fa := s.inject(f.p, "ReportProbe")
 	if err := fa.before(); err != nil {
 		return fleet.Record{}, err
