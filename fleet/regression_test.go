@@ -982,3 +982,55 @@ func TestFaultDetachKeepsLeases(t *testing.T) {
 		t.Fatalf("detached with a probe in flight: record %+v still counts its lease", r)
 	}
 }
+
+// lateAcquireStore answers AcquireProbe late on the test's clock.
+type lateAcquireStore struct {
+	fleet.Store
+	clk  interface{ Add(time.Duration) }
+	late time.Duration
+}
+
+func (s *lateAcquireStore) AcquireProbe(ctx context.Context, name string, r fleet.ProbeRequest, p fleet.Params) (fleet.Verdict, fleet.Record, error) {
+	v, rec, err := s.Store.AcquireProbe(ctx, name, r, p)
+	s.clk.Add(s.late)
+	return v, rec, err
+}
+
+// Fault 19, driven: a driven gate asked the store on the caller's
+// goroutine and never timed out, so that a store slower than the gate
+// timeout admitted probes under the K bound, and Degraded stayed false.
+// The gate timeout is measured on Config.Clock when driven.
+func TestFault19DrivenSlowStoreIsDegraded(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	slow := &lateAcquireStore{Store: e.store, clk: e.clk}
+	e.cfg.Quorum, e.cfg.Driven, e.cfg.Instance, e.cfg.Store = 1, true, "a", slow
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	e.clk.Add(30 * time.Second)
+	slow.late = 2 * fleet.DefaultGateTimeout
+	pm, err := b.Allow() // decided locally: the store's answer came too late
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pm.Release()
+	if st := co.Stats(); !st.Slow || !st.Degraded || st.GateTimeouts != 1 || st.ProbesAdmitted != 0 {
+		t.Fatalf("a store answering after the gate timeout: %+v, want slow, degraded, one gate timeout, no lease", st)
+	}
+	co.Step() // gives back the lease granted too late
+	if r := readRecord(t, e.store); r.Probing != 0 {
+		t.Fatalf("a lease granted after the gate gave up is kept: %+v", r)
+	}
+}
