@@ -36,7 +36,7 @@ func (s *sim) observeTransition(p *proc, t breaker.Transition) {
 	if t.Cause == breaker.CauseProbe {
 		how = "reopen"
 	}
-	s.opens = append(s.opens, openRec{p: p, co: p.co, at: s.clk.Now(), k: k, faults: p.faults, steps: p.steps, how: how})
+	s.opens = append(s.opens, openRec{p: p, co: p.co, at: s.clk.Now(), k: k, faults: p.faults, steps: p.steps, how: how, attaches: p.attaches})
 	s.trace = append(s.trace, fmt.Sprintf("  (i%d: own %s under %v %v)", p.id, how, k, s.effState()))
 }
 
@@ -67,7 +67,9 @@ func (s *sim) delivered(p *proc, co *fleet.Coordinator, steps, flushes uint64) {
 				kept = append(kept, o)
 				continue
 			}
-			if o.faults != p.faults || degraded || o.co != co || p.co != co || p.attached != 1 {
+			// Work queued for a breaker is fenced by its attachment: an
+			// open made under an earlier one may never reach the store.
+			if o.faults != p.faults || degraded || o.co != co || p.co != co || p.attached != 1 || o.attaches != p.attaches {
 				continue // it may not have reached the store: forget it
 			}
 			o.delivered, o.dAt = true, now

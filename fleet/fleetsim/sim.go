@@ -233,6 +233,7 @@ type openRec struct {
 	delivered bool
 	dAt       time.Time
 	how       string // "trip" or "reopen"
+	attaches  int    // the attachment it was made under (proc.attaches)
 }
 
 type tripRec struct {
