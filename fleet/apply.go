@@ -216,11 +216,15 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 	case ModeForcedOpen:
 		if mt.Mode != ModeForcedOpen {
 			do(breaker.Adoption{Kind: breaker.AdoptForceOpen})
+		} else {
+			m.fleetMade.Store(true) // in the fleet's mode already: the fleet's now
 		}
 		return
 	case ModeDisabled:
 		if mt.Mode != ModeDisabled {
 			do(breaker.Adoption{Kind: breaker.AdoptDisable})
+		} else {
+			m.fleetMade.Store(true)
 		}
 		return
 	}

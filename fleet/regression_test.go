@@ -1034,3 +1034,46 @@ func TestFault19DrivenSlowStoreIsDegraded(t *testing.T) {
 		t.Fatalf("a lease granted after the gate gave up is kept: %+v", r)
 	}
 }
+
+// X1, second path (found by the simulation, seed 35): a breaker already in
+// the fleet's mode when its record came (left so by the coordinator closed
+// before) was not the fleet's to undo: once that record was lost, the mode
+// outlived it.
+func TestFaultX1ModeAlreadyInPlace(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store = true, e.store
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCo := func(name string) *fleet.Coordinator {
+		cfg := e.cfg
+		cfg.Instance = name
+		co, err := fleet.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := co.Attach(b); err != nil {
+			t.Fatal(err)
+		}
+		co.Step()
+		return co
+	}
+	first := newCo("a")
+	if err := first.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Close()
+	co := newCo("a2")
+	defer co.Close()
+	if err := co.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	e.store.(*fleet.Memory).Drop("dep")
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the fleet's forced-open record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}

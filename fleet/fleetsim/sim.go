@@ -551,6 +551,10 @@ func (s *sim) detachCo(p *proc) {
 	s.mu.Lock()
 	p.closing = false
 	p.attached--
+	// The breaker keeps what its coordinator adopted, and works alone: a
+	// state no coordinator owns, as after a local action; the calm phase
+	// rejoins it.
+	p.touched = true
 	s.mu.Unlock()
 }
 
@@ -573,6 +577,7 @@ func (s *sim) closeCo(p *proc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.closing = false
+	p.touched = true // as after detach
 	if wasAttached {
 		p.attached--
 	}
