@@ -242,12 +242,14 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 		}
 		do(breaker.Adoption{Kind: breaker.AdoptOpen})
 	case breaker.Closed:
-		// A closed record is adopted only as news: the close of an open
-		// record this instance knew, or of a state the fleet set (from a
-		// record lost since, or before a Clear). A record seen for the
-		// first time, or created again after a loss, knows nothing of
-		// this breaker's own failures, so its breaker keeps its own state.
-		news := old != nil && old.Incarnation == rec.Incarnation && old.State != breaker.Closed
+		// A closed record is adopted only as news: a close of the record
+		// this instance knew (of an open record, or a Clear: no other
+		// step makes a closed record newer than a closed one), or of a
+		// state the fleet set (from a record lost since). A record seen
+		// for the first time, or created again after a loss, knows
+		// nothing of this breaker's own failures, so its breaker keeps
+		// its own state.
+		news := old != nil && old.Incarnation == rec.Incarnation
 		if (news || m.fleetMade.Load()) && (mt.State != breaker.Closed || mt.Mode != ModeNone) {
 			do(breaker.Adoption{Kind: breaker.AdoptClose})
 		}

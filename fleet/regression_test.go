@@ -1077,3 +1077,36 @@ func TestFaultX1ModeAlreadyInPlace(t *testing.T) {
 		t.Fatalf("the fleet's forced-open record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
 }
+
+// Found by the simulation (monotonic, seed 97): a fleet-wide Clear was not
+// adopted by an instance whose record was closed already: its breaker,
+// open on its own (or left in a mode by a coordinator closed before),
+// stayed so, although Clear closes the circuit everywhere, as Reset does.
+func TestFaultClearNotAdoptedUnderClosedRecord(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store, e.cfg.Instance = true, e.store, "a"
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg) // quorum 2: one trip leaves the record closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	if r := readRecord(t, e.store); r.State != breaker.Closed {
+		t.Fatalf("one trip of a quorum of 2: record %+v", r)
+	}
+	if err := co.Clear(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.State != breaker.Closed {
+		t.Fatalf("after a fleet-wide Clear the breaker is %v", m.State)
+	}
+}
