@@ -34,11 +34,13 @@ type Options struct {
 // with EVALSHA, that reads the time from the server. Build one with [New];
 // the zero value is not usable. Safe for concurrent use.
 //
-// A circuit named name keeps five keys, all with the hash tag {name} so
+// A circuit named name keeps six keys, all with the hash tag {name} so
 // that a Redis Cluster holds them on one node: the record
 // "<prefix>:{name}:r", the probe leases ":l", the trips of the quorum ":t",
-// the fleet-wide counts ":c" and the instances that closed on their own
-// probes ":d". Each step sets them to expire after
+// the fleet-wide counts ":c", the instances that closed on their own
+// probes ":d", and the totals taken from each fleet.Counts.Sender ":s" (so
+// that a flush sent again adds nothing twice). Each step sets them to
+// expire after
 // Params.Retention, so the circuits of a service that went away do not
 // stay behind.
 type Store struct {
