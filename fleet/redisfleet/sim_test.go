@@ -110,4 +110,3 @@ func TestSimCluster(t *testing.T) {
 	c := redistest.SharedCluster(t).Client(t, nil)
 	simOverRedis(t, c)
 }
-
