@@ -206,6 +206,11 @@ func (co *Coordinator) apply(u update) {
 func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 	mt := m.c.Metrics()
 	do := func(a breaker.Adoption) {
+		// An adoption runs callbacks, and one of them may detach the
+		// breaker: every Adopt is fenced, not only the first.
+		if m.detached.Load() {
+			return
+		}
 		co.stats.adopted.Add(1)
 		a.Who, a.Why = adoptedBy, recordWhy(rec)
 		// Before Adopt: a callback it runs may steer the breaker itself.
@@ -272,6 +277,9 @@ func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
 		if d := mt.Until.Sub(until); d >= -co.cfg.GateTimeout && d <= co.cfg.GateTimeout {
 			return
 		}
+	}
+	if m.detached.Load() {
+		return // detached by a callback of an earlier Adopt
 	}
 	co.stats.adopted.Add(1)
 	m.fleetMade.Store(true)

@@ -11,15 +11,11 @@ import (
 )
 
 // observeTransition is the run's own look at every transition of a
-// breaker: an adoption on a detached breaker breaks "detached", and an
-// open of the breaker's own making is noted for "quorum-opens".
+// breaker: an open of the breaker's own making is noted for
+// "quorum-opens" ("detached" is checked at each Adopt: see circuit.Adopt).
 func (s *sim) observeTransition(p *proc, t breaker.Transition) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.Cause == breaker.CauseExternal && p.attached == 0 && !p.closing {
-		s.violateLocked(InvDetached, fmt.Sprintf("i%d's breaker, attached to no coordinator, adopted %v>%v (mode %v)", p.id, t.From, t.To, t.Mode))
-		return
-	}
 	p.lastExt, p.lastTo = t.Cause == breaker.CauseExternal, t.To
 	own := t.To == breaker.Open && (t.Cause == breaker.CausePolicy || (t.Cause == breaker.CauseProbe && t.From == breaker.HalfOpen))
 	if !own || s.phase != 0 || p.co == nil || p.detach == nil || p.attached != 1 || p.co.Degraded() || !s.recOK {

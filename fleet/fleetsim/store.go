@@ -24,6 +24,21 @@ func (c *circuit) Subscribe(fn func(breaker.Transition)) (cancel func()) {
 	return c.Breaker.Subscribe(fn)
 }
 
+// Adopt is where "detached" is checked: a coordinator adopts nothing for
+// a breaker attached to no coordinator (once Detach or Close returned).
+// The check is made at the call, not at the transition: a breaker
+// delivers its transitions in order, after any delivery in progress, so a
+// transition of an adoption made before the detach may be seen after it.
+func (c *circuit) Adopt(a breaker.Adoption) {
+	s, p := c.s, c.p
+	s.mu.Lock()
+	if p.attached == 0 && !p.closing {
+		s.violateLocked(InvDetached, fmt.Sprintf("i%d's breaker, attached to no coordinator, was made to adopt %v (%s)", p.id, a.Kind, a.Why))
+	}
+	s.mu.Unlock()
+	c.Breaker.Adopt(a)
+}
+
 func (c *circuit) SetProbeGate(g breaker.ProbeGate) {
 	c.s.preempt(c.p, "SetProbeGate")
 	c.Breaker.SetProbeGate(g)
