@@ -162,6 +162,10 @@ func (co *Coordinator) apply(u update) {
 		co.unreadable(m, err)
 		return
 	}
+	// Readable again, whether or not it is newer than the one applied: a
+	// record unreadable once, then read unchanged, must not leave the
+	// coordinator degraded for good.
+	co.setBad(m, false)
 	v := m.view.Load()
 	old := v.rec
 	switch {
@@ -179,7 +183,6 @@ func (co *Coordinator) apply(u update) {
 		}
 		return
 	}
-	co.setBad(m, false)
 	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
 	m.mu.Lock()
 	m.fullUntil = time.Time{}

@@ -482,23 +482,28 @@ func (s *sim) startCo(p *proc) {
 	cfg.Clock = s.clk
 	cfg.Logger = discard
 	cfg.Driven = true
+	// A process keeps its instance name across its coordinators (the
+	// quorum counts instances by name, so a process that renamed itself
+	// would count twice); the run tells its coordinators apart by a label
+	// of its own, with which their leases are matched.
 	s.mu.Lock()
 	cfg.Instance = fmt.Sprintf("i%d", p.id)
+	label := cfg.Instance
 	if p.restarts > 0 {
-		cfg.Instance += fmt.Sprintf(".%d", p.restarts)
+		label += fmt.Sprintf(".%d", p.restarts)
 	}
 	p.restarts++
 	s.mu.Unlock()
-	cfg.Store = &faultStore{s: s, p: p, co: cfg.Instance}
+	cfg.Store = &faultStore{s: s, p: p, co: label}
 	co, err := fleet.New(cfg)
 	if err != nil {
 		s.violate("options", err.Error())
 		return
 	}
 	s.mu.Lock()
-	p.co, p.coName, p.inbox = co, cfg.Instance, nil
+	p.co, p.coName, p.inbox = co, label, nil
 	s.mu.Unlock()
-	s.tracef("i%d: new coordinator %s", p.id, cfg.Instance)
+	s.tracef("i%d: new coordinator %s", p.id, label)
 	s.attach(p)
 }
 
