@@ -106,22 +106,15 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	m.mu.Unlock()
 	co.enqueue(job{kind: jobSync, m: m})
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			// The leases of probes in flight are given back: their
-			// reports no longer reach this coordinator.
-			for _, l := range co.detach(m) {
-				l.Outcome = breaker.Ignored
-				co.giveBack(m, l.ProbeReport)
-			}
-		})
-	}, nil
+	return func() { once.Do(func() { co.detach(m, true) }) }, nil
 }
 
 // detach ends m's attachment: from then on no queued work applies a record
-// to it or marks it unreadable. It returns the leases of m's probes in
-// flight, for Close to give back.
-func (co *Coordinator) detach(m *member) []heldLease {
+// to it or marks it unreadable. With back, it gives back the leases of m's
+// probes in flight, whose reports no longer reach this coordinator, before
+// it lets go of the breaker; otherwise it returns them, for Close to give
+// back.
+func (co *Coordinator) detach(m *member, back bool) []heldLease {
 	m.mu.Lock()
 	if m.detached.Load() {
 		m.mu.Unlock()
@@ -139,6 +132,13 @@ func (co *Coordinator) detach(m *member) []heldLease {
 	m.mu.Unlock()
 	if wasBad {
 		co.bad.Add(-1)
+	}
+	if back {
+		for _, l := range held {
+			l.Outcome = breaker.Ignored
+			co.giveBack(m, l.ProbeReport)
+		}
+		held = nil
 	}
 	if cancel != nil { // else Attach is still setting up, and undoes it
 		cancel()

@@ -227,7 +227,7 @@ func (co *Coordinator) Close() error {
 	ms := co.members()
 	var back []job
 	for _, m := range ms {
-		for _, l := range co.detach(m) {
+		for _, l := range co.detach(m, false) {
 			l.Outcome = breaker.Ignored
 			back = append(back, job{kind: jobReport, m: m, rep: l.ProbeReport})
 		}
