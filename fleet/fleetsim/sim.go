@@ -217,6 +217,7 @@ type lease struct {
 	owner   string // the coordinator instance that asked for it
 	handed  bool   // its answer reached the coordinator
 	ending  bool   // a report of it is on its way to the store
+	faults  uint64 // its process's faults when it was granted
 	k       key
 	expires time.Time
 	live    bool
@@ -595,7 +596,10 @@ func (s *sim) closeCo(p *proc) {
 		// that step) is not held yet when Close looks, and one whose
 		// report is on its way is handed back already: the steps that
 		// Close interrupted end them.
-		if l.live && l.owner == name && l.handed && !l.ending && s.recOK && l.k == keyOf(s.rec) && now.Before(l.expires) {
+		// A fault in the process's steps since the grant may have lost
+		// the lease's report (a lost report costs the fleet the lease's
+		// life, as a crash does).
+		if l.live && l.owner == name && l.handed && !l.ending && l.faults == p.faults && s.recOK && l.k == keyOf(s.rec) && now.Before(l.expires) {
 			s.violateLocked(InvLeasesBack, fmt.Sprintf("i%d closed coordinator %s with the store answering, and still holds lease %s of %v for %v more", p.id, name, l.id, l.k, l.expires.Sub(now)))
 			return
 		}

@@ -374,7 +374,7 @@ func (f *faultStore) AcquireProbe(ctx context.Context, name string, r fleet.Prob
 	s.mu.Lock()
 	s.observeRecLocked(rec)
 	if v == fleet.ProbeAdmit {
-		l := &lease{id: r.Lease, p: f.p, owner: f.co, k: key{r.Incarnation, r.Generation},
+		l := &lease{id: r.Lease, p: f.p, owner: f.co, faults: f.p.faults, k: key{r.Incarnation, r.Generation},
 			expires: s.clk.Now().Add(s.params.ProbeTimeout), live: true}
 		if n := len(f.p.frames); n > 0 && !fa.lost() && fa.kind != corrupt {
 			l.permit = f.p.frames[n-1]
