@@ -72,8 +72,9 @@
 //   - no-panic: no step panics.
 //   - probe-bound: while R is half-open (open, without a mode, its period
 //     over on the store's clock) and the store answers in time — no fault
-//     was injected into any step while R was the record, no instance is
-//     cut off, no coordinator is degraded — the probes of R in flight
+//     was injected into any step while R was the record (an answer late
+//     by less than the gate timeout is in time), no instance is cut off,
+//     no coordinator is degraded — the probes of R in flight
 //     (held calls whose lease of R is live: granted, not reported, not
 //     expired; and local probes taken by a breaker whose coordinator knew
 //     R) number at most K.
@@ -85,12 +86,18 @@
 //     open, disabled), unless a local action or an attach steered the
 //     breaker since its coordinator learnt that record. An older decision
 //     applied over a newer one breaks it.
-//   - detached: a breaker attached to no coordinator (once Detach or Close
-//     has returned) sees no transition caused by an adoption.
-//   - counts-once: for each breaker, the successes and failures that
-//     reached the store in flushes are at most those the breaker counted,
-//     plus those of flushes whose answer was lost (a step the coordinator
-//     cannot know arrived).
+//   - detached: no coordinator makes a breaker attached to no coordinator
+//     (once Detach or Close has returned) adopt anything. It is checked at
+//     each call to Adopt, not at the transition: a breaker delivers its
+//     transitions in order, after any delivery in progress, so the
+//     transition of an adoption made before the detach may come after it.
+//   - counts-once: exactly once. For each breaker, what the store took
+//     from its flushes (the store dedups each Counts.Sender; the run
+//     mirrors it, for every batch the store took, its answer lost or not)
+//     is at most what the breaker counted; and once the fleet has
+//     converged, one more Sync of each instance brings the store exactly
+//     the calls its breaker made since it was attached: none lost to a
+//     failed flush, none taken twice from a flush whose answer was lost.
 //   - quorum-sound: when a trip opens a closed R, at least Quorum distinct
 //     breakers' trips reached the store under R within QuorumWindow (a
 //     trip made under an older generation of the same incarnation does
@@ -100,14 +107,18 @@
 //     probe) while R was closed or half-open, without a mode, each while
 //     its coordinator knew R and was not degraded, and each coordinator
 //     then finished a Step begun after that open, in which it flushed, with
-//     no fault injected since — from the earliest of those opens to the
+//     no fault injected since and under the same attachment (work queued
+//     for a breaker is fenced by its attachment) — from the earliest of
+//     those opens to the
 //     latest of those Steps less than QuorumWindow: R has moved on (a newer
 //     generation or incarnation). Unless R is disabled, a quorum
 //     of opens opens the fleet — a reopen included, so that a lost record
 //     forms again.
-//   - leases-back: once Close has returned, with no fault injected into
-//     that instance's steps meanwhile, the closed coordinator holds no live
-//     lease of R.
+//   - leases-back: once Close has returned, the closed coordinator holds no
+//     live lease of R — save a lease whose answer or report is still on its
+//     way (Close interrupted that step, which ends it), and one whose
+//     process met a fault while holding it (its answer or report may be
+//     lost, which costs the fleet the lease's life, as a crash does).
 //   - converge: in the calm phase, within the bound B = Backoff.Max +
 //     ProbeTimeout + the longest local OpenTimeout + 2s (the coordinator's
 //     guard breaker's open period) + 3 FlushIntervals + FullFor of virtual
@@ -164,9 +175,12 @@
 //
 // # What it needs from package fleet
 //
-// Run needs Options.Known (the record a coordinator knows for a circuit)
-// and, to deliver events, Options.Deliver: package fleet's tests pass
-// functions of its export_sim_test.go. A store other than fleet.Memory
-// (fleet/redisfleet) comes through Options.NewStore, with a Clock whose
-// Advance moves the store's time too.
+// Nothing but the public API: a coordinator's record is read with
+// Coordinator.View, events are handed over with Coordinator.Deliver, and
+// a store other than fleet.Memory (fleet/redisfleet) comes through
+// Options.NewStore, with a Clock (Options.NewClock) whose Advance moves
+// the store's time too. Each coordinator gets a fault layer of its own,
+// so that the run knows which coordinator holds which lease without
+// reading lease ids. A process keeps its instance name across the
+// coordinators it makes: the quorum counts instances by name.
 package fleetsim
