@@ -328,6 +328,17 @@ func TestFault5CountsSentTwice(t *testing.T) {
 type hookCircuit struct {
 	*breaker.Breaker[int]
 	onSubscribe func()
+	onGate      func() // before the first SetProbeGate
+	gate        breaker.ProbeGate
+}
+
+func (h *hookCircuit) SetProbeGate(g breaker.ProbeGate) {
+	if f := h.onGate; f != nil && g != nil {
+		h.onGate = nil
+		f()
+	}
+	h.gate = g
+	h.Breaker.SetProbeGate(g)
 }
 
 func (h *hookCircuit) Subscribe(fn func(breaker.Transition)) func() {
@@ -361,7 +372,7 @@ func TestFault6CloseDuringAttachPanics(t *testing.T) {
 		t.Fatalf("Close during Attach panicked: %v", panicked)
 	}
 	if !errors.Is(err, fleet.ErrClosed) {
-		t.Logf("Attach during Close: %v", err)
+		t.Fatalf("Attach during Close: %v, want ErrClosed", err)
 	}
 }
 
@@ -1160,5 +1171,39 @@ func TestFaultUnreadableOnceStaysDegraded(t *testing.T) {
 	}
 	if st := co.Stats(); st.Degraded {
 		t.Fatalf("the record reads well again, but the coordinator stays degraded: %+v", st)
+	}
+}
+
+// X3 (found by the simulation at 04e6d61): an Attach that Close
+// interrupted could return a detach function and no error, leaving the
+// closed coordinator's gate on the breaker.
+func TestFaultX3AttachInterruptedByClose(t *testing.T) {
+	for _, at := range []string{"subscribe", "gate"} {
+		t.Run(at, func(t *testing.T) {
+			e := newFleetEnv(t, epochs.Today)
+			b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: time.Second, Clock: e.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := e.cfg
+			cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
+			co, err := fleet.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &hookCircuit{Breaker: b}
+			closeNow := func() { _ = co.Close() }
+			if at == "subscribe" {
+				h.onSubscribe = closeNow
+			} else {
+				h.onGate = closeNow
+			}
+			if _, err := co.Attach(h); !errors.Is(err, fleet.ErrClosed) {
+				t.Fatalf("Attach interrupted by Close: %v, want ErrClosed", err)
+			}
+			if h.gate != nil {
+				t.Fatal("the closed coordinator's probe gate is left on the breaker")
+			}
+		})
 	}
 }

@@ -532,9 +532,10 @@ func (s *sim) attach(p *proc) {
 		return
 	}
 	if p.co != co {
-		// Closed while Attach ran, and Attach said yes all the same.
+		// Closed while Attach ran, and Attach said yes all the same (X3):
+		// the closed coordinator's gate would stay on the breaker.
 		p.attached--
-		s.trace = append(s.trace, "  attach returned nil after its coordinator was closed")
+		s.violateLocked(InvDetached, fmt.Sprintf("i%d: Attach returned a detach function and no error, but its coordinator was closed while it ran", p.id))
 		return
 	}
 	p.detach = d
