@@ -23,7 +23,7 @@
 //   - the coordinators' work: Step, Sync;
 //   - events: each store step that changes the record is published to
 //     every instance's inbox; an event is delivered in order, out of
-//     order, twice, dropped or left waiting (Options.Deliver);
+//     order, twice, dropped or left waiting (Coordinator.Deliver);
 //   - store faults, in bursts: an error or a timeout before the store is
 //     reached, a step the store took whose answer is lost, an answer late
 //     by 5, 50 or 300ms (beyond the gate timeout), an unreadable answer;

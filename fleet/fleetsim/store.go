@@ -465,7 +465,7 @@ func (f *faultStore) Force(ctx context.Context, name string, m fleet.Mode, p fle
 }
 
 // Events passes through: a driven coordinator does not subscribe; the run
-// delivers events itself (Options.Deliver).
+// delivers events itself (Coordinator.Deliver).
 func (f *faultStore) Events(ctx context.Context) (<-chan fleet.Record, error) {
 	return f.s.tgt.Store.Events(ctx)
 }
