@@ -195,7 +195,10 @@
 // it met for the first time (215, and 13 more): a detached breaker works
 // alone, and the calm phase now rejoins it as one steered by hand.
 //
-// Now every seed of 1 to 300,000 passes (testdata/findings.txt).
+// Now every seed of 1 to 50,000 passes (testdata/findings.txt): 50,000
+// seeds in 2m8s, 392 seeds/s, on a shared two-core machine; the 2,000
+// seeds of CI in 4.2s (472 seeds/s), 23.5s under the race detector (85
+// seeds/s).
 //
 // # Running it
 //
