@@ -162,6 +162,10 @@ func (co *Coordinator) apply(u update) {
 		co.unreadable(m, err)
 		return
 	}
+	// Readable again, whether or not it is newer than the one applied: a
+	// record unreadable once, then read unchanged, must not leave the
+	// coordinator degraded for good.
+	co.setBad(m, false)
 	v := m.view.Load()
 	old := v.rec
 	switch {
@@ -179,7 +183,6 @@ func (co *Coordinator) apply(u update) {
 		}
 		return
 	}
-	co.setBad(m, false)
 	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
 	m.mu.Lock()
 	m.fullUntil = time.Time{}
@@ -206,19 +209,30 @@ func (co *Coordinator) apply(u update) {
 func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 	mt := m.c.Metrics()
 	do := func(a breaker.Adoption) {
+		// An adoption runs callbacks, and one of them may detach the
+		// breaker: every Adopt is fenced, not only the first.
+		if m.detached.Load() {
+			return
+		}
 		co.stats.adopted.Add(1)
 		a.Who, a.Why = adoptedBy, recordWhy(rec)
+		// Before Adopt: a callback it runs may steer the breaker itself.
+		m.fleetMade.Store(a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode)
 		m.c.Adopt(a)
 	}
 	switch rec.Mode {
 	case ModeForcedOpen:
 		if mt.Mode != ModeForcedOpen {
 			do(breaker.Adoption{Kind: breaker.AdoptForceOpen})
+		} else {
+			m.fleetMade.Store(true) // in the fleet's mode already: the fleet's now
 		}
 		return
 	case ModeDisabled:
 		if mt.Mode != ModeDisabled {
 			do(breaker.Adoption{Kind: breaker.AdoptDisable})
+		} else {
+			m.fleetMade.Store(true)
 		}
 		return
 	}
@@ -236,12 +250,15 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 		}
 		do(breaker.Adoption{Kind: breaker.AdoptOpen})
 	case breaker.Closed:
-		// A closed record is adopted only as news: the close of an open
-		// record this instance knew. A record seen for the first time, or
-		// created again after a loss, knows nothing of this breaker's
-		// failures, so its breaker keeps its own state.
-		if old != nil && old.Incarnation == rec.Incarnation && old.State != breaker.Closed &&
-			(mt.State != breaker.Closed || mt.Mode != ModeNone) {
+		// A closed record is adopted only as news: a close of the record
+		// this instance knew (of an open record, or a Clear: no other
+		// step makes a closed record newer than a closed one), or of a
+		// state the fleet set (from a record lost since). A record seen
+		// for the first time, or created again after a loss, knows
+		// nothing of this breaker's own failures, so its breaker keeps
+		// its own state.
+		news := old != nil && old.Incarnation == rec.Incarnation
+		if (news || m.fleetMade.Load()) && (mt.State != breaker.Closed || mt.Mode != ModeNone) {
 			do(breaker.Adoption{Kind: breaker.AdoptClose})
 		}
 	}
@@ -264,7 +281,11 @@ func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
 			return
 		}
 	}
+	if m.detached.Load() {
+		return // detached by a callback of an earlier Adopt
+	}
 	co.stats.adopted.Add(1)
+	m.fleetMade.Store(true)
 	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left, Who: adoptedBy, Why: recordWhy(rec)})
 }
 

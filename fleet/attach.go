@@ -68,7 +68,13 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	if !own(c, co) {
 		return nil, errors.New("fleet: Attach: the breaker " + strconv.Quote(name) + " is already attached to a coordinator; detach it first")
 	}
-	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{}}
+	m := &member{c: c, name: name, params: co.paramsFor(c), leases: map[breaker.ProbeID]heldLease{},
+		sender: co.leases + "a" + strconv.FormatUint(co.attaches.Add(1), 10)}
+	// The calls counted before the attachment are not the fleet's: a
+	// breaker attached again sends only what it counts from now on.
+	if mt := c.Metrics(); mt.Counted {
+		m.baseS, m.baseF = mt.Successes, mt.Failures
+	}
 	m.rules = m.params.Rules()
 	m.view.Store(&view{})
 	co.mu.Lock()
@@ -100,13 +106,15 @@ func (co *Coordinator) Attach(c breaker.Circuit) (detach func(), err error) {
 	m.mu.Unlock()
 	co.enqueue(job{kind: jobSync, m: m})
 	var once sync.Once
-	return func() { once.Do(func() { co.detach(m) }) }, nil
+	return func() { once.Do(func() { co.detach(m, true) }) }, nil
 }
 
 // detach ends m's attachment: from then on no queued work applies a record
-// to it or marks it unreadable. It returns the leases of m's probes in
-// flight, for Close to give back.
-func (co *Coordinator) detach(m *member) []heldLease {
+// to it or marks it unreadable. With back, it gives back the leases of m's
+// probes in flight, whose reports no longer reach this coordinator, before
+// it lets go of the breaker; otherwise it returns them, for Close to give
+// back.
+func (co *Coordinator) detach(m *member, back bool) []heldLease {
 	m.mu.Lock()
 	if m.detached.Load() {
 		m.mu.Unlock()
@@ -124,6 +132,13 @@ func (co *Coordinator) detach(m *member) []heldLease {
 	m.mu.Unlock()
 	if wasBad {
 		co.bad.Add(-1)
+	}
+	if back {
+		for _, l := range held {
+			l.Outcome = breaker.Ignored
+			co.giveBack(m, l.ProbeReport)
+		}
+		held = nil
 	}
 	if cancel != nil { // else Attach is still setting up, and undoes it
 		cancel()

@@ -113,9 +113,13 @@ type Config struct {
 	// reports, the first read of an attached breaker) wait in a queue until
 	// [Coordinator.Step] runs them, with a flush when FlushInterval has
 	// passed on Clock; the probe gate asks the store on the caller's
-	// goroutine, so GateTimeout does not apply; no events are received:
-	// call [Coordinator.Sync] to learn the other instances' changes. The
-	// default, false, is the coordinator that runs itself.
+	// goroutine, and an answer that comes later than GateTimeout, measured
+	// on Clock, is handled as one the gate gave up waiting for (the
+	// candidate decides locally, and the coordinator is slow, so
+	// degraded); no events are received: deliver them with
+	// [Coordinator.Deliver], or call [Coordinator.Sync] to learn the other
+	// instances' changes. The default, false, is the coordinator that runs
+	// itself.
 	Driven bool
 }
 

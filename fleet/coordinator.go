@@ -72,6 +72,7 @@ type Coordinator struct {
 	health    health
 	bad       atomic.Int64 // attached circuits whose record is unreadable
 	nextProbe atomic.Uint64
+	attaches  atomic.Uint64 // numbers each attachment's Counts.Sender
 	stats     stats
 }
 
@@ -86,14 +87,22 @@ type member struct {
 
 	view     atomic.Pointer[view] // the newest record applied; never nil
 	detached atomic.Bool          // written under mu
+	// fleetMade: the breaker's state and mode are the fleet's, set by an
+	// adoption and not changed since by the breaker's own decision (a
+	// trip, a probe, a manual action). A newer closed record undoes them,
+	// whatever record they came from: one lost since, or a Clear.
+	fleetMade atomic.Bool
 
 	mu          sync.Mutex
 	cancel      func() // the subscription's; nil until Attach has set it
 	fullUntil   time.Time
 	leases      map[breaker.ProbeID]heldLease
 	bad         bool   // the last record was unreadable
-	sentS       uint64 // counts already flushed
-	sentF       uint64
+	sender      string // the Counts.Sender of this attachment
+	baseS       uint64 // the breaker's totals when attached: not the fleet's
+	baseF       uint64
+	ackedS      uint64 // totals since attached that a flush's answer acknowledged
+	ackedF      uint64
 	closeSent   Record // the record whose local close was sent last
 	rulesWarned bool
 }
@@ -218,7 +227,7 @@ func (co *Coordinator) Close() error {
 	ms := co.members()
 	var back []job
 	for _, m := range ms {
-		for _, l := range co.detach(m) {
+		for _, l := range co.detach(m, false) {
 			l.Outcome = breaker.Ignored
 			back = append(back, job{kind: jobReport, m: m, rep: l.ProbeReport})
 		}

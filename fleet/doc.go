@@ -21,11 +21,19 @@
 //     step's answer, an event, a flush, the probe gate, an operator's call.
 //     A record of another incarnation (incarnations have no order) is
 //     applied only from a step that began after the last application;
-//     otherwise the record is read again. (TestFault2NotDueOverridesNewerDisable)
+//     otherwise the record is read again. A newer closed record undoes
+//     what the fleet set on the breaker (a mode, an open period), from
+//     whatever record it came, even one lost since; a fleet-wide Clear
+//     closes every breaker. (TestFault2NotDueOverridesNewerDisable,
+//     TestFaultX1ModeOutlivesLostRecord, TestFaultX1ModeAlreadyInPlace,
+//     TestFaultClearNotAdoptedUnderClosedRecord)
 //  3. A probe's report names its own lease: the probe gate gives each
 //     probe it admits a breaker.ProbeID, and ProbeDone hands it back.
 //     Close hands back every lease it holds, and sends the reports still
-//     queued. (TestFault3ProbeResultUnderWrongLease, TestFault17CloseKeepsLeases)
+//     queued; a detach gives back its breaker's, and a lease granted too
+//     late (after the gate gave up, or to a closed coordinator) is given
+//     back at once. (TestFault3ProbeResultUnderWrongLease,
+//     TestFault17CloseKeepsLeases, TestFaultDetachKeepsLeases)
 //  4. Every local opening reaches the store, the first trip and every
 //     reopening after a failed probe alike, so a lost record re-forms at
 //     the next failed probe. (TestFault16LostRecordNeverReforms)
@@ -34,18 +42,31 @@
 //     stays half-open short of K for good, whatever the replicas'
 //     HalfOpenProbes. (TestFault4QuorumLostAfterLocalCloses)
 //  6. Queued work is fenced by its breaker's attachment: once detached, no
-//     record is applied to it and it is never marked unreadable. Flushes
-//     take each count once (flush.go), so overlapping flushes never send a
-//     count twice. One breaker belongs to at most one coordinator.
-//     (TestFault7WorkAfterDetach, TestFault5CountsSentTwice,
+//     record is applied to it (every Adopt is fenced, not only an
+//     application's first) and it is never marked unreadable. Counts reach
+//     the store exactly once: each attachment sends its totals and those a
+//     store acknowledged under a [Counts] Sender, and the store adds what
+//     it has not taken, so that overlapping flushes, a batch sent again
+//     after its answer was lost, and a re-attached breaker add nothing
+//     twice, and a failed flush loses nothing (flush.go). One breaker
+//     belongs to at most one coordinator. (TestFault7WorkAfterDetach,
+//     TestFault5CountsSentTwice, TestFaultCountsLostWhenFlushFails,
+//     TestFaultCountsTakenTwice, TestFaultX2ReattachResendsCounts,
 //     TestFault18BreakerOnTwoCoordinators)
 //  7. The context of an operator's call is the operator's, not the store's
 //     health; a store that answers after the gate timeout counts as one
-//     that does not answer, and Degraded says so.
-//     (TestFault8OperatorContextIsNotStoreHealth, TestFault19SlowStoreIsDegraded)
+//     that does not answer, and Degraded says so (Stats says why: Down,
+//     Slow, Unreadable), driven too, where the gate timeout is measured on
+//     Config.Clock; a record read well again clears an unreadable mark.
+//     (TestFault8OperatorContextIsNotStoreHealth, TestFault19SlowStoreIsDegraded,
+//     TestFault19DrivenSlowStoreIsDegraded, TestFaultUnreadableOnceStaysDegraded)
 //  8. Members whose rules differ are told: a record carries the fingerprint
 //     of the rules it was made under ([Params.Rules]), and a member whose
 //     own differ logs it once. (TestFault18RulesDifferLogged)
+//
+// The deterministic simulation of package fleet/fleetsim checks these
+// rules, and the guarantees below, under every interleaving it draws
+// (go test ./fleet -run TestSim); its package doc states the invariants.
 //
 // # How it works
 //

@@ -22,11 +22,11 @@ func (co *Coordinator) Sync(ctx context.Context) error {
 }
 
 // flush sends the counts and reads the records of every attached breaker,
-// in one batch per set of rules. Each count is taken once, under its
-// member's lock, so that overlapping flushes never send it twice; a batch
-// whose answer is lost is not sent again (a count sent twice would inflate
-// the fleet's failure rate, one lost only thins it). No lock is held
-// across a step. With wait, flush returns once the records were applied
+// in one batch per set of rules. Counts go as totals under the member's
+// Sender, with those a store acknowledged, so that the store adds each call
+// exactly once: overlapping flushes, and a batch sent again after its
+// answer was lost, add nothing twice (a count sent twice would inflate the
+// fleet's failure rate). No lock is held across a step. With wait, flush returns once the records were applied
 // (see submitAll).
 func (co *Coordinator) flush(ctx context.Context, wait bool) error {
 	ms := co.members()
@@ -69,7 +69,7 @@ func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) (
 		}
 		// Metrics takes the breaker's lock but runs no callback.
 		if mt := m.c.Metrics(); mt.Counted {
-			batch[i].Successes, batch[i].Failures = m.take(mt.Successes, mt.Failures)
+			batch[i] = m.counts(batch[i], mt.Successes, mt.Failures)
 		}
 	}
 	var recs []Record
@@ -93,22 +93,34 @@ func (co *Coordinator) flushBatch(ctx context.Context, ms []*member, p Params) (
 			co.unreadable(m, errs[i])
 			continue
 		}
+		m.ack(batch[i])
 		updates = append(updates, update{m: m, rec: recs[i], seq: seqs[i], at: at})
 	}
 	return updates, nil
 }
 
-// take returns the counts of m's breaker not taken yet, given its totals,
-// and marks them taken. Totals read before an overlapping flush took later
-// ones give nothing: counts only grow.
-func (m *member) take(succ, fail uint64) (ds, df uint64) {
+// counts fills c with the totals of m's breaker since it was attached,
+// given its totals now, and those a store acknowledged. Overlapping
+// flushes, and a flush sent again after its answer was lost, send the same
+// totals: the store adds each call once (see [Counts]).
+func (m *member) counts(c Counts, succ, fail uint64) Counts {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if succ > m.sentS {
-		ds, m.sentS = succ-m.sentS, succ
+	c.Sender = m.sender
+	// Totals below the base (a breaker whose counts were reset) send
+	// nothing new.
+	c.Successes, c.Failures = max(succ, m.baseS)-m.baseS, max(fail, m.baseF)-m.baseF
+	c.Successes, c.Failures = max(c.Successes, m.ackedS), max(c.Failures, m.ackedF)
+	c.AckedSuccesses, c.AckedFailures = m.ackedS, m.ackedF
+	return c
+}
+
+// ack notes that a store's answer acknowledged c's totals.
+func (m *member) ack(c Counts) {
+	if c.Sender == "" {
+		return
 	}
-	if fail > m.sentF {
-		df, m.sentF = fail-m.sentF, fail
-	}
-	return ds, df
+	m.mu.Lock()
+	m.ackedS, m.ackedF = max(m.ackedS, c.Successes), max(m.ackedF, c.Failures)
+	m.mu.Unlock()
 }

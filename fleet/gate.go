@@ -48,10 +48,21 @@ func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 	q := ProbeRequest{Incarnation: k.Incarnation, Generation: k.Generation, Lease: co.leases + strconv.FormatUint(uint64(id), 10)}
 	var a acquired
 	if co.cfg.Driven {
+		// Driven, the step runs on the caller's goroutine, and the gate
+		// timeout is measured on Config.Clock: an answer later than it
+		// is handled as the answer the gate gave up waiting for.
+		start := co.cfg.Clock.Now()
 		a.err = co.step(co.ctx, func(ctx context.Context) (err error) {
 			a.v, a.rec, err = co.store.AcquireProbe(ctx, m.name, q, m.params)
 			return err
 		})
+		if co.cfg.Clock.Now().Sub(start) > co.cfg.GateTimeout {
+			co.stats.gateTimeouts.Add(1)
+			co.stats.unknown.Add(1)
+			co.gateTimedOut()
+			g.late(q, a, v.seq)
+			return breaker.GateUnknown, 0
+		}
 	} else {
 		var ok bool
 		if a, ok = g.acquire(q, v.seq); !ok {
@@ -72,7 +83,7 @@ func (g *gate) AcquireProbe(gen uint64) (breaker.GateVerdict, breaker.ProbeID) {
 		if m.detached.Load() {
 			// Detached while asking: nobody would report this lease.
 			m.mu.Unlock()
-			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored}})
+			co.giveBack(m, ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored})
 			co.stats.unknown.Add(1)
 			return breaker.GateUnknown, 0
 		}
@@ -138,13 +149,7 @@ func (g *gate) acquire(q ProbeRequest, seq uint64) (acquired, bool) {
 			res <- a
 			return
 		}
-		if a.err != nil {
-			return
-		}
-		if a.v == ProbeAdmit {
-			co.enqueue(job{kind: jobReport, m: m, rep: ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored}})
-		}
-		co.submit(update{m: m, rec: a.rec, seq: seq, at: co.cfg.Clock.Now()})
+		g.late(q, a, seq)
 	}()
 	timer := time.NewTimer(co.cfg.GateTimeout)
 	defer timer.Stop()
@@ -162,6 +167,23 @@ func (g *gate) acquire(q ProbeRequest, seq uint64) (acquired, bool) {
 	}
 }
 
+// late handles an answer that came after the gate gave up waiting: a
+// lease granted too late is given back, and the record goes to the
+// applier.
+func (g *gate) late(q ProbeRequest, a acquired, seq uint64) {
+	co, m := g.co, g.m
+	if a.err != nil {
+		if isProtocol(a.err) {
+			co.unreadable(m, a.err)
+		}
+		return
+	}
+	if a.v == ProbeAdmit {
+		co.giveBack(m, ProbeReport{Incarnation: q.Incarnation, Generation: q.Generation, Lease: q.Lease, Outcome: breaker.Ignored})
+	}
+	co.submit(update{m: m, rec: a.rec, seq: seq, at: co.cfg.Clock.Now()})
+}
+
 // ProbeDone reports a leased probe's outcome to the store under the
 // probe's own lease, off the path of the call.
 func (g *gate) ProbeDone(_ uint64, id breaker.ProbeID, o breaker.Outcome) {
@@ -175,4 +197,20 @@ func (g *gate) ProbeDone(_ uint64, id breaker.ProbeID, o breaker.Outcome) {
 	}
 	l.Outcome = o
 	g.co.enqueue(job{kind: jobReport, m: m, rep: l.ProbeReport})
+}
+
+// giveBack ends a lease that no probe will report: one granted after its
+// breaker was detached, or after the gate gave up waiting. It is queued,
+// unless the coordinator is closed, whose queue nobody runs any more:
+// Close hands back every lease, this one too, within StepTimeout.
+func (co *Coordinator) giveBack(m *member, rep ProbeReport) {
+	if !co.closed.Load() {
+		co.enqueue(job{kind: jobReport, m: m, rep: rep})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), co.cfg.StepTimeout)
+	defer cancel()
+	if _, err := co.store.ReportProbe(ctx, m.name, rep, m.params); err == nil {
+		co.stats.leasesReturned.Add(1)
+	}
 }

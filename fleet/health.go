@@ -37,14 +37,14 @@ func (co *Coordinator) step(ctx context.Context, f func(ctx context.Context) err
 		co.stats.storeErrors.Add(1)
 		return err
 	}
-	start := time.Now()
+	start := co.now()
 	sctx, cancel := context.WithTimeout(ctx, co.cfg.StepTimeout)
 	err = f(sctx)
 	cancel()
 	switch {
 	case err == nil || errors.Is(err, ErrProtocol):
 		p.Done(struct{}{}, nil)
-		co.answered(time.Since(start))
+		co.answered(co.now().Sub(start))
 	case ctx.Err() != nil:
 		p.Release()
 	default:
@@ -52,6 +52,16 @@ func (co *Coordinator) step(ctx context.Context, f func(ctx context.Context) err
 		co.failed(err)
 	}
 	return err
+}
+
+// now is the time a step's duration is measured in: Config.Clock when
+// driven (a simulation's store answers late on its clock), else the real
+// time, which a test's mock clock would not move.
+func (co *Coordinator) now() time.Time {
+	if co.cfg.Driven {
+		return co.cfg.Clock.Now()
+	}
+	return time.Now()
 }
 
 // answered notes that the store answered, in took. After an outage it

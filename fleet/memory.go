@@ -40,7 +40,16 @@ type memRecord struct {
 	closers  map[string]bool      // instances closed on their own probes
 	rules    string               // Params.Rules of the last transition
 	buckets  map[int64]*[2]uint64 // bucket → successes, failures
+	senders  map[string]*taken    // Counts.Sender → the totals taken
 	lastUsed time.Time
+}
+
+// taken is what a record took from one Counts.Sender, and when it last
+// did: kept across transitions, so that a batch sent again after a
+// transition adds nothing either.
+type taken struct {
+	s, f uint64
+	at   time.Time
 }
 
 // NewMemory returns an empty in-memory store that reads the time from clk
@@ -76,7 +85,7 @@ func newIncarnation() string {
 func (m *Memory) load(name string, now time.Time, p Params) *memRecord {
 	r := m.recs[name]
 	if r == nil || (p.Retention > 0 && now.Sub(r.lastUsed) >= p.Retention) {
-		r = &memRecord{inc: newIncarnation(), gen: 1, rules: p.Rules()}
+		r = &memRecord{inc: newIncarnation(), gen: 1, rules: p.Rules(), senders: map[string]*taken{}}
 		r.clear()
 		m.recs[name] = r
 	}
@@ -214,6 +223,7 @@ func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record,
 	errs := make([]error, len(batch))
 	for i, c := range batch {
 		rec, err := m.step(ctx, c.Name, p, func(r *memRecord, now time.Time) {
+			addS, addF := r.take(c, now, p)
 			if p.FailureRate <= 0 || r.open || r.mode != ModeNone {
 				return
 			}
@@ -227,14 +237,14 @@ func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record,
 					delete(r.buckets, b)
 				}
 			}
-			if c.Successes+c.Failures > 0 {
+			if addS+addF > 0 {
 				b := r.buckets[idx]
 				if b == nil {
 					b = new([2]uint64)
 					r.buckets[idx] = b
 				}
-				b[0] += c.Successes
-				b[1] += c.Failures
+				b[0] += addS
+				b[1] += addF
 			}
 			var total, failed uint64
 			for _, b := range r.buckets {
@@ -253,6 +263,28 @@ func (m *Memory) Flush(ctx context.Context, batch []Counts, p Params) ([]Record,
 		recs[i] = rec
 	}
 	return recs, errs, nil
+}
+
+// take returns what r adds for c (see [Counts.Take]), and notes what it
+// took from c's sender. Senders not heard from for a Retention are
+// forgotten: their next batch adds what was never acknowledged.
+func (r *memRecord) take(c Counts, now time.Time, p Params) (addS, addF uint64) {
+	if c.Sender == "" {
+		return c.Successes, c.Failures
+	}
+	for id, t := range r.senders {
+		if p.Retention > 0 && now.Sub(t.at) >= p.Retention {
+			delete(r.senders, id)
+		}
+	}
+	t := r.senders[c.Sender]
+	if t == nil {
+		t = &taken{}
+		r.senders[c.Sender] = t
+	}
+	addS, addF, t.s, t.f = c.Take(t.s, t.f)
+	t.at = now
+	return addS, addF
 }
 
 // rateBuckets is the number of buckets a RateWindow is counted in.

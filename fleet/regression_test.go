@@ -247,12 +247,13 @@ func TestFault4QuorumLostAfterLocalCloses(t *testing.T) {
 	})
 }
 
-// countingFlushStore counts what flushes send, and holds the first flush
+// countingFlushStore counts what flushes bring the store, and holds the first flush
 // with counts until a second flush arrives or a bound passes.
 type countingFlushStore struct {
 	fleet.Store
 	mu       sync.Mutex
 	failures uint64
+	taken    map[string][2]uint64
 	calls    int
 	second   chan struct{}
 }
@@ -261,8 +262,16 @@ func (c *countingFlushStore) Flush(ctx context.Context, b []fleet.Counts, p flee
 	c.mu.Lock()
 	c.calls++
 	n := c.calls
+	// What the store takes: a Counts with a Sender adds what its totals
+	// add to those taken before.
+	if c.taken == nil {
+		c.taken = map[string][2]uint64{}
+	}
 	for _, x := range b {
-		c.failures += x.Failures
+		t := c.taken[x.Sender]
+		_, addF, keepS, keepF := x.Take(t[0], t[1])
+		c.taken[x.Sender] = [2]uint64{keepS, keepF}
+		c.failures += addF
 	}
 	c.mu.Unlock()
 	switch n {
@@ -319,6 +328,17 @@ func TestFault5CountsSentTwice(t *testing.T) {
 type hookCircuit struct {
 	*breaker.Breaker[int]
 	onSubscribe func()
+	onGate      func() // before the first SetProbeGate
+	gate        breaker.ProbeGate
+}
+
+func (h *hookCircuit) SetProbeGate(g breaker.ProbeGate) {
+	if f := h.onGate; f != nil && g != nil {
+		h.onGate = nil
+		f()
+	}
+	h.gate = g
+	h.Breaker.SetProbeGate(g)
 }
 
 func (h *hookCircuit) Subscribe(fn func(breaker.Transition)) func() {
@@ -352,7 +372,7 @@ func TestFault6CloseDuringAttachPanics(t *testing.T) {
 		t.Fatalf("Close during Attach panicked: %v", panicked)
 	}
 	if !errors.Is(err, fleet.ErrClosed) {
-		t.Logf("Attach during Close: %v", err)
+		t.Fatalf("Attach during Close: %v, want ErrClosed", err)
 	}
 }
 
@@ -763,5 +783,427 @@ func TestDrivenCallbacksCallBack(t *testing.T) {
 	})
 	if m := b.Metrics(); m.Mode != breaker.ModeDisabled {
 		t.Fatalf("the callback's Disable was not adopted: %+v", m)
+	}
+}
+
+// lossyFlushStore takes each flush to the store, or not, and loses its
+// answer, or sends it twice (as a cluster pipeline that timed out on one
+// master sends again what the others applied), as told.
+type lossyFlushStore struct {
+	fleet.Store
+	mu     sync.Mutex
+	before int // flushes with counts failed before the store
+	after  int // flushes with counts whose answer is lost
+	twice  int // flushes with counts that reach the store twice
+}
+
+var errLost = errors.New("answer lost")
+
+func (l *lossyFlushStore) Flush(ctx context.Context, b []fleet.Counts, p fleet.Params) ([]fleet.Record, []error, error) {
+	counts := false
+	for _, c := range b {
+		counts = counts || c.Successes+c.Failures > 0
+	}
+	l.mu.Lock()
+	before, after, twice := counts && l.before > 0, counts && l.before == 0 && l.after > 0, counts && l.twice > 0
+	switch {
+	case before:
+		l.before--
+	case after:
+		l.after--
+	case twice:
+		l.twice--
+	}
+	l.mu.Unlock()
+	if before {
+		return nil, nil, errLost
+	}
+	if twice {
+		if _, _, err := l.Store.Flush(ctx, b, p); err != nil {
+			return nil, nil, err
+		}
+	}
+	recs, errs, err := l.Store.Flush(ctx, b, p)
+	if after && err == nil {
+		return nil, nil, errLost
+	}
+	return recs, errs, err
+}
+
+// countsEnv is one driven instance counting its calls toward a fleet-wide
+// failure rate of 0.5 over at least minCalls calls.
+func countsEnv(t *testing.T, minCalls int, st func(fleet.Store) fleet.Store) (*breaker.Breaker[int], *fleet.Coordinator, fleet.Store, func()) {
+	t.Helper()
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, minCalls
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), Clock: e.clk, CountCalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = "a", st(e.store), true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = co.Close() })
+	detach, err := co.Attach(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, co, e.store, detach
+}
+
+func fail(b *breaker.Breaker[int], n int) {
+	for range n {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
+	}
+}
+
+func readRecord(t *testing.T, st fleet.Store) fleet.Record {
+	t.Helper()
+	recs, _, err := st.Flush(context.Background(), []fleet.Counts{{Name: "dep", Instance: "reader"}}, fleet.Params{Quorum: 2, QuorumWindow: time.Second, OpenTimeout: time.Second, BackoffFactor: 1, Probes: 1, ProbeTimeout: time.Second, Retention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs[0]
+}
+
+// Counts exactly once: a flush that failed before it reached the store lost
+// its counts (they were marked sent before the step), so that a fleet-wide
+// failure rate was reached later than it should, or never.
+func TestFaultCountsLostWhenFlushFails(t *testing.T) {
+	ls := &lossyFlushStore{before: 1}
+	b, co, m, _ := countsEnv(t, 10, func(s fleet.Store) fleet.Store { ls.Store = s; return ls })
+	fail(b, 10)
+	if err := co.Sync(context.Background()); err == nil {
+		t.Fatal("the first Sync should fail")
+	}
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, m); r.State != breaker.Open {
+		t.Fatalf("10 failures of 10 calls, sent again after a failed flush: record %+v, want open", r)
+	}
+}
+
+// Counts exactly once: a batch that reached the store twice (a cluster
+// pipeline sends again what one master's timeout failed), or whose answer
+// was lost and that the coordinator sends again, counted twice.
+func TestFaultCountsTakenTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ls   *lossyFlushStore
+	}{{"twice", &lossyFlushStore{twice: 1}}, {"answer-lost", &lossyFlushStore{after: 1}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, co, m, _ := countsEnv(t, 20, func(s fleet.Store) fleet.Store { tc.ls.Store = s; return tc.ls })
+			fail(b, 10)
+			_ = co.Sync(context.Background())
+			if err := co.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r := readRecord(t, m); r.State != breaker.Closed {
+				t.Fatalf("10 failures counted twice: record %+v, want closed (20 calls needed)", r)
+			}
+			fail(b, 10)
+			if err := co.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r := readRecord(t, m); r.State != breaker.Open {
+				t.Fatalf("20 failures in all: record %+v, want open", r)
+			}
+		})
+	}
+}
+
+// X2 (found by the simulation): a breaker detached and attached again sent
+// every count it ever made again.
+func TestFaultX2ReattachResendsCounts(t *testing.T) {
+	b, co, m, detach := countsEnv(t, 15, func(s fleet.Store) fleet.Store { return s })
+	fail(b, 10)
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	detach()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, m); r.State != breaker.Closed {
+		t.Fatalf("10 failures sent again on re-attach: record %+v, want closed (15 calls needed)", r)
+	}
+}
+
+// X1 (found by the simulation): a fleet mode adopted from a record that
+// was then lost is never cleared: the record created again is closed, and
+// a closed record of another incarnation was not adopted.
+func TestFaultX1ModeOutlivesLostRecord(t *testing.T) {
+	b, co, st, _ := countsEnv(t, 10, func(s fleet.Store) fleet.Store { return s })
+	if err := co.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeForcedOpen {
+		t.Fatalf("after ForceOpen: mode %v", m.Mode)
+	}
+	st.(*fleet.Memory).Drop("dep")
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}
+
+// Found by the simulation (leases-back): detach dropped the leases of its
+// breaker's probes in flight; their reports no longer reached the store,
+// and the fleet waited out their ProbeTimeout.
+func TestFaultDetachKeepsLeases(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Quorum, e.cfg.Driven, e.cfg.Instance, e.cfg.Store = 1, true, "a", e.store
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	detach, err := co.Attach(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	e.clk.Add(30 * time.Second)
+	pm, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, e.store); r.Probing != 1 {
+		t.Fatalf("a probe admitted by the fleet: record %+v, want 1 lease", r)
+	}
+	detach()
+	co.Step()
+	pm.Release()
+	if r := readRecord(t, e.store); r.Probing != 0 {
+		t.Fatalf("detached with a probe in flight: record %+v still counts its lease", r)
+	}
+}
+
+// lateAcquireStore answers AcquireProbe late on the test's clock.
+type lateAcquireStore struct {
+	fleet.Store
+	clk  interface{ Add(time.Duration) }
+	late time.Duration
+}
+
+func (s *lateAcquireStore) AcquireProbe(ctx context.Context, name string, r fleet.ProbeRequest, p fleet.Params) (fleet.Verdict, fleet.Record, error) {
+	v, rec, err := s.Store.AcquireProbe(ctx, name, r, p)
+	s.clk.Add(s.late)
+	return v, rec, err
+}
+
+// Fault 19, driven: a driven gate asked the store on the caller's
+// goroutine and never timed out, so that a store slower than the gate
+// timeout admitted probes under the K bound, and Degraded stayed false.
+// The gate timeout is measured on Config.Clock when driven.
+func TestFault19DrivenSlowStoreIsDegraded(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	slow := &lateAcquireStore{Store: e.store, clk: e.clk}
+	e.cfg.Quorum, e.cfg.Driven, e.cfg.Instance, e.cfg.Store = 1, true, "a", slow
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	e.clk.Add(30 * time.Second)
+	slow.late = 2 * fleet.DefaultGateTimeout
+	pm, err := b.Allow() // decided locally: the store's answer came too late
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pm.Release()
+	if st := co.Stats(); !st.Slow || !st.Degraded || st.GateTimeouts != 1 || st.ProbesAdmitted != 0 {
+		t.Fatalf("a store answering after the gate timeout: %+v, want slow, degraded, one gate timeout, no lease", st)
+	}
+	co.Step() // gives back the lease granted too late
+	if r := readRecord(t, e.store); r.Probing != 0 {
+		t.Fatalf("a lease granted after the gate gave up is kept: %+v", r)
+	}
+}
+
+// X1, second path (found by the simulation, seed 35): a breaker already in
+// the fleet's mode when its record came (left so by the coordinator closed
+// before) was not the fleet's to undo: once that record was lost, the mode
+// outlived it.
+func TestFaultX1ModeAlreadyInPlace(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store = true, e.store
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCo := func(name string) *fleet.Coordinator {
+		cfg := e.cfg
+		cfg.Instance = name
+		co, err := fleet.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := co.Attach(b); err != nil {
+			t.Fatal(err)
+		}
+		co.Step()
+		return co
+	}
+	first := newCo("a")
+	if err := first.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Close()
+	co := newCo("a2")
+	defer co.Close()
+	if err := co.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	e.store.(*fleet.Memory).Drop("dep")
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the fleet's forced-open record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}
+
+// Found by the simulation (monotonic, seed 97): a fleet-wide Clear was not
+// adopted by an instance whose record was closed already: its breaker,
+// open on its own (or left in a mode by a coordinator closed before),
+// stayed so, although Clear closes the circuit everywhere, as Reset does.
+func TestFaultClearNotAdoptedUnderClosedRecord(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store, e.cfg.Instance = true, e.store, "a"
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg) // quorum 2: one trip leaves the record closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 1)
+	co.Step()
+	if r := readRecord(t, e.store); r.State != breaker.Closed {
+		t.Fatalf("one trip of a quorum of 2: record %+v", r)
+	}
+	if err := co.Clear(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.State != breaker.Closed {
+		t.Fatalf("after a fleet-wide Clear the breaker is %v", m.State)
+	}
+}
+
+// corruptOnceStore answers the flush after arm with records of a newer
+// protocol.
+type corruptOnceStore struct {
+	fleet.Store
+	arm atomic.Bool
+}
+
+func (c *corruptOnceStore) Flush(ctx context.Context, b []fleet.Counts, p fleet.Params) ([]fleet.Record, []error, error) {
+	recs, errs, err := c.Store.Flush(ctx, b, p)
+	if c.arm.CompareAndSwap(true, false) {
+		for i := range recs {
+			recs[i].Version = fleet.ProtocolVersion + 1
+		}
+	}
+	return recs, errs, err
+}
+
+// Found by the simulation (converge, seed 5909 of 50,000): a record
+// unreadable once, then read again unchanged, left the coordinator
+// degraded for good: only a newer record cleared the mark.
+func TestFaultUnreadableOnceStaysDegraded(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Instance = true, "a"
+	cs := &corruptOnceStore{Store: e.store}
+	e.cfg.Store = cs
+	readRecord(t, e.store) // the record exists: every read below is the same
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := fleet.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step() // reads and applies the record
+	cs.arm.Store(true)
+	_ = co.Sync(context.Background()) // unreadable
+	if !co.Degraded() {
+		t.Fatal("an unreadable record should make the coordinator degraded")
+	}
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := co.Stats(); st.Degraded {
+		t.Fatalf("the record reads well again, but the coordinator stays degraded: %+v", st)
+	}
+}
+
+// X3 (found by the simulation at 04e6d61): an Attach that Close
+// interrupted could return a detach function and no error, leaving the
+// closed coordinator's gate on the breaker.
+func TestFaultX3AttachInterruptedByClose(t *testing.T) {
+	for _, at := range []string{"subscribe", "gate"} {
+		t.Run(at, func(t *testing.T) {
+			e := newFleetEnv(t, epochs.Today)
+			b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: time.Second, Clock: e.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := e.cfg
+			cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
+			co, err := fleet.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &hookCircuit{Breaker: b}
+			closeNow := func() { _ = co.Close() }
+			if at == "subscribe" {
+				h.onSubscribe = closeNow
+			} else {
+				h.onGate = closeNow
+			}
+			if _, err := co.Attach(h); !errors.Is(err, fleet.ErrClosed) {
+				t.Fatalf("Attach interrupted by Close: %v, want ErrClosed", err)
+			}
+			if h.gate != nil {
+				t.Fatal("the closed coordinator's probe gate is left on the breaker")
+			}
+		})
 	}
 }

@@ -13,9 +13,12 @@ type stats struct {
 // Stats are a coordinator's counts since it was built, for dashboards: see
 // [Coordinator.Stats].
 type Stats struct {
-	// Degraded is Coordinator.Degraded; Slow says that the store answered
-	// its last steps after GateTimeout, or not at all, which is part of it.
-	Degraded, Slow bool
+	// Degraded is Coordinator.Degraded, and the others say why: Down, the
+	// store failed its last step; Slow, it answered after GateTimeout, or
+	// not at all; Unreadable counts the attached circuits whose record
+	// could not be read. Degraded is true when any of them is.
+	Degraded, Down, Slow bool
+	Unreadable           int
 	// StoreErrors counts failed store steps (and steps the guard breaker
 	// refused); BadRecords the records it could not read.
 	StoreErrors, BadRecords uint64
@@ -52,7 +55,8 @@ func (co *Coordinator) Degraded() bool {
 func (co *Coordinator) Stats() Stats {
 	s := &co.stats
 	return Stats{
-		Degraded: co.Degraded(), Slow: co.health.slow.Load(),
+		Degraded: co.Degraded(), Down: co.health.down.Load(), Slow: co.health.slow.Load(),
+		Unreadable:  int(co.bad.Load()),
 		StoreErrors: s.storeErrors.Load(), BadRecords: s.badRecords.Load(),
 		Adopted: s.adopted.Load(), TripsSent: s.tripsSent.Load(), ClosesSent: s.closesSent.Load(),
 		ProbesAdmitted: s.admitted.Load(), ProbesRejected: s.rejected.Load(),

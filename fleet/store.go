@@ -222,12 +222,50 @@ type CloseRequest struct {
 	Generation  uint64
 }
 
-// Counts are one instance's calls of one circuit since its last flush.
+// Counts are one instance's calls of one circuit, for [Store.Flush].
+//
+// Without a Sender, Successes and Failures are the calls since the last
+// flush, and a store adds them as they come: a batch sent again because
+// its answer was lost is counted twice. With a Sender they make the flush
+// idempotent: Successes and Failures are then the sender's totals since
+// it began, and Acked its totals the store last acknowledged; the store
+// adds, for each, what exceeds both Acked and the totals it last took from
+// that Sender. A batch sent again, or two batches that overlap, add each
+// call once, even when the store took a step whose answer was lost; a
+// store that lost its record (and what it took) adds what was never
+// acknowledged.
 type Counts struct {
 	Name      string
 	Instance  string
 	Successes uint64
 	Failures  uint64
+	// Sender identifies one counter of the instance's calls (a
+	// coordinator's attachment of a breaker): unique, and never reused.
+	Sender string
+	// AckedSuccesses and AckedFailures are the totals of Sender that a
+	// store's answer acknowledged; zero before the first.
+	AckedSuccesses, AckedFailures uint64
+}
+
+// Take returns what a store adds for c, given the totals it last took
+// from c.Sender (zero if it knows none), and the totals it keeps for the
+// sender from then on. Without a Sender, c's counts are added as they
+// are. Stores other than [Memory] use it, or do the same in their own
+// language, so that every store dedups alike.
+func (c Counts) Take(lastS, lastF uint64) (addS, addF, keepS, keepF uint64) {
+	if c.Sender == "" {
+		return c.Successes, c.Failures, 0, 0
+	}
+	take := func(total, acked, last uint64) (add, keep uint64) {
+		base := max(acked, last)
+		if total > base {
+			add = total - base
+		}
+		return add, max(total, last)
+	}
+	addS, keepS = take(c.Successes, c.AckedSuccesses, lastS)
+	addF, keepF = take(c.Failures, c.AckedFailures, lastF)
+	return addS, addF, keepS, keepF
 }
 
 // Verdict is a store's answer to [Store.AcquireProbe].

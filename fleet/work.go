@@ -103,6 +103,9 @@ func (co *Coordinator) transition(m *member, t breaker.Transition) {
 		// own.
 		return
 	}
+	if t.Cause != breaker.CauseTimeout {
+		m.fleetMade.Store(false) // the breaker decided for itself
+	}
 	v := m.view.Load()
 	switch {
 	case t.To == breaker.Open && (t.Cause == breaker.CausePolicy || t.Cause == breaker.CauseProbe):

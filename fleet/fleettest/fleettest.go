@@ -103,6 +103,16 @@ func (e *env) read() fleet.Record {
 	return recs[0]
 }
 
+func (e *env) flushCounts(c fleet.Counts) fleet.Record {
+	e.t.Helper()
+	recs, errs, err := e.s.Flush(e.ctx(), []fleet.Counts{c}, e.p)
+	if err != nil || len(recs) != 1 || errs[0] != nil {
+		e.t.Fatalf("Flush: %v %v %v", recs, errs, err)
+	}
+	e.valid(recs[0])
+	return recs[0]
+}
+
 func (e *env) flush(inst string, ok, failed uint64) fleet.Record {
 	e.t.Helper()
 	recs, errs, err := e.s.Flush(e.ctx(), []fleet.Counts{{Name: name, Instance: inst, Successes: ok, Failures: failed}}, e.p)
@@ -346,6 +356,26 @@ var cases = []struct {
 		e.adv(time.Second)
 		e.want(e.flush("c", 3, 1), breaker.Closed, 1, 0) // 9 calls
 		e.want(e.flush("a", 0, 1), breaker.Open, 2, e.p.OpenTimeout)
+	}},
+	{"counts with a sender are taken exactly once", func(e *env) {
+		// Totals under a Sender: a batch sent again (its answer lost, or
+		// sent twice by a pipeline) adds nothing; a later batch adds what
+		// its totals add; counts of another sender add on their own.
+		e.p.FailureRate, e.p.MinCalls, e.p.RateWindow = 0.5, 20, 10*time.Second
+		a := fleet.Counts{Name: name, Instance: "a", Sender: "a/1", Failures: 8}
+		e.want(e.flushCounts(a), breaker.Closed, 1, 0)
+		e.want(e.flushCounts(a), breaker.Closed, 1, 0) // sent again: 8 calls
+		a.Failures, a.AckedFailures = 12, 8
+		e.want(e.flushCounts(a), breaker.Closed, 1, 0) // 12 calls
+		e.want(e.flushCounts(a), breaker.Closed, 1, 0)
+		b := fleet.Counts{Name: name, Instance: "b", Sender: "b/1", Successes: 2, Failures: 5}
+		e.want(e.flushCounts(b), breaker.Closed, 1, 0) // 19 calls
+		// Totals acknowledged are never added, even by a store that
+		// forgot the sender: only what exceeds them.
+		c := fleet.Counts{Name: name, Instance: "a", Sender: "a/2", Failures: 30, AckedFailures: 30}
+		e.want(e.flushCounts(c), breaker.Closed, 1, 0)
+		a.Failures = 13
+		e.want(e.flushCounts(a), breaker.Open, 2, e.p.OpenTimeout) // 20 calls
 	}},
 	{"counts are kept only with a rate", func(e *env) {
 		e.want(e.flush("a", 0, 1000), breaker.Closed, 1, 0)

@@ -377,6 +377,23 @@ func (c *cluster) outage(t *testing.T, fw *fleetWatch, name string, failFor time
 	if fw == nil {
 		return res
 	}
+	// The close event reaches the watch on a connection of its own, which
+	// may lag behind the members' reports (the parent reads those from
+	// pipes) on a loaded machine; and a fleet whose members closed on
+	// their own probes closes once a quorum of their Closed steps reached
+	// the store. Wait for it, boundedly: a record that never closes still
+	// fails below.
+	closed := func() bool {
+		for _, e := range fw.since(t0) {
+			if e.state == "0" {
+				return true
+			}
+		}
+		return false
+	}
+	for wait := time.Now(); !closed() && time.Since(wait) < 3*time.Second; {
+		hold(5 * time.Millisecond)
+	}
 	// Split the requests by the fleet's open periods, from its events.
 	evs := fw.since(t0)
 	res.probes, res.maxConcurrent = map[uint64]int{}, map[uint64]int64{}

@@ -83,6 +83,14 @@ func TestNetworkFaultsDegradeAndResync(t *testing.T) {
 	}
 	t.Logf("slow store: probe candidates of a: %d admitted by the fleet, %d decided locally, %d after the whole gate timeout; a degraded now: %v",
 		s.ProbesAdmitted-before.ProbesAdmitted, s.ProbesLocal-before.ProbesLocal, s.GateTimeouts-before.GateTimeouts, a.co.Degraded())
+	// A store that answers after the gate timeout is, for the K bound, a
+	// store that does not answer: the coordinator says so (fault 19).
+	if s.GateTimeouts == before.GateTimeouts {
+		t.Errorf("slow store: no probe candidate of a waited out the gate timeout: %+v", s)
+	}
+	if !s.Slow || !s.Degraded {
+		t.Errorf("slow store: a answers every step after the gate timeout, but Stats says slow %v, degraded %v", s.Slow, s.Degraded)
+	}
 	b.idle.Store(false)
 	heal("latency beyond the gate timeout", start)
 

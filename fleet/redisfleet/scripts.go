@@ -9,7 +9,10 @@ package redisfleet
 // KEYS: 1 the record (a hash), 2 the probe leases (a sorted set, scored by
 // expiry), 3 the trips (a sorted set of instances, scored by time), 4 the
 // counts (a hash of bucket:kind → count), 5 the instances that closed on
-// their own probes while the record was half-open (a set).
+// their own probes while the record was half-open (a set), 6 what the
+// record took from each fleet.Counts.Sender (a hash of sender →
+// "successes:failures:µs", kept across transitions and lost with the
+// record).
 //
 // ARGV: 1 protocol version, 2 an incarnation id for a record created now,
 // 3 Quorum, 4 QuorumWindow µs, 5 OpenTimeout µs, 6 BackoffFactor, 7
@@ -51,7 +54,7 @@ local r = {}
 local raw = redis.call('HGETALL', K_REC)
 if #raw == 0 then
   r = {v = PROTO, inc = A[2], gen = 1, open = 0, mode = 0, upto = 0, opens = 0, ok = 0, rules = A[17]}
-  redis.call('DEL', K_LEASE, K_TRIP, K_CNT, K_DONE)
+  redis.call('DEL', K_LEASE, K_TRIP, K_CNT, K_DONE, KEYS[6])
 else
   local h = {}
   for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end
@@ -153,8 +156,38 @@ end
 return finish(0)
 `
 
-// flushScript: 18 successes, 19 failures.
+// flushScript: 18 successes, 19 failures, 20 the sender (” for counts
+// since the last flush), 21 and 22 its acknowledged totals. With a sender,
+// 18 and 19 are its totals, and the step adds what exceeds both the
+// acknowledged totals and those it took from the sender before
+// (fleet.Counts.Take), so that a batch sent again adds nothing twice.
 const flushScript = prelude + `
+local s, fl = tonumber(A[18]), tonumber(A[19])
+if A[20] ~= '' then
+  local K_SND = KEYS[6]
+  local ls, lf = 0, 0
+  local last = redis.call('HGET', K_SND, A[20])
+  if last then
+    local a, b = string.match(last, '^(%d+):(%d+):')
+    ls, lf = tonumber(a) or 0, tonumber(b) or 0
+  end
+  local ts, tf = s, fl
+  s = math.max(ts - math.max(tonumber(A[21]), ls), 0)
+  fl = math.max(tf - math.max(tonumber(A[22]), lf), 0)
+  redis.call('HSET', K_SND, A[20], f(math.max(ts, ls)) .. ':' .. f(math.max(tf, lf)) .. ':' .. f(now))
+  if p.keep > 0 then
+    redis.call('PEXPIRE', K_SND, f(p.keep))
+    -- senders not heard from for a Retention are forgotten: their next
+    -- batch adds what was never acknowledged
+    if redis.call('HLEN', K_SND) > 64 then
+      local all = redis.call('HGETALL', K_SND)
+      for i = 1, #all, 2 do
+        local at = tonumber(string.match(all[i + 1], ':(%d+)$'))
+        if at == nil or now - at >= p.keep * 1000 then redis.call('HDEL', K_SND, all[i]) end
+      end
+    end
+  end
+end
 if p.rate > 0 and r.open == 0 and r.mode == 0 then
   local width = math.floor(p.rwin / 10)
   if width < 1 then width = 1 end
@@ -171,10 +204,9 @@ if p.rate > 0 and r.open == 0 and r.mode == 0 then
       if kind == 'f' then failed = failed + n end
     end
   end
-  local s, fl = tonumber(A[18]), tonumber(A[19])
   if s + fl > 0 then
-    redis.call('HINCRBY', K_CNT, f(idx) .. ':s', A[18])
-    redis.call('HINCRBY', K_CNT, f(idx) .. ':f', A[19])
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':s', f(s))
+    redis.call('HINCRBY', K_CNT, f(idx) .. ':f', f(fl))
     total = total + s + fl
     failed = failed + fl
   end

@@ -34,11 +34,13 @@ type Options struct {
 // with EVALSHA, that reads the time from the server. Build one with [New];
 // the zero value is not usable. Safe for concurrent use.
 //
-// A circuit named name keeps five keys, all with the hash tag {name} so
+// A circuit named name keeps six keys, all with the hash tag {name} so
 // that a Redis Cluster holds them on one node: the record
 // "<prefix>:{name}:r", the probe leases ":l", the trips of the quorum ":t",
-// the fleet-wide counts ":c" and the instances that closed on their own
-// probes ":d". Each step sets them to expire after
+// the fleet-wide counts ":c", the instances that closed on their own
+// probes ":d", and the totals taken from each fleet.Counts.Sender ":s" (so
+// that a flush sent again adds nothing twice). Each step sets them to
+// expire after
 // Params.Retention, so the circuits of a service that went away do not
 // stay behind.
 type Store struct {
@@ -73,7 +75,7 @@ func New(c redis.UniversalClient, o Options) *Store {
 
 func (s *Store) keys(name string) []string {
 	k := s.prefix + ":{" + name + "}:"
-	return []string{k + "r", k + "l", k + "t", k + "c", k + "d"}
+	return []string{k + "r", k + "l", k + "t", k + "c", k + "d", k + "s"}
 }
 
 func micros(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
@@ -159,7 +161,8 @@ func (s *Store) Flush(ctx context.Context, batch []fleet.Counts, p fleet.Params)
 			}
 			c := batch[i]
 			cmds[i] = run(ctx, pipe, s.keys(c.Name), s.args(c.Name, p,
-				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10))...)
+				strconv.FormatUint(c.Successes, 10), strconv.FormatUint(c.Failures, 10), c.Sender,
+				strconv.FormatUint(c.AckedSuccesses, 10), strconv.FormatUint(c.AckedFailures, 10))...)
 		}
 		_, err := pipe.Exec(ctx)
 		s.unanswered(err)
