@@ -11,4 +11,4 @@ func Keys(s *Store, name string) []string { return s.keys(name) }
 // SetTime sets the offset of the time the scripts of s read so that the
 // server's time reads now: a simulation on a virtual clock resets it at
 // every step of its clock.
-func SetTime(s *Store, now time.Time) { s.offset.Store(now.Sub(time.Now()).Microseconds()) }
+func SetTime(s *Store, now time.Time) { s.offset.Store(time.Until(now).Microseconds()) }
