@@ -181,6 +181,7 @@ func (co *Coordinator) apply(u update) {
 		if u.notDue && rec.State == breaker.Open && rec.Mode == ModeNone {
 			co.adoptOpen(m, rec, u.at)
 		}
+		co.closedAgain(m, rec)
 		return
 	}
 	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
@@ -200,6 +201,29 @@ func (co *Coordinator) apply(u update) {
 		prev = &old
 	}
 	co.adopt(m, rec, prev, u.at)
+}
+
+// closedAgain tells the store, once per generation, that m's breaker is
+// closed on its own while rec, the generation it knows, is still half-open
+// (rule 5). The close it made may have reached the store as a transition
+// the store did not count (sent before the record it knew was half-open,
+// or lost), and nothing else would make the fleet hear it: a flush that
+// reads the record only adopts newer generations, so the record would stay
+// short of K for good with every breaker closed.
+func (co *Coordinator) closedAgain(m *member, rec Record) {
+	if rec.State != breaker.HalfOpen || rec.Mode != ModeNone || m.fleetMade.Load() {
+		return
+	}
+	if mt := m.c.Metrics(); mt.State != breaker.Closed || mt.Mode != ModeNone {
+		return
+	}
+	m.mu.Lock()
+	sent := m.closeSent.Incarnation == rec.Incarnation && m.closeSent.Generation == rec.Generation
+	m.closeSent = rec
+	m.mu.Unlock()
+	if !sent {
+		co.enqueue(job{kind: jobClosed, m: m, close: CloseRequest{Instance: co.cfg.Instance, Incarnation: rec.Incarnation, Generation: rec.Generation}})
+	}
 }
 
 // adopt applies rec, newer than old (nil: the first record seen), to m's

@@ -268,6 +268,15 @@ func (co *Coordinator) do(j job) {
 		}
 	}
 	if err != nil {
+		if j.kind == jobClosed {
+			// Not heard: the next read of the still half-open record
+			// sends it again (see closedAgain).
+			j.m.mu.Lock()
+			if j.m.closeSent.Incarnation == j.close.Incarnation && j.m.closeSent.Generation == j.close.Generation {
+				j.m.closeSent = Record{}
+			}
+			j.m.mu.Unlock()
+		}
 		if errors.Is(err, ErrProtocol) {
 			co.unreadable(j.m, err)
 		}
