@@ -1293,3 +1293,72 @@ func TestFaultLocalCloseNeverCounted(t *testing.T) {
 		t.Fatalf("every breaker closed on its own, the store reachable again: record %+v, want closed", r)
 	}
 }
+
+// X1, third path (found by the simulation, seed 78331): a probe's
+// reopening is delivered to the coordinator after the breaker's own
+// OnTransition ran, and that callback's Sync had already adopted a fleet
+// forced open. The late transition marked the mode as the breaker's own,
+// so once the record was lost and created again closed, the breaker stayed
+// forced open for good.
+func TestFaultX1ModeOutlivesLostRecordLateTransition(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store = true, e.store
+	var a *fleet.Coordinator
+	b, err := breaker.New(breaker.Config[int]{
+		Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk,
+		OnTransition: func(tr breaker.Transition) {
+			if tr.To == breaker.Open && tr.Cause == breaker.CauseProbe {
+				_ = a.Sync(context.Background())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Instance = "a"
+	if a, err = fleet.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Instance = "op"
+	op, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	if _, err := op.Attach(ob); err != nil {
+		t.Fatal(err)
+	}
+	a.Step()
+	op.Step()
+	fail(b, 1) // one trip, short of the quorum: open on its own
+	a.Step()
+	e.clk.Add(30 * time.Second)
+	pm, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := op.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	pm.Done(0, errDown) // reopens; the callback's Sync adopts the forced open
+	a.Step()
+	if m := b.Metrics(); m.Mode != fleet.ModeForcedOpen {
+		t.Fatalf("after the fleet's ForceOpen: mode %v", m.Mode)
+	}
+	e.store.(*fleet.Memory).Drop("dep")
+	if err := a.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}
