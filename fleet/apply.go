@@ -203,13 +203,12 @@ func (co *Coordinator) apply(u update) {
 	co.adopt(m, rec, prev, u.at)
 }
 
-// closedAgain tells the store, once per generation, that m's breaker is
-// closed on its own while rec, the generation it knows, is still half-open
-// (rule 5). The close it made may have reached the store as a transition
-// the store did not count (sent before the record it knew was half-open,
-// or lost), and nothing else would make the fleet hear it: a flush that
-// reads the record only adopts newer generations, so the record would stay
-// short of K for good with every breaker closed.
+// closedAgain sends again the Closed of m's breaker that the store did
+// not hear (rule 5), once a read finds rec, the generation it was about,
+// still half-open and the breaker still closed on its own. Nothing else
+// would make the fleet hear it: a flush that reads the record adopts only
+// newer generations, so the record would stay short of K for good with
+// every breaker closed.
 func (co *Coordinator) closedAgain(m *member, rec Record) {
 	if rec.State != breaker.HalfOpen || rec.Mode != ModeNone || m.fleetMade.Load() {
 		return
@@ -218,12 +217,14 @@ func (co *Coordinator) closedAgain(m *member, rec Record) {
 		return
 	}
 	m.mu.Lock()
-	sent := m.closeSent.Incarnation == rec.Incarnation && m.closeSent.Generation == rec.Generation
-	m.closeSent = rec
-	m.mu.Unlock()
-	if !sent {
-		co.enqueue(job{kind: jobClosed, m: m, close: CloseRequest{Instance: co.cfg.Instance, Incarnation: rec.Incarnation, Generation: rec.Generation}})
+	owed := m.closeOwed
+	if owed.Incarnation != rec.Incarnation || owed.Generation != rec.Generation {
+		m.mu.Unlock()
+		return
 	}
+	m.closeOwed = CloseRequest{}
+	m.mu.Unlock()
+	co.enqueue(job{kind: jobClosed, m: m, close: owed})
 }
 
 // adopt applies rec, newer than old (nil: the first record seen), to m's

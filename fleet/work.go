@@ -277,9 +277,7 @@ func (co *Coordinator) do(j job) {
 			// Not heard: the next read of the still half-open record
 			// sends it again (see closedAgain).
 			j.m.mu.Lock()
-			if j.m.closeSent.Incarnation == j.close.Incarnation && j.m.closeSent.Generation == j.close.Generation {
-				j.m.closeSent = Record{}
-			}
+			j.m.closeOwed = j.close
 			j.m.mu.Unlock()
 		}
 		if errors.Is(err, ErrProtocol) {
