@@ -181,6 +181,7 @@ func (co *Coordinator) apply(u update) {
 		if u.notDue && rec.State == breaker.Open && rec.Mode == ModeNone {
 			co.adoptOpen(m, rec, u.at)
 		}
+		co.closedAgain(m, rec)
 		return
 	}
 	m.view.Store(&view{rec: rec, known: true, seq: v.seq + 1})
@@ -200,6 +201,30 @@ func (co *Coordinator) apply(u update) {
 		prev = &old
 	}
 	co.adopt(m, rec, prev, u.at)
+}
+
+// closedAgain sends again the Closed of m's breaker that the store did
+// not hear (rule 5), once a read finds rec, the generation it was about,
+// still half-open and the breaker still closed on its own. Nothing else
+// would make the fleet hear it: a flush that reads the record adopts only
+// newer generations, so the record would stay short of K for good with
+// every breaker closed.
+func (co *Coordinator) closedAgain(m *member, rec Record) {
+	if rec.State != breaker.HalfOpen || rec.Mode != ModeNone || m.fleetMade.Load() {
+		return
+	}
+	if mt := m.c.Metrics(); mt.State != breaker.Closed || mt.Mode != ModeNone {
+		return
+	}
+	m.mu.Lock()
+	owed := m.closeOwed
+	if owed.Incarnation != rec.Incarnation || owed.Generation != rec.Generation {
+		m.mu.Unlock()
+		return
+	}
+	m.closeOwed = CloseRequest{}
+	m.mu.Unlock()
+	co.enqueue(job{kind: jobClosed, m: m, close: owed})
 }
 
 // adopt applies rec, newer than old (nil: the first record seen), to m's

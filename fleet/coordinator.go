@@ -103,7 +103,8 @@ type member struct {
 	baseF       uint64
 	ackedS      uint64 // totals since attached that a flush's answer acknowledged
 	ackedF      uint64
-	closeSent   Record // the record whose local close was sent last
+	closeSent   Record       // the record whose local close was sent last
+	closeOwed   CloseRequest // a Closed the store did not hear; see closedAgain
 	rulesWarned bool
 }
 

@@ -24,8 +24,11 @@
 //     otherwise the record is read again. A newer closed record undoes
 //     what the fleet set on the breaker (a mode, an open period), from
 //     whatever record it came, even one lost since; a fleet-wide Clear
-//     closes every breaker. (TestFault2NotDueOverridesNewerDisable,
+//     closes every breaker; a transition of the breaker's own delivered
+//     after an adoption set a mode does not make that mode the breaker's.
+//     (TestFault2NotDueOverridesNewerDisable,
 //     TestFaultX1ModeOutlivesLostRecord, TestFaultX1ModeAlreadyInPlace,
+//     TestFaultX1ModeOutlivesLostRecordLateTransition,
 //     TestFaultClearNotAdoptedUnderClosedRecord)
 //  3. A probe's report names its own lease: the probe gate gives each
 //     probe it admits a breaker.ProbeID, and ProbeDone hands it back.
@@ -40,7 +43,10 @@
 //  5. A replica's local close is visible to the fleet ([Store.Closed]), and
 //     a half-open record counts trips as a closed one does: a record never
 //     stays half-open short of K for good, whatever the replicas'
-//     HalfOpenProbes. (TestFault4QuorumLostAfterLocalCloses)
+//     HalfOpenProbes. A Closed the store did not hear is sent again when
+//     a read finds the record of that generation still half-open.
+//     (TestFault4QuorumLostAfterLocalCloses,
+//     TestFaultLocalCloseNeverCounted)
 //  6. Queued work is fenced by its breaker's attachment: once detached, no
 //     record is applied to it (every Adopt is fenced, not only an
 //     application's first) and it is never marked unreadable. Counts reach

@@ -1207,3 +1207,158 @@ func TestFaultX3AttachInterruptedByClose(t *testing.T) {
 		})
 	}
 }
+
+// lostClosedStore fails Closed while down is set, as a store that could
+// not be reached at that moment.
+type lostClosedStore struct {
+	fleet.Store
+	down bool
+}
+
+func (s *lostClosedStore) Closed(ctx context.Context, name string, c fleet.CloseRequest, p fleet.Params) (fleet.Record, error) {
+	if s.down {
+		return fleet.Record{}, errors.New("store unreachable")
+	}
+	return s.Store.Closed(ctx, name, c, p)
+}
+
+// Found by the simulation (seed 79306, converge): an instance's breaker
+// closed on its own probes, but the Closed that told the store failed, and
+// nothing sent it again: the flushes read the half-open record of the same
+// generation and adopted nothing, so the record stayed at 2 of K=3
+// successes, one close short of its quorum, with every breaker closed
+// (rule 5).
+func TestFaultLocalCloseNeverCounted(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	st := &lostClosedStore{Store: e.store}
+	e.cfg.Driven, e.cfg.Store, e.cfg.Probes = true, st, 3
+	type inst struct {
+		b  *breaker.Breaker[int]
+		co *fleet.Coordinator
+	}
+	mk := func(name string) inst {
+		b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := e.cfg
+		cfg.Instance = name
+		co, err := fleet.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { co.Close() })
+		if _, err := co.Attach(b); err != nil {
+			t.Fatal(err)
+		}
+		co.Step()
+		return inst{b, co}
+	}
+	a, b := mk("a"), mk("b")
+	for _, i := range []inst{a, b} {
+		fail(i.b, 1)
+		i.co.Step()
+	}
+	if r := readRecord(t, e.store); r.State != breaker.Open {
+		t.Fatalf("a quorum of trips: record %+v, want open", r)
+	}
+	for _, i := range []inst{a, b} {
+		if err := i.co.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clk.Add(30 * time.Second)
+	succeed := func(i inst) {
+		if _, err := i.b.Execute(context.Background(), ok); err != nil {
+			t.Fatal(err)
+		}
+		i.co.Step()
+	}
+	succeed(a)
+	st.down = true
+	succeed(b) // its Closed is lost
+	st.down = false
+	if m := b.b.Metrics(); m.State != breaker.Closed {
+		t.Fatalf("b's breaker after its probe: %v, want closed", m.State)
+	}
+	if r := readRecord(t, e.store); r.State != breaker.HalfOpen || r.Succeeded != 2 {
+		t.Fatalf("two leased successes, one close heard: record %+v, want half-open at 2", r)
+	}
+	for range 10 {
+		e.clk.Add(time.Second)
+		_ = b.co.Sync(context.Background())
+		b.co.Step()
+	}
+	if r := readRecord(t, e.store); r.State != breaker.Closed {
+		t.Fatalf("every breaker closed on its own, the store reachable again: record %+v, want closed", r)
+	}
+}
+
+// X1, third path (found by the simulation, seed 78331): a probe's
+// reopening is delivered to the coordinator after the breaker's own
+// OnTransition ran, and that callback's Sync had already adopted a fleet
+// forced open. The late transition marked the mode as the breaker's own,
+// so once the record was lost and created again closed, the breaker stayed
+// forced open for good.
+func TestFaultX1ModeOutlivesLostRecordLateTransition(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.Driven, e.cfg.Store = true, e.store
+	var a *fleet.Coordinator
+	b, err := breaker.New(breaker.Config[int]{
+		Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, HalfOpenProbes: 1, Clock: e.clk,
+		OnTransition: func(tr breaker.Transition) {
+			if tr.To == breaker.Open && tr.Cause == breaker.CauseProbe {
+				_ = a.Sync(context.Background())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Instance = "a"
+	if a, err = fleet.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1), Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Instance = "op"
+	op, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	if _, err := op.Attach(ob); err != nil {
+		t.Fatal(err)
+	}
+	a.Step()
+	op.Step()
+	fail(b, 1) // one trip, short of the quorum: open on its own
+	a.Step()
+	e.clk.Add(30 * time.Second)
+	pm, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := op.ForceOpen(context.Background(), "dep"); err != nil {
+		t.Fatal(err)
+	}
+	pm.Done(0, errDown) // reopens; the callback's Sync adopts the forced open
+	a.Step()
+	if m := b.Metrics(); m.Mode != fleet.ModeForcedOpen {
+		t.Fatalf("after the fleet's ForceOpen: mode %v", m.Mode)
+	}
+	e.store.(*fleet.Memory).Drop("dep")
+	if err := a.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
+		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
+	}
+}

@@ -103,7 +103,12 @@ func (co *Coordinator) transition(m *member, t breaker.Transition) {
 		// own.
 		return
 	}
-	if t.Cause != breaker.CauseTimeout {
+	// A transition is delivered after it happened: one made under no mode
+	// that arrives once an adoption has put the breaker in the fleet's
+	// mode did not make that mode, which stays the fleet's to undo (X1:
+	// a probe's reopening delivered after its callback adopted a forced
+	// open left the breaker forced open once that record was lost).
+	if t.Cause != breaker.CauseTimeout && (t.Mode != breaker.ModeNone || m.c.Metrics().Mode == breaker.ModeNone) {
 		m.fleetMade.Store(false) // the breaker decided for itself
 	}
 	v := m.view.Load()
@@ -268,6 +273,13 @@ func (co *Coordinator) do(j job) {
 		}
 	}
 	if err != nil {
+		if j.kind == jobClosed {
+			// Not heard: the next read of the still half-open record
+			// sends it again (see closedAgain).
+			j.m.mu.Lock()
+			j.m.closeOwed = j.close
+			j.m.mu.Unlock()
+		}
 		if errors.Is(err, ErrProtocol) {
 			co.unreadable(j.m, err)
 		}

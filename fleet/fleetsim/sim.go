@@ -320,15 +320,29 @@ func Run(o Options) *Failure {
 		select {
 		case <-done:
 			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.fail == nil {
-				if s.tgt.Close != nil {
-					s.tgt.Close()
-				}
-				return nil
+			f := s.fail
+			if f != nil {
+				f.Trace = s.trace
 			}
-			s.fail.Trace = s.trace
-			return s.fail
+			var cos []*fleet.Coordinator
+			for _, p := range s.procs {
+				if p.co != nil {
+					cos = append(cos, p.co)
+				}
+			}
+			s.mu.Unlock()
+			// The run's coordinators are closed once it has ended, with no
+			// lock held (Close may run callbacks): a coordinator left
+			// running keeps its breakers in the process-wide table of
+			// attached breakers, and with them the whole run, so that a
+			// run of many seeds grew by every seed's trace and state.
+			for _, co := range cos {
+				_ = co.Close()
+			}
+			if f == nil && s.tgt.Close != nil {
+				s.tgt.Close()
+			}
+			return f
 		case <-tick.C:
 			if p := s.progress.Load(); p != last {
 				last, since = p, time.Now()
