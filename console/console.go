@@ -179,33 +179,18 @@ func (c *Console) writableToken() string {
 	return c.token
 }
 
-// circuitJSON is one circuit as the API shows it.
+// circuitJSON is one circuit as the API shows it: its counts (what a
+// "counts" message of the stream carries too), and what changes only with
+// its transitions.
 type circuitJSON struct {
-	Name      string        `json:"name"`
-	State     breaker.State `json:"state"`
-	Mode      breaker.Mode  `json:"mode"`
-	Since     time.Time     `json:"since"`
-	Until     *time.Time    `json:"until,omitempty"`
-	Counted   bool          `json:"counted"`
-	Successes uint64        `json:"successes"`
-	Failures  uint64        `json:"failures"`
-	Ignored   uint64        `json:"ignored"`
-	Rejected  uint64        `json:"rejected"`
-	// ErrorRate and Volume are over the last one to two minutes once the
-	// console has listed the circuit that long, since the breaker was
-	// built before: failures among finished calls, and calls of every
-	// outcome (rejections included).
-	ErrorRate     float64          `json:"error_rate"`
-	Volume        uint64           `json:"volume"`
+	countsJSON
 	Trips         uint64           `json:"trips"`
 	Reopens       uint64           `json:"reopens"`
 	ManualOpens   uint64           `json:"manual_opens"`
 	ExternalOpens uint64           `json:"external_opens"`
-	Probes        int              `json:"probes_in_flight"`
 	Last          *transitionJSON  `json:"last,omitempty"`
 	Timeline      []timelineJSON   `json:"timeline,omitempty"`
 	History       []transitionJSON `json:"history,omitempty"`
-	Fleet         *fleetJSON       `json:"fleet,omitempty"`
 	// Settings are the circuit's settings in the spec language, as the
 	// apply action takes them.
 	Settings string `json:"settings"`
@@ -254,13 +239,14 @@ func toTransition(t breaker.Transition) transitionJSON {
 
 // fromMetrics fills what Metrics gives.
 func fromMetrics(name string, m breaker.Metrics) circuitJSON {
-	j := circuitJSON{
-		Name: name, State: m.State, Mode: m.Mode, Since: m.Since, Until: timePtr(m.Until),
-		Counted: m.Counted, Successes: m.Successes, Failures: m.Failures, Ignored: m.Ignored, Rejected: m.Rejected,
+	return circuitJSON{
+		countsJSON: countsJSON{
+			Name: name, State: m.State, Mode: m.Mode, Since: m.Since, Until: timePtr(m.Until),
+			Counted: m.Counted, Successes: m.Successes, Failures: m.Failures, Ignored: m.Ignored, Rejected: m.Rejected,
+			Probes: m.ProbesInFlight,
+		},
 		Trips: m.Trips, Reopens: m.Reopens, ManualOpens: m.ManualOpens, ExternalOpens: m.ExternalOpens,
-		Probes: m.ProbesInFlight,
 	}
-	return j
 }
 
 // describe reads one circuit: its metrics, its last transition, its

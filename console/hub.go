@@ -144,7 +144,7 @@ func (h *hub) run(stop, done chan struct{}, events chan breaker.Transition) {
 }
 
 // countsJSON is one circuit in a "counts" message: what changes between
-// transitions.
+// transitions. The API's circuitJSON holds it too.
 type countsJSON struct {
 	Name      string        `json:"name"`
 	State     breaker.State `json:"state"`
@@ -156,10 +156,14 @@ type countsJSON struct {
 	Failures  uint64        `json:"failures"`
 	Ignored   uint64        `json:"ignored"`
 	Rejected  uint64        `json:"rejected"`
-	ErrorRate float64       `json:"error_rate"`
-	Volume    uint64        `json:"volume"`
-	Probes    int           `json:"probes_in_flight"`
-	Fleet     *fleetJSON    `json:"fleet,omitempty"`
+	// ErrorRate and Volume are over the last one to two minutes once the
+	// console has listed the circuit that long, since the breaker was
+	// built before: failures among finished calls, and calls of every
+	// outcome (rejections included).
+	ErrorRate float64    `json:"error_rate"`
+	Volume    uint64     `json:"volume"`
+	Probes    int        `json:"probes_in_flight"`
+	Fleet     *fleetJSON `json:"fleet,omitempty"`
 }
 
 // counts is the "counts" message: every circuit's metrics, read now.
@@ -179,11 +183,8 @@ func (h *hub) counts() []byte {
 		m := cc.Metrics()
 		j := fromMetrics(name, m)
 		h.c.rates.recent(&j, m, now)
-		out.Circuits = append(out.Circuits, countsJSON{
-			Name: j.Name, State: j.State, Mode: j.Mode, Since: j.Since, Until: j.Until, Counted: j.Counted,
-			Successes: j.Successes, Failures: j.Failures, Ignored: j.Ignored, Rejected: j.Rejected,
-			ErrorRate: j.ErrorRate, Volume: j.Volume, Probes: j.Probes, Fleet: h.c.fleetView(name),
-		})
+		j.Fleet = h.c.fleetView(name)
+		out.Circuits = append(out.Circuits, j.countsJSON)
 	})
 	h.c.rates.forget(now)
 	return message("counts", out)

@@ -15,7 +15,7 @@ func TestRatesAreRecent(t *testing.T) {
 	var r rates
 	now := epochs.Today
 	read := func(s, f uint64) circuitJSON {
-		j := circuitJSON{Name: "db"}
+		j := circuitJSON{countsJSON: countsJSON{Name: "db"}}
 		r.recent(&j, breaker.Metrics{Successes: s, Failures: f}, now)
 		return j
 	}
