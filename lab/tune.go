@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/gocode"
 	"github.com/tripwire-go/tripwire/spec"
 )
 
@@ -243,22 +244,6 @@ func grid(family string, slowCall time.Duration) []gridEntry {
 		}
 	}
 	return out
-}
-
-// goDuration writes d as a Go expression: "10 * time.Second".
-func goDuration(d time.Duration) string {
-	for _, u := range []struct {
-		d    time.Duration
-		name string
-	}{{time.Hour, "time.Hour"}, {time.Minute, "time.Minute"}, {time.Second, "time.Second"}, {time.Millisecond, "time.Millisecond"}, {time.Microsecond, "time.Microsecond"}} {
-		if d%u.d == 0 {
-			if d == u.d {
-				return u.name
-			}
-			return strconv.FormatInt(int64(d/u.d), 10) + " * " + u.name
-		}
-	}
-	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
 // Tune searches each family's thresholds over the input and returns, per
@@ -575,13 +560,13 @@ func runSettings(base Candidate, in Input) spec.Spec {
 func settingsCode(s spec.Spec) []string {
 	var out []string
 	if s.OpenTimeout != 0 {
-		out = append(out, "OpenTimeout: "+goDuration(s.OpenTimeout))
+		out = append(out, "OpenTimeout: "+gocode.Duration(s.OpenTimeout))
 	}
 	if s.HalfOpenProbes != 0 {
 		out = append(out, "HalfOpenProbes: "+strconv.Itoa(s.HalfOpenProbes))
 	}
 	if bo := s.Backoff; bo != nil {
-		fields := []string{"Max: " + goDuration(bo.Max)}
+		fields := []string{"Max: " + gocode.Duration(bo.Max)}
 		if bo.Factor != 0 {
 			fields = append(fields, "Factor: "+strconv.FormatFloat(bo.Factor, 'g', -1, 64))
 		}
@@ -597,7 +582,7 @@ func settingsCode(s spec.Spec) []string {
 	case s.ProbeTimeout < 0:
 		out = append(out, "ProbeTimeout: breaker.NoProbeTimeout")
 	case s.ProbeTimeout > 0:
-		out = append(out, "ProbeTimeout: "+goDuration(s.ProbeTimeout))
+		out = append(out, "ProbeTimeout: "+gocode.Duration(s.ProbeTimeout))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/internal/gocode"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -145,7 +146,7 @@ func formatArg(kind argKind, v value) string {
 // goArg writes an argument as Go code.
 func goArg(kind argKind, v value) string {
 	if kind == argDuration {
-		return goDuration(time.Duration(v.i))
+		return gocode.Duration(time.Duration(v.i))
 	}
 	return formatArg(kind, v)
 }
@@ -161,22 +162,6 @@ func formatDuration(d time.Duration) string {
 		s = strings.Replace(s, suffix, suffix[:1], 1)
 	}
 	return s
-}
-
-// goDuration writes d as a Go expression: "10 * time.Second".
-func goDuration(d time.Duration) string {
-	for _, u := range []struct {
-		d    time.Duration
-		name string
-	}{{time.Hour, "time.Hour"}, {time.Minute, "time.Minute"}, {time.Second, "time.Second"}, {time.Millisecond, "time.Millisecond"}, {time.Microsecond, "time.Microsecond"}} {
-		if d%u.d == 0 {
-			if d == u.d {
-				return u.name
-			}
-			return strconv.FormatInt(int64(d/u.d), 10) + " * " + u.name
-		}
-	}
-	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
 // setting is one breaker setting a spec may give after '@'.
