@@ -19,7 +19,7 @@ import (
 func TestDetectionNeverFiresWhenAllKeysFailAlike(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		clk := epochs.Mock(epochs.Today)
-		o := group.Outliers{Interval: time.Second, MaxEjectedShare: 1}
+		o := group.Outliers{Interval: time.Second, MaxEjectedShare: 1, Shadow: rapid.Bool().Draw(rt, "shadow")}
 		if rapid.Bool().Draw(rt, "successRate") {
 			o.SuccessRate = &group.SuccessRateTest{
 				MinVolume:   rapid.IntRange(1, 20).Draw(rt, "srVolume"),
