@@ -133,6 +133,11 @@ type entryMark struct {
 	// the last one ended. Guarded by the group's lock.
 	ejections    int
 	ejectedUntil time.Time
+	// shadowEjections and shadowUntil are the same for the ejections a
+	// detector in shadow would have made. Guarded by the detector's
+	// mutex.
+	shadowEjections int
+	shadowUntil     time.Time
 }
 
 // gated wraps the policy of a key of a capped group: a trip the policy asks

@@ -280,3 +280,120 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// The cap under concurrency, with rapid drawing the group and what each
+// goroutine does: failures, successes, Trip, ForceOpen, adopted opens,
+// Reset, Disable, the detector (enforcing or in shadow), time passing, and
+// new keys that make a full group evict and idle keys be swept. While they
+// race, the cap's own count never passes its limit; once they stop, no
+// more keys are open than the cap allows and the count is what the
+// breakers say. Run it under -race.
+func TestCapNeverExceededUnderConcurrencyModel(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		share := rapid.SampledFrom([]float64{0, 0.1, 0.25, 0.5}).Draw(rt, "share")
+		keepOne := rapid.Bool().Draw(rt, "keepOne")
+		if share == 0 && !keepOne {
+			keepOne = true
+		}
+		maxKeys := rapid.IntRange(2, 10).Draw(rt, "max")
+		var outliers *group.Outliers
+		if mode := rapid.IntRange(0, 2).Draw(rt, "detector"); mode > 0 {
+			outliers = &group.Outliers{
+				Interval:        time.Second,
+				SuccessRate:     &group.SuccessRateTest{MinVolume: 2, MinKeys: 2, StdevFactor: 0.5, NoiseFactor: group.NoNoiseTest},
+				FailureRate:     &group.FailureRateTest{MinVolume: 2, MinKeys: 2, Threshold: 0.5},
+				MaxEjectedShare: 1,
+				Shadow:          mode == 2,
+			}
+		}
+		clk := epochs.Mock(epochs.Today)
+		g, err := group.New(group.Config[string, int]{
+			New: func(string) breaker.Config[int] {
+				return breaker.Config[int]{Policy: policy.Consecutive(2), OpenTimeout: time.Second, HalfOpenProbes: 1}
+			},
+			MaxBreakers:   maxKeys,
+			IdleAfter:     time.Second,
+			Clock:         clk,
+			MaxOpenShare:  share,
+			KeepOneClosed: keepOne,
+			Outliers:      outliers,
+		})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		const (
+			opFail = iota
+			opSucceed
+			opTrip
+			opForceOpen
+			opAdoptOpen
+			opReset
+			opDisable
+			opDetect
+			opWait
+			opCount
+		)
+		type op struct{ kind, key int }
+		workers := rapid.IntRange(2, 4).Draw(rt, "workers")
+		plans := make([][]op, workers)
+		for w := range plans {
+			plans[w] = rapid.SliceOfN(rapid.Custom(func(rt *rapid.T) op {
+				return op{rapid.IntRange(0, opCount-1).Draw(rt, "op"), rapid.IntRange(0, 2*maxKeys).Draw(rt, "key")}
+			}), 1, 60).Draw(rt, fmt.Sprint("plan", w))
+		}
+		var wg sync.WaitGroup
+		var over atomic.Int64
+		for _, plan := range plans {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, o := range plan {
+					k := fmt.Sprint("k", o.key)
+					switch o.kind {
+					case opDetect:
+						g.DetectOutliers()
+					case opWait:
+						clk.Add(500 * time.Millisecond)
+					default:
+						b, err := g.Get(k)
+						if err != nil {
+							break // ErrFull
+						}
+						switch o.kind {
+						case opFail, opSucceed:
+							var err error
+							if o.kind == opFail {
+								err = errDown
+							}
+							b.Execute(context.Background(), func(context.Context) (int, error) { return 0, err })
+						case opTrip:
+							b.Trip()
+						case opForceOpen:
+							b.ForceOpen()
+						case opAdoptOpen:
+							b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: time.Second})
+						case opReset:
+							b.Reset()
+						case opDisable:
+							b.Disable()
+						}
+					}
+					if open, limit := g.OpenLimit(); open > limit {
+						over.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if n := over.Load(); n > 0 {
+			rt.Fatalf("the cap's count passed its limit %d times", n)
+		}
+		keys, open := countOpen(g)
+		if l := limitOf(share, keepOne, keys); open > l {
+			rt.Fatalf("%d of %d keys open, cap %d (share %v, keepOne %v)", open, keys, l, share, keepOne)
+		}
+		if held, limit := g.OpenLimit(); held != open || limit != limitOf(share, keepOne, keys) {
+			rt.Fatalf("OpenLimit = %d, %d; the breakers say %d open of %d keys", held, limit, open, keys)
+		}
+	})
+}

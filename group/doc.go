@@ -35,8 +35,12 @@
 // Two options look at the keys together. Config.Outliers compares each
 // key's calls with its siblings' every interval, as Envoy's outlier
 // detection does, and opens a key that stands out although its own policy
-// has not tripped; when every key fails alike none stands out. See
-// [Outliers] and [Group.DetectOutliers]. Config.MaxOpenShare and
+// has not tripped; when every key fails alike none stands out, and a key
+// whose failures binomial chance explains does not either. With
+// Outliers.Shadow it only reports what it would open, so that a detector
+// can be tried on live traffic before it acts ([Group.OutlierStats] counts
+// what it did). See [Outliers] and [Group.DetectOutliers].
+// Config.MaxOpenShare and
 // Config.KeepOneClosed cap how many keys may be open at once, whatever
 // opened them; [Group.KeptClosed] says which keys the group kept closed and
 // why. The rules the cap keeps:

@@ -24,10 +24,21 @@ func (g *Group[K, T]) rememberEjection(e *entry[T], base time.Duration, now time
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	m := &e.mark
-	n := m.ejections
-	if !m.ejectedUntil.IsZero() {
-		n, _ = fsm.Forgive(n, now.Sub(m.ejectedUntil), forget)
+	return ejectionFor(&e.mark.ejections, &e.mark.ejectedUntil, base, now, forget)
+}
+
+// ejectionFor returns how long an ejection at now lasts, base being its
+// length without memory, and notes it in *ejections (those not yet
+// forgiven) and *until (when the last one ends). Without forget, it
+// returns base and notes only until.
+func ejectionFor(ejections *int, until *time.Time, base time.Duration, now time.Time, forget time.Duration) time.Duration {
+	if forget <= 0 {
+		*until = now.Add(base)
+		return base
+	}
+	n := *ejections
+	if !until.IsZero() {
+		n, _ = fsm.Forgive(n, now.Sub(*until), forget)
 	}
 	d := base
 	if mult := time.Duration(min(n+1, DefaultMaxEjectFactor)); base <= math.MaxInt64/mult {
@@ -35,7 +46,7 @@ func (g *Group[K, T]) rememberEjection(e *entry[T], base time.Duration, now time
 	} else {
 		d = math.MaxInt64
 	}
-	m.ejections = n + 1
-	m.ejectedUntil = now.Add(d)
+	*ejections = n + 1
+	*until = now.Add(d)
 	return d
 }

@@ -70,3 +70,38 @@ func ExampleGroup_DetectOutliers() {
 	// f success-rate outlier, opened: 100 calls, 40.0% failed; threshold 35.0%, mean 6.7% over 6 keys
 	// f is open
 }
+
+// A detector in shadow reports what it would open, and opens nothing: the
+// way to try it on live traffic before it acts.
+func ExampleOutliers_shadow() {
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC))
+	hosts, _ := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(10)}
+		},
+		Clock:    clk,
+		Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{}, Shadow: true},
+	})
+	down := errors.New("503")
+	for _, h := range []string{"a", "b", "c", "d", "e", "f"} {
+		for i := range 100 {
+			var err error
+			if h == "f" && i%5 < 2 {
+				err = down
+			}
+			hosts.Execute(context.Background(), h, func(context.Context) (int, error) { return 0, err })
+		}
+	}
+	clk.Add(10 * time.Second)
+	for _, o := range hosts.DetectOutliers() {
+		fmt.Println(o.Key, o)
+	}
+	b, _ := hosts.Get("f")
+	fmt.Println("f is", b.State())
+	fmt.Printf("%+v\n", hosts.OutlierStats())
+	// Output:
+	// f success-rate outlier, would open (shadow): 100 calls, 40.0% failed; threshold 35.0%, mean 6.7% over 6 keys
+	// f is closed
+	// {Shadow:true Evaluations:1 Found:1 Ejected:1}
+}

@@ -98,7 +98,8 @@ type Config[K comparable, T any] struct {
 	// detection. The detector reads the breakers' call counts, so it turns
 	// on breaker.Config.CountCalls for every key. It has no goroutine: Get
 	// runs it when it is due (with a Clock of the user's, Get then reads
-	// that clock), and so does [Group.DetectOutliers].
+	// that clock), and so does [Group.DetectOutliers]. With
+	// Outliers.Shadow it only reports what it would open.
 	Outliers *Outliers
 
 	// OnOutlier, if set, is called with each outlier the detector finds,

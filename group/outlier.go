@@ -1,9 +1,11 @@
 package group
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +23,13 @@ import (
 // failure-rate test needs at least one judged key under its threshold (Envoy
 // ejects every host above it, up to its cap), and no key stands out when
 // every judged key has the same rate (a standard deviation that rounding
-// made non-zero does not count). With Outliers.EjectForget, ejections
-// remember, as Envoy's do: each lasts longer than the key's last one, and
-// the key's record is forgiven while it stays healthy.
+// made non-zero does not count). A third, so that healthy keys are not
+// opened on chance: the success-rate test also asks that a key's failures
+// be more than binomial noise at its volume (SuccessRateTest.NoiseFactor).
+// With Outliers.EjectForget, ejections remember, as Envoy's do: each lasts
+// longer than the key's last one, and the key's record is forgiven while
+// it stays healthy. With Outliers.Shadow the detector decides and reports,
+// and opens nothing.
 
 // Defaults of [Outliers], [SuccessRateTest] and [FailureRateTest], Envoy's.
 const (
@@ -47,6 +53,14 @@ const (
 	// DefaultFailureThreshold is the failure rate at which the
 	// failure-rate test finds a key an outlier.
 	DefaultFailureThreshold = 0.85
+	// DefaultNoiseFactor is how many standard deviations of binomial
+	// noise, at a key's own volume, its failure rate must exceed the mean
+	// by to stand out in the success-rate test. Not Envoy's: see
+	// SuccessRateTest.NoiseFactor.
+	DefaultNoiseFactor = 4
+	// NoNoiseTest, as SuccessRateTest.NoiseFactor, turns the noise test
+	// off: the success-rate test is then Envoy's.
+	NoNoiseTest = -1
 )
 
 // Outliers configures outlier detection: see [Config.Outliers]. At least
@@ -87,6 +101,23 @@ type Outliers struct {
 	// it must be at most 1. The group's own cap (Config.MaxOpenShare)
 	// applies too.
 	MaxEjectedShare float64
+	// Shadow runs the detector observe-only, as Envoy's does with
+	// enforcing_success_rate and enforcing_failure_percentage at 0: the
+	// way to trial a detector, or new settings of one, on live traffic
+	// before it acts. It judges every interval as it would if it
+	// enforced, decides which outliers it would open and which the caps
+	// (MaxEjectedShare, the group's MaxOpenShare and KeepOneClosed) would
+	// keep closed, and reports them all (OnOutlier and DetectOutliers,
+	// each marked Outlier.Shadow, with the evidence an opening would
+	// carry; counted by [Group.OutlierStats]), but it opens no circuit
+	// and changes nothing of any key's: every call goes as it would
+	// without a detector. A key it would have opened counts as open, for
+	// the caps and its next judgements, for as long as it would have been
+	// (EjectFor, remembered with EjectForget), and its calls during that
+	// time are not judged, as an open circuit's would not be made; then
+	// it is judged again, where an enforcing detector's probes would have
+	// decided. A key's own policy goes on deciding for it.
+	Shadow bool
 }
 
 // SuccessRateTest configures the success-rate test of [Outliers].
@@ -100,6 +131,30 @@ type SuccessRateTest struct {
 	// StdevFactor is how many standard deviations below the mean success
 	// rate a key must fall to stand out. 0 means DefaultStdevFactor (1.9).
 	StdevFactor float64
+	// NoiseFactor makes the test ask, besides Envoy's question, whether
+	// the key's failures are more than chance: its failure rate must
+	// exceed the mean by more than NoiseFactor standard deviations of the
+	// binomial noise of a key that fails at the mean rate, with the key's
+	// own volume. Envoy's test alone compares a key with the spread of
+	// its siblings, and when failures are rare that spread is mostly
+	// noise: of ten healthy hosts failing 1% of 200 calls an interval,
+	// one falls 1.9 deviations below the mean every few intervals, and is
+	// ejected. The noise is measured on the arcsine scale, where a
+	// binomial share of n calls has a standard deviation of 1/(2√n)
+	// whatever its rate (so that rare failures, whose counts are skewed,
+	// are judged fairly), and the key stands out only if
+	// asin√(failure rate) − asin√(mean) > NoiseFactor/(2√calls). At the
+	// default, 4, a healthy key stands out by chance in about 3 of
+	// 100,000 judgements; a key failing 30% of 100 calls is 9.6
+	// deviations from a mean of 1%. 0 means DefaultNoiseFactor;
+	// NoNoiseTest (or any negative value) turns the noise test off.
+	NoiseFactor float64
+	// MinGap, if positive, is the least difference, in (0, 1], between a
+	// key's failure rate and the mean for the key to stand out: a floor
+	// for groups whose volume is so high that a key failing a tenth of a
+	// point more than its siblings is no chance, and yet not worth an
+	// ejection. 0 means no floor.
+	MinGap float64
 }
 
 // FailureRateTest configures the failure-rate test of [Outliers].
@@ -128,16 +183,22 @@ type Outlier[K comparable] struct {
 	FailureRate float64
 	// Mean is the mean failure rate of the keys judged (those with enough
 	// calls), and Keys their number. Threshold is the failure rate above
-	// which the success-rate test finds a key an outlier (mean failure
-	// rate plus StdevFactor standard deviations), or at which the
-	// failure-rate test does (its Threshold).
+	// which the success-rate test finds this key an outlier (the mean
+	// failure rate plus StdevFactor standard deviations, or plus the noise
+	// test's margin at the key's volume, or plus MinGap, whichever is
+	// highest), or at which the failure-rate test does (its Threshold).
 	Mean, Threshold float64
 	Keys            int
 	// Opened reports whether the detector opened the key's circuit. It
 	// did not when the group's cap or MaxEjectedShare had no room (the key
 	// is then listed by [Group.KeptClosed] when the cap refused it), or
-	// when the circuit was no longer closed.
+	// when the circuit was no longer closed. In Shadow, it reports
+	// whether the detector would have opened it: false when a cap would
+	// have kept it closed (KeptClosed does not list it: nothing asked).
 	Opened bool
+	// Shadow reports that the detector runs in shadow (Outliers.Shadow):
+	// it opened nothing, and Opened says what it would have done.
+	Shadow bool
 	// At is when the evaluation ran, on the group's clock.
 	At time.Time
 }
@@ -145,7 +206,12 @@ type Outlier[K comparable] struct {
 // String describes o in one line, for logs.
 func (o Outlier[K]) String() string {
 	verdict := "opened"
-	if !o.Opened {
+	switch {
+	case o.Shadow && o.Opened:
+		verdict = "would open (shadow)"
+	case o.Shadow:
+		verdict = "would be kept closed (shadow)"
+	case !o.Opened:
 		verdict = "kept closed"
 	}
 	return o.Test + " outlier, " + verdict + ": " + strconv.FormatUint(o.Calls, 10) + " calls, " +
@@ -175,6 +241,40 @@ type detector struct {
 
 	mu    sync.Mutex // held by the one goroutine evaluating
 	timer *time.Timer
+
+	// What OutlierStats reports; written with mu held, read without.
+	evaluations, found, ejected atomic.Uint64
+}
+
+// OutlierStats counts what a group's outlier detector did since the group
+// was built: see [Group.OutlierStats].
+type OutlierStats struct {
+	// Shadow reports that the detector runs observe-only
+	// (Outliers.Shadow): Ejected then counts what it would have opened.
+	Shadow bool
+	// Evaluations counts the intervals judged.
+	Evaluations uint64
+	// Found counts the outliers found, opened or not: a key that stands
+	// out in three intervals counts three times.
+	Found uint64
+	// Ejected counts the outliers the detector opened, or in Shadow would
+	// have opened; the others (Found − Ejected) a cap kept closed, or
+	// were no longer closed when it came to open them.
+	Ejected uint64
+}
+
+// OutlierStats returns the counts of the outlier detector: the zero
+// OutlierStats without one. With Outliers.Shadow, compare its Ejected with
+// what did open the keys (the Trips of their breakers' Metrics, read
+// through [Group.Metrics]) to see what the detector would add before it
+// enforces anything.
+func (g *Group[K, T]) OutlierStats() OutlierStats {
+	d := g.detect
+	if d == nil {
+		return OutlierStats{}
+	}
+	return OutlierStats{Shadow: d.cfg.Shadow, Evaluations: d.evaluations.Load(),
+		Found: d.found.Load(), Ejected: d.ejected.Load()}
 }
 
 // validate checks o and fills in its defaults.
@@ -209,11 +309,18 @@ func (o *Outliers) validate() *ConfigError {
 			return bad("SuccessRate.MinKeys", "must not be negative, got "+strconv.Itoa(c.MinKeys))
 		case !(c.StdevFactor >= 0) || math.IsInf(c.StdevFactor, 0):
 			return bad("SuccessRate.StdevFactor", "must be a finite number, not negative, got "+strconv.FormatFloat(c.StdevFactor, 'g', -1, 64))
+		case math.IsNaN(c.NoiseFactor) || math.IsInf(c.NoiseFactor, 0):
+			return bad("SuccessRate.NoiseFactor", "must be a finite number, got "+strconv.FormatFloat(c.NoiseFactor, 'g', -1, 64))
+		case !(c.MinGap >= 0 && c.MinGap <= 1):
+			return bad("SuccessRate.MinGap", "must be in [0, 1], got "+strconv.FormatFloat(c.MinGap, 'g', -1, 64))
 		}
 		c.MinVolume = cmpOr(c.MinVolume, DefaultSuccessRateMinVolume)
 		c.MinKeys = cmpOr(c.MinKeys, DefaultMinKeys)
 		if c.StdevFactor == 0 {
 			c.StdevFactor = DefaultStdevFactor
+		}
+		if c.NoiseFactor == 0 {
+			c.NoiseFactor = DefaultNoiseFactor
 		}
 		o.SuccessRate = &c
 	}
@@ -267,7 +374,8 @@ func (g *Group[K, T]) detectDue() bool {
 
 // DetectOutliers runs the outlier detector now if Config.Outliers is set
 // and an interval has passed since its last evaluation, and returns the
-// outliers it found, opened or not. Get runs it too, when it is due: call it
+// outliers it found, opened or not (in Outliers.Shadow, that it would have
+// opened or not). Get runs it too, when it is due: call it
 // when the group may see no Get for a while, or on a virtual clock. It
 // returns nil when there is nothing to do, and at once when another
 // goroutine is evaluating. It runs with no lock of the group held while it
@@ -278,14 +386,17 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 		return nil
 	}
 	found, open, keys, now := g.evaluate()
-	// MaxEjectedShare counts open keys whatever opened them, as Envoy's
-	// max_ejection_percent counts every ejection; at least one may open.
-	most := max(int(math.Floor(d.cfg.MaxEjectedShare*float64(keys)+1e-9)), 1)
+	most := d.mostEjected(keys)
 	for i := range found {
 		o := &found[i]
-		if open < most && g.eject(o.Key, now, o.why()) {
+		// In shadow, evaluate has decided.
+		if !o.Shadow && open < most && g.eject(o.Key, now, o.why()) {
 			o.Opened = true
 			open++
+		}
+		d.found.Add(1)
+		if o.Opened {
+			d.ejected.Add(1)
 		}
 		if g.onOutlier != nil {
 			g.onOutlier(*o)
@@ -294,9 +405,18 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	return found
 }
 
+// mostEjected returns how many of keys keys may be open when the detector
+// opens one more. MaxEjectedShare counts open keys whatever opened them, as
+// Envoy's max_ejection_percent counts every ejection; at least one may
+// open.
+func (d *detector) mostEjected(keys int) int {
+	return max(int(math.Floor(d.cfg.MaxEjectedShare*float64(keys)+1e-9)), 1)
+}
+
 // evaluate judges the keys if an evaluation is due, and returns the
-// outliers with the counts of open keys and of keys, and the time. It holds
-// the detector's mutex, and calls no user code but the Clock.
+// outliers with the counts of open keys and of keys, and the time; in
+// shadow, it also decides which it would open. It holds the detector's
+// mutex, and calls no user code but the Clock.
 func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.Time) {
 	d := g.detect
 	if !d.mu.TryLock() {
@@ -319,8 +439,46 @@ func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.T
 		d.due.Store(false)
 		d.timer.Reset(d.cfg.Interval)
 	}
-	found, open, keys = g.judge(now)
+	d.evaluations.Add(1)
+	var es []*entry[T]
+	var shadowHeld int
+	found, es, open, shadowHeld, keys = g.judge(now)
+	if d.cfg.Shadow {
+		g.shadowEject(found, es, open, shadowHeld, keys, now)
+	}
 	return found, open, keys, now
+}
+
+// shadowEject decides, for a detector in shadow, which of the outliers
+// found (worst first, of entries es) it would open, as DetectOutliers and
+// eject do with MaxEjectedShare and the group's cap, counting as open the
+// keys it would have opened before (shadowHeld of them hold no place in
+// the cap), and notes the ejections it would make. Called with the
+// detector's mutex held.
+func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shadowHeld, keys int, now time.Time) {
+	most := g.detect.mostEjected(keys)
+	held, limit := 0, math.MaxInt
+	if c := g.cap; c != nil {
+		c.mu.Lock()
+		held, limit = c.held+shadowHeld, c.limitFor(c.keys)
+		c.mu.Unlock()
+	}
+	for i := range found {
+		o, e := &found[i], es[i]
+		o.Shadow = true
+		if open >= most || held >= limit {
+			continue
+		}
+		o.Opened = true
+		open++
+		held++
+		base := g.detect.cfg.EjectFor
+		if base == 0 {
+			base = e.b.OpenTiming().Timeout
+		}
+		m := &e.mark
+		ejectionFor(&m.shadowEjections, &m.shadowUntil, base, now, g.detect.cfg.EjectForget)
+	}
 }
 
 // sample is one key's calls during an interval.
@@ -334,9 +492,12 @@ type sample[K comparable, T any] struct {
 }
 
 // judge reads the counts of every key and returns the outliers, worst
-// first, with the number of keys whose circuit is not closed and of all
-// keys. Called with the detector's mutex held.
-func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], open, keys int) {
+// first, with their entries, the number of keys whose circuit is not
+// closed and of all keys. In shadow, a key the detector would have opened
+// and that would still be open counts as open (shadowHeld of those hold no
+// place in the group's cap), is no candidate and is not judged. Called
+// with the detector's mutex held.
+func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], open, shadowHeld, keys int) {
 	g.mu.Lock()
 	entries := make(map[K]*entry[T], len(g.all))
 	for k, e := range g.all {
@@ -355,23 +516,46 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], open, keys int) {
 		if s.calls > 0 {
 			s.failRate = float64(df) / float64(s.calls)
 		}
+		shadowOut := !e.mark.shadowUntil.IsZero() && !now.After(e.mark.shadowUntil)
+		if shadowOut {
+			// Open, had the detector enforced (and half-open at the
+			// end of its period, when probes would decide): its calls
+			// would not have been made.
+			s.calls, s.failRate, s.candidate = 0, 0, false
+		}
 		samples = append(samples, s)
-		if m.State != breaker.Closed {
+		switch {
+		case m.State != breaker.Closed:
 			open++
+		case shadowOut:
+			open++
+			if c := g.cap; c != nil {
+				c.mu.Lock()
+				shadowHeld += b2i(!e.mark.slot)
+				c.mu.Unlock()
+			}
 		}
 	}
+	// In an order that does not hang on the map's, so that the sums of
+	// rates come out the same to the last bit from the same calls.
+	slices.SortFunc(samples, func(a, b sample[K, T]) int { return strings.Compare(a.e.b.Name(), b.e.b.Name()) })
+	type found struct {
+		o Outlier[K]
+		e *entry[T]
+	}
+	var fs []found
 
 	seen := map[K]bool{}
 	if t := g.detect.cfg.SuccessRate; t != nil {
 		judged := volume(samples, t.MinVolume)
 		if len(judged) >= t.MinKeys && spread(judged) {
 			mean, sd := meanStdev(judged)
-			threshold := mean + t.StdevFactor*sd
 			for _, s := range judged {
+				threshold := successRateThreshold(t, mean, sd, s.calls)
 				if s.candidate && s.failRate > threshold {
 					seen[s.key] = true
-					out = append(out, Outlier[K]{Key: s.key, Test: "success-rate", Calls: s.calls,
-						FailureRate: s.failRate, Mean: mean, Threshold: threshold, Keys: len(judged), At: now})
+					fs = append(fs, found{Outlier[K]{Key: s.key, Test: "success-rate", Calls: s.calls,
+						FailureRate: s.failRate, Mean: mean, Threshold: threshold, Keys: len(judged), At: now}, s.e})
 				}
 			}
 		}
@@ -383,23 +567,52 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], open, keys int) {
 			mean, _ := meanStdev(judged)
 			for _, s := range judged {
 				if s.candidate && s.failRate >= t.Threshold && !seen[s.key] {
-					out = append(out, Outlier[K]{Key: s.key, Test: "failure-rate", Calls: s.calls,
-						FailureRate: s.failRate, Mean: mean, Threshold: t.Threshold, Keys: len(judged), At: now})
+					fs = append(fs, found{Outlier[K]{Key: s.key, Test: "failure-rate", Calls: s.calls,
+						FailureRate: s.failRate, Mean: mean, Threshold: t.Threshold, Keys: len(judged), At: now}, s.e})
 				}
 			}
 		}
 	}
-	// Worst first, so that a cap with room for a few opens the worst.
-	slices.SortStableFunc(out, func(a, b Outlier[K]) int {
-		if a.FailureRate != b.FailureRate {
-			if a.FailureRate > b.FailureRate {
-				return -1
-			}
-			return 1
-		}
-		return 0
+	// Worst first, so that a cap with room for a few opens the worst;
+	// of two as bad, the one with more calls (the stronger evidence),
+	// then by name (the order of the samples).
+	slices.SortStableFunc(fs, func(a, b found) int {
+		return cmp.Or(cmp.Compare(b.o.FailureRate, a.o.FailureRate), cmp.Compare(b.o.Calls, a.o.Calls))
 	})
-	return out, open, len(samples)
+	for _, f := range fs {
+		out = append(out, f.o)
+		es = append(es, f.e)
+	}
+	return out, es, open, shadowHeld, len(samples)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// successRateThreshold returns the failure rate above which a key of calls
+// calls is an outlier of the success-rate test t, the judged keys' failure
+// rates having mean mean and standard deviation sd: Envoy's threshold, the
+// noise test's at the key's volume, and the floor t.MinGap, whichever is
+// highest. Above 1, no key is an outlier.
+func successRateThreshold(t *SuccessRateTest, mean, sd float64, calls uint64) float64 {
+	threshold := max(mean+t.StdevFactor*sd, mean+t.MinGap)
+	if t.NoiseFactor > 0 {
+		// On the arcsine scale a binomial share of n calls has a
+		// standard deviation of 1/(2√n); back on the scale of rates,
+		// the noise threshold is sin² of the mean's angle plus
+		// NoiseFactor of those.
+		a := math.Asin(math.Sqrt(mean)) + t.NoiseFactor/(2*math.Sqrt(float64(calls)))
+		noise := 1.0
+		if a < math.Pi/2 {
+			noise = math.Pow(math.Sin(a), 2)
+		}
+		threshold = max(threshold, noise)
+	}
+	return threshold
 }
 
 // volume returns the samples with at least min calls.

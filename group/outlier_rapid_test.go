@@ -19,12 +19,16 @@ import (
 func TestDetectionNeverFiresWhenAllKeysFailAlike(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		clk := epochs.Mock(epochs.Today)
-		o := group.Outliers{Interval: time.Second, MaxEjectedShare: 1}
+		o := group.Outliers{Interval: time.Second, MaxEjectedShare: 1, Shadow: rapid.Bool().Draw(rt, "shadow")}
 		if rapid.Bool().Draw(rt, "successRate") {
 			o.SuccessRate = &group.SuccessRateTest{
 				MinVolume:   rapid.IntRange(1, 20).Draw(rt, "srVolume"),
 				MinKeys:     rapid.IntRange(1, 6).Draw(rt, "srKeys"),
 				StdevFactor: rapid.Float64Range(0.01, 3).Draw(rt, "factor"),
+				// The noise test and its floor, off or on: neither may
+				// make keys that fail alike stand out.
+				NoiseFactor: rapid.SampledFrom([]float64{group.NoNoiseTest, 0, 0.01, 1, 4}).Draw(rt, "noise"),
+				MinGap:      rapid.SampledFrom([]float64{0, 0.001, 0.05}).Draw(rt, "gap"),
 			}
 		}
 		if o.SuccessRate == nil || rapid.Bool().Draw(rt, "failureRate") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,8 @@ func TestOutliersConfigErrors(t *testing.T) {
 		{group.Outliers{}, "Outliers.SuccessRate"},
 		{group.Outliers{SuccessRate: &group.SuccessRateTest{}, Interval: -1}, "Outliers.Interval"},
 		{group.Outliers{SuccessRate: &group.SuccessRateTest{StdevFactor: -1}}, "Outliers.SuccessRate.StdevFactor"},
+		{group.Outliers{SuccessRate: &group.SuccessRateTest{NoiseFactor: math.Inf(1)}}, "Outliers.SuccessRate.NoiseFactor"},
+		{group.Outliers{SuccessRate: &group.SuccessRateTest{MinGap: -0.1}}, "Outliers.SuccessRate.MinGap"},
 		{group.Outliers{FailureRate: &group.FailureRateTest{Threshold: 2}}, "Outliers.FailureRate.Threshold"},
 		{group.Outliers{FailureRate: &group.FailureRateTest{MinKeys: -1}}, "Outliers.FailureRate.MinKeys"},
 		{group.Outliers{SuccessRate: &group.SuccessRateTest{}, MaxEjectedShare: 1.1}, "Outliers.MaxEjectedShare"},
@@ -208,6 +211,63 @@ func TestOutliersConfigErrors(t *testing.T) {
 		var ce *group.ConfigError
 		if !errors.As(err, &ce) || ce.Field != tc.field || !errors.Is(err, breaker.ErrInvalidConfig) {
 			t.Errorf("%+v: got %v, want a ConfigError for %s", tc.o, err, tc.field)
+		}
+	}
+}
+
+// The fault: Envoy's success-rate test compares a key with the spread of
+// its siblings, and when failures are rare that spread is binomial noise.
+// Ten healthy keys failing about 1% of 200 calls: one that failed 5 (2.5%)
+// is 3 deviations below the mean success rate, and was ejected. At its
+// volume, 5 failures where 2.3 are expected is chance (1.5 deviations of
+// binomial noise, on the arcsine scale), and the noise test keeps it.
+func TestSuccessRateOpensHealthyKeyOnNoise(t *testing.T) {
+	traffic := func(g *group.Group[string, int]) {
+		for i := range 9 {
+			calls(t, g, fmt.Sprint("h", i), 200, 2)
+		}
+		calls(t, g, "unlucky", 200, 5)
+	}
+	g, clk, seen := newDetecting(t, group.Outliers{SuccessRate: &group.SuccessRateTest{}}, 0)
+	traffic(g)
+	clk.Add(10 * time.Second)
+	g.DetectOutliers()
+	if len(*seen) != 0 {
+		t.Fatalf("a healthy key opened on noise: %+v", *seen)
+	}
+	// Envoy's test alone (NoNoiseTest) finds it, as it did.
+	g, clk, seen = newDetecting(t, group.Outliers{SuccessRate: &group.SuccessRateTest{NoiseFactor: group.NoNoiseTest}}, 0)
+	traffic(g)
+	clk.Add(10 * time.Second)
+	g.DetectOutliers()
+	if len(*seen) != 1 || (*seen)[0].Key != "unlucky" {
+		t.Fatalf("without the noise test: %+v", *seen)
+	}
+}
+
+// The noise test scales with volume: the same 2.5% against 1% is chance at
+// 200 calls and no chance at 20,000; MinGap then still keeps a key whose
+// rate is not far enough from the mean to be worth an ejection.
+func TestSuccessRateNoiseTestScalesWithVolumeAndMinGap(t *testing.T) {
+	for _, tc := range []struct {
+		gap  float64
+		want int
+	}{{0, 1}, {0.02, 0}} {
+		g, clk, seen := newDetecting(t, group.Outliers{SuccessRate: &group.SuccessRateTest{MinGap: tc.gap}}, 0)
+		for i := range 9 {
+			calls(t, g, fmt.Sprint("h", i), 20000, 200)
+		}
+		calls(t, g, "worse", 20000, 500)
+		clk.Add(10 * time.Second)
+		g.DetectOutliers()
+		if len(*seen) != tc.want {
+			t.Fatalf("MinGap %v: outliers %+v, want %d", tc.gap, *seen, tc.want)
+		}
+		if tc.want == 1 {
+			o := (*seen)[0]
+			if o.Key != "worse" || !(o.Threshold > o.Mean && o.Threshold < o.FailureRate) {
+				t.Fatalf("MinGap %v: %+v", tc.gap, o)
+			}
 		}
 	}
 }

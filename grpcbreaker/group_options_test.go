@@ -56,6 +56,52 @@ func TestGroupByTargetOutlierOpens(t *testing.T) {
 	}
 }
 
+// The same detector in shadow: it reports that it would open the sick
+// target, and every call is still sent.
+func TestGroupByTargetShadowDetectorSendsEverything(t *testing.T) {
+	clk := newClock()
+	var seen []group.Outlier[string]
+	g, err := group.New(group.Config[string, codes.Code]{
+		New: func(string) breaker.Config[codes.Code] {
+			return breaker.Config[codes.Code]{Policy: policy.Consecutive(100)}
+		},
+		Clock: clk,
+		Outliers: &group.Outliers{
+			FailureRate: &group.FailureRateTest{MinVolume: 10, MinKeys: 3, Threshold: 0.5},
+			Shadow:      true,
+		},
+		OnOutlier: func(o group.Outlier[string]) { seen = append(seen, o) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sick, _ := serve(t)
+	well1, _ := serve(t)
+	well2, _ := serve(t)
+	cs := client(t, sick, grpcbreaker.WithGroup(g, grpcbreaker.ByTarget))
+	cw1 := client(t, well1, grpcbreaker.WithGroup(g, grpcbreaker.ByTarget))
+	cw2 := client(t, well2, grpcbreaker.WithGroup(g, grpcbreaker.ByTarget))
+	ctx := context.Background()
+	for range 10 {
+		cs.UnaryCall(ctx, fail(codes.Unavailable))
+		cw1.UnaryCall(ctx, &testpb.SimpleRequest{})
+		cw2.UnaryCall(ctx, &testpb.SimpleRequest{})
+	}
+	clk.Add(10 * time.Second)
+	if _, err := cw1.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil { // runs the evaluation
+		t.Fatalf("healthy target: %v", err)
+	}
+	if _, err := cs.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+		t.Fatalf("sick target, with a detector in shadow: %v, want the call sent", err)
+	}
+	if len(seen) != 1 || !seen[0].Shadow || !seen[0].Opened || seen[0].Test != "failure-rate" {
+		t.Fatalf("outliers: %+v", seen)
+	}
+	if st := g.OutlierStats(); st.Ejected != 1 || !st.Shadow {
+		t.Fatalf("OutlierStats: %+v", st)
+	}
+}
+
 // A per-target group that keeps one target closed: when both targets
 // fail, one of them still takes calls.
 func TestGroupByTargetKeepOneClosed(t *testing.T) {

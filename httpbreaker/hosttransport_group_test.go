@@ -75,6 +75,62 @@ func TestHostTransportOutlierHostOpens(t *testing.T) {
 	}
 }
 
+// The same detector in shadow, the way to trial it on live traffic: it
+// reports that it would open the bad host, with its evidence, and every
+// request is still sent.
+func TestHostTransportShadowDetectorSendsEverything(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	var seen []group.Outlier[string]
+	hosts, err := group.New(group.Config[string, *http.Response]{
+		New: func(string) breaker.Config[*http.Response] {
+			return breaker.Config[*http.Response]{Policy: policy.Consecutive(10), OpenTimeout: 30 * time.Second}
+		},
+		Clock:     clk,
+		Outliers:  &group.Outliers{SuccessRate: &group.SuccessRateTest{}, Shadow: true},
+		OnOutlier: func(o group.Outlier[string]) { seen = append(seen, o) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := &fakeHosts{hits: map[string]int{}, status: func(host string, n int) int {
+		if host == "bad.internal" && n%5 < 2 {
+			return 503
+		}
+		return 200
+	}}
+	c := &http.Client{Transport: &httpbreaker.HostTransport{Group: hosts, Base: base}}
+	names := []string{"a.internal", "b.internal", "c.internal", "d.internal", "e.internal", "bad.internal"}
+	for round := range 2 {
+		for range 100 {
+			for _, h := range names {
+				res, err := c.Get("http://" + h + "/")
+				if err != nil {
+					t.Fatalf("round %d, %s: %v", round, h, err)
+				}
+				res.Body.Close()
+			}
+		}
+		clk.Add(10 * time.Second)
+	}
+	for _, h := range names {
+		res, err := c.Get("http://" + h + "/") // the first runs the evaluation
+		if err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		res.Body.Close()
+	}
+	if base.hits["bad.internal"] != 201 {
+		t.Fatalf("bad.internal got %d requests, want all 201", base.hits["bad.internal"])
+	}
+	if len(seen) != 1 || seen[0].Key != "bad.internal" || !seen[0].Shadow || !seen[0].Opened ||
+		!strings.Contains(seen[0].String(), "would open (shadow)") {
+		t.Fatalf("outliers: %+v", seen)
+	}
+	if st := hosts.OutlierStats(); !st.Shadow || st.Ejected != 1 || st.Evaluations != 2 {
+		t.Fatalf("OutlierStats: %+v", st)
+	}
+}
+
 // KeepOneClosed: when every host fails, the group keeps one of them
 // closed, so that the client always has somewhere to send.
 func TestHostTransportKeepOneClosed(t *testing.T) {

@@ -92,8 +92,10 @@ type HostResult struct {
 	// BadOpened is the number of bad hosts whose circuit opened during the
 	// fault.
 	BadOpened int
-	// Outliers is the number of hosts the detector opened, and KeptClosed
-	// the number of times the cap kept a host closed.
+	// Outliers is the number of hosts the detector opened (with
+	// Outliers.Shadow, would have opened: it opened none, and every other
+	// figure is the per-host policy's alone), and KeptClosed the number of
+	// times the cap kept a host closed.
 	Outliers, KeptClosed int
 	// Rerouted is the calls (of a Balance scenario) that another host
 	// served because their own host's circuit rejected them, and
@@ -151,15 +153,19 @@ func DefaultHostCandidates() []HostCandidate {
 
 // HostVariants returns the group options the multi-host table compares for
 // one per-host candidate: the per-host policy alone, then with the
-// detector's success-rate test (Envoy's defaults), with its failure-rate
-// test at 30%, with a cap of half the hosts, and with the success-rate test
-// and a cap of 30%. Each is named after the candidate, with a suffix
-// naming what it adds.
+// detector's success-rate test (Envoy's defaults, and the noise test's),
+// with the same test in shadow (it opens nothing, and says how many hosts
+// it would have opened), with its failure-rate test at 30%, with a cap of
+// half the hosts, and with the success-rate test and a cap of 30%. Each is
+// named after the candidate, with a suffix naming what it adds.
 func HostVariants(host Candidate) []HostCandidate {
 	sr := func() *group.Outliers { return &group.Outliers{SuccessRate: &group.SuccessRateTest{}} }
+	shadow := sr()
+	shadow.Shadow = true
 	return []HostCandidate{
 		{Name: host.Name, Host: host},
 		{Name: host.Name + " +success-rate", Host: host, Outliers: sr()},
+		{Name: host.Name + " +success-rate(shadow)", Host: host, Outliers: shadow},
 		{Name: host.Name + " +failure-rate(0.3)", Host: host, Outliers: &group.Outliers{FailureRate: &group.FailureRateTest{Threshold: 0.3}}},
 		{Name: host.Name + " +cap(0.5)", Host: host, MaxOpenShare: 0.5},
 		{Name: host.Name + " +success-rate+cap(0.3)", Host: host, Outliers: sr(), MaxOpenShare: 0.3},
@@ -262,7 +268,9 @@ func runHostsWith(s *HostScenario, c *HostCandidate, calls []hostCall, seed uint
 		return res, errors.New("lab: host candidate " + strconv.Quote(c.Name) + ": Host.New is nil")
 	}
 	clk := &virtualClock{}
-	rnd := seeded(seed, "hosts", s.Name, c.Name)
+	// Not by candidate: two candidates that behave alike (a detector in
+	// shadow, and none) draw alike, and show the same figures.
+	rnd := seeded(seed, "hosts", s.Name, "run")
 	bad := make([]bool, s.Hosts)
 	for _, h := range s.Bad {
 		bad[h] = true

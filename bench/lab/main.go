@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "also write table.txt, results.csv, results.json, one SVG timeline per scenario and index.html to `DIR`")
 	list := fs.Bool("list", false, "list the built-in scenarios and the default candidates, and exit")
 	hosts := fs.Bool("hosts", false, "run the multi-host scenarios: ten hosts, one breaker each in a group, with each -policies candidate\n"+
-		"(default consecutive(5)) alone, with the group's outlier detection, and with a cap on open hosts")
+		"(default consecutive(5)) alone, with the group's outlier detection (enforcing, and in shadow), and with a cap on open hosts")
 	recovery := fs.Bool("recovery", false, "run the recovery scenarios, whose dependency answers by the load it gets, against binary breakers\n"+
 		"and the ways of letting traffic back (ramp=, throttle(k,over), backoff-forget=, retry-after-max=); see docs/recovery.md")
 	fs.Usage = func() {
