@@ -85,8 +85,8 @@ type CallRecord struct {
 	// Outcome is how the call counted: Classify's answer, Failure for a
 	// call that panicked, Ignored for a permit released unreported.
 	Outcome Outcome
-	// Err is the call's error (errPanicked's text for a panic; nil for a
-	// release).
+	// Err is the call's error: for a call that panicked, an error that
+	// says so; nil for a permit released unreported.
 	Err error
 }
 
