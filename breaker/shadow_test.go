@@ -16,6 +16,12 @@ import (
 
 var errShadowTest = errors.New("dependency failed")
 
+// drawClock returns a clock that starts at an epoch of epochs.All.
+func drawClock(t *rapid.T) *manualClock {
+	e := epochs.Gen(epochs.All()).Draw(t, "epoch")
+	return newManualClock(clockStart{name: e.Name, at: e.At})
+}
+
 // shadowSettings draws the settings of a breaker or a candidate: a policy
 // of one of the built-in kinds and the settings that shape its open and
 // half-open periods. build gives a fresh policy of the same kind each
@@ -103,7 +109,7 @@ func liveOf(t breaker.Transition) liveTransition {
 // never moves the live circuit.
 func TestShadowsNeverChangeCalls(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		clk := epochs.NewClock(epochs.Today)
+		clk := drawClock(t)
 		live := drawSettings(t, "live")
 		nshadows := rapid.IntRange(1, 3).Draw(t, "shadows")
 		var shadows []breaker.Shadow
@@ -261,7 +267,7 @@ type shadowEvent struct {
 // opens.
 func TestShadowActsAsARealBreaker(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		clk := epochs.NewClock(epochs.Today)
+		clk := drawClock(t)
 		cand := drawSettings(t, "candidate")
 		var got, want []shadowEvent
 		ev := func(tr breaker.Transition) shadowEvent {
