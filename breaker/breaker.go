@@ -131,7 +131,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 			b.rejected()
 			return res, err
 		}
-		t, err := b.admit(w)
+		t, err := b.enter(w)
 		if err != nil {
 			return res, err
 		}

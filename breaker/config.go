@@ -177,6 +177,38 @@ type Config[T any] struct {
 	// its clients off for hours. Reconfigure keeps it. 0 means results'
 	// retry times are not honoured; negative is invalid.
 	MaxRetryAfter time.Duration
+
+	// Shadows are candidate configurations that run beside the policy,
+	// observe-only, on the calls the breaker lets run: each decides what
+	// it would have done (tripped, rejected, probed, closed) and reports
+	// it, and none rejects, delays or changes a call. See [Shadow] and
+	// docs/shadow.md. Their transitions reach OnTransition marked
+	// (Transition.Shadow, Transition.Candidate), never OnStateChange,
+	// whose signature cannot mark them, nor Subscribe's listeners;
+	// [Breaker.Shadows] reports what each did. At most MaxShadows. A
+	// breaker with candidates takes the slower path of its calls (an
+	// admission, a clock read or two and each candidate's decision per
+	// call); one without pays nothing for this field.
+	Shadows []Shadow
+
+	// ShadowOnly makes the breaker's own policy observe-only: it records,
+	// decides and reports as usual (State, transitions, Metrics), but
+	// rejects nothing: every call runs, whatever the state or the manual
+	// mode, even when forced open. A call it would have rejected runs and
+	// counts for nothing, as it would not have run; Metrics counts it in
+	// WouldReject and says ShadowOnly. Its transitions are marked
+	// Transition.Shadow. Use it to try a breaker on live traffic before
+	// trusting it to reject.
+	ShadowOnly bool
+
+	// OnCall, when set, is called for every call the breaker let run, once
+	// the call has ended and been counted, with when it started and ended
+	// and how it counted: a hook to record live traffic, such as the lab's
+	// TraceWriter, which writes it in the lab's trace format. It is called
+	// with no lock held; a panic in it goes on up to the caller that
+	// reported the call. Like Shadows it sends every call through the
+	// slower path; nil costs nothing.
+	OnCall func(CallRecord)
 }
 
 // Clock tells the time. Library code reads time only through it, so that
@@ -281,9 +313,29 @@ type settings struct {
 	rampUp        time.Duration
 	maxRetryAfter time.Duration
 	text          string // Settings.Text, for Reconfigure
+	// What the observers need; see shadow.go.
+	shadows    []shadowSettings
+	shadowOnly bool
+	onCall     func(CallRecord)
 }
 
 func (c Config[T]) validate() (settings, error) {
+	s, err := c.fields()
+	if err != nil {
+		return s, err
+	}
+	if err := c.checkShadows(&s); err != nil {
+		return s, err
+	}
+	// Bind last: it claims the policies, and a Config rejected for another
+	// field must not use them up. It checks the policies' arguments first.
+	err = s.bind()
+	return s, err
+}
+
+// fields checks every field of c but the observers' (Shadows, ShadowOnly,
+// OnCall) and fills in the defaults, without binding the policy.
+func (c Config[T]) fields() (settings, error) {
 	s := settings{
 		name:          c.Name,
 		policy:        c.Policy,
@@ -354,13 +406,6 @@ func (c Config[T]) validate() (settings, error) {
 		// it would panic later, deep inside a call.
 		return s, &ConfigError{Field: "Policy", why: fmt.Sprintf("is a nil %T", c.Policy)}
 	}
-	// Bind last: it claims the policy, and a Config rejected for another
-	// field must not use it up. It checks the policy's arguments first.
-	terms, err := policy.Bind(s.policy)
-	if err != nil {
-		return s, policyError(err)
-	}
-	s.terms = terms
 	return s, nil
 }
 

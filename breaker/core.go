@@ -53,12 +53,17 @@ type core struct {
 	ev evidence // why each transition happened; see evidence.go
 
 	rec recovery // ramp-up and retry-after; see recovery.go
+
+	obs *observers // shadows, shadow-only, OnCall; nil: none (shadow.go)
 }
 
 func (c *core) init(s *settings) {
 	c.name = s.name
 	c.clock = s.clock
 	c.exact = s.exactClock
+	if o := s.observe(c); o != nil { // a candidate's core has its mark already
+		c.obs = o
+	}
 	c.setPolicy(s)
 	c.notify = s.onStateChange
 	c.onTransition = s.onTransition
@@ -184,7 +189,8 @@ type ticket struct {
 	w     fsm.Word
 	start time.Time
 	gate  *gateBox
-	probe ProbeID // the gate's id of the probe; read only with gate set
+	probe ProbeID   // the gate's id of the probe; read only with gate set
+	obs   *observed // what the observers keep of the call; see shadow.go
 }
 
 // admit decides whether a call may run now, starting from the word w.
@@ -238,6 +244,10 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 
 // finish counts the outcome of a call admitted with t.
 func (c *core) finish(t ticket, o Outcome) {
+	if t.obs != nil {
+		c.observeEnd(t, o, nil, true)
+		return
+	}
 	if o > Ignored {
 		o = Failure // an out-of-range Classify result must not pass for a success
 	}

@@ -107,6 +107,31 @@
 // The change is a transition of cause CauseReconfigure, with who, why and
 // the settings before and after in its evidence.
 //
+// # Shadows
+//
+// [Config.Shadows] runs candidate configurations ([Shadow]) beside the
+// policy, observe-only: each is a breaker of its own, fed every call the
+// breaker lets run, that decides what it would have done (would it have
+// rejected the call, tripped, probed, closed) and reports it through
+// [Breaker.Shadows] and, marked [Transition.Shadow], OnTransition.
+// [Config.ShadowOnly] makes the breaker itself observe-only: it decides
+// and reports, and rejects nothing. The rules they keep, each checked by a
+// test:
+//
+//   - a candidate never rejects, delays or changes a call, and never moves
+//     the live circuit (TestShadowsNeverChangeCalls);
+//   - a candidate makes the transitions of a real breaker with its
+//     settings fed the same calls (TestShadowActsAsARealBreaker);
+//   - a panic of a candidate never reaches the call
+//     (TestShadowPanicsNeverReachTheCall);
+//   - a shadow-only breaker rejects nothing (TestShadowOnlyRejectsNothing,
+//     TestShadowStress);
+//   - no callback runs under a lock: a listener of a candidate may call
+//     the breaker (TestShadowCallbacksMayCallTheBreaker).
+//
+// A breaker without candidates or [Config.OnCall] pays nothing for them.
+// docs/shadow.md is the guide.
+//
 // # Transitions and coordinators
 //
 // [Config.OnStateChange] is told each change of state; [Config.OnTransition]

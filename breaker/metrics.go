@@ -58,6 +58,14 @@ type Metrics struct {
 	// call, so exporters may use them as labels. The full account is in
 	// the evidence of the trip's transition ([Breaker.Transitions]).
 	TripRule, TripPath string
+
+	// ShadowOnly reports a breaker built with Config.ShadowOnly: it
+	// decides but rejects nothing, so its State and opens are what it
+	// would have done. WouldReject counts the calls it would have
+	// rejected, which ran all the same (and are counted by outcome, with
+	// CountCalls); Rejected stays zero.
+	ShadowOnly  bool
+	WouldReject uint64
 }
 
 // Metrics returns a snapshot of the breaker. State, Since, Until, Trips and
@@ -102,6 +110,7 @@ func (c *core) metrics() Metrics {
 		m.Counted = true
 		m.Successes, m.Failures, m.Ignored, m.Rejected = c.counters.sum()
 	}
+	c.observeMetrics(&m)
 	return m
 }
 

@@ -82,7 +82,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 		b.rejected()
 		return Permit[T]{}, err
 	}
-	t, err := b.admit(w)
+	t, err := b.enter(w)
 	if err != nil {
 		return Permit[T]{}, err
 	}
@@ -112,7 +112,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && policy.Needs(b.needs.Load())&policy.NeedDuration == 0 {
+	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && b.needs.Load()&(uint32(policy.NeedDuration)|needObserved) == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
 		// under the same conditions. It reads the word alone from the
 		// token: copying the whole ticket, just written by Allow, cost a
@@ -126,6 +126,7 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	t := p.tok.t
+	p.tok.t.obs = nil // Allow's shortcut does not clear it
 	p.release()
 	finished := false
 	defer func() {
@@ -155,6 +156,7 @@ func (p Permit[T]) Done(result T, err error) {
 func (p Permit[T]) Release() {
 	if p.claim() {
 		t := p.tok.t
+		p.tok.t.obs = nil
 		p.release()
 		p.b.finish(t, Ignored)
 	}

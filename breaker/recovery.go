@@ -132,6 +132,10 @@ func retryAfterOf(err error) (time.Duration, bool) {
 // failure whose error carries a retry time opens the circuit for it, when
 // the breaker honours them; any other goes to finish.
 func (c *core) done(t ticket, o Outcome, err error) {
+	if t.obs != nil {
+		c.observeEnd(t, o, err, false)
+		return
+	}
 	if c.rec.maxRetryAfter <= 0 || (o != Failure && o <= Ignored) || t.w.State() == fsm.Open {
 		c.finish(t, o)
 		return

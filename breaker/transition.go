@@ -107,10 +107,19 @@ type Transition struct {
 	// that led to it, the probe, or who acted and why. Assembled when the
 	// transition is delivered; shared by its listeners, read-only.
 	Evidence *Evidence
+	// Shadow is set on a transition that changed nothing for calls: one
+	// of a shadow candidate (Config.Shadows; Candidate names it), or of a
+	// breaker that is Config.ShadowOnly. A listener that acts on opens (a
+	// coordinator, an alert) should skip these; a log should say "shadow".
+	Shadow bool
+	// Candidate is the name of the shadow candidate whose transition this
+	// is, or "" for the breaker's own. Each candidate's transitions form a
+	// chain of their own, apart from the breaker's.
+	Candidate string
 }
 
 func (c *core) transition(t fsm.Transition) Transition {
-	return Transition{
+	tr := Transition{
 		Name:       c.name,
 		From:       State(t.From),
 		To:         State(t.To),
@@ -120,4 +129,6 @@ func (c *core) transition(t fsm.Transition) Transition {
 		At:         t.At,
 		Until:      t.Until,
 	}
+	c.markShadow(&tr)
+	return tr
 }

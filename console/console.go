@@ -194,6 +194,26 @@ type circuitJSON struct {
 	// Settings are the circuit's settings in the spec language, as the
 	// apply action takes them.
 	Settings string `json:"settings"`
+	// Shadows are what the breaker's shadow candidates did
+	// (breaker.Config.Shadows), for a breaker that has some.
+	Shadows []shadowJSON `json:"shadows,omitempty"`
+}
+
+// shadowJSON is one shadow candidate of a circuit: what it would have
+// done on the circuit's calls.
+type shadowJSON struct {
+	Name        string           `json:"name"`
+	Settings    string           `json:"settings"`
+	State       breaker.State    `json:"state"`
+	Since       time.Time        `json:"since"`
+	Until       *time.Time       `json:"until,omitempty"`
+	Trips       uint64           `json:"trips"`
+	Reopens     uint64           `json:"reopens"`
+	Calls       uint64           `json:"calls"`
+	WouldReject uint64           `json:"would_reject"`
+	Panics      uint64           `json:"panics,omitempty"`
+	LastPanic   string           `json:"last_panic,omitempty"`
+	History     []transitionJSON `json:"history,omitempty"`
 }
 
 // transitionJSON is one transition with its evidence.
@@ -207,6 +227,10 @@ type transitionJSON struct {
 	At         time.Time         `json:"at"`
 	Until      *time.Time        `json:"until,omitempty"`
 	Evidence   *breaker.Evidence `json:"evidence,omitempty"`
+	// Shadow marks a transition that changed nothing for calls (a
+	// shadow-only breaker's, or a shadow candidate's, named by Candidate).
+	Shadow    bool   `json:"shadow,omitempty"`
+	Candidate string `json:"candidate,omitempty"`
 }
 
 // timelineJSON is one point of a circuit's timeline: from At on, it was in
@@ -234,7 +258,8 @@ func timePtr(t time.Time) *time.Time {
 
 func toTransition(t breaker.Transition) transitionJSON {
 	return transitionJSON{Name: t.Name, From: t.From, To: t.To, Cause: t.Cause, Mode: t.Mode,
-		Generation: t.Generation, At: t.At, Until: timePtr(t.Until), Evidence: t.Evidence}
+		Generation: t.Generation, At: t.At, Until: timePtr(t.Until), Evidence: t.Evidence,
+		Shadow: t.Shadow, Candidate: t.Candidate}
 }
 
 // fromMetrics fills what Metrics gives.
@@ -243,7 +268,7 @@ func fromMetrics(name string, m breaker.Metrics) circuitJSON {
 		countsJSON: countsJSON{
 			Name: name, State: m.State, Mode: m.Mode, Since: m.Since, Until: timePtr(m.Until),
 			Counted: m.Counted, Successes: m.Successes, Failures: m.Failures, Ignored: m.Ignored, Rejected: m.Rejected,
-			Probes: m.ProbesInFlight,
+			Probes: m.ProbesInFlight, ShadowOnly: m.ShadowOnly, WouldReject: m.WouldReject,
 		},
 		Trips: m.Trips, Reopens: m.Reopens, ManualOpens: m.ManualOpens, ExternalOpens: m.ExternalOpens,
 	}
@@ -269,6 +294,18 @@ func (c *Console) describe(name string, cc breaker.Circuit, now time.Time, histo
 	}
 	j.Fleet = c.fleetView(name)
 	j.Settings = cc.Settings().Text
+	if s, ok := cc.(interface{ Shadows() []breaker.ShadowStatus }); ok {
+		for _, st := range s.Shadows() {
+			sj := shadowJSON{Name: st.Name, Settings: st.Settings, State: st.State, Since: st.Since, Until: timePtr(st.Until),
+				Trips: st.Trips, Reopens: st.Reopens, Calls: st.Calls, WouldReject: st.WouldReject, Panics: st.Panics, LastPanic: st.LastPanic}
+			if history {
+				for _, t := range st.Transitions {
+					sj.History = append(sj.History, toTransition(t))
+				}
+			}
+			j.Shadows = append(j.Shadows, sj)
+		}
+	}
 	return j
 }
 
@@ -322,18 +359,20 @@ func (c *Console) fleetView(name string) *fleetJSON {
 }
 
 // attention orders circuits: open, then half-open, then by error rate,
-// then by volume, then by name.
+// then by volume, then by name. A shadow-only circuit ranks as a closed
+// one, whatever its state: it rejects nothing.
 func attention(a, b circuitJSON) int {
-	rank := func(s breaker.State) int {
-		switch s {
-		case breaker.Open:
+	rank := func(c circuitJSON) int {
+		switch {
+		case c.ShadowOnly:
+		case c.State == breaker.Open:
 			return 0
-		case breaker.HalfOpen:
+		case c.State == breaker.HalfOpen:
 			return 1
 		}
 		return 2
 	}
-	if d := cmp.Compare(rank(a.State), rank(b.State)); d != 0 {
+	if d := cmp.Compare(rank(a), rank(b)); d != 0 {
 		return d
 	}
 	if d := cmp.Compare(b.ErrorRate, a.ErrorRate); d != 0 {

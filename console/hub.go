@@ -164,6 +164,11 @@ type countsJSON struct {
 	Volume    uint64     `json:"volume"`
 	Probes    int        `json:"probes_in_flight"`
 	Fleet     *fleetJSON `json:"fleet,omitempty"`
+	// ShadowOnly marks a breaker that rejects nothing (Config.ShadowOnly):
+	// its state is what it would have done; WouldReject counts the calls
+	// it would have rejected.
+	ShadowOnly  bool   `json:"shadow_only,omitempty"`
+	WouldReject uint64 `json:"would_reject,omitempty"`
 }
 
 // counts is the "counts" message: every circuit's metrics, read now.

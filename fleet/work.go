@@ -97,10 +97,11 @@ func (co *Coordinator) kick() {
 // path of a call (the call that tripped), or inside an adoption, so it only
 // hands off.
 func (co *Coordinator) transition(m *member, t breaker.Transition) {
-	if m.detached.Load() || t.Cause == breaker.CauseExternal {
+	if m.detached.Load() || t.Cause == breaker.CauseExternal || t.Shadow {
 		// External: adopted from the fleet, never echoed. Manual actions
 		// are local (the fleet's are Force); timeouts are the breaker's
-		// own.
+		// own. A shadow's (a shadow-only breaker's) rejected nothing: the
+		// fleet must not make other instances reject for it.
 		return
 	}
 	// A transition is delivered after it happened: one made under no mode

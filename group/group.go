@@ -424,7 +424,9 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 			if userT != nil {
 				userT(t)
 			}
-			g.capTransition(key, e, t)
+			if t.Candidate == "" { // a shadow candidate's opens reject nothing
+				g.capTransition(key, e, t)
+			}
 		}
 	}
 	user := cfg.OnStateChange

@@ -49,6 +49,12 @@ type Candidate struct {
 	// MaxRetryAfter is the breaker's Config.MaxRetryAfter: 0 means the
 	// retry times results carry are not honoured.
 	MaxRetryAfter time.Duration
+	// ShadowOf, for a candidate that a spec line gave as a shadow ("a
+	// shadow b"), is the name of the live candidate it shadows; "" for
+	// the others. The lab runs it as any other candidate, on all the
+	// traffic: on a trace a breaker recorded, that is the traffic its
+	// candidate saw.
+	ShadowOf string
 }
 
 // Spec describes the candidate in the language of package spec, as

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/spec"
 )
@@ -33,6 +34,18 @@ var ErrInvalidSpec = spec.ErrInvalid
 // (the default candidates, for the command), and may take settings too,
 // which replace the candidate's own. Each candidate is named by its text,
 // spaces removed; [Candidate.Spec] writes it in the canonical form.
+//
+// An item may carry shadow candidates, as a breaker's spec line does
+// (spec.Config gives them to breaker.Config.Shadows):
+//
+//	consecutive(5)@open=60s shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)
+//
+// Then the live spec and each shadow are candidates of their own, side by
+// side, named by their canonical specs as the breaker names its
+// candidates; each shadow's ShadowOf names the live one, and it takes the
+// live one's RampUp and MaxRetryAfter. Replayed on a trace a breaker
+// recorded ([TraceWriter]), a shadow's row says what the lab makes of the
+// calls the breaker's candidate saw.
 //
 // Every error is a *[SpecError] that points at the offending character.
 func ParseCandidates(text string, named []Candidate) ([]Candidate, error) {
@@ -67,6 +80,12 @@ func ParseCandidates(text string, named []Candidate) ([]Candidate, error) {
 		}
 		c.setSettings(it.Spec)
 		c.Name = strings.Join(strings.Fields(it.Text), "")
+		if len(it.Spec.Shadows) > 0 {
+			// The text holds the shadows too: name the live spec by its
+			// canonical form, and each shadow by its own, as spec.Config
+			// names a breaker's candidates.
+			c.Name = it.Ref + it.Spec.Live().String()
+		}
 		if seen[c.Name] {
 			return nil, spec.NewError(text, it.Offset, "", c.Name+" is listed twice")
 		}
@@ -76,6 +95,20 @@ func ParseCandidates(text string, named []Candidate) ([]Candidate, error) {
 			return nil, spec.NewError(text, it.Offset, "@backoff", fmt.Sprintf("must be at least OpenTimeout (open=%v), the first open period; got %v", c.OpenTimeout, bo.Max))
 		}
 		out = append(out, c)
+		for _, sh := range it.Spec.Shadows {
+			// A breaker's candidate takes its ramp-up and retry-after cap
+			// from the live breaker: so does the lab's.
+			s := Candidate{Name: sh.String(), ShadowOf: c.Name, RampUp: c.RampUp, MaxRetryAfter: c.MaxRetryAfter, New: sh.Policy.New}
+			if sh.Policy.IsZero() {
+				s.New = func() policy.Policy { return policy.Consecutive(breaker.DefaultFailures) }
+			}
+			s.setSettings(sh)
+			if seen[s.Name] {
+				return nil, spec.NewError(text, it.Offset, "", s.Name+" is listed twice")
+			}
+			seen[s.Name] = true
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }

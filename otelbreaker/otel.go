@@ -42,6 +42,14 @@ const (
 	// collection because a breaker with the same name was reported first.
 	// It has points only while names collide.
 	NameCollisionsName = "tripwire.breaker.name_collisions"
+	// ShadowOnlyName is 1 for a shadow-only breaker (Config.ShadowOnly),
+	// which rejects nothing: its state and opens are what it would have
+	// done. It has points only for such breakers.
+	ShadowOnlyName = "tripwire.breaker.shadow_only"
+	// WouldRejectName counts the calls a shadow-only breaker would have
+	// rejected, which ran all the same. Only shadow-only breakers report
+	// it.
+	WouldRejectName = "tripwire.breaker.would_reject"
 )
 
 // ErrDuplicateName is wrapped by the error of [Register] and
@@ -87,7 +95,8 @@ type Group interface {
 // on one meter report into the same instruments: use one per meter, with
 // Add and AddGroup.
 type Registration struct {
-	calls                   metric.Int64ObservableCounter
+	calls, wouldReject      metric.Int64ObservableCounter
+	shadowOnly              metric.Int64ObservableGauge
 	opens                   [4]metric.Int64ObservableCounter // by metricset.OpenCounts
 	state, mode, collisions metric.Int64ObservableGauge
 	probes                  metric.Int64ObservableUpDownCounter
@@ -126,11 +135,17 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	r.collisions, e = meter.Int64ObservableGauge(NameCollisionsName, metric.WithUnit("{breaker}"),
 		metric.WithDescription("Breakers of a group left out of this collection because a breaker with the same name was reported first."))
 	err = errors.Join(err, e)
+	r.shadowOnly, e = meter.Int64ObservableGauge(ShadowOnlyName, metric.WithUnit("1"),
+		metric.WithDescription("1 for a shadow-only breaker, which rejects nothing: its state and opens are what it would have done."))
+	err = errors.Join(err, e)
+	r.wouldReject, e = meter.Int64ObservableCounter(WouldRejectName, metric.WithUnit("{call}"),
+		metric.WithDescription("Calls a shadow-only breaker would have rejected, which ran all the same."))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
 	}
 	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
-		r.state, r.mode, r.probes, r.collisions)
+		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +214,10 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 		o.ObserveInt64(r.opens[i], toInt64(n.N), with())
 	}
 	o.ObserveInt64(r.probes, int64(m.ProbesInFlight), with())
+	if m.ShadowOnly {
+		o.ObserveInt64(r.shadowOnly, 1, with())
+		o.ObserveInt64(r.wouldReject, toInt64(m.WouldReject), with())
+	}
 	if !m.Counted {
 		return
 	}

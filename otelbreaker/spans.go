@@ -23,7 +23,8 @@ const (
 	// attributes: NameKey, FromKey, ToKey, CauseKey and ModeKey (the manual
 	// mode in force after it), and from its evidence WhyKey, and when
 	// there are any RuleKey and PathKey (a trip's rule) and WhoKey (an
-	// operator's action).
+	// operator's action); for a shadow's change, which rejected nothing,
+	// ShadowKey and CandidateKey.
 	StateChangeEvent = "tripwire.breaker.state_change"
 )
 
@@ -49,6 +50,12 @@ const (
 	// and, in Any or All, which child (policy.Account's Rule and Path).
 	RuleKey = attribute.Key("breaker.rule")
 	PathKey = attribute.Key("breaker.path")
+	// ShadowKey is true on a StateChangeEvent of a shadow (a shadow
+	// candidate's, or a shadow-only breaker's; breaker.Transition.Shadow),
+	// which rejected nothing; CandidateKey names the candidate. Neither is
+	// set on the others.
+	ShadowKey    = attribute.Key("breaker.shadow")
+	CandidateKey = attribute.Key("breaker.candidate")
 	// WhoKey is who took the action that caused a StateChangeEvent.
 	WhoKey = attribute.Key("breaker.who")
 )
@@ -228,6 +235,12 @@ func (c Call) add(from, to uint64) {
 		attrs := []attribute.KeyValue{
 			NameKey.String(c.name), FromKey.String(ch.t.From.String()), ToKey.String(ch.t.To.String()),
 			CauseKey.String(ch.t.Cause.String()), ModeKey.String(ch.t.Mode.String()),
+		}
+		if ch.t.Shadow {
+			attrs = append(attrs, ShadowKey.Bool(true))
+			if ch.t.Candidate != "" {
+				attrs = append(attrs, CandidateKey.String(ch.t.Candidate))
+			}
 		}
 		if e := ch.t.Evidence; e != nil {
 			attrs = append(attrs, WhyKey.String(e.Text))

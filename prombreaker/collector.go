@@ -56,8 +56,17 @@ var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is alre
 // not valid UTF-8 are exported with U+FFFD in place of the invalid bytes.
 // The call counts are exported only for breakers built with
 // Config.CountCalls.
+//
+// A shadow-only breaker (Config.ShadowOnly) rejects nothing: its state and
+// opens are what it would have done. It is exported with
+// tripwire_breaker_shadow_only 1 and tripwire_breaker_would_reject_total
+// (the calls it would have rejected), which other breakers do not have;
+// keep it out of alerts on opens with "unless on(breaker)
+// tripwire_breaker_shadow_only == 1". A breaker's shadow candidates
+// (Config.Shadows) are not exported: Breaker.Shadows reports them.
 type Collector struct {
 	state, mode, since, probes, calls, collisions, lastTrip *prometheus.Desc
+	shadowOnly, wouldReject                                 *prometheus.Desc
 	opens                                                   [4]*prometheus.Desc // by metricset.OpenCounts
 	set                                                     metricset.Set
 }
@@ -89,6 +98,10 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 			"1 for the rule of the policy that decided the circuit's last trip (rule: consecutive, window, rate, lastn, slow, when, all, or a custom policy's; path: which child of Any or All, empty otherwise). Absent before the first trip. The full account is in the transition's evidence.", "rule", "path"),
 		collisions: desc("name_collisions",
 			"Breakers of a group left out of this scrape because a breaker with the same name was exported first."),
+		shadowOnly: desc("shadow_only",
+			"1 for a shadow-only breaker (Config.ShadowOnly), which rejects nothing: its state and opens are what it would have done. Absent for the others."),
+		wouldReject: desc("would_reject_total",
+			"Calls a shadow-only breaker would have rejected, which ran all the same. Absent for the others."),
 	}
 	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
 		c.opens[i] = desc(o.Name+"_total", o.Help)
@@ -130,7 +143,7 @@ func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions, c.lastTrip} {
+	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions, c.lastTrip, c.shadowOnly, c.wouldReject} {
 		ch <- d
 	}
 	for _, d := range c.opens {
@@ -166,6 +179,10 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 		ch <- prometheus.MustNewConstMetric(c.opens[i], prometheus.CounterValue, float64(o.N), m.Name)
 	}
 	ch <- prometheus.MustNewConstMetric(c.probes, prometheus.GaugeValue, float64(m.ProbesInFlight), m.Name)
+	if m.ShadowOnly {
+		ch <- prometheus.MustNewConstMetric(c.shadowOnly, prometheus.GaugeValue, 1, m.Name)
+		ch <- prometheus.MustNewConstMetric(c.wouldReject, prometheus.CounterValue, float64(m.WouldReject), m.Name)
+	}
 	if m.TripRule != "" {
 		// Rule and path come from the policy's shape, never from a call:
 		// a bounded label set (an error's text never is one).

@@ -12,6 +12,12 @@ import (
 // that log queries can find them.
 const Message = "circuit breaker state changed"
 
+// ShadowMessage is the message of the records OnTransition writes for a
+// shadow's transition (breaker.Transition.Shadow): a shadow candidate's,
+// or a shadow-only breaker's. They changed nothing for calls, so a query
+// or an alert on Message does not find them.
+const ShadowMessage = "circuit breaker shadow state changed"
+
 // OnStateChange returns a function for breaker.Config.OnStateChange that
 // logs each transition to logger: at slog.LevelWarn when the circuit
 // opens, at slog.LevelInfo otherwise, with the attributes "breaker", "from"
@@ -58,14 +64,21 @@ func OnStateChange(logger *slog.Logger) func(name string, from, to breaker.State
 // "action" (an operator's or a coordinator's action), "old" and "new" (the
 // settings before and after a Reconfigure), and "failures" (a group of the
 // last failed calls, "0", "1"... each "at" and "error").
+//
+// A shadow's transition (breaker.Transition.Shadow: a candidate's of
+// Config.Shadows, or a shadow-only breaker's) is logged at
+// slog.LevelInfo, opens too, under ShadowMessage, with "shadow" true and,
+// for a candidate, "candidate" (its name): it rejected nothing. A
+// shadow-only breaker's OnStateChange cannot tell: log it with
+// OnTransition.
 func OnTransition(logger *slog.Logger) func(breaker.Transition) {
 	return func(t breaker.Transition) {
 		l := logger
 		if l == nil {
 			l = slog.Default()
 		}
-		level := slog.LevelInfo
-		if t.To == breaker.Open {
+		level, msg := slog.LevelInfo, Message
+		if t.To == breaker.Open && !t.Shadow {
 			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{
@@ -75,11 +88,18 @@ func OnTransition(logger *slog.Logger) func(breaker.Transition) {
 			slog.String("cause", t.Cause.String()),
 			slog.String("mode", t.Mode.String()),
 		}
+		if t.Shadow {
+			msg = ShadowMessage
+			attrs = append(attrs, slog.Bool("shadow", true))
+			if t.Candidate != "" {
+				attrs = append(attrs, slog.String("candidate", t.Candidate))
+			}
+		}
 		if !t.Until.IsZero() {
 			attrs = append(attrs, slog.Time("until", t.Until))
 		}
 		attrs = append(attrs, evidenceAttrs(t.Evidence)...)
-		l.LogAttrs(context.Background(), level, Message, attrs...)
+		l.LogAttrs(context.Background(), level, msg, attrs...)
 	}
 }
 

@@ -27,12 +27,13 @@
 //
 // In EBNF, with spaces and tabs allowed between the parts:
 //
+//	line     = spec { "shadow" spec } | "shadow" spec { "shadow" spec } .
 //	spec     = policy [ "@" settings ] | "@" settings .
 //	policy   = family "(" arg { "," arg } ")"
 //	         | ( "any" | "all" ) "(" policy { "," policy } ")" .
 //	settings = setting { "," setting } .
 //	setting  = key "=" value .
-//	list     = spec { "," spec } .   (ParseList only)
+//	list     = line { "," line } .   (ParseList only)
 //
 // A policy is written as its constructor in package policy is, lowercased
 // (names are read in any case), with the same arguments in the same
@@ -68,9 +69,29 @@
 // only settings: its Config has a nil Policy, which breaker.New takes for
 // its default.
 //
+// # Shadows
+//
+// A line may carry, after the live spec, shadow candidates: specs that
+// run observe-only beside it ([breaker.Config.Shadows]), each after the
+// word shadow (read in any case):
+//
+//	consecutive(5)@open=60s shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)
+//
+// reads "trip after 5 failures in a row; and show, on the same calls,
+// what rate(...) with a 30 s open period, and lastn(...), would have
+// done". [Spec.Shadows] holds them and [Config] gives each breaker fresh
+// candidates, named by their canonical specs. A shadow has no shadows of
+// its own, and no ramp= or retry-after-max=: a candidate takes those from
+// the live breaker. At most breaker.MaxShadows, none given twice. In a
+// list, ',' separates lines: the shadows stay with the line they follow
+// ("a shadow b@open=30s,probes=1,c" is a with shadow b, then c). A line
+// of shadows alone ("shadow rate(0.3,20,10s)") leaves the live spec
+// empty: the breaker's defaults. The lab runs the live spec and each
+// shadow as candidates side by side (docs/shadow.md).
+//
 // # Canonical form
 //
-// [Spec.String] writes no spaces, policy names lowercased, settings in
+// [Spec.String] writes no spaces (but one either side of the word shadow), policy names lowercased, settings in
 // the order of the table above, durations without zero units ("1m", not
 // "1m0s") and in ASCII ("250us"), and numbers as
 // strconv.FormatFloat(v, 'g', -1, 64) does ("0.30" as "0.3", "+5" as "5").

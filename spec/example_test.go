@@ -95,3 +95,26 @@ func ExampleParseList() {
 	// "rate@open=30s,probes=1" ref="rate" spec="@open=30s,probes=1"
 	// "lastn(0.25,20,100)" ref="" spec="lastn(0.25,20,100)"
 }
+
+// A line carries the live spec and shadow candidates that run beside it,
+// observe-only: the breaker reports what each would have done.
+func ExampleParse_shadows() {
+	s, err := spec.Parse("consecutive(3)@open=60s shadow consecutive(1)@open=30s shadow lastn(0.5,2,4)")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(s)
+	fmt.Println(s.Live())
+	b, err := breaker.New(spec.Config[string](s))
+	if err != nil {
+		panic(err)
+	}
+	for _, sh := range b.Shadows() {
+		fmt.Println(sh.Name, sh.State)
+	}
+	// Output:
+	// consecutive(3)@open=1m shadow consecutive(1)@open=30s shadow lastn(0.5,2,4)
+	// consecutive(3)@open=1m
+	// consecutive(1)@open=30s closed
+	// lastn(0.5,2,4) closed
+}

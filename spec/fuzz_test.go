@@ -34,8 +34,8 @@ func roundTrip(t interface{ Fatalf(string, ...any) }, text string) {
 	if again.String() != canon {
 		t.Fatalf("Parse(%q) = %q, printed again as %q", text, canon, again.String())
 	}
-	if strings.ContainsAny(canon, " \t") {
-		t.Fatalf("canonical %q has spaces", canon)
+	if strings.ContainsAny(strings.ReplaceAll(strings.TrimPrefix(canon, "shadow "), " shadow ", ""), " \t") {
+		t.Fatalf("canonical %q has spaces other than around shadow", canon)
 	}
 }
 
@@ -52,6 +52,11 @@ func FuzzParse(f *testing.F) {
 		"@open=1h30m",
 		"lastn(1e-3,1,1)",
 		"rate(0x1p-2,5,1ns)",
+		"consecutive(5)@open=60s shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)",
+		"shadow consecutive(2)",
+		"@open=1m SHADOW @open=30s,probes=1",
+		"consecutive(5)shadow rate(0.3,20,10s)@open=30s,probes=1",
+		"rate(0.3,20,10s) shadow shadow(1)",
 	} {
 		f.Add(seed)
 	}
@@ -63,6 +68,16 @@ func FuzzParse(f *testing.F) {
 func TestRoundTripGenerated(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		text := genSpec(t)
+		seen := map[string]bool{}
+		for range rapid.IntRange(0, 3).Draw(t, "shadows") {
+			sh := genSpec(t)
+			if p, err := Parse(sh); err != nil || seen[p.String()] {
+				continue
+			} else {
+				seen[p.String()] = true
+			}
+			text += " shadow " + sh
+		}
 		s, err := Parse(text)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", text, err)
@@ -70,13 +85,17 @@ func TestRoundTripGenerated(t *testing.T) {
 		roundTrip(t, text)
 		// What Parse accepts, breaker.New does: the settings that Parse
 		// leaves to defaults aside (a backoff below the default open).
-		if s.Backoff == nil || s.OpenTimeout != 0 {
+		defaulted := s.Backoff != nil && s.OpenTimeout == 0
+		for _, sh := range s.Shadows {
+			defaulted = defaulted || sh.Backoff != nil && sh.OpenTimeout == 0
+		}
+		if !defaulted {
 			if _, err := breaker.New(Config[int](s)); err != nil {
 				t.Fatalf("Parse(%q) accepted what breaker.New refuses: %v", text, err)
 			}
 		}
 		// Spaces between the parts change nothing.
-		spaced := strings.NewReplacer(",", " , ", "(", " ( ", ")", " ) ", "@", " @ ", "=", " = ").Replace(text)
+		spaced := strings.NewReplacer(",", " , ", "(", " ( ", ")", " ) ", "@", " @ ", "=", " = ", " shadow ", "\tshadow  ").Replace(text)
 		if sp, err := Parse(spaced); err != nil || !sp.Equal(s) {
 			t.Fatalf("Parse(%q) = %q, %v; want %q", spaced, sp, err, s)
 		}

@@ -29,7 +29,7 @@ func Parse(text string) (Spec, error) {
 	if p.peek() == 0 {
 		return Spec{}, p.fail(p.pos, "", "empty: write a policy, such as consecutive(5), optionally with settings after '@'")
 	}
-	s, _, err := p.spec()
+	s, _, err := p.line()
 	if err != nil {
 		return Spec{}, err
 	}
@@ -69,7 +69,7 @@ func ParseList(text string, names []string) ([]Item, error) {
 	for {
 		p.space()
 		start := p.pos
-		s, ref, err := p.spec()
+		s, ref, err := p.line()
 		if err != nil {
 			return nil, err
 		}
@@ -139,6 +139,56 @@ func (p *parser) value() string {
 		p.pos++
 	}
 	return p.src[start:p.pos]
+}
+
+// ShadowWord introduces a shadow candidate in a line: what follows it is
+// a spec that runs observe-only beside the live one (breaker.Shadow).
+const ShadowWord = "shadow"
+
+// line reads a spec and the shadows that follow it, each after the word
+// shadow. A shadow takes no names of the list: it is a spec of its own.
+func (p *parser) line() (s Spec, ref string, err error) {
+	if !p.atShadow() {
+		if s, ref, err = p.spec(); err != nil {
+			return s, "", err
+		}
+	}
+	for p.atShadow() {
+		p.word() // shadow
+		p.space()
+		at := p.pos
+		names := p.names
+		p.names = nil
+		sh, _, err := p.spec()
+		p.names = names
+		if err != nil {
+			return s, "", err
+		}
+		switch {
+		case sh.RampUp != 0:
+			return s, "", p.fail(at, "@ramp", "a shadow takes ramp= from the live spec, as a running breaker's Reconfigure does; set it there")
+		case sh.MaxRetryAfter != 0:
+			return s, "", p.fail(at, "@retry-after-max", "a shadow takes retry-after-max= from the live spec, as a running breaker's Reconfigure does; set it there")
+		case len(s.Shadows) == breaker.MaxShadows:
+			return s, "", p.fail(at, "", "more than %d shadows: each costs every call a decision", breaker.MaxShadows)
+		}
+		for _, o := range s.Shadows {
+			if o.Equal(sh) {
+				return s, "", p.fail(at, "", "the shadow %s is given twice", sh)
+			}
+		}
+		s.Shadows = append(s.Shadows, sh)
+	}
+	return s, ref, nil
+}
+
+// atShadow reports whether the word shadow comes next.
+func (p *parser) atShadow() bool {
+	save := p.pos
+	w := p.word()
+	next := p.peek()
+	p.pos = save
+	return strings.EqualFold(w, ShadowWord) && next != '('
 }
 
 // spec reads a policy, or a reference when the parser has names, and its

@@ -44,6 +44,12 @@ type Spec struct {
 	// MaxRetryAfter is breaker.Config.MaxRetryAfter, set by
 	// retry-after-max=.
 	MaxRetryAfter time.Duration
+	// Shadows are the candidates written after the word shadow, in order:
+	// specs that run observe-only beside this one (breaker.Config.Shadows),
+	// each without shadows of its own, ramp= or retry-after-max= (a
+	// candidate takes those from the live breaker). A copy of a Spec shares
+	// this slice with the original: replace it rather than change it.
+	Shadows []Spec
 }
 
 // String writes s in the canonical form of the language: no spaces,
@@ -57,7 +63,14 @@ type Spec struct {
 // Max, a negative count) prints as well as it can, and Parse may refuse
 // the result.
 func (s Spec) String() string {
-	return s.Policy.String() + s.settingsString()
+	out := s.Policy.String() + s.settingsString()
+	for _, sh := range s.Shadows {
+		if out != "" {
+			out += " "
+		}
+		out += ShadowWord + " " + sh.Policy.String() + sh.settingsString()
+	}
+	return out
 }
 
 // settingsString writes s's settings as "@key=value,...", or "" when it
@@ -101,6 +114,9 @@ func Config[T any](s Spec) breaker.Config[T] {
 	if s.Backoff != nil {
 		bo := *s.Backoff
 		cfg.Backoff = &bo
+	}
+	for _, sh := range s.Shadows {
+		cfg.Shadows = append(cfg.Shadows, breaker.Shadow{Name: sh.String(), Settings: sh.Settings()})
 	}
 	return cfg
 }
@@ -250,10 +266,16 @@ func (e Expr) Equal(f Expr) bool {
 }
 
 // Equal reports whether s and t describe the same configuration: equal
-// policies and equal settings (Backoffs compared by value, Rand aside).
+// policies and equal settings (Backoffs compared by value, Rand aside),
+// and equal shadows in the same order.
 func (s Spec) Equal(t Spec) bool {
-	if !s.Policy.Equal(t.Policy) || (s.Backoff == nil) != (t.Backoff == nil) {
+	if !s.Policy.Equal(t.Policy) || (s.Backoff == nil) != (t.Backoff == nil) || len(s.Shadows) != len(t.Shadows) {
 		return false
+	}
+	for i := range s.Shadows {
+		if !s.Shadows[i].Equal(t.Shadows[i]) {
+			return false
+		}
 	}
 	if s.Backoff != nil {
 		a, b := *s.Backoff, *t.Backoff
@@ -276,7 +298,8 @@ func (s Spec) Equal(t Spec) bool {
 //	err = b.Reconfigure(s.Settings(), who, why)
 //
 // ramp= and retry-after-max= are not among them: a running breaker keeps
-// the RampUp and MaxRetryAfter it was built with.
+// the RampUp and MaxRetryAfter it was built with. Nor are the shadows: a
+// running breaker keeps the candidates it was built with.
 func (s Spec) Settings() breaker.Settings {
 	cfg := Config[struct{}](s)
 	return breaker.Settings{
@@ -286,6 +309,12 @@ func (s Spec) Settings() breaker.Settings {
 		CloseAfter:     cfg.CloseAfter,
 		Backoff:        cfg.Backoff,
 		ProbeTimeout:   cfg.ProbeTimeout,
-		Text:           s.String(),
+		Text:           s.Live().String(),
 	}
+}
+
+// Live returns s without its shadows: the live spec alone.
+func (s Spec) Live() Spec {
+	s.Shadows = nil
+	return s
 }

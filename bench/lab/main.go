@@ -19,7 +19,9 @@
 // (consecutive(5)@open=30s,probes=1); -open, -probes, -close-after,
 // -backoff and -probe-timeout set them for every candidate. -scenario runs
 // the scenarios of a JSON file instead (testdata/incident.json is an
-// example), -trace replays recorded calls (testdata/calls.csv is one),
+// example), -trace replays recorded calls (testdata/calls.csv is one, and
+// lab.TraceWriter records a breaker's; a breaker's spec line with shadows
+// as -policies runs its live spec and each shadow side by side),
 // -tune searches thresholds, -fleet simulates instances with a breaker
 // each, both alone and sharing one circuit through package fleet. -out writes the table, results.csv, results.json, one SVG
 // timeline per scenario and index.html to DIR. The same seed and inputs
@@ -67,7 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	policies := fs.String("policies", "", "comma-separated candidates to compare: policies spelt as their Go constructors, lowercased,\n"+
 		"such as `consecutive(10),rate(0.3,20,10s),any(consecutive(5),slow(1s,0.5,20,10s))`, each optionally with\n"+
 		"breaker settings after '@' (consecutive(5)@open=30s,probes=1), or default candidates by name (see -list);\n"+
-		"the language is package spec's, the same as a breaker's flag or config value (docs/spec.md)")
+		"the language is package spec's, the same as a breaker's flag or config value (docs/spec.md); a breaker's line\n"+
+		"with shadows (consecutive(5) shadow rate(0.3,20,10s)) runs the live spec and each shadow side by side (docs/shadow.md)")
 	var settings []setting
 	for _, st := range []struct{ key, usage string }{
 		{"open", "breaker OpenTimeout for every candidate that does not set its own (default: the scenario's)"},

@@ -1,0 +1,468 @@
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tripwire-go/tripwire/internal/fsm"
+	"github.com/tripwire-go/tripwire/policy"
+)
+
+// Shadow is a candidate configuration that runs beside a breaker's live
+// policy, observe-only, for [Config.Shadows]: a setting one would like to
+// try, watched on live traffic before it is trusted with it.
+//
+// A candidate is a breaker of its own with Settings, fed the calls the
+// live breaker lets run: each call is offered to it when it starts, and it
+// decides, as a breaker with those settings would, whether it would have
+// let the call run (closed; or half-open with a probe slot free, when the
+// call is its probe) or rejected it; the calls it would have let run are
+// reported to it with the outcome the live breaker gave them. So it trips,
+// goes half-open, runs its probes, opens again and closes, with evidence,
+// exactly as a breaker with its settings would have on those calls, and it
+// never rejects, delays or changes one. See docs/shadow.md.
+type Shadow struct {
+	// Name identifies the candidate in [Transition.Candidate] and
+	// [ShadowStatus]: any text without control characters, unique among a
+	// breaker's candidates. Package spec names a candidate by its spec.
+	Name string
+	// Settings are the candidate's policy and the settings that shape its
+	// open and half-open periods, as [Breaker.Reconfigure] takes them; each
+	// zero field means its default, as in Config. Its Policy must be its
+	// own (not the live breaker's, nor another candidate's): New binds it.
+	// The candidate takes RampUp, MaxRetryAfter, Clock, Classify and
+	// DescribeError from the live breaker's Config.
+	Settings Settings
+}
+
+// MaxShadows is the most candidates a breaker takes in Config.Shadows:
+// each one costs every call of the breaker a decision of its own.
+const MaxShadows = 8
+
+// ShadowStatus is what a shadow candidate did, for [Breaker.Shadows].
+type ShadowStatus struct {
+	// Name is the candidate's [Shadow.Name], and Settings its settings as
+	// the spec language writes them ([Settings.Text], or written by the
+	// breaker).
+	Name, Settings string
+	// State is the candidate's state, as Metrics reports a breaker's; Since
+	// is when it entered it, and Until, while open, when its open period
+	// ends.
+	State        State
+	Since, Until time.Time
+	// Trips and Reopens count its opens, as Metrics counts a breaker's: by
+	// its policy, and by a failed probe.
+	Trips, Reopens uint64
+	// Calls counts the calls offered to it: every call the live breaker let
+	// run. WouldReject counts those it would have rejected (open, or
+	// half-open with its probe slots taken); it saw the others.
+	Calls, WouldReject uint64
+	// Panics counts the panics recovered from the candidate: its policy's,
+	// or Config.OnTransition's while it delivered one of the candidate's
+	// transitions. LastPanic is the last one's value, printed.
+	Panics    uint64
+	LastPanic string
+	// Transitions are the candidate's last transitions (at most
+	// MaxTransitions), oldest first, each with its evidence.
+	Transitions []Transition
+}
+
+// CallRecord is one call a breaker let run, as [Config.OnCall] hears of
+// it: when it started and ended on the breaker's clock, and how it
+// counted.
+type CallRecord struct {
+	// Name is the breaker's name.
+	Name string
+	// Start is when the breaker admitted the call, End when its result was
+	// reported.
+	Start, End time.Time
+	// Outcome is how the call counted: Classify's answer, Failure for a
+	// call that panicked, Ignored for a permit released unreported.
+	Outcome Outcome
+	// Err is the call's error: for a call that panicked, an error that
+	// says so; nil for a permit released unreported.
+	Err error
+}
+
+// unrecorded is the word of a ticket whose call runs but counts for
+// nothing: a call a shadow-only breaker would have rejected, or one a
+// candidate would have. Its state is Open, under which finish records
+// nothing; admit never hands out an open word.
+const unrecorded = fsm.Word(fsm.Open)
+
+// needObserved is a bit of core.needs beside the policy's Needs (which
+// fit in a byte): the breaker has observers, so a permit's Done must not
+// take its shortcut for a closed success, and report the call.
+const needObserved = 1 << 8
+
+// observers is what a breaker watches its calls with: shadow candidates,
+// the shadow-only mode, Config.OnCall. A candidate's own core has one too,
+// with only candidate set, which marks its transitions.
+type observers struct {
+	only        bool // Config.ShadowOnly
+	wouldReject atomic.Uint64
+	cands       []*candidate
+	onCall      func(CallRecord)
+	// candidate is, in a candidate's own core, its name.
+	candidate string
+	// pool recycles the per-call records of the candidates' tickets.
+	pool sync.Pool
+}
+
+// watching reports whether calls of a closed circuit must go through
+// admission, to be offered to candidates or timed for OnCall.
+func (o *observers) watching() bool {
+	return o != nil && (len(o.cands) > 0 || o.onCall != nil)
+}
+
+// observed is what the observers keep of one call between its admission
+// and its end.
+type observed struct {
+	start time.Time
+	t     []ticket // per candidate; unrecorded where it would have rejected
+}
+
+// candidate is one shadow candidate: a core of its own, never exposed.
+type candidate struct {
+	name string
+	c    *core
+	// calls, wouldReject and panics are ShadowStatus's counts.
+	calls, wouldReject, panics atomic.Uint64
+	lastPanic                  atomic.Pointer[string]
+}
+
+// shadowSettings is a validated Shadow.
+type shadowSettings struct {
+	name string
+	s    settings
+}
+
+// observe returns the observers s asks for, for the core c being built,
+// or nil when it asks for none.
+func (s *settings) observe(c *core) *observers {
+	if !s.shadowOnly && len(s.shadows) == 0 && s.onCall == nil {
+		return nil
+	}
+	o := &observers{only: s.shadowOnly, onCall: s.onCall}
+	for i := range s.shadows {
+		sh := &s.shadows[i]
+		cd := &candidate{name: sh.name, c: new(core)}
+		cs := sh.s
+		cs.name, cs.clock = s.name, s.clock
+		// Exact: a candidate arms no timer; it reads the clock when a
+		// call finds it open, which costs only breakers with candidates.
+		cs.exactClock = true
+		cs.onStateChange = nil
+		cs.onTransition = cd.forward(c)
+		cs.countCalls = false
+		cs.describeError = s.describeError
+		cs.rampUp, cs.maxRetryAfter = s.rampUp, s.maxRetryAfter
+		cd.c.obs = &observers{candidate: sh.name}
+		cd.c.init(&cs)
+		o.cands = append(o.cands, cd)
+	}
+	n := len(o.cands)
+	o.pool.New = func() any { return &observed{t: make([]ticket, n)} }
+	return o
+}
+
+// forward returns the OnTransition of a candidate of live: it hands the
+// candidate's transitions, marked, to live's OnTransition. A panic there
+// is the candidate's: recovered and counted, so that it cannot reach the
+// call that caused the transition.
+func (cd *candidate) forward(live *core) func(Transition) {
+	return func(t Transition) {
+		f := live.onTransition
+		if f == nil {
+			return
+		}
+		defer cd.recover()
+		f(t)
+	}
+}
+
+// recover, deferred, recovers a panic of the candidate and counts it.
+func (cd *candidate) recover() {
+	if v := recover(); v != nil {
+		cd.panics.Add(1)
+		s := fmt.Sprint(v)
+		cd.lastPanic.Store(&s)
+	}
+}
+
+// observedNeeds is what the observers add to core.needs.
+func (c *core) observedNeeds() uint32 {
+	if c.obs.watching() {
+		return needObserved
+	}
+	return 0
+}
+
+// enter admits a call, as admit does, and lets the observers see it: a
+// shadow-only breaker turns a rejection into a call that runs and counts
+// for nothing, and each candidate decides whether it would have let the
+// call run.
+func (c *core) enter(w fsm.Word) (ticket, error) {
+	t, err := c.admit(w)
+	if c.obs == nil {
+		return t, err
+	}
+	return c.obs.enter(c, t, err)
+}
+
+func (o *observers) enter(c *core, t ticket, err error) (ticket, error) {
+	if err != nil {
+		if !o.only {
+			// The call does not run: no candidate sees it, since it has
+			// no outcome to judge.
+			return t, err
+		}
+		o.wouldReject.Add(1)
+		t = ticket{w: unrecorded}
+	}
+	if !o.watching() {
+		return t, nil
+	}
+	ob := o.pool.Get().(*observed)
+	if o.onCall != nil {
+		ob.start = c.clock.Now()
+	}
+	for i, cd := range o.cands {
+		ob.t[i] = cd.admit()
+	}
+	t.obs = ob
+	return t, nil
+}
+
+// admit offers a call to the candidate, and returns its ticket, or an
+// unrecorded one where it would have rejected the call.
+func (cd *candidate) admit() (t ticket) {
+	cd.calls.Add(1)
+	t = ticket{w: unrecorded} // if admit panics
+	defer cd.recover()
+	t, err := cd.c.admit(cd.c.load())
+	if err != nil {
+		cd.wouldReject.Add(1)
+		return ticket{w: unrecorded}
+	}
+	return t
+}
+
+// done reports the end of a call the candidate admitted with t.
+func (cd *candidate) done(t ticket, o Outcome, err error) {
+	if t.w == unrecorded {
+		return
+	}
+	defer cd.recover()
+	if o != Success && o != Ignored {
+		cd.c.noteFailure(err)
+	}
+	cd.c.done(t, o, err)
+}
+
+// observeEnd ends a call admitted with t, which carries what the
+// observers kept of it: the candidates first (nothing of theirs can fail
+// the call), then the live circuit, then OnCall, the user's, whose panic
+// goes on up once the call is counted. panicked: the call has no result,
+// as when finish is called for a panic; o is then Failure or, for a
+// released permit, Ignored.
+func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
+	ob := t.obs
+	t.obs = nil
+	if o > Ignored {
+		o = Failure
+	}
+	if panicked && o == Failure {
+		err = errPanicked
+	}
+	obs := c.obs
+	for i, cd := range obs.cands {
+		cd.done(ob.t[i], o, err)
+		ob.t[i] = ticket{}
+	}
+	start := ob.start
+	ob.start = time.Time{}
+	obs.pool.Put(ob)
+	if panicked {
+		c.finish(t, o)
+	} else {
+		c.done(t, o, err)
+	}
+	if f := obs.onCall; f != nil {
+		f(CallRecord{Name: c.name, Start: start, End: c.clock.Now(), Outcome: o, Err: err})
+	}
+}
+
+// Shadows returns what each shadow candidate of Config.Shadows did so far,
+// in the order of Config.Shadows: its state, its opens, the calls it was
+// offered and would have rejected, and its last transitions with their
+// evidence. Like Metrics it has no effect on any circuit (an open
+// candidate whose period has passed is reported half-open) and calls no
+// callback. nil for a breaker without candidates.
+func (b *Breaker[T]) Shadows() []ShadowStatus {
+	b.mustBeBuilt("Shadows")
+	if b.obs == nil || len(b.obs.cands) == 0 {
+		return nil
+	}
+	out := make([]ShadowStatus, 0, len(b.obs.cands))
+	for _, cd := range b.obs.cands {
+		m := cd.c.metrics()
+		st := ShadowStatus{
+			Name: cd.name, Settings: cd.c.live.Load().text,
+			State: m.State, Since: m.Since, Until: m.Until,
+			Trips: m.Trips, Reopens: m.Reopens,
+			Calls: cd.calls.Load(), WouldReject: cd.wouldReject.Load(),
+			Panics:      cd.panics.Load(),
+			Transitions: cd.c.transitions(),
+		}
+		if p := cd.lastPanic.Load(); p != nil {
+			st.LastPanic = *p
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// observeMetrics adds to m what the observers know.
+func (c *core) observeMetrics(m *Metrics) {
+	if c.obs == nil || !c.obs.only {
+		return
+	}
+	m.ShadowOnly = true
+	m.WouldReject = c.obs.wouldReject.Load()
+	// Nothing was rejected: the counts of rejections the breaker took on
+	// its way to letting the calls run are WouldReject's.
+	m.Rejected = 0
+}
+
+// markShadow marks t as a shadow's transition, if it is one.
+func (c *core) markShadow(t *Transition) {
+	if o := c.obs; o != nil {
+		t.Shadow = o.only || o.candidate != ""
+		t.Candidate = o.candidate
+	}
+}
+
+// checkShadows validates the shadows of c into s, without binding their
+// policies.
+func (c Config[T]) checkShadows(s *settings) error {
+	s.shadowOnly, s.onCall = c.ShadowOnly, c.OnCall
+	if c.ShadowOnly {
+		// Every call runs: a timer to reject open calls without reading
+		// the clock would save nothing.
+		s.exactClock = true
+	}
+	if len(c.Shadows) > MaxShadows {
+		return &ConfigError{Field: "Shadows", why: fmt.Sprintf("must hold at most %d candidates, got %d", MaxShadows, len(c.Shadows))}
+	}
+	seen := make(map[string]int, len(c.Shadows))
+	for i, sh := range c.Shadows {
+		field := "Shadows[" + strconv.Itoa(i) + "]"
+		if err := checkShadowName(sh.Name); err != nil {
+			return &ConfigError{Field: field + ".Name", why: err.Error()}
+		}
+		if j, dup := seen[sh.Name]; dup {
+			return &ConfigError{Field: field + ".Name", why: fmt.Sprintf("%q is the name of Shadows[%d] too", sh.Name, j)}
+		}
+		seen[sh.Name] = i
+		st := sh.Settings
+		ss, err := Config[struct{}]{
+			Policy:         st.Policy,
+			OpenTimeout:    st.OpenTimeout,
+			HalfOpenProbes: st.HalfOpenProbes,
+			CloseAfter:     st.CloseAfter,
+			Backoff:        st.Backoff,
+			ProbeTimeout:   st.ProbeTimeout,
+			Clock:          s.clock,
+		}.fields()
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				ce.Field = field + ".Settings." + ce.Field
+			}
+			return err
+		}
+		ss.text = st.Text
+		s.shadows = append(s.shadows, shadowSettings{name: sh.Name, s: ss})
+	}
+	return nil
+}
+
+// checkShadowName accepts a name that prints on one line.
+func checkShadowName(name string) error {
+	if name == "" {
+		return errors.New("must not be empty")
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("must be valid UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("must not hold the control character %q", r)
+		}
+	}
+	return nil
+}
+
+// bind binds s's policy and its shadows', all or none: a Config refused
+// for a shadow's policy (one shared with the live breaker, say) leaves
+// every policy free.
+func (s *settings) bind() error {
+	if len(s.shadows) == 0 {
+		terms, err := policy.Bind(s.policy)
+		if err != nil {
+			return policyError(err)
+		}
+		s.terms = terms
+		return nil
+	}
+	b := &bundle{ps: []policy.Policy{s.policy}, failed: -1}
+	for i := range s.shadows {
+		b.ps = append(b.ps, s.shadows[i].s.policy)
+	}
+	if _, err := policy.Bind(b); err != nil {
+		ce := policyError(err)
+		if b.failed > 0 {
+			ce.Field = "Shadows[" + strconv.Itoa(b.failed-1) + "].Settings." + ce.Field
+		}
+		return ce
+	}
+	s.terms = b.terms[0]
+	for i := range s.shadows {
+		sh := &s.shadows[i].s
+		sh.terms = b.terms[i+1]
+		if sh.text == "" {
+			sh.text = describeSettings(sh)
+		}
+	}
+	return nil
+}
+
+// bundle binds several policies in one policy.Bind, so that a failure
+// releases the claims of all of them. It is never run as a policy.
+type bundle struct {
+	ps     []policy.Policy
+	terms  []policy.Terms
+	failed int // index in ps of the policy that failed to bind
+}
+
+func (*bundle) Record(policy.Call) bool { return false }
+func (*bundle) Reset()                  {}
+
+func (b *bundle) Bind(bd *policy.Binding) error {
+	for i, p := range b.ps {
+		t, err := bd.Child(p)
+		if err != nil {
+			b.failed = i
+			return err
+		}
+		b.terms = append(b.terms, t)
+	}
+	return nil
+}
