@@ -37,6 +37,24 @@
 //	                                failure, ignored, rejected), only with Config.CountCalls
 //	tripwire.breaker.name_collisions gauge {breaker}, breakers of groups left out
 //	                                because their name was reported first
+//	tripwire.breaker.shadow_only    gauge, 1 for a shadow-only breaker (Config.ShadowOnly)
+//	tripwire.breaker.would_reject   counter {call}, calls a shadow-only breaker would have rejected
+//
+// Each shadow candidate of a breaker (Config.Shadows) has instruments of
+// its own, in the breaker's words under tripwire.shadow, each measurement
+// with breaker.name and breaker.candidate ([CandidateKey], the candidate's
+// name: package spec names it by its spec). They say what a breaker with
+// the candidate's settings would have done on the calls the live breaker
+// let run:
+//
+//	tripwire.shadow.state           gauge, 1 for the candidate's breaker.state, 0 for the others
+//	tripwire.shadow.trips           counter {trip}, times its policy would have opened its circuit
+//	tripwire.shadow.reopens         counter {reopen}, times a failed probe would have opened it again
+//	tripwire.shadow.calls           counter {call}, calls offered to it: every call the live breaker let run
+//	tripwire.shadow.would_reject    counter {call}, calls of those it would have rejected
+//	tripwire.shadow.panics          counter {panic}, panics recovered from it
+//
+// A breaker has at most breaker.MaxShadows (8) candidates.
 //
 // # Names
 //

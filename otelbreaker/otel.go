@@ -50,6 +50,33 @@ const (
 	// rejected, which ran all the same. Only shadow-only breakers report
 	// it.
 	WouldRejectName = "tripwire.breaker.would_reject"
+
+	// The instruments of shadow candidates (Config.Shadows, as
+	// Breaker.Shadows reports them): a breaker's words under
+	// "tripwire.shadow", each measurement with the breaker's name
+	// ([NameKey]) and the candidate's ([CandidateKey]). They say what a
+	// breaker with the candidate's settings would have done on the calls
+	// the live breaker let run.
+
+	// ShadowStateName is 1 for the state a candidate is in and 0 for the
+	// other two ([StateKey]).
+	ShadowStateName = "tripwire.shadow.state"
+	// ShadowTripsName counts the times a candidate's policy would have
+	// opened its closed circuit.
+	ShadowTripsName = "tripwire.shadow.trips"
+	// ShadowReopensName counts the times a failed probe would have opened
+	// a candidate's circuit again.
+	ShadowReopensName = "tripwire.shadow.reopens"
+	// ShadowCallsName counts the calls offered to a candidate: every call
+	// the live breaker let run.
+	ShadowCallsName = "tripwire.shadow.calls"
+	// ShadowWouldRejectName counts the calls offered to a candidate that it
+	// would have rejected; they ran all the same.
+	ShadowWouldRejectName = "tripwire.shadow.would_reject"
+	// ShadowPanicsName counts the panics recovered from a candidate: its
+	// policy's, or OnTransition's while it delivered one of its
+	// transitions.
+	ShadowPanicsName = "tripwire.shadow.panics"
 )
 
 // ErrDuplicateName is wrapped by the error of [Register] and
@@ -60,7 +87,8 @@ var ErrDuplicateName = errors.New("otelbreaker: a breaker with this name is alre
 const (
 	// NameKey is the breaker's name, on every measurement.
 	NameKey = attribute.Key("breaker.name")
-	// StateKey is the state a StateName measurement is about.
+	// StateKey is the state a StateName or ShadowStateName measurement is
+	// about.
 	StateKey = attribute.Key("breaker.state")
 	// ModeKey is the manual mode a ModeName measurement is about.
 	ModeKey = attribute.Key("breaker.mode")
@@ -68,17 +96,19 @@ const (
 	OutcomeKey = attribute.Key("breaker.outcome")
 )
 
+// Group is a changing set of breakers whose metrics are reported: every
+// breaker the set holds at the time of each collection.
+// *group.Group[K, T] implements it for every K and T. A Group that is also
+// a breaker.CircuitSet, as *group.Group is, is read through its Circuits,
+// so that its breakers' shadow candidates are reported too.
+type Group interface {
+	Metrics() iter.Seq[breaker.Metrics]
+}
+
 // Breaker is a breaker whose metrics are reported. *breaker.Breaker[T]
 // implements it for every T.
 type Breaker interface {
 	Metrics() breaker.Metrics
-}
-
-// Group is a changing set of breakers whose metrics are reported: every
-// breaker the set holds at the time of each collection.
-// *group.Group[K, T] implements it for every K and T.
-type Group interface {
-	Metrics() iter.Seq[breaker.Metrics]
 }
 
 // Registration reports the metrics of breakers through the observable
@@ -94,12 +124,21 @@ type Group interface {
 // are reported with U+FFFD in place of the invalid bytes. Two Registrations
 // on one meter report into the same instruments: use one per meter, with
 // Add and AddGroup.
+//
+// Each breaker's shadow candidates (Config.Shadows) are reported through
+// the tripwire.shadow instruments, on every breaker that has a method
+// Shadows() []breaker.ShadowStatus, as *breaker.Breaker[T] does: breakers
+// added, a group's and a registry's. A breaker has at most
+// breaker.MaxShadows candidates, each name once; a breaker left out for
+// its name is left out with its candidates.
 type Registration struct {
 	calls, wouldReject      metric.Int64ObservableCounter
 	shadowOnly              metric.Int64ObservableGauge
 	opens                   [4]metric.Int64ObservableCounter // by metricset.OpenCounts
 	state, mode, collisions metric.Int64ObservableGauge
 	probes                  metric.Int64ObservableUpDownCounter
+	shadowState             metric.Int64ObservableGauge
+	shadowCounts            [5]metric.Int64ObservableCounter // by metricset.ShadowCounts
 	reg                     metric.Registration
 	set                     metricset.Set
 }
@@ -141,11 +180,23 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	r.wouldReject, e = meter.Int64ObservableCounter(WouldRejectName, metric.WithUnit("{call}"),
 		metric.WithDescription("Calls a shadow-only breaker would have rejected, which ran all the same."))
 	err = errors.Join(err, e)
+	r.shadowState, e = meter.Int64ObservableGauge(ShadowStateName, metric.WithUnit("1"),
+		metric.WithDescription("Whether a shadow candidate is in the state of the attribute (1) or not (0): the state a breaker with its settings would be in."))
+	err = errors.Join(err, e)
+	for i, o := range metricset.ShadowCounts(breaker.ShadowStatus{}) {
+		r.shadowCounts[i], e = meter.Int64ObservableCounter("tripwire.shadow."+o.Name, metric.WithUnit(o.Unit),
+			metric.WithDescription(o.Help))
+		err = errors.Join(err, e)
+	}
 	if err != nil {
 		return nil, err
 	}
-	r.reg, err = meter.RegisterCallback(r.observe, r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
-		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject)
+	instruments := []metric.Observable{r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
+		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject, r.shadowState}
+	for _, c := range r.shadowCounts {
+		instruments = append(instruments, c)
+	}
+	r.reg, err = meter.RegisterCallback(r.observe, instruments...)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +236,10 @@ func (r *Registration) AddRegistry(reg *breaker.Registry) {
 func (r *Registration) Unregister() error { return r.reg.Unregister() }
 
 func (r *Registration) observe(_ context.Context, o metric.Observer) error {
-	for _, x := range r.set.Collect(func(m breaker.Metrics) { r.observeOne(o, m) }) {
+	for _, x := range r.set.Collect(func(m breaker.Metrics, shadows []breaker.ShadowStatus) {
+		r.observeOne(o, m)
+		r.observeShadows(o, m.Name, shadows)
+	}) {
 		o.ObserveInt64(r.collisions, int64(x.Extra), metric.WithAttributes(NameKey.String(x.Name)))
 	}
 	return nil
@@ -223,6 +277,26 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 	}
 	for _, n := range metricset.Counts(m) {
 		o.ObserveInt64(r.calls, toInt64(n.N), with(OutcomeKey.String(n.Outcome)))
+	}
+}
+
+// observeShadows reports the shadow candidates of the breaker named name.
+func (r *Registration) observeShadows(o metric.Observer, name string, shadows []breaker.ShadowStatus) {
+	for _, sh := range shadows {
+		with := func(kv ...attribute.KeyValue) metric.ObserveOption {
+			return metric.WithAttributeSet(attribute.NewSet(append(kv, NameKey.String(name), CandidateKey.String(sh.Name))...))
+		}
+		for _, s := range metricset.States {
+			v := int64(0)
+			if sh.State == s {
+				v = 1
+			}
+			o.ObserveInt64(r.shadowState, v, with(StateKey.String(s.String())))
+		}
+		counts := with()
+		for i, n := range metricset.ShadowCounts(sh) {
+			o.ObserveInt64(r.shadowCounts[i], toInt64(n.N), counts)
+		}
 	}
 }
 

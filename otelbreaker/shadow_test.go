@@ -2,14 +2,20 @@ package otelbreaker_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/otelbreaker"
 	"github.com/tripwire-go/tripwire/policy"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 )
 
 // A candidate's open reaches the span marked shadow, with its name.
@@ -59,5 +65,156 @@ func TestRegisterShadowOnly(t *testing.T) {
 	s, ok := got[otelbreaker.WouldRejectName].Data.(metricdata.Sum[int64])
 	if !ok || len(s.DataPoints) != 1 || s.DataPoints[0].Value != 2 {
 		t.Fatalf("%s = %+v, want 2", otelbreaker.WouldRejectName, got[otelbreaker.WouldRejectName].Data)
+	}
+}
+
+// panicky is a candidate's policy with a bug: it panics on every Record.
+type panicky struct{}
+
+func (panicky) Record(policy.Call) bool { panic("panicky policy") }
+func (panicky) Reset()                  {}
+
+// quick is a candidate that opens at the first failure, for a minute, and
+// probes with one call.
+func quick() breaker.Shadow {
+	return breaker.Shadow{Name: "quick", Settings: breaker.Settings{
+		Policy: policy.Consecutive(1), OpenTimeout: time.Minute, HalfOpenProbes: 1}}
+}
+
+// Every instrument of a breaker's candidates, for a breaker added and for
+// the keys of a group, each point with its breaker and its candidate: a
+// candidate that tripped, would have rejected calls and reopened at its
+// probe; one whose policy panics; a key whose candidate saw only
+// successes. A breaker left out for its name is left out with its
+// candidates.
+func TestRegisterShadows(t *testing.T) {
+	reader, provider := setup(t)
+	clk := epochs.Mock(epochs.Today)
+	b := newBreaker(t, breaker.Config[int]{
+		Name: "payments", Clock: clk, Policy: policy.Consecutive(5),
+		Shadows: []breaker.Shadow{quick(), {Name: "panicky", Settings: breaker.Settings{Policy: panicky{}}}},
+	})
+	hosts, err := group.New(group.Config[string, int]{
+		Clock: clk,
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(5), Shadows: []breaker.Shadow{quick()}}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := otelbreaker.Register(provider.Meter("test"), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.AddGroup(hosts)
+
+	for range 3 {
+		call(b, errDown) // quick trips at the first, would reject the others
+	}
+	clk.Add(61 * time.Second)
+	call(b, errDown) // quick's probe fails: it reopens
+	a, _ := hosts.Get("a")
+	call(a, nil)
+	call(a, nil)
+	hosts.Get("payments") // collides with b: left out, with its candidate
+
+	of := func(breakerName, candidate string, kv ...attribute.KeyValue) []attribute.KeyValue {
+		return append(kv, otelbreaker.NameKey.String(breakerName), otelbreaker.CandidateKey.String(candidate))
+	}
+	counter := func(name, unit, help string, pay, panicked, host int64) metricdata.Metrics {
+		return metricdata.Metrics{Name: name, Unit: unit, Description: help, Data: sum(true,
+			point(pay, of("payments", "quick")...),
+			point(panicked, of("payments", "panicky")...),
+			point(host, of("a", "quick")...))}
+	}
+	state := func(bn, cand string, s breaker.State) []metricdata.DataPoint[int64] {
+		var ps []metricdata.DataPoint[int64]
+		for _, st := range []breaker.State{breaker.Closed, breaker.HalfOpen, breaker.Open} {
+			v := int64(0)
+			if st == s {
+				v = 1
+			}
+			ps = append(ps, point(v, of(bn, cand, otelbreaker.StateKey.String(st.String()))...))
+		}
+		return ps
+	}
+	want := []metricdata.Metrics{
+		{Name: otelbreaker.ShadowStateName, Unit: "1",
+			Description: "Whether a shadow candidate is in the state of the attribute (1) or not (0): the state a breaker with its settings would be in.",
+			Data: metricdata.Gauge[int64]{DataPoints: append(append(state("payments", "quick", breaker.Open),
+				state("payments", "panicky", breaker.Closed)...), state("a", "quick", breaker.Closed)...)}},
+		counter(otelbreaker.ShadowTripsName, "{trip}", "Times the candidate's policy would have opened its closed circuit.", 1, 0, 0),
+		counter(otelbreaker.ShadowReopensName, "{reopen}", "Times a failed probe would have opened the candidate's circuit again.", 1, 0, 0),
+		counter(otelbreaker.ShadowCallsName, "{call}", "Calls offered to the candidate: every call the live breaker let run.", 4, 4, 2),
+		counter(otelbreaker.ShadowWouldRejectName, "{call}", "Calls offered to the candidate that it would have rejected (open, or half-open with its probe slots taken); they ran all the same.", 2, 0, 0),
+		counter(otelbreaker.ShadowPanicsName, "{panic}", "Panics recovered from the candidate's policy, or from OnTransition delivering one of its transitions.", 0, 4, 0),
+	}
+	got := collect(t, reader)
+	for _, w := range want {
+		metricdatatest.AssertEqual(t, w, got[w.Name], metricdatatest.IgnoreTimestamp())
+	}
+	// The live breakers never opened.
+	if s := got[otelbreaker.TripsName].Data.(metricdata.Sum[int64]); len(s.DataPoints) != 2 || s.DataPoints[0].Value+s.DataPoints[1].Value != 0 {
+		t.Fatalf("%s = %+v, want two points of 0", otelbreaker.TripsName, s)
+	}
+}
+
+// Collections run while calls go through breakers with candidates, a group
+// creating keys as they come: clean under -race, and at the end the
+// candidates have seen every call, since the live policy never opens.
+func TestCollectShadowsDuringCalls(t *testing.T) {
+	reader, provider := setup(t)
+	cfg := func(string) breaker.Config[int] {
+		return breaker.Config[int]{Policy: policy.Consecutive(1 << 20), Shadows: []breaker.Shadow{
+			{Name: "c2", Settings: breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Nanosecond}},
+			{Name: "w", Settings: breaker.Settings{Policy: policy.Window(3, time.Second)}},
+		}}
+	}
+	hosts, err := group.New(group.Config[string, int]{New: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	solo := cfg("")
+	solo.Name = "solo"
+	b := newBreaker(t, solo)
+	reg, err := otelbreaker.Register(provider.Meter("test"), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.AddGroup(hosts)
+
+	const workers, calls = 2, 300
+	var wg sync.WaitGroup
+	defer wg.Wait() // when a collection fails the test
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range calls {
+				var err error
+				if i%3 == 0 {
+					err = errDown
+				}
+				call(b, err)
+				h, _ := hosts.Get(fmt.Sprint("h", (w+i)%4))
+				call(h, err)
+			}
+		}()
+	}
+	for range 30 {
+		collect(t, reader)
+	}
+	wg.Wait()
+	s, ok := collect(t, reader)[otelbreaker.ShadowCallsName].Data.(metricdata.Sum[int64])
+	if !ok || len(s.DataPoints) != 2*5 {
+		t.Fatalf("%s = %+v, want 2 candidates of 5 breakers", otelbreaker.ShadowCallsName, s)
+	}
+	total := int64(0)
+	for _, p := range s.DataPoints {
+		total += p.Value
+	}
+	if want := int64(2 * 2 * workers * calls); total != want {
+		t.Fatalf("calls seen by all candidates: %d, want %d", total, want)
 	}
 }

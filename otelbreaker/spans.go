@@ -53,7 +53,8 @@ const (
 	// ShadowKey is true on a StateChangeEvent of a shadow (a shadow
 	// candidate's, or a shadow-only breaker's; breaker.Transition.Shadow),
 	// which rejected nothing; CandidateKey names the candidate. Neither is
-	// set on the others.
+	// set on the others. CandidateKey is on every measurement of the
+	// tripwire.shadow instruments too.
 	ShadowKey    = attribute.Key("breaker.shadow")
 	CandidateKey = attribute.Key("breaker.candidate")
 	// WhoKey is who took the action that caused a StateChangeEvent.

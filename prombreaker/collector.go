@@ -22,7 +22,9 @@ type Breaker interface {
 
 // Group is a changing set of breakers whose metrics the collector exports:
 // every breaker the set holds at the time of each scrape.
-// *group.Group[K, T] implements it for every K and T.
+// *group.Group[K, T] implements it for every K and T. A Group that is also
+// a breaker.CircuitSet, as *group.Group is, is read through its Circuits,
+// so that its breakers' shadow candidates are exported too.
 type Group interface {
 	Metrics() iter.Seq[breaker.Metrics]
 }
@@ -62,12 +64,25 @@ var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is alre
 // tripwire_breaker_shadow_only 1 and tripwire_breaker_would_reject_total
 // (the calls it would have rejected), which other breakers do not have;
 // keep it out of alerts on opens with "unless on(breaker)
-// tripwire_breaker_shadow_only == 1". A breaker's shadow candidates
-// (Config.Shadows) are not exported: Breaker.Shadows reports them.
+// tripwire_breaker_shadow_only == 1".
+//
+// A breaker's shadow candidates (Config.Shadows, as Breaker.Shadows reports
+// them) are exported as the tripwire_shadow_* series, labelled with the
+// breaker's name and the candidate's ("candidate"): what a breaker with the
+// candidate's settings would have done on the calls the live breaker let
+// run. The collector finds them on every breaker that has a method
+// Shadows() []breaker.ShadowStatus, as *breaker.Breaker[T] does: breakers
+// added, a group's (a Group that is also a breaker.CircuitSet, as
+// *group.Group is, is read through its Circuits) and a registry's. A
+// breaker has at most breaker.MaxShadows candidates, each name once, so a
+// breaker adds at most that many candidates' series; a breaker left out
+// for its name is left out with its candidates.
 type Collector struct {
 	state, mode, since, probes, calls, collisions, lastTrip *prometheus.Desc
 	shadowOnly, wouldReject                                 *prometheus.Desc
 	opens                                                   [4]*prometheus.Desc // by metricset.OpenCounts
+	shadowState                                             *prometheus.Desc
+	shadowCounts                                            [5]*prometheus.Desc // by metricset.ShadowCounts
 	set                                                     metricset.Set
 }
 
@@ -105,6 +120,18 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 	}
 	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
 		c.opens[i] = desc(o.Name+"_total", o.Help)
+	}
+	// A candidate's series are a breaker's words under the subsystem
+	// "shadow": tripwire_shadow_trips_total counts what
+	// tripwire_breaker_trips_total would have, had the candidate been live.
+	shadow := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "shadow", name), help,
+			append([]string{"breaker", "candidate"}, labels...), opts.ConstLabels)
+	}
+	c.shadowState = shadow("state",
+		"Whether the shadow candidate is in the state of the label (1) or not (0): the state a breaker with its settings would be in.", "state")
+	for i, o := range metricset.ShadowCounts(breaker.ShadowStatus{}) {
+		c.shadowCounts[i] = shadow(o.Name+"_total", o.Help)
 	}
 	if err := c.Add(breakers...); err != nil {
 		return nil, err
@@ -149,12 +176,20 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.opens {
 		ch <- d
 	}
+	ch <- c.shadowState
+	for _, d := range c.shadowCounts {
+		ch <- d
+	}
 }
 
-// Collect sends the metrics of every breaker, read now, and the count of
-// breakers left out because their name was taken.
+// Collect sends the metrics of every breaker and of its shadow candidates,
+// read now, and the count of breakers left out because their name was
+// taken.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, x := range c.set.Collect(func(m breaker.Metrics) { c.collect(ch, m) }) {
+	for _, x := range c.set.Collect(func(m breaker.Metrics, shadows []breaker.ShadowStatus) {
+		c.collect(ch, m)
+		c.collectShadows(ch, m.Name, shadows)
+	}) {
 		ch <- prometheus.MustNewConstMetric(c.collisions, prometheus.GaugeValue, float64(x.Extra), x.Name)
 	}
 }
@@ -194,5 +229,22 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 	}
 	for _, n := range metricset.Counts(m) {
 		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.N), m.Name, n.Outcome)
+	}
+}
+
+// collectShadows sends the series of the shadow candidates of the breaker
+// named name.
+func (c *Collector) collectShadows(ch chan<- prometheus.Metric, name string, shadows []breaker.ShadowStatus) {
+	for _, sh := range shadows {
+		for _, s := range metricset.States {
+			v := 0.0
+			if sh.State == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.shadowState, prometheus.GaugeValue, v, name, sh.Name, s.String())
+		}
+		for i, n := range metricset.ShadowCounts(sh) {
+			ch <- prometheus.MustNewConstMetric(c.shadowCounts[i], prometheus.CounterValue, float64(n.N), name, sh.Name)
+		}
 	}
 }

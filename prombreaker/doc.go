@@ -42,6 +42,32 @@
 //	                                                             counter, only with Config.CountCalls
 //	tripwire_breaker_name_collisions                             gauge, breakers of groups left out of the scrape
 //	                                                             because their name was exported first
+//	tripwire_breaker_last_trip_rule{rule, path}                  gauge, 1 for the rule of the policy that decided
+//	                                                             the last trip
+//	tripwire_breaker_shadow_only                                 gauge, 1 for a shadow-only breaker (Config.ShadowOnly)
+//	tripwire_breaker_would_reject_total                          counter, calls a shadow-only breaker would have rejected
+//
+// # Shadow candidates
+//
+// Each shadow candidate of a breaker (Config.Shadows) has series of its own,
+// labelled "breaker" and "candidate" (the candidate's name: package spec
+// names it by its spec). They say what a breaker with the candidate's
+// settings would have done on the calls the live breaker let run, in the
+// breaker's words under "shadow":
+//
+//	tripwire_shadow_state{state="closed"|"half-open"|"open"}     gauge, 1 for the candidate's state, 0 for the others
+//	tripwire_shadow_trips_total                                  counter, times its policy would have opened its circuit
+//	tripwire_shadow_reopens_total                                counter, times a failed probe would have opened it again
+//	tripwire_shadow_calls_total                                  counter, calls offered to it: every call the live breaker let run
+//	tripwire_shadow_would_reject_total                           counter, calls of those it would have rejected
+//	tripwire_shadow_panics_total                                 counter, panics recovered from it
+//
+// A candidate has 8 series and a breaker at most breaker.MaxShadows (8)
+// candidates, so a breaker adds at most 64. To see what a candidate would add to the live
+// policy, compare its trips with the breaker's:
+//
+//	increase(tripwire_shadow_trips_total[1d])
+//	  - on(breaker) group_left increase(tripwire_breaker_trips_total[1d])
 //
 // # Names
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/prombreaker"
+	"github.com/tripwire-go/tripwire/spec"
 )
 
 // Export a breaker to Prometheus. In a service, register the collector with
@@ -94,4 +95,40 @@ func ExampleCollector_Add() {
 	// Output:
 	// prombreaker: a breaker with this name is already exported: "payments"
 	// true
+}
+
+// Export what a breaker's shadow candidates would have done beside what its
+// live policy did: here the candidate, named by its spec, would have opened
+// the circuit at the second failure in a row and rejected the third call,
+// where the live policy waits for five failures.
+func ExampleCollector_shadows() {
+	s, err := spec.Parse("consecutive(5) shadow consecutive(2)@open=30s")
+	if err != nil {
+		panic(err)
+	}
+	cfg := spec.Config[string](s)
+	cfg.Name = "payments"
+	b, _ := breaker.New(cfg)
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{}, b)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+
+	for range 3 {
+		b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
+	}
+
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		for _, name := range []string{"tripwire_breaker_trips_total", "tripwire_shadow_trips_total", "tripwire_shadow_would_reject_total", "tripwire_shadow_calls_total"} {
+			if strings.HasPrefix(line, name+"{") {
+				fmt.Println(line)
+			}
+		}
+	}
+	// Output:
+	// tripwire_breaker_trips_total{breaker="payments"} 0
+	// tripwire_shadow_calls_total{breaker="payments",candidate="consecutive(2)@open=30s"} 3
+	// tripwire_shadow_trips_total{breaker="payments",candidate="consecutive(2)@open=30s"} 1
+	// tripwire_shadow_would_reject_total{breaker="payments",candidate="consecutive(2)@open=30s"} 1
 }

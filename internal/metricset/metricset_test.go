@@ -21,7 +21,7 @@ func newBreaker(t *testing.T, name string) *breaker.Breaker[int] {
 }
 
 func collect(s *metricset.Set) (names []string, cs []metricset.Collision) {
-	cs = s.Collect(func(m breaker.Metrics) { names = append(names, m.Name) })
+	cs = s.Collect(func(m breaker.Metrics, _ []breaker.ShadowStatus) { names = append(names, m.Name) })
 	slices.Sort(names)
 	return names, cs
 }
