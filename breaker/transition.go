@@ -130,5 +130,8 @@ func (c *core) transition(t fsm.Transition) Transition {
 		Until:      t.Until,
 	}
 	c.markShadow(&tr)
+	if t.Cause == fsm.CauseNote {
+		c.noted(&tr) // a change of candidates: see reshadow.go
+	}
 	return tr
 }
