@@ -3,6 +3,7 @@ package breaker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
+	"pgregory.net/rapid"
 )
 
 func failOnce(b *breaker.Breaker[int]) {
@@ -298,4 +300,181 @@ func TestReconfigureShadowsKeepsTheLiveEvidence(t *testing.T) {
 	if e := ts[len(ts)-1].Evidence; e.Detail != "the open period of 10s ended" {
 		t.Fatalf("timeout evidence %+v", e)
 	}
+}
+
+// TestReconfigureShadowsNeverChangesCalls runs the same calls through a
+// breaker without candidates and one whose candidates are replaced at
+// random moments, with calls in flight: every call is admitted or
+// rejected alike and returns the same, the live circuits make the same
+// transitions (generations and evidence included) and report the same
+// metrics; and each candidate in force was offered exactly the calls that
+// ran since it started, a kept one's count going on across changes.
+func TestReconfigureShadowsNeverChangesCalls(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		clk := drawClock(t)
+		live := drawSettings(t, "live")
+		names := []string{"s0", "s1", "s2"}
+		variants := map[string][2]drawnSettings{}
+		for _, n := range names {
+			variants[n] = [2]drawnSettings{drawSettings(t, n+".v0"), drawSettings(t, n+".v1")}
+		}
+		type inForce struct {
+			name    string
+			variant int
+			calls   uint64
+		}
+		var model []inForce
+		draw := func(t *rapid.T) []breaker.Shadow {
+			var next []inForce
+			var out []breaker.Shadow
+			for _, i := range rapid.Permutation([]int{0, 1, 2}).Draw(t, "order")[:rapid.IntRange(0, 3).Draw(t, "count")] {
+				n := names[i]
+				v := rapid.IntRange(0, 1).Draw(t, n+".variant")
+				f := inForce{name: n, variant: v}
+				for _, m := range model {
+					if m.name == n && m.variant == v {
+						f.calls = m.calls // kept
+					}
+				}
+				next = append(next, f)
+				s := variants[n][v].settings()
+				s.Text = fmt.Sprintf("%s/%d", n, v)
+				out = append(out, breaker.Shadow{Name: n, Settings: s})
+			}
+			model = next
+			return out
+		}
+		var plainT, liveT []liveTransition
+		notes := 0
+		cfgA := live.config(clk)
+		cfgA.CountCalls = true
+		cfgA.OnTransition = func(tr breaker.Transition) { plainT = append(plainT, liveOf(tr)) }
+		cfgB := live.config(clk)
+		cfgB.CountCalls = true
+		cfgB.Shadows = draw(t)
+		cfgB.OnTransition = func(tr breaker.Transition) {
+			switch {
+			case tr.Candidate != "":
+			case tr.Shadow:
+				notes++
+			default:
+				liveT = append(liveT, liveOf(tr))
+			}
+		}
+		a, err := breaker.New(cfgA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := breaker.New(cfgB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := func() {
+			for i := range model {
+				model[i].calls++
+			}
+		}
+		changes := 0
+		type pair struct{ a, b breaker.Permit[int] }
+		var inflight []pair
+		t.Repeat(map[string]func(*rapid.T){
+			"allow": func(t *rapid.T) {
+				pa, errA := a.Allow()
+				pb, errB := b.Allow()
+				if (errA == nil) != (errB == nil) {
+					t.Fatalf("Allow: without candidates %v, with %v", errA, errB)
+				}
+				if errA == nil {
+					inflight = append(inflight, pair{pa, pb})
+					ran()
+				}
+			},
+			"done": func(t *rapid.T) {
+				if len(inflight) == 0 {
+					t.Skip("nothing in flight")
+				}
+				i := rapid.IntRange(0, len(inflight)-1).Draw(t, "i")
+				p := inflight[i]
+				inflight = append(inflight[:i], inflight[i+1:]...)
+				switch rapid.IntRange(0, 2).Draw(t, "outcome") {
+				case 0:
+					p.a.Done(1, nil)
+					p.b.Done(1, nil)
+				case 1:
+					p.a.Done(0, errShadowTest)
+					p.b.Done(0, errShadowTest)
+				default:
+					p.a.Release()
+					p.b.Release()
+				}
+			},
+			"execute": func(t *rapid.T) {
+				fail := rapid.Bool().Draw(t, "fail")
+				fn := func(context.Context) (int, error) {
+					if fail {
+						return 7, errShadowTest
+					}
+					return 42, nil
+				}
+				ra, errA := a.Execute(context.Background(), fn)
+				rb, errB := b.Execute(context.Background(), fn)
+				if ra != rb || fmt.Sprint(errA) != fmt.Sprint(errB) {
+					t.Fatalf("Execute: without candidates (%v, %v), with (%v, %v)", ra, errA, rb, errB)
+				}
+				if errA == nil || errors.Is(errA, errShadowTest) {
+					ran()
+				}
+			},
+			"wait": func(t *rapid.T) {
+				clk.Add(time.Duration(rapid.IntRange(1, 3000).Draw(t, "ms")) * time.Millisecond)
+			},
+			"act": func(t *rapid.T) {
+				if rapid.Bool().Draw(t, "trip") {
+					a.Trip()
+					b.Trip()
+				} else {
+					a.Reset()
+					b.Reset()
+				}
+			},
+			"reshadow": func(t *rapid.T) {
+				if err := b.ReconfigureShadows(draw(t), "", ""); err != nil {
+					t.Fatal(err)
+				}
+				changes++
+			},
+			"": func(t *rapid.T) {
+				if a.State() != b.State() {
+					t.Fatalf("State: without candidates %v, with %v", a.State(), b.State())
+				}
+				if ma, mb := a.Metrics(), b.Metrics(); ma != mb {
+					t.Fatalf("Metrics:\nwithout candidates %+v\nwith               %+v", ma, mb)
+				}
+				if notes != changes {
+					t.Fatalf("%d changes, %d transitions heard of them", changes, notes)
+				}
+				if len(plainT) != len(liveT) {
+					t.Fatalf("transitions: without candidates %v, with %v", plainT, liveT)
+				}
+				for i := range plainT {
+					if plainT[i] != liveT[i] {
+						t.Fatalf("transition %d: without candidates %+v, with %+v", i, plainT[i], liveT[i])
+					}
+				}
+				sts := b.Shadows()
+				if len(sts) != len(model) {
+					t.Fatalf("candidates %+v, want %+v", sts, model)
+				}
+				for i, st := range sts {
+					if st.Name != model[i].name || st.Calls != model[i].calls {
+						t.Fatalf("candidate %d: %s offered %d calls, want %s offered %d", i, st.Name, st.Calls, model[i].name, model[i].calls)
+					}
+				}
+			},
+		})
+		for _, p := range inflight {
+			p.a.Release()
+			p.b.Release()
+		}
+	})
 }
