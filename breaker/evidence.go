@@ -36,14 +36,20 @@ type Evidence struct {
 	// Action, Who and Why are, for a manual or external transition, what
 	// was done ("trip", "trip-for 30s", "force-open", "disable", "reset";
 	// for an adoption "adopt open 30s" and the like), by whom and why, as
-	// given to [Breaker.Act] or in the [Adoption]. Who and Why are empty
-	// for a plain Trip, TripFor, ForceOpen, Disable or Reset.
+	// given to [Breaker.Act] or in the [Adoption]; "reconfigure" and
+	// "shadows" for [Breaker.Reconfigure] and [Breaker.ReconfigureShadows].
+	// Who and Why are empty for a plain Trip, TripFor, ForceOpen, Disable
+	// or Reset.
 	Action string `json:"action,omitempty"`
 	Who    string `json:"who,omitempty"`
 	Why    string `json:"why,omitempty"`
 	// Old and New are, for a Reconfigure (CauseReconfigure), the settings
 	// before and after, as the spec language writes them (see
 	// [Settings.Text]); Detail then says whether the counts carried over.
+	// For a ReconfigureShadows (Action "shadows"), they are the candidates
+	// before and after, as a spec line writes them ("shadow X shadow Y",
+	// "" for none); Detail then says which were kept, started and
+	// removed.
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
 	// Text says it all in one line, for a log or a page.
