@@ -65,15 +65,19 @@ func (c *core) reconfigureShadows(shadows []Shadow, who, why string) error {
 	}
 	c.setMu.Lock()
 	ev, err := c.swapShadows(shadows, list, who, why)
-	c.setMu.Unlock()
 	if err != nil {
+		c.setMu.Unlock()
 		return err
 	}
+	// Queued before another change can swap: the changes reach the
+	// history and the listeners in the order they were made, each Old the
+	// New of the one before.
 	c.m.Note(c.clock.Now(), func() {
 		c.notesMu.Lock()
 		c.pending = append(c.pending, ev)
 		c.notesMu.Unlock()
 	})
+	c.setMu.Unlock()
 	// With no lock of ours held: delivery runs the user's callbacks.
 	c.flush()
 	return nil
@@ -130,17 +134,19 @@ func (c *core) swapShadows(shadows []Shadow, list []shadowSettings, who, why str
 	}
 	base := &settings{name: c.name, clock: c.clock, describeError: c.ev.describe, rampUp: c.rec.ramp, maxRetryAfter: c.rec.maxRetryAfter}
 	var started, kept []string
+	for _, cd := range cands {
+		if cd != nil {
+			kept = append(kept, cd.name)
+		}
+	}
 	for k, i := range fresh {
 		list[i].s.terms = bd.terms[k]
 		cands[i] = c.newCandidate(&list[i], base)
 		started = append(started, list[i].name)
 	}
 	inForce := make(map[*candidate]bool, len(cands))
-	for i, cd := range cands {
+	for _, cd := range cands {
 		inForce[cd] = true
-		if !slicesContainsInt(fresh, i) {
-			kept = append(kept, cd.name)
-		}
 	}
 	var set *shadowSet
 	if len(cands) > 0 {
@@ -191,15 +197,6 @@ func (c *core) swapShadows(shadows []Shadow, list []shadowSettings, who, why str
 	}
 	e.Text += "; " + e.Detail
 	return e, nil
-}
-
-func slicesContainsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func orNone(s string) string {

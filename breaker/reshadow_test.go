@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -477,4 +478,48 @@ func TestReconfigureShadowsNeverChangesCalls(t *testing.T) {
 			p.b.Release()
 		}
 	})
+}
+
+// Changes made at once on many goroutines are heard in the order they
+// were made: each one's Old is the New of the one before.
+func TestReconfigureShadowsConcurrentChangesChain(t *testing.T) {
+	var mu sync.Mutex
+	var heard []*breaker.Evidence
+	b, err := breaker.New(breaker.Config[int]{Clock: epochs.NewClock(epochs.Today), OnTransition: func(tr breaker.Transition) {
+		mu.Lock()
+		heard = append(heard, tr.Evidence)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				var set []breaker.Shadow
+				for k := range (g + i) % 3 {
+					set = append(set, breaker.Shadow{Name: fmt.Sprint("c", k), Settings: breaker.Settings{Policy: policy.Consecutive(1 + (g+i+k)%4)}})
+				}
+				if err := b.ReconfigureShadows(set, fmt.Sprint("g", g), ""); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(heard) != 200 {
+		t.Fatalf("heard %d changes, want 200", len(heard))
+	}
+	for i := 1; i < len(heard); i++ {
+		if heard[i].Old != heard[i-1].New {
+			t.Fatalf("change %d: Old %q, but the one before made %q", i, heard[i].Old, heard[i-1].New)
+		}
+	}
+	if got, want := heard[len(heard)-1].New, strings.TrimPrefix(b.SettingsLine(), b.Settings().Text+" "); got != want && (got != "" || want != b.Settings().Text) {
+		t.Fatalf("last change made %q, in force %q", got, want)
+	}
 }
