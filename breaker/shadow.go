@@ -97,8 +97,9 @@ type CallRecord struct {
 const unrecorded = fsm.Word(fsm.Open)
 
 // needObserved is a bit of core.needs beside the policy's Needs (which
-// fit in a byte): the breaker has observers, so a permit's Done must not
-// take its shortcut for a closed success, and report the call.
+// fit in a byte): the breaker has observers, or a call admitted while it
+// had candidates has not ended (see storeNeeds), so a permit's Done must
+// not take its shortcut for a closed success, and report the call.
 const needObserved = 1 << 8
 
 // shadowing is what a core keeps to watch its calls and to change its
