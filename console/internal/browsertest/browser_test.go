@@ -467,11 +467,14 @@ func TestApplyTakesEffectAndABadSpecShowsItsColumn(t *testing.T) {
 func TestShadowActionSetsCandidates(t *testing.T) {
 	s := newService(t, func(*http.Request) (string, error) { return "alice", nil })
 	b := newBrowser(t)
+	// Clicked from the page's own script: the rows are rendered anew
+	// while the test runs, and a node found before a render is gone.
+	openDialog := chromedp.Evaluate(`document.querySelector('button[data-act="db"]').click()`, nil)
 	chooseShadow := chromedp.Evaluate(`(() => { const k = document.getElementById("actkind"); k.value = "shadow"; k.dispatchEvent(new Event("change")); })()`, nil)
 	var prefilled string
 	b.run(t, chromedp.Navigate(s.url),
 		chromedp.WaitVisible(`button[data-act="db"]`, chromedp.ByQuery),
-		chromedp.Click(`button[data-act="db"]`, chromedp.ByQuery),
+		openDialog,
 		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
 		chooseShadow,
 		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
@@ -487,7 +490,7 @@ func TestShadowActionSetsCandidates(t *testing.T) {
 		t.Fatalf("db's candidates are %+v", st)
 	}
 	b.run(t, // the page has the answer of the action: the candidates
-		chromedp.Click(`button[data-act="db"]`, chromedp.ByQuery),
+		openDialog,
 		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
 		chooseShadow,
 		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
