@@ -305,7 +305,7 @@ func TestReconfigureShadowsKeepsTheLiveEvidence(t *testing.T) {
 
 // TestReconfigureShadowsNeverChangesCalls runs the same calls through a
 // breaker without candidates and one whose candidates are replaced at
-// random moments, with calls in flight: every call is admitted or
+// random moments, with calls in flight, both shadow-only or not: every call is admitted or
 // rejected alike and returns the same, the live circuits make the same
 // transitions (generations and evidence included) and report the same
 // metrics; and each candidate in force was offered exactly the calls that
@@ -347,16 +347,19 @@ func TestReconfigureShadowsNeverChangesCalls(t *testing.T) {
 		}
 		var plainT, liveT []liveTransition
 		notes := 0
+		only := rapid.Bool().Draw(t, "shadowOnly")
 		cfgA := live.config(clk)
+		cfgA.ShadowOnly = only
 		cfgA.CountCalls = true
 		cfgA.OnTransition = func(tr breaker.Transition) { plainT = append(plainT, liveOf(tr)) }
 		cfgB := live.config(clk)
+		cfgB.ShadowOnly = only
 		cfgB.CountCalls = true
 		cfgB.Shadows = draw(t)
 		cfgB.OnTransition = func(tr breaker.Transition) {
 			switch {
 			case tr.Candidate != "":
-			case tr.Shadow:
+			case tr.Cause == breaker.CauseReconfigure && tr.Evidence.Action == "shadows":
 				notes++
 			default:
 				liveT = append(liveT, liveOf(tr))
