@@ -683,7 +683,10 @@ func (c *Console) shadow(who string, req actionRequest) (int, error) {
 	if req.Fleet {
 		return http.StatusBadRequest, errors.New("console: the fleet takes force-open, disable and reset, not shadow: set candidates on each instance")
 	}
-	var shadows []breaker.Shadow
+	var (
+		shadows []breaker.Shadow
+		line    string // as the log says them
+	)
 	if strings.TrimSpace(req.Spec) != "" {
 		s, err := spec.Parse(req.Spec)
 		if err != nil {
@@ -693,7 +696,7 @@ func (c *Console) shadow(who string, req actionRequest) (int, error) {
 			at := len(req.Spec) - len(strings.TrimLeft(req.Spec, " \t"))
 			return http.StatusBadRequest, spec.NewError(req.Spec, at, "", "the shadow action takes candidates only, each after the word shadow (shadow rate(0.3,20,10s)@open=30s); apply changes the live settings")
 		}
-		shadows = spec.Shadows(s)
+		shadows, line = spec.Shadows(s), s.String()
 	}
 	cc, ok := c.reg.Lookup(req.Name)
 	if !ok {
@@ -707,7 +710,7 @@ func (c *Console) shadow(who string, req actionRequest) (int, error) {
 	if err := sc.ReconfigureShadows(shadows, who, reason); err != nil {
 		return http.StatusBadRequest, errors.New("console: " + err.Error())
 	}
-	c.log.Warn("tripwire console: action", "who", who, "action", actShadow, "circuit", req.Name, "why", reason, "fleet", false, "old", old, "new", candidatesOf(sc))
+	c.log.Warn("tripwire console: action", "who", who, "action", actShadow, "circuit", req.Name, "why", reason, "fleet", false, "old", old, "new", line)
 	return http.StatusOK, nil
 }
 
