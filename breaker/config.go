@@ -185,7 +185,9 @@ type Config[T any] struct {
 	// docs/shadow.md. Their transitions reach OnTransition marked
 	// (Transition.Shadow, Transition.Candidate), never OnStateChange,
 	// whose signature cannot mark them, nor Subscribe's listeners;
-	// [Breaker.Shadows] reports what each did. At most MaxShadows. A
+	// [Breaker.Shadows] reports what each did, and
+	// [Breaker.ReconfigureShadows] replaces them while the breaker runs.
+	// At most MaxShadows. A
 	// breaker with candidates takes the slower path of its calls (an
 	// admission, a clock read or two and each candidate's decision per
 	// call); one without pays nothing for this field.

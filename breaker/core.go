@@ -54,7 +54,7 @@ type core struct {
 
 	rec recovery // ramp-up and retry-after; see recovery.go
 
-	obs *observers // shadows, shadow-only, OnCall; nil: none (shadow.go)
+	shadowing // shadows, shadow-only, OnCall (shadow.go)
 }
 
 func (c *core) init(s *settings) {
@@ -62,7 +62,7 @@ func (c *core) init(s *settings) {
 	c.clock = s.clock
 	c.exact = s.exactClock
 	if o := s.observe(c); o != nil { // a candidate's core has its mark already
-		c.obs = o
+		c.obs.Store(o)
 	}
 	c.setPolicy(s)
 	c.notify = s.onStateChange

@@ -127,7 +127,11 @@
 //   - a shadow-only breaker rejects nothing (TestShadowOnlyRejectsNothing,
 //     TestShadowStress);
 //   - no callback runs under a lock: a listener of a candidate may call
-//     the breaker (TestShadowCallbacksMayCallTheBreaker).
+//     the breaker (TestShadowCallbacksMayCallTheBreaker);
+//   - [Breaker.ReconfigureShadows] replaces the candidates of a running
+//     breaker in one step that the live circuit never sees, keeping those
+//     given again alike (TestReconfigureShadowsNeverChangesCalls,
+//     TestReconfigureShadowsStress).
 //
 // A breaker without candidates or [Config.OnCall] pays nothing for them.
 // docs/shadow.md is the guide.

@@ -36,14 +36,20 @@ type Evidence struct {
 	// Action, Who and Why are, for a manual or external transition, what
 	// was done ("trip", "trip-for 30s", "force-open", "disable", "reset";
 	// for an adoption "adopt open 30s" and the like), by whom and why, as
-	// given to [Breaker.Act] or in the [Adoption]. Who and Why are empty
-	// for a plain Trip, TripFor, ForceOpen, Disable or Reset.
+	// given to [Breaker.Act] or in the [Adoption]; "reconfigure" and
+	// "shadows" for [Breaker.Reconfigure] and [Breaker.ReconfigureShadows].
+	// Who and Why are empty for a plain Trip, TripFor, ForceOpen, Disable
+	// or Reset.
 	Action string `json:"action,omitempty"`
 	Who    string `json:"who,omitempty"`
 	Why    string `json:"why,omitempty"`
 	// Old and New are, for a Reconfigure (CauseReconfigure), the settings
 	// before and after, as the spec language writes them (see
 	// [Settings.Text]); Detail then says whether the counts carried over.
+	// For a ReconfigureShadows (Action "shadows"), they are the candidates
+	// before and after, as a spec line writes them ("shadow X shadow Y",
+	// "" for none); Detail then says which were kept, started and
+	// removed.
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
 	// Text says it all in one line, for a log or a page.
@@ -113,6 +119,10 @@ type evidence struct {
 	histMu sync.Mutex
 	hist   *[MaxTransitions]Transition // nil before the first transition
 	histN  int                         // transitions ever recorded
+	// last is the last transition of the circuit kept, which the next
+	// one's evidence starts from: a change of candidates, kept in hist,
+	// is not one (it must not change the live circuit's evidence).
+	last *Transition
 
 	// lastTrip is the last transition caused by the policy, for Metrics.
 	lastTrip atomic.Pointer[Transition]
@@ -301,6 +311,11 @@ func (l *noteLog) delivered(gen uint64, manual bool) (note, bool) {
 // deliver, once per transition, with no lock of the machine held.
 func (c *core) explain(t *Transition) {
 	ev := &c.ev
+	if t.Evidence != nil {
+		// A change of candidates, whose evidence came with it (noted).
+		ev.keep(t, false)
+		return
+	}
 	prev, hasPrev := c.lastTransition()
 	var since time.Time
 	if hasPrev {
@@ -366,13 +381,7 @@ func (c *core) explain(t *Transition) {
 		c.notes().delivered(t.Generation, false)
 	}
 	t.Evidence = e
-	ev.histMu.Lock()
-	if ev.hist == nil {
-		ev.hist = new([MaxTransitions]Transition)
-	}
-	ev.hist[ev.histN%MaxTransitions] = *t
-	ev.histN++
-	ev.histMu.Unlock()
+	ev.keep(t, true)
 	if t.Cause == CausePolicy {
 		tt := *t
 		ev.lastTrip.Store(&tt)
@@ -391,15 +400,31 @@ func (c *core) account(now time.Time) (a policy.Account) {
 	return c.live.Load().terms.Explain(now)
 }
 
-// lastTransition returns the last transition kept, if any.
+// keep adds t to the history; circuit: it is a transition of the
+// circuit, which the next one's evidence starts from.
+func (ev *evidence) keep(t *Transition, circuit bool) {
+	ev.histMu.Lock()
+	if ev.hist == nil {
+		ev.hist = new([MaxTransitions]Transition)
+	}
+	ev.hist[ev.histN%MaxTransitions] = *t
+	ev.histN++
+	if circuit {
+		last := *t
+		ev.last = &last
+	}
+	ev.histMu.Unlock()
+}
+
+// lastTransition returns the last transition of the circuit kept, if any.
 func (c *core) lastTransition() (Transition, bool) {
 	ev := &c.ev
 	ev.histMu.Lock()
 	defer ev.histMu.Unlock()
-	if ev.histN == 0 {
+	if ev.last == nil {
 		return Transition{}, false
 	}
-	return ev.hist[(ev.histN-1)%MaxTransitions], true
+	return *ev.last, true
 }
 
 // Transitions returns the circuit's last transitions (at most

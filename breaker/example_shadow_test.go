@@ -63,3 +63,40 @@ func ExampleConfig_shadowOnly() {
 	// Output:
 	// ran: 4 state: open shadow-only: true would have rejected: 2
 }
+
+// Try a candidate on a running breaker, without a deploy: added, then
+// given again alike with another (kept, with what it counted), then
+// removed. Each change is noted with who and why, and moves nothing.
+func ExampleBreaker_ReconfigureShadows() {
+	b, _ := breaker.New(breaker.Config[string]{Name: "payments", Policy: policy.Consecutive(5)})
+	quick := func() breaker.Shadow {
+		return breaker.Shadow{Name: "quick", Settings: breaker.Settings{Policy: policy.Consecutive(2), Text: "consecutive(2)"}}
+	}
+	fail := func() {
+		b.Execute(context.Background(), func(context.Context) (string, error) { return "", errors.New("declined") })
+	}
+	if err := b.ReconfigureShadows([]breaker.Shadow{quick()}, "alice", "would 2 be enough?"); err != nil {
+		fmt.Println(err)
+	}
+	fail()
+	fail()
+	slow := breaker.Shadow{Name: "slow", Settings: breaker.Settings{Policy: policy.Consecutive(10), Text: "consecutive(10)"}}
+	b.ReconfigureShadows([]breaker.Shadow{quick(), slow}, "alice", "and 10?")
+	fmt.Println(b.SettingsLine())
+	for _, s := range b.Shadows() {
+		fmt.Printf("%s: %v, trips %d, calls %d\n", s.Name, s.State, s.Trips, s.Calls)
+	}
+	b.ReconfigureShadows(nil, "bob", "done")
+	for _, t := range b.Transitions() {
+		fmt.Println(t.Evidence)
+	}
+	fmt.Println("live:", b.State())
+	// Output:
+	// consecutive(5)@open=1m,probes=3 shadow consecutive(2) shadow consecutive(10)
+	// quick: open, trips 1, calls 2
+	// slow: closed, trips 0, calls 0
+	// reconfigure shadows by alice: would 2 be enough?; none → shadow consecutive(2); started "quick"
+	// reconfigure shadows by alice: and 10?; shadow consecutive(2) → shadow consecutive(2) shadow consecutive(10); kept "quick"; started "slow"
+	// reconfigure shadows by bob: done; shadow consecutive(2) shadow consecutive(10) → none; removed "quick", "slow"
+	// live: closed
+}

@@ -89,8 +89,7 @@ func (c *core) setPolicy(s *settings) {
 		l.text = describeSettings(s)
 	}
 	c.live.Store(l)
-	c.needs.Store(uint32(needs) | c.observedNeeds())
-	c.gated.Store(needs&policy.NeedDuration != 0 || l.shed != nil || c.obs.watching())
+	c.refreshNeeds()
 	c.consecutive.Store(consecutive)
 	if old := c.coarse.Swap(cc); old != nil {
 		old.timer.Stop()

@@ -97,9 +97,30 @@ type CallRecord struct {
 const unrecorded = fsm.Word(fsm.Open)
 
 // needObserved is a bit of core.needs beside the policy's Needs (which
-// fit in a byte): the breaker has observers, so a permit's Done must not
-// take its shortcut for a closed success, and report the call.
+// fit in a byte): the breaker has observers, or a call admitted while it
+// had candidates has not ended (see storeNeeds), so a permit's Done must
+// not take its shortcut for a closed success, and report the call.
 const needObserved = 1 << 8
+
+// shadowing is what a core keeps to watch its calls and to change its
+// candidates while it runs (ReconfigureShadows).
+type shadowing struct {
+	// obs is nil until the breaker has observers: from New, or from its
+	// first ReconfigureShadows. Once set it stays.
+	obs atomic.Pointer[observers]
+	// needsMu serialises the writes of core.needs and core.gated, which
+	// depend both on the policy (Reconfigure) and on the observers
+	// (ReconfigureShadows, and the last call of a removed set): each
+	// writer computes them afresh from both under it (storeNeeds).
+	needsMu sync.Mutex
+	// setMu serialises ReconfigureShadows.
+	setMu sync.Mutex
+	// notesMu guards pending: the evidence of each change of candidates
+	// queued in the machine (fsm.Machine.Note) and not yet delivered,
+	// oldest first, in the machine's order.
+	notesMu sync.Mutex
+	pending []*Evidence
+}
 
 // observers is what a breaker watches its calls with: shadow candidates,
 // the shadow-only mode, Config.OnCall. A candidate's own core has one too,
@@ -107,25 +128,50 @@ const needObserved = 1 << 8
 type observers struct {
 	only        bool // Config.ShadowOnly
 	wouldReject atomic.Uint64
-	cands       []*candidate
 	onCall      func(CallRecord)
+	// set is the candidates in force, nil for none: one pointer, which
+	// ReconfigureShadows replaces, so that a call is offered to the
+	// candidates of one set and reports to that set.
+	set atomic.Pointer[shadowSet]
+	// inflight counts the calls that hold an observed (admitted through
+	// enter and not ended): while there are some, core.needs keeps
+	// needObserved, whatever the set, so that a permit that holds one
+	// never takes Done's shortcut, which would drop it.
+	inflight atomic.Int64
 	// candidate is, in a candidate's own core, its name.
 	candidate string
 	// pool recycles the per-call records of the candidates' tickets.
 	pool sync.Pool
 }
 
+// shadowSet is one set of candidates, in the order they were given.
+type shadowSet struct {
+	cands []*candidate
+}
+
 // watching reports whether calls of a closed circuit must go through
 // admission, to be offered to candidates or timed for OnCall.
 func (o *observers) watching() bool {
-	return o != nil && (len(o.cands) > 0 || o.onCall != nil)
+	return o != nil && (o.set.Load() != nil || o.onCall != nil)
+}
+
+// candidates returns the candidates in force, or nil.
+func (o *observers) candidates() []*candidate {
+	if o == nil {
+		return nil
+	}
+	if s := o.set.Load(); s != nil {
+		return s.cands
+	}
+	return nil
 }
 
 // observed is what the observers keep of one call between its admission
 // and its end.
 type observed struct {
 	start time.Time
-	t     []ticket // per candidate; unrecorded where it would have rejected
+	set   *shadowSet // the candidates the call was offered to
+	t     []ticket   // per candidate of set; unrecorded where it would have rejected
 }
 
 // candidate is one shadow candidate: a core of its own, never exposed.
@@ -135,6 +181,9 @@ type candidate struct {
 	// calls, wouldReject and panics are ShadowStatus's counts.
 	calls, wouldReject, panics atomic.Uint64
 	lastPanic                  atomic.Pointer[string]
+	// retired: ReconfigureShadows removed it. It is offered no more
+	// calls, hears no more results, and its transitions reach no one.
+	retired atomic.Bool
 }
 
 // shadowSettings is a validated Shadow.
@@ -149,27 +198,42 @@ func (s *settings) observe(c *core) *observers {
 	if !s.shadowOnly && len(s.shadows) == 0 && s.onCall == nil {
 		return nil
 	}
-	o := &observers{only: s.shadowOnly, onCall: s.onCall}
+	o := newObservers()
+	o.only, o.onCall = s.shadowOnly, s.onCall
+	var cands []*candidate
 	for i := range s.shadows {
-		sh := &s.shadows[i]
-		cd := &candidate{name: sh.name, c: new(core)}
-		cs := sh.s
-		cs.name, cs.clock = s.name, s.clock
-		// Exact: a candidate arms no timer; it reads the clock when a
-		// call finds it open, which costs only breakers with candidates.
-		cs.exactClock = true
-		cs.onStateChange = nil
-		cs.onTransition = cd.forward(c)
-		cs.countCalls = false
-		cs.describeError = s.describeError
-		cs.rampUp, cs.maxRetryAfter = s.rampUp, s.maxRetryAfter
-		cd.c.obs = &observers{candidate: sh.name}
-		cd.c.init(&cs)
-		o.cands = append(o.cands, cd)
+		cands = append(cands, c.newCandidate(&s.shadows[i], s))
 	}
-	n := len(o.cands)
-	o.pool.New = func() any { return &observed{t: make([]ticket, n)} }
+	if len(cands) > 0 {
+		o.set.Store(&shadowSet{cands: cands})
+	}
 	return o
+}
+
+func newObservers() *observers {
+	o := &observers{}
+	o.pool.New = func() any { return new(observed) }
+	return o
+}
+
+// newCandidate builds the candidate sh of the live core c, which takes
+// from base its name, clock, DescribeError, RampUp and MaxRetryAfter.
+func (c *core) newCandidate(sh *shadowSettings, base *settings) *candidate {
+	cd := &candidate{name: sh.name, c: new(core)}
+	cs := sh.s
+	cs.name, cs.clock = base.name, base.clock
+	// Exact: a candidate arms no timer; it reads the clock when a call
+	// finds it open, which costs only breakers with candidates.
+	cs.exactClock = true
+	cs.onStateChange = nil
+	cs.onTransition = cd.forward(c)
+	cs.countCalls = false
+	cs.describeError = base.describeError
+	cs.rampUp, cs.maxRetryAfter = base.rampUp, base.maxRetryAfter
+	cs.shadows, cs.shadowOnly, cs.onCall = nil, false, nil
+	cd.c.obs.Store(&observers{candidate: sh.name})
+	cd.c.init(&cs)
+	return cd
 }
 
 // forward returns the OnTransition of a candidate of live: it hands the
@@ -179,7 +243,7 @@ func (s *settings) observe(c *core) *observers {
 func (cd *candidate) forward(live *core) func(Transition) {
 	return func(t Transition) {
 		f := live.onTransition
-		if f == nil {
+		if f == nil || cd.retired.Load() {
 			return
 		}
 		defer cd.recover()
@@ -196,12 +260,29 @@ func (cd *candidate) recover() {
 	}
 }
 
-// observedNeeds is what the observers add to core.needs.
-func (c *core) observedNeeds() uint32 {
-	if c.obs.watching() {
-		return needObserved
+// refreshNeeds sets core.needs and core.gated for the policy and the
+// observers in force.
+func (c *core) refreshNeeds() {
+	c.needsMu.Lock()
+	c.storeNeeds()
+	c.needsMu.Unlock()
+}
+
+// storeNeeds is refreshNeeds with needsMu held. needObserved stays while
+// a call holds an observed: enter counts the call (inflight) before it
+// reads the set, and a change of set stores the set before it reads the
+// count here, so either this sees the call, or the call sees the new set
+// (sequentially consistent atomics: Dekker's argument).
+func (c *core) storeNeeds() {
+	l := c.live.Load()
+	needs := uint32(l.terms.Needs)
+	o := c.obs.Load()
+	watching := o.watching()
+	if watching || o != nil && o.inflight.Load() > 0 {
+		needs |= needObserved
 	}
-	return 0
+	c.needs.Store(needs)
+	c.gated.Store(l.terms.Needs&policy.NeedDuration != 0 || l.shed != nil || watching)
 }
 
 // enter admits a call, as admit does, and lets the observers see it: a
@@ -210,10 +291,11 @@ func (c *core) observedNeeds() uint32 {
 // call run.
 func (c *core) enter(w fsm.Word) (ticket, error) {
 	t, err := c.admit(w)
-	if c.obs == nil {
+	o := c.obs.Load()
+	if o == nil {
 		return t, err
 	}
-	return c.obs.enter(c, t, err)
+	return o.enter(c, t, err)
 }
 
 func (o *observers) enter(c *core, t ticket, err error) (ticket, error) {
@@ -229,20 +311,47 @@ func (o *observers) enter(c *core, t ticket, err error) (ticket, error) {
 	if !o.watching() {
 		return t, nil
 	}
+	// Counted before the set is read: see storeNeeds.
+	o.inflight.Add(1)
+	set := o.set.Load()
+	if set == nil && o.onCall == nil {
+		o.leave(c)
+		return t, nil
+	}
 	ob := o.pool.Get().(*observed)
 	if o.onCall != nil {
 		ob.start = c.clock.Now()
 	}
-	for i, cd := range o.cands {
-		ob.t[i] = cd.admit()
+	if set != nil {
+		ob.set = set
+		n := len(set.cands)
+		if cap(ob.t) < n {
+			ob.t = make([]ticket, n)
+		}
+		ob.t = ob.t[:n]
+		for i, cd := range set.cands {
+			ob.t[i] = cd.admit()
+		}
 	}
 	t.obs = ob
 	return t, nil
 }
 
+// leave ends the count of a call that held an observed. The last one of
+// a breaker left without candidates and OnCall lets core.needs drop
+// needObserved, so that its permits take Done's shortcut again.
+func (o *observers) leave(c *core) {
+	if o.inflight.Add(-1) == 0 && o.onCall == nil && o.set.Load() == nil {
+		c.refreshNeeds()
+	}
+}
+
 // admit offers a call to the candidate, and returns its ticket, or an
 // unrecorded one where it would have rejected the call.
 func (cd *candidate) admit() (t ticket) {
+	if cd.retired.Load() {
+		return ticket{w: unrecorded}
+	}
 	cd.calls.Add(1)
 	t = ticket{w: unrecorded} // if admit panics
 	defer cd.recover()
@@ -256,7 +365,7 @@ func (cd *candidate) admit() (t ticket) {
 
 // done reports the end of a call the candidate admitted with t.
 func (cd *candidate) done(t ticket, o Outcome, err error) {
-	if t.w == unrecorded {
+	if t.w == unrecorded || cd.retired.Load() {
 		return
 	}
 	defer cd.recover()
@@ -281,14 +390,17 @@ func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
 	if panicked && o == Failure {
 		err = errPanicked
 	}
-	obs := c.obs
-	for i, cd := range obs.cands {
-		cd.done(ob.t[i], o, err)
-		ob.t[i] = ticket{}
+	obs := c.obs.Load()
+	if set := ob.set; set != nil {
+		for i, cd := range set.cands {
+			cd.done(ob.t[i], o, err)
+			ob.t[i] = ticket{}
+		}
 	}
 	start := ob.start
-	ob.start = time.Time{}
+	ob.start, ob.set = time.Time{}, nil
 	obs.pool.Put(ob)
+	obs.leave(c)
 	if panicked {
 		c.finish(t, o)
 	} else {
@@ -299,19 +411,21 @@ func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
 	}
 }
 
-// Shadows returns what each shadow candidate of Config.Shadows did so far,
-// in the order of Config.Shadows: its state, its opens, the calls it was
-// offered and would have rejected, and its last transitions with their
-// evidence. Like Metrics it has no effect on any circuit (an open
-// candidate whose period has passed is reported half-open) and calls no
-// callback. nil for a breaker without candidates.
+// Shadows returns what each shadow candidate in force (Config.Shadows, or
+// the last ReconfigureShadows) did so far, in the order they were given:
+// its state, its opens, the calls it was offered and would have rejected,
+// and its last transitions with their evidence. Like Metrics it has no
+// effect on any circuit (an open candidate whose period has passed is
+// reported half-open) and calls no callback. nil for a breaker without
+// candidates.
 func (b *Breaker[T]) Shadows() []ShadowStatus {
 	b.mustBeBuilt("Shadows")
-	if b.obs == nil || len(b.obs.cands) == 0 {
+	cands := b.obs.Load().candidates()
+	if len(cands) == 0 {
 		return nil
 	}
-	out := make([]ShadowStatus, 0, len(b.obs.cands))
-	for _, cd := range b.obs.cands {
+	out := make([]ShadowStatus, 0, len(cands))
+	for _, cd := range cands {
 		m := cd.c.metrics()
 		st := ShadowStatus{
 			Name: cd.name, Settings: cd.c.live.Load().text,
@@ -331,11 +445,12 @@ func (b *Breaker[T]) Shadows() []ShadowStatus {
 
 // observeMetrics adds to m what the observers know.
 func (c *core) observeMetrics(m *Metrics) {
-	if c.obs == nil || !c.obs.only {
+	o := c.obs.Load()
+	if o == nil || !o.only {
 		return
 	}
 	m.ShadowOnly = true
-	m.WouldReject = c.obs.wouldReject.Load()
+	m.WouldReject = o.wouldReject.Load()
 	// Nothing was rejected: the counts of rejections the breaker took on
 	// its way to letting the calls run are WouldReject's.
 	m.Rejected = 0
@@ -343,7 +458,7 @@ func (c *core) observeMetrics(m *Metrics) {
 
 // markShadow marks t as a shadow's transition, if it is one.
 func (c *core) markShadow(t *Transition) {
-	if o := c.obs; o != nil {
+	if o := c.obs.Load(); o != nil {
 		t.Shadow = o.only || o.candidate != ""
 		t.Candidate = o.candidate
 	}
@@ -358,17 +473,26 @@ func (c Config[T]) checkShadows(s *settings) error {
 		// the clock would save nothing.
 		s.exactClock = true
 	}
-	if len(c.Shadows) > MaxShadows {
-		return &ConfigError{Field: "Shadows", why: fmt.Sprintf("must hold at most %d candidates, got %d", MaxShadows, len(c.Shadows))}
+	list, err := checkShadowList(c.Shadows, s.clock)
+	s.shadows = list
+	return err
+}
+
+// checkShadowList validates shadows as Config.Shadows, without binding
+// their policies; clock is the breaker's.
+func checkShadowList(shadows []Shadow, clock Clock) ([]shadowSettings, error) {
+	if len(shadows) > MaxShadows {
+		return nil, &ConfigError{Field: "Shadows", why: fmt.Sprintf("must hold at most %d candidates, got %d", MaxShadows, len(shadows))}
 	}
-	seen := make(map[string]int, len(c.Shadows))
-	for i, sh := range c.Shadows {
+	var out []shadowSettings
+	seen := make(map[string]int, len(shadows))
+	for i, sh := range shadows {
 		field := "Shadows[" + strconv.Itoa(i) + "]"
 		if err := checkShadowName(sh.Name); err != nil {
-			return &ConfigError{Field: field + ".Name", why: err.Error()}
+			return nil, &ConfigError{Field: field + ".Name", why: err.Error()}
 		}
 		if j, dup := seen[sh.Name]; dup {
-			return &ConfigError{Field: field + ".Name", why: fmt.Sprintf("%q is the name of Shadows[%d] too", sh.Name, j)}
+			return nil, &ConfigError{Field: field + ".Name", why: fmt.Sprintf("%q is the name of Shadows[%d] too", sh.Name, j)}
 		}
 		seen[sh.Name] = i
 		st := sh.Settings
@@ -379,19 +503,19 @@ func (c Config[T]) checkShadows(s *settings) error {
 			CloseAfter:     st.CloseAfter,
 			Backoff:        st.Backoff,
 			ProbeTimeout:   st.ProbeTimeout,
-			Clock:          s.clock,
+			Clock:          clock,
 		}.fields()
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
 				ce.Field = field + ".Settings." + ce.Field
 			}
-			return err
+			return nil, err
 		}
 		ss.text = st.Text
-		s.shadows = append(s.shadows, shadowSettings{name: sh.Name, s: ss})
+		out = append(out, shadowSettings{name: sh.Name, s: ss})
 	}
-	return nil
+	return out, nil
 }
 
 // checkShadowName accepts a name that prints on one line.

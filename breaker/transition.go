@@ -27,7 +27,8 @@ const (
 	CauseExternal
 	// CauseReconfigure: [Breaker.Reconfigure] gave the circuit new
 	// settings. The state and the mode stay (From == To); the generation
-	// rises.
+	// rises. Also [Breaker.ReconfigureShadows]'s change of candidates,
+	// marked Shadow, which keeps the generation: it moves nothing.
 	CauseReconfigure
 )
 
@@ -94,7 +95,9 @@ type Transition struct {
 	Mode Mode
 	// Generation is the circuit's generation after the transition. It
 	// rises with each transition (and with each Reset, reported or not),
-	// so a coordinator can tell an older decision from a newer one.
+	// so a coordinator can tell an older decision from a newer one; a
+	// change of candidates (ReconfigureShadows), which moves nothing,
+	// keeps it.
 	Generation uint64
 	// At is when it happened, on the breaker's clock. A circuit that went
 	// half-open because its open period ended did so at the end of the
@@ -108,8 +111,9 @@ type Transition struct {
 	// transition is delivered; shared by its listeners, read-only.
 	Evidence *Evidence
 	// Shadow is set on a transition that changed nothing for calls: one
-	// of a shadow candidate (Config.Shadows; Candidate names it), or of a
-	// breaker that is Config.ShadowOnly. A listener that acts on opens (a
+	// of a shadow candidate (Config.Shadows; Candidate names it), of a
+	// breaker that is Config.ShadowOnly, or a change of candidates
+	// (ReconfigureShadows). A listener that acts on opens (a
 	// coordinator, an alert) should skip these; a log should say "shadow".
 	Shadow bool
 	// Candidate is the name of the shadow candidate whose transition this
@@ -130,5 +134,8 @@ func (c *core) transition(t fsm.Transition) Transition {
 		Until:      t.Until,
 	}
 	c.markShadow(&tr)
+	if t.Cause == fsm.CauseNote {
+		c.noted(&tr) // a change of candidates: see reshadow.go
+	}
 	return tr
 }

@@ -197,6 +197,12 @@ type circuitJSON struct {
 	// Shadows are what the breaker's shadow candidates did
 	// (breaker.Config.Shadows), for a breaker that has some.
 	Shadows []shadowJSON `json:"shadows,omitempty"`
+	// Candidates are the candidates in the spec language, as the shadow
+	// action takes them ("shadow rate(0.3,20,10s)@open=30s shadow ..."),
+	// and Line the whole line, settings and candidates, for a breaker
+	// that has some.
+	Candidates string `json:"candidates,omitempty"`
+	Line       string `json:"line,omitempty"`
 }
 
 // shadowJSON is one shadow candidate of a circuit: what it would have
@@ -305,8 +311,24 @@ func (c *Console) describe(name string, cc breaker.Circuit, now time.Time, histo
 			}
 			j.Shadows = append(j.Shadows, sj)
 		}
+		if j.Candidates = candidatesLine(j.Shadows); j.Candidates != "" {
+			j.Line = j.Settings + " " + j.Candidates
+		}
 	}
 	return j
+}
+
+// candidatesLine writes candidates as a spec line does: "shadow X shadow
+// Y", each X its settings.
+func candidatesLine(cands []shadowJSON) string {
+	var b strings.Builder
+	for _, sj := range cands {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(spec.ShadowWord + " " + sj.Settings)
+	}
+	return b.String()
 }
 
 // timeline returns the states of the circuit from start on: where it was at
@@ -446,7 +468,7 @@ type actionRequest struct {
 	Name   string `json:"name"`
 	Action string `json:"action"`
 	For    string `json:"for"`
-	Spec   string `json:"spec"` // apply's: the new settings, in the spec language
+	Spec   string `json:"spec"` // apply's new settings, or shadow's candidates, in the spec language
 	Reason string `json:"reason"`
 	Fleet  bool   `json:"fleet"`
 }
@@ -454,6 +476,17 @@ type actionRequest struct {
 // actApply is the action that gives a circuit new settings
 // (breaker.Circuit's Reconfigure), from a spec string.
 const actApply = "apply"
+
+// actShadow is the action that replaces a circuit's shadow candidates
+// (Breaker.ReconfigureShadows), from a spec string of candidates.
+const actShadow = "shadow"
+
+// shadowed is what a circuit must be for the shadow action: every
+// *breaker.Breaker[T] is.
+type shadowed interface {
+	ReconfigureShadows(shadows []breaker.Shadow, who, why string) error
+	Shadows() []breaker.ShadowStatus
+}
 
 // serveAction checks an action request, cheapest refusal first, and takes
 // it.
@@ -513,8 +546,11 @@ func (c *Console) serveAction(w http.ResponseWriter, r *http.Request) {
 
 // take validates and takes an action; the code is for its error.
 func (c *Console) take(ctx context.Context, who string, req actionRequest) (int, error) {
-	if req.Action == actApply {
+	switch req.Action {
+	case actApply:
 		return c.apply(who, req)
+	case actShadow:
+		return c.shadow(who, req)
 	}
 	kind, err := breaker.ParseActionKind(req.Action)
 	if err != nil {
@@ -630,4 +666,59 @@ func (c *Console) apply(who string, req actionRequest) (int, error) {
 	}
 	c.log.Warn("tripwire console: action", "who", who, "action", actApply, "circuit", req.Name, "why", reason, "fleet", false, "old", old, "new", s.String())
 	return http.StatusOK, nil
+}
+
+// shadow replaces one circuit's shadow candidates with those of req.Spec:
+// a line of candidates only, each after the word shadow, or nothing to
+// remove them all. Candidates given again alike keep what they counted
+// (see breaker.Breaker.ReconfigureShadows). A spec that does not parse,
+// or that holds live settings, is refused with its *spec.Error; one the
+// breaker refuses, with the breaker's error. The fleet takes no
+// candidates: each instance has its own.
+func (c *Console) shadow(who string, req actionRequest) (int, error) {
+	reason, err := reasonOf(req)
+	if err != nil {
+		return http.StatusBadRequest, err
+	}
+	if req.Fleet {
+		return http.StatusBadRequest, errors.New("console: the fleet takes force-open, disable and reset, not shadow: set candidates on each instance")
+	}
+	var (
+		shadows []breaker.Shadow
+		line    string // as the log says them
+	)
+	if strings.TrimSpace(req.Spec) != "" {
+		s, err := spec.Parse(req.Spec)
+		if err != nil {
+			return http.StatusBadRequest, err
+		}
+		if s.Live().String() != "" {
+			at := len(req.Spec) - len(strings.TrimLeft(req.Spec, " \t"))
+			return http.StatusBadRequest, spec.NewError(req.Spec, at, "", "the shadow action takes candidates only, each after the word shadow (shadow rate(0.3,20,10s)@open=30s); apply changes the live settings")
+		}
+		shadows, line = spec.Shadows(s), s.String()
+	}
+	cc, ok := c.reg.Lookup(req.Name)
+	if !ok {
+		return http.StatusNotFound, errors.New("console: no circuit named " + quote(req.Name))
+	}
+	sc, ok := cc.(shadowed)
+	if !ok {
+		return http.StatusBadRequest, errors.New("console: circuit " + quote(req.Name) + " takes no shadow candidates (it is not a *breaker.Breaker)")
+	}
+	old := candidatesOf(sc)
+	if err := sc.ReconfigureShadows(shadows, who, reason); err != nil {
+		return http.StatusBadRequest, errors.New("console: " + err.Error())
+	}
+	c.log.Warn("tripwire console: action", "who", who, "action", actShadow, "circuit", req.Name, "why", reason, "fleet", false, "old", old, "new", line)
+	return http.StatusOK, nil
+}
+
+// candidatesOf writes sc's candidates as the shadow action takes them.
+func candidatesOf(sc shadowed) string {
+	var js []shadowJSON
+	for _, st := range sc.Shadows() {
+		js = append(js, shadowJSON{Settings: st.Settings})
+	}
+	return candidatesLine(js)
 }

@@ -76,3 +76,42 @@ func TestShadowLineErrors(t *testing.T) {
 		t.Fatalf("ParseList = %+v, %v", items, err)
 	}
 }
+
+// Shadows gives a line's candidates with fresh policies each call, for a
+// running breaker's ReconfigureShadows: applying the same line again keeps
+// them (same names, same settings), and the whole line reads back.
+func TestShadowsForARunningBreaker(t *testing.T) {
+	s, err := spec.Parse("consecutive(5)@open=60s shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, again := spec.Shadows(s), spec.Shadows(s)
+	if len(first) != 2 || first[0].Name != "rate(0.3,20,10s)@open=30s" || first[1].Name != "lastn(0.5,10,20)" || first[0].Settings.Policy == again[0].Settings.Policy {
+		t.Fatalf("Shadows = %+v", first)
+	}
+	if spec.Shadows(s.Live()) != nil {
+		t.Fatal("a line without shadows has candidates")
+	}
+	b, err := breaker.New(spec.Config[int](s.Live()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReconfigureShadows(first, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	cands := "shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)"
+	if got, want := b.SettingsLine(), b.Settings().Text+" "+cands; got != want {
+		t.Errorf("SettingsLine = %q, want %q", got, want)
+	}
+	back, err := spec.Parse(b.SettingsLine())
+	if err != nil || back.String() != b.SettingsLine() || len(back.Shadows) != 2 || !back.Shadows[0].Equal(s.Shadows[0]) || !back.Shadows[1].Equal(s.Shadows[1]) {
+		t.Fatalf("the line does not read back: %v, %v", back, err)
+	}
+	if err := b.ReconfigureShadows(again, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	ts := b.Transitions()
+	if e := ts[len(ts)-1].Evidence; e.Detail != cands+" → "+cands+`; kept "rate(0.3,20,10s)@open=30s", "lastn(0.5,10,20)"` {
+		t.Errorf("evidence %q", e.Detail)
+	}
+}

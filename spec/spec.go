@@ -115,10 +115,25 @@ func Config[T any](s Spec) breaker.Config[T] {
 		bo := *s.Backoff
 		cfg.Backoff = &bo
 	}
-	for _, sh := range s.Shadows {
-		cfg.Shadows = append(cfg.Shadows, breaker.Shadow{Name: sh.String(), Settings: sh.Settings()})
-	}
+	cfg.Shadows = Shadows(s)
 	return cfg
+}
+
+// Shadows returns the candidates of s (its Shadows), each with a fresh
+// policy and named by its spec, as [Config] puts them in
+// breaker.Config.Shadows: what Breaker.ReconfigureShadows takes to put
+// the candidates of a line in force on a running breaker. Call it once
+// per breaker. nil when s has none.
+//
+//	s, err := spec.Parse("shadow rate(0.3,20,10s)@open=30s shadow lastn(0.5,10,20)")
+//	...
+//	err = b.ReconfigureShadows(spec.Shadows(s), "alice", "try a rate policy")
+func Shadows(s Spec) []breaker.Shadow {
+	var out []breaker.Shadow
+	for _, sh := range s.Shadows {
+		out = append(out, breaker.Shadow{Name: sh.String(), Settings: sh.Settings()})
+	}
+	return out
 }
 
 // SetSetting sets one setting of s from its key and value as a spec

@@ -460,3 +460,50 @@ func TestApplyTakesEffectAndABadSpecShowsItsColumn(t *testing.T) {
 		t.Errorf("a refused apply changed the settings to %q", got)
 	}
 }
+
+// The shadow action, taken on the page, puts candidates in force on a
+// running circuit, with the form prefilled with its candidates (none at
+// first), and an empty field removes them.
+func TestShadowActionSetsCandidates(t *testing.T) {
+	s := newService(t, func(*http.Request) (string, error) { return "alice", nil })
+	b := newBrowser(t)
+	// Clicked from the page's own script: the rows are rendered anew
+	// while the test runs, and a node found before a render is gone.
+	openDialog := chromedp.Evaluate(`document.querySelector('button[data-act="db"]').click()`, nil)
+	chooseShadow := chromedp.Evaluate(`(() => { const k = document.getElementById("actkind"); k.value = "shadow"; k.dispatchEvent(new Event("change")); })()`, nil)
+	var prefilled string
+	b.run(t, chromedp.Navigate(s.url),
+		chromedp.WaitVisible(`button[data-act="db"]`, chromedp.ByQuery),
+		openDialog,
+		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
+		chooseShadow,
+		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
+		chromedp.Value(`#actspec`, &prefilled, chromedp.ByQuery),
+		chromedp.SetValue(`#actspec`, "shadow consecutive(1)@open=30s", chromedp.ByQuery),
+		chromedp.SendKeys(`#actreason`, "try a quicker one", chromedp.ByQuery),
+		chromedp.Click(`#actgo`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#actdlg`, chromedp.ByQuery))
+	if prefilled != "" {
+		t.Errorf("the form was prefilled with %q", prefilled)
+	}
+	if st := s.db.Shadows(); len(st) != 1 || st[0].Settings != "consecutive(1)@open=30s" {
+		t.Fatalf("db's candidates are %+v", st)
+	}
+	b.run(t, // the page has the answer of the action: the candidates
+		openDialog,
+		chromedp.WaitVisible(`#actdlg`, chromedp.ByQuery),
+		chooseShadow,
+		chromedp.WaitVisible(`#actspec`, chromedp.ByQuery),
+		chromedp.Value(`#actspec`, &prefilled, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("actspec").value = ""`, nil),
+		chromedp.SendKeys(`#actreason`, "seen enough", chromedp.ByQuery),
+		chromedp.Click(`#actgo`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#actdlg`, chromedp.ByQuery))
+	if prefilled != "shadow consecutive(1)@open=30s" {
+		t.Errorf("the form was prefilled with %q", prefilled)
+	}
+	if st := s.db.Shadows(); st != nil {
+		t.Fatalf("db's candidates are %+v after removing them", st)
+	}
+	b.noErrors(t)
+}
