@@ -421,21 +421,24 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 		cfg.Policy = &gated[K, T]{p: p, g: g, key: key, e: e}
 		userT := cfg.OnTransition
 		cfg.OnTransition = func(t breaker.Transition) {
+			// Deferred, so that a user's callback that panics does not
+			// cost the cap its count (the breaker sends the panic on up
+			// after every listener has run).
+			if t.Candidate == "" { // a shadow candidate's opens reject nothing
+				defer g.capTransition(key, e, t)
+			}
 			if userT != nil {
 				userT(t)
-			}
-			if t.Candidate == "" { // a shadow candidate's opens reject nothing
-				g.capTransition(key, e, t)
 			}
 		}
 	}
 	user := cfg.OnStateChange
 	cfg.OnStateChange = func(name string, from, to breaker.State) {
+		if to == breaker.Open { // deferred, as above: an open must not be forgotten
+			defer g.opened(key, e)
+		}
 		if user != nil {
 			user(name, from, to)
-		}
-		if to == breaker.Open {
-			g.opened(key, e)
 		}
 	}
 	b, err := breaker.New(cfg)

@@ -1,0 +1,90 @@
+package group_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/policy"
+)
+
+// mustPanic runs f and fails the test unless it panics.
+func mustPanic(t *testing.T, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	f()
+}
+
+// A user's OnTransition that panics must not cost the group its
+// bookkeeping: the group's part of the callback used to run after the
+// user's, so a panic skipped it, and the cap never heard of the open. The
+// key stayed open without a place, and the next key opened beyond the cap.
+func TestCapHoldsWhenUserOnTransitionPanics(t *testing.T) {
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{
+				Policy: policy.Consecutive(1), OpenTimeout: time.Minute,
+				OnTransition: func(breaker.Transition) { panic("user's OnTransition") },
+			}
+		},
+		MaxOpenShare: 0.5,
+		Clock:        epochs.Mock(epochs.Today),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustGet(t, g, "a"), mustGet(t, g, "b")
+	mustPanic(t, a.Trip)
+	mustPanic(t, b.Trip)
+	if n := openKeys(g); n > 1 {
+		t.Fatalf("%d of 2 keys open, the cap allows 1", n)
+	}
+	open, _ := g.OpenLimit()
+	if _, actual := countOpen(g); open != actual {
+		t.Fatalf("the cap counts %d keys open, the breakers say %d", open, actual)
+	}
+}
+
+// The same with OnStateChange: the group takes back an evicted breaker
+// whose circuit opens from its part of OnStateChange, which a panicking
+// user callback skipped, so the open circuit was forgotten.
+func TestEvictedBreakerThatOpensIsKeptWhenUserOnStateChangePanics(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{
+				Policy: policy.Consecutive(1), OpenTimeout: time.Minute,
+				OnStateChange: func(string, breaker.State, breaker.State) { panic("user's OnStateChange") },
+			}
+		},
+		IdleAfter: time.Minute,
+		Clock:     clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := mustGet(t, g, "a")
+	clk.Add(time.Minute)
+	mustGet(t, g, "b") // ends the period in which a was used
+	clk.Add(time.Minute)
+	mustGet(t, g, "c") // a went a whole period unused: evicted
+	for k := range g.All() {
+		if k == "a" {
+			t.Fatal("a was not evicted")
+		}
+	}
+	mustPanic(t, held.Trip)
+	if got := mustGet(t, g, "a"); got != held {
+		t.Fatalf("the group forgot a's open circuit: Get gives a new breaker, %v", got.State())
+	}
+}
+
+var _ = fmt.Sprint
