@@ -104,7 +104,10 @@ type Config[K comparable, T any] struct {
 
 	// OnOutlier, if set, is called with each outlier the detector finds,
 	// opened or not, with no lock held, on the goroutine that ran the
-	// evaluation.
+	// evaluation, once the evaluation has opened (and counted) every
+	// outlier it opens. If it panics, the other outliers are reported all
+	// the same, and the first panic goes on up afterwards, to the Get or
+	// DetectOutliers that ran the evaluation.
 	OnOutlier func(Outlier[K])
 
 	// MaxOpenShare caps the share of the group's keys whose circuit may be

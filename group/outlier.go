@@ -387,22 +387,53 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	}
 	found, open, keys, now := g.evaluate()
 	most := d.mostEjected(keys)
+	// Every outlier is decided and counted before any is reported, and a
+	// panic (of OnOutlier, or of a breaker callback that an opening runs)
+	// goes on up only once all are: one panicking callback must not leave
+	// the other outliers unopened, uncounted or unreported (in shadow,
+	// evaluate has noted them as ejected already).
+	var p panicked
 	for i := range found {
 		o := &found[i]
 		// In shadow, evaluate has decided.
-		if !o.Shadow && open < most && g.eject(o.Key, now, o.why()) {
-			o.Opened = true
-			open++
+		if !o.Shadow && open < most {
+			p.run(func() { g.eject(o.Key, now, o.why(), &o.Opened) })
+			open += b2i(o.Opened)
 		}
 		d.found.Add(1)
 		if o.Opened {
 			d.ejected.Add(1)
 		}
-		if g.onOutlier != nil {
-			g.onOutlier(*o)
+	}
+	if g.onOutlier != nil {
+		for _, o := range found {
+			p.run(func() { g.onOutlier(o) })
 		}
 	}
+	p.repanic()
 	return found
+}
+
+// panicked keeps the first panic of the calls it runs, so that the calls
+// after it run too; repanic sends it on up.
+type panicked struct {
+	ok    bool
+	value any
+}
+
+func (p *panicked) run(f func()) {
+	defer func() {
+		if v := recover(); v != nil && !p.ok {
+			p.ok, p.value = true, v
+		}
+	}()
+	f()
+}
+
+func (p *panicked) repanic() {
+	if p.ok {
+		panic(p.value)
+	}
 }
 
 // mostEjected returns how many of keys keys may be open when the detector
@@ -654,27 +685,28 @@ func meanStdev[K comparable, T any](samples []sample[K, T]) (mean, sd float64) {
 
 // eject opens the circuit of an outlier, if it is still held and closed
 // with no manual mode, and the cap has room; why is the evidence of its
-// transition. It reports whether it opened it.
-func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
+// transition. It sets *opened when it opens it, before the breaker's
+// callbacks run (one may panic).
+func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	g.mu.Lock()
 	e := g.all[key]
 	g.mu.Unlock()
 	if e == nil {
-		return false
+		return
 	}
 	if m := e.b.Metrics(); m.State != breaker.Closed || m.Mode != breaker.ModeNone {
-		return false
+		return
 	}
 	if c := g.cap; c != nil {
 		c.mu.Lock()
 		if e.mark.out {
 			c.mu.Unlock()
-			return false
+			return
 		}
 		if !c.takeLocked(&e.mark) {
 			c.refusedLocked(key, "outlier", now, c.held)
 			c.mu.Unlock()
-			return false
+			return
 		}
 		delete(c.kept, key)
 		c.mu.Unlock()
@@ -684,6 +716,6 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
 		d = e.b.OpenTiming().Timeout
 	}
 	d = g.rememberEjection(e, d, now)
+	*opened = true
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
-	return true
 }

@@ -88,3 +88,62 @@ func TestEvictedBreakerThatOpensIsKeptWhenUserOnStateChangePanics(t *testing.T) 
 }
 
 var _ = fmt.Sprint
+
+// twoOutliers returns a group of ten keys on a mock clock with a
+// failure-rate detector that may open two of them, whose OnOutlier panics
+// at its first call; and runs an interval in which two keys fail every call.
+func twoOutliers(t *testing.T, shadow bool) (*group.Group[string, int], *[]group.Outlier[string]) {
+	t.Helper()
+	clk := epochs.Mock(epochs.Today)
+	var seen []group.Outlier[string]
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
+		},
+		Outliers: &group.Outliers{FailureRate: &group.FailureRateTest{}, MaxEjectedShare: 0.2, Shadow: shadow},
+		OnOutlier: func(o group.Outlier[string]) {
+			seen = append(seen, o)
+			if len(seen) == 1 {
+				panic("OnOutlier")
+			}
+		},
+		Clock: clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		calls(t, g, fmt.Sprint("h", i), 50, 0)
+	}
+	calls(t, g, "bad1", 50, 50)
+	calls(t, g, "bad2", 50, 50)
+	clk.Add(10 * time.Second)
+	mustPanic(t, func() { g.DetectOutliers() })
+	return g, &seen
+}
+
+// An OnOutlier that panicked at the first outlier of an evaluation used
+// to leave the others unopened, uncounted and unreported; in shadow they
+// were noted as ejected (and not judged while they would have been out)
+// without a word.
+func TestOutlierPanicInOnOutlierLosesNoOutlier(t *testing.T) {
+	for _, shadow := range []bool{false, true} {
+		t.Run(fmt.Sprint("shadow=", shadow), func(t *testing.T) {
+			g, seen := twoOutliers(t, shadow)
+			if len(*seen) != 2 {
+				t.Fatalf("OnOutlier saw %d outliers, want 2: %+v", len(*seen), *seen)
+			}
+			for _, o := range *seen {
+				if !o.Opened {
+					t.Errorf("%s not opened: %v", o.Key, o)
+				}
+				if st := mustGet(t, g, o.Key).State(); shadow != (st == breaker.Closed) {
+					t.Errorf("%s is %v (shadow %v)", o.Key, st, shadow)
+				}
+			}
+			if s := g.OutlierStats(); s.Found != 2 || s.Ejected != 2 {
+				t.Fatalf("stats %+v, want 2 found and 2 ejected", s)
+			}
+		})
+	}
+}
