@@ -128,16 +128,10 @@ type entryMark struct {
 	// successes and failures are the breaker's counts at the last
 	// evaluation of the detector. Guarded by the detector's mutex.
 	successes, failures uint64
-	// ejections and ejectedUntil are the detector's memory of the key,
-	// with Outliers.EjectForget: its ejections not yet forgiven, and when
-	// the last one ended. Guarded by the group's lock.
-	ejections    int
-	ejectedUntil time.Time
-	// shadowEjections and shadowUntil are the same for the ejections a
-	// detector in shadow would have made. Guarded by the detector's
-	// mutex.
-	shadowEjections int
-	shadowUntil     time.Time
+	// ej is the detector's memory of the key's ejections. Guarded by the
+	// group's lock; the group keeps it when it evicts the key (see
+	// Group.memory).
+	ej ejectRecord
 }
 
 // gated wraps the policy of a key of a capped group: a trip the policy asks

@@ -208,6 +208,9 @@ type Group[K comparable, T any] struct {
 	cap       *capState[K] // nil: no cap on open keys
 	detect    *detector    // nil: no outlier detection
 	onOutlier func(Outlier[K])
+	// memory is what the detector remembers of keys the group evicted,
+	// for their next breakers. Guarded by mu.
+	memory map[K]ejectRecord
 }
 
 type entry[T any] struct {
@@ -471,6 +474,7 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	}
 	g.touch(e)
 	g.all[key] = e
+	g.recallLocked(key, e)
 	g.capInLocked(e)
 	g.missedLocked()
 	g.queueLocked(key, e, true)
@@ -504,6 +508,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 	e.evicted = false
 	g.touch(e)
 	g.all[key] = e
+	g.recallLocked(key, e)
 	g.capInLocked(e)
 	g.publishLocked()
 	g.queueLocked(key, e, true)
@@ -514,6 +519,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
 	delete(g.all, key)
 	e.evicted = true
+	g.keepMemoryLocked(key, e)
 	g.capOutLocked(key, e)
 	g.queueLocked(key, e, false)
 }
@@ -649,6 +655,9 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	}
 	g.period.Store(p + 1)
 	g.periodStart = now
+	if g.memory != nil {
+		g.pruneMemoryLocked(now)
+	}
 	if evicted {
 		g.publishLocked()
 	}

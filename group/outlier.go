@@ -91,8 +91,11 @@ type Outliers struct {
 	// counts its earlier ejections less one forgiven per whole EjectForget
 	// since the last of them ended. A key that is ejected again soon after
 	// it came back stays out longer each time; one that stays healthy
-	// sheds its record. 0 means every ejection lasts EjectFor; negative is
-	// invalid.
+	// sheds its record. The record is the key's, not its breaker's: the
+	// group keeps it while the key is evicted (for at most MaxBreakers
+	// keys, until it is forgiven), and so does a detector in Shadow with
+	// the ejections it would have made. 0 means every ejection lasts
+	// EjectFor; negative is invalid.
 	EjectForget time.Duration
 	// MaxEjectedShare bounds what the detector does: it opens a key only
 	// while fewer than this share of the group's keys are open, whatever
@@ -507,8 +510,9 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 		if base == 0 {
 			base = e.b.OpenTiming().Timeout
 		}
-		m := &e.mark
-		ejectionFor(&m.shadowEjections, &m.shadowUntil, base, now, g.detect.cfg.EjectForget)
+		g.mu.Lock()
+		ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
+		g.mu.Unlock()
 	}
 }
 
@@ -529,15 +533,21 @@ type sample[K comparable, T any] struct {
 // place in the group's cap), is no candidate and is not judged. Called
 // with the detector's mutex held.
 func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], open, shadowHeld, keys int) {
+	type held struct {
+		k           K
+		e           *entry[T]
+		shadowUntil time.Time
+	}
 	g.mu.Lock()
-	entries := make(map[K]*entry[T], len(g.all))
+	entries := make([]held, 0, len(g.all))
 	for k, e := range g.all {
-		entries[k] = e
+		entries = append(entries, held{k, e, e.mark.ej.shadowUntil})
 	}
 	g.mu.Unlock()
 
 	samples := make([]sample[K, T], 0, len(entries))
-	for k, e := range entries {
+	for _, h := range entries {
+		k, e := h.k, h.e
 		m := e.b.Metrics()
 		// Counts only grow; a key counted from zero is new.
 		ds, df := m.Successes-e.mark.successes, m.Failures-e.mark.failures
@@ -547,7 +557,7 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], op
 		if s.calls > 0 {
 			s.failRate = float64(df) / float64(s.calls)
 		}
-		shadowOut := !e.mark.shadowUntil.IsZero() && !now.After(e.mark.shadowUntil)
+		shadowOut := !h.shadowUntil.IsZero() && !now.After(h.shadowUntil)
 		if shadowOut {
 			// Open, had the detector enforced (and half-open at the
 			// end of its period, when probes would decide): its calls

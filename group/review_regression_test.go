@@ -147,3 +147,93 @@ func TestOutlierPanicInOnOutlierLosesNoOutlier(t *testing.T) {
 		})
 	}
 }
+
+// evictAll makes every key of g that has no open circuit go a whole idle
+// period (IdleAfter: a minute) unused, and so evicted.
+func evictAll(t *testing.T, g *group.Group[string, int], clk interface{ Add(time.Duration) }, key string) {
+	t.Helper()
+	clk.Add(time.Minute)
+	mustGet(t, g, "x1") // ends the period in which the keys were used
+	clk.Add(time.Minute)
+	mustGet(t, g, "x2") // ends a period in which they were not
+	for k := range g.All() {
+		if k == key {
+			t.Fatalf("%s was not evicted", key)
+		}
+	}
+}
+
+// A key's ejections were remembered on its breaker only: once the key
+// came back, went an idle period unused and was evicted, its next breaker
+// started with a clean record, and a host that fails on and off for longer
+// than IdleAfter was ejected for EjectFor each time.
+func TestEjectionMemorySurvivesEviction(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
+		},
+		Outliers:  &group.Outliers{SuccessRate: &group.SuccessRateTest{}, EjectForget: time.Hour},
+		IdleAfter: time.Minute,
+		Clock:     clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eject := func() time.Duration {
+		t.Helper()
+		for i := range 9 {
+			calls(t, g, fmt.Sprint("h", i), 100, 1)
+		}
+		calls(t, g, "bad", 100, 40)
+		clk.Add(10 * time.Second)
+		g.DetectOutliers()
+		ts := mustGet(t, g, "bad").Transitions()
+		if len(ts) == 0 || ts[len(ts)-1].To != breaker.Open {
+			t.Fatalf("bad not ejected: %+v", ts)
+		}
+		return ts[len(ts)-1].Until.Sub(ts[len(ts)-1].At)
+	}
+	if d := eject(); d != time.Minute {
+		t.Fatalf("first ejection %v, want 1m", d)
+	}
+	clk.Add(time.Minute)
+	calls(t, g, "bad", 3, 0) // three probes close it
+	evictAll(t, g, clk, "bad")
+	if d := eject(); d != 2*time.Minute {
+		t.Fatalf("ejected again within EjectForget, after an eviction: %v, want 2m", d)
+	}
+}
+
+// The same for a detector in shadow: a key it would have opened is really
+// closed, so the group may evict it while the shadow holds it out; its
+// next breaker was judged, and found, at once.
+func TestShadowEjectionSurvivesEviction(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
+		},
+		Outliers:  &group.Outliers{SuccessRate: &group.SuccessRateTest{}, EjectFor: time.Hour, Shadow: true},
+		IdleAfter: time.Minute,
+		Clock:     clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interval := func() []group.Outlier[string] {
+		for i := range 9 {
+			calls(t, g, fmt.Sprint("h", i), 100, 1)
+		}
+		calls(t, g, "bad", 100, 40)
+		clk.Add(10 * time.Second)
+		return g.DetectOutliers()
+	}
+	if got := interval(); len(got) != 1 || !got[0].Opened {
+		t.Fatalf("first interval: %+v", got)
+	}
+	evictAll(t, g, clk, "bad")
+	if got := interval(); len(got) != 0 {
+		t.Fatalf("found again within the hour the shadow holds it out: %+v", got)
+	}
+}
