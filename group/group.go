@@ -465,6 +465,11 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 		g.unlockAndDeliver(old)
 		return old.b, nil
 	}
+	if now.Before(g.periodStart) {
+		// The clock went back: the period starts again, rather than
+		// last until the clock catches up with its start.
+		g.periodStart = now
+	}
 	if now.Sub(g.periodStart) >= g.idleAfter {
 		g.endPeriodLocked(now)
 	}

@@ -372,7 +372,11 @@ func (g *Group[K, T]) detectDue() bool {
 	if g.clock == nil {
 		return d.due.Load()
 	}
-	return !g.clock.Now().Before(*d.next.Load())
+	now, next := g.clock.Now(), *d.next.Load()
+	// Before the last evaluation: the clock went back, and evaluate starts
+	// the interval again from now, rather than wait for the clock to catch
+	// up with next.
+	return !now.Before(next) || now.Before(next.Add(-d.cfg.Interval))
 }
 
 // DetectOutliers runs the outlier detector now if Config.Outliers is set
@@ -459,6 +463,10 @@ func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.T
 	defer d.mu.Unlock()
 	now = g.now()
 	if next := *d.next.Load(); now.Before(next) {
+		if now.Before(next.Add(-d.cfg.Interval)) { // the clock went back
+			next = now.Add(d.cfg.Interval)
+			d.next.Store(&next)
+		}
 		if d.timer != nil && d.due.Load() {
 			// Called early, or the timer ran ahead of the clock: lower
 			// the flag, or every Get would come here until next.

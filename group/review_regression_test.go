@@ -237,3 +237,49 @@ func TestShadowEjectionSurvivesEviction(t *testing.T) {
 		t.Fatalf("found again within the hour the shadow holds it out: %+v", got)
 	}
 }
+
+// A Clock of the user's that goes back (a wall clock stepped by NTP, a
+// mock set back) used to stop the detector until it caught up with the
+// time of the next evaluation: an hour back, an hour without detection.
+// Now the interval starts again from the earlier time.
+func TestDetectorGoesOnAfterTheClockGoesBack(t *testing.T) {
+	g, clk, _ := newDetecting(t, group.Outliers{SuccessRate: &group.SuccessRateTest{}}, 0)
+	clk.Add(10 * time.Second)
+	mustGet(t, g, "h0")
+	if n := g.OutlierStats().Evaluations; n != 1 {
+		t.Fatalf("%d evaluations, want 1", n)
+	}
+	clk.Set(clk.Now().Add(-time.Hour))
+	mustGet(t, g, "h0") // sees the clock went back: the next evaluation is an interval away
+	clk.Add(10 * time.Second)
+	mustGet(t, g, "h0")
+	if n := g.OutlierStats().Evaluations; n != 2 {
+		t.Fatalf("%d evaluations an interval after the clock went back an hour, want 2", n)
+	}
+}
+
+// The same for the group's idle periods: a clock that went back an hour
+// used to keep every idle breaker for that hour more.
+func TestIdlePeriodsGoOnAfterTheClockGoesBack(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	g, err := group.New(group.Config[string, int]{
+		New:       func(string) breaker.Config[int] { return breaker.Config[int]{} },
+		IdleAfter: time.Minute,
+		Clock:     clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, g, "a")
+	clk.Set(clk.Now().Add(-time.Hour))
+	mustGet(t, g, "b") // sees the clock went back: the period starts again
+	clk.Add(time.Minute)
+	mustGet(t, g, "c") // ends the period in which a and b were used
+	clk.Add(time.Minute)
+	mustGet(t, g, "d") // a went a whole period unused
+	for k := range g.All() {
+		if k == "a" {
+			t.Fatal("a, unused for two minutes of a one-minute IdleAfter, is kept")
+		}
+	}
+}
