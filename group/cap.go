@@ -67,6 +67,9 @@ type capState[K comparable] struct {
 	keys    int // keys the group holds
 	held    int // keys holding a place
 	kept    map[K]*KeptClosed[K]
+	// afterResetRead, in tests, runs in policyReset between its read of
+	// the state and its decision.
+	afterResetRead func()
 }
 
 // limitFor returns how many of n keys may be open at once. As with Envoy's
@@ -125,6 +128,10 @@ type entryMark struct {
 	// hold the breaker (not yet, or not any more). Guarded by
 	// capState.mu.
 	slot, out bool
+	// opens counts the transitions of the breaker to a state that is not
+	// closed that the cap has heard of (see policyReset). Guarded by
+	// capState.mu.
+	opens uint64
 	// successes and failures are the breaker's counts at the last
 	// evaluation of the detector. Guarded by the detector's mutex.
 	successes, failures uint64
@@ -208,9 +215,19 @@ func (g *Group[K, T]) policyReset(key K, e *entry[T]) {
 	if e.b == nil {
 		return
 	}
-	m := e.b.Metrics()
+	// The policy is reset with no lock of the breaker held: a Trip (or
+	// another open) may land between the read of the state and the give,
+	// and take the key its place. A give after that would leave the key
+	// open without one; opens tells that one came.
 	c.mu.Lock()
-	if m.State == breaker.Closed {
+	opens := e.mark.opens
+	c.mu.Unlock()
+	m := e.b.Metrics()
+	if c.afterResetRead != nil {
+		c.afterResetRead()
+	}
+	c.mu.Lock()
+	if m.State == breaker.Closed && e.mark.opens == opens {
 		c.giveLocked(&e.mark)
 	}
 	if !e.mark.out {
@@ -232,6 +249,7 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		return
 	}
 	c.mu.Lock()
+	e.mark.opens++
 	if e.mark.out || c.takeLocked(&e.mark) {
 		c.mu.Unlock()
 		return

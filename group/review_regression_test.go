@@ -1,7 +1,9 @@
 package group_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -280,6 +282,38 @@ func TestIdlePeriodsGoOnAfterTheClockGoesBack(t *testing.T) {
 	for k := range g.All() {
 		if k == "a" {
 			t.Fatal("a, unused for two minutes of a one-minute IdleAfter, is kept")
+		}
+	}
+}
+
+// Every float field of the config, given NaN, an infinity or a negative
+// value, fails New with a ConfigError that names it: none is taken in, to
+// panic or misjudge later.
+func TestEveryFloatFieldRefusesNaNInfAndNegative(t *testing.T) {
+	newCfg := func(string) breaker.Config[int] { return breaker.Config[int]{} }
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.5} {
+		for field, cfg := range map[string]group.Config[string, int]{
+			"MaxOpenShare":                     {MaxOpenShare: v},
+			"Outliers.MaxEjectedShare":         {Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{}, MaxEjectedShare: v}},
+			"Outliers.SuccessRate.StdevFactor": {Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{StdevFactor: v}}},
+			"Outliers.SuccessRate.MinGap":      {Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{MinGap: v}}},
+			"Outliers.FailureRate.Threshold":   {Outliers: &group.Outliers{FailureRate: &group.FailureRateTest{Threshold: v}}},
+		} {
+			cfg.New = newCfg
+			_, err := group.New(cfg)
+			var ce *group.ConfigError
+			if !errors.As(err, &ce) || ce.Field != field || !errors.Is(err, breaker.ErrInvalidConfig) {
+				t.Errorf("%s = %v: got %v", field, v, err)
+			}
+		}
+		if v < 0 && !math.IsInf(v, 0) {
+			continue // a negative NoiseFactor turns the noise test off
+		}
+		_, err := group.New(group.Config[string, int]{New: newCfg,
+			Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{NoiseFactor: v}}})
+		var ce *group.ConfigError
+		if !errors.As(err, &ce) || ce.Field != "Outliers.SuccessRate.NoiseFactor" {
+			t.Errorf("NoiseFactor = %v: got %v", v, err)
 		}
 	}
 }
