@@ -67,9 +67,9 @@ type capState[K comparable] struct {
 	keys    int // keys the group holds
 	held    int // keys holding a place
 	kept    map[K]*KeptClosed[K]
-	// afterResetRead, in tests, runs in policyReset between its read of
-	// the state and its decision.
-	afterResetRead func()
+	// afterStateRead, in tests, runs in policyReset and allowTrip between
+	// their read of the breaker's state and what they decide from it.
+	afterStateRead func()
 }
 
 // limitFor returns how many of n keys may be open at once. As with Envoy's
@@ -192,15 +192,22 @@ func (g *Group[K, T]) allowTrip(key K, e *entry[T]) bool {
 		return false
 	}
 	delete(c.kept, key)
+	opens := e.mark.opens
 	c.mu.Unlock()
 	// A Disable that came after Record read its word mutes the circuit:
 	// the trip cannot happen, and the Disable's transition may have been
 	// delivered before the place was taken. Looking after taking it
 	// closes that race: a Disable published later is delivered later, and
-	// gives the place back then.
+	// gives the place back then. An open that lands after the look (a Trip
+	// ends the Disable) keeps the place: opens tells.
 	if m := e.b.Metrics(); m.Mode == breaker.ModeDisabled {
+		if c.afterStateRead != nil {
+			c.afterStateRead()
+		}
 		c.mu.Lock()
-		c.giveLocked(&e.mark)
+		if e.mark.opens == opens {
+			c.giveLocked(&e.mark)
+		}
 		c.mu.Unlock()
 		return false
 	}
@@ -223,8 +230,8 @@ func (g *Group[K, T]) policyReset(key K, e *entry[T]) {
 	opens := e.mark.opens
 	c.mu.Unlock()
 	m := e.b.Metrics()
-	if c.afterResetRead != nil {
-		c.afterResetRead()
+	if c.afterStateRead != nil {
+		c.afterStateRead()
 	}
 	c.mu.Lock()
 	if m.State == breaker.Closed && e.mark.opens == opens {
