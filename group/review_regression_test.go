@@ -317,3 +317,32 @@ func TestEveryFloatFieldRefusesNaNInfAndNegative(t *testing.T) {
 		}
 	}
 }
+
+// A key's breaker reconfigured with a new policy no longer asks the cap
+// before it trips (the group wraps the policy it builds, not one given
+// later), but the cap still holds: the open is undone at its transition,
+// as Trip's is, and counted right.
+func TestCapHoldsAfterReconfigure(t *testing.T) {
+	g := newCapped(t, 0.5, false)
+	a, b := mustGet(t, g, "a"), mustGet(t, g, "b")
+	if err := b.Reconfigure(breaker.Settings{Policy: policy.Consecutive(1), OpenTimeout: time.Minute}, "test", "new policy"); err != nil {
+		t.Fatal(err)
+	}
+	a.Trip()
+	fail(g, "b")
+	if sa, sb := a.State(), b.State(); sa != breaker.Open || sb != breaker.Closed {
+		t.Fatalf("a is %v, b is %v: want a open and b kept closed", sa, sb)
+	}
+	if kc := g.KeptClosed(); len(kc) != 1 || kc[0].Key != "b" || kc[0].By != "policy" {
+		t.Fatalf("KeptClosed: %+v", kc)
+	}
+	a.Reset()
+	fail(g, "b")
+	if st := b.State(); st != breaker.Open {
+		t.Fatalf("b is %v with room under the cap", st)
+	}
+	open, _ := g.OpenLimit()
+	if _, actual := countOpen(g); open != actual {
+		t.Fatalf("the cap counts %d keys open, the breakers say %d", open, actual)
+	}
+}
