@@ -257,7 +257,12 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 	}
 	c.mu.Lock()
 	e.mark.opens++
-	if e.mark.out || c.takeLocked(&e.mark) {
+	if e.mark.out {
+		c.mu.Unlock()
+		return
+	}
+	if c.takeLocked(&e.mark) {
+		delete(c.kept, key) // it is open: kept closed no more
 		c.mu.Unlock()
 		return
 	}

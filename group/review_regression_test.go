@@ -346,3 +346,34 @@ func TestCapHoldsAfterReconfigure(t *testing.T) {
 		t.Fatalf("the cap counts %d keys open, the breakers say %d", open, actual)
 	}
 }
+
+// KeptClosed's doc says a key leaves the list when its circuit opens. One
+// kept closed once and then opened by Trip, ForceOpen or a fleet, with room
+// under the cap, stayed listed as kept closed while it was open.
+func TestKeptClosedForgetsAKeyThatOpens(t *testing.T) {
+	for name, open := range map[string]func(*breaker.Breaker[int]){
+		"Trip":      (*breaker.Breaker[int]).Trip,
+		"ForceOpen": (*breaker.Breaker[int]).ForceOpen,
+		"Adopt": func(b *breaker.Breaker[int]) {
+			b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: time.Minute})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := newCapped(t, 0.5, false)
+			a, b := mustGet(t, g, "a"), mustGet(t, g, "b")
+			a.Trip()
+			fail(g, "b")
+			if kc := g.KeptClosed(); len(kc) != 1 || kc[0].Key != "b" {
+				t.Fatalf("KeptClosed: %+v", kc)
+			}
+			a.Reset()
+			open(b)
+			if st := b.State(); st != breaker.Open {
+				t.Fatalf("b is %v", st)
+			}
+			if kc := g.KeptClosed(); len(kc) != 0 {
+				t.Fatalf("b is open, and KeptClosed lists it: %+v", kc)
+			}
+		})
+	}
+}
