@@ -377,3 +377,71 @@ func TestKeptClosedForgetsAKeyThatOpens(t *testing.T) {
 		})
 	}
 }
+
+// The detector, its ejections that remember and their memory across an
+// eviction, from every epoch, with the longest ejections there are and,
+// on a clock with a monotonic reading, the wall clock stepped back an hour
+// between evaluations (which the detector must not see).
+func TestDetectorAtEveryEpoch(t *testing.T) {
+	epochs.Run(t, epochs.All(), func(t *testing.T, start time.Time) {
+		for _, ejectFor := range []time.Duration{0, math.MaxInt64 / 3} {
+			var clk interface {
+				Now() time.Time
+				Add(time.Duration)
+			}
+			var step func()
+			if epochs.HasMono(start) {
+				c := epochs.NewClock(start)
+				clk, step = c, func() { c.StepWall(-time.Hour) }
+			} else {
+				m := epochs.Mock(start)
+				clk, step = m, func() {}
+			}
+			g, err := group.New(group.Config[string, int]{
+				New: func(string) breaker.Config[int] {
+					return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
+				},
+				Outliers:  &group.Outliers{SuccessRate: &group.SuccessRateTest{}, EjectFor: ejectFor, EjectForget: time.Hour},
+				IdleAfter: time.Minute,
+				Clock:     clk,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eject := func() time.Duration {
+				t.Helper()
+				for i := range 9 {
+					calls(t, g, fmt.Sprint("h", i), 100, 1)
+				}
+				calls(t, g, "bad", 100, 40)
+				clk.Add(10 * time.Second)
+				step()
+				if got := g.DetectOutliers(); len(got) != 1 || got[0].Key != "bad" || !got[0].Opened {
+					t.Fatalf("EjectFor %v: outliers %+v", ejectFor, got)
+				}
+				ts := mustGet(t, g, "bad").Transitions()
+				return ts[len(ts)-1].Until.Sub(ts[len(ts)-1].At)
+			}
+			first := eject()
+			if want := cmpOr(ejectFor, time.Minute); first != want {
+				t.Fatalf("first ejection %v, want %v", first, want)
+			}
+			if ejectFor != 0 {
+				continue // it never comes back
+			}
+			clk.Add(time.Minute)
+			calls(t, g, "bad", 3, 0)
+			evictAll(t, g, clk, "bad")
+			if d := eject(); d != 2*time.Minute {
+				t.Fatalf("second ejection %v, want 2m", d)
+			}
+		}
+	})
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
