@@ -273,14 +273,24 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		by = "policy"
 	}
 	open := c.held
+	var times int // the refusals before this one
+	if k := c.kept[key]; k != nil {
+		times = k.Times
+	}
 	c.mu.Unlock()
-	// No place: close it again. Adopt resets the policy, so the refusal is
-	// noted after it.
+	// No place: close it again. Adopt resets the policy, which drops the
+	// key's record (a key whose policy is reset stopped asking), so the
+	// refusal is noted after it, with the count from before.
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
 		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"})
 	now := g.now()
 	c.mu.Lock()
-	c.refusedLocked(key, by, now, open)
+	if !e.mark.out { // else evicted meanwhile: the list holds no key the group does not
+		if _, ok := c.kept[key]; !ok && times > 0 {
+			c.kept[key] = &KeptClosed[K]{Key: key, Times: times}
+		}
+		c.refusedLocked(key, by, now, open)
+	}
 	c.mu.Unlock()
 }
 

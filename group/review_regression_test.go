@@ -445,3 +445,18 @@ func cmpOr(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// KeptClosed.Times counts the requests turned down since the key was first
+// kept closed. A Trip refused twice counted 1: the close that undoes an
+// open resets the key's policy, which dropped the record before the
+// refusal was noted again.
+func TestKeptClosedCountsEveryRefusedTrip(t *testing.T) {
+	g := newCapped(t, 0.5, false)
+	a, b := mustGet(t, g, "a"), mustGet(t, g, "b")
+	a.Trip()
+	b.Trip()
+	b.Trip()
+	if kc := g.KeptClosed(); len(kc) != 1 || kc[0].Key != "b" || kc[0].By != "manual" || kc[0].Times != 2 {
+		t.Fatalf("KeptClosed: %+v, want b kept closed twice", kc)
+	}
+}
