@@ -460,3 +460,50 @@ func TestKeptClosedCountsEveryRefusedTrip(t *testing.T) {
 		t.Fatalf("KeptClosed: %+v, want b kept closed twice", kc)
 	}
 }
+
+// OnOutlier may call back into the group and the breaker it reports: no
+// lock of the group is held while it runs.
+func TestOnOutlierMayCallTheGroup(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	var g *group.Group[string, int]
+	var seen int
+	g, err := group.New(group.Config[string, int]{
+		New: func(string) breaker.Config[int] {
+			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
+		},
+		Outliers:     &group.Outliers{FailureRate: &group.FailureRateTest{}},
+		MaxOpenShare: 0.5,
+		OnOutlier: func(o group.Outlier[string]) {
+			seen++
+			b := mustGet(t, g, o.Key)
+			g.KeptClosed()
+			g.OpenLimit()
+			g.OutlierStats()
+			g.DetectOutliers()
+			for range g.All() {
+			}
+			b.Reset()
+			mustGet(t, g, "new")
+		},
+		Clock: clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		calls(t, g, fmt.Sprint("h", i), 50, 0)
+	}
+	calls(t, g, "bad", 50, 50)
+	clk.Add(10 * time.Second)
+	g.DetectOutliers()
+	if seen != 1 {
+		t.Fatalf("OnOutlier ran %d times", seen)
+	}
+	if st := mustGet(t, g, "bad").State(); st != breaker.Closed {
+		t.Fatalf("bad is %v after OnOutlier reset it", st)
+	}
+	open, _ := g.OpenLimit()
+	if _, actual := countOpen(g); open != actual {
+		t.Fatalf("the cap counts %d open, the breakers %d", open, actual)
+	}
+}
