@@ -507,3 +507,23 @@ func TestOnOutlierMayCallTheGroup(t *testing.T) {
 		t.Fatalf("the cap counts %d open, the breakers %d", open, actual)
 	}
 }
+
+// docs/group.md said that one bad key among n stands at most (n-1)/√n
+// population standard deviations from the mean, so that with the default
+// factor of 1.9 a single outlier needed 6 keys. It stands √(n-1) away:
+// with 5 keys, 2 deviations, and it is found; with 4, √3 ≈ 1.73, and not.
+func TestSuccessRateOneOutlierAmongFiveKeysIsFound(t *testing.T) {
+	for n, want := range map[int]int{4: 0, 5: 1} {
+		g, clk, _ := newDetecting(t, group.Outliers{
+			SuccessRate: &group.SuccessRateTest{MinKeys: 4, NoiseFactor: group.NoNoiseTest},
+		}, 0)
+		for i := range n - 1 {
+			calls(t, g, fmt.Sprint("h", i), 100, 0)
+		}
+		calls(t, g, "bad", 100, 100)
+		clk.Add(10 * time.Second)
+		if got := g.DetectOutliers(); len(got) != want {
+			t.Errorf("%d keys: %d outliers %v, want %d", n, len(got), got, want)
+		}
+	}
+}
