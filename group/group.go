@@ -263,7 +263,7 @@ var ErrFull = errors.New("group: full: every breaker is open or probing; raise M
 // the problem. Use errors.As with it to learn the field at fault.
 type ConfigError struct {
 	// Field is the Config field at fault, as written in Go: "New",
-	// "MaxBreakers", "IdleAfter".
+	// "MaxBreakers", "IdleAfter", "Clock", "Outliers.Interval".
 	Field string
 
 	problem string
@@ -306,6 +306,8 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 		return nil, &ConfigError{Field: "MaxBreakers", problem: "must not be negative, got " + strconv.Itoa(cfg.MaxBreakers)}
 	case cfg.IdleAfter < 0:
 		return nil, &ConfigError{Field: "IdleAfter", problem: "must not be negative, got " + cfg.IdleAfter.String()}
+	case isNilPointer(cfg.Clock):
+		return nil, &ConfigError{Field: "Clock", problem: fmt.Sprintf("is a nil %T; leave it nil for the real clock", cfg.Clock)}
 	case !(cfg.MaxOpenShare >= 0 && cfg.MaxOpenShare <= 1):
 		return nil, &ConfigError{Field: "MaxOpenShare", problem: "must be in [0, 1], got " + strconv.FormatFloat(cfg.MaxOpenShare, 'g', -1, 64)}
 	}
@@ -336,6 +338,17 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 		g.startDetector(g.periodStart)
 	}
 	return g, nil
+}
+
+// isNilPointer reports whether v, held in an interface, is a nil pointer
+// (or another nil reference): an interface that is not nil, and whose
+// methods would panic.
+func isNilPointer(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // checkNew calls newConfig twice with the zero key and says what is wrong

@@ -3,6 +3,7 @@ package group_test
 import (
 	"errors"
 	"fmt"
+	"github.com/benbjohnson/clock"
 	"math"
 	"testing"
 	"time"
@@ -525,5 +526,25 @@ func TestSuccessRateOneOutlierAmongFiveKeysIsFound(t *testing.T) {
 		if got := g.DetectOutliers(); len(got) != want {
 			t.Errorf("%d keys: %d outliers %v, want %d", n, len(got), got, want)
 		}
+	}
+}
+
+// A Clock that is a nil pointer of a type that implements it (a
+// *clock.Mock never set) is bad input, which breaker.New refuses with a
+// ConfigError for "Clock"; group.New read it at once, and panicked.
+func TestNilPointerClockIsAConfigError(t *testing.T) {
+	var clk *clock.Mock
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("group.New panicked: %v", r)
+		}
+	}()
+	_, err := group.New(group.Config[string, int]{
+		New:   func(string) breaker.Config[int] { return breaker.Config[int]{} },
+		Clock: clk,
+	})
+	var ce *group.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "Clock" || !errors.Is(err, breaker.ErrInvalidConfig) {
+		t.Fatalf("got %v, want a ConfigError for Clock", err)
 	}
 }
