@@ -367,6 +367,9 @@ func checkNew[K comparable, T any](newConfig func(K) breaker.Config[T]) (problem
 	if p1 == nil || p2 == nil {
 		return ""
 	}
+	if isNilPointer(p1) {
+		return fmt.Sprintf("returned a nil %T as the Policy; return a policy, or nil for the default", p1)
+	}
 	v1, v2 := reflect.ValueOf(p1), reflect.ValueOf(p2)
 	// Distinct zero-size variables may share an address, and a policy
 	// held by value is copied: only a pointer to something tells.
@@ -432,7 +435,9 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	if g.detect != nil {
 		cfg.CountCalls = true
 	}
-	if g.cap != nil {
+	// A nil pointer is left unwrapped for breaker.New to refuse: wrapped,
+	// it would reach the policy's Bind.
+	if g.cap != nil && !isNilPointer(cfg.Policy) {
 		p := cfg.Policy
 		if p == nil {
 			p = policy.Consecutive(breaker.DefaultFailures)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/benbjohnson/clock"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -546,5 +547,39 @@ func TestNilPointerClockIsAConfigError(t *testing.T) {
 	var ce *group.ConfigError
 	if !errors.As(err, &ce) || ce.Field != "Clock" || !errors.Is(err, breaker.ErrInvalidConfig) {
 		t.Fatalf("got %v, want a ConfigError for Clock", err)
+	}
+}
+
+// A New that returns a nil pointer as its Policy (a *ConsecutivePolicy
+// never built) is bad input. group.New blamed it as "the same Policy
+// twice" (two nil pointers share address 0), and with a cap, whose wrapper
+// hid the nil from breaker.New, Get panicked deep in the policy's Bind.
+func TestNilPointerPolicyIsAConfigError(t *testing.T) {
+	for _, share := range []float64{0, 0.5} {
+		for _, atZero := range []bool{true, false} {
+			t.Run(fmt.Sprint("share=", share, "/atZeroKey=", atZero), func(t *testing.T) {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				g, err := group.New(group.Config[string, int]{
+					New: func(k string) breaker.Config[int] {
+						if k == "" && !atZero {
+							return breaker.Config[int]{}
+						}
+						var p *policy.ConsecutivePolicy
+						return breaker.Config[int]{Policy: p}
+					},
+					MaxOpenShare: share,
+				})
+				if err == nil {
+					_, err = g.Get("a")
+				}
+				if !errors.Is(err, breaker.ErrInvalidConfig) || !strings.Contains(err.Error(), "nil *policy.ConsecutivePolicy") {
+					t.Fatalf("got %v, want an error that says the Policy is a nil *policy.ConsecutivePolicy", err)
+				}
+			})
+		}
 	}
 }
