@@ -386,7 +386,10 @@ func (g *Group[K, T]) detectDue() bool {
 // when the group may see no Get for a while, or on a virtual clock. It
 // returns nil when there is nothing to do, and at once when another
 // goroutine is evaluating. It runs with no lock of the group held while it
-// opens circuits and calls Config.OnOutlier.
+// opens circuits and calls Config.OnOutlier. It opens (and counts) every
+// outlier it opens before it reports any; if OnOutlier, or a callback of a
+// circuit it opens, panics, the panic goes on up once every outlier has
+// been opened, counted and reported.
 func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	d := g.detect
 	if d == nil {
