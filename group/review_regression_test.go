@@ -3,12 +3,12 @@ package group_test
 import (
 	"errors"
 	"fmt"
-	"github.com/benbjohnson/clock"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
@@ -26,6 +26,10 @@ func mustPanic(t *testing.T, f func()) {
 	}()
 	f()
 }
+
+// Regression tests for faults found by a review of the group's per-host
+// features: outlier detection, the cap on open keys, ejections that
+// remember, and their interplay.
 
 // A user's OnTransition that panics must not cost the group its
 // bookkeeping: the group's part of the callback used to run after the
@@ -91,7 +95,6 @@ func TestEvictedBreakerThatOpensIsKeptWhenUserOnStateChangePanics(t *testing.T) 
 	}
 }
 
-var _ = fmt.Sprint
 
 // twoOutliers returns a group of ten keys on a mock clock with a
 // failure-rate detector that may open two of them, whose OnOutlier panics
