@@ -95,7 +95,6 @@ func TestEvictedBreakerThatOpensIsKeptWhenUserOnStateChangePanics(t *testing.T) 
 	}
 }
 
-
 // twoOutliers returns a group of ten keys on a mock clock with a
 // failure-rate detector that may open two of them, whose OnOutlier panics
 // at its first call; and runs an interval in which two keys fail every call.
