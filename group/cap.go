@@ -67,6 +67,9 @@ type capState[K comparable] struct {
 	keys    int // keys the group holds
 	held    int // keys holding a place
 	kept    map[K]*KeptClosed[K]
+	// afterStateRead, in tests, runs in policyReset and allowTrip between
+	// their read of the breaker's state and what they decide from it.
+	afterStateRead func()
 }
 
 // limitFor returns how many of n keys may be open at once. As with Envoy's
@@ -125,19 +128,17 @@ type entryMark struct {
 	// hold the breaker (not yet, or not any more). Guarded by
 	// capState.mu.
 	slot, out bool
+	// opens counts the transitions of the breaker to a state that is not
+	// closed that the cap has heard of (see policyReset). Guarded by
+	// capState.mu.
+	opens uint64
 	// successes and failures are the breaker's counts at the last
 	// evaluation of the detector. Guarded by the detector's mutex.
 	successes, failures uint64
-	// ejections and ejectedUntil are the detector's memory of the key,
-	// with Outliers.EjectForget: its ejections not yet forgiven, and when
-	// the last one ended. Guarded by the group's lock.
-	ejections    int
-	ejectedUntil time.Time
-	// shadowEjections and shadowUntil are the same for the ejections a
-	// detector in shadow would have made. Guarded by the detector's
-	// mutex.
-	shadowEjections int
-	shadowUntil     time.Time
+	// ej is the detector's memory of the key's ejections. Guarded by the
+	// group's lock; the group keeps it when it evicts the key (see
+	// Group.memory).
+	ej ejectRecord
 }
 
 // gated wraps the policy of a key of a capped group: a trip the policy asks
@@ -191,15 +192,22 @@ func (g *Group[K, T]) allowTrip(key K, e *entry[T]) bool {
 		return false
 	}
 	delete(c.kept, key)
+	opens := e.mark.opens
 	c.mu.Unlock()
 	// A Disable that came after Record read its word mutes the circuit:
 	// the trip cannot happen, and the Disable's transition may have been
 	// delivered before the place was taken. Looking after taking it
 	// closes that race: a Disable published later is delivered later, and
-	// gives the place back then.
+	// gives the place back then. An open that lands after the look (a Trip
+	// ends the Disable) keeps the place: opens tells.
 	if m := e.b.Metrics(); m.Mode == breaker.ModeDisabled {
+		if c.afterStateRead != nil {
+			c.afterStateRead()
+		}
 		c.mu.Lock()
-		c.giveLocked(&e.mark)
+		if e.mark.opens == opens {
+			c.giveLocked(&e.mark)
+		}
 		c.mu.Unlock()
 		return false
 	}
@@ -214,9 +222,19 @@ func (g *Group[K, T]) policyReset(key K, e *entry[T]) {
 	if e.b == nil {
 		return
 	}
-	m := e.b.Metrics()
+	// The policy is reset with no lock of the breaker held: a Trip (or
+	// another open) may land between the read of the state and the give,
+	// and take the key its place. A give after that would leave the key
+	// open without one; opens tells that one came.
 	c.mu.Lock()
-	if m.State == breaker.Closed {
+	opens := e.mark.opens
+	c.mu.Unlock()
+	m := e.b.Metrics()
+	if c.afterStateRead != nil {
+		c.afterStateRead()
+	}
+	c.mu.Lock()
+	if m.State == breaker.Closed && e.mark.opens == opens {
 		c.giveLocked(&e.mark)
 	}
 	if !e.mark.out {
@@ -238,7 +256,13 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		return
 	}
 	c.mu.Lock()
-	if e.mark.out || c.takeLocked(&e.mark) {
+	e.mark.opens++
+	if e.mark.out {
+		c.mu.Unlock()
+		return
+	}
+	if c.takeLocked(&e.mark) {
+		delete(c.kept, key) // it is open: kept closed no more
 		c.mu.Unlock()
 		return
 	}
@@ -249,14 +273,24 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		by = "policy"
 	}
 	open := c.held
+	var times int // the refusals before this one
+	if k := c.kept[key]; k != nil {
+		times = k.Times
+	}
 	c.mu.Unlock()
-	// No place: close it again. Adopt resets the policy, so the refusal is
-	// noted after it.
+	// No place: close it again. Adopt resets the policy, which drops the
+	// key's record (a key whose policy is reset stopped asking), so the
+	// refusal is noted after it, with the count from before.
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
 		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"})
 	now := g.now()
 	c.mu.Lock()
-	c.refusedLocked(key, by, now, open)
+	if !e.mark.out { // else evicted meanwhile: the list holds no key the group does not
+		if _, ok := c.kept[key]; !ok && times > 0 {
+			c.kept[key] = &KeptClosed[K]{Key: key, Times: times}
+		}
+		c.refusedLocked(key, by, now, open)
+	}
 	c.mu.Unlock()
 }
 

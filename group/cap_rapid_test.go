@@ -304,6 +304,9 @@ func TestCapNeverExceededUnderConcurrencyModel(t *testing.T) {
 				FailureRate:     &group.FailureRateTest{MinVolume: 2, MinKeys: 2, Threshold: 0.5},
 				MaxEjectedShare: 1,
 				Shadow:          mode == 2,
+				// Ejections that remember keep a record per key, across
+				// evictions: raced too.
+				EjectForget: rapid.SampledFrom([]time.Duration{0, 2 * time.Second}).Draw(rt, "forget"),
 			}
 		}
 		clk := epochs.Mock(epochs.Today)

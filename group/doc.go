@@ -46,7 +46,8 @@
 // why. The rules the cap keeps:
 //
 //   - a key's own policy, and the detector, never open a key beyond the cap:
-//     they ask first;
+//     they ask first (a policy that Breaker.Reconfigure installs later is
+//     not asked, and is undone as below);
 //   - an open made inside a breaker (Trip, TripFor, ForceOpen, an adopted
 //     decision) beyond the cap is undone at the transition, before the call
 //     that made it returns;

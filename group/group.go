@@ -104,7 +104,10 @@ type Config[K comparable, T any] struct {
 
 	// OnOutlier, if set, is called with each outlier the detector finds,
 	// opened or not, with no lock held, on the goroutine that ran the
-	// evaluation.
+	// evaluation, once the evaluation has opened (and counted) every
+	// outlier it opens. If it panics, the other outliers are reported all
+	// the same, and the first panic goes on up afterwards, to the Get or
+	// DetectOutliers that ran the evaluation.
 	OnOutlier func(Outlier[K])
 
 	// MaxOpenShare caps the share of the group's keys whose circuit may be
@@ -205,6 +208,9 @@ type Group[K comparable, T any] struct {
 	cap       *capState[K] // nil: no cap on open keys
 	detect    *detector    // nil: no outlier detection
 	onOutlier func(Outlier[K])
+	// memory is what the detector remembers of keys the group evicted,
+	// for their next breakers. Guarded by mu.
+	memory map[K]ejectRecord
 }
 
 type entry[T any] struct {
@@ -257,7 +263,7 @@ var ErrFull = errors.New("group: full: every breaker is open or probing; raise M
 // the problem. Use errors.As with it to learn the field at fault.
 type ConfigError struct {
 	// Field is the Config field at fault, as written in Go: "New",
-	// "MaxBreakers", "IdleAfter".
+	// "MaxBreakers", "IdleAfter", "Clock", "Outliers.Interval".
 	Field string
 
 	problem string
@@ -300,6 +306,8 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 		return nil, &ConfigError{Field: "MaxBreakers", problem: "must not be negative, got " + strconv.Itoa(cfg.MaxBreakers)}
 	case cfg.IdleAfter < 0:
 		return nil, &ConfigError{Field: "IdleAfter", problem: "must not be negative, got " + cfg.IdleAfter.String()}
+	case isNilPointer(cfg.Clock):
+		return nil, &ConfigError{Field: "Clock", problem: fmt.Sprintf("is a nil %T; leave it nil for the real clock", cfg.Clock)}
 	case !(cfg.MaxOpenShare >= 0 && cfg.MaxOpenShare <= 1):
 		return nil, &ConfigError{Field: "MaxOpenShare", problem: "must be in [0, 1], got " + strconv.FormatFloat(cfg.MaxOpenShare, 'g', -1, 64)}
 	}
@@ -332,6 +340,17 @@ func New[K comparable, T any](cfg Config[K, T]) (*Group[K, T], error) {
 	return g, nil
 }
 
+// isNilPointer reports whether v, held in an interface, is a nil pointer
+// (or another nil reference): an interface that is not nil, and whose
+// methods would panic.
+func isNilPointer(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
+}
+
 // checkNew calls newConfig twice with the zero key and says what is wrong
 // with it, or "" when nothing is: a panic (New must accept the zero key),
 // or the same policy twice (a pointer to the same variable), which only the
@@ -347,6 +366,9 @@ func checkNew[K comparable, T any](newConfig func(K) breaker.Config[T]) (problem
 	p1, p2 := newConfig(zero).Policy, newConfig(zero).Policy
 	if p1 == nil || p2 == nil {
 		return ""
+	}
+	if isNilPointer(p1) {
+		return fmt.Sprintf("returned a nil %T as the Policy; return a policy, or nil for the default", p1)
 	}
 	v1, v2 := reflect.ValueOf(p1), reflect.ValueOf(p2)
 	// Distinct zero-size variables may share an address, and a policy
@@ -413,7 +435,9 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	if g.detect != nil {
 		cfg.CountCalls = true
 	}
-	if g.cap != nil {
+	// A nil pointer is left unwrapped for breaker.New to refuse: wrapped,
+	// it would reach the policy's Bind.
+	if g.cap != nil && !isNilPointer(cfg.Policy) {
 		p := cfg.Policy
 		if p == nil {
 			p = policy.Consecutive(breaker.DefaultFailures)
@@ -421,21 +445,24 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 		cfg.Policy = &gated[K, T]{p: p, g: g, key: key, e: e}
 		userT := cfg.OnTransition
 		cfg.OnTransition = func(t breaker.Transition) {
+			// Deferred, so that a user's callback that panics does not
+			// cost the cap its count (the breaker sends the panic on up
+			// after every listener has run).
+			if t.Candidate == "" { // a shadow candidate's opens reject nothing
+				defer g.capTransition(key, e, t)
+			}
 			if userT != nil {
 				userT(t)
-			}
-			if t.Candidate == "" { // a shadow candidate's opens reject nothing
-				g.capTransition(key, e, t)
 			}
 		}
 	}
 	user := cfg.OnStateChange
 	cfg.OnStateChange = func(name string, from, to breaker.State) {
+		if to == breaker.Open { // deferred, as above: an open must not be forgotten
+			defer g.opened(key, e)
+		}
 		if user != nil {
 			user(name, from, to)
-		}
-		if to == breaker.Open {
-			g.opened(key, e)
 		}
 	}
 	b, err := breaker.New(cfg)
@@ -456,6 +483,11 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 		g.unlockAndDeliver(old)
 		return old.b, nil
 	}
+	if now.Before(g.periodStart) {
+		// The clock went back: the period starts again, rather than
+		// last until the clock catches up with its start.
+		g.periodStart = now
+	}
 	if now.Sub(g.periodStart) >= g.idleAfter {
 		g.endPeriodLocked(now)
 	}
@@ -465,6 +497,7 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	}
 	g.touch(e)
 	g.all[key] = e
+	g.recallLocked(key, e)
 	g.capInLocked(e)
 	g.missedLocked()
 	g.queueLocked(key, e, true)
@@ -498,6 +531,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 	e.evicted = false
 	g.touch(e)
 	g.all[key] = e
+	g.recallLocked(key, e)
 	g.capInLocked(e)
 	g.publishLocked()
 	g.queueLocked(key, e, true)
@@ -508,6 +542,7 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
 	delete(g.all, key)
 	e.evicted = true
+	g.keepMemoryLocked(key, e)
 	g.capOutLocked(key, e)
 	g.queueLocked(key, e, false)
 }
@@ -643,6 +678,9 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	}
 	g.period.Store(p + 1)
 	g.periodStart = now
+	if g.memory != nil {
+		g.pruneMemoryLocked(now)
+	}
 	if evicted {
 		g.publishLocked()
 	}

@@ -91,8 +91,11 @@ type Outliers struct {
 	// counts its earlier ejections less one forgiven per whole EjectForget
 	// since the last of them ended. A key that is ejected again soon after
 	// it came back stays out longer each time; one that stays healthy
-	// sheds its record. 0 means every ejection lasts EjectFor; negative is
-	// invalid.
+	// sheds its record. The record is the key's, not its breaker's: the
+	// group keeps it while the key is evicted (for at most MaxBreakers
+	// keys, until it is forgiven), and so does a detector in Shadow with
+	// the ejections it would have made. 0 means every ejection lasts
+	// EjectFor; negative is invalid.
 	EjectForget time.Duration
 	// MaxEjectedShare bounds what the detector does: it opens a key only
 	// while fewer than this share of the group's keys are open, whatever
@@ -369,7 +372,11 @@ func (g *Group[K, T]) detectDue() bool {
 	if g.clock == nil {
 		return d.due.Load()
 	}
-	return !g.clock.Now().Before(*d.next.Load())
+	now, next := g.clock.Now(), *d.next.Load()
+	// Before the last evaluation: the clock went back, and evaluate starts
+	// the interval again from now, rather than wait for the clock to catch
+	// up with next.
+	return !now.Before(next) || now.Before(next.Add(-d.cfg.Interval))
 }
 
 // DetectOutliers runs the outlier detector now if Config.Outliers is set
@@ -379,7 +386,10 @@ func (g *Group[K, T]) detectDue() bool {
 // when the group may see no Get for a while, or on a virtual clock. It
 // returns nil when there is nothing to do, and at once when another
 // goroutine is evaluating. It runs with no lock of the group held while it
-// opens circuits and calls Config.OnOutlier.
+// opens circuits and calls Config.OnOutlier. It opens (and counts) every
+// outlier it opens before it reports any; if OnOutlier, or a callback of a
+// circuit it opens, panics, the panic goes on up once every outlier has
+// been opened, counted and reported.
 func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	d := g.detect
 	if d == nil {
@@ -387,22 +397,53 @@ func (g *Group[K, T]) DetectOutliers() []Outlier[K] {
 	}
 	found, open, keys, now := g.evaluate()
 	most := d.mostEjected(keys)
+	// Every outlier is decided and counted before any is reported, and a
+	// panic (of OnOutlier, or of a breaker callback that an opening runs)
+	// goes on up only once all are: one panicking callback must not leave
+	// the other outliers unopened, uncounted or unreported (in shadow,
+	// evaluate has noted them as ejected already).
+	var p panicked
 	for i := range found {
 		o := &found[i]
 		// In shadow, evaluate has decided.
-		if !o.Shadow && open < most && g.eject(o.Key, now, o.why()) {
-			o.Opened = true
-			open++
+		if !o.Shadow && open < most {
+			p.run(func() { g.eject(o.Key, now, o.why(), &o.Opened) })
+			open += b2i(o.Opened)
 		}
 		d.found.Add(1)
 		if o.Opened {
 			d.ejected.Add(1)
 		}
-		if g.onOutlier != nil {
-			g.onOutlier(*o)
+	}
+	if g.onOutlier != nil {
+		for _, o := range found {
+			p.run(func() { g.onOutlier(o) })
 		}
 	}
+	p.repanic()
 	return found
+}
+
+// panicked keeps the first panic of the calls it runs, so that the calls
+// after it run too; repanic sends it on up.
+type panicked struct {
+	ok    bool
+	value any
+}
+
+func (p *panicked) run(f func()) {
+	defer func() {
+		if v := recover(); v != nil && !p.ok {
+			p.ok, p.value = true, v
+		}
+	}()
+	f()
+}
+
+func (p *panicked) repanic() {
+	if p.ok {
+		panic(p.value)
+	}
 }
 
 // mostEjected returns how many of keys keys may be open when the detector
@@ -425,6 +466,10 @@ func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.T
 	defer d.mu.Unlock()
 	now = g.now()
 	if next := *d.next.Load(); now.Before(next) {
+		if now.Before(next.Add(-d.cfg.Interval)) { // the clock went back
+			next = now.Add(d.cfg.Interval)
+			d.next.Store(&next)
+		}
 		if d.timer != nil && d.due.Load() {
 			// Called early, or the timer ran ahead of the clock: lower
 			// the flag, or every Get would come here until next.
@@ -476,8 +521,9 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 		if base == 0 {
 			base = e.b.OpenTiming().Timeout
 		}
-		m := &e.mark
-		ejectionFor(&m.shadowEjections, &m.shadowUntil, base, now, g.detect.cfg.EjectForget)
+		g.mu.Lock()
+		ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
+		g.mu.Unlock()
 	}
 }
 
@@ -498,15 +544,21 @@ type sample[K comparable, T any] struct {
 // place in the group's cap), is no candidate and is not judged. Called
 // with the detector's mutex held.
 func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], open, shadowHeld, keys int) {
+	type held struct {
+		k           K
+		e           *entry[T]
+		shadowUntil time.Time
+	}
 	g.mu.Lock()
-	entries := make(map[K]*entry[T], len(g.all))
+	entries := make([]held, 0, len(g.all))
 	for k, e := range g.all {
-		entries[k] = e
+		entries = append(entries, held{k, e, e.mark.ej.shadowUntil})
 	}
 	g.mu.Unlock()
 
 	samples := make([]sample[K, T], 0, len(entries))
-	for k, e := range entries {
+	for _, h := range entries {
+		k, e := h.k, h.e
 		m := e.b.Metrics()
 		// Counts only grow; a key counted from zero is new.
 		ds, df := m.Successes-e.mark.successes, m.Failures-e.mark.failures
@@ -516,7 +568,7 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], op
 		if s.calls > 0 {
 			s.failRate = float64(df) / float64(s.calls)
 		}
-		shadowOut := !e.mark.shadowUntil.IsZero() && !now.After(e.mark.shadowUntil)
+		shadowOut := !h.shadowUntil.IsZero() && !now.After(h.shadowUntil)
 		if shadowOut {
 			// Open, had the detector enforced (and half-open at the
 			// end of its period, when probes would decide): its calls
@@ -654,27 +706,28 @@ func meanStdev[K comparable, T any](samples []sample[K, T]) (mean, sd float64) {
 
 // eject opens the circuit of an outlier, if it is still held and closed
 // with no manual mode, and the cap has room; why is the evidence of its
-// transition. It reports whether it opened it.
-func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
+// transition. It sets *opened when it opens it, before the breaker's
+// callbacks run (one may panic).
+func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	g.mu.Lock()
 	e := g.all[key]
 	g.mu.Unlock()
 	if e == nil {
-		return false
+		return
 	}
 	if m := e.b.Metrics(); m.State != breaker.Closed || m.Mode != breaker.ModeNone {
-		return false
+		return
 	}
 	if c := g.cap; c != nil {
 		c.mu.Lock()
 		if e.mark.out {
 			c.mu.Unlock()
-			return false
+			return
 		}
 		if !c.takeLocked(&e.mark) {
 			c.refusedLocked(key, "outlier", now, c.held)
 			c.mu.Unlock()
-			return false
+			return
 		}
 		delete(c.kept, key)
 		c.mu.Unlock()
@@ -684,6 +737,6 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string) bool {
 		d = e.b.OpenTiming().Timeout
 	}
 	d = g.rememberEjection(e, d, now)
+	*opened = true
 	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
-	return true
 }
