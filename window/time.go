@@ -337,10 +337,13 @@ func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
 // afterwards.
 func (w *Time) count(st *callStripe, ns int64, failed, slow bool) (k, calls int64, head bool) {
 	h := w.head.Load()
-	if !failed && !slow && w.holds(h, ns) {
-		// The common case, a success in the head bucket: one
-		// compare-and-swap, unless another goroutine wrote the word
-		// between its load and the swap.
+	if !failed && !slow && w.holdsOrAfter(h, ns) {
+		// The common case, a success in the head bucket, or one timed
+		// before it, which counts into it too: one compare-and-swap,
+		// unless another goroutine wrote the word between its load and
+		// the swap. (A late call through record cost a division: a
+		// goroutine whose clock lagged another's by a bucket paid it on
+		// every call, and parallel Record cost twice serial.)
 		word := &st.calls[h&w.mask]
 		if calls, ok := inc(word, w.tag(h)); ok {
 			return h, calls, w.settled(h)
@@ -768,6 +771,18 @@ func (w *Time) holds(h, ns int64) bool {
 	// ns - start is exact as a uint64 when ns >= start.
 	start := h * w.width
 	return ns >= start && uint64(ns-start) < uint64(w.width)
+}
+
+// holdsOrAfter reports whether ns falls in bucket h or before it, so that
+// a call at ns counts into h: h is the head, and a time older than the
+// head counts into it. Like holds, it is false for noHead and the few
+// lowest buckets.
+func (w *Time) holdsOrAfter(h, ns int64) bool {
+	if uint64(h-w.low) > uint64(w.high) {
+		return false
+	}
+	start := h * w.width
+	return ns < start || uint64(ns-start) < uint64(w.width)
 }
 
 // tag is the lap tag of bucket k: its lap's low tagBits bits, and tagLive.
