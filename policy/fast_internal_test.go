@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/internal/fastrec"
@@ -103,6 +104,27 @@ func TestFastSuccessIntoSealedWindow(t *testing.T) {
 		r.Retire()
 		if got := r.Window().Sum(at).Calls; got != 0 {
 			t.Errorf("%v: %d calls once retired, want 0", p, got)
+		}
+	}
+}
+
+// TestTimedPoliciesFillTheirLines pins the fault behind the bimodal
+// parallel Window Records: a WindowPolicy of 32 bytes shared its cache
+// line with the next object of its size class, and when that object was
+// written on every call (a parallel benchmark's testing.PB), every Record
+// on another core missed its cache. The policies every call reads fill
+// whole cache lines, which the allocator places on lines of their own.
+func TestTimedPoliciesFillTheirLines(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		size uintptr
+	}{
+		{"WindowPolicy", unsafe.Sizeof(WindowPolicy{})},
+		{"RatePolicy", unsafe.Sizeof(RatePolicy{})},
+		{"SlowPolicy", unsafe.Sizeof(SlowPolicy{})},
+	} {
+		if c.size%lineSize != 0 {
+			t.Errorf("%s is %d bytes, not a multiple of %d: it shares a cache line with its neighbour", c.name, c.size, lineSize)
 		}
 	}
 }
