@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,12 +20,25 @@ var (
 )
 
 // floor is what a breaker is measured against: the call plus one atomic add
-// and load on a counter alone on its cache line.
+// and load on a counter alone on its cache line. lines are three such
+// counters, for the three locked instructions of a serial closed call
+// under Rate or Window (the Record fence's two and the window's count).
 var floor struct {
-	_ [64]byte
-	n atomic.Int64
-	_ [56]byte
+	_     [64]byte
+	n     atomic.Int64
+	_     [56]byte
+	lines [3]struct {
+		n atomic.Int64
+		_ [56]byte
+	}
 }
+
+// floorToken is what Allow and Done must do beyond Execute's work: take a
+// token from a sync.Pool, move it on with a compare-and-swap (the first
+// report of a permit is the only one) and put it back.
+type floorToken struct{ seq atomic.Uint64 }
+
+var floorTokens = sync.Pool{New: func() any { return new(floorToken) }}
 
 func BenchmarkFloor(b *testing.B) {
 	ctx := context.Background()
@@ -51,6 +65,28 @@ func BenchmarkFloor(b *testing.B) {
 				floor.n.Load()
 			}
 		})
+	})
+	// The floor of a serial closed call under Rate or Window: three
+	// locked instructions, on lines no other core writes.
+	b.Run("mode=three-adds", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ok(ctx)
+			floor.lines[0].n.Add(1)
+			floor.lines[1].n.Add(1)
+			floor.lines[2].n.Add(-1)
+		}
+	})
+	// The floor of Allow and Done beyond Execute: the token's pool and
+	// compare-and-swap, without the call.
+	b.Run("mode=token", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			t := floorTokens.Get().(*floorToken)
+			s := t.seq.Load()
+			t.seq.CompareAndSwap(s, s+1)
+			floorTokens.Put(t)
+		}
 	})
 }
 

@@ -58,6 +58,23 @@ func BenchmarkPolicyRecord(b *testing.B) {
 	}
 }
 
+// BenchmarkPolicyReset is the cost of a policy's Reset, which a breaker
+// calls each time its circuit closes: a time-window policy takes a new
+// window (its B/op is the window's size), so that a closed success needs
+// no Record fence (docs/performance.md).
+func BenchmarkPolicyReset(b *testing.B) {
+	for _, p := range policies {
+		b.Run("policy="+p.name, func(b *testing.B) {
+			pol := p.make()
+			pol.Record(policy.Call{At: start}.WithDuration(time.Millisecond))
+			b.ReportAllocs()
+			for b.Loop() {
+				pol.Reset()
+			}
+		})
+	}
+}
+
 // BenchmarkPolicyRecordParallel is the twin of BenchmarkPolicyRecord with
 // every core recording into one policy, as concurrent calls through one
 // breaker do: it shows contention on the policy's shared words.

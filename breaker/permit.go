@@ -3,8 +3,8 @@ package breaker
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/tripwire-go/tripwire/internal/fsm"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -29,16 +29,26 @@ type Permit[T any] struct {
 	// seq+1, so a stale copy's report can never match it again.
 	tok *token
 	seq uint64
+	// w is the word of a permit granted on Allow's shortcut, whose
+	// ticket is that word alone; inToken for any other, whose ticket is
+	// the token's. Carrying it here spares Allow the stores to the token
+	// and Done the load from it, and the permit stays in registers.
+	w fsm.Word
 }
 
+// inToken is Permit.w of a permit whose ticket is in its token: a word
+// with a state no circuit is in.
+const inToken = fsm.Word(3)
+
 // token is the shared part of a permit and its copies. Keeping the ticket
-// here rather than in the Permit keeps a Permit at three words, which Go
+// here rather than in the Permit keeps a Permit at four words, which Go
 // passes in registers: a larger one went through memory, and copying it
 // cost more than the token does.
 type token struct {
 	seq atomic.Uint64
 	// t is written by Allow before the permit exists and read by the one
-	// report that moved seq on, before the token goes back to the pool.
+	// report that moved seq on, before the token goes back to the pool;
+	// only for a permit whose w is inToken.
 	t ticket
 }
 
@@ -69,11 +79,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	w := b.load()
 	if w.Plain() && !b.gated.Load() {
 		tok := tokens.Get().(*token)
-		// Field by field: a ticket built aside and copied in whole was
-		// read back in wider loads than it was written with, and the
-		// stalled store forward cost more than the rest of Allow.
-		tok.t.w, tok.t.start, tok.t.gate = w, time.Time{}, nil
-		return Permit[T]{b: b, tok: tok, seq: tok.seq.Load()}, nil
+		return Permit[T]{b: b, tok: tok, seq: tok.seq.Load(), w: w}, nil
 	}
 	if err := b.fastRejection(w); err != nil {
 		return Permit[T]{}, err
@@ -88,7 +94,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	}
 	tok := tokens.Get().(*token)
 	tok.t = t
-	return Permit[T]{b: b, tok: tok, seq: tok.seq.Load()}, nil
+	return Permit[T]{b: b, tok: tok, seq: tok.seq.Load(), w: inToken}, nil
 }
 
 // claim reports whether this is the first report of the permit. The
@@ -96,6 +102,14 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 // before anything else: the next Allow may take it from then on.
 func (p Permit[T]) claim() bool {
 	return p.tok != nil && p.tok.seq.CompareAndSwap(p.seq, p.seq+1)
+}
+
+// ticket returns the ticket of a claimed permit.
+func (p Permit[T]) ticket() ticket {
+	if p.w == inToken {
+		return p.tok.t
+	}
+	return ticket{w: p.w}
 }
 
 // release returns the token of a claimed permit to the pool.
@@ -112,11 +126,10 @@ func (p Permit[T]) Done(result T, err error) {
 		return
 	}
 	b := p.b
-	if w := p.tok.t.w; err == nil && b.classify == nil && w.Plain() && b.needs.Load()&(uint32(policy.NeedDuration)|needObserved) == 0 {
+	if w := p.w; err == nil && b.classify == nil && w.Plain() && b.needs.Load()&(uint32(policy.NeedDuration)|needObserved) == 0 {
 		// Execute's shortcut for a plain success of a closed circuit,
-		// under the same conditions. It reads the word alone from the
-		// token: copying the whole ticket, just written by Allow, cost a
-		// stalled store forward (a fifth of BenchmarkAllow's time).
+		// under the same conditions (a permit whose ticket is in its
+		// token has no plain word).
 		p.release()
 		b.count(Success)
 		if c := b.consecutive.Load(); c != nil && c.Streak() == 0 && b.load() == w {
@@ -125,8 +138,7 @@ func (p Permit[T]) Done(result T, err error) {
 		b.succeeded(w)
 		return
 	}
-	t := p.tok.t
-	p.tok.t.obs = nil // Allow's shortcut does not clear it
+	t := p.ticket()
 	p.release()
 	finished := false
 	defer func() {
@@ -154,10 +166,19 @@ func (p Permit[T]) Done(result T, err error) {
 // after all, or when its caller gave up. It is to Allow what
 // rate.Reservation.Cancel is to rate.Limiter.Reserve.
 func (p Permit[T]) Release() {
-	if p.claim() {
-		t := p.tok.t
-		p.tok.t.obs = nil
-		p.release()
-		p.b.finish(t, Ignored)
+	if !p.claim() {
+		return
 	}
+	if w := p.w; w != inToken {
+		// Not through ticket: a ticket built in one of two ways is
+		// built in memory, and read back in wider loads than it was
+		// written with, a stalled store forward that cost a third of
+		// Allow and Release.
+		p.release()
+		p.b.finish(ticket{w: w}, Ignored)
+		return
+	}
+	t := p.tok.t
+	p.release()
+	p.b.finish(t, Ignored)
 }

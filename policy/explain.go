@@ -126,7 +126,7 @@ func (p *ConsecutivePolicy) Explain(time.Time) Account {
 // Explain gives the failures of the trailing window at now against the
 // threshold: "window: 5 failures (threshold 5) in the last 1m0s".
 func (p *WindowPolicy) Explain(now time.Time) Account {
-	s := p.w.Sum(now)
+	s := p.win().Sum(now)
 	return Account{
 		Rule: "window", Tripped: s.Failures >= max(p.failures, 1), Counted: s.Failures, Calls: s.Calls, Over: p.over,
 		Text: "window: " + strconv.FormatInt(s.Failures, 10) + " failures of " + strconv.FormatInt(s.Calls, 10) +
@@ -137,7 +137,7 @@ func (p *WindowPolicy) Explain(now time.Time) Account {
 // Explain gives the share of failures of the trailing window at now:
 // "rate: 12 of 31 calls failed (38.7% ≥ 25%) in the last 10s".
 func (p *RatePolicy) Explain(now time.Time) Account {
-	s := p.w.Sum(now)
+	s := p.win().Sum(now)
 	return Account{
 		Rule: "rate", Tripped: p.reached(s.Failures, s.Calls), Counted: s.Failures, Calls: s.Calls, Over: p.over,
 		Text: "rate: " + p.share.text(s.Failures, s.Calls, "failed") + " in the last " + p.over.String(),
@@ -147,7 +147,7 @@ func (p *RatePolicy) Explain(now time.Time) Account {
 // Explain gives the share of slow calls of the trailing window at now:
 // "slow: 18 of 20 calls slower than 1s (90.0% ≥ 80%) in the last 1m0s".
 func (p *SlowPolicy) Explain(now time.Time) Account {
-	s := p.w.Sum(now)
+	s := p.win().Sum(now)
 	return Account{
 		Rule: "slow", Tripped: p.reached(s.Slow, s.Calls), Counted: s.Slow, Calls: s.Calls, Over: p.over,
 		Text: "slow: " + p.share.text(s.Slow, s.Calls, "slower than "+p.threshold.String()) + " in the last " + p.over.String(),
@@ -168,7 +168,7 @@ func (p *LastNPolicy) Explain(time.Time) Account {
 // now: "when: 12 failures, 0 slow, of 31 calls in the last 10s; 3 failures
 // in a row (predicate true)". It calls the predicate once.
 func (p *WhenPolicy) Explain(now time.Time) Account {
-	s := p.w.Sum(now)
+	s := p.win().Sum(now)
 	n := Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow}
 	if k := p.streak.Load(); k > 0 {
 		n.ConsecutiveFailures = k

@@ -68,14 +68,14 @@ func (p *ConsecutivePolicy) TakeOver(prev Policy, _ time.Time) bool {
 // timeWindow gives the window of a time-window policy.
 type timeWindow interface{ timeWindow() *window.Time }
 
-func (p *timed) timeWindow() *window.Time { return p.w }
+func (p *timed) timeWindow() *window.Time { return p.win() }
 
 // takeOver takes over the calls of prev, a time-window policy, within
 // p's span.
 func (p *timed) takeOver(prev Policy, now time.Time) bool {
 	q, ok := prev.(timeWindow)
 	if ok {
-		p.w.TakeOver(q.timeWindow(), now)
+		p.win().TakeOver(q.timeWindow(), now)
 	}
 	return ok
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripwire-go/tripwire/window"
@@ -16,19 +17,33 @@ import (
 // call counts until it is over old, less at most over/16. They ask for the
 // time of a call to within a quarter of a bucket (NeedTimeWithin), so that
 // a breaker on the real clock need not read the clock for every call.
+//
+// Reset gives the policy a new window rather than clearing the one it
+// has, and a reconfiguration seals the window of the policy it replaces:
+// so a breaker records a closed success into a Window or a Rate without
+// its Record fence (see internal/fastrec and fast.go).
 type timed struct {
 	owner
 	over time.Duration
-	w    *window.Time
+	cur  atomic.Pointer[window.Time]
 }
 
-// newTimed returns the window of a policy over the trailing over. A
+// init gives the policy its window over the trailing over. A
 // non-positive over, which Bind reports, gets the shortest window, so
 // that an unvalidated policy still never panics.
-func newTimed(over time.Duration) timed { return timed{over: over, w: window.NewTime(over)} }
+func (p *timed) init(over time.Duration) {
+	p.over = over
+	p.cur.Store(window.NewTime(over))
+}
 
-// Reset forgets every call recorded.
-func (p *timed) Reset() { p.w.Reset() }
+// win returns the policy's current window.
+func (p *timed) win() *window.Time { return p.cur.Load() }
+
+// Reset forgets every call recorded: the policy takes a new window, which
+// keeps what window.Time.Reset keeps (the newest time seen). A call
+// recording into the old one meanwhile counts into a window that is no
+// longer read.
+func (p *timed) Reset() { p.cur.Store(renewed(p.cur.Load())) }
 
 // judge reports whether the share of the window's calls that part counts
 // reaches the ratio, given part and the calls from RecordBounds: exact
@@ -57,9 +72,19 @@ func (p *timed) bind(b *Binding, validate error) error {
 	if validate != nil {
 		return validate
 	}
-	b.NeedTimeWithin(p.w.Width() / timeWithinBucket)
+	b.NeedTimeWithin(p.win().Width() / timeWithinBucket)
 	return p.claim(b)
 }
+
+// lineSize is the size of a cache line. Window, Rate and Slow are padded
+// to it: every call reads them, and Go's allocator places an object of 64
+// bytes on a line of its own, where one of 32 or 40 shared its line with
+// whatever came next, read on every call and written perhaps on every
+// call by another core. (A Window of 32 bytes sat beside the testing.PB of
+// a parallel benchmark, which its goroutine writes on every call: its
+// parallel Records cost 1.5 to 1.9 times its serial ones, where Rate's, on
+// the same window, cost half; see TestTimedPoliciesFillTheirLines.)
+const lineSize = 64
 
 // timeWithinBucket is how many times finer than a bucket the time-window
 // policies need the time of a call: a call placed in its bucket by a time
@@ -75,6 +100,7 @@ const timeWithinBucket = 4
 type WindowPolicy struct {
 	timed
 	failures int64
+	_        [64 - 32]byte // a cache line of its own: see lineSize
 }
 
 // Window returns a policy that trips when failures calls have failed within
@@ -89,7 +115,9 @@ type WindowPolicy struct {
 // over/64 early (see [Binding.NeedTimeWithin]), which moves it by as much. A failures below 1 or an over that is not positive is
 // reported by breaker.New as an invalid configuration.
 func Window(failures int, over time.Duration) *WindowPolicy {
-	return &WindowPolicy{timed: newTimed(over), failures: int64(failures)}
+	p := &WindowPolicy{failures: int64(failures)}
+	p.init(over)
+	return p
 }
 
 // Record counts c at c.At and reports whether the failures within the
@@ -98,7 +126,7 @@ func Window(failures int, over time.Duration) *WindowPolicy {
 func (p *WindowPolicy) Record(c Call) bool {
 	// The verdict needs no call count: RecordBounds gives the failures
 	// exactly and spares the sum of every core's call counts.
-	return p.w.RecordBounds(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
+	return p.win().RecordBounds(c.At, window.Mark(c.Failed, false)).Failures >= max(p.failures, 1)
 }
 
 // Bind reports a failures below 1 or an over that is not positive, asks
@@ -122,6 +150,7 @@ func (p *WindowPolicy) String() string {
 type RatePolicy struct {
 	timed
 	share
+	_ [64 - 40]byte // a cache line of its own: see lineSize
 }
 
 // Rate returns a policy that trips when, within the trailing over, at least
@@ -139,15 +168,17 @@ type RatePolicy struct {
 // minCalls below 1 or an over that is not positive is reported by
 // breaker.New as an invalid configuration.
 func Rate(ratio float64, minCalls int, over time.Duration) *RatePolicy {
-	return &RatePolicy{timed: newTimed(over), share: share{ratio, int64(minCalls)}}
+	p := &RatePolicy{share: share{ratio, int64(minCalls)}}
+	p.init(over)
+	return p
 }
 
 // Record counts c at c.At and reports whether the share of failures within
 // the window reaches the ratio.
 func (p *RatePolicy) Record(c Call) bool {
-	m := window.Mark(c.Failed, false)
-	s := p.w.RecordBounds(c.At, m)
-	return p.judge(p.w, c.At, s.Failures, s.Calls, m != 0, false)
+	m, w := window.Mark(c.Failed, false), p.win()
+	s := w.RecordBounds(c.At, m)
+	return p.judge(w, c.At, s.Failures, s.Calls, m != 0, false)
 }
 
 // Bind reports a ratio outside (0, 1], a minCalls below 1 or an over that
@@ -173,6 +204,7 @@ type SlowPolicy struct {
 	timed
 	share
 	threshold time.Duration
+	_         [64 - 48]byte // a cache line of its own: see lineSize
 }
 
 // Slow returns a policy that trips when, within the trailing over, at least
@@ -188,16 +220,18 @@ type SlowPolicy struct {
 // positive, a ratio outside (0, 1] or a minCalls below 1 is reported by
 // breaker.New as an invalid configuration.
 func Slow(threshold time.Duration, ratio float64, minCalls int, over time.Duration) *SlowPolicy {
-	return &SlowPolicy{timed: newTimed(over), share: share{ratio, int64(minCalls)}, threshold: threshold}
+	p := &SlowPolicy{share: share{ratio, int64(minCalls)}, threshold: threshold}
+	p.init(over)
+	return p
 }
 
 // Record counts c at c.At, as slow if c.Duration() is above the threshold,
 // and reports whether the share of slow calls within the window reaches
 // the ratio.
 func (p *SlowPolicy) Record(c Call) bool {
-	m := window.Mark(c.Failed, c.Duration() > p.threshold)
-	s := p.w.RecordBounds(c.At, m)
-	return p.judge(p.w, c.At, s.Slow, s.Calls, m != 0, true)
+	m, w := window.Mark(c.Failed, c.Duration() > p.threshold), p.win()
+	s := w.RecordBounds(c.At, m)
+	return p.judge(w, c.At, s.Slow, s.Calls, m != 0, true)
 }
 
 // Bind reports a threshold that is not positive, a ratio outside (0, 1], a

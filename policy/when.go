@@ -83,7 +83,8 @@ type WhenPolicy struct {
 // is reported by breaker.New as an invalid configuration. opts may ask for
 // slow calls to be counted ([SlowerThan]).
 func When(over time.Duration, trip func(c Counts) bool, opts ...WhenOption) *WhenPolicy {
-	p := &WhenPolicy{timed: newTimed(over), trip: trip}
+	p := &WhenPolicy{trip: trip}
+	p.init(over)
 	for _, o := range opts {
 		if o != nil {
 			o(p)
@@ -96,7 +97,7 @@ func When(over time.Duration, trip func(c Counts) bool, opts ...WhenOption) *Whe
 // of SlowerThan), moves the streak on, and reports what trip says of the
 // counts.
 func (p *WhenPolicy) Record(c Call) bool {
-	s := p.w.RecordSum(c.At, window.Mark(c.Failed, p.slow && c.Duration() > p.threshold))
+	s := p.win().RecordSum(c.At, window.Mark(c.Failed, p.slow && c.Duration() > p.threshold))
 	n := Counts{Calls: s.Calls, Failures: s.Failures, Slow: s.Slow}
 	if c.Failed {
 		n.ConsecutiveFailures = p.step(1)
@@ -133,7 +134,7 @@ const maxStreak = 1<<63 - 1
 
 // Reset forgets every call recorded, and the streak.
 func (p *WhenPolicy) Reset() {
-	p.w.Reset()
+	p.timed.Reset()
 	p.streak.Store(0)
 }
 

@@ -54,3 +54,20 @@ func BenchmarkTimeRecordSumParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTimeRecordLate is a success timed a bucket before the head, as
+// on a goroutine whose clock lags another's that moved the head on: it
+// counts into the head, and should cost what a success in it does.
+func BenchmarkTimeRecordLate(b *testing.B) {
+	for _, c := range clocks() {
+		b.Run("clock="+c.name, func(b *testing.B) {
+			w := window.NewTime(time.Minute)
+			w.Record(c.start.Add(10*time.Second), 0)
+			late := c.start.Add(5 * time.Second)
+			b.ReportAllocs()
+			for b.Loop() {
+				w.RecordBounds(late, 0)
+			}
+		})
+	}
+}

@@ -331,16 +331,99 @@ func (w *Time) recordBounds(st *callStripe, now time.Time, m Marks) Counts {
 	return c
 }
 
+// recordHead is RecordBounds for a success that counts into the head
+// bucket with one compare-and-swap; it counts nothing, and reports
+// false, for any other (a time past the head bucket, a word another
+// goroutine wrote meanwhile, a sealed word). It is the fast path of
+// internal/fastrec: a caller that gets false records the call again,
+// through its fenced path.
+func (w *Time) recordHead(now time.Time) (Counts, bool) {
+	ns, h := w.nanos(now), w.head.Load()
+	if !w.holdsOrAfter(h, ns) {
+		return Counts{}, false
+	}
+	calls, ok := inc(&w.stripe().calls[h&w.mask], w.tag(h))
+	if !ok {
+		return Counts{}, false
+	}
+	if !w.settled(h) {
+		return w.Sum(now), true // the head moved on meanwhile: rare
+	}
+	c, ok := w.cached(h)
+	if !ok {
+		c = w.cacheOlder(h)
+	}
+	s, tag := &w.slots[h&w.mask], w.tag(h)
+	f, _ := count(s.failures.Load(), tag)
+	sl, _ := count(s.slow.Load(), tag)
+	c.add(Counts{Calls: calls, Failures: f, Slow: sl})
+	return c, true
+}
+
+// renewed returns an empty window like w that keeps what Reset keeps:
+// the newest bucket recorded into, and the anchor of monotonic times. It
+// is Reset for a caller that replaces the window rather than clear it
+// (see internal/fastrec): a Record into w meanwhile changes nothing the
+// new window holds.
+func (w *Time) renewed() *Time {
+	n := &Time{width: w.width, shift: w.shift, mask: w.mask, low: w.low, high: w.high,
+		stripes: make([]callStripe, len(w.stripes)), smask: w.smask}
+	n.head.Store(w.head.Load())
+	if w.anchored.Load() == 2 {
+		n.anchor, n.anchorNano = w.anchor, w.anchorNano
+		n.anchored.Store(2)
+	}
+	return n
+}
+
+// seal clears tagLive in every call counter word: inc, which wants the
+// live tag, fails on a sealed word, while count reads it as before. It is
+// a compare-and-swap per word, so an inc on a word either landed before
+// the word was sealed or fails. Only inc may write a sealed window (see
+// internal/fastrec): bump would take a sealed word for an older lap.
+func (w *Time) seal() {
+	for j := range w.stripes {
+		for i := range w.stripes[j].calls {
+			word := &w.stripes[j].calls[i]
+			for {
+				old := word.Load()
+				if old&(tagLive<<countBits) == 0 || word.CompareAndSwap(old, old&^(tagLive<<countBits)) {
+					break
+				}
+			}
+		}
+	}
+}
+
+// unseal undoes seal. An empty word stays empty: a sealed word of count
+// zero reads as zero either way.
+func (w *Time) unseal() {
+	for j := range w.stripes {
+		for i := range w.stripes[j].calls {
+			word := &w.stripes[j].calls[i]
+			for {
+				old := word.Load()
+				if old == 0 || old&(tagLive<<countBits) != 0 || word.CompareAndSwap(old, old|tagLive<<countBits) {
+					break
+				}
+			}
+		}
+	}
+}
+
 // count counts one call at ns, in nanoseconds since the Unix epoch, into
 // the stripe st. It returns the bucket it counted into, st's call count of
 // that bucket just after it, and whether that bucket was still the head
 // afterwards.
 func (w *Time) count(st *callStripe, ns int64, failed, slow bool) (k, calls int64, head bool) {
 	h := w.head.Load()
-	if !failed && !slow && w.holds(h, ns) {
-		// The common case, a success in the head bucket: one
-		// compare-and-swap, unless another goroutine wrote the word
-		// between its load and the swap.
+	if !failed && !slow && w.holdsOrAfter(h, ns) {
+		// The common case, a success in the head bucket, or one timed
+		// before it, which counts into it too: one compare-and-swap,
+		// unless another goroutine wrote the word between its load and
+		// the swap. (A late call through record cost a division: a
+		// goroutine whose clock lagged another's by a bucket paid it on
+		// every call, and parallel Record cost twice serial.)
 		word := &st.calls[h&w.mask]
 		if calls, ok := inc(word, w.tag(h)); ok {
 			return h, calls, w.settled(h)
@@ -770,14 +853,29 @@ func (w *Time) holds(h, ns int64) bool {
 	return ns >= start && uint64(ns-start) < uint64(w.width)
 }
 
+// holdsOrAfter reports whether ns falls in bucket h or before it, so that
+// a call at ns counts into h: h is the head, and a time older than the
+// head counts into it. Like holds, it is false for noHead and the few
+// lowest buckets.
+func (w *Time) holdsOrAfter(h, ns int64) bool {
+	if uint64(h-w.low) > uint64(w.high) {
+		return false
+	}
+	start := h * w.width
+	return ns < start || uint64(ns-start) < uint64(w.width)
+}
+
 // tag is the lap tag of bucket k: its lap's low tagBits bits, and tagLive.
 // (The shift is below 5; saying that it is below 64 spares a check of the
 // shift.)
 func (w *Time) tag(k int64) uint32 { return tagLive | uint32(k>>(w.shift&63))&tagMask }
 
 // count returns the count a word holds for tag, and whether it holds tag.
+// A sealed word (see seal) holds its tag without tagLive, and counts for
+// the tag all the same; an empty word, all zero, counts nothing whatever
+// the tag it seems to hold.
 func count(word uint64, tag uint32) (int64, bool) {
-	if uint32(word>>countBits) != tag {
+	if uint32(word>>countBits)|tagLive != tag {
 		return 0, false
 	}
 	return int64(word & countMask), true

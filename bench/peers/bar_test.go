@@ -19,11 +19,11 @@ var (
 // a bar against gobreaker's rolling window, in the scenarios of
 // BenchmarkPeers: the median over rounds of tripwire's time per call
 // divided by gobreaker's, the two measured side by side in each round.
-// The target is 4× faster (0.25), not met on a machine whose clock read
-// alone costs a quarter of gobreaker's call (docs/performance.md); the
-// bar, with room for a noisy two-core machine, is that tripwire stays
-// faster. It runs with -bar, not
-// under the race detector (ci.sh runs it):
+// The target is 4× faster (0.25); the bar, with room for a noisy
+// two-core machine, is twice as fast. A closed success then costs a
+// window's one compare-and-swap and no Record fence, where gobreaker
+// takes a mutex and reads the clock twice (docs/performance.md). It runs
+// with -bar, not under the race detector (ci.sh runs it):
 //
 //	go test . -run '^TestPerformanceBar$' -v -bar
 func TestPerformanceBar(t *testing.T) {
@@ -46,7 +46,7 @@ func TestPerformanceBar(t *testing.T) {
 		t.Fatalf("no benchmark %s/%s/%s", scenario, lib, mode)
 		return nil
 	}
-	const target, bar = 0.25, 1.0
+	const target, bar = 0.25, 0.5
 	for _, sc := range []string{"rate-closed-success", "rate-counted-closed-success", "window-closed-success"} {
 		for _, mode := range []string{"serial", "parallel"} {
 			us, them := find(sc, "tripwire", mode), find(sc, "gobreaker", mode)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tripwire-go/tripwire/internal/fastrec"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -91,6 +92,10 @@ type Machine struct {
 
 	// rec registers the calls inside Record; see close.
 	rec recorders
+	// fast is the policy's fast path for closed successes, which need no
+	// registration (see internal/fastrec), or nil. Reconfigure replaces
+	// it, before it publishes the word of the new policy.
+	fast atomic.Pointer[fastBox]
 
 	// lim holds the settings that half-open calls read without the lock;
 	// Reconfigure replaces it.
@@ -149,6 +154,7 @@ type Opens struct {
 // New returns a closed machine. now is the time it starts in its state.
 func New(cfg Config, now time.Time) *Machine {
 	m := &Machine{cfg: cfg, since: now, epoch: now}
+	m.fast.Store(fastOf(cfg.Policy))
 	m.lim.Store(limitsOf(cfg))
 	m.open.Store(&period{until: now})
 	return m
@@ -174,12 +180,23 @@ func (m *Machine) Load() Word { return Word(m.word.Load()) }
 // While it checks w and records, it is registered with the recorders, so
 // that close can wait for it before resetting the policy: a result that
 // passed the check reaches the policy before the Reset, never after it.
+// A success for a policy with a fast path is not registered: it reads the
+// policy's window before it checks w again, which keeps it out of the
+// policy after a Reset or a Reconfigure by itself (see internal/fastrec).
 func (m *Machine) Record(w Word, c policy.Call) bool {
 	if w&rampBit != 0 {
 		return m.recordRamp(w, c)
 	}
 	if m.Load() != w || w&(muteBit|dueBit) != 0 {
 		return m.recordLate(w, c) // or muted, or fenced by a Reconfigure
+	}
+	if f := m.fast.Load(); f != nil && !c.Failed {
+		win := f.r.Window()
+		if m.Load() == w {
+			if trip, ok := f.r.RecordSuccess(win, c.At); ok {
+				return trip
+			}
+		}
 	}
 	n := m.rec.enter(w.Gen())
 	if m.Load() != w {
@@ -724,4 +741,15 @@ func (m *Machine) publish(from, to Word, now time.Time, cause Cause, report bool
 		m.queue = append(m.queue, t)
 		m.queued.Add(1)
 	}
+}
+
+// fastBox holds a policy's fastrec.Recorder.
+type fastBox struct{ r fastrec.Recorder }
+
+// fastOf returns p's fast path, or nil.
+func fastOf(p policy.Policy) *fastBox {
+	if r := fastrec.Of(p); r != nil {
+		return &fastBox{r}
+	}
+	return nil
 }

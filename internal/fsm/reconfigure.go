@@ -64,10 +64,21 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	m.resetting = true // a probe admitted before cannot open the circuit meanwhile
 	m.mu.Unlock()
 
+	// The old policy's fast path: sealed once the registered calls are
+	// drained, so that a success that passed its check before the fence
+	// either counts before the handover reads the old policy, or fails
+	// and goes to the new one (see internal/fastrec).
+	old := m.fast.Load()
+	if next := fastOf(cfg.Policy); old != nil && next != nil && next.r == old.r {
+		old = nil // the same policy again: it goes on counting
+	}
 	done := false
 	defer func() {
 		if done {
 			return
+		}
+		if old != nil {
+			old.r.Unseal()
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -79,10 +90,18 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 		m.swapping.Store(false)
 	}()
 	m.rec.drain(last)
+	if old != nil {
+		old.r.Seal()
+	}
 	if handover != nil {
 		handover()
 	}
 	done = true
+	if old != nil {
+		// Its counts are the new policy's now; a success still on its
+		// way to its sealed window fails there and goes to the new one.
+		old.r.Retire()
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -90,6 +109,7 @@ func (m *Machine) Reconfigure(cfg Config, now time.Time, handover func()) {
 	m.cfg.Policy, m.cfg.OpenFor, m.cfg.Probes, m.cfg.CloseAfter, m.cfg.ProbeTimeout, m.cfg.Forget =
 		cfg.Policy, cfg.OpenFor, cfg.Probes, cfg.CloseAfter, cfg.ProbeTimeout, cfg.Forget
 	m.lim.Store(limitsOf(m.cfg))
+	m.fast.Store(fastOf(m.cfg.Policy)) // before the word: see Record
 	cur := m.Load()
 	switch cur.State() {
 	case Closed:
