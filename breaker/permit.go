@@ -104,10 +104,14 @@ func (p Permit[T]) claim() bool {
 	return p.tok != nil && p.tok.seq.CompareAndSwap(p.seq, p.seq+1)
 }
 
-// ticket returns the ticket of a claimed permit.
+// ticket returns the ticket of a claimed permit. It clears the token's
+// record of the calls observers watch, so that a pooled token holds no
+// record another call may be given next.
 func (p Permit[T]) ticket() ticket {
 	if p.w == inToken {
-		return p.tok.t
+		t := p.tok.t
+		p.tok.t.obs = nil
+		return t
 	}
 	return ticket{w: p.w}
 }
@@ -178,7 +182,7 @@ func (p Permit[T]) Release() {
 		p.b.finish(ticket{w: w}, Ignored)
 		return
 	}
-	t := p.tok.t
+	t := p.ticket()
 	p.release()
 	p.b.finish(t, Ignored)
 }

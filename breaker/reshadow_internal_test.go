@@ -39,7 +39,7 @@ func TestReconfigureShadowsObservedPathBothWays(t *testing.T) {
 		t.Fatalf("with a candidate: gated %v, observed %v", g, o)
 	}
 	p, err := b.Allow()
-	if err != nil || p.tok.t.obs == nil {
+	if err != nil || p.w != inToken || p.tok.t.obs == nil {
 		t.Fatalf("Allow: %v, observed %v", err, p.tok.t.obs)
 	}
 	if err := b.ReconfigureShadows(nil, "", ""); err != nil {
@@ -57,7 +57,7 @@ func TestReconfigureShadowsObservedPathBothWays(t *testing.T) {
 	}
 	// The plain path again: no observed handed out.
 	p, _ = b.Allow()
-	if p.tok.t.obs != nil {
+	if p.w == inToken {
 		t.Fatal("a plain call holds an observed")
 	}
 	p.Done(0, errReshadow)
