@@ -68,7 +68,8 @@ type capState[K comparable] struct {
 	held    int // keys holding a place
 	kept    map[K]*KeptClosed[K]
 	// afterStateRead, in tests, runs in policyReset and allowTrip between
-	// their read of the breaker's state and what they decide from it.
+	// their read of the breaker's state and what they decide from it, and
+	// in capTransition between its decision and its close.
 	afterStateRead func()
 }
 
@@ -278,11 +279,20 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		times = k.Times
 	}
 	c.mu.Unlock()
-	// No place: close it again. Adopt resets the policy, which drops the
-	// key's record (a key whose policy is reset stopped asking), so the
-	// refusal is noted after it, with the count from before.
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
-		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"})
+	if c.afterStateRead != nil {
+		c.afterStateRead()
+	}
+	// No place: close it again, at the generation of t only. A change
+	// made since (an operator's ForceOpen or Reset, a place freed and a
+	// Trip) stands, and its own transition is checked when it is
+	// delivered, after this one: a close decided on t must not undo it.
+	// Adopt resets the policy, which drops the key's record (a key whose
+	// policy is reset stopped asking), so the refusal is noted after it,
+	// with the count from before.
+	if !e.b.AdoptAt(t.Generation, breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
+		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"}) {
+		return
+	}
 	now := g.now()
 	c.mu.Lock()
 	if !e.mark.out { // else evicted meanwhile: the list holds no key the group does not

@@ -247,6 +247,10 @@ type detector struct {
 
 	// What OutlierStats reports; written with mu held, read without.
 	evaluations, found, ejected atomic.Uint64
+
+	// afterStateRead, in tests, runs in eject between its read of the
+	// breaker's state and its open.
+	afterStateRead func()
 }
 
 // OutlierStats counts what a group's outlier detector did since the group
@@ -708,6 +712,12 @@ func meanStdev[K comparable, T any](samples []sample[K, T]) (mean, sd float64) {
 // with no manual mode, and the cap has room; why is the evidence of its
 // transition. It sets *opened when it opens it, before the breaker's
 // callbacks run (one may panic).
+//
+// The open is adopted at the generation of the state eject read
+// (breaker.AdoptAt): an operator's Disable, ForceOpen, Reset or Trip, or
+// any other change, that lands between the read and the open stands, and
+// the key is not ejected this time (the place it took and the ejection it
+// noted are given back).
 func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	g.mu.Lock()
 	e := g.all[key]
@@ -715,20 +725,26 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	if e == nil {
 		return
 	}
-	if m := e.b.Metrics(); m.State != breaker.Closed || m.Mode != breaker.ModeNone {
+	m := e.b.Metrics()
+	if m.State != breaker.Closed || m.Mode != breaker.ModeNone {
 		return
 	}
+	var opens uint64
+	took := false
 	if c := g.cap; c != nil {
 		c.mu.Lock()
 		if e.mark.out {
 			c.mu.Unlock()
 			return
 		}
+		had := e.mark.slot
 		if !c.takeLocked(&e.mark) {
 			c.refusedLocked(key, "outlier", now, c.held)
 			c.mu.Unlock()
 			return
 		}
+		took = !had
+		opens = e.mark.opens
 		delete(c.kept, key)
 		c.mu.Unlock()
 	}
@@ -736,7 +752,30 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	if d == 0 {
 		d = e.b.OpenTiming().Timeout
 	}
+	g.mu.Lock()
+	before := e.mark.ej
+	g.mu.Unlock()
 	d = g.rememberEjection(e, d, now)
+	if g.detect.afterStateRead != nil {
+		g.detect.afterStateRead()
+	}
 	*opened = true
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
+	if e.b.AdoptAt(m.Generation, breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why}) {
+		return
+	}
+	// Stale: something changed the circuit since the read, and stands.
+	*opened = false
+	g.mu.Lock()
+	if r := &e.mark.ej; r.until == now.Add(d) { // as rememberEjection left it
+		r.ejections, r.until = before.ejections, before.until
+	}
+	g.mu.Unlock()
+	if c := g.cap; c != nil && took {
+		c.mu.Lock()
+		// An open of the key heard since took the place as its own.
+		if e.mark.opens == opens {
+			c.giveLocked(&e.mark)
+		}
+		c.mu.Unlock()
+	}
 }
