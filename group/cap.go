@@ -13,6 +13,11 @@ import (
 
 // The cap on open keys (Config.MaxOpenShare, Config.KeepOneClosed).
 //
+// The cap bounds how much of the group's traffic is cut off, so its keys are
+// the live ones: a shadow-only key (breaker.Config.ShadowOnly) rejects
+// nothing whatever it decides, and is none of them. It takes no place and
+// is not among the keys the share is of; its policy is not gated.
+//
 // A key holds a place in the cap while its circuit is not closed. What opens
 // a key decides how the cap is kept:
 //
@@ -309,7 +314,7 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 // fewer may lower the limit. Called with the group's lock held.
 func (g *Group[K, T]) mayEvictLocked(e *entry[T]) bool {
 	c := g.cap
-	if c == nil {
+	if c == nil || e.shadowOnly {
 		return true
 	}
 	c.mu.Lock()
@@ -320,7 +325,7 @@ func (g *Group[K, T]) mayEvictLocked(e *entry[T]) bool {
 // capInLocked counts e in, as a key the group holds now. Called with the
 // group's lock held.
 func (g *Group[K, T]) capInLocked(e *entry[T]) {
-	if c := g.cap; c != nil {
+	if c := g.cap; c != nil && !e.shadowOnly {
 		c.mu.Lock()
 		c.keys++
 		e.mark.out = false
@@ -332,7 +337,7 @@ func (g *Group[K, T]) capInLocked(e *entry[T]) {
 // if it holds one, is free again, and so is any record of it. Called with
 // the group's lock held.
 func (g *Group[K, T]) capOutLocked(key K, e *entry[T]) {
-	if c := g.cap; c != nil {
+	if c := g.cap; c != nil && !e.shadowOnly {
 		c.mu.Lock()
 		c.giveLocked(&e.mark)
 		c.keys--
