@@ -74,8 +74,10 @@ type capState[K comparable] struct {
 	kept    map[K]*KeptClosed[K]
 	// afterStateRead, in tests, runs in policyReset and allowTrip between
 	// their read of the breaker's state and what they decide from it, and
-	// in capTransition between its decision and its close.
+	// in capTransition between its decision and its close. beforeEvict,
+	// in tests, runs in evictIfLocked before it looks at the cap.
 	afterStateRead func()
+	beforeEvict    func()
 }
 
 // limitFor returns how many of n keys may be open at once. As with Envoy's
@@ -309,17 +311,28 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 	c.mu.Unlock()
 }
 
-// mayEvictLocked reports whether the group may evict e (whose circuit may
-// be forgotten) without leaving more keys open than the cap allows: one key
-// fewer may lower the limit. Called with the group's lock held.
-func (g *Group[K, T]) mayEvictLocked(e *entry[T]) bool {
-	c := g.cap
-	if c == nil || e.shadowOnly {
-		return true
+// evictIfLocked evicts e, the breaker of key (whose circuit may be
+// forgotten), unless that would leave more keys open than the cap allows
+// (one key fewer may lower the limit), and reports whether it did. The
+// check and the count out are one step under the cap's lock: a trip of
+// another key that takes a place in between (allowTrip, capTransition: they
+// hold no lock of the group's) would otherwise find the limit of one key
+// more. Called with the group's lock held.
+func (g *Group[K, T]) evictIfLocked(key K, e *entry[T]) bool {
+	if c := g.cap; c != nil && !e.shadowOnly {
+		if c.beforeEvict != nil {
+			c.beforeEvict()
+		}
+		c.mu.Lock()
+		if !e.mark.slot && c.held > c.limitFor(c.keys-1) {
+			c.mu.Unlock()
+			return false
+		}
+		c.outLocked(key, &e.mark)
+		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return e.mark.slot || c.held <= c.limitFor(c.keys-1)
+	g.forgetLocked(key, e)
+	return true
 }
 
 // capInLocked counts e in, as a key the group holds now. Called with the
@@ -339,12 +352,17 @@ func (g *Group[K, T]) capInLocked(e *entry[T]) {
 func (g *Group[K, T]) capOutLocked(key K, e *entry[T]) {
 	if c := g.cap; c != nil && !e.shadowOnly {
 		c.mu.Lock()
-		c.giveLocked(&e.mark)
-		c.keys--
-		e.mark.out = true
-		delete(c.kept, key)
+		c.outLocked(key, &e.mark)
 		c.mu.Unlock()
 	}
+}
+
+// outLocked is capOutLocked with the cap's lock held.
+func (c *capState[K]) outLocked(key K, e *entryMark) {
+	c.giveLocked(e)
+	c.keys--
+	e.out = true
+	delete(c.kept, key)
 }
 
 // KeptClosed returns the keys that the group kept closed, because the cap

@@ -554,10 +554,15 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 
 // evictLocked forgets the breaker of key.
 func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
+	g.capOutLocked(key, e)
+	g.forgetLocked(key, e)
+}
+
+// forgetLocked forgets the breaker of key, the cap's count of it aside.
+func (g *Group[K, T]) forgetLocked(key K, e *entry[T]) {
 	delete(g.all, key)
 	e.evicted = true
 	g.keepMemoryLocked(key, e)
-	g.capOutLocked(key, e)
 	g.queueLocked(key, e, false)
 }
 
@@ -685,8 +690,7 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	p := g.period.Load()
 	evicted := false
 	for k, e := range g.all {
-		if e.seen.Load() < p && evictable(e.b) && g.mayEvictLocked(e) {
-			g.evictLocked(k, e)
+		if e.seen.Load() < p && evictable(e.b) && g.evictIfLocked(k, e) {
 			evicted = true
 		}
 	}
@@ -720,10 +724,7 @@ func (g *Group[K, T]) makeRoomLocked() bool {
 		if len(g.all) <= target {
 			break
 		}
-		if !g.mayEvictLocked(g.all[c.key]) {
-			continue
-		}
-		g.evictLocked(c.key, g.all[c.key])
+		g.evictIfLocked(c.key, g.all[c.key])
 	}
 	if len(cands) > 0 {
 		g.publishLocked()
