@@ -142,7 +142,8 @@ func TestCapEvictionRacesATripBetweenCheckAndCountOut(t *testing.T) {
 	g.mu.Unlock()
 	clk.Add(time.Minute)
 	get("n1") // a new key ends the period
-	for _, k := range []string{"a", "c", "d"} { // b stays idle
+	// b stays idle.
+	for _, k := range []string{"a", "c", "d"} {
 		get(k)
 	}
 	g.cap.beforeEvict = func() {
