@@ -116,6 +116,11 @@ type evidence struct {
 	failures atomic.Pointer[failureLog]
 	notes    noteLog
 
+	// reconfs are the notes of the Reconfigures whose transitions are not
+	// delivered yet, in the order of their transitions.
+	reconfMu sync.Mutex
+	reconfs  []reconfNote
+
 	histMu sync.Mutex
 	hist   *[MaxTransitions]Transition // nil before the first transition
 	histN  int                         // transitions ever recorded
@@ -236,7 +241,6 @@ type note struct {
 	from, to         uint64
 	seq              uint64 // order of the actions' starts
 	action, who, why string
-	reconf           *reconfNote // a Reconfigure's
 }
 
 // act runs one manual or external action f, noted as action by who for
@@ -352,15 +356,17 @@ func (c *core) explain(t *Transition) {
 		}
 		e.Text = e.Detail + "; probes may run"
 	case CauseManual, CauseExternal, CauseReconfigure:
-		if n, ok := c.notes().delivered(t.Generation, true); ok {
-			e.Action, e.Who, e.Why = n.action, n.who, n.why
-			if r := n.reconf; r != nil && t.Cause == CauseReconfigure {
+		if t.Cause == CauseReconfigure {
+			if r, ok := ev.nextReconf(); ok {
+				e.Action, e.Who, e.Why = "reconfigure", r.who, r.why
 				e.Old, e.New = r.old, r.new
 				e.Detail = r.old + " → " + r.new + "; counts restart"
 				if r.carried {
 					e.Detail = r.old + " → " + r.new + "; counts carried over"
 				}
 			}
+		} else if n, ok := c.notes().delivered(t.Generation, true); ok {
+			e.Action, e.Who, e.Why = n.action, n.who, n.why
 		}
 		e.Text = t.Cause.String()
 		if e.Action != "" && e.Action != e.Text {
@@ -377,7 +383,7 @@ func (c *core) explain(t *Transition) {
 		}
 	}
 	c.explainRecovery(t, e)
-	if t.Cause != CauseManual && t.Cause != CauseExternal && t.Cause != CauseReconfigure {
+	if t.Cause != CauseManual && t.Cause != CauseExternal {
 		c.notes().delivered(t.Generation, false)
 	}
 	t.Evidence = e
@@ -386,6 +392,31 @@ func (c *core) explain(t *Transition) {
 		tt := *t
 		ev.lastTrip.Store(&tt)
 	}
+}
+
+// queueReconf queues the note of a Reconfigure whose transition the
+// machine is about to publish.
+func (ev *evidence) queueReconf(n reconfNote) {
+	ev.reconfMu.Lock()
+	ev.reconfs = append(ev.reconfs, n)
+	ev.reconfMu.Unlock()
+}
+
+// nextReconf takes the note of the Reconfigure whose transition is being
+// delivered: the oldest queued.
+func (ev *evidence) nextReconf() (reconfNote, bool) {
+	ev.reconfMu.Lock()
+	defer ev.reconfMu.Unlock()
+	if len(ev.reconfs) == 0 {
+		return reconfNote{}, false
+	}
+	n := ev.reconfs[0]
+	ev.reconfs[0] = reconfNote{}
+	ev.reconfs = ev.reconfs[1:]
+	if len(ev.reconfs) == 0 {
+		ev.reconfs = nil
+	}
+	return n, true
 }
 
 // account asks the policy's explainer for its account at now. The

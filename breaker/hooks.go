@@ -277,27 +277,85 @@ type Adoption struct {
 // local ones and never echoes them back. An Adoption of an unknown Kind
 // does nothing. Like a manual action, the last decision wins: a later
 // Trip, Reset or ForceOpen replaces an adopted one, and the other way round.
-func (b *Breaker[T]) Adopt(a Adoption) { b.adopt(a) }
+func (b *Breaker[T]) Adopt(a Adoption) { b.adopt(a, 0, false) }
 
-func (c *core) adopt(a Adoption) {
+// AdoptAt is Adopt for a decision taken on what the coordinator read of the
+// circuit: it applies a only if the circuit is still at generation gen
+// (the Generation of the Metrics or the Transition it decided on), and
+// reports whether it did. Whatever changed the circuit since that read (an
+// operator's Reset, Trip, TripFor, ForceOpen or Disable, another adoption,
+// the policy, a probe, the end of an open period, a Reconfigure) started a
+// new generation, and stands: an automatic decision made on a stale state
+// never replaces a later word, such as an operator's Disable that landed
+// between a group's outlier detector's read and its open. The check and
+// the change are one step under the breaker's lock; a stale decision
+// changes nothing and reports nothing. A coordinator that still wants its
+// decision reads the circuit again and decides again.
+//
+// A close (AdoptClose, or AdoptClearMode of a disabled circuit) that
+// started still yields to a decision made while it resets the policy, as
+// every close does; AdoptAt reports true for it.
+func (b *Breaker[T]) AdoptAt(gen uint64, a Adoption) (applied bool) {
+	return b.adopt(a, gen, true)
+}
+
+// adopt applies a; with at, only at generation gen, and reports whether
+// it did.
+func (c *core) adopt(a Adoption, gen uint64, at bool) (applied bool) {
 	var f func(now time.Time)
 	switch a.Kind {
 	case AdoptOpen:
-		f = func(now time.Time) { c.m.TripFor(a.For, now, fsm.CauseExternal) }
+		f = func(now time.Time) {
+			if !at {
+				c.m.TripFor(a.For, now, fsm.CauseExternal)
+				applied = true
+				return
+			}
+			applied = c.m.TripForAt(gen, a.For, now, fsm.CauseExternal)
+		}
 	case AdoptClose:
-		f = func(now time.Time) { c.m.Close(now, fsm.CauseExternal) }
+		f = func(now time.Time) {
+			if !at {
+				c.m.Close(now, fsm.CauseExternal)
+				applied = true
+				return
+			}
+			applied = c.m.CloseAt(gen, now, fsm.CauseExternal)
+		}
 	case AdoptForceOpen:
-		f = func(now time.Time) { c.m.ForceOpen(now, fsm.CauseExternal) }
+		f = func(now time.Time) {
+			if !at {
+				c.m.ForceOpen(now, fsm.CauseExternal)
+				applied = true
+				return
+			}
+			applied = c.m.ForceOpenAt(gen, now, fsm.CauseExternal)
+		}
 	case AdoptDisable:
-		f = func(now time.Time) { c.m.Disable(now, fsm.CauseExternal) }
+		f = func(now time.Time) {
+			if !at {
+				c.m.Disable(now, fsm.CauseExternal)
+				applied = true
+				return
+			}
+			applied = c.m.DisableAt(gen, now, fsm.CauseExternal)
+		}
 	case AdoptClearMode:
-		f = func(now time.Time) { c.m.ClearMode(now, fsm.CauseExternal) }
+		f = func(now time.Time) {
+			if !at {
+				c.m.ClearMode(now, fsm.CauseExternal)
+				applied = true
+				return
+			}
+			applied = c.m.ClearModeAt(gen, now, fsm.CauseExternal)
+		}
 	default:
-		return
+		return false
 	}
 	action := "adopt " + a.Kind.String()
 	if a.Kind == AdoptOpen {
 		action += " " + max(a.For, 0).String()
 	}
 	c.act(action, a.Who, a.Why, f)
+	return applied
 }

@@ -26,6 +26,14 @@ type Metrics struct {
 	// Mode is the manual mode in force: ModeForcedOpen after ForceOpen,
 	// ModeDisabled after Disable, until Reset or another manual action.
 	Mode Mode
+	// Generation is the circuit's generation, read with State and Mode:
+	// every decision and every change of state starts a new one (see
+	// Transition.Generation). A coordinator that decides on this snapshot
+	// applies its decision with [Breaker.AdoptAt] at this generation, so
+	// that it never replaces a change made since. An open circuit that
+	// Metrics reports half-open (its period over) keeps the open
+	// period's generation until a call or State moves it.
+	Generation uint64
 	// The times the circuit opened since the breaker was built, counted
 	// apart by what opened it, so that an alert on trips does not count an
 	// operator's action or a failed probe. Trips: the policy opened a
@@ -87,6 +95,7 @@ func (c *core) metrics() Metrics {
 		Name:            c.name,
 		State:           State(st.Word.State()),
 		Mode:            Mode(st.Mode),
+		Generation:      st.Word.Gen(),
 		Since:           st.Since,
 		Trips:           st.Opens.Trips,
 		Reopens:         st.Opens.Reopens,

@@ -212,26 +212,33 @@ func (c *core) reconfigure(st Settings, who, why string) error {
 	if s.text == "" {
 		s.text = describeSettings(&s)
 	}
-	// The note is filled in before the machine publishes the change, so
-	// whoever delivers it (under the machine's lock after that) reads it.
-	n := &reconfNote{}
-	c.actNoted(note{action: "reconfigure", who: who, why: why, reconf: n}, func(now time.Time) {
-		c.m.Reconfigure(s.machineConfig(), now, func() {
-			old := c.live.Load()
-			n.old, n.new = old.text, s.text
-			n.carried = policy.TakeOver(s.policy, old.policy, now)
-			// Before the machine publishes the new word: a call admitted
-			// under it finds the new policy's needs.
-			c.setPolicy(&s)
-		})
+	// The note is the change's own, not the noteLog's: two Reconfigures
+	// begun at the same generation on different goroutines would share a
+	// span there, and one's transition be credited to the other's note,
+	// read while that one was still being written. The machine serialises
+	// Reconfigures and publishes each one's transition after its handover,
+	// in order, and the transitions are delivered in order: the handover
+	// queues the note (once nothing in it can panic any more, since a
+	// handover that panics publishes nothing), and the delivery of the
+	// change takes the note at the head of the queue.
+	now := c.clock.Now()
+	c.m.Reconfigure(s.machineConfig(), now, func() {
+		old := c.live.Load()
+		n := reconfNote{who: who, why: why, old: old.text, new: s.text}
+		n.carried = policy.TakeOver(s.policy, old.policy, now)
+		// Before the machine publishes the new word: a call admitted
+		// under it finds the new policy's needs.
+		c.setPolicy(&s)
+		c.ev.queueReconf(n)
 	})
+	c.flush()
 	return nil
 }
 
 // reconfNote is what a Reconfigure tells its transition's evidence.
 type reconfNote struct {
-	old, new string
-	carried  bool
+	who, why, old, new string
+	carried            bool
 }
 
 // describeSettings writes s in the spec language: the policy as its

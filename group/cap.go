@@ -13,6 +13,11 @@ import (
 
 // The cap on open keys (Config.MaxOpenShare, Config.KeepOneClosed).
 //
+// The cap bounds how much of the group's traffic is cut off, so its keys are
+// the live ones: a shadow-only key (breaker.Config.ShadowOnly) rejects
+// nothing whatever it decides, and is none of them. It takes no place and
+// is not among the keys the share is of; its policy is not gated.
+//
 // A key holds a place in the cap while its circuit is not closed. What opens
 // a key decides how the cap is kept:
 //
@@ -68,8 +73,11 @@ type capState[K comparable] struct {
 	held    int // keys holding a place
 	kept    map[K]*KeptClosed[K]
 	// afterStateRead, in tests, runs in policyReset and allowTrip between
-	// their read of the breaker's state and what they decide from it.
+	// their read of the breaker's state and what they decide from it, and
+	// in capTransition between its decision and its close. beforeEvict,
+	// in tests, runs in evictIfLocked before it looks at the cap.
 	afterStateRead func()
+	beforeEvict    func()
 }
 
 // limitFor returns how many of n keys may be open at once. As with Envoy's
@@ -278,11 +286,20 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 		times = k.Times
 	}
 	c.mu.Unlock()
-	// No place: close it again. Adopt resets the policy, which drops the
-	// key's record (a key whose policy is reset stopped asking), so the
-	// refusal is noted after it, with the count from before.
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
-		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"})
+	if c.afterStateRead != nil {
+		c.afterStateRead()
+	}
+	// No place: close it again, at the generation of t only. A change
+	// made since (an operator's ForceOpen or Reset, a place freed and a
+	// Trip) stands, and its own transition is checked when it is
+	// delivered, after this one: a close decided on t must not undo it.
+	// Adopt resets the policy, which drops the key's record (a key whose
+	// policy is reset stopped asking), so the refusal is noted after it,
+	// with the count from before.
+	if !e.b.AdoptAt(t.Generation, breaker.Adoption{Kind: breaker.AdoptClose, Who: "group cap",
+		Why: "kept closed: " + strconv.Itoa(open) + " keys open already, the most the group's cap allows (opened by " + by + ")"}) {
+		return
+	}
 	now := g.now()
 	c.mu.Lock()
 	if !e.mark.out { // else evicted meanwhile: the list holds no key the group does not
@@ -294,23 +311,34 @@ func (g *Group[K, T]) capTransition(key K, e *entry[T], t breaker.Transition) {
 	c.mu.Unlock()
 }
 
-// mayEvictLocked reports whether the group may evict e (whose circuit may
-// be forgotten) without leaving more keys open than the cap allows: one key
-// fewer may lower the limit. Called with the group's lock held.
-func (g *Group[K, T]) mayEvictLocked(e *entry[T]) bool {
-	c := g.cap
-	if c == nil {
-		return true
+// evictIfLocked evicts e, the breaker of key (whose circuit may be
+// forgotten), unless that would leave more keys open than the cap allows
+// (one key fewer may lower the limit), and reports whether it did. The
+// check and the count out are one step under the cap's lock: a trip of
+// another key that takes a place in between (allowTrip, capTransition: they
+// hold no lock of the group's) would otherwise find the limit of one key
+// more. Called with the group's lock held.
+func (g *Group[K, T]) evictIfLocked(key K, e *entry[T]) bool {
+	if c := g.cap; c != nil && !e.shadowOnly {
+		if c.beforeEvict != nil {
+			c.beforeEvict()
+		}
+		c.mu.Lock()
+		if !e.mark.slot && c.held > c.limitFor(c.keys-1) {
+			c.mu.Unlock()
+			return false
+		}
+		c.outLocked(key, &e.mark)
+		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return e.mark.slot || c.held <= c.limitFor(c.keys-1)
+	g.forgetLocked(key, e)
+	return true
 }
 
 // capInLocked counts e in, as a key the group holds now. Called with the
 // group's lock held.
 func (g *Group[K, T]) capInLocked(e *entry[T]) {
-	if c := g.cap; c != nil {
+	if c := g.cap; c != nil && !e.shadowOnly {
 		c.mu.Lock()
 		c.keys++
 		e.mark.out = false
@@ -322,14 +350,19 @@ func (g *Group[K, T]) capInLocked(e *entry[T]) {
 // if it holds one, is free again, and so is any record of it. Called with
 // the group's lock held.
 func (g *Group[K, T]) capOutLocked(key K, e *entry[T]) {
-	if c := g.cap; c != nil {
+	if c := g.cap; c != nil && !e.shadowOnly {
 		c.mu.Lock()
-		c.giveLocked(&e.mark)
-		c.keys--
-		e.mark.out = true
-		delete(c.kept, key)
+		c.outLocked(key, &e.mark)
 		c.mu.Unlock()
 	}
+}
+
+// outLocked is capOutLocked with the cap's lock held.
+func (c *capState[K]) outLocked(key K, e *entryMark) {
+	c.giveLocked(e)
+	c.keys--
+	e.out = true
+	delete(c.kept, key)
 }
 
 // KeptClosed returns the keys that the group kept closed, because the cap

@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,61 @@ func TestCapPlaceOfAKeyTrippedAfterADisabledTripIsKept(t *testing.T) {
 	b.Trip()
 	if sa, sb := a.State(), b.State(); sa != breaker.Closed && sb != breaker.Closed {
 		t.Fatalf("a is %v and b is %v: both open, the cap allows one", sa, sb)
+	}
+}
+
+// The group checked that evicting an idle key would leave no more keys
+// open than the cap of one key fewer allows, then counted the key out in a
+// second step: a trip of another key that took a place in between (its
+// policy asks the cap with no lock of the group's held) was let through
+// by the limit of one key more, and the eviction then lowered the limit
+// below the places held.
+func TestCapEvictionRacesATripBetweenCheckAndCountOut(t *testing.T) {
+	clk := epochs.Mock(epochs.Today)
+	g, err := New(Config[string, int]{
+		New: func(k string) breaker.Config[int] {
+			// The n keys end periods: shadow-only, they are no keys of
+			// the cap, so the cap's count is of a, b, c and d alone.
+			return breaker.Config[int]{Policy: policy.Consecutive(1), OpenTimeout: time.Hour, ShadowOnly: strings.HasPrefix(k, "n")}
+		},
+		IdleAfter:    time.Minute,
+		MaxOpenShare: 0.5,
+		Clock:        clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(k string) *breaker.Breaker[int] {
+		b, err := g.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		get(k)
+	}
+	get("a").Trip() // 1 place of 2 (half of 4 keys)
+	g.mu.Lock()
+	c := g.all["c"]
+	g.mu.Unlock()
+	clk.Add(time.Minute)
+	get("n1") // a new key ends the period
+	// b stays idle.
+	for _, k := range []string{"a", "c", "d"} {
+		get(k)
+	}
+	g.cap.beforeEvict = func() {
+		g.cap.beforeEvict = nil
+		// c's policy trips now and asks the cap, as allowTrip does, with
+		// no lock of the group's held: 2 places of 2.
+		g.cap.mu.Lock()
+		g.cap.takeLocked(&c.mark)
+		g.cap.mu.Unlock()
+	}
+	clk.Add(time.Minute)
+	get("n2") // ends the period: b may be evicted, if the cap of 3 keys allows
+	if open, limit := g.OpenLimit(); open > limit {
+		t.Fatalf("the cap holds %d places, its limit is %d", open, limit)
 	}
 }

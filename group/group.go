@@ -120,11 +120,18 @@ type Config[K comparable, T any] struct {
 	// so that it asks before a trip: every closed call then goes through
 	// the policy's Record, as with any policy but the default one, whose
 	// successes the breaker handles without a shared write.
+	//
+	// The cap bounds how much of the group's traffic is cut off, so it is
+	// of the live keys only: a shadow-only key (breaker.Config.ShadowOnly,
+	// which Config.New may set for some keys) rejects nothing whatever it
+	// decides, takes no place, is not among the keys the share is of, and
+	// its policy is not wrapped.
 	MaxOpenShare float64
 
-	// KeepOneClosed keeps at least one of the group's keys closed, so that
-	// the group never rejects every call, whatever MaxOpenShare allows. A
-	// group of one key then never opens it.
+	// KeepOneClosed keeps at least one of the group's live keys (those not
+	// shadow-only) closed, so that the group never rejects every call,
+	// whatever MaxOpenShare allows. A group of one key then never opens
+	// it.
 	KeepOneClosed bool
 }
 
@@ -228,6 +235,12 @@ type entry[T any] struct {
 	creating atomic.Int32
 	// mark is what the cap and the outlier detector keep of b.
 	mark entryMark
+	// shadowOnly: b was built with Config.ShadowOnly. It rejects nothing,
+	// so it is no key of the cap (it takes no place and does not count
+	// among the keys the share is of), never counts as open for the
+	// detector, and the detector only reports what it would do to it.
+	// Set before the group holds b; read-only after.
+	shadowOnly bool
 }
 
 type event[K comparable, T any] struct {
@@ -430,14 +443,15 @@ func (g *Group[K, T]) getSlow(key K) (*breaker.Breaker[T], error) {
 	if cfg.Clock == nil && g.clock != nil {
 		cfg.Clock = g.clock
 	}
-	e := &entry[T]{}
+	e := &entry[T]{shadowOnly: cfg.ShadowOnly}
 	e.mark.out = true // until the group holds it
 	if g.detect != nil {
 		cfg.CountCalls = true
 	}
 	// A nil pointer is left unwrapped for breaker.New to refuse: wrapped,
-	// it would reach the policy's Bind.
-	if g.cap != nil && !isNilPointer(cfg.Policy) {
+	// it would reach the policy's Bind. A shadow-only key's opens cut
+	// nothing off: the cap neither gates nor counts them.
+	if g.cap != nil && !isNilPointer(cfg.Policy) && !cfg.ShadowOnly {
 		p := cfg.Policy
 		if p == nil {
 			p = policy.Consecutive(breaker.DefaultFailures)
@@ -540,10 +554,15 @@ func (g *Group[K, T]) opened(key K, e *entry[T]) {
 
 // evictLocked forgets the breaker of key.
 func (g *Group[K, T]) evictLocked(key K, e *entry[T]) {
+	g.capOutLocked(key, e)
+	g.forgetLocked(key, e)
+}
+
+// forgetLocked forgets the breaker of key, the cap's count of it aside.
+func (g *Group[K, T]) forgetLocked(key K, e *entry[T]) {
 	delete(g.all, key)
 	e.evicted = true
 	g.keepMemoryLocked(key, e)
-	g.capOutLocked(key, e)
 	g.queueLocked(key, e, false)
 }
 
@@ -671,8 +690,7 @@ func (g *Group[K, T]) endPeriodLocked(now time.Time) {
 	p := g.period.Load()
 	evicted := false
 	for k, e := range g.all {
-		if e.seen.Load() < p && evictable(e.b) && g.mayEvictLocked(e) {
-			g.evictLocked(k, e)
+		if e.seen.Load() < p && evictable(e.b) && g.evictIfLocked(k, e) {
 			evicted = true
 		}
 	}
@@ -706,10 +724,7 @@ func (g *Group[K, T]) makeRoomLocked() bool {
 		if len(g.all) <= target {
 			break
 		}
-		if !g.mayEvictLocked(g.all[c.key]) {
-			continue
-		}
-		g.evictLocked(c.key, g.all[c.key])
+		g.evictIfLocked(c.key, g.all[c.key])
 	}
 	if len(cands) > 0 {
 		g.publishLocked()

@@ -100,7 +100,8 @@ type Outliers struct {
 	// MaxEjectedShare bounds what the detector does: it opens a key only
 	// while fewer than this share of the group's keys are open, whatever
 	// opened them (at least one key may always be opened by it, as in
-	// Envoy's max_ejection_percent). 0 means DefaultMaxEjectedShare (10%);
+	// Envoy's max_ejection_percent). Shadow-only keys, which reject
+	// nothing, are left out of both counts. 0 means DefaultMaxEjectedShare (10%);
 	// it must be at most 1. The group's own cap (Config.MaxOpenShare)
 	// applies too.
 	MaxEjectedShare float64
@@ -195,12 +196,20 @@ type Outlier[K comparable] struct {
 	// Opened reports whether the detector opened the key's circuit. It
 	// did not when the group's cap or MaxEjectedShare had no room (the key
 	// is then listed by [Group.KeptClosed] when the cap refused it), or
-	// when the circuit was no longer closed. In Shadow, it reports
-	// whether the detector would have opened it: false when a cap would
-	// have kept it closed (KeptClosed does not list it: nothing asked).
+	// when the circuit was no longer closed, or changed (an operator's
+	// action) between the detector's look and its open. In Shadow, it
+	// reports whether the detector would have opened it: false when a cap
+	// would have kept it closed (KeptClosed does not list it: nothing
+	// asked).
 	Opened bool
-	// Shadow reports that the detector runs in shadow (Outliers.Shadow):
-	// it opened nothing, and Opened says what it would have done.
+	// Shadow reports that the detector opened nothing for this key, and
+	// that Opened says what it would have done: the detector runs in
+	// shadow (Outliers.Shadow), or the key is shadow-only
+	// (breaker.Config.ShadowOnly). A shadow-only key rejects nothing
+	// whatever its circuit is, so the detector, enforcing or not, only
+	// reports it, as one it would open (no cap applies to it: it would cut
+	// nothing off); its calls are not judged while that ejection would
+	// last, as a shadow detector's would-be ejections are not.
 	Shadow bool
 	// At is when the evaluation ran, on the group's clock.
 	At time.Time
@@ -247,6 +256,10 @@ type detector struct {
 
 	// What OutlierStats reports; written with mu held, read without.
 	evaluations, found, ejected atomic.Uint64
+
+	// afterStateRead, in tests, runs in eject between its read of the
+	// breaker's state and its open.
+	afterStateRead func()
 }
 
 // OutlierStats counts what a group's outlier detector did since the group
@@ -488,6 +501,11 @@ func (g *Group[K, T]) evaluate() (found []Outlier[K], open, keys int, now time.T
 	var es []*entry[T]
 	var shadowHeld int
 	found, es, open, shadowHeld, keys = g.judge(now)
+	for i := range found {
+		if es[i].shadowOnly {
+			g.wouldEject(&found[i], es[i], now)
+		}
+	}
 	if d.cfg.Shadow {
 		g.shadowEject(found, es, open, shadowHeld, keys, now)
 	}
@@ -510,6 +528,9 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 	}
 	for i := range found {
 		o, e := &found[i], es[i]
+		if e.shadowOnly {
+			continue // decided: it takes no place
+		}
 		o.Shadow = true
 		if open >= most || held >= limit {
 			continue
@@ -527,6 +548,24 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 	}
 }
 
+// wouldEject reports o, an outlier whose key e is shadow-only, as one the
+// detector would open, and notes that ejection as a shadow detector notes
+// its own: the key rejects nothing whatever its circuit is, so an open
+// would cut nothing off and the detector opens nothing, counts nothing as
+// open and takes no place in the cap. Until the ejection would end, the
+// key's calls are not judged, as they would not have been made. Called
+// with the detector's mutex held.
+func (g *Group[K, T]) wouldEject(o *Outlier[K], e *entry[T], now time.Time) {
+	o.Shadow, o.Opened = true, true
+	base := g.detect.cfg.EjectFor
+	if base == 0 {
+		base = e.b.OpenTiming().Timeout
+	}
+	g.mu.Lock()
+	ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
+	g.mu.Unlock()
+}
+
 // sample is one key's calls during an interval.
 type sample[K comparable, T any] struct {
 	key        K
@@ -539,7 +578,8 @@ type sample[K comparable, T any] struct {
 
 // judge reads the counts of every key and returns the outliers, worst
 // first, with their entries, the number of keys whose circuit is not
-// closed and of all keys. In shadow, a key the detector would have opened
+// closed and of all keys, shadow-only keys left out of both (they reject
+// nothing: MaxEjectedShare bounds the share of the live keys cut off). In shadow, a key the detector would have opened
 // and that would still be open counts as open (shadowHeld of those hold no
 // place in the group's cap), is no candidate and is not judged. Called
 // with the detector's mutex held.
@@ -576,6 +616,10 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], op
 			s.calls, s.failRate, s.candidate = 0, 0, false
 		}
 		samples = append(samples, s)
+		if e.shadowOnly {
+			continue
+		}
+		keys++
 		switch {
 		case m.State != breaker.Closed:
 			open++
@@ -635,7 +679,7 @@ func (g *Group[K, T]) judge(now time.Time) (out []Outlier[K], es []*entry[T], op
 		out = append(out, f.o)
 		es = append(es, f.e)
 	}
-	return out, es, open, shadowHeld, len(samples)
+	return out, es, open, shadowHeld, keys
 }
 
 func b2i(b bool) int {
@@ -708,6 +752,12 @@ func meanStdev[K comparable, T any](samples []sample[K, T]) (mean, sd float64) {
 // with no manual mode, and the cap has room; why is the evidence of its
 // transition. It sets *opened when it opens it, before the breaker's
 // callbacks run (one may panic).
+//
+// The open is adopted at the generation of the state eject read
+// (breaker.AdoptAt): an operator's Disable, ForceOpen, Reset or Trip, or
+// any other change, that lands between the read and the open stands, and
+// the key is not ejected this time (the place it took and the ejection it
+// noted are given back).
 func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	g.mu.Lock()
 	e := g.all[key]
@@ -715,20 +765,26 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	if e == nil {
 		return
 	}
-	if m := e.b.Metrics(); m.State != breaker.Closed || m.Mode != breaker.ModeNone {
+	m := e.b.Metrics()
+	if m.State != breaker.Closed || m.Mode != breaker.ModeNone {
 		return
 	}
+	var opens uint64
+	took := false
 	if c := g.cap; c != nil {
 		c.mu.Lock()
 		if e.mark.out {
 			c.mu.Unlock()
 			return
 		}
+		had := e.mark.slot
 		if !c.takeLocked(&e.mark) {
 			c.refusedLocked(key, "outlier", now, c.held)
 			c.mu.Unlock()
 			return
 		}
+		took = !had
+		opens = e.mark.opens
 		delete(c.kept, key)
 		c.mu.Unlock()
 	}
@@ -736,7 +792,30 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	if d == 0 {
 		d = e.b.OpenTiming().Timeout
 	}
+	g.mu.Lock()
+	before := e.mark.ej
+	g.mu.Unlock()
 	d = g.rememberEjection(e, d, now)
+	if g.detect.afterStateRead != nil {
+		g.detect.afterStateRead()
+	}
 	*opened = true
-	e.b.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why})
+	if e.b.AdoptAt(m.Generation, breaker.Adoption{Kind: breaker.AdoptOpen, For: d, Who: "group outlier detection", Why: why}) {
+		return
+	}
+	// Stale: something changed the circuit since the read, and stands.
+	*opened = false
+	g.mu.Lock()
+	if r := &e.mark.ej; r.until == now.Add(d) { // as rememberEjection left it
+		r.ejections, r.until = before.ejections, before.until
+	}
+	g.mu.Unlock()
+	if c := g.cap; c != nil && took {
+		c.mu.Lock()
+		// An open of the key heard since took the place as its own.
+		if e.mark.opens == opens {
+			c.giveLocked(&e.mark)
+		}
+		c.mu.Unlock()
+	}
 }

@@ -201,6 +201,10 @@ func Check(p Policy) (Terms, error) {
 
 // bind binds p on b.
 func bind(p Policy, b *Binding) error {
+	if isNil(p) {
+		// A typed nil is not a nil Policy, but its methods would panic.
+		return &ArgError{Field: typeName(p), problem: "is a nil " + typeName(p)}
+	}
 	switch q := p.(type) {
 	case nil:
 		return &ArgError{Field: "Policy", problem: "is nil"}
@@ -210,6 +214,9 @@ func bind(p Policy, b *Binding) error {
 		inner := q.Unwrap()
 		if inner == nil {
 			return &ArgError{Field: typeName(p) + ".Unwrap()", problem: "returned nil"}
+		}
+		if isNil(inner) {
+			return &ArgError{Field: typeName(p) + ".Unwrap()", problem: "returned a nil " + typeName(inner)}
 		}
 		return bind(inner, b)
 	}
@@ -290,6 +297,16 @@ var (
 	binderType    = reflect.TypeFor[Binder]()
 	unwrapperType = reflect.TypeFor[Unwrapper]()
 )
+
+// isNil reports whether p, not a nil Policy, holds a nil pointer, map,
+// channel or function: a typed nil, whose methods are likely to panic.
+func isNil(p Policy) bool {
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func:
+		return v.IsNil()
+	}
+	return false
+}
 
 // typeName names p's type for an error.
 func typeName(p Policy) string { return reflect.TypeOf(p).String() }

@@ -38,6 +38,9 @@ func (g *group) bind(b *Binding) (judges []ProbeJudge, err error) {
 		if p == nil {
 			return nil, argError(g.name, "ps["+strconv.Itoa(i)+"]", "is nil")
 		}
+		if isNil(p) {
+			return nil, argError(g.name, "ps["+strconv.Itoa(i)+"]", "is a nil "+typeName(p))
+		}
 	}
 	if err := g.claim(b); err != nil {
 		return nil, err
@@ -109,7 +112,7 @@ func (js allJudge) ProbeFailed(c Call) bool {
 func (g *group) String() string {
 	parts := make([]string, len(g.ps))
 	for i, p := range g.ps {
-		if s, ok := p.(fmt.Stringer); ok {
+		if s, ok := p.(fmt.Stringer); ok && !isNil(p) {
 			parts[i] = s.String()
 		} else {
 			parts[i] = fmt.Sprintf("%T", p) // a custom policy's fields may be many, or secret

@@ -48,10 +48,13 @@ func TakeOver(next, prev Policy, now time.Time) bool {
 	return false
 }
 
-// unwrapped is what p wraps, or nil.
+// unwrapped is what p wraps, or nil: also when Unwrap returns a typed nil,
+// which Bind refuses but an Unwrap may return later.
 func unwrapped(p Policy) Policy {
 	if u, ok := p.(Unwrapper); ok {
-		return u.Unwrap()
+		if q := u.Unwrap(); q != nil && !isNil(q) {
+			return q
+		}
 	}
 	return nil
 }
