@@ -259,8 +259,9 @@ func (c *core) newCandidate(sh *shadowSettings, base *settings) *candidate {
 	cd := &candidate{name: sh.name, c: new(core)}
 	cs := sh.s
 	cs.name, cs.clock = base.name, base.clock
-	// Exact: a candidate arms no timer; it reads the clock when a call
-	// finds it open, which costs only breakers with candidates.
+	// Exact: a candidate arms no timer; it takes the time when a call
+	// finds it open, from the reading the call shares (moment), which
+	// costs only breakers with candidates.
 	cs.exactClock = true
 	cs.onStateChange = nil
 	cs.onTransition = cd.forward(c)
