@@ -300,10 +300,15 @@ func (cd *candidate) forward(live *core) func(Transition) {
 // recover, deferred, recovers a panic of the candidate and counts it.
 func (cd *candidate) recover() {
 	if v := recover(); v != nil {
-		cd.panics.Add(1)
-		s := fmt.Sprint(v)
-		cd.lastPanic.Store(&s)
+		cd.panicked(v)
 	}
+}
+
+// panicked counts v, recovered, as a panic of the candidate.
+func (cd *candidate) panicked(v any) {
+	cd.panics.Add(1)
+	s := fmt.Sprint(v)
+	cd.lastPanic.Store(&s)
 }
 
 // refreshNeeds sets core.needs and core.gated for the policy and the
@@ -441,14 +446,26 @@ func (cd *candidate) admitSlow(m *moment) (w fsm.Word) {
 	return t.w
 }
 
-// done reports the end at m of a call the candidate admitted with the
-// word w, which started at start.
-func (cd *candidate) done(w fsm.Word, start time.Time, o Outcome, err error, m *moment) {
-	if w == unrecorded || cd.retired.Load() {
-		return
+// done reports the end at m of the call ob to the candidates of set, from
+// the i-th on, and returns len(set.cands); or, when one of them panics,
+// counts the panic as that candidate's and returns the index of the next.
+// One deferred recover for all of them rather than one each: observeEnd
+// calls it again from the next.
+func (set *shadowSet) done(i int, ob *observed, o Outcome, err error, m *moment) (next int) {
+	next = i
+	defer func() {
+		if v := recover(); v != nil {
+			set.cands[next].panicked(v)
+			next++
+		}
+	}()
+	for ; next < len(set.cands); next++ {
+		cd := set.cands[next]
+		if w := ob.w[next]; w != unrecorded && !cd.retired.Load() {
+			cd.c.doneAt(ticket{w: w, start: ob.start}, o, err, m)
+		}
 	}
-	defer cd.recover()
-	cd.c.doneAt(ticket{w: w, start: start}, o, err, m)
+	return next
 }
 
 // doneAt is done for a call of a breaker with observers, which ends at
@@ -496,8 +513,8 @@ func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
 				}
 			}
 		}
-		for i, cd := range set.cands {
-			cd.done(ob.w[i], ob.start, o, err, &end)
+		for i := 0; i < len(set.cands); {
+			i = set.done(i, ob, o, err, &end)
 		}
 	}
 	start := ob.start

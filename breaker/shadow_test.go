@@ -640,3 +640,38 @@ func TestShadowsReadTheClockOncePerEnd(t *testing.T) {
 		t.Fatal("no candidate tripped: the test saw none of their open and half-open paths")
 	}
 }
+
+// TestShadowPanicIsTheCandidatesAlone: a candidate whose policy panics as
+// a call ends counts the panic, and the candidates after it still hear of
+// the call; the call's result is the function's. The candidates' reports
+// share one deferred recover, resumed after the one that panicked.
+func TestShadowPanicIsTheCandidatesAlone(t *testing.T) {
+	clk := newManualClock(clockStart{name: "today", at: epochs.Today})
+	p := &panicky{Policy: policy.Consecutive(2), recordPanics: 3}
+	br, err := breaker.New(breaker.Config[int]{
+		Clock: clk,
+		Shadows: []breaker.Shadow{
+			{Name: "before", Settings: breaker.Settings{Policy: policy.Consecutive(3)}},
+			{Name: "panicky", Settings: breaker.Settings{Policy: p}},
+			{Name: "after", Settings: breaker.Settings{Policy: policy.Consecutive(3)}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for range 3 {
+		if _, err := br.Execute(context.Background(), func(context.Context) (int, error) { return 0, boom }); err != boom {
+			t.Fatalf("Execute returned %v, want the function's error", err)
+		}
+	}
+	st := br.Shadows()
+	if st[1].Panics != 3 || st[1].LastPanic != "record" {
+		t.Fatalf("the panicky candidate counted %d panics (last %q), want 3 (record)", st[1].Panics, st[1].LastPanic)
+	}
+	for _, i := range []int{0, 2} {
+		if st[i].Panics != 0 || st[i].Trips != 1 || st[i].State != breaker.Open {
+			t.Fatalf("candidate %q: %d panics, %d trips, %v; want 0, 1, open", st[i].Name, st[i].Panics, st[i].Trips, st[i].State)
+		}
+	}
+}
