@@ -193,29 +193,31 @@ type ticket struct {
 	obs   *observed // what the observers keep of the call; see shadow.go
 }
 
-// admit decides whether a call may run now, starting from the word w.
-func (c *core) admit(w fsm.Word) (ticket, error) {
+// admit decides whether a call may run now, starting from the word w. m,
+// if not nil, is the reading of the clock the call shares with the other
+// circuits that admit it (see moment): admit reads the clock through it.
+func (c *core) admit(w fsm.Word, m *moment) (ticket, error) {
 	for {
 		switch w.State() {
 		case fsm.Closed:
-			if w.Ramping() && !c.m.AdmitRamp(w, c.clock.Now()) {
+			if w.Ramping() && !c.m.AdmitRamp(w, c.at(m)) {
 				return ticket{}, c.rampRejection(w)
 			}
 			if c.gated.Load() && !w.Muted() {
-				if sh := c.live.Load().shed; sh != nil && sh.Shed(c.clock.Now()) {
+				if sh := c.live.Load().shed; sh != nil && sh.Shed(c.at(m)) {
 					return ticket{}, c.shedRejection(w)
 				}
 			}
 			t := ticket{w: w}
 			if policy.Needs(c.needs.Load())&policy.NeedDuration != 0 && !w.Muted() {
-				t.start = c.clock.Now()
+				t.start = c.at(m)
 			}
 			return t, nil
 		case fsm.Open:
 			if !c.exact && !w.Due() {
 				return ticket{}, c.rejectionFor(w)
 			}
-			next := c.m.Expire(c.clock.Now())
+			next := c.m.Expire(c.at(m))
 			c.flush()
 			if next.State() == fsm.Open {
 				return ticket{}, c.rejectionFor(next)
@@ -224,7 +226,7 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 		case fsm.HalfOpen:
 			var now time.Time
 			if l := c.live.Load(); l.probeTimeout > 0 || l.timeProbes {
-				now = c.clock.Now()
+				now = c.at(m)
 			}
 			if c.m.Acquire(w, now) {
 				g, id, ok := c.askGate(w, now)
@@ -243,7 +245,11 @@ func (c *core) admit(w fsm.Word) (ticket, error) {
 }
 
 // finish counts the outcome of a call admitted with t.
-func (c *core) finish(t ticket, o Outcome) {
+func (c *core) finish(t ticket, o Outcome) { c.finishAt(t, o, nil) }
+
+// finishAt is finish reading the clock through m, if not nil: the end of
+// a call the breaker's candidates share (see moment).
+func (c *core) finishAt(t ticket, o Outcome, m *moment) {
 	if t.obs != nil {
 		c.observeEnd(t, o, nil, true)
 		return
@@ -258,10 +264,10 @@ func (c *core) finish(t ticket, o Outcome) {
 			return
 		}
 		call := policy.Call{Failed: o == Failure}
-		if cc := c.coarse.Load(); cc != nil {
-			call.At = cc.Now() // see succeeded
+		if cc := c.coarse.Load(); cc != nil && (m == nil || !m.read) {
+			call.At = cc.Now() // see succeeded; an exact reading taken already is better
 		} else if needs := policy.Needs(c.needs.Load()); needs != 0 {
-			call.At = c.clock.Now()
+			call.At = c.at(m)
 			// A call admitted before a Reconfigure asked for durations
 			// has no start: the machine gives it a duration of zero
 			// (stamp), since its word is no longer current.
@@ -270,13 +276,13 @@ func (c *core) finish(t ticket, o Outcome) {
 			}
 		}
 		if c.m.Record(t.w, call) {
-			c.tripFrom(t.w)
+			c.tripFromAt(t.w, m)
 		}
 	case fsm.HalfOpen:
 		var now time.Time
 		l := c.live.Load()
 		if o != Ignored || l.probeTimeout > 0 {
-			now = c.clock.Now()
+			now = c.at(m)
 		}
 		if o == Success && l.judge != nil {
 			o = c.judgeProbe(t, now)
@@ -333,8 +339,10 @@ func (c *core) judgeProbe(t ticket, now time.Time) Outcome {
 	return Success
 }
 
-func (c *core) tripFrom(w fsm.Word) {
-	c.m.TripFrom(w, c.clock.Now())
+func (c *core) tripFrom(w fsm.Word) { c.tripFromAt(w, nil) }
+
+func (c *core) tripFromAt(w fsm.Word, m *moment) {
+	c.m.TripFrom(w, c.at(m))
 	c.flush()
 }
 

@@ -203,3 +203,49 @@ func TestReconfigureShadowsStress(t *testing.T) {
 		t.Fatalf("inflight = %d", n)
 	}
 }
+
+// A candidate on the real clock whose policy needs the time only to within
+// a tolerance reads a coarse clock, as a breaker with its settings would;
+// one too fine for it, or on a Clock of the user's, reads the call's
+// shared reading. Its open periods stay exact either way: it arms no timer.
+func TestShadowCandidatesTakeACoarseClockWhereABreakerWould(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		clock  Clock
+		over   time.Duration
+		coarse bool
+	}{
+		{"real clock, rate over 10s", nil, 10 * time.Second, true},
+		{"real clock, rate over 500ms", nil, 500 * time.Millisecond, false},
+		{"user clock, rate over 10s", epochs.NewClock(epochs.Today), 10 * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(Config[int]{Clock: tc.clock, Shadows: []Shadow{{Name: "c",
+				Settings: Settings{Policy: policy.Rate(0.5, 10, tc.over)}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cd := b.obs.Load().candidates()[0]
+			if got := cd.c.coarse.Load() != nil; got != tc.coarse {
+				t.Fatalf("candidate has a coarse clock: %v, want %v", got, tc.coarse)
+			}
+			if !cd.c.exact {
+				t.Fatal("a candidate arms timers for its open periods")
+			}
+			// A breaker with the same settings agrees.
+			r, err := New(Config[int]{Clock: tc.clock, Policy: policy.Rate(0.5, 10, tc.over)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.coarse.Load() != nil; got != tc.coarse {
+				t.Fatalf("a breaker with the candidate's settings has a coarse clock: %v, want %v", got, tc.coarse)
+			}
+			for range 100 {
+				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+			}
+			if s := b.Shadows()[0]; s.Calls != 100 || s.State != Closed {
+				t.Fatalf("candidate saw %d calls and is %v, want 100 and closed", s.Calls, s.State)
+			}
+		})
+	}
+}

@@ -169,9 +169,46 @@ func (o *observers) candidates() []*candidate {
 // observed is what the observers keep of one call between its admission
 // and its end.
 type observed struct {
-	start time.Time
+	start time.Time  // the call's start, if anyone read it
 	set   *shadowSet // the candidates the call was offered to
-	t     []ticket   // per candidate of set; unrecorded where it would have rejected
+	// w is the word of each candidate's ticket, in the order of set;
+	// unrecorded where it would have rejected. A candidate's ticket is
+	// its word and the call's start: it has no gate, and any start its
+	// admission took is the call's (moment). A word alone is what made
+	// offering a call to a candidate cheap: a whole ticket, returned and
+	// stored, cost a third of it (pprof, BenchmarkShadows).
+	w []fsm.Word
+}
+
+// moment is one reading of the clock that the circuits a call goes
+// through share: the live circuit, each candidate and OnCall's
+// CallRecord. A call through a breaker with observers takes one at its
+// start and one at its end, each read at most once and only if one of
+// them needs the time (issue 21: at most one clock read per call, shared
+// by the breaker and its policy). A candidate fed the time its own core
+// would have read an instant later sees what a breaker with its settings
+// fed the same calls at the same times sees.
+type moment struct {
+	clock Clock
+	t     time.Time
+	read  bool
+}
+
+// now returns the reading, taking it on first use.
+func (m *moment) now() time.Time {
+	if !m.read {
+		m.t, m.read = m.clock.Now(), true
+	}
+	return m.t
+}
+
+// at returns the time of m, or reads c's clock when m is nil (a call
+// without observers).
+func (c *core) at(m *moment) time.Time {
+	if m == nil {
+		return c.clock.Now()
+	}
+	return m.now()
 }
 
 // candidate is one shadow candidate: a core of its own, never exposed.
@@ -222,8 +259,9 @@ func (c *core) newCandidate(sh *shadowSettings, base *settings) *candidate {
 	cd := &candidate{name: sh.name, c: new(core)}
 	cs := sh.s
 	cs.name, cs.clock = base.name, base.clock
-	// Exact: a candidate arms no timer; it reads the clock when a call
-	// finds it open, which costs only breakers with candidates.
+	// Exact: a candidate arms no timer; it takes the time when a call
+	// finds it open, from the reading the call shares (moment), which
+	// costs only breakers with candidates.
 	cs.exactClock = true
 	cs.onStateChange = nil
 	cs.onTransition = cd.forward(c)
@@ -233,6 +271,14 @@ func (c *core) newCandidate(sh *shadowSettings, base *settings) *candidate {
 	cs.shadows, cs.shadowOnly, cs.onCall = nil, false, nil
 	cd.c.obs.Store(&observers{candidate: sh.name})
 	cd.c.init(&cs)
+	// On the real clock, a policy that needs the time only to within a
+	// tolerance takes it from a coarse clock of its own, as it would in a
+	// breaker of its own (setPolicy): the exactness above is for open
+	// periods only. A candidate's policy never changes (ReconfigureShadows
+	// builds new candidates), so nothing replaces it.
+	if _, real := base.clock.(*realClock); real && cs.terms.Needs == policy.NeedTime && cs.terms.TimeWithin >= minCoarse {
+		cd.c.coarse.Store(newCoarseClock(base.clock, cs.terms.TimeWithin))
+	}
 	return cd
 }
 
@@ -254,10 +300,15 @@ func (cd *candidate) forward(live *core) func(Transition) {
 // recover, deferred, recovers a panic of the candidate and counts it.
 func (cd *candidate) recover() {
 	if v := recover(); v != nil {
-		cd.panics.Add(1)
-		s := fmt.Sprint(v)
-		cd.lastPanic.Store(&s)
+		cd.panicked(v)
 	}
+}
+
+// panicked counts v, recovered, as a panic of the candidate.
+func (cd *candidate) panicked(v any) {
+	cd.panics.Add(1)
+	s := fmt.Sprint(v)
+	cd.lastPanic.Store(&s)
 }
 
 // refreshNeeds sets core.needs and core.gated for the policy and the
@@ -290,15 +341,24 @@ func (c *core) storeNeeds() {
 // for nothing, and each candidate decides whether it would have let the
 // call run.
 func (c *core) enter(w fsm.Word) (ticket, error) {
-	t, err := c.admit(w)
 	o := c.obs.Load()
 	if o == nil {
-		return t, err
+		return c.admit(w, nil)
 	}
-	return o.enter(c, t, err)
-}
-
-func (o *observers) enter(c *core, t ticket, err error) (ticket, error) {
+	m := moment{clock: c.clock}
+	var (
+		t   ticket
+		err error
+	)
+	if w.Plain() && c.needs.Load()&uint32(policy.NeedDuration) == 0 && c.live.Load().shed == nil {
+		// admit's closed path, for a call that needs no start and has no
+		// shedder to ask: its ticket is the word. Built here, not
+		// returned from admit, which cost a call with a candidate a
+		// tenth of its time (pprof, BenchmarkShadows).
+		t.w = w
+	} else {
+		t, err = c.admit(w, &m)
+	}
 	if err != nil {
 		if !o.only {
 			// The call does not run: no candidate sees it, since it has
@@ -308,33 +368,46 @@ func (o *observers) enter(c *core, t ticket, err error) (ticket, error) {
 		o.wouldReject.Add(1)
 		t = ticket{w: unrecorded}
 	}
+	// The ticket stays here rather than going through observers.enter
+	// and back: copied twice, it cost a call with a candidate more than
+	// the candidate's admission did (pprof, BenchmarkShadows).
+	t.obs = o.enter(c, &m)
+	return t, nil
+}
+
+// enter offers a call the breaker lets run, which started at m, to the
+// candidates, and returns what the observers keep of it, or nil when
+// they keep nothing.
+func (o *observers) enter(c *core, m *moment) *observed {
 	if !o.watching() {
-		return t, nil
+		return nil
 	}
 	// Counted before the set is read: see storeNeeds.
 	o.inflight.Add(1)
 	set := o.set.Load()
 	if set == nil && o.onCall == nil {
 		o.leave(c)
-		return t, nil
+		return nil
 	}
 	ob := o.pool.Get().(*observed)
-	if o.onCall != nil {
-		ob.start = c.clock.Now()
-	}
 	if set != nil {
 		ob.set = set
 		n := len(set.cands)
-		if cap(ob.t) < n {
-			ob.t = make([]ticket, n)
+		if cap(ob.w) < n {
+			ob.w = make([]fsm.Word, n)
 		}
-		ob.t = ob.t[:n]
+		ob.w = ob.w[:n]
 		for i, cd := range set.cands {
-			ob.t[i] = cd.admit()
+			ob.w[i] = cd.admit(m)
 		}
 	}
-	t.obs = ob
-	return t, nil
+	if o.onCall != nil {
+		m.now()
+	}
+	if m.read {
+		ob.start = m.t
+	}
+	return ob
 }
 
 // leave ends the count of a call that held an observed. The last one of
@@ -346,33 +419,69 @@ func (o *observers) leave(c *core) {
 	}
 }
 
-// admit offers a call to the candidate, and returns its ticket, or an
-// unrecorded one where it would have rejected the call.
-func (cd *candidate) admit() (t ticket) {
+// admit offers a call that starts at m to the candidate, and returns the
+// word of its ticket, or unrecorded where it would have rejected the
+// call.
+func (cd *candidate) admit(m *moment) fsm.Word {
 	if cd.retired.Load() {
-		return ticket{w: unrecorded}
+		return unrecorded
 	}
 	cd.calls.Add(1)
-	t = ticket{w: unrecorded} // if admit panics
-	defer cd.recover()
-	t, err := cd.c.admit(cd.c.load())
-	if err != nil {
-		cd.wouldReject.Add(1)
-		return ticket{w: unrecorded}
+	// Execute's shortcut: a plain closed word of a circuit that needs no
+	// start admits the call as it is, with nothing that can panic.
+	if w := cd.c.load(); w.Plain() && !cd.c.gated.Load() {
+		return w
 	}
-	return t
+	return cd.admitSlow(m)
 }
 
-// done reports the end of a call the candidate admitted with t.
-func (cd *candidate) done(t ticket, o Outcome, err error) {
-	if t.w == unrecorded || cd.retired.Load() {
+func (cd *candidate) admitSlow(m *moment) (w fsm.Word) {
+	w = unrecorded // if admit panics
+	defer cd.recover()
+	t, err := cd.c.admit(cd.c.load(), m)
+	if err != nil {
+		cd.wouldReject.Add(1)
+		return unrecorded
+	}
+	return t.w
+}
+
+// done reports the end at m of the call ob to the candidates of set, from
+// the i-th on, and returns len(set.cands); or, when one of them panics,
+// counts the panic as that candidate's and returns the index of the next.
+// One deferred recover for all of them rather than one each: observeEnd
+// calls it again from the next.
+func (set *shadowSet) done(i int, ob *observed, o Outcome, err error, m *moment) (next int) {
+	next = i
+	defer func() {
+		if v := recover(); v != nil {
+			set.cands[next].panicked(v)
+			next++
+		}
+	}()
+	for ; next < len(set.cands); next++ {
+		cd := set.cands[next]
+		if w := ob.w[next]; w != unrecorded && !cd.retired.Load() {
+			cd.c.doneAt(ticket{w: w, start: ob.start}, o, err, m)
+		}
+	}
+	return next
+}
+
+// doneAt is done for a call of a breaker with observers, which ends at
+// m: a failure that asks for an open period (retry-after) goes through
+// done, which reads the clock itself, and every other result through
+// finishAt.
+func (c *core) doneAt(t ticket, o Outcome, err error, m *moment) {
+	if c.rec.maxRetryAfter <= 0 || o != Failure || t.w.State() == fsm.Open {
+		c.finishAt(t, o, m)
 		return
 	}
-	defer cd.recover()
-	if o != Success && o != Ignored {
-		cd.c.noteFailure(err)
+	if _, ok := retryAfterOf(err); !ok {
+		c.finishAt(t, o, m)
+		return
 	}
-	cd.c.done(t, o, err)
+	c.done(t, o, err)
 }
 
 // observeEnd ends a call admitted with t, which carries what the
@@ -391,10 +500,21 @@ func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
 		err = errPanicked
 	}
 	obs := c.obs.Load()
+	end := moment{clock: c.clock}
 	if set := ob.set; set != nil {
-		for i, cd := range set.cands {
-			cd.done(ob.t[i], o, err)
-			ob.t[i] = ticket{}
+		if o == Failure {
+			// Each candidate keeps the failure for the evidence of its
+			// trips, at a time of its own (noteFailure reads the clock),
+			// before the end is read: a trip it causes is then no earlier
+			// than the failure, and its evidence holds it.
+			for i, cd := range set.cands {
+				if ob.w[i] != unrecorded && !cd.retired.Load() {
+					cd.c.noteFailure(err)
+				}
+			}
+		}
+		for i := 0; i < len(set.cands); {
+			i = set.done(i, ob, o, err, &end)
 		}
 	}
 	start := ob.start
@@ -402,12 +522,12 @@ func (c *core) observeEnd(t ticket, o Outcome, err error, panicked bool) {
 	obs.pool.Put(ob)
 	obs.leave(c)
 	if panicked {
-		c.finish(t, o)
+		c.finishAt(t, o, &end)
 	} else {
-		c.done(t, o, err)
+		c.doneAt(t, o, err, &end)
 	}
 	if f := obs.onCall; f != nil {
-		f(CallRecord{Name: c.name, Start: start, End: c.clock.Now(), Outcome: o, Err: err})
+		f(CallRecord{Name: c.name, Start: start, End: end.now(), Outcome: o, Err: err})
 	}
 }
 

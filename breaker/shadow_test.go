@@ -566,3 +566,112 @@ func TestShadowCallbacksMayCallTheBreaker(t *testing.T) {
 		t.Fatalf("candidate %+v, want closed after 3 transitions", st)
 	}
 }
+
+// readCounter is a Clock that counts its readings.
+type readCounter struct {
+	clk *manualClock
+	n   int
+}
+
+func (c *readCounter) Now() time.Time {
+	c.n++
+	return c.clk.Now()
+}
+
+// TestShadowsReadTheClockOncePerEnd pins issue 21's principle for a breaker
+// with candidates (issue 23): a call reads the clock at most once when it
+// starts and once when it ends, the live circuit, every candidate and
+// OnCall's CallRecord sharing each reading, whatever the candidates'
+// states. Each candidate read the clock on its own before, and OnCall
+// read it again.
+func TestShadowsReadTheClockOncePerEnd(t *testing.T) {
+	clk := &readCounter{clk: newManualClock(clockStart{name: "today", at: epochs.Today})}
+	var records []breaker.CallRecord
+	br, err := breaker.New(breaker.Config[int]{
+		Clock: clk, ShadowOnly: true,
+		Policy: policy.Slow(time.Millisecond, 0.5, 4, time.Minute),
+		Shadows: []breaker.Shadow{
+			{Name: "rate", Settings: breaker.Settings{Policy: policy.Rate(0.5, 4, time.Minute), ProbeTimeout: time.Second}},
+			{Name: "window", Settings: breaker.Settings{Policy: policy.Window(2, time.Minute), OpenTimeout: 2 * time.Second}},
+			{Name: "slow", Settings: breaker.Settings{Policy: policy.Slow(time.Millisecond, 0.5, 4, time.Minute)}},
+		},
+		OnCall: func(r breaker.CallRecord) { records = append(records, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for i := range 200 {
+		fail := i%3 != 0
+		before := clk.n
+		var at time.Time
+		_, _ = br.Execute(context.Background(), func(context.Context) (int, error) {
+			if n := clk.n - before; n > 1 {
+				t.Fatalf("call %d: the clock was read %d times as it started", i, n)
+			}
+			at = clk.Now()
+			clk.n--
+			clk.clk.Add(2 * time.Millisecond)
+			if fail {
+				return 0, boom
+			}
+			return 1, nil
+		})
+		// A failure is kept, with its time, in each circuit's log of its
+		// last failures (noteFailure): one reading more for the live
+		// circuit, and one for each candidate that saw the call.
+		limit := 2
+		if fail {
+			limit += 1 + 3
+		}
+		if n := clk.n - before; n > limit {
+			t.Fatalf("call %d: the clock was read %d times, more than %d", i, n, limit)
+		}
+		if r := records[len(records)-1]; r.End.Before(at) || r.Start.After(at) {
+			t.Fatalf("call %d: CallRecord %v to %v, but the call ran at %v", i, r.Start, r.End, at)
+		}
+		clk.clk.Add(300 * time.Millisecond)
+	}
+	trips := 0
+	for _, s := range br.Shadows() {
+		trips += int(s.Trips + s.Reopens)
+	}
+	if trips == 0 {
+		t.Fatal("no candidate tripped: the test saw none of their open and half-open paths")
+	}
+}
+
+// TestShadowPanicIsTheCandidatesAlone: a candidate whose policy panics as
+// a call ends counts the panic, and the candidates after it still hear of
+// the call; the call's result is the function's. The candidates' reports
+// share one deferred recover, resumed after the one that panicked.
+func TestShadowPanicIsTheCandidatesAlone(t *testing.T) {
+	clk := newManualClock(clockStart{name: "today", at: epochs.Today})
+	p := &panicky{Policy: policy.Consecutive(2), recordPanics: 3}
+	br, err := breaker.New(breaker.Config[int]{
+		Clock: clk,
+		Shadows: []breaker.Shadow{
+			{Name: "before", Settings: breaker.Settings{Policy: policy.Consecutive(3)}},
+			{Name: "panicky", Settings: breaker.Settings{Policy: p}},
+			{Name: "after", Settings: breaker.Settings{Policy: policy.Consecutive(3)}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for range 3 {
+		if _, err := br.Execute(context.Background(), func(context.Context) (int, error) { return 0, boom }); err != boom {
+			t.Fatalf("Execute returned %v, want the function's error", err)
+		}
+	}
+	st := br.Shadows()
+	if st[1].Panics != 3 || st[1].LastPanic != "record" {
+		t.Fatalf("the panicky candidate counted %d panics (last %q), want 3 (record)", st[1].Panics, st[1].LastPanic)
+	}
+	for _, i := range []int{0, 2} {
+		if st[i].Panics != 0 || st[i].Trips != 1 || st[i].State != breaker.Open {
+			t.Fatalf("candidate %q: %d panics, %d trips, %v; want 0, 1, open", st[i].Name, st[i].Panics, st[i].Trips, st[i].State)
+		}
+	}
+}
