@@ -7,6 +7,8 @@ import (
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/fleet"
+	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/policy"
 )
 
 // The applier decides what to adopt on a read of the breaker's state (and
@@ -74,5 +76,47 @@ func TestFaultOperatorTripForMarkedAsFleets(t *testing.T) {
 		t.Fatalf("the fleet's forced open outlived its lost record: %v in mode %v", m.State, m.Mode)
 	case !fleets && (m.State != breaker.Open || m.Mode != fleet.ModeNone):
 		t.Fatalf("the operator's TripFor, taken for the fleet's, was undone by the lost record's close: %v in mode %v", m.State, m.Mode)
+	}
+}
+
+// The same, with the breaker's own transition: a probe that failed, and
+// reopened the breaker, between the read and the adoption of a lost
+// record's close. The reopening is the breaker's own, which a record
+// created again knows nothing of; it was closed all the same.
+func TestFaultLostRecordCloseUndoesOwnReopenAfterRead(t *testing.T) {
+	e := newFleetEnv(t, epochs.Today)
+	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, 10
+	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), OpenTimeout: 30 * time.Second, Clock: e.clk, CountCalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.Attach(b); err != nil {
+		t.Fatal(err)
+	}
+	co.Step()
+	fail(b, 10)
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.State != breaker.Open || m.ExternalOpens != 1 {
+		t.Fatalf("the fleet's failure rate should have opened the breaker: %+v", m)
+	}
+	e.clk.Add(31 * time.Second)
+	e.store.(*fleet.Memory).Drop("dep")
+	fleet.SetAfterStateRead(co, func() {
+		fail(b, 1) // a probe of the breaker's own (the record is closed), failed
+	})
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Metrics(); m.State != breaker.Open || m.Reopens != 1 {
+		t.Fatalf("the breaker reopened on its own probe before the lost record's close was adopted, and was closed: %v, %d reopens", m.State, m.Reopens)
 	}
 }

@@ -32,6 +32,7 @@
 //     and is judged against the record on a new read.
 //     (TestFault2NotDueOverridesNewerDisable,
 //     TestFaultLostRecordCloseUndoesOperatorActionAfterRead,
+//     TestFaultLostRecordCloseUndoesOwnReopenAfterRead,
 //     TestFaultOperatorTripForMarkedAsFleets,
 //     TestFaultX1ModeOutlivesLostRecord, TestFaultX1ModeAlreadyInPlace,
 //     TestFaultX1ModeOutlivesLostRecordLateTransition,
