@@ -3,6 +3,7 @@ package fleet
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -231,49 +232,76 @@ func (co *Coordinator) closedAgain(m *member, rec Record) {
 // breaker. What the breaker is already doing is not applied again: an
 // instance whose own trip opened the fleet stays in its own open period,
 // rather than reporting an open → open transition for the same outage.
+//
+// What to adopt is decided on a read of the breaker, and adopted only if
+// nothing changed the breaker since (adoptAt): an operator's action, or
+// the breaker's own transition, that lands between the read and the
+// adoption stands, and is judged against rec as usual on a new read.
 func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
-	mt := m.c.Metrics()
-	do := func(a breaker.Adoption) {
-		// An adoption runs callbacks, and one of them may detach the
-		// breaker: every Adopt is fenced, not only the first.
-		if m.detached.Load() {
+	for range adoptTries {
+		if co.adoptOnce(m, rec, old, at) == adoptDone {
 			return
 		}
-		co.stats.adopted.Add(1)
+	}
+}
+
+// adoptTries bounds the reads adopt decides on. Each read after the first
+// follows a change of the breaker made since the read before (or a mode
+// cleared); a breaker that keeps changing faster than the applier can
+// read it keeps what it was changed to, as if rec was adopted before.
+const adoptTries = 4
+
+type adoptResult uint8
+
+const (
+	adoptDone    adoptResult = iota // adopted, or nothing to adopt
+	adoptStale                      // the breaker changed since the read: read again
+	adoptCleared                    // a disabled mode was cleared: decide the rest on a new read
+)
+
+// adoptOnce reads m's breaker and adopts what rec asks of it.
+func (co *Coordinator) adoptOnce(m *member, rec Record, old *Record, at time.Time) adoptResult {
+	mt := m.c.Metrics()
+	do := func(a breaker.Adoption) adoptResult {
 		a.Who, a.Why = adoptedBy, recordWhy(rec)
-		// Before Adopt: a callback it runs may steer the breaker itself.
-		m.fleetMade.Store(a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode)
-		m.c.Adopt(a)
+		if !co.adoptAt(m, mt.Generation, a) {
+			return adoptStale
+		}
+		return adoptDone
 	}
 	switch rec.Mode {
-	case ModeForcedOpen:
-		if mt.Mode != ModeForcedOpen {
-			do(breaker.Adoption{Kind: breaker.AdoptForceOpen})
-		} else {
-			m.fleetMade.Store(true) // in the fleet's mode already: the fleet's now
+	case ModeForcedOpen, ModeDisabled:
+		if mt.Mode != rec.Mode {
+			k := breaker.AdoptForceOpen
+			if rec.Mode == ModeDisabled {
+				k = breaker.AdoptDisable
+			}
+			return do(breaker.Adoption{Kind: k})
 		}
-		return
-	case ModeDisabled:
-		if mt.Mode != ModeDisabled {
-			do(breaker.Adoption{Kind: breaker.AdoptDisable})
-		} else {
-			m.fleetMade.Store(true)
+		// In the fleet's mode already: the fleet's now, unless the
+		// breaker changed since the read.
+		if !co.markAt(m, mt.Generation) {
+			return adoptStale
 		}
-		return
+		return adoptDone
 	}
 	if old != nil && old.Mode == ModeDisabled && mt.Mode == ModeDisabled {
-		do(breaker.Adoption{Kind: breaker.AdoptClearMode})
-		mt = m.c.Metrics()
+		if r := do(breaker.Adoption{Kind: breaker.AdoptClearMode}); r != adoptDone {
+			return r
+		}
+		return adoptCleared
 	}
 	switch rec.State {
 	case breaker.Open:
-		co.adoptOpen(m, rec, at)
+		if !co.adoptOpenAt(m, mt, rec, at) {
+			return adoptStale
+		}
 	case breaker.HalfOpen:
 		now := co.cfg.Clock.Now()
 		if mt.Mode == ModeNone && (mt.State == breaker.HalfOpen || mt.State == breaker.Open && !mt.Until.IsZero() && !mt.Until.After(now)) {
-			return // half-open already, or due
+			return adoptDone // half-open already, or due
 		}
-		do(breaker.Adoption{Kind: breaker.AdoptOpen})
+		return do(breaker.Adoption{Kind: breaker.AdoptOpen})
 	case breaker.Closed:
 		// A closed record is adopted only as news: a close of the record
 		// this instance knew (of an open record, or a Clear: no other
@@ -284,34 +312,118 @@ func (co *Coordinator) adopt(m *member, rec Record, old *Record, at time.Time) {
 		// its own state.
 		news := old != nil && old.Incarnation == rec.Incarnation
 		if (news || m.fleetMade.Load()) && (mt.State != breaker.Closed || mt.Mode != ModeNone) {
-			do(breaker.Adoption{Kind: breaker.AdoptClose})
+			return do(breaker.Adoption{Kind: breaker.AdoptClose})
+		}
+	}
+	return adoptDone
+}
+
+// adoptOpen opens m's breaker for what remains of rec's open period, less
+// the time rec waited since at, as adopt does.
+func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
+	for range adoptTries {
+		if co.adoptOpenAt(m, m.c.Metrics(), rec, at) {
+			return
 		}
 	}
 }
 
-// adoptOpen opens m's breaker for what remains of rec's open period, less
-// the time rec waited since at. A breaker open on its own (no mode) for
-// about as long is left alone: the difference is the round trip that told
-// it, and adopting would only report a second opening of the same outage.
-func (co *Coordinator) adoptOpen(m *member, rec Record, at time.Time) {
+// adoptOpenAt is adoptOpen decided on mt; false if the breaker changed
+// since mt was read. A breaker open on its own (no mode) for about as long
+// is left alone: the difference is the round trip that told it, and
+// adopting would only report a second opening of the same outage.
+func (co *Coordinator) adoptOpenAt(m *member, mt breaker.Metrics, rec Record, at time.Time) bool {
 	now := co.cfg.Clock.Now()
 	left := rec.Remaining - now.Sub(at)
 	if left < 0 {
 		left = 0
 	}
 	until := now.Add(left)
-	mt := m.c.Metrics()
 	if mt.Mode == ModeNone && mt.State == breaker.Open && !mt.Until.IsZero() {
 		if d := mt.Until.Sub(until); d >= -co.cfg.GateTimeout && d <= co.cfg.GateTimeout {
-			return
+			return true
 		}
 	}
+	return co.adoptAt(m, mt.Generation, breaker.Adoption{Kind: breaker.AdoptOpen, For: left, Who: adoptedBy, Why: recordWhy(rec)})
+}
+
+// adopterAt is a circuit that adopts a decision only at the generation it
+// was decided on, as *breaker.Breaker does (Breaker.AdoptAt).
+type adopterAt interface {
+	AdoptAt(gen uint64, a breaker.Adoption) (applied bool)
+}
+
+// adoptAt makes m's breaker adopt a, decided on its state of generation
+// gen, and reports whether it did: false if the breaker changed since,
+// when nothing is adopted and m's mark is as the change left it. A
+// circuit without AdoptAt adopts a whatever changed since.
+func (co *Coordinator) adoptAt(m *member, gen uint64, a breaker.Adoption) bool {
+	// An adoption runs callbacks, and one of them may detach the breaker:
+	// every Adopt is fenced, not only the first.
 	if m.detached.Load() {
-		return // detached by a callback of an earlier Adopt
+		return true
+	}
+	// Marked before the adoption: a callback it runs may steer the
+	// breaker itself, which marks it the breaker's.
+	tok := m.fleetMade.swap(a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode)
+	if co.afterStateRead != nil {
+		co.afterStateRead()
+	}
+	if c, ok := m.c.(adopterAt); ok {
+		if !c.AdoptAt(gen, a) {
+			m.fleetMade.undo(tok)
+			return false
+		}
+	} else {
+		m.c.Adopt(a)
 	}
 	co.stats.adopted.Add(1)
-	m.fleetMade.Store(true)
-	m.c.Adopt(breaker.Adoption{Kind: breaker.AdoptOpen, For: left, Who: adoptedBy, Why: recordWhy(rec)})
+	return true
+}
+
+// markAt marks m's breaker as in the fleet's state, found so at generation
+// gen; false (and no mark) if the breaker changed since.
+func (co *Coordinator) markAt(m *member, gen uint64) bool {
+	tok := m.fleetMade.swap(true)
+	if co.afterStateRead != nil {
+		co.afterStateRead()
+	}
+	if m.c.Metrics().Generation != gen {
+		m.fleetMade.undo(tok)
+		return false
+	}
+	return true
+}
+
+// mark is a member's fleetMade: whether its breaker's state is the
+// fleet's. Every write raises its version, so that the applier can take
+// back a mark of its own (an adoption found stale) without undoing one
+// written since by the transition listener.
+type mark struct{ v atomic.Uint64 } // version<<1 | made
+
+func (k *mark) Load() bool { return k.v.Load()&1 == 1 }
+
+func (k *mark) Store(made bool) { k.swap(made) }
+
+// markToken is what swap wrote over, for undo.
+type markToken struct{ was, now uint64 }
+
+func (k *mark) swap(made bool) markToken {
+	for {
+		old := k.v.Load()
+		nv := (old>>1 + 1) << 1
+		if made {
+			nv |= 1
+		}
+		if k.v.CompareAndSwap(old, nv) {
+			return markToken{was: old, now: nv}
+		}
+	}
+}
+
+// undo takes back the write of t, unless another came since.
+func (k *mark) undo(t markToken) {
+	k.v.CompareAndSwap(t.now, (t.now>>1+1)<<1|t.was&1)
 }
 
 // adoptedBy is the Who of every adopted transition's evidence.

@@ -74,6 +74,10 @@ type Coordinator struct {
 	nextProbe atomic.Uint64
 	attaches  atomic.Uint64 // numbers each attachment's Counts.Sender
 	stats     stats
+
+	// afterStateRead, in tests, runs in the applier between its read of
+	// a breaker's state and the adoption it decides on that read.
+	afterStateRead func()
 }
 
 // member is one attached breaker. Its record state (view) is written by
@@ -91,7 +95,7 @@ type member struct {
 	// adoption and not changed since by the breaker's own decision (a
 	// trip, a probe, a manual action). A newer closed record undoes them,
 	// whatever record they came from: one lost since, or a Clear.
-	fleetMade atomic.Bool
+	fleetMade mark
 
 	mu          sync.Mutex
 	cancel      func() // the subscription's; nil until Attach has set it

@@ -26,7 +26,14 @@
 //     whatever record it came, even one lost since; a fleet-wide Clear
 //     closes every breaker; a transition of the breaker's own delivered
 //     after an adoption set a mode does not make that mode the breaker's.
+//     What to adopt is decided on a read of the breaker and adopted only
+//     at that read's generation (breaker.Breaker.AdoptAt): an operator's
+//     action or the breaker's own transition landing in between stands,
+//     and is judged against the record on a new read.
 //     (TestFault2NotDueOverridesNewerDisable,
+//     TestFaultLostRecordCloseUndoesOperatorActionAfterRead,
+//     TestFaultLostRecordCloseUndoesOwnReopenAfterRead,
+//     TestFaultOperatorTripForMarkedAsFleets,
 //     TestFaultX1ModeOutlivesLostRecord, TestFaultX1ModeAlreadyInPlace,
 //     TestFaultX1ModeOutlivesLostRecordLateTransition,
 //     TestFaultClearNotAdoptedUnderClosedRecord)

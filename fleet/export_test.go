@@ -29,3 +29,12 @@ func Settle(co *Coordinator) {
 		runtime.Gosched()
 	}
 }
+
+// SetAfterStateRead sets a hook that the applier runs once, between its
+// read of a breaker's state and the adoption it decides on that read.
+func SetAfterStateRead(co *Coordinator, f func()) {
+	co.afterStateRead = func() {
+		co.afterStateRead = nil
+		f()
+	}
+}

@@ -41,7 +41,11 @@
 //     each call Attach and detach make to the breaker (Subscribe,
 //     SetProbeGate), another step may interrupt, as a concurrent
 //     goroutine would: a Sync, a fleet-wide action, a call, a Close, a
-//     Detach, an event, another instance's Step. It runs on a goroutine
+//     Detach, an event, another instance's Step; and between a
+//     coordinator's read of its breaker and the adoption it decided on
+//     that read (AdoptAt): an operator's action on that breaker, a call
+//     (which may trip it, or end a probe), the clock, a Sync, a
+//     fleet-wide action, an event. It runs on a goroutine
 //     of its own and is waited for, so the order stays the seed's; if it
 //     parks on a lock or a channel (looked at every Options.NestWait), it
 //     waits for a lock the interrupted step holds, and runs on

@@ -1083,13 +1083,22 @@ func (s *sim) preempt(p *proc, where string) {
 	if strings.HasPrefix(where, "AcquireProbe answer") && !strings.HasSuffix(where, "admit") {
 		odds = 0.4
 	}
+	if where == "AdoptAt" {
+		odds = 0.3
+	}
 	if s.phase != 0 || s.nesting || s.fail != nil || s.o.Without["nest"] || s.rng.Float64() >= odds {
 		s.mu.Unlock()
 		return
 	}
 	s.nesting = true
 	kinds := []string{"sync", "fleet", "call", "close", "event", "step", "detach"}
-	if strings.Contains(where, "answer") && s.rng.IntN(2) == 0 {
+	switch {
+	case where == "AdoptAt":
+		// Between the coordinator's read of the breaker and its
+		// adoption, what matters most is the breaker changing: an
+		// operator's action on it, a call that trips it or ends a probe.
+		kinds = []string{"local", "local", "call", "hold", "finish", "advance", "sync", "fleet", "event"}
+	case strings.Contains(where, "answer") && s.rng.IntN(2) == 0:
 		// Between an answer and its handling, what matters most is a
 		// newer record reaching the instance another way.
 		kinds = []string{"sync", "fleet", "event"}

@@ -30,13 +30,28 @@ func (c *circuit) Subscribe(fn func(breaker.Transition)) (cancel func()) {
 // delivers its transitions in order, after any delivery in progress, so a
 // transition of an adoption made before the detach may be seen after it.
 func (c *circuit) Adopt(a breaker.Adoption) {
+	c.adopting(a)
+	c.Breaker.Adopt(a)
+}
+
+// AdoptAt is Adopt for a decision the coordinator took on a read of the
+// breaker: checked as Adopt is, and a point at which another step may
+// interrupt, between that read and the adoption — an operator's action on
+// this breaker, a call that trips it or closes it on a probe, a newer
+// record reaching the instance — which the adoption must not override.
+func (c *circuit) AdoptAt(gen uint64, a breaker.Adoption) bool {
+	c.s.preempt(c.p, "AdoptAt")
+	c.adopting(a)
+	return c.Breaker.AdoptAt(gen, a)
+}
+
+func (c *circuit) adopting(a breaker.Adoption) {
 	s, p := c.s, c.p
 	s.mu.Lock()
 	if p.attached == 0 && !p.closing {
 		s.violateLocked(InvDetached, fmt.Sprintf("i%d's breaker, attached to no coordinator, was made to adopt %v (%s)", p.id, a.Kind, a.Why))
 	}
 	s.mu.Unlock()
-	c.Breaker.Adopt(a)
 }
 
 func (c *circuit) SetProbeGate(g breaker.ProbeGate) {
