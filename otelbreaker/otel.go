@@ -166,6 +166,10 @@ type Breaker interface {
 // added, a group's and a registry's. A breaker has at most
 // breaker.MaxShadows candidates, each name once; a breaker left out for
 // its name is left out with its candidates.
+//
+// A group's outlier detector is reported under a name given to
+// AddOutliers, through the tripwire.group.outlier instruments with
+// [GroupKey].
 type Registration struct {
 	calls, wouldReject      metric.Int64ObservableCounter
 	shadowOnly              metric.Int64ObservableGauge

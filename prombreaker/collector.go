@@ -91,6 +91,9 @@ var ErrDuplicateGroupName = errors.New("prombreaker: a group's outlier detector 
 // breaker has at most breaker.MaxShadows candidates, each name once, so a
 // breaker adds at most that many candidates' series; a breaker left out
 // for its name is left out with its candidates.
+//
+// A group's outlier detector is exported under a name given to
+// AddOutliers, as the tripwire_group_outlier_* series labelled "group".
 type Collector struct {
 	state, mode, since, probes, calls, collisions, lastTrip *prometheus.Desc
 	shadowOnly, wouldReject                                 *prometheus.Desc

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tripwire-go/tripwire/breaker"
@@ -19,10 +18,14 @@ import (
 	"github.com/tripwire-go/tripwire/prombreaker"
 )
 
+// mockClock is the part of the mock clock epochs.Mock returns that the
+// tests use.
+type mockClock interface{ Add(time.Duration) }
+
 // hosts returns a group of hosts on a mock clock at today's date, with a
 // success-rate detector (in shadow or not), whose keys' own policies never
 // trip in these tests.
-func hosts(t *testing.T, shadow bool) (*group.Group[string, int], *clock.Mock) {
+func hosts(t *testing.T, shadow bool) (*group.Group[string, int], mockClock) {
 	t.Helper()
 	clk := epochs.Mock(epochs.Today)
 	g, err := group.New(group.Config[string, int]{
@@ -41,7 +44,7 @@ func hosts(t *testing.T, shadow bool) (*group.Group[string, int], *clock.Mock) {
 // oneBadHost runs an interval of calls on g: nine hosts failing 1% of 100
 // calls, "bad" failing 40%; then it moves the clock past the interval and
 // runs the detector.
-func oneBadHost(g *group.Group[string, int], clk *clock.Mock) {
+func oneBadHost(g *group.Group[string, int], clk mockClock) {
 	down := errors.New("503")
 	for h := range 10 {
 		key, failures := fmt.Sprint("h", h), 1
@@ -158,8 +161,8 @@ func TestCollectorOutliersBesideBreakers(t *testing.T) {
 		}
 	}
 	for k, v := range map[string]float64{
-		"tripwire_breaker_external_opens_total{bad}": 1,
-		"tripwire_breaker_trips_total{bad}":          0,
+		"tripwire_breaker_external_opens_total{bad}":  1,
+		"tripwire_breaker_trips_total{bad}":           0,
 		"tripwire_group_outlier_ejected_total{live}":  1,
 		"tripwire_group_outlier_ejected_total{trial}": 1,
 	} {
