@@ -12,6 +12,9 @@ import (
 	"github.com/tripwire-go/tripwire/internal/metricset"
 )
 
+// groupLabel is the label of a group's detector's series.
+const groupLabel = "group"
+
 // DefaultNamespace prefixes the metric names when Opts.Namespace is empty.
 const DefaultNamespace = "tripwire"
 
@@ -157,12 +160,16 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 	// "group": tripwire_group_outlier_ejected_total{group="hosts"}.
 	outlier := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "group", "outlier_"+name), help,
-			[]string{"group"}, opts.ConstLabels)
+			[]string{groupLabel}, opts.ConstLabels)
 	}
-	c.outlierShadow = outlier("shadow",
-		"1 when the group's outlier detector runs in shadow (Outliers.Shadow): it opens nothing, and its ejections are those it would have made; 0 when it enforces.")
-	for i, o := range metricset.OutlierCounts(group.OutlierStats{}) {
-		c.outlierCounts[i] = outlier(o.Name+"_total", o.Help)
+	// A collector whose ConstLabels has "group" was valid before detectors
+	// were exported: it stays so, without them (AddOutliers says why).
+	if _, taken := opts.ConstLabels[groupLabel]; !taken {
+		c.outlierShadow = outlier("shadow",
+			"1 when the group's outlier detector runs in shadow (Outliers.Shadow): it opens nothing, and its ejections are those it would have made; 0 when it enforces.")
+		for i, o := range metricset.OutlierCounts(group.OutlierStats{}) {
+			c.outlierCounts[i] = outlier(o.Name+"_total", o.Help)
+		}
 	}
 	if err := c.Add(breakers...); err != nil {
 		return nil, err
@@ -206,8 +213,13 @@ func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 // exported with zero counts. It fails when name is empty, when g is nil,
 // or when a detector is already exported under name (the error wraps
 // ErrDuplicateGroupName). Names that are not valid UTF-8 are exported with
-// U+FFFD in place of the invalid bytes, and checked for duplicates so.
+// U+FFFD in place of the invalid bytes, and checked for duplicates so. A
+// collector whose Opts.ConstLabels has the label "group" exports no
+// detector: AddOutliers fails with an error that says so.
 func (c *Collector) AddOutliers(name string, g OutlierSource) error {
+	if c.outlierShadow == nil {
+		return fmt.Errorf("prombreaker: AddOutliers(%q): Opts.ConstLabels has the label %q, which the detector's series need", name, groupLabel)
+	}
 	name, err := c.outliers.Add(name, g)
 	switch {
 	case errors.Is(err, metricset.ErrDuplicateGroup):
@@ -229,6 +241,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.shadowState
 	for _, d := range c.shadowCounts {
 		ch <- d
+	}
+	if c.outlierShadow == nil {
+		return
 	}
 	ch <- c.outlierShadow
 	for _, d := range c.outlierCounts {

@@ -273,3 +273,25 @@ func evaluations(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Errorf("no evaluations for %q", name)
 	return 0
 }
+
+// A collector whose ConstLabels has "group" registers and scrapes as it did
+// before detectors were exported; AddOutliers says why it cannot export
+// one there.
+func TestCollectorConstLabelGroupStillRegisters(t *testing.T) {
+	c := mustCollector(t, prombreaker.Opts{ConstLabels: prometheus.Labels{"group": "payments"}},
+		newBreaker(t, breaker.Config[int]{Name: "api"}))
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := hosts(t, true)
+	if err := c.AddOutliers("hosts", g); err == nil || !strings.Contains(err.Error(), `ConstLabels has the label "group"`) {
+		t.Fatalf("AddOutliers: %v", err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
