@@ -56,6 +56,15 @@
 //
 // A breaker has at most breaker.MaxShadows (8) candidates.
 //
+// A group's outlier detector has no breaker's name: give it one with
+// [Registration.AddOutliers], and its counts (Group.OutlierStats) are
+// reported with the attribute group.name ([GroupKey]):
+//
+//	tripwire.group.outlier.shadow      gauge, 1 when the detector runs in shadow (opens nothing), 0 when it enforces
+//	tripwire.group.outlier.evaluations counter {evaluation}, intervals it judged
+//	tripwire.group.outlier.found       counter {outlier}, outliers it found, opened or not
+//	tripwire.group.outlier.ejected     counter {outlier}, outliers it opened, or in shadow would have opened
+//
 // # Names
 //
 // Each name is reported once, since the points of two breakers with one

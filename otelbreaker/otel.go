@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/metricset"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -77,11 +78,42 @@ const (
 	// policy's, or OnTransition's while it delivered one of its
 	// transitions.
 	ShadowPanicsName = "tripwire.shadow.panics"
+
+	// The instruments of a group's outlier detector, as
+	// Group.OutlierStats counts them ([Registration.AddOutliers]), each
+	// measurement with the name the user gave the group ([GroupKey]).
+
+	// OutlierEvaluationsName counts the intervals a group's outlier
+	// detector judged.
+	OutlierEvaluationsName = "tripwire.group.outlier.evaluations"
+	// OutlierFoundName counts the outliers a group's detector found,
+	// opened or not: a key that stands out in three intervals counts three
+	// times.
+	OutlierFoundName = "tripwire.group.outlier.found"
+	// OutlierEjectedName counts the outliers a group's detector opened,
+	// or, in shadow, would have opened.
+	OutlierEjectedName = "tripwire.group.outlier.ejected"
+	// OutlierShadowName is 1 when a group's detector runs in shadow
+	// (Outliers.Shadow), opening nothing, and 0 when it enforces.
+	OutlierShadowName = "tripwire.group.outlier.shadow"
 )
 
 // ErrDuplicateName is wrapped by the error of [Register] and
 // [Registration.Add] when a breaker has the name of one already reported.
 var ErrDuplicateName = errors.New("otelbreaker: a breaker with this name is already reported")
+
+// ErrDuplicateGroupName is wrapped by the error of
+// [Registration.AddOutliers] when a group's detector is already reported
+// under the name given. Group names are apart from breaker names: a group
+// may share its name with a breaker.
+var ErrDuplicateGroupName = errors.New("otelbreaker: a group's outlier detector with this name is already reported")
+
+// OutlierSource is a group's outlier detector whose counts are reported,
+// under a name given to [Registration.AddOutliers]. *group.Group[K, T]
+// implements it for every K and T.
+type OutlierSource interface {
+	OutlierStats() group.OutlierStats
+}
 
 // The attributes of the measurements.
 const (
@@ -94,6 +126,9 @@ const (
 	ModeKey = attribute.Key("breaker.mode")
 	// OutcomeKey is the outcome a CallsName measurement counts.
 	OutcomeKey = attribute.Key("breaker.outcome")
+	// GroupKey is the name given to a group with
+	// [Registration.AddOutliers], on every measurement of its detector.
+	GroupKey = attribute.Key("group.name")
 )
 
 // Group is a changing set of breakers whose metrics are reported: every
@@ -131,6 +166,10 @@ type Breaker interface {
 // added, a group's and a registry's. A breaker has at most
 // breaker.MaxShadows candidates, each name once; a breaker left out for
 // its name is left out with its candidates.
+//
+// A group's outlier detector is reported under a name given to
+// AddOutliers, through the tripwire.group.outlier instruments with
+// [GroupKey].
 type Registration struct {
 	calls, wouldReject      metric.Int64ObservableCounter
 	shadowOnly              metric.Int64ObservableGauge
@@ -139,8 +178,11 @@ type Registration struct {
 	probes                  metric.Int64ObservableUpDownCounter
 	shadowState             metric.Int64ObservableGauge
 	shadowCounts            [5]metric.Int64ObservableCounter // by metricset.ShadowCounts
+	outlierShadow           metric.Int64ObservableGauge
+	outlierCounts           [3]metric.Int64ObservableCounter // by metricset.OutlierCounts
 	reg                     metric.Registration
 	set                     metricset.Set
+	outliers                metricset.Outliers
 }
 
 // Register creates the instruments on meter and a callback that reports
@@ -188,12 +230,23 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 			metric.WithDescription(o.Help))
 		err = errors.Join(err, e)
 	}
+	r.outlierShadow, e = meter.Int64ObservableGauge(OutlierShadowName, metric.WithUnit("1"),
+		metric.WithDescription("1 when the group's outlier detector runs in shadow: it opens nothing, and its ejections are those it would have made; 0 when it enforces."))
+	err = errors.Join(err, e)
+	for i, o := range metricset.OutlierCounts(group.OutlierStats{}) {
+		r.outlierCounts[i], e = meter.Int64ObservableCounter("tripwire.group.outlier."+o.Name, metric.WithUnit(o.Unit),
+			metric.WithDescription(o.Help))
+		err = errors.Join(err, e)
+	}
 	if err != nil {
 		return nil, err
 	}
 	instruments := []metric.Observable{r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
-		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject, r.shadowState}
+		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject, r.shadowState, r.outlierShadow}
 	for _, c := range r.shadowCounts {
+		instruments = append(instruments, c)
+	}
+	for _, c := range r.outlierCounts {
 		instruments = append(instruments, c)
 	}
 	r.reg, err = meter.RegisterCallback(r.observe, instruments...)
@@ -231,6 +284,25 @@ func (r *Registration) AddRegistry(reg *breaker.Registry) {
 	}
 }
 
+// AddOutliers reports the counts of g's outlier detector (as
+// g.OutlierStats reads them at each collection) under name, in the
+// attribute [GroupKey]: a group has no name of its own, and its breakers'
+// measurements (AddGroup) say nothing of the detector. A group without a
+// detector is reported with zero counts. It fails when name is empty, when
+// g is nil, or when a detector is already reported under name (the error
+// wraps ErrDuplicateGroupName). Names that are not valid UTF-8 are reported
+// with U+FFFD in place of the invalid bytes, and checked for duplicates so.
+func (r *Registration) AddOutliers(name string, g OutlierSource) error {
+	name, err := r.outliers.Add(name, g)
+	switch {
+	case errors.Is(err, metricset.ErrDuplicateGroup):
+		return fmt.Errorf("%w: %q", ErrDuplicateGroupName, name)
+	case err != nil:
+		return fmt.Errorf("otelbreaker: AddOutliers(%q): %w", name, err)
+	}
+	return nil
+}
+
 // Unregister stops reporting: the instruments stay on the meter but get no
 // more measurements from this registration.
 func (r *Registration) Unregister() error { return r.reg.Unregister() }
@@ -241,6 +313,18 @@ func (r *Registration) observe(_ context.Context, o metric.Observer) error {
 		r.observeShadows(o, m.Name, shadows)
 	}) {
 		o.ObserveInt64(r.collisions, int64(x.Extra), metric.WithAttributes(NameKey.String(x.Name)))
+	}
+	for _, g := range r.outliers.List() {
+		st := g.Src.OutlierStats()
+		with := metric.WithAttributeSet(attribute.NewSet(GroupKey.String(g.Name)))
+		shadow := int64(0)
+		if st.Shadow {
+			shadow = 1
+		}
+		o.ObserveInt64(r.outlierShadow, shadow, with)
+		for i, n := range metricset.OutlierCounts(st) {
+			o.ObserveInt64(r.outlierCounts[i], toInt64(n.N), with)
+		}
 	}
 	return nil
 }

@@ -8,8 +8,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tripwire-go/tripwire/breaker"
+	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/metricset"
 )
+
+// groupLabel is the label of a group's detector's series.
+const groupLabel = "group"
 
 // DefaultNamespace prefixes the metric names when Opts.Namespace is empty.
 const DefaultNamespace = "tripwire"
@@ -29,6 +33,13 @@ type Group interface {
 	Metrics() iter.Seq[breaker.Metrics]
 }
 
+// OutlierSource is a group's outlier detector whose counts the collector
+// exports, under a name given to [Collector.AddOutliers].
+// *group.Group[K, T] implements it for every K and T.
+type OutlierSource interface {
+	OutlierStats() group.OutlierStats
+}
+
 // Opts configures a [Collector]. The zero value is valid.
 type Opts struct {
 	// Namespace is the first part of every metric name. Empty means
@@ -42,6 +53,12 @@ type Opts struct {
 // ErrDuplicateName is wrapped by the error of [NewCollector] and
 // [Collector.Add] when a breaker has the name of one already exported.
 var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is already exported")
+
+// ErrDuplicateGroupName is wrapped by the error of [Collector.AddOutliers]
+// when a group's detector is already exported under the name given. Group
+// names are apart from breaker names: a group may share its name with a
+// breaker.
+var ErrDuplicateGroupName = errors.New("prombreaker: a group's outlier detector with this name is already exported")
 
 // Collector is a prometheus.Collector of breaker metrics: register it with
 // a registry, add breakers and groups, and every scrape reads their
@@ -77,13 +94,19 @@ var ErrDuplicateName = errors.New("prombreaker: a breaker with this name is alre
 // breaker has at most breaker.MaxShadows candidates, each name once, so a
 // breaker adds at most that many candidates' series; a breaker left out
 // for its name is left out with its candidates.
+//
+// A group's outlier detector is exported under a name given to
+// AddOutliers, as the tripwire_group_outlier_* series labelled "group".
 type Collector struct {
 	state, mode, since, probes, calls, collisions, lastTrip *prometheus.Desc
 	shadowOnly, wouldReject                                 *prometheus.Desc
 	opens                                                   [4]*prometheus.Desc // by metricset.OpenCounts
 	shadowState                                             *prometheus.Desc
 	shadowCounts                                            [5]*prometheus.Desc // by metricset.ShadowCounts
+	outlierShadow                                           *prometheus.Desc
+	outlierCounts                                           [3]*prometheus.Desc // by metricset.OutlierCounts
 	set                                                     metricset.Set
+	outliers                                                metricset.Outliers
 }
 
 // NewCollector returns a collector configured by opts, exporting the given
@@ -133,6 +156,21 @@ func NewCollector(opts Opts, breakers ...Breaker) (*Collector, error) {
 	for i, o := range metricset.ShadowCounts(breaker.ShadowStatus{}) {
 		c.shadowCounts[i] = shadow(o.Name+"_total", o.Help)
 	}
+	// A group's detector is named by the user, under the subsystem
+	// "group": tripwire_group_outlier_ejected_total{group="hosts"}.
+	outlier := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "group", "outlier_"+name), help,
+			[]string{groupLabel}, opts.ConstLabels)
+	}
+	// A collector whose ConstLabels has "group" was valid before detectors
+	// were exported: it stays so, without them (AddOutliers says why).
+	if _, taken := opts.ConstLabels[groupLabel]; !taken {
+		c.outlierShadow = outlier("shadow",
+			"1 when the group's outlier detector runs in shadow (Outliers.Shadow): it opens nothing, and its ejections are those it would have made; 0 when it enforces.")
+		for i, o := range metricset.OutlierCounts(group.OutlierStats{}) {
+			c.outlierCounts[i] = outlier(o.Name+"_total", o.Help)
+		}
+	}
 	if err := c.Add(breakers...); err != nil {
 		return nil, err
 	}
@@ -168,6 +206,30 @@ func (c *Collector) AddRegistry(r *breaker.Registry) {
 // counted in tripwire_breaker_name_collisions{breaker="<name>"}.
 func (c *Collector) AddGroup(g Group) { c.set.AddGroup(g) }
 
+// AddOutliers makes the collector export the counts of g's outlier
+// detector (as g.OutlierStats reads them at each scrape) under name, in the
+// label "group": a group has no name of its own, and its breakers' series
+// (AddGroup) say nothing of the detector. A group without a detector is
+// exported with zero counts. It fails when name is empty, when g is nil,
+// or when a detector is already exported under name (the error wraps
+// ErrDuplicateGroupName). Names that are not valid UTF-8 are exported with
+// U+FFFD in place of the invalid bytes, and checked for duplicates so. A
+// collector whose Opts.ConstLabels has the label "group" exports no
+// detector: AddOutliers fails with an error that says so.
+func (c *Collector) AddOutliers(name string, g OutlierSource) error {
+	if c.outlierShadow == nil {
+		return fmt.Errorf("prombreaker: AddOutliers(%q): Opts.ConstLabels has the label %q, which the detector's series need", name, groupLabel)
+	}
+	name, err := c.outliers.Add(name, g)
+	switch {
+	case errors.Is(err, metricset.ErrDuplicateGroup):
+		return fmt.Errorf("%w: %q", ErrDuplicateGroupName, name)
+	case err != nil:
+		return fmt.Errorf("prombreaker: AddOutliers(%q): %w", name, err)
+	}
+	return nil
+}
+
 // Describe sends the descriptions of every metric the collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.mode, c.since, c.probes, c.calls, c.collisions, c.lastTrip, c.shadowOnly, c.wouldReject} {
@@ -180,17 +242,35 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.shadowCounts {
 		ch <- d
 	}
+	if c.outlierShadow == nil {
+		return
+	}
+	ch <- c.outlierShadow
+	for _, d := range c.outlierCounts {
+		ch <- d
+	}
 }
 
 // Collect sends the metrics of every breaker and of its shadow candidates,
-// read now, and the count of breakers left out because their name was
-// taken.
+// read now, the count of breakers left out because their name was taken,
+// and the counts of every group's outlier detector added with AddOutliers.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, x := range c.set.Collect(func(m breaker.Metrics, shadows []breaker.ShadowStatus) {
 		c.collect(ch, m)
 		c.collectShadows(ch, m.Name, shadows)
 	}) {
 		ch <- prometheus.MustNewConstMetric(c.collisions, prometheus.GaugeValue, float64(x.Extra), x.Name)
+	}
+	for _, o := range c.outliers.List() {
+		st := o.Src.OutlierStats()
+		shadow := 0.0
+		if st.Shadow {
+			shadow = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.outlierShadow, prometheus.GaugeValue, shadow, o.Name)
+		for i, n := range metricset.OutlierCounts(st) {
+			ch <- prometheus.MustNewConstMetric(c.outlierCounts[i], prometheus.CounterValue, float64(n.N), o.Name)
+		}
 	}
 }
 

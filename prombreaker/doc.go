@@ -69,6 +69,23 @@
 //	increase(tripwire_shadow_trips_total[1d])
 //	  - on(breaker) group_left increase(tripwire_breaker_trips_total[1d])
 //
+// # A group's outlier detector
+//
+// A group's outlier detector has no breaker's name: give it one with
+// [Collector.AddOutliers], and its counts (Group.OutlierStats) are
+// exported labelled "group" with that name:
+//
+//	tripwire_group_outlier_shadow                                gauge, 1 when the detector runs in shadow (opens nothing), 0 when it enforces
+//	tripwire_group_outlier_evaluations_total                     counter, intervals it judged
+//	tripwire_group_outlier_found_total                           counter, outliers it found, opened or not
+//	tripwire_group_outlier_ejected_total                         counter, outliers it opened, or in shadow would have opened
+//
+// To see what a detector in shadow would add, compare its would-be
+// ejections with the trips of the group's breakers (named here "host-…"):
+//
+//	increase(tripwire_group_outlier_ejected_total{group="hosts"}[1d])
+//	  - on() sum(increase(tripwire_breaker_trips_total{breaker=~"host-.*"}[1d]))
+//
 // # Names
 //
 // Each name is exported once, because two series with the same labels make

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
+	"github.com/tripwire-go/tripwire/internal/epochs"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/prombreaker"
 	"github.com/tripwire-go/tripwire/spec"
@@ -131,4 +133,53 @@ func ExampleCollector_shadows() {
 	// tripwire_shadow_calls_total{breaker="payments",candidate="consecutive(2)@open=30s"} 3
 	// tripwire_shadow_trips_total{breaker="payments",candidate="consecutive(2)@open=30s"} 1
 	// tripwire_shadow_would_reject_total{breaker="payments",candidate="consecutive(2)@open=30s"} 1
+}
+
+// Export a group's outlier detector, here trialled in shadow, under a name
+// of your choice: its would-be ejections, which opened nothing.
+func ExampleCollector_AddOutliers() {
+	clk := epochs.Mock(epochs.Today) // in a service: leave Clock unset
+	hosts, _ := group.New(group.Config[string, string]{
+		New: func(string) breaker.Config[string] {
+			return breaker.Config[string]{Policy: policy.Consecutive(10)}
+		},
+		Clock:    clk,
+		Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{}, Shadow: true},
+	})
+	c, _ := prombreaker.NewCollector(prombreaker.Opts{})
+	c.AddGroup(hosts)
+	if err := c.AddOutliers("hosts", hosts); err != nil {
+		panic(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+
+	// Six hosts; f fails 40% of its calls, the others none.
+	for _, h := range []string{"a", "b", "c", "d", "e", "f"} {
+		for i := range 100 {
+			var err error
+			if h == "f" && i%5 < 2 {
+				err = errors.New("503")
+			}
+			hosts.Execute(context.Background(), h, func(context.Context) (string, error) { return "", err })
+		}
+	}
+	clk.Add(10 * time.Second)
+	hosts.DetectOutliers()
+
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "tripwire_group_outlier_") {
+			m := mf.GetMetric()[0]
+			fmt.Println(mf.GetName(), m.GetLabel()[0].GetValue(), m.GetCounter().GetValue()+m.GetGauge().GetValue())
+		}
+	}
+	b, _ := hosts.Get("f")
+	fmt.Println("f is", b.State())
+	// Output:
+	// tripwire_group_outlier_ejected_total hosts 1
+	// tripwire_group_outlier_evaluations_total hosts 1
+	// tripwire_group_outlier_found_total hosts 1
+	// tripwire_group_outlier_shadow hosts 1
+	// f is closed
 }
