@@ -14,25 +14,36 @@ func TestPickIsStableUntilContended(t *testing.T) {
 	if a, b := p.Pick(mask), p.Pick(mask); a != b || a > mask {
 		t.Fatalf("picks %d and %d, want one stripe in [0, %d]", a, b, mask)
 	}
-	picks := func() (s [8]uintptr) {
-		done := make(chan struct{})
-		for i := range s {
-			go func() {
-				defer func() { done <- struct{}{} }()
-				s[i] = p.Pick(mask)
-			}()
-			<-done
-		}
-		return s
+	// Eight goroutines, alive at once and each on a stack of its own, pick
+	// before the salt moves and again after it, on the same stacks.
+	// (Goroutines run one after another reuse one cached stack and all pick
+	// alike, so comparing such runs matched by chance one time in eight.)
+	var before, after [8]uintptr
+	picked, moved, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	for i := range before {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			before[i] = p.Pick(mask)
+			if again := p.Pick(mask); again != before[i] {
+				t.Errorf("goroutine %d picks %d, then %d", i, before[i], again)
+			}
+			picked <- struct{}{}
+			<-moved
+			after[i] = p.Pick(mask)
+		}()
+		<-picked
 	}
-	before := picks()
 	salt := p.salt.Load()
 	for p.salt.Load() == salt {
 		p.Contended()
 	}
-	// Goroutines' stacks come from a cache, so the same stacks pick again;
-	// the new salt must move at least one of them.
-	if after := picks(); after == before {
+	close(moved)
+	for range before {
+		<-done
+	}
+	// The new salt must move at least one of them: eight stacks that all
+	// keep their stripes under a new multiplier happen one time in 8^8.
+	if after == before {
 		t.Fatalf("the same picks %v after the salt moved", after)
 	}
 }
