@@ -29,7 +29,8 @@
 //     What to adopt is decided on a read of the breaker and adopted only
 //     at that read's generation (breaker.Breaker.AdoptAt): an operator's
 //     action or the breaker's own transition landing in between stands,
-//     and is judged against the record on a new read.
+//     and is judged against the record on a new read (fleetsim's
+//     invariant local-stands checks it).
 //     (TestFault2NotDueOverridesNewerDisable,
 //     TestFaultLostRecordCloseUndoesOperatorActionAfterRead,
 //     TestFaultLostRecordCloseUndoesOwnReopenAfterRead,

@@ -222,6 +222,14 @@ func classify(f *fleetsim.Failure) string {
 		if strings.Contains(d, "half-open") || strings.Contains(d, "open") {
 			return "record not settled"
 		}
+	case fleetsim.InvLocalStands:
+		// "... adopted close (why) over a local Trip (generation ...": the
+		// kind adopted and the local decision it undid.
+		_, rest, _ := strings.Cut(d, " adopted ")
+		kind, _, _ := strings.Cut(rest, " (")
+		_, over, _ := strings.Cut(rest, ") over ")
+		over, _, _ = strings.Cut(over, " (generation")
+		return kind + " over " + over
 	case fleetsim.InvQuorumSound, fleetsim.InvProbeBound:
 		if strings.Contains(d, "coordinators") {
 			return "attached to two coordinators"

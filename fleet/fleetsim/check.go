@@ -17,6 +17,13 @@ func (s *sim) observeTransition(p *proc, t breaker.Transition) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.lastExt, p.lastTo = t.Cause == breaker.CauseExternal, t.To
+	if t.Cause != breaker.CauseExternal && !t.Shadow {
+		who := "its own"
+		if t.Cause == breaker.CauseManual {
+			who = "an operator's"
+		}
+		s.noteLocalLocked(p, t.Generation, fmt.Sprintf("%s %v>%v (%v)", who, t.From, t.To, t.Cause))
+	}
 	own := t.To == breaker.Open && (t.Cause == breaker.CausePolicy || (t.Cause == breaker.CauseProbe && t.From == breaker.HalfOpen))
 	if !own || s.phase != 0 || p.co == nil || p.detach == nil || p.attached != 1 || p.co.Degraded() || !s.recOK {
 		return

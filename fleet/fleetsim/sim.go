@@ -95,6 +95,7 @@ const (
 	InvQuorumOpens = "quorum-opens"
 	InvQuorumSound = "quorum-sound"
 	InvLeasesBack  = "leases-back"
+	InvLocalStands = "local-stands"
 	InvConverge    = "converge"
 )
 
@@ -188,6 +189,11 @@ type proc struct {
 	override      key
 	overrideFirst bool
 
+	// locals are the breaker's last local decisions (an operator's action,
+	// its own transition), each with the generation it started, for
+	// "local-stands".
+	locals []localDec
+
 	faults   uint64 // faults injected into this process's steps
 	steps    uint64 // Steps begun
 	sentS    uint64 // counts that reached the store
@@ -199,6 +205,49 @@ type proc struct {
 	flushing int
 	flushes  uint64 // flushes that reached the store
 	overlap  bool   // two flushes of this process were in flight at once
+}
+
+// localDec is a local decision on a breaker: an operator's action, or a
+// transition of the breaker's own.
+type localDec struct {
+	gen  uint64
+	what string
+	at   time.Time
+}
+
+// maxLocals is how many of a breaker's local decisions the run keeps: an
+// adoption is judged against those made since its coordinator's read, a
+// handful at most.
+const maxLocals = 16
+
+func (s *sim) noteLocalLocked(p *proc, gen uint64, what string) {
+	if n := len(p.locals); n > 0 && p.locals[n-1].gen == gen {
+		return // the transition of an action noted already
+	}
+	if len(p.locals) == maxLocals {
+		p.locals = append(p.locals[:0], p.locals[1:]...)
+	}
+	p.locals = append(p.locals, localDec{gen: gen, what: what, at: s.clk.Now()})
+}
+
+// localStands: an adoption applied at breaker generation at, decided on
+// its coordinator's read of generation read, undid no local decision made
+// in between (fleet rule 2: what to adopt is decided on a read and adopted
+// only at that read's generation; an operator's action or the breaker's
+// own transition landing in between stands).
+func (s *sim) localStands(p *proc, a breaker.Adoption, read, at uint64) {
+	if at <= read {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range p.locals {
+		if l.gen > read && l.gen <= at {
+			s.violateLocked(InvLocalStands, fmt.Sprintf("i%d's coordinator read its breaker at generation %d and adopted %v (%s) over %s (generation %d, at %v), made after that read",
+				p.id, read, a.Kind, a.Why, l.what, l.gen, l.at.Sub(s.o.Start)))
+			return
+		}
+	}
 }
 
 type permit struct {
@@ -988,6 +1037,10 @@ func (s *sim) local(p *proc, why string) {
 	default:
 		p.b.TripFor(d)
 	}
+	gen := p.b.Metrics().Generation
+	s.mu.Lock()
+	s.noteLocalLocked(p, gen, "a local "+[]string{"ForceOpen", "Disable", "Reset", "Trip", "TripFor"}[op])
+	s.mu.Unlock()
 }
 
 // override notes that p's breaker is steered by hand: its mode need not
@@ -1083,7 +1136,7 @@ func (s *sim) preempt(p *proc, where string) {
 	if strings.HasPrefix(where, "AcquireProbe answer") && !strings.HasSuffix(where, "admit") {
 		odds = 0.4
 	}
-	if where == "AdoptAt" {
+	if where == "AdoptAt" || where == "Adopt" {
 		odds = 0.3
 	}
 	if s.phase != 0 || s.nesting || s.fail != nil || s.o.Without["nest"] || s.rng.Float64() >= odds {
@@ -1093,7 +1146,7 @@ func (s *sim) preempt(p *proc, where string) {
 	s.nesting = true
 	kinds := []string{"sync", "fleet", "call", "close", "event", "step", "detach"}
 	switch {
-	case where == "AdoptAt":
+	case where == "AdoptAt" || where == "Adopt":
 		// Between the coordinator's read of the breaker and its
 		// adoption, what matters most is the breaker changing: an
 		// operator's action on it, a call that trips it or ends a probe.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
@@ -17,6 +18,24 @@ type circuit struct {
 	*breaker.Breaker[int]
 	s *sim
 	p *proc
+
+	// read is the highest generation read through Metrics, by anyone:
+	// the coordinator decides what to adopt on such a read, so that when
+	// it calls to adopt, read is that read's generation or a later one
+	// ("local-stands"). Reads made concurrently only raise it, which can
+	// hide a fault, never invent one.
+	read atomic.Uint64
+}
+
+// Metrics is the breaker's, noting the generation read.
+func (c *circuit) Metrics() breaker.Metrics {
+	mt := c.Breaker.Metrics()
+	for {
+		r := c.read.Load()
+		if mt.Generation <= r || c.read.CompareAndSwap(r, mt.Generation) {
+			return mt
+		}
+	}
 }
 
 func (c *circuit) Subscribe(fn func(breaker.Transition)) (cancel func()) {
@@ -29,9 +48,20 @@ func (c *circuit) Subscribe(fn func(breaker.Transition)) (cancel func()) {
 // The check is made at the call, not at the transition: a breaker
 // delivers its transitions in order, after any delivery in progress, so a
 // transition of an adoption made before the detach may be seen after it.
+//
+// A plain Adopt is interrupted as AdoptAt is (a coordinator whose circuit
+// has AdoptAt never calls it), and checked for "local-stands".
 func (c *circuit) Adopt(a breaker.Adoption) {
+	read := c.read.Load()
+	c.s.preempt(c.p, "Adopt")
 	c.adopting(a)
+	pre := c.Breaker.Metrics().Generation
 	c.Breaker.Adopt(a)
+	// An adoption that changed nothing started no generation, and
+	// undid nothing.
+	if c.Breaker.Metrics().Generation != pre {
+		c.s.localStands(c.p, a, read, pre)
+	}
 }
 
 // AdoptAt is Adopt for a decision the coordinator took on a read of the
@@ -40,9 +70,16 @@ func (c *circuit) Adopt(a breaker.Adoption) {
 // this breaker, a call that trips it or closes it on a probe, a newer
 // record reaching the instance — which the adoption must not override.
 func (c *circuit) AdoptAt(gen uint64, a breaker.Adoption) bool {
+	// The coordinator says it decided on generation gen.
+	read := max(c.read.Load(), gen)
 	c.s.preempt(c.p, "AdoptAt")
 	c.adopting(a)
-	return c.Breaker.AdoptAt(gen, a)
+	pre := c.Breaker.Metrics().Generation
+	if !c.Breaker.AdoptAt(gen, a) {
+		return false
+	}
+	c.s.localStands(c.p, a, read, pre)
+	return true
 }
 
 func (c *circuit) adopting(a breaker.Adoption) {
