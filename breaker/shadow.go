@@ -615,16 +615,7 @@ func checkShadowList(shadows []Shadow, clock Clock) ([]shadowSettings, error) {
 			return nil, &ConfigError{Field: field + ".Name", why: fmt.Sprintf("%q is the name of Shadows[%d] too", sh.Name, j)}
 		}
 		seen[sh.Name] = i
-		st := sh.Settings
-		ss, err := Config[struct{}]{
-			Policy:         st.Policy,
-			OpenTimeout:    st.OpenTimeout,
-			HalfOpenProbes: st.HalfOpenProbes,
-			CloseAfter:     st.CloseAfter,
-			Backoff:        st.Backoff,
-			ProbeTimeout:   st.ProbeTimeout,
-			Clock:          clock,
-		}.fields()
+		ss, err := sh.Settings.config(clock).fields()
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -632,7 +623,7 @@ func checkShadowList(shadows []Shadow, clock Clock) ([]shadowSettings, error) {
 			}
 			return nil, err
 		}
-		ss.text = st.Text
+		ss.text = sh.Settings.Text
 		out = append(out, shadowSettings{name: sh.Name, s: ss})
 	}
 	return out, nil
