@@ -469,19 +469,20 @@ func (set *shadowSet) done(i int, ob *observed, o Outcome, err error, m *moment)
 }
 
 // doneAt is done for a call of a breaker with observers, which ends at
-// m: a failure that asks for an open period (retry-after) goes through
-// done, which reads the clock itself, and every other result through
-// finishAt.
+// m, and whose t no longer holds what they kept: a failure that asks for
+// an open period (retry-after) opens it, reading the clock itself, and
+// every other result goes through finishAt.
 func (c *core) doneAt(t ticket, o Outcome, err error, m *moment) {
-	if c.rec.maxRetryAfter <= 0 || o != Failure || t.w.State() == fsm.Open {
+	if !c.honoursAsk(t, o) {
 		c.finishAt(t, o, m)
 		return
 	}
-	if _, ok := retryAfterOf(err); !ok {
+	asked, ok := retryAfterOf(err)
+	if !ok {
 		c.finishAt(t, o, m)
 		return
 	}
-	c.done(t, o, err)
+	c.openAsked(t, asked)
 }
 
 // observeEnd ends a call admitted with t, which carries what the
