@@ -120,6 +120,20 @@ func (s *settings) forget() time.Duration {
 	return s.backoff.Forget
 }
 
+// config is the Config whose checks st must pass, on the breaker's clock:
+// Reconfigure's and a shadow candidate's, which check Settings alike.
+func (st Settings) config(clock Clock) Config[struct{}] {
+	return Config[struct{}]{
+		Policy:         st.Policy,
+		OpenTimeout:    st.OpenTimeout,
+		HalfOpenProbes: st.HalfOpenProbes,
+		CloseAfter:     st.CloseAfter,
+		Backoff:        st.Backoff,
+		ProbeTimeout:   st.ProbeTimeout,
+		Clock:          clock,
+	}
+}
+
 // Settings returns the breaker's settings as Reconfigure takes them: the
 // policy in force and the other settings with their defaults filled in,
 // and in Text how they are written (what spec.Parse reads, when the
@@ -194,15 +208,7 @@ func (b *Breaker[T]) Reconfigure(s Settings, who, why string) error {
 
 func (c *core) reconfigure(st Settings, who, why string) error {
 	// New's checks, word for word: the clock is the breaker's own.
-	s, err := Config[struct{}]{
-		Policy:         st.Policy,
-		OpenTimeout:    st.OpenTimeout,
-		HalfOpenProbes: st.HalfOpenProbes,
-		CloseAfter:     st.CloseAfter,
-		Backoff:        st.Backoff,
-		ProbeTimeout:   st.ProbeTimeout,
-		Clock:          c.clock,
-	}.validate()
+	s, err := st.config(c.clock).validate()
 	if err != nil {
 		return err
 	}

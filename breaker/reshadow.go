@@ -94,6 +94,7 @@ func (c *core) swapShadows(shadows []Shadow, list []shadowSettings, who, why str
 		byName[cd.name] = cd
 	}
 	cands := make([]*candidate, len(list))
+	var started, kept []string
 	for i := range list {
 		sh := &list[i]
 		if sh.s.text == "" {
@@ -112,6 +113,7 @@ func (c *core) swapShadows(shadows []Shadow, list []shadowSettings, who, why str
 			}
 		}
 		cands[i] = cd
+		kept = append(kept, cd.name)
 	}
 	// The others are bound in one policy.Bind, all or none: a refusal
 	// leaves every policy free.
@@ -133,12 +135,6 @@ func (c *core) swapShadows(shadows []Shadow, list []shadowSettings, who, why str
 		}
 	}
 	base := &settings{name: c.name, clock: c.clock, describeError: c.ev.describe, rampUp: c.rec.ramp, maxRetryAfter: c.rec.maxRetryAfter}
-	var started, kept []string
-	for _, cd := range cands {
-		if cd != nil {
-			kept = append(kept, cd.name)
-		}
-	}
 	for k, i := range fresh {
 		list[i].s.terms = bd.terms[k]
 		cands[i] = c.newCandidate(&list[i], base)

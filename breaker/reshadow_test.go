@@ -379,59 +379,8 @@ func TestReconfigureShadowsNeverChangesCalls(t *testing.T) {
 			}
 		}
 		changes := 0
-		type pair struct{ a, b breaker.Permit[int] }
-		var inflight []pair
-		t.Repeat(map[string]func(*rapid.T){
-			"allow": func(t *rapid.T) {
-				pa, errA := a.Allow()
-				pb, errB := b.Allow()
-				if (errA == nil) != (errB == nil) {
-					t.Fatalf("Allow: without candidates %v, with %v", errA, errB)
-				}
-				if errA == nil {
-					inflight = append(inflight, pair{pa, pb})
-					ran()
-				}
-			},
-			"done": func(t *rapid.T) {
-				if len(inflight) == 0 {
-					t.Skip("nothing in flight")
-				}
-				i := rapid.IntRange(0, len(inflight)-1).Draw(t, "i")
-				p := inflight[i]
-				inflight = append(inflight[:i], inflight[i+1:]...)
-				switch rapid.IntRange(0, 2).Draw(t, "outcome") {
-				case 0:
-					p.a.Done(1, nil)
-					p.b.Done(1, nil)
-				case 1:
-					p.a.Done(0, errShadowTest)
-					p.b.Done(0, errShadowTest)
-				default:
-					p.a.Release()
-					p.b.Release()
-				}
-			},
-			"execute": func(t *rapid.T) {
-				fail := rapid.Bool().Draw(t, "fail")
-				fn := func(context.Context) (int, error) {
-					if fail {
-						return 7, errShadowTest
-					}
-					return 42, nil
-				}
-				ra, errA := a.Execute(context.Background(), fn)
-				rb, errB := b.Execute(context.Background(), fn)
-				if ra != rb || fmt.Sprint(errA) != fmt.Sprint(errB) {
-					t.Fatalf("Execute: without candidates (%v, %v), with (%v, %v)", ra, errA, rb, errB)
-				}
-				if errA == nil || errors.Is(errA, errShadowTest) {
-					ran()
-				}
-			},
-			"wait": func(t *rapid.T) {
-				clk.Add(time.Duration(rapid.IntRange(1, 3000).Draw(t, "ms")) * time.Millisecond)
-			},
+		calls := &pairedCalls{a: a, b: b, clk: clk, without: "without candidates", ran: ran}
+		t.Repeat(calls.actions(map[string]func(*rapid.T){
 			"act": func(t *rapid.T) {
 				if rapid.Bool().Draw(t, "trip") {
 					a.Trip()
@@ -475,11 +424,8 @@ func TestReconfigureShadowsNeverChangesCalls(t *testing.T) {
 					}
 				}
 			},
-		})
-		for _, p := range inflight {
-			p.a.Release()
-			p.b.Release()
-		}
+		}))
+		calls.releaseAll()
 	})
 }
 

@@ -469,19 +469,20 @@ func (set *shadowSet) done(i int, ob *observed, o Outcome, err error, m *moment)
 }
 
 // doneAt is done for a call of a breaker with observers, which ends at
-// m: a failure that asks for an open period (retry-after) goes through
-// done, which reads the clock itself, and every other result through
-// finishAt.
+// m, and whose t no longer holds what they kept: a failure that asks for
+// an open period (retry-after) opens it, reading the clock itself, and
+// every other result goes through finishAt.
 func (c *core) doneAt(t ticket, o Outcome, err error, m *moment) {
-	if c.rec.maxRetryAfter <= 0 || o != Failure || t.w.State() == fsm.Open {
+	if !c.honoursAsk(t, o) {
 		c.finishAt(t, o, m)
 		return
 	}
-	if _, ok := retryAfterOf(err); !ok {
+	asked, ok := retryAfterOf(err)
+	if !ok {
 		c.finishAt(t, o, m)
 		return
 	}
-	c.done(t, o, err)
+	c.openAsked(t, asked)
 }
 
 // observeEnd ends a call admitted with t, which carries what the
@@ -615,16 +616,7 @@ func checkShadowList(shadows []Shadow, clock Clock) ([]shadowSettings, error) {
 			return nil, &ConfigError{Field: field + ".Name", why: fmt.Sprintf("%q is the name of Shadows[%d] too", sh.Name, j)}
 		}
 		seen[sh.Name] = i
-		st := sh.Settings
-		ss, err := Config[struct{}]{
-			Policy:         st.Policy,
-			OpenTimeout:    st.OpenTimeout,
-			HalfOpenProbes: st.HalfOpenProbes,
-			CloseAfter:     st.CloseAfter,
-			Backoff:        st.Backoff,
-			ProbeTimeout:   st.ProbeTimeout,
-			Clock:          clock,
-		}.fields()
+		ss, err := sh.Settings.config(clock).fields()
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -632,7 +624,7 @@ func checkShadowList(shadows []Shadow, clock Clock) ([]shadowSettings, error) {
 			}
 			return nil, err
 		}
-		ss.text = st.Text
+		ss.text = sh.Settings.Text
 		out = append(out, shadowSettings{name: sh.Name, s: ss})
 	}
 	return out, nil

@@ -148,60 +148,9 @@ func TestShadowsNeverChangeCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		type pair struct{ a, b breaker.Permit[int] }
-		var inflight []pair
 		ran := 0
-		t.Repeat(map[string]func(*rapid.T){
-			"allow": func(t *rapid.T) {
-				pa, errA := a.Allow()
-				pb, errB := b.Allow()
-				if (errA == nil) != (errB == nil) {
-					t.Fatalf("Allow: without shadows %v, with %v", errA, errB)
-				}
-				if errA == nil {
-					inflight = append(inflight, pair{pa, pb})
-					ran++
-				}
-			},
-			"done": func(t *rapid.T) {
-				if len(inflight) == 0 {
-					t.Skip("nothing in flight")
-				}
-				i := rapid.IntRange(0, len(inflight)-1).Draw(t, "i")
-				p := inflight[i]
-				inflight = append(inflight[:i], inflight[i+1:]...)
-				switch rapid.IntRange(0, 2).Draw(t, "outcome") {
-				case 0:
-					p.a.Done(1, nil)
-					p.b.Done(1, nil)
-				case 1:
-					p.a.Done(0, errShadowTest)
-					p.b.Done(0, errShadowTest)
-				default:
-					p.a.Release()
-					p.b.Release()
-				}
-			},
-			"execute": func(t *rapid.T) {
-				fail := rapid.Bool().Draw(t, "fail")
-				fn := func(context.Context) (int, error) {
-					if fail {
-						return 7, errShadowTest
-					}
-					return 42, nil
-				}
-				ra, errA := a.Execute(context.Background(), fn)
-				rb, errB := b.Execute(context.Background(), fn)
-				if ra != rb || fmt.Sprint(errA) != fmt.Sprint(errB) {
-					t.Fatalf("Execute: without shadows (%v, %v), with (%v, %v)", ra, errA, rb, errB)
-				}
-				if errA == nil || errors.Is(errA, errShadowTest) {
-					ran++
-				}
-			},
-			"wait": func(t *rapid.T) {
-				clk.Add(time.Duration(rapid.IntRange(1, 3000).Draw(t, "ms")) * time.Millisecond)
-			},
+		calls := &pairedCalls{a: a, b: b, clk: clk, without: "without shadows", ran: func() { ran++ }}
+		t.Repeat(calls.actions(map[string]func(*rapid.T){
 			"act": func(t *rapid.T) {
 				switch rapid.IntRange(0, 3).Draw(t, "act") {
 				case 0:
@@ -240,11 +189,8 @@ func TestShadowsNeverChangeCalls(t *testing.T) {
 					}
 				}
 			},
-		})
-		for _, p := range inflight {
-			p.a.Release()
-			p.b.Release()
-		}
+		}))
+		calls.releaseAll()
 		if onCall && records != ran {
 			t.Fatalf("OnCall heard of %d calls, %d ran", records, ran)
 		}
@@ -673,5 +619,83 @@ func TestShadowPanicIsTheCandidatesAlone(t *testing.T) {
 		if st[i].Panics != 0 || st[i].Trips != 1 || st[i].State != breaker.Open {
 			t.Fatalf("candidate %q: %d panics, %d trips, %v; want 0, 1, open", st[i].Name, st[i].Panics, st[i].Trips, st[i].State)
 		}
+	}
+}
+
+// pairedCalls drives the same calls through a, a breaker without
+// observers, and b, the same breaker with them: the actions of the tests
+// that check that observers never change a call. without names a in the
+// failure messages; ran hears of each call that ran.
+type pairedCalls struct {
+	a, b     *breaker.Breaker[int]
+	clk      *manualClock
+	without  string
+	ran      func()
+	inflight []pairedPermit
+}
+
+type pairedPermit struct{ a, b breaker.Permit[int] }
+
+// actions returns more with the paired actions added: allow, done,
+// execute and wait.
+func (c *pairedCalls) actions(more map[string]func(*rapid.T)) map[string]func(*rapid.T) {
+	more["allow"] = func(t *rapid.T) {
+		pa, errA := c.a.Allow()
+		pb, errB := c.b.Allow()
+		if (errA == nil) != (errB == nil) {
+			t.Fatalf("Allow: %s %v, with %v", c.without, errA, errB)
+		}
+		if errA == nil {
+			c.inflight = append(c.inflight, pairedPermit{pa, pb})
+			c.ran()
+		}
+	}
+	more["done"] = func(t *rapid.T) {
+		if len(c.inflight) == 0 {
+			t.Skip("nothing in flight")
+		}
+		i := rapid.IntRange(0, len(c.inflight)-1).Draw(t, "i")
+		p := c.inflight[i]
+		c.inflight = append(c.inflight[:i], c.inflight[i+1:]...)
+		switch rapid.IntRange(0, 2).Draw(t, "outcome") {
+		case 0:
+			p.a.Done(1, nil)
+			p.b.Done(1, nil)
+		case 1:
+			p.a.Done(0, errShadowTest)
+			p.b.Done(0, errShadowTest)
+		default:
+			p.a.Release()
+			p.b.Release()
+		}
+	}
+	more["execute"] = func(t *rapid.T) {
+		fail := rapid.Bool().Draw(t, "fail")
+		fn := func(context.Context) (int, error) {
+			if fail {
+				return 7, errShadowTest
+			}
+			return 42, nil
+		}
+		ra, errA := c.a.Execute(context.Background(), fn)
+		rb, errB := c.b.Execute(context.Background(), fn)
+		if ra != rb || fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Fatalf("Execute: %s (%v, %v), with (%v, %v)", c.without, ra, errA, rb, errB)
+		}
+		if errA == nil || errors.Is(errA, errShadowTest) {
+			c.ran()
+		}
+	}
+	more["wait"] = func(t *rapid.T) {
+		c.clk.Add(time.Duration(rapid.IntRange(1, 3000).Draw(t, "ms")) * time.Millisecond)
+	}
+	return more
+}
+
+// releaseAll releases the permits still in flight.
+func (c *pairedCalls) releaseAll() {
+	for _, p := range c.inflight {
+		p.a.Release()
+		p.b.Release()
 	}
 }

@@ -12,47 +12,45 @@ import "time"
 
 // TripForAt is TripFor, at generation gen only.
 func (m *Machine) TripForAt(gen uint64, d time.Duration, now time.Time, cause Cause) bool {
+	return m.lockedAt(gen, func(w Word) {
+		m.mode = ModeNone
+		m.openLocked(w, now, d, cause)
+	})
+}
+
+// lockedAt runs act with the lock held and the current word, if that word
+// is of generation gen, and reports whether it was.
+func (m *Machine) lockedAt(gen uint64, act func(w Word)) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := m.Load()
 	if w.Gen() != gen {
 		return false
 	}
-	m.mode = ModeNone
-	m.openLocked(w, now, d, cause)
+	act(w)
 	return true
 }
 
 // ForceOpenAt is ForceOpen, at generation gen only.
 func (m *Machine) ForceOpenAt(gen uint64, now time.Time, cause Cause) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.Load()
-	if w.Gen() != gen {
-		return false
-	}
-	if m.mode != ModeForcedOpen {
-		m.mode = ModeForcedOpen
-		m.openLocked(w, now, 0, cause)
-	}
-	return true
+	return m.lockedAt(gen, func(w Word) {
+		if m.mode != ModeForcedOpen {
+			m.mode = ModeForcedOpen
+			m.openLocked(w, now, 0, cause)
+		}
+	})
 }
 
 // DisableAt is Disable, at generation gen only.
 func (m *Machine) DisableAt(gen uint64, now time.Time, cause Cause) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.Load()
-	if w.Gen() != gen {
-		return false
-	}
-	if m.mode != ModeDisabled {
-		m.mode = ModeDisabled
-		m.trips = 0
-		m.decisions++
-		m.publish(w, makeWord(Closed, w.Gen()+1)|muteBit, now, cause, true)
-	}
-	return true
+	return m.lockedAt(gen, func(w Word) {
+		if m.mode != ModeDisabled {
+			m.mode = ModeDisabled
+			m.trips = 0
+			m.decisions++
+			m.publish(w, makeWord(Closed, w.Gen()+1)|muteBit, now, cause, true)
+		}
+	})
 }
 
 // CloseAt is Close, at generation gen only. A close that starts still
@@ -68,19 +66,20 @@ func (m *Machine) CloseAt(gen uint64, now time.Time, cause Cause) bool {
 
 // ClearModeAt is ClearMode, at generation gen only.
 func (m *Machine) ClearModeAt(gen uint64, now time.Time, cause Cause) bool {
-	m.mu.Lock()
-	if w := m.Load(); w.Gen() != gen {
-		m.mu.Unlock()
+	forced := false
+	if !m.lockedAt(gen, func(Word) {
+		if forced = m.mode == ModeForcedOpen; forced {
+			d := m.stepLocked(now)
+			m.mode = ModeNone
+			m.openLocked(m.Load(), now, d, cause)
+		}
+	}) {
 		return false
 	}
-	if m.mode == ModeForcedOpen {
-		defer m.mu.Unlock()
-		d := m.stepLocked(now)
-		m.mode = ModeNone
-		m.openLocked(m.Load(), now, d, cause)
+	if forced {
 		return true
 	}
-	m.mu.Unlock()
+	// Disabled, or no mode: closing takes the lock itself.
 	stale := false
 	m.close(now, cause, func(w Word, mode Mode) bool {
 		stale = w.Gen() != gen
