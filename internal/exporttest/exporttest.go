@@ -78,13 +78,28 @@ func Quick() breaker.Shadow {
 		Policy: policy.Consecutive(1), OpenTimeout: time.Minute, HalfOpenProbes: 1}}
 }
 
-// TwoCandidates is the configuration of a breaker whose live policy never
-// opens, with two candidates that do: "c2" and "w".
-func TwoCandidates(string) breaker.Config[int] {
-	return breaker.Config[int]{Policy: policy.Consecutive(1 << 20), Shadows: []breaker.Shadow{
-		{Name: "c2", Settings: breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Nanosecond}},
-		{Name: "w", Settings: breaker.Settings{Policy: policy.Window(3, time.Second)}},
-	}}
+// WithCandidates returns a breaker named "solo" and a group of hosts whose
+// breakers are configured alike: a live policy that never opens, and two
+// candidates that do, "c2" and "w".
+func WithCandidates(t testing.TB) (*breaker.Breaker[int], *group.Group[string, int]) {
+	t.Helper()
+	cfg := func(string) breaker.Config[int] {
+		return breaker.Config[int]{Policy: policy.Consecutive(1 << 20), Shadows: []breaker.Shadow{
+			{Name: "c2", Settings: breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Nanosecond}},
+			{Name: "w", Settings: breaker.Settings{Policy: policy.Window(3, time.Second)}},
+		}}
+	}
+	hosts, err := group.New(group.Config[string, int]{New: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	solo := cfg("")
+	solo.Name = "solo"
+	b, err := breaker.New(solo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, hosts
 }
 
 // CallsPerWorker is the number of calls each worker of StartCalls makes on
