@@ -141,19 +141,7 @@ func TestCollectDuringOutlierDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex // one interval at a time: the clock moves between them
-	for w := range 2 {
-		wg.Go(func() {
-			for i := range 5 {
-				mu.Lock()
-				exporttest.OneBadHost(g, clk)
-				mu.Unlock()
-				if err := reg.AddOutliers(fmt.Sprint("more", w, i), g); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
+	exporttest.DetectAndAdd(t, &wg, g, clk, func(name string) error { return reg.AddOutliers(name, g) })
 	wg.Go(func() {
 		last := int64(0)
 		for range 50 {

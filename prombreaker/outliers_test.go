@@ -2,7 +2,6 @@ package prombreaker_test
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -171,19 +170,7 @@ func TestScrapeDuringOutlierDetection(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	var wg sync.WaitGroup
-	var mu sync.Mutex // one interval at a time: the clock moves between them
-	for w := range 2 {
-		wg.Go(func() {
-			for i := range 5 {
-				mu.Lock()
-				exporttest.OneBadHost(g, clk)
-				mu.Unlock()
-				if err := c.AddOutliers(fmt.Sprint("more", w, i), g); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
+	exporttest.DetectAndAdd(t, &wg, g, clk, func(name string) error { return c.AddOutliers(name, g) })
 	wg.Go(func() {
 		last := 0.0
 		for range 50 {

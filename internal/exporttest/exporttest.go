@@ -132,3 +132,26 @@ func StartCalls(solo *breaker.Breaker[int], hosts *group.Group[string, int], wor
 	}
 	return wg.Wait
 }
+
+// DetectAndAdd starts, in wg, two workers that each run five intervals of
+// OneBadHost on g, one interval at a time since the clock moves between
+// them, and after each call add with a name not used before. The caller
+// collects in wg beside them, then waits for wg: g has then been judged
+// ten times.
+func DetectAndAdd(t testing.TB, wg *sync.WaitGroup, g *group.Group[string, int], clk MockClock, add func(name string) error) {
+	var mu sync.Mutex
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				mu.Lock()
+				OneBadHost(g, clk)
+				mu.Unlock()
+				if err := add(fmt.Sprint("more", w, i)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+}
