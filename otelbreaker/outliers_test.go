@@ -47,10 +47,7 @@ func points(t *testing.T, got map[string]metricdata.Metrics, name string) map[st
 // a group without a detector.
 func TestRegisterOutliers(t *testing.T) {
 	reader, provider := setup(t)
-	trial, clk := exporttest.Hosts(t, true)
-	exporttest.OneBadHost(trial, clk)
-	live, clk2 := exporttest.Hosts(t, false)
-	exporttest.OneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	plain, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
 	if err != nil {
 		t.Fatal(err)

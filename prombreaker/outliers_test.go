@@ -34,10 +34,7 @@ const outlierHelp = `# HELP tripwire_group_outlier_ejected_total Outliers the gr
 // a group without a detector; the shadow opened nothing, the enforcing one
 // opened its outlier.
 func TestCollectorOutliers(t *testing.T) {
-	trial, clk := exporttest.Hosts(t, true)
-	exporttest.OneBadHost(trial, clk)
-	live, clk2 := exporttest.Hosts(t, false)
-	exporttest.OneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	plain, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +80,7 @@ tripwire_group_outlier_shadow{group="trial"} 1
 // docs' PromQL compares them. An enforcing detector's ejection is an
 // external open of the breaker (the group adopts it), not a trip.
 func TestCollectorOutliersBesideBreakers(t *testing.T) {
-	trial, clk := exporttest.Hosts(t, true)
-	exporttest.OneBadHost(trial, clk)
-	live, clk2 := exporttest.Hosts(t, false)
-	exporttest.OneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	c := mustCollector(t, prombreaker.Opts{})
 	c.AddGroup(live)
 	if err := c.AddOutliers("live", live); err != nil {

@@ -62,6 +62,17 @@ func OneBadHost(g *group.Group[string, int], clk MockClock) {
 	g.DetectOutliers()
 }
 
+// TrialAndLive returns two groups of Hosts after one interval of
+// OneBadHost each: trial's detector in shadow, live's enforcing.
+func TrialAndLive(t testing.TB) (trial, live *group.Group[string, int]) {
+	t.Helper()
+	trial, clk := Hosts(t, true)
+	OneBadHost(trial, clk)
+	live, clk = Hosts(t, false)
+	OneBadHost(live, clk)
+	return trial, live
+}
+
 // Panicky is a candidate's policy with a bug: it panics on every Record.
 type Panicky struct{}
 
