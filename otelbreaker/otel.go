@@ -195,65 +195,74 @@ func Register(meter metric.Meter, breakers ...Breaker) (*Registration, error) {
 	if err := r.Add(breakers...); err != nil {
 		return nil, err
 	}
-	var err, e error
-	r.calls, e = meter.Int64ObservableCounter(CallsName, metric.WithUnit("{call}"),
-		metric.WithDescription("Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open."))
-	err = errors.Join(err, e)
+	in := instruments{meter: meter}
+	r.calls = in.counter(CallsName, "{call}",
+		"Calls through circuit breakers, by outcome: success, failure and ignored for calls that ran, rejected for calls refused while open.")
 	for i, o := range metricset.OpenCounts(breaker.Metrics{}) {
-		r.opens[i], e = meter.Int64ObservableCounter("tripwire.breaker."+o.Name, metric.WithUnit(o.Unit),
-			metric.WithDescription(o.Help))
-		err = errors.Join(err, e)
+		r.opens[i] = in.counter("tripwire.breaker."+o.Name, o.Unit, o.Help)
 	}
-	r.state, e = meter.Int64ObservableGauge(StateName, metric.WithUnit("1"),
-		metric.WithDescription("Whether a circuit is in the state of the attribute (1) or not (0)."))
-	err = errors.Join(err, e)
-	r.mode, e = meter.Int64ObservableGauge(ModeName, metric.WithUnit("1"),
-		metric.WithDescription("Whether the manual mode of the attribute is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable)."))
-	err = errors.Join(err, e)
-	r.probes, e = meter.Int64ObservableUpDownCounter(ActiveProbesName, metric.WithUnit("{probe}"),
-		metric.WithDescription("Half-open probe calls in flight."))
-	err = errors.Join(err, e)
-	r.collisions, e = meter.Int64ObservableGauge(NameCollisionsName, metric.WithUnit("{breaker}"),
-		metric.WithDescription("Breakers of a group left out of this collection because a breaker with the same name was reported first."))
-	err = errors.Join(err, e)
-	r.shadowOnly, e = meter.Int64ObservableGauge(ShadowOnlyName, metric.WithUnit("1"),
-		metric.WithDescription("1 for a shadow-only breaker, which rejects nothing: its state and opens are what it would have done."))
-	err = errors.Join(err, e)
-	r.wouldReject, e = meter.Int64ObservableCounter(WouldRejectName, metric.WithUnit("{call}"),
-		metric.WithDescription("Calls a shadow-only breaker would have rejected, which ran all the same."))
-	err = errors.Join(err, e)
-	r.shadowState, e = meter.Int64ObservableGauge(ShadowStateName, metric.WithUnit("1"),
-		metric.WithDescription("Whether a shadow candidate is in the state of the attribute (1) or not (0): the state a breaker with its settings would be in."))
-	err = errors.Join(err, e)
+	r.state = in.gauge(StateName, "1",
+		"Whether a circuit is in the state of the attribute (1) or not (0).")
+	r.mode = in.gauge(ModeName, "1",
+		"Whether the manual mode of the attribute is in force (1) or not (0): none, forced-open (ForceOpen) or disabled (Disable).")
+	r.probes = in.upDownCounter(ActiveProbesName, "{probe}", "Half-open probe calls in flight.")
+	r.collisions = in.gauge(NameCollisionsName, "{breaker}",
+		"Breakers of a group left out of this collection because a breaker with the same name was reported first.")
+	r.shadowOnly = in.gauge(ShadowOnlyName, "1",
+		"1 for a shadow-only breaker, which rejects nothing: its state and opens are what it would have done.")
+	r.wouldReject = in.counter(WouldRejectName, "{call}",
+		"Calls a shadow-only breaker would have rejected, which ran all the same.")
+	r.shadowState = in.gauge(ShadowStateName, "1",
+		"Whether a shadow candidate is in the state of the attribute (1) or not (0): the state a breaker with its settings would be in.")
 	for i, o := range metricset.ShadowCounts(breaker.ShadowStatus{}) {
-		r.shadowCounts[i], e = meter.Int64ObservableCounter("tripwire.shadow."+o.Name, metric.WithUnit(o.Unit),
-			metric.WithDescription(o.Help))
-		err = errors.Join(err, e)
+		r.shadowCounts[i] = in.counter("tripwire.shadow."+o.Name, o.Unit, o.Help)
 	}
-	r.outlierShadow, e = meter.Int64ObservableGauge(OutlierShadowName, metric.WithUnit("1"),
-		metric.WithDescription("1 when the group's outlier detector runs in shadow: it opens nothing, and its ejections are those it would have made; 0 when it enforces."))
-	err = errors.Join(err, e)
+	r.outlierShadow = in.gauge(OutlierShadowName, "1",
+		"1 when the group's outlier detector runs in shadow: it opens nothing, and its ejections are those it would have made; 0 when it enforces.")
 	for i, o := range metricset.OutlierCounts(group.OutlierStats{}) {
-		r.outlierCounts[i], e = meter.Int64ObservableCounter("tripwire.group.outlier."+o.Name, metric.WithUnit(o.Unit),
-			metric.WithDescription(o.Help))
-		err = errors.Join(err, e)
+		r.outlierCounts[i] = in.counter("tripwire.group.outlier."+o.Name, o.Unit, o.Help)
 	}
-	if err != nil {
-		return nil, err
+	if in.err != nil {
+		return nil, in.err
 	}
-	instruments := []metric.Observable{r.calls, r.opens[0], r.opens[1], r.opens[2], r.opens[3],
-		r.state, r.mode, r.probes, r.collisions, r.shadowOnly, r.wouldReject, r.shadowState, r.outlierShadow}
-	for _, c := range r.shadowCounts {
-		instruments = append(instruments, c)
-	}
-	for _, c := range r.outlierCounts {
-		instruments = append(instruments, c)
-	}
-	r.reg, err = meter.RegisterCallback(r.observe, instruments...)
+	var err error
+	r.reg, err = meter.RegisterCallback(r.observe, in.all...)
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// instruments creates the observable instruments of Register on meter,
+// keeping every one for the callback and every refusal, so that Register
+// reports them all at once.
+type instruments struct {
+	meter metric.Meter
+	all   []metric.Observable
+	err   error
+}
+
+func (in *instruments) counter(name, unit, help string) metric.Int64ObservableCounter {
+	c, err := in.meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(help))
+	in.keep(c, err)
+	return c
+}
+
+func (in *instruments) gauge(name, unit, help string) metric.Int64ObservableGauge {
+	g, err := in.meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(help))
+	in.keep(g, err)
+	return g
+}
+
+func (in *instruments) upDownCounter(name, unit, help string) metric.Int64ObservableUpDownCounter {
+	c, err := in.meter.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(help))
+	in.keep(c, err)
+	return c
+}
+
+func (in *instruments) keep(o metric.Observable, err error) {
+	in.all = append(in.all, o)
+	in.err = errors.Join(in.err, err)
 }
 
 // Add reports breakers too. A breaker whose name is already reported by the
@@ -317,11 +326,7 @@ func (r *Registration) observe(_ context.Context, o metric.Observer) error {
 	for _, g := range r.outliers.List() {
 		st := g.Src.OutlierStats()
 		with := metric.WithAttributeSet(attribute.NewSet(GroupKey.String(g.Name)))
-		shadow := int64(0)
-		if st.Shadow {
-			shadow = 1
-		}
-		o.ObserveInt64(r.outlierShadow, shadow, with)
+		o.ObserveInt64(r.outlierShadow, oneIf(st.Shadow), with)
 		for i, n := range metricset.OutlierCounts(st) {
 			o.ObserveInt64(r.outlierCounts[i], toInt64(n.N), with)
 		}
@@ -335,18 +340,10 @@ func (r *Registration) observeOne(o metric.Observer, m breaker.Metrics) {
 		return metric.WithAttributeSet(attribute.NewSet(append(kv, name)...))
 	}
 	for _, s := range metricset.States {
-		v := int64(0)
-		if m.State == s {
-			v = 1
-		}
-		o.ObserveInt64(r.state, v, with(StateKey.String(s.String())))
+		o.ObserveInt64(r.state, oneIf(m.State == s), with(StateKey.String(s.String())))
 	}
 	for _, md := range metricset.Modes {
-		v := int64(0)
-		if m.Mode == md {
-			v = 1
-		}
-		o.ObserveInt64(r.mode, v, with(ModeKey.String(md.String())))
+		o.ObserveInt64(r.mode, oneIf(m.Mode == md), with(ModeKey.String(md.String())))
 	}
 	for i, n := range metricset.OpenCounts(m) {
 		o.ObserveInt64(r.opens[i], toInt64(n.N), with())
@@ -371,17 +368,21 @@ func (r *Registration) observeShadows(o metric.Observer, name string, shadows []
 			return metric.WithAttributeSet(attribute.NewSet(append(kv, NameKey.String(name), CandidateKey.String(sh.Name))...))
 		}
 		for _, s := range metricset.States {
-			v := int64(0)
-			if sh.State == s {
-				v = 1
-			}
-			o.ObserveInt64(r.shadowState, v, with(StateKey.String(s.String())))
+			o.ObserveInt64(r.shadowState, oneIf(sh.State == s), with(StateKey.String(s.String())))
 		}
 		counts := with()
 		for i, n := range metricset.ShadowCounts(sh) {
 			o.ObserveInt64(r.shadowCounts[i], toInt64(n.N), counts)
 		}
 	}
+}
+
+// oneIf is the value of a 0-or-1 gauge.
+func oneIf(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // toInt64 converts a count, saturating where int64 ends.

@@ -1,65 +1,19 @@
 package otelbreaker_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/internal/exporttest"
 	"github.com/tripwire-go/tripwire/otelbreaker"
-	"github.com/tripwire-go/tripwire/policy"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
-
-// mockClock is the part of the mock clock epochs.Mock returns that the
-// tests use.
-type mockClock interface{ Add(time.Duration) }
-
-// hosts returns a group of hosts on a mock clock at today's date, with a
-// success-rate detector (in shadow or not), whose keys' own policies never
-// trip in these tests.
-func hosts(t *testing.T, shadow bool) (*group.Group[string, int], mockClock) {
-	t.Helper()
-	clk := epochs.Mock(epochs.Today)
-	g, err := group.New(group.Config[string, int]{
-		New: func(string) breaker.Config[int] {
-			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
-		},
-		Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{}, Shadow: shadow},
-		Clock:    clk,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g, clk
-}
-
-// oneBadHost runs an interval of calls on g: nine hosts failing 1% of 100
-// calls, "bad" failing 40%; then it moves the clock past the interval and
-// runs the detector.
-func oneBadHost(g *group.Group[string, int], clk mockClock) {
-	for h := range 10 {
-		key, failures := fmt.Sprint("h", h), 1
-		if h == 9 {
-			key, failures = "bad", 40
-		}
-		for i := range 100 {
-			var err error
-			if i < failures {
-				err = errDown
-			}
-			g.Execute(context.Background(), key, func(context.Context) (int, error) { return 0, err })
-		}
-	}
-	clk.Add(10 * time.Second)
-	g.DetectOutliers()
-}
 
 // points returns the points of the int64 counter or gauge named name, by
 // the group they are about.
@@ -93,10 +47,7 @@ func points(t *testing.T, got map[string]metricdata.Metrics, name string) map[st
 // a group without a detector.
 func TestRegisterOutliers(t *testing.T) {
 	reader, provider := setup(t)
-	trial, clk := hosts(t, true)
-	oneBadHost(trial, clk)
-	live, clk2 := hosts(t, false)
-	oneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	plain, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +96,7 @@ func TestRegisterOutliers(t *testing.T) {
 // errors that say which; a group's name may be a breaker's.
 func TestRegistrationAddOutliersRefuses(t *testing.T) {
 	_, provider := setup(t)
-	g, _ := hosts(t, true)
+	g, _ := exporttest.Hosts(t, true)
 	b := newBreaker(t, breaker.Config[int]{Name: "hosts", Clock: epochs.Mock(epochs.Today)})
 	reg, err := otelbreaker.Register(provider.Meter("test"), b)
 	if err != nil {
@@ -177,7 +128,7 @@ func TestRegistrationAddOutliersRefuses(t *testing.T) {
 // other goroutines, and while detectors are added: the counts only grow.
 func TestCollectDuringOutlierDetection(t *testing.T) {
 	reader, provider := setup(t)
-	g, clk := hosts(t, true)
+	g, clk := exporttest.Hosts(t, true)
 	reg, err := otelbreaker.Register(provider.Meter("test"))
 	if err != nil {
 		t.Fatal(err)
@@ -187,19 +138,7 @@ func TestCollectDuringOutlierDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex // one interval at a time: the clock moves between them
-	for w := range 2 {
-		wg.Go(func() {
-			for i := range 5 {
-				mu.Lock()
-				oneBadHost(g, clk)
-				mu.Unlock()
-				if err := reg.AddOutliers(fmt.Sprint("more", w, i), g); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
+	exporttest.DetectAndAdd(t, &wg, g, clk, func(name string) error { return reg.AddOutliers(name, g) })
 	wg.Go(func() {
 		last := int64(0)
 		for range 50 {

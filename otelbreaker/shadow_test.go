@@ -2,15 +2,14 @@ package otelbreaker_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/internal/exporttest"
 	"github.com/tripwire-go/tripwire/otelbreaker"
 	"github.com/tripwire-go/tripwire/policy"
 	"go.opentelemetry.io/otel/attribute"
@@ -68,19 +67,6 @@ func TestRegisterShadowOnly(t *testing.T) {
 	}
 }
 
-// panicky is a candidate's policy with a bug: it panics on every Record.
-type panicky struct{}
-
-func (panicky) Record(policy.Call) bool { panic("panicky policy") }
-func (panicky) Reset()                  {}
-
-// quick is a candidate that opens at the first failure, for a minute, and
-// probes with one call.
-func quick() breaker.Shadow {
-	return breaker.Shadow{Name: "quick", Settings: breaker.Settings{
-		Policy: policy.Consecutive(1), OpenTimeout: time.Minute, HalfOpenProbes: 1}}
-}
-
 // Every instrument of a breaker's candidates, for a breaker added and for
 // the keys of a group, each point with its breaker and its candidate: a
 // candidate that tripped, would have rejected calls and reopened at its
@@ -92,12 +78,12 @@ func TestRegisterShadows(t *testing.T) {
 	clk := epochs.Mock(epochs.Today)
 	b := newBreaker(t, breaker.Config[int]{
 		Name: "payments", Clock: clk, Policy: policy.Consecutive(5),
-		Shadows: []breaker.Shadow{quick(), {Name: "panicky", Settings: breaker.Settings{Policy: panicky{}}}},
+		Shadows: []breaker.Shadow{exporttest.Quick(), {Name: "panicky", Settings: breaker.Settings{Policy: exporttest.Panicky{}}}},
 	})
 	hosts, err := group.New(group.Config[string, int]{
 		Clock: clk,
 		New: func(string) breaker.Config[int] {
-			return breaker.Config[int]{Policy: policy.Consecutive(5), Shadows: []breaker.Shadow{quick()}}
+			return breaker.Config[int]{Policy: policy.Consecutive(5), Shadows: []breaker.Shadow{exporttest.Quick()}}
 		},
 	})
 	if err != nil {
@@ -165,47 +151,20 @@ func TestRegisterShadows(t *testing.T) {
 // candidates have seen every call, since the live policy never opens.
 func TestCollectShadowsDuringCalls(t *testing.T) {
 	reader, provider := setup(t)
-	cfg := func(string) breaker.Config[int] {
-		return breaker.Config[int]{Policy: policy.Consecutive(1 << 20), Shadows: []breaker.Shadow{
-			{Name: "c2", Settings: breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Nanosecond}},
-			{Name: "w", Settings: breaker.Settings{Policy: policy.Window(3, time.Second)}},
-		}}
-	}
-	hosts, err := group.New(group.Config[string, int]{New: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	solo := cfg("")
-	solo.Name = "solo"
-	b := newBreaker(t, solo)
+	b, hosts := exporttest.WithCandidates(t)
 	reg, err := otelbreaker.Register(provider.Meter("test"), b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg.AddGroup(hosts)
 
-	const workers, calls = 2, 300
-	var wg sync.WaitGroup
-	defer wg.Wait() // when a collection fails the test
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range calls {
-				var err error
-				if i%3 == 0 {
-					err = errDown
-				}
-				call(b, err)
-				h, _ := hosts.Get(fmt.Sprint("h", (w+i)%4))
-				call(h, err)
-			}
-		}()
-	}
+	const workers = 2
+	wait := exporttest.StartCalls(b, hosts, workers, errDown)
+	defer wait() // when a collection fails the test
 	for range 30 {
 		collect(t, reader)
 	}
-	wg.Wait()
+	wait()
 	s, ok := collect(t, reader)[otelbreaker.ShadowCallsName].Data.(metricdata.Sum[int64])
 	if !ok || len(s.DataPoints) != 2*5 {
 		t.Fatalf("%s = %+v, want 2 candidates of 5 breakers", otelbreaker.ShadowCallsName, s)
@@ -214,7 +173,7 @@ func TestCollectShadowsDuringCalls(t *testing.T) {
 	for _, p := range s.DataPoints {
 		total += p.Value
 	}
-	if want := int64(2 * 2 * workers * calls); total != want {
+	if want := int64(2 * 2 * workers * exporttest.CallsPerWorker); total != want {
 		t.Fatalf("calls seen by all candidates: %d, want %d", total, want)
 	}
 }

@@ -263,11 +263,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, o := range c.outliers.List() {
 		st := o.Src.OutlierStats()
-		shadow := 0.0
-		if st.Shadow {
-			shadow = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.outlierShadow, prometheus.GaugeValue, shadow, o.Name)
+		ch <- prometheus.MustNewConstMetric(c.outlierShadow, prometheus.GaugeValue, oneIf(st.Shadow), o.Name)
 		for i, n := range metricset.OutlierCounts(st) {
 			ch <- prometheus.MustNewConstMetric(c.outlierCounts[i], prometheus.CounterValue, float64(n.N), o.Name)
 		}
@@ -276,18 +272,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 	for _, s := range metricset.States {
-		v := 0.0
-		if m.State == s {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, m.Name, s.String())
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, oneIf(m.State == s), m.Name, s.String())
 	}
 	for _, md := range metricset.Modes {
-		v := 0.0
-		if m.Mode == md {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, v, m.Name, md.String())
+		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, oneIf(m.Mode == md), m.Name, md.String())
 	}
 	ch <- prometheus.MustNewConstMetric(c.since, prometheus.GaugeValue, float64(m.Since.UnixNano())/1e9, m.Name)
 	for i, o := range metricset.OpenCounts(m) {
@@ -317,14 +305,18 @@ func (c *Collector) collect(ch chan<- prometheus.Metric, m breaker.Metrics) {
 func (c *Collector) collectShadows(ch chan<- prometheus.Metric, name string, shadows []breaker.ShadowStatus) {
 	for _, sh := range shadows {
 		for _, s := range metricset.States {
-			v := 0.0
-			if sh.State == s {
-				v = 1
-			}
-			ch <- prometheus.MustNewConstMetric(c.shadowState, prometheus.GaugeValue, v, name, sh.Name, s.String())
+			ch <- prometheus.MustNewConstMetric(c.shadowState, prometheus.GaugeValue, oneIf(sh.State == s), name, sh.Name, s.String())
 		}
 		for i, n := range metricset.ShadowCounts(sh) {
 			ch <- prometheus.MustNewConstMetric(c.shadowCounts[i], prometheus.CounterValue, float64(n.N), name, sh.Name)
 		}
 	}
+}
+
+// oneIf is the value of a 0-or-1 gauge.
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,67 +1,18 @@
 package prombreaker_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
-	"github.com/tripwire-go/tripwire/internal/epochs"
-	"github.com/tripwire-go/tripwire/policy"
+	"github.com/tripwire-go/tripwire/internal/exporttest"
 	"github.com/tripwire-go/tripwire/prombreaker"
 )
-
-// mockClock is the part of the mock clock epochs.Mock returns that the
-// tests use.
-type mockClock interface{ Add(time.Duration) }
-
-// hosts returns a group of hosts on a mock clock at today's date, with a
-// success-rate detector (in shadow or not), whose keys' own policies never
-// trip in these tests.
-func hosts(t *testing.T, shadow bool) (*group.Group[string, int], mockClock) {
-	t.Helper()
-	clk := epochs.Mock(epochs.Today)
-	g, err := group.New(group.Config[string, int]{
-		New: func(string) breaker.Config[int] {
-			return breaker.Config[int]{Policy: policy.Consecutive(1000), OpenTimeout: time.Minute}
-		},
-		Outliers: &group.Outliers{SuccessRate: &group.SuccessRateTest{}, Shadow: shadow},
-		Clock:    clk,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g, clk
-}
-
-// oneBadHost runs an interval of calls on g: nine hosts failing 1% of 100
-// calls, "bad" failing 40%; then it moves the clock past the interval and
-// runs the detector.
-func oneBadHost(g *group.Group[string, int], clk mockClock) {
-	down := errors.New("503")
-	for h := range 10 {
-		key, failures := fmt.Sprint("h", h), 1
-		if h == 9 {
-			key, failures = "bad", 40
-		}
-		for i := range 100 {
-			var err error
-			if i < failures {
-				err = down
-			}
-			g.Execute(context.Background(), key, func(context.Context) (int, error) { return 0, err })
-		}
-	}
-	clk.Add(10 * time.Second)
-	g.DetectOutliers()
-}
 
 var outlierFamilies = []string{
 	"tripwire_group_outlier_shadow", "tripwire_group_outlier_evaluations_total",
@@ -83,10 +34,7 @@ const outlierHelp = `# HELP tripwire_group_outlier_ejected_total Outliers the gr
 // a group without a detector; the shadow opened nothing, the enforcing one
 // opened its outlier.
 func TestCollectorOutliers(t *testing.T) {
-	trial, clk := hosts(t, true)
-	oneBadHost(trial, clk)
-	live, clk2 := hosts(t, false)
-	oneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	plain, err := group.New(group.Config[string, int]{New: func(string) breaker.Config[int] { return breaker.Config[int]{} }})
 	if err != nil {
 		t.Fatal(err)
@@ -132,10 +80,7 @@ tripwire_group_outlier_shadow{group="trial"} 1
 // docs' PromQL compares them. An enforcing detector's ejection is an
 // external open of the breaker (the group adopts it), not a trip.
 func TestCollectorOutliersBesideBreakers(t *testing.T) {
-	trial, clk := hosts(t, true)
-	oneBadHost(trial, clk)
-	live, clk2 := hosts(t, false)
-	oneBadHost(live, clk2)
+	trial, live := exporttest.TrialAndLive(t)
 	c := mustCollector(t, prombreaker.Opts{})
 	c.AddGroup(live)
 	if err := c.AddOutliers("live", live); err != nil {
@@ -175,7 +120,7 @@ func TestCollectorOutliersBesideBreakers(t *testing.T) {
 // AddOutliers refuses an empty name, a nil group and a name taken, with
 // errors that say which; a group's name may be a breaker's.
 func TestCollectorAddOutliersRefuses(t *testing.T) {
-	g, _ := hosts(t, true)
+	g, _ := exporttest.Hosts(t, true)
 	c := mustCollector(t, prombreaker.Opts{}, newBreaker(t, breaker.Config[int]{Name: "hosts"}))
 	if err := c.AddOutliers("hosts", g); err != nil {
 		t.Fatalf("a group named as a breaker: %v", err)
@@ -210,7 +155,7 @@ func TestCollectorAddOutliersRefuses(t *testing.T) {
 // goroutines, and while detectors are added: every scrape succeeds, and
 // the counts only grow.
 func TestScrapeDuringOutlierDetection(t *testing.T) {
-	g, clk := hosts(t, true)
+	g, clk := exporttest.Hosts(t, true)
 	c := mustCollector(t, prombreaker.Opts{})
 	c.AddGroup(g)
 	if err := c.AddOutliers("hosts", g); err != nil {
@@ -219,19 +164,7 @@ func TestScrapeDuringOutlierDetection(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	var wg sync.WaitGroup
-	var mu sync.Mutex // one interval at a time: the clock moves between them
-	for w := range 2 {
-		wg.Go(func() {
-			for i := range 5 {
-				mu.Lock()
-				oneBadHost(g, clk)
-				mu.Unlock()
-				if err := c.AddOutliers(fmt.Sprint("more", w, i), g); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
+	exporttest.DetectAndAdd(t, &wg, g, clk, func(name string) error { return c.AddOutliers(name, g) })
 	wg.Go(func() {
 		last := 0.0
 		for range 50 {
@@ -287,7 +220,7 @@ func TestCollectorConstLabelGroupStillRegisters(t *testing.T) {
 	if _, err := reg.Gather(); err != nil {
 		t.Fatal(err)
 	}
-	g, _ := hosts(t, true)
+	g, _ := exporttest.Hosts(t, true)
 	if err := c.AddOutliers("hosts", g); err == nil || !strings.Contains(err.Error(), `ConstLabels has the label "group"`) {
 		t.Fatalf("AddOutliers: %v", err)
 	}

@@ -3,9 +3,7 @@ package prombreaker_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/tripwire-go/tripwire/breaker"
 	"github.com/tripwire-go/tripwire/group"
 	"github.com/tripwire-go/tripwire/internal/epochs"
+	"github.com/tripwire-go/tripwire/internal/exporttest"
 	"github.com/tripwire-go/tripwire/policy"
 	"github.com/tripwire-go/tripwire/prombreaker"
 )
@@ -47,19 +46,6 @@ tripwire_breaker_would_reject_total{breaker="trial"} 2
 	}
 }
 
-// panicky is a candidate's policy with a bug: it panics on every Record.
-type panicky struct{}
-
-func (panicky) Record(policy.Call) bool { panic("panicky policy") }
-func (panicky) Reset()                  {}
-
-// quick is a candidate that opens at the first failure, for a minute, and
-// probes with one call.
-func quick() breaker.Shadow {
-	return breaker.Shadow{Name: "quick", Settings: breaker.Settings{
-		Policy: policy.Consecutive(1), OpenTimeout: time.Minute, HalfOpenProbes: 1}}
-}
-
 // shadowFamilies are the names of the candidates' series.
 var shadowFamilies = []string{
 	"tripwire_shadow_state", "tripwire_shadow_trips_total", "tripwire_shadow_reopens_total",
@@ -89,12 +75,12 @@ func TestCollectorShadows(t *testing.T) {
 	clk := epochs.Mock(epochs.Today)
 	b := newBreaker(t, breaker.Config[int]{
 		Name: "payments", Clock: clk, Policy: policy.Consecutive(5),
-		Shadows: []breaker.Shadow{quick(), {Name: "panicky", Settings: breaker.Settings{Policy: panicky{}}}},
+		Shadows: []breaker.Shadow{exporttest.Quick(), {Name: "panicky", Settings: breaker.Settings{Policy: exporttest.Panicky{}}}},
 	})
 	hosts, err := group.New(group.Config[string, int]{
 		Clock: clk,
 		New: func(string) breaker.Config[int] {
-			return breaker.Config[int]{Policy: policy.Consecutive(5), Shadows: []breaker.Shadow{quick()}}
+			return breaker.Config[int]{Policy: policy.Consecutive(5), Shadows: []breaker.Shadow{exporttest.Quick()}}
 		},
 	})
 	if err != nil {
@@ -173,7 +159,7 @@ tripwire_breaker_trips_total{breaker="z"} 0
 // breaker without candidates has no shadow series.
 func TestCollectorShadowsCollideWithTheirBreaker(t *testing.T) {
 	clk := epochs.Mock(epochs.Today)
-	first := newBreaker(t, breaker.Config[int]{Name: "api", Clock: clk, Shadows: []breaker.Shadow{quick()}})
+	first := newBreaker(t, breaker.Config[int]{Name: "api", Clock: clk, Shadows: []breaker.Shadow{exporttest.Quick()}})
 	c := mustCollector(t, prombreaker.Opts{Namespace: "shop"}, first,
 		newBreaker(t, breaker.Config[int]{Name: "plain", Clock: clk}))
 	hosts, err := group.New(group.Config[string, int]{
@@ -212,42 +198,15 @@ shop_breaker_name_collisions{breaker="api"} 1
 // and each candidate's count of calls never goes down. At the end it is
 // the number of calls made, since the live policy never opens.
 func TestScrapeShadowsDuringCalls(t *testing.T) {
-	cfg := func(string) breaker.Config[int] {
-		return breaker.Config[int]{Policy: policy.Consecutive(1 << 20), Shadows: []breaker.Shadow{
-			{Name: "c2", Settings: breaker.Settings{Policy: policy.Consecutive(2), OpenTimeout: time.Nanosecond}},
-			{Name: "w", Settings: breaker.Settings{Policy: policy.Window(3, time.Second)}},
-		}}
-	}
-	hosts, err := group.New(group.Config[string, int]{New: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	solo := cfg("")
-	solo.Name = "solo"
-	b := newBreaker(t, solo)
+	b, hosts := exporttest.WithCandidates(t)
 	c := mustCollector(t, prombreaker.Opts{}, b)
 	c.AddGroup(hosts)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 
-	const workers, calls = 2, 300
-	var wg sync.WaitGroup
-	defer wg.Wait() // when a scrape fails the test
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range calls {
-				var err error
-				if i%3 == 0 {
-					err = errDown
-				}
-				call(b, err)
-				h, _ := hosts.Get(fmt.Sprint("h", (w+i)%4))
-				call(h, err)
-			}
-		}()
-	}
+	const workers = 2
+	wait := exporttest.StartCalls(b, hosts, workers, errDown)
+	defer wait() // when a scrape fails the test
 	last := map[string]float64{}
 	for range 30 {
 		fams, err := reg.Gather()
@@ -268,7 +227,7 @@ func TestScrapeShadowsDuringCalls(t *testing.T) {
 			}
 		}
 	}
-	wg.Wait()
+	wait()
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +244,7 @@ func TestScrapeShadowsDuringCalls(t *testing.T) {
 	if series != 2*5 {
 		t.Fatalf("%d series of calls, want 2 candidates of 5 breakers", series)
 	}
-	if want := float64(2 * 2 * workers * calls); total != want {
+	if want := float64(2 * 2 * workers * exporttest.CallsPerWorker); total != want {
 		t.Fatalf("calls seen by all candidates: %v, want %v", total, want)
 	}
 }
