@@ -86,20 +86,7 @@ func TestFaultOperatorTripForMarkedAsFleets(t *testing.T) {
 func TestFaultLostRecordCloseUndoesOwnReopenAfterRead(t *testing.T) {
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, 10
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), OpenTimeout: 30 * time.Second, Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer co.Close()
-	if _, err := co.Attach(b); err != nil {
-		t.Fatal(err)
-	}
+	b, co, _ := e.attachDriven("a", nil, breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), OpenTimeout: 30 * time.Second, CountCalls: true})
 	co.Step()
 	fail(b, 10)
 	if err := co.Sync(context.Background()); err != nil {

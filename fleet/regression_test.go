@@ -54,6 +54,34 @@ func (e *fleetEnv) instanceWith(name string, store fleet.Store, bc breaker.Confi
 	return &instance{t: e.t, b: b, co: co}
 }
 
+// attachDriven makes a breaker of bc (on e's clock) and attaches it to a
+// new driven coordinator of instance name on store (nil: e's), closed when
+// the test ends. Nothing is drained: the first read stays queued, for the
+// test to step.
+func (e *fleetEnv) attachDriven(name string, store fleet.Store, bc breaker.Config[int]) (*breaker.Breaker[int], *fleet.Coordinator, func()) {
+	e.t.Helper()
+	bc.Clock = e.clk
+	b, err := breaker.New(bc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if store == nil {
+		store = e.store
+	}
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = name, store, true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = co.Close() })
+	detach, err := co.Attach(b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b, co, detach
+}
+
 // record reads the fleet's record of "dep" straight from the store.
 func (e *fleetEnv) record() fleet.Record {
 	e.t.Helper()
@@ -292,20 +320,7 @@ func TestFault5CountsSentTwice(t *testing.T) {
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.9, 1000
 	cs := &countingFlushStore{Store: e.store, second: make(chan struct{})}
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(100), Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", cs, true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer co.Close()
-	if _, err := co.Attach(b); err != nil {
-		t.Fatal(err)
-	}
+	b, co, _ := e.attachDriven("a", cs, breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(100), CountCalls: true})
 	for range 10 {
 		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
 	}
@@ -385,21 +400,8 @@ func TestFault7WorkAfterDetach(t *testing.T) {
 		e.cfg.Quorum = 1
 		a := e.instance("a", nil)
 		a.fail() // the fleet is open
-		b, err := breaker.New(breaker.Config[int]{Name: "dep", Clock: e.clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := e.cfg
-		cfg.Instance, cfg.Store, cfg.Driven = "b", e.store, true
-		co, err := fleet.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer co.Close()
-		detach, err := co.Attach(b) // queues the first read
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Attaching queues the first read.
+		b, co, detach := e.attachDriven("b", nil, breaker.Config[int]{Name: "dep"})
 		detach()
 		co.Step()
 		if m := b.Metrics(); m.State != breaker.Closed || m.ExternalOpens != 0 {
@@ -410,21 +412,7 @@ func TestFault7WorkAfterDetach(t *testing.T) {
 		e := newFleetEnv(t, epochs.Today)
 		fs := &faultyStore{Store: e.store}
 		fs.set(false, false, true) // every record is unreadable
-		b, err := breaker.New(breaker.Config[int]{Name: "dep", Clock: e.clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := e.cfg
-		cfg.Instance, cfg.Store, cfg.Driven = "b", fs, true
-		co, err := fleet.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer co.Close()
-		detach, err := co.Attach(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, co, detach := e.attachDriven("b", fs, breaker.Config[int]{Name: "dep"})
 		detach()
 		co.Step()
 		if co.Degraded() {
@@ -836,21 +824,7 @@ func countsEnv(t *testing.T, minCalls int, st func(fleet.Store) fleet.Store) (*b
 	t.Helper()
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, minCalls
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", st(e.store), true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = co.Close() })
-	detach, err := co.Attach(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, co, detach := e.attachDriven("a", st(e.store), breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), CountCalls: true})
 	return b, co, e.store, detach
 }
 
