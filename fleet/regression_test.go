@@ -828,6 +828,14 @@ func countsEnv(t *testing.T, minCalls int, st func(fleet.Store) fleet.Store) (*b
 	return b, co, e.store, detach
 }
 
+// mustSync runs one Sync of co, which the test needs to succeed.
+func mustSync(t *testing.T, co *fleet.Coordinator) {
+	t.Helper()
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func fail(b *breaker.Breaker[int], n int) {
 	for range n {
 		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
@@ -853,9 +861,7 @@ func TestFaultCountsLostWhenFlushFails(t *testing.T) {
 	if err := co.Sync(context.Background()); err == nil {
 		t.Fatal("the first Sync should fail")
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if r := readRecord(t, m); r.State != breaker.Open {
 		t.Fatalf("10 failures of 10 calls, sent again after a failed flush: record %+v, want open", r)
 	}
@@ -873,16 +879,12 @@ func TestFaultCountsTakenTwice(t *testing.T) {
 			b, co, m, _ := countsEnv(t, 20, func(s fleet.Store) fleet.Store { tc.ls.Store = s; return tc.ls })
 			fail(b, 10)
 			_ = co.Sync(context.Background())
-			if err := co.Sync(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			mustSync(t, co)
 			if r := readRecord(t, m); r.State != breaker.Closed {
 				t.Fatalf("10 failures counted twice: record %+v, want closed (20 calls needed)", r)
 			}
 			fail(b, 10)
-			if err := co.Sync(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			mustSync(t, co)
 			if r := readRecord(t, m); r.State != breaker.Open {
 				t.Fatalf("20 failures in all: record %+v, want open", r)
 			}
@@ -895,16 +897,12 @@ func TestFaultCountsTakenTwice(t *testing.T) {
 func TestFaultX2ReattachResendsCounts(t *testing.T) {
 	b, co, m, detach := countsEnv(t, 15, func(s fleet.Store) fleet.Store { return s })
 	fail(b, 10)
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	detach()
 	if _, err := co.Attach(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if r := readRecord(t, m); r.State != breaker.Closed {
 		t.Fatalf("10 failures sent again on re-attach: record %+v, want closed (15 calls needed)", r)
 	}
@@ -922,9 +920,7 @@ func TestFaultX1ModeOutlivesLostRecord(t *testing.T) {
 		t.Fatalf("after ForceOpen: mode %v", m.Mode)
 	}
 	st.(*fleet.Memory).Drop("dep")
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
 		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
@@ -1055,9 +1051,7 @@ func TestFaultX1ModeAlreadyInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store.(*fleet.Memory).Drop("dep")
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
 		t.Fatalf("the fleet's forced-open record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
@@ -1140,9 +1134,7 @@ func TestFaultUnreadableOnceStaysDegraded(t *testing.T) {
 	if !co.Degraded() {
 		t.Fatal("an unreadable record should make the coordinator degraded")
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if st := co.Stats(); st.Degraded {
 		t.Fatalf("the record reads well again, but the coordinator stays degraded: %+v", st)
 	}
