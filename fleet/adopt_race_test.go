@@ -40,9 +40,7 @@ func TestFaultLostRecordCloseUndoesOperatorActionAfterRead(t *testing.T) {
 			}
 			st.(*fleet.Memory).Drop("dep")
 			fleet.SetAfterStateRead(co, func() { tc.act(b) })
-			if err := co.Sync(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			mustSync(t, co)
 			if m := b.Metrics(); m.State != breaker.Open || m.Mode != fleet.ModeNone {
 				t.Fatalf("the operator's %s landed before the lost record's close was adopted, and was undone: the breaker is %v in mode %v", tc.name, m.State, m.Mode)
 			}
@@ -67,9 +65,7 @@ func TestFaultOperatorTripForMarkedAsFleets(t *testing.T) {
 	// the operator's, and stands).
 	fleets := b.Metrics().Mode == fleet.ModeForcedOpen
 	st.(*fleet.Memory).Drop("dep")
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	m := b.Metrics()
 	switch {
 	case fleets && (m.State != breaker.Closed || m.Mode != fleet.ModeNone):
@@ -86,25 +82,10 @@ func TestFaultOperatorTripForMarkedAsFleets(t *testing.T) {
 func TestFaultLostRecordCloseUndoesOwnReopenAfterRead(t *testing.T) {
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, 10
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), OpenTimeout: 30 * time.Second, Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer co.Close()
-	if _, err := co.Attach(b); err != nil {
-		t.Fatal(err)
-	}
+	b, co, _ := e.attachDriven("a", nil, breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), OpenTimeout: 30 * time.Second, CountCalls: true})
 	co.Step()
 	fail(b, 10)
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.State != breaker.Open || m.ExternalOpens != 1 {
 		t.Fatalf("the fleet's failure rate should have opened the breaker: %+v", m)
 	}
@@ -113,9 +94,7 @@ func TestFaultLostRecordCloseUndoesOwnReopenAfterRead(t *testing.T) {
 	fleet.SetAfterStateRead(co, func() {
 		fail(b, 1) // a probe of the breaker's own (the record is closed), failed
 	})
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.State != breaker.Open || m.Reopens != 1 {
 		t.Fatalf("the breaker reopened on its own probe before the lost record's close was adopted, and was closed: %v, %d reopens", m.State, m.Reopens)
 	}

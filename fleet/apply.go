@@ -365,30 +365,35 @@ func (co *Coordinator) adoptAt(m *member, gen uint64, a breaker.Adoption) bool {
 	}
 	// Marked before the adoption: a callback it runs may steer the
 	// breaker itself, which marks it the breaker's.
-	tok := m.fleetMade.swap(a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode)
-	if co.afterStateRead != nil {
-		co.afterStateRead()
-	}
-	if c, ok := m.c.(adopterAt); ok {
-		if !c.AdoptAt(gen, a) {
-			m.fleetMade.undo(tok)
-			return false
+	made := a.Kind != breaker.AdoptClose && a.Kind != breaker.AdoptClearMode
+	return co.markIf(m, made, func() bool {
+		if c, ok := m.c.(adopterAt); ok {
+			if !c.AdoptAt(gen, a) {
+				return false
+			}
+		} else {
+			m.c.Adopt(a)
 		}
-	} else {
-		m.c.Adopt(a)
-	}
-	co.stats.adopted.Add(1)
-	return true
+		co.stats.adopted.Add(1)
+		return true
+	})
 }
 
 // markAt marks m's breaker as in the fleet's state, found so at generation
 // gen; false (and no mark) if the breaker changed since.
 func (co *Coordinator) markAt(m *member, gen uint64) bool {
-	tok := m.fleetMade.swap(true)
+	return co.markIf(m, true, func() bool { return m.c.Metrics().Generation == gen })
+}
+
+// markIf marks m's breaker made (or not) by the fleet, then runs step, the
+// adoption (or the look) that the mark is about, and takes the mark back
+// if step reports the breaker changed since it was read.
+func (co *Coordinator) markIf(m *member, made bool, step func() bool) bool {
+	tok := m.fleetMade.swap(made)
 	if co.afterStateRead != nil {
 		co.afterStateRead()
 	}
-	if m.c.Metrics().Generation != gen {
+	if !step() {
 		m.fleetMade.undo(tok)
 		return false
 	}

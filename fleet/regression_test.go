@@ -54,6 +54,34 @@ func (e *fleetEnv) instanceWith(name string, store fleet.Store, bc breaker.Confi
 	return &instance{t: e.t, b: b, co: co}
 }
 
+// attachDriven makes a breaker of bc (on e's clock) and attaches it to a
+// new driven coordinator of instance name on store (nil: e's), closed when
+// the test ends. Nothing is drained: the first read stays queued, for the
+// test to step.
+func (e *fleetEnv) attachDriven(name string, store fleet.Store, bc breaker.Config[int]) (*breaker.Breaker[int], *fleet.Coordinator, func()) {
+	e.t.Helper()
+	bc.Clock = e.clk
+	b, err := breaker.New(bc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if store == nil {
+		store = e.store
+	}
+	cfg := e.cfg
+	cfg.Instance, cfg.Store, cfg.Driven = name, store, true
+	co, err := fleet.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = co.Close() })
+	detach, err := co.Attach(b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b, co, detach
+}
+
 // record reads the fleet's record of "dep" straight from the store.
 func (e *fleetEnv) record() fleet.Record {
 	e.t.Helper()
@@ -292,20 +320,7 @@ func TestFault5CountsSentTwice(t *testing.T) {
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.9, 1000
 	cs := &countingFlushStore{Store: e.store, second: make(chan struct{})}
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(100), Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", cs, true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer co.Close()
-	if _, err := co.Attach(b); err != nil {
-		t.Fatal(err)
-	}
+	b, co, _ := e.attachDriven("a", cs, breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(100), CountCalls: true})
 	for range 10 {
 		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
 	}
@@ -385,21 +400,8 @@ func TestFault7WorkAfterDetach(t *testing.T) {
 		e.cfg.Quorum = 1
 		a := e.instance("a", nil)
 		a.fail() // the fleet is open
-		b, err := breaker.New(breaker.Config[int]{Name: "dep", Clock: e.clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := e.cfg
-		cfg.Instance, cfg.Store, cfg.Driven = "b", e.store, true
-		co, err := fleet.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer co.Close()
-		detach, err := co.Attach(b) // queues the first read
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Attaching queues the first read.
+		b, co, detach := e.attachDriven("b", nil, breaker.Config[int]{Name: "dep"})
 		detach()
 		co.Step()
 		if m := b.Metrics(); m.State != breaker.Closed || m.ExternalOpens != 0 {
@@ -410,21 +412,7 @@ func TestFault7WorkAfterDetach(t *testing.T) {
 		e := newFleetEnv(t, epochs.Today)
 		fs := &faultyStore{Store: e.store}
 		fs.set(false, false, true) // every record is unreadable
-		b, err := breaker.New(breaker.Config[int]{Name: "dep", Clock: e.clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := e.cfg
-		cfg.Instance, cfg.Store, cfg.Driven = "b", fs, true
-		co, err := fleet.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer co.Close()
-		detach, err := co.Attach(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, co, detach := e.attachDriven("b", fs, breaker.Config[int]{Name: "dep"})
 		detach()
 		co.Step()
 		if co.Degraded() {
@@ -836,22 +824,16 @@ func countsEnv(t *testing.T, minCalls int, st func(fleet.Store) fleet.Store) (*b
 	t.Helper()
 	e := newFleetEnv(t, epochs.Today)
 	e.cfg.FailureRate, e.cfg.MinCalls = 0.5, minCalls
-	b, err := breaker.New(breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), Clock: e.clk, CountCalls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := e.cfg
-	cfg.Instance, cfg.Store, cfg.Driven = "a", st(e.store), true
-	co, err := fleet.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = co.Close() })
-	detach, err := co.Attach(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, co, detach := e.attachDriven("a", st(e.store), breaker.Config[int]{Name: "dep", Policy: policy.Consecutive(1000), CountCalls: true})
 	return b, co, e.store, detach
+}
+
+// mustSync runs one Sync of co, which the test needs to succeed.
+func mustSync(t *testing.T, co *fleet.Coordinator) {
+	t.Helper()
+	if err := co.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func fail(b *breaker.Breaker[int], n int) {
@@ -879,9 +861,7 @@ func TestFaultCountsLostWhenFlushFails(t *testing.T) {
 	if err := co.Sync(context.Background()); err == nil {
 		t.Fatal("the first Sync should fail")
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if r := readRecord(t, m); r.State != breaker.Open {
 		t.Fatalf("10 failures of 10 calls, sent again after a failed flush: record %+v, want open", r)
 	}
@@ -899,16 +879,12 @@ func TestFaultCountsTakenTwice(t *testing.T) {
 			b, co, m, _ := countsEnv(t, 20, func(s fleet.Store) fleet.Store { tc.ls.Store = s; return tc.ls })
 			fail(b, 10)
 			_ = co.Sync(context.Background())
-			if err := co.Sync(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			mustSync(t, co)
 			if r := readRecord(t, m); r.State != breaker.Closed {
 				t.Fatalf("10 failures counted twice: record %+v, want closed (20 calls needed)", r)
 			}
 			fail(b, 10)
-			if err := co.Sync(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			mustSync(t, co)
 			if r := readRecord(t, m); r.State != breaker.Open {
 				t.Fatalf("20 failures in all: record %+v, want open", r)
 			}
@@ -921,16 +897,12 @@ func TestFaultCountsTakenTwice(t *testing.T) {
 func TestFaultX2ReattachResendsCounts(t *testing.T) {
 	b, co, m, detach := countsEnv(t, 15, func(s fleet.Store) fleet.Store { return s })
 	fail(b, 10)
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	detach()
 	if _, err := co.Attach(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if r := readRecord(t, m); r.State != breaker.Closed {
 		t.Fatalf("10 failures sent again on re-attach: record %+v, want closed (15 calls needed)", r)
 	}
@@ -948,9 +920,7 @@ func TestFaultX1ModeOutlivesLostRecord(t *testing.T) {
 		t.Fatalf("after ForceOpen: mode %v", m.Mode)
 	}
 	st.(*fleet.Memory).Drop("dep")
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
 		t.Fatalf("the record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
@@ -1081,9 +1051,7 @@ func TestFaultX1ModeAlreadyInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store.(*fleet.Memory).Drop("dep")
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if m := b.Metrics(); m.Mode != fleet.ModeNone || m.State != breaker.Closed {
 		t.Fatalf("the fleet's forced-open record was lost and created closed, but the breaker is %v in mode %v", m.State, m.Mode)
 	}
@@ -1166,9 +1134,7 @@ func TestFaultUnreadableOnceStaysDegraded(t *testing.T) {
 	if !co.Degraded() {
 		t.Fatal("an unreadable record should make the coordinator degraded")
 	}
-	if err := co.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mustSync(t, co)
 	if st := co.Stats(); st.Degraded {
 		t.Fatalf("the record reads well again, but the coordinator stays degraded: %+v", st)
 	}

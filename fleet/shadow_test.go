@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tripwire-go/tripwire/breaker"
-	"github.com/tripwire-go/tripwire/fleet"
 	"github.com/tripwire-go/tripwire/policy"
 )
 
@@ -14,22 +13,9 @@ import (
 // to the fleet, so no other instance rejects for them.
 func TestShadowOnlyOpensStayLocal(t *testing.T) {
 	each(t, func(t *testing.T, e *fleetEnv) {
-		b, err := breaker.New(breaker.Config[int]{
-			Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, Clock: e.clk, ShadowOnly: true,
+		b, co, _ := e.attachDriven("a", nil, breaker.Config[int]{
+			Name: "dep", Policy: policy.Consecutive(1), OpenTimeout: 30 * time.Second, ShadowOnly: true,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := e.cfg
-		cfg.Instance, cfg.Store, cfg.Driven = "a", e.store, true
-		co, err := fleet.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = co.Close() })
-		if _, err := co.Attach(b); err != nil {
-			t.Fatal(err)
-		}
 		co.Step()
 		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errDown })
 		if b.State() != breaker.Open {

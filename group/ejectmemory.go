@@ -12,19 +12,46 @@ import (
 // breaker.DefaultBackoffMaxFactor bounds a backoff.
 const DefaultMaxEjectFactor = 10
 
-// rememberEjection returns how long to eject e at now, base being an
-// ejection's length without memory, and notes the ejection. Without
-// Outliers.EjectForget it returns base. The law is the breaker's backoff
-// memory (fsm.Forgive): earlier ejections are forgiven, one per
-// EjectForget since the last one ended.
-func (g *Group[K, T]) rememberEjection(e *entry[T], base time.Duration, now time.Time) time.Duration {
-	forget := g.detect.cfg.EjectForget
+// ejectBase is how long an ejection of e lasts without memory:
+// Outliers.EjectFor, or else e's open timeout.
+func (g *Group[K, T]) ejectBase(e *entry[T]) time.Duration {
+	if d := g.detect.cfg.EjectFor; d != 0 {
+		return d
+	}
+	return e.b.OpenTiming().Timeout
+}
+
+// rememberEjection returns how long to eject e at now, and notes the
+// ejection; undo takes the note back (the ejection did not happen) unless
+// another was noted since. Without Outliers.EjectForget it returns the
+// base length and notes nothing. The law is the breaker's backoff memory
+// (fsm.Forgive): earlier ejections are forgiven, one per EjectForget since
+// the last one ended.
+func (g *Group[K, T]) rememberEjection(e *entry[T], now time.Time) (d time.Duration, undo func()) {
+	base, forget := g.ejectBase(e), g.detect.cfg.EjectForget
 	if forget <= 0 {
-		return base
+		return base, func() {}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return ejectionFor(&e.mark.ej.ejections, &e.mark.ej.until, base, now, forget)
+	before := e.mark.ej
+	d = ejectionFor(&e.mark.ej.ejections, &e.mark.ej.until, base, now, forget)
+	return d, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if r := &e.mark.ej; r.until == now.Add(d) { // as this note left it
+			r.ejections, r.until = before.ejections, before.until
+		}
+	}
+}
+
+// rememberShadowEjection notes an ejection of e at now that a detector in
+// shadow, or one judging a shadow-only key, would have made.
+func (g *Group[K, T]) rememberShadowEjection(e *entry[T], now time.Time) {
+	base := g.ejectBase(e)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
 }
 
 // ejectionFor returns how long an ejection at now lasts, base being its

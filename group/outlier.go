@@ -538,13 +538,7 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 		o.Opened = true
 		open++
 		held++
-		base := g.detect.cfg.EjectFor
-		if base == 0 {
-			base = e.b.OpenTiming().Timeout
-		}
-		g.mu.Lock()
-		ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
-		g.mu.Unlock()
+		g.rememberShadowEjection(e, now)
 	}
 }
 
@@ -557,13 +551,7 @@ func (g *Group[K, T]) shadowEject(found []Outlier[K], es []*entry[T], open, shad
 // with the detector's mutex held.
 func (g *Group[K, T]) wouldEject(o *Outlier[K], e *entry[T], now time.Time) {
 	o.Shadow, o.Opened = true, true
-	base := g.detect.cfg.EjectFor
-	if base == 0 {
-		base = e.b.OpenTiming().Timeout
-	}
-	g.mu.Lock()
-	ejectionFor(&e.mark.ej.shadowEjections, &e.mark.ej.shadowUntil, base, now, g.detect.cfg.EjectForget)
-	g.mu.Unlock()
+	g.rememberShadowEjection(e, now)
 }
 
 // sample is one key's calls during an interval.
@@ -788,14 +776,7 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 		delete(c.kept, key)
 		c.mu.Unlock()
 	}
-	d := g.detect.cfg.EjectFor
-	if d == 0 {
-		d = e.b.OpenTiming().Timeout
-	}
-	g.mu.Lock()
-	before := e.mark.ej
-	g.mu.Unlock()
-	d = g.rememberEjection(e, d, now)
+	d, forget := g.rememberEjection(e, now)
 	if g.detect.afterStateRead != nil {
 		g.detect.afterStateRead()
 	}
@@ -805,11 +786,7 @@ func (g *Group[K, T]) eject(key K, now time.Time, why string, opened *bool) {
 	}
 	// Stale: something changed the circuit since the read, and stands.
 	*opened = false
-	g.mu.Lock()
-	if r := &e.mark.ej; r.until == now.Add(d) { // as rememberEjection left it
-		r.ejections, r.until = before.ejections, before.until
-	}
-	g.mu.Unlock()
+	forget()
 	if c := g.cap; c != nil && took {
 		c.mu.Lock()
 		// An open of the key heard since took the place as its own.
